@@ -1,0 +1,1 @@
+"""Development helpers shared by the generators and tests (not shipped to AWS)."""
