@@ -1,0 +1,747 @@
+"""The training state machine, built with the Step Functions Data Science SDK.
+
+It runs one training cycle end to end: start the SageMaker Pipeline, wait for it, read the
+evaluation it wrote, gate on accuracy, register the model and optionally deploy it, and notify
+SNS on every outcome. ``python -m statemachines`` writes the ASL to
+``statemachines/training_pipeline.asl.json``; Terraform renders its ``${...}`` placeholders with
+``templatefile()``.
+
+::
+
+    LoadDefaults -> ApplyDefaults -> ValidateInput --(invalid)--> InvalidInput ------------+
+      -> StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus |
+              ^                                                  Executing |             |
+              +------------------------------------------------------------+             |
+         PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> PipelineFailed --------+
+                         budget spent   -> StopPipeline -> PollBudgetExhausted ----------+
+                         Succeeded      -> ReadEvaluation -> CheckEvaluation             |
+      -> QualityGate --(below threshold)--> QualityGateFailed ---------------------------+
+      -> DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel   |
+      -> DeployRequested --(no)--> NoDeploy | DeploySkipped ------------+                |
+             (yes, Approved) -> NameDeployment -> CreateModel           |                |
+      -> CreateEndpointConfig -> CheckEndpoint -> CreateEndpoint | UpdateEndpoint       |
+      -> WaitForEndpoint <-> DescribeEndpoint -> EndpointStatus -> Deployed             |
+      -> Summary <-------------------------------------------------------+                |
+      -> NotifySuccess (end)                     every failure -> NotifyFailure -> Failed
+
+Conventions: the merged execution config lives at ``$.config``; every failure branch writes
+``$.failure = {error, cause, state, execution}`` and joins ``NotifyFailure`` -> ``Failed``,
+whose ``ErrorPath``/``CausePath`` make that the execution's error. Numeric and boolean defaults
+arrive as one escaped JSON string (``${defaults_json}``) so the committed file stays valid JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from stepfunctions.steps import Catch, Choice, ChoiceRule, Pass, Retry, Wait
+
+from statemachines.sdk_ext import Fail, Task, graph_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+ASL_PATH = ROOT / "statemachines" / "training_pipeline.asl.json"
+
+#: Terraform ``templatefile()`` variables the ASL expects (all inside JSON strings).
+PLACEHOLDERS = frozenset(
+    {
+        "defaults_json",
+        "auto_approve_allowed",
+        "pipeline_name",
+        "bucket",
+        "model_package_group_name",
+        "notification_topic_arn",
+        "sagemaker_role_arn",
+        "xgboost_image_uri",
+        "train_source_uri",
+        "endpoint_name",
+        "endpoint_instance_type",
+        "model_name_prefix",
+    }
+)
+
+SAGEMAKER_SDK = "arn:aws:states:::aws-sdk:sagemaker:"
+SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
+S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+
+# Throttling and transient service errors. SageMaker reports unmodelled errors (throttling and
+# 5xx among them) as AmazonSageMakerException through Step Functions, so that name is retried
+# too; a genuine validation error then fails after the last attempt with its own message.
+SAGEMAKER_TRANSIENT = [
+    "SageMaker.ThrottlingException",
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.InternalFailure",
+    "SageMaker.ServiceUnavailable",
+]
+SNS_TRANSIENT = ["SNS.ThrottledException", "SNS.InternalErrorException", "SNS.SnsException"]
+S3_TRANSIENT = ["S3.SlowDownException", "S3.InternalErrorException", "S3.S3Exception"]
+# DescribeEndpoint on a missing endpoint fails with one of these (the name depends on the API
+# version): that is how the state machine tells "create" from "update".
+ENDPOINT_NOT_FOUND = [
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.ValidationException",
+    "SageMaker.ResourceNotFoundException",
+]
+
+EXECUTION_NAME = "$$.Execution.Name"
+EVALUATION_KEY = "States.Format('evaluation/{}/evaluation.json', $.pipeline.id)"
+ACCURACY = "$.evaluation.report.multiclass_classification_metrics.accuracy.value"
+
+
+def _retry(errors: list[str], attempts: int = 4) -> Retry:
+    return Retry(error_equals=errors, interval_seconds=2, max_attempts=attempts, backoff_rate=2.0)
+
+
+def _failure(state_id: str, error: str, cause: str, comment: str) -> Pass:
+    """A Pass state recording a failure (``cause`` is an intrinsic expression) at ``$.failure``."""
+    return Pass(
+        state_id,
+        comment=comment,
+        parameters={
+            "error": error,
+            "cause.$": cause,
+            "state": state_id,
+            "execution.$": EXECUTION_NAME,
+        },
+        result_path="$.failure",
+    )
+
+
+def build_definition() -> dict[str, Any]:
+    """The state machine as an ASL ``dict`` (placeholders unrendered)."""
+    # ---------------------------------------------------------------- failure handling
+    failed = Fail(
+        "Failed",
+        comment="Ends every failure path.",
+        error_path="$.failure.error",
+        cause_path="$.failure.cause",
+    )
+    notify_failure = Task(
+        "NotifyFailure",
+        comment="Tell the topic what failed and why.",
+        resource=SNS_PUBLISH,
+        parameters={
+            "TopicArn": "${notification_topic_arn}",
+            "Subject.$": "States.Format('Training run failed: {}', $.failure.error)",
+            "Message.$": "States.JsonToString($.failure)",
+        },
+        result_path=None,
+    )
+    notify_failure.add_retry(_retry(SNS_TRANSIENT))
+    # A failure to notify must not hide the original failure: fail with it anyway.
+    notify_failure.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.notify_error")
+    )
+    notify_failure.next(failed)
+
+    def fail_with(state_id: str, error: str, cause: str, comment: str) -> Pass:
+        state = _failure(state_id, error, cause, comment)
+        state.next(notify_failure)
+        return state
+
+    def caught(state_id: str, error: str, what: str) -> Pass:
+        """A failure branch for a Catch that stored the task error at ``$.error``."""
+        return fail_with(
+            state_id,
+            error,
+            f"States.Format('{what}: {{}} ({{}})', $.error.Cause, $.error.Error)",
+            f"{what} (after retries).",
+        )
+
+    # ---------------------------------------------------------------- input
+    load_defaults = Pass(
+        "LoadDefaults",
+        comment="Defaults baked in by Terraform, as an escaped JSON string.",
+        parameters={"defaults_json": "${defaults_json}", "input.$": "$"},
+    )
+    apply_defaults = Pass(
+        "ApplyDefaults",
+        comment="Execution input overrides Terraform's defaults; auto-approval policy cannot be "
+        "overridden by input.",
+        parameters={
+            "config.$": "States.JsonMerge(States.StringToJson($.defaults_json), $.input, false)",
+            "policy": {"auto_approve_allowed": "${auto_approve_allowed}"},
+            "poll": {"pipeline": 0, "endpoint": 0},
+        },
+    )
+    invalid_input = fail_with(
+        "InvalidInput",
+        "InvalidExecutionInput",
+        "States.Format('Execution input is invalid: {}. Expected data_uri (an s3:// URI), "
+        "accuracy_threshold (a number from 0 to 1), deploy and auto_approve (booleans), "
+        "positive integer polling and tuning settings.', States.JsonToString($.config))",
+        "Reject bad input before anything is started.",
+    )
+    validate_input = Choice("ValidateInput", comment="Types and ranges of the merged config.")
+    numbers = [
+        "poll_interval_seconds",
+        "max_polls",
+        "max_tuning_jobs",
+        "parallel_tuning_jobs",
+        "endpoint_poll_interval_seconds",
+        "max_endpoint_polls",
+    ]
+    valid = ChoiceRule.And(
+        [
+            ChoiceRule.IsString("$.config.data_uri", True),
+            ChoiceRule.StringMatches("$.config.data_uri", "s3://*"),
+            ChoiceRule.IsNumeric("$.config.accuracy_threshold", True),
+            ChoiceRule.NumericGreaterThanEquals("$.config.accuracy_threshold", 0),
+            ChoiceRule.NumericLessThanEquals("$.config.accuracy_threshold", 1),
+            ChoiceRule.IsBoolean("$.config.deploy", True),
+            ChoiceRule.IsBoolean("$.config.auto_approve", True),
+            *[ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in numbers],
+            *[ChoiceRule.NumericGreaterThanEquals(f"$.config.{name}", 1) for name in numbers],
+        ]
+    )
+
+    # ---------------------------------------------------------------- pipeline
+    start_pipeline = Task(
+        "StartPipeline",
+        comment="Idempotent start: the token derives from this execution's ARN.",
+        resource=SAGEMAKER_SDK + "startPipelineExecution",
+        parameters={
+            "PipelineName": "${pipeline_name}",
+            "ClientRequestToken.$": "States.Hash($$.Execution.Id, 'SHA-256')",
+            "PipelineExecutionDescription.$": "States.Format('Started by Step Functions "
+            "execution {}', $$.Execution.Name)",
+            "PipelineParameters": [
+                {"Name": "InputDataUri", "Value.$": "$.config.data_uri"},
+                {
+                    "Name": "MaxTuningJobs",
+                    "Value.$": "States.Format('{}', $.config.max_tuning_jobs)",
+                },
+                {
+                    "Name": "MaxParallelTuningJobs",
+                    "Value.$": "States.Format('{}', $.config.parallel_tuning_jobs)",
+                },
+            ],
+        },
+        result_selector={
+            "arn.$": "$.PipelineExecutionArn",
+            "id.$": "States.ArrayGetItem(States.StringSplit($.PipelineExecutionArn, '/'), 3)",
+        },
+        result_path="$.pipeline",
+    )
+    start_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    start_pipeline.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            result_path="$.error",
+            next_step=caught(
+                "PipelineStartFailed",
+                "PipelineStartFailed",
+                "Could not start the SageMaker pipeline ${pipeline_name}",
+            ),
+        )
+    )
+    wait_pipeline = Wait("WaitForPipeline", seconds_path="$.config.poll_interval_seconds")
+    describe_pipeline = Task(
+        "DescribePipeline",
+        resource=SAGEMAKER_SDK + "describePipelineExecution",
+        parameters={"PipelineExecutionArn.$": "$.pipeline.arn"},
+        result_selector={"status.$": "$.PipelineExecutionStatus"},
+        result_path="$.pipeline_status",
+    )
+    describe_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    describe_pipeline.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            result_path="$.error",
+            next_step=caught(
+                "PipelineMonitoringFailed",
+                "PipelineMonitoringFailed",
+                "Could not read the status of the pipeline execution",
+            ),
+        )
+    )
+    count_poll = Pass(
+        "CountPoll",
+        parameters={
+            "pipeline.$": "States.MathAdd($.poll.pipeline, 1)",
+            "endpoint.$": "$.poll.endpoint",
+        },
+        result_path="$.poll",
+    )
+    pipeline_status = Choice("PipelineStatus")
+    stop_pipeline = Task(
+        "StopPipeline",
+        comment="The poll budget is spent: do not leave the pipeline running unobserved.",
+        resource=SAGEMAKER_SDK + "stopPipelineExecution",
+        parameters={
+            "PipelineExecutionArn.$": "$.pipeline.arn",
+            "ClientRequestToken.$": "States.Hash(States.Format('{}/stop', $$.Execution.Id), "
+            "'SHA-256')",
+        },
+        result_path=None,
+    )
+    stop_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    poll_budget = fail_with(
+        "PollBudgetExhausted",
+        "PipelinePollBudgetExhausted",
+        "States.Format('Pipeline execution {} was still {} after {} polls, {} s apart; it was "
+        "stopped. Raise pipeline_max_polls or pipeline_poll_interval_seconds if runs take this "
+        "long.', $.pipeline.arn, $.pipeline_status.status, $.poll.pipeline, "
+        "$.config.poll_interval_seconds)",
+        "Poll budget exhausted.",
+    )
+    stop_pipeline.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=poll_budget, result_path="$.stop_error")
+    )
+    describe_failed_steps = Task(
+        "DescribeFailedSteps",
+        comment="Find which pipeline steps failed and why, for the failure message.",
+        resource=SAGEMAKER_SDK + "listPipelineExecutionSteps",
+        parameters={"PipelineExecutionArn.$": "$.pipeline.arn", "SortOrder": "Ascending"},
+        # statelint (and so this project) avoids JSONPath filters; only failed steps carry a
+        # FailureReason, so the reasons list is the failed steps' reasons in step order.
+        result_selector={
+            "steps.$": "$.PipelineExecutionSteps[*].StepName",
+            "statuses.$": "$.PipelineExecutionSteps[*].StepStatus",
+            "failure_reasons.$": "$.PipelineExecutionSteps[*].FailureReason",
+        },
+        result_path="$.pipeline_steps",
+    )
+    describe_failed_steps.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    pipeline_failed = fail_with(
+        "PipelineFailed",
+        "PipelineExecutionFailed",
+        "States.Format('SageMaker pipeline execution {} ended with status {}. Steps and "
+        "failure reasons: {}', $.pipeline.arn, $.pipeline_status.status, "
+        "States.JsonToString($.pipeline_steps))",
+        "The pipeline failed or was stopped; nothing is registered.",
+    )
+    describe_failed_steps.add_catch(
+        Catch(
+            error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.pipeline_steps"
+        )
+    )
+
+    # ---------------------------------------------------------------- evaluation and gate
+    read_evaluation = Task(
+        "ReadEvaluation",
+        comment="The pipeline's evaluation report is the only thing the gate reads.",
+        resource=S3_GET_OBJECT,
+        parameters={"Bucket": "${bucket}", "Key.$": EVALUATION_KEY},
+        result_selector={"report.$": "States.StringToJson($.Body)"},
+        result_path="$.evaluation",
+    )
+    read_evaluation.add_retry(_retry(S3_TRANSIENT, attempts=3))
+    read_evaluation.add_catch(
+        Catch(
+            error_equals=["S3.NoSuchKeyException"],
+            result_path="$.error",
+            next_step=fail_with(
+                "EvaluationMissing",
+                "EvaluationMissing",
+                f"States.Format('The pipeline succeeded but s3://${{bucket}}/{{}} does not exist: "
+                f"the EvaluateModel step did not write its report.', {EVALUATION_KEY})",
+                "No evaluation.json: nothing to gate on.",
+            ),
+        )
+    )
+    read_evaluation.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            result_path="$.error",
+            next_step=caught(
+                "EvaluationUnreadable",
+                "EvaluationUnreadable",
+                "Could not read the evaluation report",
+            ),
+        )
+    )
+    check_evaluation = Choice("CheckEvaluation")
+    evaluation_invalid = fail_with(
+        "EvaluationInvalid",
+        "EvaluationInvalid",
+        "States.Format('evaluation.json has no numeric "
+        "multiclass_classification_metrics.accuracy.value or model.artifact_uri: {}', "
+        "States.JsonToString($.evaluation.report))",
+        "The report does not follow the contract.",
+    )
+    quality_gate = Choice("QualityGate", comment="Register only models at or above the threshold.")
+    gate_failed = fail_with(
+        "QualityGateFailed",
+        "QualityGateFailed",
+        f"States.Format('Model accuracy {{}} is below the threshold {{}}; the model was not "
+        f"registered.', {ACCURACY}, $.config.accuracy_threshold)",
+        "Rejected by the quality gate.",
+    )
+    decide_approval = Choice(
+        "DecideApproval",
+        comment="Approved only when the run asks for it and Terraform allows it.",
+    )
+    approved = Pass(
+        "ApproveAutomatically", parameters={"status": "Approved"}, result_path="$.approval"
+    )
+    pending = Pass(
+        "AwaitManualApproval",
+        parameters={"status": "PendingManualApproval"},
+        result_path="$.approval",
+    )
+
+    # ---------------------------------------------------------------- registry
+    register_model = Task(
+        "RegisterModel",
+        comment="A new version in the model package group, with the evaluation attached.",
+        resource=SAGEMAKER_SDK + "createModelPackage",
+        parameters={
+            "ModelPackageGroupName": "${model_package_group_name}",
+            "ModelPackageDescription.$": "States.Format('Trained by Step Functions execution {}"
+            " (pipeline execution {}); test accuracy {}.', $$.Execution.Name, $.pipeline.id, "
+            f"{ACCURACY})",
+            "ModelApprovalStatus.$": "$.approval.status",
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": "${xgboost_image_uri}",
+                        "ModelDataUrl.$": "$.evaluation.report.model.artifact_uri",
+                        "Environment": {
+                            "SAGEMAKER_PROGRAM": "train.py",
+                            "SAGEMAKER_SUBMIT_DIRECTORY": "${train_source_uri}",
+                            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+                        },
+                    }
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+            "ModelMetrics": {
+                "ModelQuality": {
+                    "Statistics": {
+                        "ContentType": "application/json",
+                        "S3Uri.$": "States.Format('s3://${bucket}/{}', " + EVALUATION_KEY + ")",
+                    }
+                }
+            },
+            "CustomerMetadataProperties": {
+                "sfn_execution.$": EXECUTION_NAME,
+                "pipeline_execution_id.$": "$.pipeline.id",
+                "accuracy.$": f"States.Format('{{}}', {ACCURACY})",
+                "data_uri.$": "$.config.data_uri",
+            },
+        },
+        result_selector={
+            "arn.$": "$.ModelPackageArn",
+            "version.$": "States.ArrayGetItem(States.StringSplit($.ModelPackageArn, '/'), 2)",
+        },
+        result_path="$.model_package",
+    )
+    register_model.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    register_model.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            result_path="$.error",
+            next_step=caught(
+                "RegistrationFailed",
+                "ModelRegistrationFailed",
+                "Could not register the model package",
+            ),
+        )
+    )
+    deploy_requested = Choice("DeployRequested")
+    no_deploy = Pass(
+        "NoDeploy",
+        parameters={"deployed": False, "reason": "deploy was not requested for this run"},
+        result_path="$.deployment",
+    )
+    deploy_skipped = Pass(
+        "DeploySkipped",
+        comment="Governance: only an Approved package is ever deployed.",
+        parameters={
+            "deployed": False,
+            "reason.$": "States.Format('deploy was requested, but model package {} is {}: "
+            "approve it in the Model Registry to deploy it', $.model_package.arn, "
+            "$.approval.status)",
+        },
+        result_path="$.deployment",
+    )
+
+    # ---------------------------------------------------------------- deployment
+    deploy_failed = caught(
+        "DeploymentFailed",
+        "DeploymentFailed",
+        "Could not deploy the model to endpoint ${endpoint_name}",
+    )
+    name_deployment = Pass(
+        "NameDeployment",
+        comment="Unique model / endpoint-config name: <prefix>-v<package version>-<8 hex>.",
+        parameters={
+            "name.$": "States.Format('${model_name_prefix}-v{}-{}', $.model_package.version, "
+            "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))",
+        },
+        result_path="$.deployment_names",
+    )
+    create_model = Task(
+        "CreateModel",
+        resource=SAGEMAKER_OPTIMISED + "createModel",
+        parameters={
+            "ModelName.$": "$.deployment_names.name",
+            "PrimaryContainer": {"ModelPackageName.$": "$.model_package.arn"},
+            "ExecutionRoleArn": "${sagemaker_role_arn}",
+        },
+        result_path=None,
+    )
+    create_config = Task(
+        "CreateEndpointConfig",
+        resource=SAGEMAKER_OPTIMISED + "createEndpointConfig",
+        parameters={
+            "EndpointConfigName.$": "$.deployment_names.name",
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName.$": "$.deployment_names.name",
+                    "InstanceType": "${endpoint_instance_type}",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+            "DataCaptureConfig": {
+                "EnableCapture": True,
+                "InitialSamplingPercentage": 100,
+                "DestinationS3Uri": "s3://${bucket}/data-capture",
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                "CaptureContentTypeHeader": {
+                    "CsvContentTypes": ["text/csv"],
+                    "JsonContentTypes": ["application/json"],
+                },
+            },
+        },
+        result_path=None,
+    )
+    check_endpoint = Task(
+        "CheckEndpoint",
+        comment="Does the endpoint exist? Not found means create, found means update.",
+        resource=SAGEMAKER_SDK + "describeEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_selector={"status.$": "$.EndpointStatus"},
+        result_path="$.existing_endpoint",
+    )
+    endpoint_params = {
+        "EndpointName": "${endpoint_name}",
+        "EndpointConfigName.$": "$.deployment_names.name",
+    }
+    create_endpoint = Task(
+        "CreateEndpoint",
+        resource=SAGEMAKER_OPTIMISED + "createEndpoint",
+        parameters=endpoint_params,
+        result_path=None,
+    )
+    update_endpoint = Task(
+        "UpdateEndpoint",
+        resource=SAGEMAKER_OPTIMISED + "updateEndpoint",
+        parameters=endpoint_params,
+        result_path=None,
+    )
+    check_endpoint.add_catch(
+        Catch(
+            error_equals=ENDPOINT_NOT_FOUND,
+            next_step=create_endpoint,
+            result_path="$.existing_endpoint",
+        )
+    )
+    wait_endpoint = Wait("WaitForEndpoint", seconds_path="$.config.endpoint_poll_interval_seconds")
+    describe_endpoint = Task(
+        "DescribeEndpoint",
+        resource=SAGEMAKER_SDK + "describeEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path="$.endpoint",
+    )
+    for task in (create_model, create_config, create_endpoint, update_endpoint, describe_endpoint):
+        task.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    for task in (
+        create_model,
+        create_config,
+        check_endpoint,
+        create_endpoint,
+        update_endpoint,
+        describe_endpoint,
+    ):
+        task.add_catch(
+            Catch(error_equals=["States.ALL"], next_step=deploy_failed, result_path="$.error")
+        )
+    count_endpoint_poll = Pass(
+        "CountEndpointPoll",
+        parameters={
+            "pipeline.$": "$.poll.pipeline",
+            "endpoint.$": "States.MathAdd($.poll.endpoint, 1)",
+        },
+        result_path="$.poll",
+    )
+    endpoint_status = Choice("EndpointStatus")
+    endpoint_failed = fail_with(
+        "EndpointFailed",
+        "EndpointDeploymentFailed",
+        "States.Format('Endpoint ${endpoint_name} is {}: {}', $.endpoint.EndpointStatus, "
+        "$.endpoint.FailureReason)",
+        "SageMaker could not bring the endpoint into service.",
+    )
+    endpoint_timeout = fail_with(
+        "EndpointTimedOut",
+        "EndpointDeploymentTimedOut",
+        "States.Format('Endpoint ${endpoint_name} was still {} after {} polls, {} s apart.', "
+        "$.endpoint.EndpointStatus, $.poll.endpoint, $.config.endpoint_poll_interval_seconds)",
+        "The endpoint did not reach InService within the poll budget.",
+    )
+    deployed = Pass(
+        "Deployed",
+        parameters={
+            "deployed": True,
+            "endpoint_name": "${endpoint_name}",
+            "model_name.$": "$.deployment_names.name",
+            "reason": "deployed the approved package",
+        },
+        result_path="$.deployment",
+    )
+
+    # ---------------------------------------------------------------- success
+    summary = Pass(
+        "Summary",
+        comment="The execution's output and the success notification.",
+        parameters={
+            "status": "SUCCEEDED",
+            "execution.$": EXECUTION_NAME,
+            "pipeline_execution_arn.$": "$.pipeline.arn",
+            "data_uri.$": "$.config.data_uri",
+            "accuracy.$": ACCURACY,
+            "weighted_f1.$": "$.evaluation.report.multiclass_classification_metrics"
+            ".weighted_f1.value",
+            "accuracy_threshold.$": "$.config.accuracy_threshold",
+            "evaluation_uri.$": "States.Format('s3://${bucket}/{}', " + EVALUATION_KEY + ")",
+            "model_package_arn.$": "$.model_package.arn",
+            "approval_status.$": "$.approval.status",
+            "deployment.$": "$.deployment",
+        },
+    )
+    notify_success = Task(
+        "NotifySuccess",
+        resource=SNS_PUBLISH,
+        parameters={
+            "TopicArn": "${notification_topic_arn}",
+            "Subject": "Training run succeeded",
+            "Message.$": "States.JsonToString($)",
+        },
+        result_path=None,
+    )
+    notify_success.add_retry(_retry(SNS_TRANSIENT))
+    notification_failed = Fail(
+        "NotificationFailed",
+        error="SuccessNotificationFailed",
+        cause="The run succeeded (see the execution output) but SNS could not be notified.",
+    )
+    notify_success.add_catch(
+        Catch(
+            error_equals=["States.ALL"], next_step=notification_failed, result_path="$.notify_error"
+        )
+    )
+
+    # ---------------------------------------------------------------- wiring
+    load_defaults.next(apply_defaults)
+    apply_defaults.next(validate_input)
+    validate_input.add_choice(valid, start_pipeline)
+    validate_input.default_choice(invalid_input)
+    start_pipeline.next(wait_pipeline)
+    wait_pipeline.next(describe_pipeline)
+    describe_pipeline.next(count_poll)
+    count_poll.next(pipeline_status)
+    pipeline_status.add_choice(
+        ChoiceRule.StringEquals("$.pipeline_status.status", "Succeeded"), read_evaluation
+    )
+    pipeline_status.add_choice(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.StringEquals("$.pipeline_status.status", "Failed"),
+                ChoiceRule.StringEquals("$.pipeline_status.status", "Stopped"),
+            ]
+        ),
+        describe_failed_steps,
+    )
+    pipeline_status.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.pipeline", "$.config.max_polls"),
+        stop_pipeline,
+    )
+    pipeline_status.default_choice(wait_pipeline)
+    stop_pipeline.next(poll_budget)
+    describe_failed_steps.next(pipeline_failed)
+    read_evaluation.next(check_evaluation)
+    check_evaluation.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent(ACCURACY, True),
+                ChoiceRule.IsNumeric(ACCURACY, True),
+                ChoiceRule.IsPresent("$.evaluation.report.model.artifact_uri", True),
+                ChoiceRule.IsString("$.evaluation.report.model.artifact_uri", True),
+                ChoiceRule.IsPresent(
+                    "$.evaluation.report.multiclass_classification_metrics.weighted_f1.value", True
+                ),
+            ]
+        ),
+        quality_gate,
+    )
+    check_evaluation.default_choice(evaluation_invalid)
+    quality_gate.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath(ACCURACY, "$.config.accuracy_threshold"),
+        decide_approval,
+    )
+    quality_gate.default_choice(gate_failed)
+    decide_approval.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.BooleanEquals("$.config.auto_approve", True),
+                ChoiceRule.StringEquals("$.policy.auto_approve_allowed", "true"),
+            ]
+        ),
+        approved,
+    )
+    decide_approval.default_choice(pending)
+    approved.next(register_model)
+    pending.next(register_model)
+    register_model.next(deploy_requested)
+    deploy_requested.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.BooleanEquals("$.config.deploy", True),
+                ChoiceRule.StringEquals("$.approval.status", "Approved"),
+            ]
+        ),
+        name_deployment,
+    )
+    deploy_requested.add_choice(ChoiceRule.BooleanEquals("$.config.deploy", True), deploy_skipped)
+    deploy_requested.default_choice(no_deploy)
+    no_deploy.next(summary)
+    deploy_skipped.next(summary)
+    name_deployment.next(create_model)
+    create_model.next(create_config)
+    create_config.next(check_endpoint)
+    check_endpoint.next(update_endpoint)
+    create_endpoint.next(wait_endpoint)
+    update_endpoint.next(wait_endpoint)
+    wait_endpoint.next(describe_endpoint)
+    describe_endpoint.next(count_endpoint_poll)
+    count_endpoint_poll.next(endpoint_status)
+    endpoint_status.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), deployed
+    )
+    endpoint_status.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"), endpoint_failed
+    )
+    endpoint_status.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
+        endpoint_timeout,
+    )
+    endpoint_status.default_choice(wait_endpoint)
+    deployed.next(summary)
+    summary.next(notify_success)
+
+    return graph_dict(
+        load_defaults,
+        comment="Train, tune, evaluate, gate, register and optionally deploy the XGBoost model "
+        "(generated by statemachines/training_pipeline.py; do not edit by hand).",
+    )
+
+
+def definition_json() -> str:
+    """The ASL text exactly as committed (stable key order, two-space indent, final newline)."""
+    return json.dumps(build_definition(), indent=2, ensure_ascii=False) + "\n"

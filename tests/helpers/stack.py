@@ -1,0 +1,221 @@
+"""A test stack on moto: the resources the state machine touches, and the real rendered ASL.
+
+``Stack`` creates the bucket, SNS topic (with an SQS queue subscribed, so tests can read what was
+published), model package group, SageMaker pipeline and the state machine from the committed
+ASL rendered the way Terraform's ``templatefile()`` would. ``run`` starts an execution and waits
+for it with a deadline; ``Run`` exposes the terminal status, error, output and the states visited.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from devtools.generated import render
+from statemachines.training_pipeline import ASL_PATH
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "mlops-test-artifacts"
+PIPELINE = "iris-training-pipeline"
+GROUP = "iris-xgboost"
+ENDPOINT = "iris-xgboost-endpoint"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
+XGBOOST_IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
+TRAIN_SOURCE = f"s3://{BUCKET}/code/sourcedir-0123abcd.tar.gz"
+
+DEFAULTS: dict[str, Any] = {
+    "data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
+    "accuracy_threshold": 0.9,
+    "deploy": False,
+    "auto_approve": False,
+    "poll_interval_seconds": 1,
+    "max_polls": 5,
+    "max_tuning_jobs": 2,
+    "parallel_tuning_jobs": 1,
+    "endpoint_poll_interval_seconds": 1,
+    "max_endpoint_polls": 5,
+}
+
+
+def defaults_json(defaults: dict[str, Any]) -> str:
+    """Terraform's ``trim(jsonencode(jsonencode(x)), "\\"")``: JSON escaped to sit in a string."""
+    return json.dumps(json.dumps(defaults, separators=(",", ":")))[1:-1]
+
+
+def asl_values(
+    topic_arn: str, *, auto_approve_allowed: bool = True, defaults: dict[str, Any] | None = None
+) -> dict[str, str]:
+    return {
+        "defaults_json": defaults_json(defaults or DEFAULTS),
+        "auto_approve_allowed": "true" if auto_approve_allowed else "false",
+        "pipeline_name": PIPELINE,
+        "bucket": BUCKET,
+        "model_package_group_name": GROUP,
+        "notification_topic_arn": topic_arn,
+        "sagemaker_role_arn": ROLE_ARN,
+        "xgboost_image_uri": XGBOOST_IMAGE,
+        "train_source_uri": TRAIN_SOURCE,
+        "endpoint_name": ENDPOINT,
+        "endpoint_instance_type": "ml.m5.large",
+        "model_name_prefix": "iris-xgb",
+    }
+
+
+@dataclass
+class Run:
+    """A finished execution."""
+
+    arn: str
+    status: str
+    error: str | None
+    cause: str | None
+    output: dict[str, Any] | None
+    history: list[dict[str, Any]] = field(repr=False)
+
+    @property
+    def states(self) -> list[str]:
+        """State names in the order they were entered."""
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in self.history
+            if "stateEnteredEventDetails" in e
+        ]
+
+    def entered(self, state: str) -> int:
+        return self.states.count(state)
+
+
+class Stack:
+    def __init__(
+        self, *, auto_approve_allowed: bool = True, defaults: dict[str, Any] | None = None
+    ) -> None:
+        session = boto3.Session(region_name=REGION)
+        self.s3 = session.client("s3")
+        self.sns = session.client("sns")
+        self.sqs = session.client("sqs")
+        self.sfn = session.client("stepfunctions")
+        self.sagemaker = session.client("sagemaker")
+        self.iam = session.client("iam")
+
+        self.s3.create_bucket(Bucket=BUCKET)
+        self.topic_arn = self.sns.create_topic(Name="training-notifications")["TopicArn"]
+        self.queue_url = self.sqs.create_queue(QueueName="notifications")["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=queue_arn)
+        self.sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+        self.sagemaker.create_pipeline(
+            PipelineName=PIPELINE,
+            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+            RoleArn=ROLE_ARN,
+        )
+        role = self.iam.create_role(
+            RoleName="sfn-role",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        definition = render(
+            ASL_PATH.read_text(encoding="utf-8"),
+            asl_values(
+                self.topic_arn, auto_approve_allowed=auto_approve_allowed, defaults=defaults
+            ),
+        )
+        self.state_machine_arn = self.sfn.create_state_machine(
+            name="training", definition=definition, roleArn=role
+        )["stateMachineArn"]
+        self._runs = 0
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, execution_input: dict[str, Any] | None = None, *, timeout: float = 90.0) -> Run:
+        self._runs += 1
+        arn = self.sfn.start_execution(
+            stateMachineArn=self.state_machine_arn,
+            name=f"test-run-{self._runs}",
+            input=json.dumps(execution_input or {}),
+        )["executionArn"]
+        deadline = time.monotonic() + timeout
+        while True:
+            described = self.sfn.describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {arn} still RUNNING after {timeout} s")
+            time.sleep(0.2)
+        history = self.sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        output = described.get("output")
+        return Run(
+            arn=arn,
+            status=described["status"],
+            error=described.get("error"),
+            cause=described.get("cause"),
+            output=json.loads(output) if output else None,
+            history=history,
+        )
+
+    # ------------------------------------------------------------------ observing
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Messages published to the topic so far: ``{"subject": ..., "message": ...}``."""
+        found = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not batch:
+                return found
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                found.append(
+                    {"subject": envelope.get("Subject"), "message": json.loads(envelope["Message"])}
+                )
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def model_packages(self) -> list[dict[str, Any]]:
+        summaries = self.sagemaker.list_model_packages(ModelPackageGroupName=GROUP)[
+            "ModelPackageSummaryList"
+        ]
+        return [
+            self.sagemaker.describe_model_package(ModelPackageName=s["ModelPackageArn"])
+            for s in summaries
+        ]
+
+    def endpoints(self) -> list[str]:
+        return [e["EndpointName"] for e in self.sagemaker.list_endpoints()["Endpoints"]]
+
+    def put_evaluation(self, execution_id: str, report: dict[str, Any] | str) -> None:
+        body = report if isinstance(report, str) else json.dumps(report)
+        self.s3.put_object(
+            Bucket=BUCKET,
+            Key=f"evaluation/{execution_id}/evaluation.json",
+            Body=body.encode("utf-8"),
+        )
+
+
+def evaluation_report(accuracy: float, *, execution_id: str = "abc") -> dict[str, Any]:
+    """A report in the contract's shape (``ml/evaluate.py`` writes the real one)."""
+    classes = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    return {
+        "multiclass_classification_metrics": {
+            "accuracy": {"value": accuracy, "standard_deviation": "NaN"},
+            "weighted_f1": {"value": accuracy, "standard_deviation": "NaN"},
+            "weighted_precision": {"value": accuracy, "standard_deviation": "NaN"},
+            "weighted_recall": {"value": accuracy, "standard_deviation": "NaN"},
+            "confusion_matrix": {a: {p: 10 if a == p else 0 for p in classes} for a in classes},
+        },
+        "model": {
+            "artifact_uri": f"s3://{BUCKET}/pipelines/{execution_id}/training/job-001/output/"
+            "model.tar.gz",
+            "training_job_name": "job-001",
+            "hyperparameters": {"max_depth": 4, "eta": 0.2, "num_round": 60},
+        },
+        "class_names": classes,
+        "row_counts": {"train": 90, "validation": 30, "test": 30},
+    }

@@ -1,0 +1,182 @@
+"""One test per moto extension in local/moto_extensions.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+
+from local import moto_extensions
+from local.moto_extensions import PipelineRun, aws_error_name, normalise_result
+
+pytestmark = pytest.mark.integration
+
+
+def test_results_are_normalised_to_json_types() -> None:
+    body = StreamingBody(io.BytesIO(b'{"a": 1}'), 8)
+    when = dt.datetime(2026, 1, 2, 3, 4, 5)
+    assert normalise_result({"Body": body, "At": when, "L": [when], "B": b"x"}) == {
+        "Body": '{"a": 1}',
+        "At": "2026-01-02T03:04:05+00:00",
+        "L": ["2026-01-02T03:04:05+00:00"],
+        "B": "x",
+    }
+
+
+@pytest.mark.parametrize(
+    ("service", "exception", "expected"),
+    [
+        ("s3", "NoSuchKey", "S3.NoSuchKeyException"),
+        ("sagemaker", "ClientError", "SageMaker.AmazonSageMakerException"),
+        ("sagemaker", "ResourceNotFound", "SageMaker.ResourceNotFoundException"),
+        ("sns", "ClientError", "SNS.SNSException"),
+    ],
+)
+def test_error_names_follow_aws(service: str, exception: str, expected: str) -> None:
+    assert aws_error_name(service, exception) == expected
+
+
+def _pipeline(sm) -> None:  # type: ignore[no-untyped-def]
+    sm.create_pipeline(
+        PipelineName="p", PipelineDefinition="{}", RoleArn="arn:aws:iam::123456789012:role/r"
+    )
+
+
+def _start(sm, token: str = "t" * 40) -> str:  # type: ignore[no-untyped-def]
+    return str(
+        sm.start_pipeline_execution(
+            PipelineName="p",
+            ClientRequestToken=token,
+            PipelineParameters=[{"Name": "InputDataUri", "Value": "s3://b/k.csv"}],
+        )["PipelineExecutionArn"]
+    )
+
+
+def test_pipeline_runner_sees_parameters_and_drives_status(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    _pipeline(sm)
+    seen: list[PipelineRun] = []
+
+    def runner(run: PipelineRun) -> None:
+        seen.append(run)
+        run.set_step("PrepareData", "Failed", failure_reason="bad row 3")
+        run.set_status("Failed", "Step failure")
+
+    moto_extensions.set_pipeline_runner(runner)
+    arn = _start(sm)
+
+    assert seen[0].parameters == {"InputDataUri": "s3://b/k.csv"}
+    assert seen[0].execution_id == arn.rsplit("/", 1)[-1]
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert described["FailureReason"] == "Step failure"
+    steps = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    assert [(s["StepName"], s["StepStatus"], s["FailureReason"]) for s in steps] == [
+        ("PrepareData", "Failed", "bad row 3")
+    ]
+
+
+def test_failure_reason_is_absent_when_there_is_none(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    _pipeline(sm)
+    arn = _start(sm)
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded"
+    assert "FailureReason" not in described
+
+
+def test_client_request_token_makes_start_idempotent(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    _pipeline(sm)
+    assert _start(sm, "a" * 40) == _start(sm, "a" * 40)
+    assert _start(sm, "b" * 40) != _start(sm, "a" * 40)
+    assert len(sm.list_pipeline_executions(PipelineName="p")["PipelineExecutionSummaries"]) == 2
+
+
+def test_stop_pipeline_execution(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    _pipeline(sm)
+    moto_extensions.set_pipeline_runner(lambda run: None)  # stays Executing
+    arn = _start(sm)
+    sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="s" * 40)
+    status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
+    assert status == "Stopping"  # the runner, which sees stop_requested, finishes the stop
+
+
+def test_update_endpoint(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    sm.create_model(
+        ModelName="m",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+        PrimaryContainer={"Image": "img"},
+    )
+    for config in ("c1", "c2"):
+        sm.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "m",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
+    sm.create_endpoint(EndpointName="e", EndpointConfigName="c1")
+    sm.update_endpoint(EndpointName="e", EndpointConfigName="c2")
+    assert sm.describe_endpoint(EndpointName="e")["EndpointConfigName"] == "c2"
+    with pytest.raises(ClientError, match="Could not find endpoint"):
+        sm.update_endpoint(EndpointName="missing", EndpointConfigName="c2")
+
+
+def test_injected_fault_fails_the_next_calls_only(emulator: None) -> None:
+    sm = boto3.client("sagemaker", config=Config(retries={"total_max_attempts": 1}))
+    fault = moto_extensions.inject_fault("sagemaker", "ListEndpoints", times=2)
+    for _ in range(2):
+        with pytest.raises(ClientError) as caught:
+            sm.list_endpoints()
+        assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+    assert sm.list_endpoints()["Endpoints"] == []
+    assert fault.remaining == 0
+
+
+def test_s3_body_reaches_the_state_machine_as_text(emulator: None) -> None:
+    s3 = boto3.client("s3")
+    sfn = boto3.client("stepfunctions")
+    s3.create_bucket(Bucket="bucket-b")
+    s3.put_object(Bucket="bucket-b", Key="k.json", Body=b'{"accuracy": 0.97}')
+    definition = {
+        "StartAt": "Get",
+        "States": {
+            "Get": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket": "bucket-b", "Key": "k.json"},
+                "ResultSelector": {
+                    "report.$": "States.StringToJson($.Body)",
+                    "modified.$": "$.LastModified",
+                },
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="x")["executionArn"]
+    import time
+
+    deadline = time.monotonic() + 30
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert described["status"] == "SUCCEEDED", described
+    output = json.loads(described["output"])
+    assert output["report"] == {"accuracy": 0.97}
+    assert isinstance(output["modified"], str)

@@ -1,0 +1,360 @@
+"""The real ASL executed by moto's Step Functions interpreter: one test per path.
+
+Each test scripts what the SageMaker pipeline does (through the pipeline-runner extension) and
+asserts the terminal status, the error name, the SNS messages and the states visited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from local import moto_extensions
+from local.moto_extensions import PipelineRun
+from tests.helpers.stack import ENDPOINT, Stack, evaluation_report
+
+pytestmark = pytest.mark.integration
+
+
+def succeed_with(
+    stack: Stack, report: dict[str, Any] | str | None
+) -> Callable[[PipelineRun], None]:
+    """A pipeline that succeeds, having written ``report`` (or nothing) as its evaluation."""
+
+    def runner(run: PipelineRun) -> None:
+        for step in ("PrepareData", "TuneXGBoost", "EvaluateModel"):
+            run.set_step(step, "Succeeded")
+        if report is not None:
+            stack.put_evaluation(run.execution_id, report)
+        run.set_status("Succeeded")
+
+    return runner
+
+
+def fail_with(reason: str) -> Callable[[PipelineRun], None]:
+    def runner(run: PipelineRun) -> None:
+        run.set_step("PrepareData", "Failed", failure_reason=reason)
+        run.set_status("Failed", "Step failure: One or multiple steps failed.")
+
+    return runner
+
+
+def never_finishes(run: PipelineRun) -> None:
+    run.set_step("PrepareData", "Executing")
+
+
+@pytest.fixture
+def stack(emulator: None) -> Stack:
+    return Stack()
+
+
+def passing(stack: Stack, accuracy: float = 0.97) -> None:
+    moto_extensions.set_pipeline_runner(succeed_with(stack, evaluation_report(accuracy)))
+
+
+def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
+    passing(stack)
+
+    run = stack.run({})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.states[:3] == ["LoadDefaults", "ApplyDefaults", "ValidateInput"]
+    for state in (
+        "StartPipeline",
+        "DescribePipeline",
+        "ReadEvaluation",
+        "QualityGate",
+        "AwaitManualApproval",
+        "RegisterModel",
+        "NoDeploy",
+        "NotifySuccess",
+    ):
+        assert state in run.states
+    assert "CreateModel" not in run.states
+    packages = stack.model_packages()
+    assert len(packages) == 1
+    package = packages[0]
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert package["ModelPackageArn"] == run.output["model_package_arn"]
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["S3Uri"].endswith("/evaluation.json")
+    assert statistics["S3Uri"] == run.output["evaluation_uri"]
+    assert run.output["accuracy"] == 0.97
+    assert run.output["deployment"]["deployed"] is False
+    assert stack.endpoints() == []
+    [note] = stack.notifications()
+    assert note["subject"] == "Training run succeeded"
+    assert note["message"]["model_package_arn"] == package["ModelPackageArn"]
+
+
+def test_defaults_come_from_terraform_and_input_overrides_them(stack: Stack) -> None:
+    passing(stack, accuracy=0.92)
+
+    run = stack.run({"accuracy_threshold": 0.95, "data_uri": "s3://elsewhere/data/raw/x.csv"})
+
+    assert run.status == "FAILED"
+    assert run.error == "QualityGateFailed"
+    started = [
+        e
+        for e in run.history
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resource"] == "startPipelineExecution"
+    ]
+    assert "s3://elsewhere/data/raw/x.csv" in started[0]["taskScheduledEventDetails"]["parameters"]
+
+
+def test_gate_passes_with_deploy(stack: Stack) -> None:
+    passing(stack)
+
+    run = stack.run({"deploy": True, "auto_approve": True})
+
+    assert run.status == "SUCCEEDED", run.cause
+    for state in (
+        "ApproveAutomatically",
+        "RegisterModel",
+        "NameDeployment",
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CheckEndpoint",
+        "CreateEndpoint",
+        "DescribeEndpoint",
+        "Deployed",
+        "NotifySuccess",
+    ):
+        assert state in run.states
+    assert "UpdateEndpoint" not in run.states
+    [package] = stack.model_packages()
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert stack.endpoints() == [ENDPOINT]
+    endpoint = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    config = stack.sagemaker.describe_endpoint_config(
+        EndpointConfigName=endpoint["EndpointConfigName"]
+    )
+    assert config["DataCaptureConfig"]["DestinationS3Uri"].endswith("/data-capture")
+    model = stack.sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == package["ModelPackageArn"]
+    assert run.output["deployment"] == {
+        "deployed": True,
+        "endpoint_name": ENDPOINT,
+        "model_name": model["ModelName"],
+        "reason": "deployed the approved package",
+    }
+    [note] = stack.notifications()
+    assert note["message"]["deployment"]["deployed"] is True
+
+
+def test_second_deploy_updates_the_existing_endpoint(stack: Stack) -> None:
+    passing(stack)
+    first = stack.run({"deploy": True, "auto_approve": True})
+    assert first.status == "SUCCEEDED", first.cause
+
+    second = stack.run({"deploy": True, "auto_approve": True})
+
+    assert second.status == "SUCCEEDED", second.cause
+    assert "UpdateEndpoint" in second.states
+    assert "CreateEndpoint" not in second.states
+    assert len(stack.model_packages()) == 2
+
+
+def test_deploy_without_approval_registers_but_does_not_deploy(stack: Stack) -> None:
+    passing(stack)
+
+    run = stack.run({"deploy": True, "auto_approve": False})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "DeploySkipped" in run.states
+    assert "CreateModel" not in run.states
+    assert stack.endpoints() == []
+    assert "approve it in the Model Registry" in run.output["deployment"]["reason"]
+    [note] = stack.notifications()
+    assert "PendingManualApproval" in note["message"]["deployment"]["reason"]
+
+
+def test_auto_approve_is_refused_when_terraform_does_not_allow_it(emulator: None) -> None:
+    stack = Stack(auto_approve_allowed=False)
+    passing(stack)
+
+    run = stack.run({"deploy": True, "auto_approve": True})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "AwaitManualApproval" in run.states
+    assert "DeploySkipped" in run.states
+    [package] = stack.model_packages()
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert stack.endpoints() == []
+
+
+def test_gate_fails(stack: Stack) -> None:
+    passing(stack, accuracy=0.5)
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error == "QualityGateFailed"
+    assert "0.5 is below the threshold 0.9" in run.cause
+    assert run.states[-3:] == ["QualityGateFailed", "NotifyFailure", "Failed"]
+    assert "RegisterModel" not in run.states
+    assert stack.model_packages() == []
+    [note] = stack.notifications()
+    assert note["subject"] == "Training run failed: QualityGateFailed"
+    assert note["message"]["error"] == "QualityGateFailed"
+    assert note["message"]["state"] == "QualityGateFailed"
+
+
+def test_pipeline_fails(stack: Stack) -> None:
+    moto_extensions.set_pipeline_runner(
+        fail_with("ClientError: data/raw/iris.csv row 7, column PetalLength: 'abc' is not a number")
+    )
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error == "PipelineExecutionFailed"
+    assert "row 7, column PetalLength" in run.cause
+    assert "PrepareData" in run.cause
+    assert run.states[-4:] == ["DescribeFailedSteps", "PipelineFailed", "NotifyFailure", "Failed"]
+    assert "ReadEvaluation" not in run.states
+    assert stack.model_packages() == []
+    [note] = stack.notifications()
+    assert note["message"]["error"] == "PipelineExecutionFailed"
+
+
+def test_evaluation_missing(stack: Stack) -> None:
+    moto_extensions.set_pipeline_runner(succeed_with(stack, None))
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error == "EvaluationMissing"
+    assert "evaluation.json does not exist" in run.cause
+    assert run.states[-3:] == ["EvaluationMissing", "NotifyFailure", "Failed"]
+    assert stack.model_packages() == []
+    assert [n["message"]["error"] for n in stack.notifications()] == ["EvaluationMissing"]
+
+
+def test_evaluation_without_accuracy_is_invalid(stack: Stack) -> None:
+    report = evaluation_report(0.97)
+    del report["multiclass_classification_metrics"]["accuracy"]
+    moto_extensions.set_pipeline_runner(succeed_with(stack, report))
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error == "EvaluationInvalid"
+    assert stack.model_packages() == []
+
+
+def test_evaluation_not_json_is_unreadable(stack: Stack) -> None:
+    moto_extensions.set_pipeline_runner(succeed_with(stack, "accuracy: high"))
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error in {"EvaluationUnreadable"}, (run.error, run.cause)
+    assert stack.model_packages() == []
+    assert [n["message"]["error"] for n in stack.notifications()] == ["EvaluationUnreadable"]
+
+
+def test_throttled_then_retried(stack: Stack) -> None:
+    passing(stack)
+    fault = moto_extensions.inject_fault("sagemaker", "StartPipelineExecution", times=1)
+
+    run = stack.run({})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert fault.remaining == 0
+    assert run.entered("StartPipeline") == 1
+    failed = [e for e in run.history if e["type"] == "TaskFailed"]
+    assert [e["taskFailedEventDetails"]["error"] for e in failed] == [
+        "SageMaker.AmazonSageMakerException"
+    ]
+    started = [
+        e
+        for e in run.history
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resource"] == "startPipelineExecution"
+    ]
+    assert len(started) == 2
+    assert len(stack.model_packages()) == 1
+
+
+def test_throttling_that_never_stops_fails_clearly(stack: Stack) -> None:
+    passing(stack)
+    moto_extensions.inject_fault("sagemaker", "StartPipelineExecution", times=10)
+
+    run = stack.run({}, timeout=120)
+
+    assert run.status == "FAILED"
+    assert run.error == "PipelineStartFailed"
+    assert "Rate exceeded" in run.cause
+    assert run.states[-3:] == ["PipelineStartFailed", "NotifyFailure", "Failed"]
+
+
+def test_poll_budget_exhausted_stops_the_pipeline(stack: Stack) -> None:
+    runs: list[PipelineRun] = []
+
+    def runner(run: PipelineRun) -> None:
+        runs.append(run)
+        never_finishes(run)
+
+    moto_extensions.set_pipeline_runner(runner)
+
+    run = stack.run({"max_polls": 2})
+
+    assert run.status == "FAILED"
+    assert run.error == "PipelinePollBudgetExhausted"
+    assert "after 2 polls" in run.cause
+    assert run.entered("DescribePipeline") == 2
+    assert run.states[-4:] == ["StopPipeline", "PollBudgetExhausted", "NotifyFailure", "Failed"]
+    [pipeline_run] = runs
+    assert pipeline_run.stop_requested
+    assert stack.model_packages() == []
+    assert [n["message"]["error"] for n in stack.notifications()] == ["PipelinePollBudgetExhausted"]
+
+
+@pytest.mark.parametrize(
+    "bad_input",
+    [
+        {"accuracy_threshold": 1.5},
+        {"accuracy_threshold": "0.9"},
+        {"deploy": "yes"},
+        {"data_uri": "/tmp/iris.csv"},
+        {"max_polls": 0},
+    ],
+)
+def test_invalid_input_is_rejected_before_anything_starts(
+    stack: Stack, bad_input: dict[str, Any]
+) -> None:
+    started: list[PipelineRun] = []
+    moto_extensions.set_pipeline_runner(started.append)
+
+    run = stack.run(bad_input)
+
+    assert run.status == "FAILED"
+    assert run.error == "InvalidExecutionInput"
+    assert run.states == [
+        "LoadDefaults",
+        "ApplyDefaults",
+        "ValidateInput",
+        "InvalidInput",
+        "NotifyFailure",
+        "Failed",
+    ]
+    assert started == []
+    assert [n["message"]["error"] for n in stack.notifications()] == ["InvalidExecutionInput"]
+
+
+def test_pipeline_start_is_idempotent_per_execution(stack: Stack) -> None:
+    # The token is derived from the execution: the same execution can never start two runs.
+    passing(stack)
+    run = stack.run({})
+    assert run.status == "SUCCEEDED", run.cause
+    [scheduled] = [
+        e["taskScheduledEventDetails"]["parameters"]
+        for e in run.history
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resource"] == "startPipelineExecution"
+    ]
+    assert '"ClientRequestToken"' in scheduled

@@ -1,0 +1,132 @@
+"""The committed ASL: current, valid, and rendered the way Terraform renders it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devtools.generated import TemplateError, placeholders, render
+from statemachines.training_pipeline import (
+    ASL_PATH,
+    PLACEHOLDERS,
+    build_definition,
+    definition_json,
+)
+from tests.helpers.stack import asl_values
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rendered() -> str:
+    return render(
+        ASL_PATH.read_text(encoding="utf-8"), asl_values("arn:aws:sns:us-east-1:123456789012:topic")
+    )
+
+
+def test_committed_asl_is_current() -> None:
+    assert ASL_PATH.read_text(encoding="utf-8") == definition_json(), (
+        "statemachines/training_pipeline.asl.json is stale: run `make definitions` and commit it"
+    )
+
+
+def test_generation_is_byte_stable() -> None:
+    assert definition_json() == definition_json()
+
+
+def test_check_mode_reports_a_stale_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from statemachines import __main__ as cli
+
+    stale = tmp_path / "asl.json"
+    stale.write_text("{}\n", encoding="utf-8")
+    monkeypatch.setattr(cli, "ASL_PATH", stale)
+    assert cli.main(["--check"]) == 1
+    assert cli.main([]) == 0
+    assert cli.main(["--check"]) == 0
+
+
+def test_placeholders_are_exactly_the_terraform_variables() -> None:
+    assert placeholders(ASL_PATH.read_text(encoding="utf-8")) == set(PLACEHOLDERS)
+
+
+def test_committed_and_rendered_asl_are_valid_json() -> None:
+    json.loads(ASL_PATH.read_text(encoding="utf-8"))
+    definition = json.loads(rendered())
+    assert "${" not in json.dumps(definition)
+
+
+def test_rendering_rejects_missing_values() -> None:
+    values = asl_values("arn:aws:sns:us-east-1:123456789012:topic")
+    del values["bucket"]
+    with pytest.raises(TemplateError, match="missing \\['bucket'\\]"):
+        render(ASL_PATH.read_text(encoding="utf-8"), values)
+
+
+def test_rendered_asl_passes_statelint(tmp_path: Path) -> None:
+    path = tmp_path / "rendered.asl.json"
+    path.write_text(rendered(), encoding="utf-8")
+    statelint = Path(sys.executable).parent / "statelint"
+    result = subprocess.run(
+        [str(statelint), str(path)], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _intrinsics(node: object) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.endswith(".$") and isinstance(value, str) and value.startswith("States."):
+                found.append(value)
+            found.extend(_intrinsics(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_intrinsics(item))
+    return found
+
+
+def test_intrinsic_string_literals_are_balanced() -> None:
+    # statelint does not parse intrinsic arguments; an apostrophe in a message would only
+    # break at run time. Count unescaped quotes instead.
+    for expression in _intrinsics(build_definition()):
+        quotes = len(re.findall(r"(?<!\\)'", expression))
+        assert quotes % 2 == 0, expression
+
+
+def test_every_failure_path_notifies_then_fails_with_its_own_error() -> None:
+    states = build_definition()["States"]
+    failures = {
+        name: s
+        for name, s in states.items()
+        if s["Type"] == "Pass" and s.get("ResultPath") == "$.failure"
+    }
+    assert len(failures) >= 12
+    errors = [s["Parameters"]["error"] for s in failures.values()]
+    assert len(set(errors)) == len(errors), "each failure branch has its own error name"
+    for state in failures.values():
+        assert state["Next"] == "NotifyFailure"
+    assert states["NotifyFailure"]["Next"] == "Failed"
+    assert states["Failed"] == {
+        "Comment": "Ends every failure path.",
+        "Type": "Fail",
+        "ErrorPath": "$.failure.error",
+        "CausePath": "$.failure.cause",
+    }
+
+
+def test_every_task_that_can_fail_is_caught() -> None:
+    for name, state in build_definition()["States"].items():
+        if state["Type"] == "Task":
+            assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), name
+
+
+def test_service_tasks_retry_transient_errors() -> None:
+    for name, state in build_definition()["States"].items():
+        if state["Type"] == "Task" and name != "CheckEndpoint":
+            retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+            assert retried, f"{name} has no Retry"
+            assert all(r["BackoffRate"] >= 2 for r in state["Retry"]), name
