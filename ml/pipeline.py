@@ -1,0 +1,475 @@
+"""Generate the SageMaker Pipeline definition (``ml/pipeline_definition.json``) offline.
+
+The definition is built with the ``sagemaker`` 2.x SDK against a session that never touches the
+network, then every environment-specific value is turned into a Terraform ``templatefile()``
+placeholder (``${bucket}``, ``${sagemaker_role_arn}``, ...), so the committed file is byte-stable
+and carries no account, region or bucket.  Terraform fills the placeholders; the local runtime
+uses :func:`render` to do the same.
+
+Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE_EXECUTION_ID)::
+
+     InputDataUri (default s3://${bucket}/data/raw/iris.csv)
+            │
+            ▼
+     ┌─────────────┐  processing: sklearn image, prepare.py (stratified 60/20/20 split)
+     │ PrepareData │  ─► s3://${bucket}/pipelines/<execution-id>/prepare/{train,validation,test}
+     └─────────────┘
+     test │   │ train, validation (text/csv)
+          │   ▼
+          │ ┌─────────────┐  tuning: Bayesian, minimise validation:mlogloss, max_depth 3-10,
+          │ │ TuneXGBoost │  eta 0.01-0.3, num_round 30-150; MaxTuningJobs (9) and
+          │ └─────────────┘  MaxParallelTuningJobs (3) limit the trials; models ─►
+          │   │              s3://${bucket}/pipelines/<execution-id>/training
+          │   │ best model (TrainingJobSummaries[0])
+          ▼   ▼
+     ┌───────────────┐  processing: xgboost image, evaluate.py, PropertyFile EvaluationReport
+     │ EvaluateModel │  ─► s3://${bucket}/evaluation/<execution-id>/evaluation.json
+     └───────────────┘
+
+Usage::
+
+    python -m ml.pipeline [--output PATH] [--check] [--max-tuning-jobs 9] [--max-parallel-jobs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from sagemaker.inputs import TrainingInput
+from sagemaker.parameter import ContinuousParameter, IntegerParameter
+from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+from sagemaker.tuner import HyperparameterTuner
+from sagemaker.workflow.execution_variables import ExecutionVariables
+from sagemaker.workflow.functions import Join
+from sagemaker.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.pipeline_context import PipelineSession
+from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.steps import ProcessingStep, TuningStep
+from sagemaker.xgboost.estimator import XGBoost
+
+from devtools.generated import write_or_check
+from ml.train import METRIC_DEFINITIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFINITION_PATH = ROOT / "ml" / "pipeline_definition.json"
+REGENERATE_COMMAND = "make definitions"
+
+# Terraform templatefile() variables the committed definition uses, and nothing else.
+PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "bucket",
+        "sagemaker_role_arn",
+        "sklearn_image_uri",
+        "xgboost_image_uri",
+        "prepare_script_uri",
+        "evaluate_script_uri",
+        "train_source_uri",
+    }
+)
+
+# Valid-looking stand-ins the SDK accepts (it validates S3 URIs and ARNs). Every one contains
+# "sentinel" so a leftover is easy to detect, and none is a substring of another, so the
+# replacement order cannot matter. The script basenames are kept because the SDK derives the
+# container entrypoint (/opt/ml/processing/input/code/<basename>) from the code URI.
+SENTINELS: Mapping[str, str] = {
+    "bucket": "sentinel-bucket-xyz",
+    "sagemaker_role_arn": "arn:aws:iam::111111111111:role/sentinel-role",
+    "sklearn_image_uri": "111111111111.dkr.ecr.sentinel-1.amazonaws.com/sentinel-sklearn:1",
+    "xgboost_image_uri": "111111111111.dkr.ecr.sentinel-1.amazonaws.com/sentinel-xgboost:1",
+    "prepare_script_uri": "s3://sentinel-code-prepare/code/prepare.py",
+    "evaluate_script_uri": "s3://sentinel-code-evaluate/code/evaluate.py",
+    "train_source_uri": "s3://sentinel-code-train/code/train_source.tar.gz",
+}
+SENTINEL_MARKER = "sentinel"
+
+# The session needs some region; it only leaks into the `sagemaker_region` hyperparameter,
+# which _strip_run_specific_hyperparameters() removes.
+_GENERATION_REGION = "us-east-1"
+
+PROCESSING_ROOT = "/opt/ml/processing"
+XGBOOST_FRAMEWORK_VERSION = "1.7-1"
+OBJECTIVE_METRIC = "validation:mlogloss"
+DEFAULT_MAX_TUNING_JOBS = 9
+DEFAULT_MAX_PARALLEL_JOBS = 3
+STATIC_HYPERPARAMETERS: Mapping[str, str] = {"early_stopping_rounds": "10", "seed": "42"}
+RUN_SPECIFIC_HYPERPARAMETERS = ("sagemaker_region", "sagemaker_job_name")
+
+STEP_PREPARE = "PrepareData"
+STEP_TUNE = "TuneXGBoost"
+STEP_EVALUATE = "EvaluateModel"
+EVALUATION_PROPERTY_FILE = "EvaluationReport"
+
+
+def _offline_boto_session(region: str = _GENERATION_REGION) -> boto3.Session:
+    """A boto3 session with dummy credentials, so no credential provider chain runs."""
+    return boto3.Session(
+        aws_access_key_id="offline",
+        aws_secret_access_key="offline",  # dummy: no request is ever signed
+        region_name=region,
+    )
+
+
+class OfflinePipelineSession(PipelineSession):
+    """PipelineSession whose default bucket is a plain name, never looked up or created.
+
+    The stock ``default_bucket()`` calls S3 (head/create bucket) even when a name is given; the
+    estimator asks for it while staging code, which here is already an S3 tarball.
+    """
+
+    def __init__(self, bucket: str, region: str = _GENERATION_REGION) -> None:
+        boto_session = _offline_boto_session(region)
+        # An explicit config stops the SDK from reading user/system config files, which would
+        # make the output depend on the machine. It is then emptied: the SDK re-validates a
+        # non-empty config against its JSON schema on every lookup (seconds per build).
+        super().__init__(
+            boto_session=boto_session,
+            default_bucket=bucket,
+            sagemaker_config={"SchemaVersion": "1.0"},
+        )
+        self.sagemaker_config: dict[str, Any] = {}
+        self._offline_bucket = bucket
+
+    def default_bucket(self) -> str:
+        return self._offline_bucket
+
+
+# Settings that could make boto3 read a profile (and fail on a missing one) or real credentials.
+_AWS_ENV_OVERRIDES: Mapping[str, str | None] = {
+    "AWS_PROFILE": None,
+    "AWS_DEFAULT_PROFILE": None,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+
+
+@contextlib.contextmanager
+def offline() -> Iterator[None]:
+    """Run SDK code with no way out: sockets refuse to connect, AWS config is ignored.
+
+    A refused socket turns any hidden SDK call into a loud error. boto3's default session is
+    replaced too, because the Estimator builds a client with ``boto3.client(...)``
+    (TensorBoardApp) instead of the session it was given, which would otherwise look for
+    credentials (profiles, the EC2 metadata service).
+    """
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("network access attempted while generating the pipeline definition")
+
+    saved_env = {name: os.environ.get(name) for name in _AWS_ENV_OVERRIDES}
+    original_connect = socket.socket.connect
+    original_default = boto3.DEFAULT_SESSION
+    _set_env(_AWS_ENV_OVERRIDES)
+    socket.socket.connect = refuse  # type: ignore[method-assign]
+    boto3.DEFAULT_SESSION = _offline_boto_session()
+    try:
+        yield
+    finally:
+        socket.socket.connect = original_connect  # type: ignore[method-assign]
+        boto3.DEFAULT_SESSION = original_default
+        _set_env(saved_env)
+
+
+def _set_env(values: Mapping[str, str | None]) -> None:
+    """Set environment variables; ``None`` removes one."""
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """Hide the SDK's expected chatter (no-wait notices, popped job names) during generation."""
+    sdk_logger = logging.getLogger("sagemaker")
+    level = sdk_logger.level
+    sdk_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            # UserWarning: "no wait, no logs" notices; FutureWarning: the SDK's v2 deprecation.
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
+    finally:
+        sdk_logger.setLevel(level)
+
+
+def _s3(bucket: str, *parts: Any) -> Join:
+    """``s3://<bucket>/<parts...>`` as a pipeline ``Join`` (parts may be pipeline variables)."""
+    return Join(on="/", values=["s3:/", bucket, *parts])
+
+
+def _flatten_join(join: Join) -> Join:
+    """Splice nested ``Join``s with the same separator into one flat ``Std:Join``.
+
+    SageMaker resolves Join values that are primitives or references; keeping a single level
+    avoids relying on nested functions and keeps the local runtime's interpreter simple.
+    """
+    values: list[Any] = []
+    for value in join.values:
+        if isinstance(value, Join) and value.on == join.on:
+            values.extend(_flatten_join(value).values)
+        else:
+            values.append(value)
+    return Join(on=join.on, values=values)
+
+
+def build_pipeline(
+    *,
+    max_tuning_jobs: int = DEFAULT_MAX_TUNING_JOBS,
+    max_parallel_jobs: int = DEFAULT_MAX_PARALLEL_JOBS,
+    values: Mapping[str, str] = SENTINELS,
+) -> Pipeline:
+    """Build the PrepareData ─► TuneXGBoost ─► EvaluateModel pipeline.
+
+    ``values`` supplies the environment-specific strings (sentinels by default); the tuning
+    limits are the defaults of the ``MaxTuningJobs`` / ``MaxParallelTuningJobs`` parameters.
+    """
+    if OBJECTIVE_METRIC not in {metric["Name"] for metric in METRIC_DEFINITIONS}:
+        raise ValueError(f"ml.train.METRIC_DEFINITIONS does not define {OBJECTIVE_METRIC}")
+    bucket = values["bucket"]
+    role = values["sagemaker_role_arn"]
+    session = OfflinePipelineSession(bucket)
+    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
+
+    input_data_uri = ParameterString(
+        name="InputDataUri", default_value=f"s3://{bucket}/data/raw/iris.csv"
+    )
+    processing_instance_type = ParameterString(
+        name="ProcessingInstanceType", default_value="ml.m5.large"
+    )
+    processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
+    training_instance_type = ParameterString(
+        name="TrainingInstanceType", default_value="ml.m5.large"
+    )
+    training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
+    max_tuning_jobs_param = ParameterInteger(name="MaxTuningJobs", default_value=max_tuning_jobs)
+    max_parallel_jobs_param = ParameterInteger(
+        name="MaxParallelTuningJobs", default_value=max_parallel_jobs
+    )
+
+    # --- PrepareData ------------------------------------------------------------------------
+    prepare_processor = ScriptProcessor(
+        role=role,
+        image_uri=values["sklearn_image_uri"],
+        command=["python3"],
+        instance_type=processing_instance_type,
+        instance_count=processing_instance_count,
+        base_job_name="iris-prepare",
+        sagemaker_session=session,
+    )
+    splits = ("train", "validation", "test")
+    prepare_step = ProcessingStep(
+        name=STEP_PREPARE,
+        step_args=prepare_processor.run(
+            code=values["prepare_script_uri"],
+            inputs=[
+                ProcessingInput(
+                    input_name="input",
+                    source=input_data_uri,
+                    destination=f"{PROCESSING_ROOT}/input",
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name=split,
+                    source=f"{PROCESSING_ROOT}/{split}",
+                    destination=_s3(bucket, "pipelines", execution_id, "prepare", split),
+                )
+                for split in splits
+            ],
+        ),
+    )
+    prepare_outputs = prepare_step.properties.ProcessingOutputConfig.Outputs
+
+    # --- TuneXGBoost ------------------------------------------------------------------------
+    estimator = XGBoost(
+        entry_point="train.py",
+        source_dir=values["train_source_uri"],
+        framework_version=XGBOOST_FRAMEWORK_VERSION,
+        image_uri=values["xgboost_image_uri"],
+        role=role,
+        instance_type=training_instance_type,
+        instance_count=training_instance_count,
+        output_path=_s3(bucket, "pipelines", execution_id, "training"),
+        base_job_name="iris-xgboost",
+        hyperparameters=dict(STATIC_HYPERPARAMETERS),
+        # Debugger/profiler rules would add region-specific images and extra jobs.
+        disable_profiler=True,
+        debugger_hook_config=False,
+        sagemaker_session=session,
+    )
+    tuner = HyperparameterTuner(
+        estimator=estimator,
+        objective_metric_name=OBJECTIVE_METRIC,
+        objective_type="Minimize",
+        hyperparameter_ranges={
+            "max_depth": IntegerParameter(3, 10),
+            "eta": ContinuousParameter(0.01, 0.3),
+            "num_round": IntegerParameter(30, 150),
+        },
+        metric_definitions=[dict(metric) for metric in METRIC_DEFINITIONS],
+        strategy="Bayesian",
+        max_jobs=max_tuning_jobs_param,
+        max_parallel_jobs=max_parallel_jobs_param,
+        base_tuning_job_name="iris-tuning",
+    )
+    tune_step = TuningStep(
+        name=STEP_TUNE,
+        step_args=tuner.fit(
+            inputs={
+                split: TrainingInput(
+                    s3_data=prepare_outputs[split].S3Output.S3Uri, content_type="text/csv"
+                )
+                for split in ("train", "validation")
+            }
+        ),
+    )
+    # The best trial's model: <output_path>/<training job name>/output/model.tar.gz. The SDK
+    # annotates `prefix` as str, but it only becomes one more value of the returned Join.
+    training_prefix = Join(on="/", values=["pipelines", execution_id, "training"])
+    best_model_uri = _flatten_join(
+        tune_step.get_top_model_s3_uri(
+            top_k=0,
+            s3_bucket=bucket,
+            prefix=training_prefix,  # type: ignore[arg-type]
+        )
+    )
+
+    # --- EvaluateModel ----------------------------------------------------------------------
+    evaluate_processor = ScriptProcessor(
+        role=role,
+        image_uri=values["xgboost_image_uri"],
+        command=["python3"],
+        instance_type=processing_instance_type,
+        instance_count=processing_instance_count,
+        base_job_name="iris-evaluate",
+        sagemaker_session=session,
+    )
+    evaluation_report = PropertyFile(
+        name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
+    )
+    evaluate_step = ProcessingStep(
+        name=STEP_EVALUATE,
+        step_args=evaluate_processor.run(
+            code=values["evaluate_script_uri"],
+            inputs=[
+                ProcessingInput(
+                    input_name="model",
+                    source=best_model_uri,
+                    destination=f"{PROCESSING_ROOT}/model",
+                ),
+                ProcessingInput(
+                    input_name="test",
+                    source=prepare_outputs["test"].S3Output.S3Uri,
+                    destination=f"{PROCESSING_ROOT}/test",
+                ),
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="evaluation",
+                    source=f"{PROCESSING_ROOT}/evaluation",
+                    destination=_s3(bucket, "evaluation", execution_id),
+                )
+            ],
+            arguments=[
+                "--model-dir",
+                f"{PROCESSING_ROOT}/model",
+                "--test-dir",
+                f"{PROCESSING_ROOT}/test",
+                "--output-dir",
+                f"{PROCESSING_ROOT}/evaluation",
+                "--model-uri",
+                best_model_uri,
+            ],
+        ),
+        property_files=[evaluation_report],
+    )
+
+    # Terraform names the real pipeline; this name only exists inside the SDK.
+    return Pipeline(
+        name="iris-xgboost-pipeline",
+        parameters=[
+            input_data_uri,
+            processing_instance_type,
+            processing_instance_count,
+            training_instance_type,
+            training_instance_count,
+            max_tuning_jobs_param,
+            max_parallel_jobs_param,
+        ],
+        steps=[prepare_step, tune_step, evaluate_step],
+        sagemaker_session=session,
+    )
+
+
+def _strip_run_specific_hyperparameters(definition: dict[str, Any]) -> dict[str, Any]:
+    """Drop the script-mode hyperparameters that would pin the file to this machine and moment.
+
+    ``sagemaker_region`` is the generating session's region (the training toolkit falls back to
+    the container's own region) and ``sagemaker_job_name`` carries a timestamp (the toolkit
+    defaults it to empty; every tuning trial has its own job name anyway).
+    """
+    for step in definition["Steps"]:
+        training = step.get("Arguments", {}).get("TrainingJobDefinition", {})
+        static = training.get("StaticHyperParameters", {})
+        for name in RUN_SPECIFIC_HYPERPARAMETERS:
+            static.pop(name, None)
+    return definition
+
+
+def to_placeholders(text: str, sentinels: Mapping[str, str] = SENTINELS) -> str:
+    """Replace every sentinel value with its ``${name}`` placeholder; fail if one survives."""
+    for name, sentinel in sorted(sentinels.items(), key=lambda item: -len(item[1])):
+        text = text.replace(sentinel, "${" + name + "}")
+    if SENTINEL_MARKER in text:
+        raise ValueError("a sentinel value survived placeholder substitution")
+    return text
+
+
+def definition_json(
+    *,
+    max_tuning_jobs: int = DEFAULT_MAX_TUNING_JOBS,
+    max_parallel_jobs: int = DEFAULT_MAX_PARALLEL_JOBS,
+) -> str:
+    """The committed definition text: sorted, indented JSON with placeholders, newline-ended."""
+    with offline(), _quiet_sdk():
+        pipeline = build_pipeline(
+            max_tuning_jobs=max_tuning_jobs, max_parallel_jobs=max_parallel_jobs
+        )
+        definition = _strip_run_specific_hyperparameters(json.loads(pipeline.definition()))
+    return to_placeholders(json.dumps(definition, indent=2, sort_keys=True) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DEFINITION_PATH)
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the file differs from a fresh generation"
+    )
+    parser.add_argument("--max-tuning-jobs", type=int, default=DEFAULT_MAX_TUNING_JOBS)
+    parser.add_argument("--max-parallel-jobs", type=int, default=DEFAULT_MAX_PARALLEL_JOBS)
+    args = parser.parse_args(argv)
+    if not 1 <= args.max_parallel_jobs <= args.max_tuning_jobs:
+        parser.error("need 1 <= --max-parallel-jobs <= --max-tuning-jobs")
+
+    fresh = definition_json(
+        max_tuning_jobs=args.max_tuning_jobs, max_parallel_jobs=args.max_parallel_jobs
+    )
+    return write_or_check(args.output, fresh, check=args.check, regenerate=REGENERATE_COMMAND)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,513 @@
+"""Train and serve the iris XGBoost classifier (SageMaker XGBoost 1.7-1 container, script mode).
+
+Shipped alone in `sourcedir.tar.gz`, so it imports only the standard library, numpy, pandas and
+xgboost, and runs on the container's Python 3.8 with xgboost 1.7 as well as on xgboost 3.x.
+
+Training contract: hyperparameters arrive as CLI args (`--max_depth 5 --eta 0.1 --num_round 100`),
+channels as CSV (no header, label first) under `SM_CHANNEL_TRAIN` / `SM_CHANNEL_VALIDATION`; the
+model goes to `SM_MODEL_DIR/xgboost-model.json` with `metadata.json` beside it, and the last lines
+printed are the metrics that the tuner's `METRIC_DEFINITIONS` regexes read.
+
+Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`): `text/csv` rows of
+SepalLength,SepalWidth,PetalLength,PetalWidth in, JSON class probabilities out, label order
+Iris-setosa, Iris-versicolor, Iris-virginica.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+FEATURE_COLUMNS = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
+CLASS_NAMES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+
+# Container environment (names and defaults as in aws/sagemaker-xgboost-container).
+SM_CHANNEL_TRAIN = "SM_CHANNEL_TRAIN"
+SM_CHANNEL_VALIDATION = "SM_CHANNEL_VALIDATION"
+SM_MODEL_DIR = "SM_MODEL_DIR"
+SM_OUTPUT_DATA_DIR = "SM_OUTPUT_DATA_DIR"
+SM_TRAINING_ENV = "SM_TRAINING_ENV"
+TRAINING_JOB_NAME = "TRAINING_JOB_NAME"
+DEFAULT_TRAIN_DIR = "/opt/ml/input/data/train"
+DEFAULT_VALIDATION_DIR = "/opt/ml/input/data/validation"
+DEFAULT_MODEL_DIR = "/opt/ml/model"
+DEFAULT_OUTPUT_DATA_DIR = "/opt/ml/output/data"
+FAILURE_FILE_ENV = "SM_FAILURE_FILE"
+DEFAULT_FAILURE_FILE = "/opt/ml/output/message"
+VALIDATION_ERROR_EXIT_CODE = 2
+
+MODEL_FILE_NAME = "xgboost-model.json"
+METADATA_FILE_NAME = "metadata.json"
+OBJECTIVE = "multi:softprob"
+# xgboost early-stops on the LAST metric listed, and the tuner minimises mlogloss.
+EVAL_METRICS = ["merror", "mlogloss"]
+
+_FLOAT = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
+METRIC_DEFINITIONS = [
+    {"Name": "validation:mlogloss", "Regex": r"validation:mlogloss=(" + _FLOAT + r");"},
+    {"Name": "validation:merror", "Regex": r"validation:merror=(" + _FLOAT + r");"},
+]
+
+JSON_CONTENT_TYPE = "application/json"
+CSV_CONTENT_TYPE = "text/csv"
+
+logger = logging.getLogger("train")
+
+
+class DataValidationError(ValueError):
+    """Channel data or hyperparameters break the contract; the message says where."""
+
+
+# --------------------------------------------------------------------------- hyperparameters
+
+
+def _unquote(text: str) -> str:
+    # The tuner and the SDK may JSON-encode values, so "5" can arrive with its quotes.
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def parse_float(text: str) -> float:
+    try:
+        value = float(_unquote(str(text)))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
+    return value
+
+
+def parse_int(text: str) -> int:
+    """Accept '5', '"5"' and '5.0' (the tuner may format integers as floats)."""
+    value = parse_float(text)
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    max_depth: int = 5
+    eta: float = 0.1
+    num_round: int = 100
+    subsample: float = 1.0
+    min_child_weight: float = 1.0
+    gamma: float = 0.0
+    colsample_bytree: float = 1.0
+    early_stopping_rounds: int = 10
+    seed: int = 42
+
+    def check(self) -> None:
+        problems = []
+        if self.max_depth < 1:
+            problems.append("max_depth must be >= 1")
+        if not 0 < self.eta <= 1:
+            problems.append("eta must be in (0, 1]")
+        if self.num_round < 1:
+            problems.append("num_round must be >= 1")
+        if not 0 < self.subsample <= 1:
+            problems.append("subsample must be in (0, 1]")
+        if not 0 < self.colsample_bytree <= 1:
+            problems.append("colsample_bytree must be in (0, 1]")
+        if self.min_child_weight < 0:
+            problems.append("min_child_weight must be >= 0")
+        if self.gamma < 0:
+            problems.append("gamma must be >= 0")
+        if self.early_stopping_rounds < 0:
+            problems.append("early_stopping_rounds must be >= 0 (0 disables early stopping)")
+        if problems:
+            raise DataValidationError("invalid hyperparameters: " + "; ".join(problems))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    def booster_params(self) -> dict[str, Any]:
+        return {
+            "objective": OBJECTIVE,
+            "num_class": len(CLASS_NAMES),
+            "eval_metric": list(EVAL_METRICS),
+            "max_depth": self.max_depth,
+            "eta": self.eta,
+            "subsample": self.subsample,
+            "min_child_weight": self.min_child_weight,
+            "gamma": self.gamma,
+            "colsample_bytree": self.colsample_bytree,
+            "seed": self.seed,
+            "tree_method": "hist",
+            "verbosity": 1,
+        }
+
+
+_HYPERPARAMETER_TYPES = {
+    "max_depth": parse_int,
+    "eta": parse_float,
+    "num_round": parse_int,
+    "subsample": parse_float,
+    "min_child_weight": parse_float,
+    "gamma": parse_float,
+    "colsample_bytree": parse_float,
+    "early_stopping_rounds": parse_int,
+    "seed": parse_int,
+}
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Turns bad arguments into DataValidationError so main() reports them like bad data."""
+
+    def error(self, message: str) -> NoReturn:
+        raise DataValidationError(f"invalid arguments: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgumentParser(description="Train the iris XGBoost classifier.")
+    defaults = Hyperparameters()
+    for name, kind in _HYPERPARAMETER_TYPES.items():
+        parser.add_argument(f"--{name}", type=kind, default=getattr(defaults, name))
+    parser.add_argument("--train", default=os.environ.get(SM_CHANNEL_TRAIN, DEFAULT_TRAIN_DIR))
+    parser.add_argument(
+        "--validation", default=os.environ.get(SM_CHANNEL_VALIDATION, DEFAULT_VALIDATION_DIR)
+    )
+    parser.add_argument("--model-dir", default=os.environ.get(SM_MODEL_DIR, DEFAULT_MODEL_DIR))
+    parser.add_argument(
+        "--output-data-dir", default=os.environ.get(SM_OUTPUT_DATA_DIR, DEFAULT_OUTPUT_DATA_DIR)
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
+    """Parse known args; unknown ones (future SDK extras) are returned so main() can log them."""
+    return build_parser().parse_known_args(argv)
+
+
+def hyperparameters_from_args(args: argparse.Namespace) -> Hyperparameters:
+    params = Hyperparameters(**{name: getattr(args, name) for name in _HYPERPARAMETER_TYPES})
+    params.check()
+    return params
+
+
+def training_job_name(environ: dict[str, str] | None = None) -> str:
+    environ = dict(os.environ) if environ is None else environ
+    name = environ.get(TRAINING_JOB_NAME, "").strip()
+    if name:
+        return name
+    try:
+        job = json.loads(environ.get(SM_TRAINING_ENV, "") or "{}").get("job_name")
+    except (ValueError, AttributeError):
+        job = None
+    return str(job) if job else "local"
+
+
+# --------------------------------------------------------------------------- data
+
+
+def read_channel(channel_dir: str | Path, channel: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read every CSV in a channel (no header, label first) into features and integer labels."""
+    directory = Path(channel_dir)
+    if not directory.is_dir():
+        raise DataValidationError(f"{channel} channel directory {directory} does not exist")
+    files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+    if not files:
+        raise DataValidationError(f"no .csv file in the {channel} channel ({directory})")
+    features, labels = [], []
+    for path in files:
+        x, y = read_labelled_csv(path)
+        features.append(x)
+        labels.append(y)
+    x_all, y_all = np.vstack(features), np.concatenate(labels)
+    if len(y_all) == 0:
+        raise DataValidationError(f"the {channel} channel ({directory}) has no data rows")
+    return x_all, y_all
+
+
+def read_labelled_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    expected = 1 + len(FEATURE_COLUMNS)
+    try:
+        frame = pd.read_csv(path, header=None, dtype="float64")
+    except pd.errors.EmptyDataError:
+        return np.empty((0, len(FEATURE_COLUMNS))), np.empty(0, dtype="int64")
+    except ValueError as error:
+        raise DataValidationError(f"{path.name}: non-numeric value ({error})") from None
+    if frame.shape[1] != expected:
+        raise DataValidationError(
+            f"{path.name}: expected {expected} columns (label + features), found {frame.shape[1]}"
+        )
+    if frame.isna().any().any():
+        row = int(np.flatnonzero(frame.isna().any(axis=1).to_numpy())[0]) + 1
+        raise DataValidationError(f"{path.name} line {row}: missing value")
+    labels = frame.iloc[:, 0].to_numpy()
+    bad = ~np.isin(labels, np.arange(len(CLASS_NAMES)))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0]) + 1
+        raise DataValidationError(
+            f"{path.name} line {row}, column 1 (label): '{labels[row - 1]}' is not a class index "
+            f"0..{len(CLASS_NAMES) - 1}"
+        )
+    return frame.iloc[:, 1:].to_numpy(dtype="float64"), labels.astype("int64")
+
+
+def make_dmatrix(features: np.ndarray, labels: np.ndarray | None = None) -> xgb.DMatrix:
+    return xgb.DMatrix(features, label=labels, feature_names=list(FEATURE_COLUMNS))
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass
+class TrainingResult:
+    booster: xgb.Booster
+    best_iteration: int
+    validation_metrics: dict[str, float]
+    history: dict[str, dict[str, list[float]]]
+    rounds_trained: int
+
+
+def train_model(
+    params: Hyperparameters,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+) -> TrainingResult:
+    """Train with validation-based early stopping; the returned booster ends at the best round."""
+    dtrain, dvalidation = make_dmatrix(*train), make_dmatrix(*validation)
+    history: dict[str, Any] = {}
+    booster = xgb.train(
+        params.booster_params(),
+        dtrain,
+        num_boost_round=params.num_round,
+        evals=[(dtrain, "train"), (dvalidation, "validation")],
+        early_stopping_rounds=params.early_stopping_rounds or None,
+        evals_result=history,
+        verbose_eval=False,
+    )
+    rounds_trained = len(history["validation"]["mlogloss"])
+    if params.early_stopping_rounds:
+        best_iteration = int(booster.best_iteration)
+        # Keep only the rounds up to the best one, so every consumer (1.7 predicts with all
+        # trees by default) serves exactly the model whose metrics are reported.
+        booster = booster[: best_iteration + 1]
+    else:
+        best_iteration = rounds_trained - 1
+    metrics = {
+        name: float(history["validation"][name][best_iteration]) for name in ("mlogloss", "merror")
+    }
+    return TrainingResult(booster, best_iteration, metrics, history, rounds_trained)
+
+
+def metric_lines(metrics: dict[str, float]) -> list[str]:
+    """The lines the tuner's METRIC_DEFINITIONS read; keep this format stable."""
+    return [f"validation:{name}={metrics[name]!r};" for name in ("mlogloss", "merror")]
+
+
+def build_metadata(
+    params: Hyperparameters,
+    result: TrainingResult,
+    job_name: str,
+    row_counts: dict[str, int],
+) -> dict[str, Any]:
+    return {
+        "training_job_name": job_name,
+        "hyperparameters": params.as_dict(),
+        "objective": OBJECTIVE,
+        "best_iteration": result.best_iteration,
+        "rounds_trained": result.rounds_trained,
+        "validation_metrics": dict(result.validation_metrics),
+        "feature_names": list(FEATURE_COLUMNS),
+        "class_names": list(CLASS_NAMES),
+        "row_counts": dict(row_counts),
+        "xgboost_version": xgb.__version__,
+    }
+
+
+def write_bytes_atomically(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model_dir: Path, booster: xgb.Booster, metadata: dict[str, Any]) -> None:
+    # save_raw("json") works the same on 1.7 and 3.x and lets us write through a temp file.
+    write_bytes_atomically(model_dir / MODEL_FILE_NAME, bytes(booster.save_raw(raw_format="json")))
+    text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
+    write_bytes_atomically(model_dir / METADATA_FILE_NAME, text.encode("utf-8"))
+
+
+def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
+    """Read channels, train, save model + metadata + history; return the metadata."""
+    params = hyperparameters_from_args(args)
+    train = read_channel(args.train, "train")
+    validation = read_channel(args.validation, "validation")
+    logger.info(
+        "training %s on %d rows, validating on %d", job_name, len(train[1]), len(validation[1])
+    )
+    result = train_model(params, train, validation)
+    metadata = build_metadata(
+        params, result, job_name, {"train": len(train[1]), "validation": len(validation[1])}
+    )
+    save_model(Path(args.model_dir), result.booster, metadata)
+    history_text = json.dumps(result.history, indent=2) + "\n"
+    write_bytes_atomically(
+        Path(args.output_data_dir) / "evals_result.json", history_text.encode("utf-8")
+    )
+    return metadata
+
+
+# --------------------------------------------------------------------------- serving
+
+
+@dataclass
+class LoadedModel:
+    booster: xgb.Booster
+    class_names: list[str]
+
+
+def model_fn(model_dir: str) -> LoadedModel:
+    """Load the booster and its class names from the model directory."""
+    directory = Path(model_dir)
+    model_path = directory / MODEL_FILE_NAME
+    if not model_path.is_file():
+        raise FileNotFoundError(f"no {MODEL_FILE_NAME} in {directory}")
+    booster = xgb.Booster()
+    booster.load_model(str(model_path))
+    class_names = list(CLASS_NAMES)
+    metadata_path = directory / METADATA_FILE_NAME
+    if metadata_path.is_file():
+        class_names = list(json.loads(metadata_path.read_text(encoding="utf-8"))["class_names"])
+    return LoadedModel(booster=booster, class_names=class_names)
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.ndarray:
+    """Parse a `text/csv` body of one or more rows of the 4 features into an (n, 4) array."""
+    media_type = _media_type(request_content_type)
+    if media_type != CSV_CONTENT_TYPE:
+        raise ValueError(
+            f"unsupported content type '{request_content_type}': send {CSV_CONTENT_TYPE}"
+        )
+    if isinstance(request_body, (bytes, bytearray)):
+        try:
+            request_body = bytes(request_body).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValueError("request body is not UTF-8 text") from None
+    rows = [
+        [cell.strip() for cell in row]
+        for row in csv.reader(io.StringIO(request_body))
+        if row and any(cell.strip() for cell in row)
+    ]
+    # A first row with no numbers at all is a header (e.g. the feature names): skip it.
+    if rows and not any(_is_number(cell) for cell in rows[0]):
+        rows = rows[1:]
+    if not rows:
+        raise ValueError("request body has no data rows")
+    expected = len(FEATURE_COLUMNS)
+    values: list[list[float]] = []
+    for number, row in enumerate(rows, start=1):
+        if len(row) != expected:
+            raise ValueError(
+                f"row {number}: expected {expected} values ({','.join(FEATURE_COLUMNS)}), "
+                f"got {len(row)}"
+            )
+        parsed = []
+        for column, cell in enumerate(row):
+            try:
+                value = float(cell)
+            except ValueError:
+                raise ValueError(
+                    f"row {number}, {FEATURE_COLUMNS[column]}: '{cell}' is not a number"
+                ) from None
+            if not math.isfinite(value):
+                raise ValueError(
+                    f"row {number}, {FEATURE_COLUMNS[column]}: '{cell}' is not a finite number"
+                )
+            parsed.append(value)
+        values.append(parsed)
+    return np.asarray(values, dtype="float64")
+
+
+def predict_fn(input_data: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """Class probabilities, shape (n, number of classes), each row summing to 1."""
+    features = np.atleast_2d(np.asarray(input_data, dtype="float64"))
+    probabilities = model.booster.predict(make_dmatrix(features))
+    return np.asarray(probabilities, dtype="float64").reshape(len(features), len(model.class_names))
+
+
+def output_fn(prediction: np.ndarray, accept: str | None) -> str:
+    """Serialise probabilities as JSON, e.g. `[[0.02, 0.96, 0.02]]`."""
+    accepted = [_media_type(part) for part in (accept or "").split(",")]
+    if not any(media in ("", "*/*", "application/*", JSON_CONTENT_TYPE) for media in accepted):
+        raise ValueError(f"unsupported accept type '{accept}': use {JSON_CONTENT_TYPE}")
+    rows = np.atleast_2d(np.asarray(prediction, dtype="float64"))
+    return json.dumps([[round(float(value), 6) for value in row] for row in rows])
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def write_failure_reason(message: str) -> None:
+    """Record the failure for SageMaker: `$SM_FAILURE_FILE`, else /opt/ml/output/message."""
+    configured = os.environ.get(FAILURE_FILE_ENV)
+    path = Path(configured) if configured else Path(DEFAULT_FAILURE_FILE)
+    if not configured and not path.parent.is_dir():
+        return  # not inside a SageMaker container
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(message, encoding="utf-8")
+    except OSError as error:
+        print(f"could not write failure reason to {path}: {error}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        args, unknown = parse_args(argv)
+        if unknown:
+            logger.warning("ignoring unknown arguments: %s", " ".join(unknown))
+        metadata = run_training(args, training_job_name())
+    except DataValidationError as error:
+        message = str(error)
+        print(f"ERROR: {message}", file=sys.stderr)
+        write_failure_reason(message)
+        return VALIDATION_ERROR_EXIT_CODE
+    except Exception as error:
+        write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
+        raise
+    logger.info("best iteration %d of %d", metadata["best_iteration"], metadata["rounds_trained"])
+    for line in metric_lines(metadata["validation_metrics"]):
+        print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Tests for `ml/train.py`: argument handling, training, metric lines and the serving functions."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import train
+from ml.train import METRIC_DEFINITIONS, DataValidationError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TRAIN_SCRIPT = REPO_ROOT / "ml" / "train.py"
+# Small and fast, yet enough for >= 0.9 test accuracy on iris.
+FAST_ARGS = ["--max_depth", "3", "--eta", "0.3", "--num_round", "30"]
+FAST_ARGS += ["--early_stopping_rounds", "5"]
+ONE_ROW = "5.1,3.5,1.4,0.2"
+
+
+def accuracy_on_test_split(model_dir: Path, split_dir: Path) -> float:
+    model = train.model_fn(str(model_dir))
+    features, labels = train.read_channel(split_dir / "test", "test")
+    predicted = train.predict_fn(features, model).argmax(axis=1)
+    return float((predicted == labels).mean())
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def test_hyperparameters_accept_tuner_formats() -> None:
+    args, unknown = train.parse_args(
+        ["--max_depth", '"7"', "--num_round", "40.0", "--eta", "0.123", "--subsample", "'0.8'"]
+    )
+    params = train.hyperparameters_from_args(args)
+    assert (params.max_depth, params.num_round, params.eta, params.subsample) == (7, 40, 0.123, 0.8)
+    assert isinstance(params.max_depth, int) and isinstance(params.num_round, int)
+    assert unknown == []
+
+
+def test_unknown_arguments_are_returned_not_fatal() -> None:
+    args, unknown = train.parse_args(["--max_depth", "4", "--sagemaker_region", "eu-west-1"])
+    assert args.max_depth == 4
+    assert unknown == ["--sagemaker_region", "eu-west-1"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max_depth", "4.5"], "not a whole number"),
+        (["--eta", "fast"], "not a number"),
+        (["--eta", "1.5"], r"eta must be in \(0, 1\]"),
+        (["--num_round", "0"], "num_round must be >= 1"),
+        (["--subsample", "0"], r"subsample must be in \(0, 1\]"),
+    ],
+)
+def test_invalid_hyperparameters(argv: list[str], message: str) -> None:
+    with pytest.raises(DataValidationError, match=message):
+        args, _ = train.parse_args(argv)
+        train.hyperparameters_from_args(args)
+
+
+def test_defaults() -> None:
+    params = train.hyperparameters_from_args(train.parse_args([])[0])
+    assert params == train.Hyperparameters()
+    assert (params.max_depth, params.eta, params.num_round) == (5, 0.1, 100)
+
+
+def test_channel_defaults_follow_container_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SM_CHANNEL_TRAIN", "SM_CHANNEL_VALIDATION", "SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    args, _ = train.parse_args([])
+    assert (args.train, args.validation, args.model_dir, args.output_data_dir) == (
+        "/opt/ml/input/data/train",
+        "/opt/ml/input/data/validation",
+        "/opt/ml/model",
+        "/opt/ml/output/data",
+    )
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", "/data/t")
+    monkeypatch.setenv("SM_MODEL_DIR", "/m")
+    args, _ = train.parse_args([])
+    assert (args.train, args.model_dir) == ("/data/t", "/m")
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"TRAINING_JOB_NAME": "job-a", "SM_TRAINING_ENV": '{"job_name": "job-b"}'}, "job-a"),
+        ({"SM_TRAINING_ENV": '{"job_name": "job-b"}'}, "job-b"),
+        ({"SM_TRAINING_ENV": "not json"}, "local"),
+        ({}, "local"),
+    ],
+)
+def test_training_job_name(environ: dict[str, str], expected: str) -> None:
+    assert train.training_job_name(environ) == expected
+
+
+# --------------------------------------------------------------------------- channels
+
+
+def test_read_channel_rejects_bad_labels_and_shapes(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("0,5.1,3.5,1.4,0.2\n3,5.1,3.5,1.4,0.2\n")
+    with pytest.raises(DataValidationError, match=r"a\.csv line 2, column 1 \(label\)"):
+        train.read_channel(tmp_path, "train")
+    (tmp_path / "a.csv").write_text("0,5.1,3.5,1.4\n")
+    with pytest.raises(DataValidationError, match="expected 5 columns"):
+        train.read_channel(tmp_path, "train")
+    (tmp_path / "a.csv").write_text("")
+    with pytest.raises(DataValidationError, match="has no data rows"):
+        train.read_channel(tmp_path, "train")
+    with pytest.raises(DataValidationError, match="does not exist"):
+        train.read_channel(tmp_path / "missing", "validation")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataValidationError, match=r"no \.csv file in the validation channel"):
+        train.read_channel(tmp_path / "empty", "validation")
+
+
+# --------------------------------------------------------------------------- training
+
+
+def test_training_reaches_good_test_accuracy(model_dir: Path, split_dir: Path) -> None:
+    assert accuracy_on_test_split(model_dir, split_dir) >= 0.9
+
+
+def test_model_files_and_metadata(model_dir: Path) -> None:
+    assert sorted(p.name for p in model_dir.iterdir()) == ["metadata.json", "xgboost-model.json"]
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    assert metadata["training_job_name"] == "unit-test-job"
+    assert metadata["hyperparameters"]["max_depth"] == 3
+    assert metadata["hyperparameters"]["eta"] == 0.3
+    assert metadata["row_counts"] == {"train": 90, "validation": 30}
+    assert metadata["class_names"] == train.CLASS_NAMES
+    assert metadata["feature_names"] == train.FEATURE_COLUMNS
+    assert set(metadata["validation_metrics"]) == {"mlogloss", "merror"}
+    assert 0 <= metadata["best_iteration"] < metadata["rounds_trained"] <= 30
+    assert metadata["xgboost_version"] == train.xgb.__version__
+    # The saved booster is cut at the best iteration.
+    booster = train.model_fn(str(model_dir)).booster
+    assert booster.num_boosted_rounds() == metadata["best_iteration"] + 1
+    json.loads((model_dir / "xgboost-model.json").read_text())  # booster JSON format
+
+
+def test_early_stopping_cuts_the_model_at_the_best_round(split_dir: Path) -> None:
+    params = train.Hyperparameters(max_depth=3, eta=0.5, num_round=300, early_stopping_rounds=3)
+    result = train.train_model(
+        params,
+        train.read_channel(split_dir / "train", "train"),
+        train.read_channel(split_dir / "validation", "validation"),
+    )
+    history = result.history["validation"]["mlogloss"]
+    assert result.rounds_trained == len(history) < 300  # it did stop early
+    assert result.best_iteration == int(np.argmin(history))
+    assert result.rounds_trained == result.best_iteration + 1 + 3
+    assert result.booster.num_boosted_rounds() == result.best_iteration + 1
+    assert result.validation_metrics["mlogloss"] == pytest.approx(min(history))
+
+
+def test_early_stopping_off_keeps_every_round(split_dir: Path) -> None:
+    params = train.Hyperparameters(max_depth=2, num_round=7, early_stopping_rounds=0)
+    result = train.train_model(
+        params,
+        train.read_channel(split_dir / "train", "train"),
+        train.read_channel(split_dir / "validation", "validation"),
+    )
+    assert result.best_iteration == 6
+    assert result.booster.num_boosted_rounds() == 7
+    assert result.validation_metrics["mlogloss"] == pytest.approx(
+        result.history["validation"]["mlogloss"][6]
+    )
+
+
+def test_metric_definitions_match_printed_lines() -> None:
+    metrics = {"mlogloss": 0.0731, "merror": 0.0}
+    text = "\n".join(["[5] noise validation-mlogloss:0.9", *train.metric_lines(metrics)])
+    found = {d["Name"]: re.findall(d["Regex"], text) for d in METRIC_DEFINITIONS}
+    assert found == {"validation:mlogloss": ["0.0731"], "validation:merror": ["0.0"]}
+    tiny = train.metric_lines({"mlogloss": 1e-05, "merror": 0.5})[0]
+    assert float(re.search(METRIC_DEFINITIONS[0]["Regex"], tiny).group(1)) == 1e-05  # type: ignore[union-attr]
+
+
+def test_script_subprocess_env_contract(split_dir: Path, tmp_path: Path) -> None:
+    """Run train.py as SageMaker does: env channels, CLI hyperparameters, stdout metric lines."""
+    env = {
+        **os.environ,
+        "SM_CHANNEL_TRAIN": str(split_dir / "train"),
+        "SM_CHANNEL_VALIDATION": str(split_dir / "validation"),
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_OUTPUT_DATA_DIR": str(tmp_path / "output"),
+        "TRAINING_JOB_NAME": "subprocess-job",
+    }
+    completed = subprocess.run(
+        [sys.executable, str(TRAIN_SCRIPT), *FAST_ARGS, "--unexpected_extra", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "ignoring unknown arguments: --unexpected_extra 1" in completed.stderr
+    stdout_lines = completed.stdout.strip().splitlines()
+    assert re.fullmatch(METRIC_DEFINITIONS[0]["Regex"], stdout_lines[-2])
+    assert re.fullmatch(METRIC_DEFINITIONS[1]["Regex"], stdout_lines[-1])
+    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    assert metadata["training_job_name"] == "subprocess-job"
+    logged = float(re.search(METRIC_DEFINITIONS[0]["Regex"], completed.stdout).group(1))  # type: ignore[union-attr]
+    assert logged == metadata["validation_metrics"]["mlogloss"]
+    assert (tmp_path / "output" / "evals_result.json").is_file()
+    assert accuracy_on_test_split(tmp_path / "model", split_dir) >= 0.9
+
+
+def test_script_bad_hyperparameter_fails_with_reason(split_dir: Path, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SM_CHANNEL_TRAIN": str(split_dir / "train"),
+        "SM_CHANNEL_VALIDATION": str(split_dir / "validation"),
+        "SM_MODEL_DIR": str(tmp_path / "model"),
+        "SM_FAILURE_FILE": str(tmp_path / "failure" / "message"),
+    }
+    completed = subprocess.run(
+        [sys.executable, str(TRAIN_SCRIPT), "--max_depth", "deep"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert "ERROR: invalid arguments: argument --max_depth: 'deep' is not a number" in (
+        completed.stderr
+    )
+    assert "--max_depth" in (tmp_path / "failure" / "message").read_text()
+    assert not (tmp_path / "model").exists()
+
+
+# --------------------------------------------------------------------------- serving
+
+
+def test_inference_round_trip(model_dir: Path) -> None:
+    model = train.model_fn(str(model_dir))
+    body = "5.1,3.5,1.4,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
+    features = train.input_fn(body.encode(), "text/csv")
+    assert features.shape == (3, 4)
+    probabilities = train.predict_fn(features, model)
+    assert probabilities.shape == (3, 3)
+    output = json.loads(train.output_fn(probabilities, "application/json"))
+    assert np.allclose(np.sum(output, axis=1), 1.0, atol=1e-4)
+    assert np.argmax(output, axis=1).tolist() == [0, 1, 2]
+
+
+def test_inference_single_row_header_and_wildcard_accept(model_dir: Path) -> None:
+    model = train.model_fn(str(model_dir))
+    body = "SepalLength,SepalWidth,PetalLength,PetalWidth\r\n" + ONE_ROW + "\r\n"
+    features = train.input_fn(body, "text/csv; charset=utf-8")
+    output = train.output_fn(train.predict_fn(features, model), "*/*")
+    parsed = json.loads(output)
+    assert len(parsed) == 1 and len(parsed[0]) == 3
+    assert parsed[0][0] > 0.5  # a setosa flower
+    assert json.loads(train.output_fn(train.predict_fn(features, model), None)) == parsed
+
+
+def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -> None:
+    """model_fn also works with only xgboost-model.json (default class order)."""
+    (tmp_path / "xgboost-model.json").write_bytes((model_dir / "xgboost-model.json").read_bytes())
+    model = train.model_fn(str(tmp_path))
+    assert model.class_names == train.CLASS_NAMES
+    features = train.input_fn(ONE_ROW, "text/csv")
+    expected = train.predict_fn(features, train.model_fn(str(model_dir)))
+    assert np.allclose(train.predict_fn(features, model), expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "message"),
+    [
+        ("5.1,3.5,1.4", "text/csv", r"row 1: expected 4 values"),
+        ("5.1,3.5,1.4,0.2,0.1", "text/csv", r"row 1: expected 4 values"),
+        ("5.1,3.5,1.4,0.2\n5.1,x,1.4,0.2", "text/csv", r"row 2, SepalWidth: 'x' is not a number"),
+        ("5.1,3.5,inf,0.2", "text/csv", r"PetalLength: 'inf' is not a finite number"),
+        ("", "text/csv", "no data rows"),
+        ("SepalLength,SepalWidth,PetalLength,PetalWidth\n", "text/csv", "no data rows"),
+        ('{"instances": [[5.1, 3.5, 1.4, 0.2]]}', "application/json", "unsupported content type"),
+        (b"\xff\xfe5.1", "text/csv", "not UTF-8"),
+    ],
+)
+def test_input_fn_rejects_bad_requests(body: str | bytes, content_type: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        train.input_fn(body, content_type)
+
+
+def test_output_fn_rejects_unsupported_accept() -> None:
+    with pytest.raises(ValueError, match="unsupported accept type 'text/csv'"):
+        train.output_fn(np.array([[0.2, 0.3, 0.5]]), "text/csv")
+    assert train.output_fn(np.array([[0.2, 0.3, 0.5]]), "text/csv, application/json") == (
+        "[[0.2, 0.3, 0.5]]"
+    )
+
+
+def test_model_fn_missing_model(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no xgboost-model\.json"):
+        train.model_fn(str(tmp_path))
+
+
+def test_read_channel_round_trip_of_prepare_output(split_dir: Path) -> None:
+    features, labels = train.read_channel(split_dir / "train", "train")
+    frame = pd.read_csv(split_dir / "train" / "train.csv", header=None)
+    assert np.array_equal(features, frame.iloc[:, 1:].to_numpy())
+    assert np.array_equal(labels, frame[0].to_numpy())

@@ -1,0 +1,236 @@
+"""The ML scripts under xgboost 1.7.6, the version in SageMaker's XGBoost 1.7-1 container.
+
+Each script is copied ALONE into a scratch directory and run as a subprocess of the interpreter in
+`$XGB17_PYTHON` (default `<repo>/.venv-xgb17/bin/python`), which proves both version compatibility
+and that the script is self-contained, as it is in the container. A missing interpreter is a
+failure, not a skip: create it with
+
+    python3 -m venv .venv-xgb17 && .venv-xgb17/bin/pip install -r requirements-xgb17.txt
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ml import train
+
+pytestmark = pytest.mark.xgb17
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ML_DIR = REPO_ROOT / "ml"
+IRIS_CSV = REPO_ROOT / "data" / "raw" / "iris.csv"
+XGB17_PYTHON_ENV = "XGB17_PYTHON"
+DEFAULT_XGB17_PYTHON = REPO_ROOT / ".venv-xgb17" / "bin" / "python"
+TIMEOUT_SECONDS = 180
+# Small and fast, yet enough for >= 0.9 test accuracy on iris.
+FAST_ARGS = ["--max_depth", "3", "--eta", "0.3", "--num_round", "30"]
+FAST_ARGS += ["--early_stopping_rounds", "5"]
+
+# Runs inside the 1.7 interpreter: the serving functions, as the container's stack calls them.
+SERVE_SNIPPET = """
+import json, sys
+import train
+model = train.model_fn(sys.argv[1])
+body = open(sys.argv[2], "rb").read()
+features = train.input_fn(body, "text/csv")
+print(train.output_fn(train.predict_fn(features, model), "application/json"))
+"""
+
+
+@pytest.fixture(scope="module")
+def xgb17_python() -> str:
+    python = Path(os.environ.get(XGB17_PYTHON_ENV) or DEFAULT_XGB17_PYTHON)
+    if not python.exists():
+        pytest.fail(
+            f"xgboost 1.7 interpreter {python} not found. Create it with\n"
+            "  python3 -m venv .venv-xgb17 && "
+            ".venv-xgb17/bin/pip install -r requirements-xgb17.txt\n"
+            f"(or point ${XGB17_PYTHON_ENV} at a Python with xgboost 1.7.6)",
+            pytrace=False,
+        )
+    version = run_isolated(str(python), ["-c", "import xgboost; print(xgboost.__version__)"])
+    if not version.stdout.strip().startswith("1.7."):
+        pytest.fail(f"{python} has xgboost {version.stdout.strip()!r}, expected 1.7.x")
+    return str(python)
+
+
+def run_isolated(
+    python: str,
+    args: list[str],
+    cwd: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    expect_code: int = 0,
+) -> subprocess.CompletedProcess[str]:
+    # Drop PYTHONPATH/VIRTUAL_ENV so nothing from the main venv leaks into the 1.7 interpreter.
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env.update(extra_env or {})
+    completed = subprocess.run(
+        [python, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert completed.returncode == expect_code, (
+        f"{args} exited {completed.returncode}\nstdout:\n{completed.stdout}\n"
+        f"stderr:\n{completed.stderr}"
+    )
+    return completed
+
+
+def alone(script: str, directory: Path) -> Path:
+    """Copy one script into an otherwise empty code directory, as SageMaker stages it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy2(ML_DIR / script, directory / script))
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xgb17")
+
+
+@pytest.fixture(scope="module")
+def split17(xgb17_python: str, workspace: Path) -> Path:
+    raw = workspace / "raw"
+    raw.mkdir()
+    shutil.copy2(IRIS_CSV, raw / "iris.csv")
+    script = alone("prepare.py", workspace / "code-prepare")
+    out = workspace / "split"
+    run_isolated(xgb17_python, [str(script), "--input-dir", str(raw), "--output-dir", str(out)])
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained17(xgb17_python: str, workspace: Path, split17: Path) -> dict[str, Any]:
+    code_dir = workspace / "code-train"
+    script = alone("train.py", code_dir)
+    model_dir = workspace / "model"
+    completed = run_isolated(
+        xgb17_python,
+        [str(script), *FAST_ARGS],
+        cwd=code_dir,
+        extra_env={
+            "SM_CHANNEL_TRAIN": str(split17 / "train"),
+            "SM_CHANNEL_VALIDATION": str(split17 / "validation"),
+            "SM_MODEL_DIR": str(model_dir),
+            "SM_OUTPUT_DATA_DIR": str(workspace / "output-data"),
+            "TRAINING_JOB_NAME": "xgb17-job",
+        },
+    )
+    return {"model_dir": model_dir, "code_dir": code_dir, "stdout": completed.stdout}
+
+
+def test_prepare_split_is_identical_to_the_main_environment(split17: Path, split_dir: Path) -> None:
+    for name in ("train", "validation", "test"):
+        relative = Path(name) / f"{name}.csv"
+        assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
+
+
+def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
+    metadata = json.loads((trained17["model_dir"] / "metadata.json").read_text())
+    assert metadata["xgboost_version"].startswith("1.7.")
+    assert metadata["training_job_name"] == "xgb17-job"
+    assert metadata["row_counts"] == {"train": 90, "validation": 30}
+    lines = trained17["stdout"].strip().splitlines()
+    found = [
+        re.fullmatch(definition["Regex"], line)
+        for definition, line in zip(train.METRIC_DEFINITIONS, lines[-2:], strict=True)
+    ]
+    assert all(found), lines[-2:]
+    assert float(found[0].group(1)) == metadata["validation_metrics"]["mlogloss"]  # type: ignore[union-attr]
+
+
+def test_serve_under_xgboost17(
+    xgb17_python: str, trained17: dict[str, Any], split17: Path, workspace: Path
+) -> None:
+    test_rows = np.loadtxt(split17 / "test" / "test.csv", delimiter=",")
+    body = workspace / "request.csv"
+    header = "SepalLength,SepalWidth,PetalLength,PetalWidth\n"
+    body.write_text(header + "\n".join(",".join(map(str, row[1:])) for row in test_rows) + "\n")
+    completed = run_isolated(
+        xgb17_python,
+        ["-c", SERVE_SNIPPET, str(trained17["model_dir"]), str(body)],
+        cwd=trained17["code_dir"],
+    )
+    probabilities = np.asarray(json.loads(completed.stdout.strip().splitlines()[-1]))
+    assert probabilities.shape == (30, 3)
+    assert np.all(probabilities >= 0)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    accuracy = float((probabilities.argmax(axis=1) == test_rows[:, 0]).mean())
+    assert accuracy >= 0.9
+
+
+def test_bad_request_under_xgboost17(xgb17_python: str, trained17: dict[str, Any]) -> None:
+    snippet = (
+        "import train\n"
+        "try:\n"
+        "    train.input_fn(b'1,2,3', 'text/csv')\n"
+        "except ValueError as error:\n"
+        "    print('rejected:', error)\n"
+    )
+    completed = run_isolated(xgb17_python, ["-c", snippet], cwd=trained17["code_dir"])
+    assert "rejected: row 1: expected 4 values" in completed.stdout
+
+
+def test_evaluate_under_xgboost17(
+    xgb17_python: str, trained17: dict[str, Any], split17: Path, workspace: Path
+) -> None:
+    archive_dir = workspace / "model-archive"
+    archive_dir.mkdir()
+    with tarfile.open(archive_dir / "model.tar.gz", "w:gz") as tar:
+        for path in sorted(trained17["model_dir"].iterdir()):
+            tar.add(path, arcname=path.name)
+    script = alone("evaluate.py", workspace / "code-evaluate")
+    out = workspace / "evaluation"
+    run_isolated(
+        xgb17_python,
+        [
+            str(script),
+            "--model-dir",
+            str(archive_dir),
+            "--test-dir",
+            str(split17 / "test"),
+            "--output-dir",
+            str(out),
+            "--model-uri",
+            "s3://bucket/model.tar.gz",
+        ],
+    )
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert report["model"]["artifact_uri"] == "s3://bucket/model.tar.gz"
+    assert report["model"]["training_job_name"] == "xgb17-job"
+    assert report["xgboost_version"].startswith("1.7.")
+    assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+
+
+def test_model_from_xgboost17_serves_the_same_under_xgboost3(
+    xgb17_python: str, trained17: dict[str, Any], split17: Path, workspace: Path
+) -> None:
+    """A container-trained model loads in the local (3.x) stack with identical predictions."""
+    rows = "5.1,3.5,1.4,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
+    body = workspace / "three.csv"
+    body.write_text(rows)
+    completed = run_isolated(
+        xgb17_python,
+        ["-c", SERVE_SNIPPET, str(trained17["model_dir"]), str(body)],
+        cwd=trained17["code_dir"],
+    )
+    served17 = np.asarray(json.loads(completed.stdout.strip().splitlines()[-1]))
+    model = train.model_fn(str(trained17["model_dir"]))
+    served3 = np.asarray(
+        json.loads(train.output_fn(train.predict_fn(train.input_fn(rows, "text/csv"), model), None))
+    )
+    assert np.allclose(served17, served3, atol=1e-5)
