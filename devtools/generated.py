@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Mapping
@@ -40,7 +41,17 @@ def render(text: str, values: Mapping[str, object]) -> str:
         raise TemplateError(f"template placeholders mismatch: missing {missing}, unused {extra}")
     if "${" in PLACEHOLDER.sub("", text):
         raise TemplateError("template contains a malformed ${...} sequence")
-    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
+    rendered = {name: str(value) for name, value in values.items()}
+    for name, value in rendered.items():
+        # templatefile() does not escape: every placeholder sits inside a JSON string, so each
+        # value must already be a valid JSON string body (pre-escaped values pass).
+        try:
+            json.loads(f'"{value}"')
+        except json.JSONDecodeError:
+            raise TemplateError(
+                f"value for {name!r} would break its JSON string: {value!r}"
+            ) from None
+    return PLACEHOLDER.sub(lambda m: rendered[m.group(1)], text)
 
 
 def write_or_check(
@@ -56,6 +67,7 @@ def write_or_check(
             return 1
         print(f"{shown} is up to date.")
         return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

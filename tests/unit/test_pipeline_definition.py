@@ -1,0 +1,381 @@
+"""Tests for the SageMaker Pipeline definition generator (``ml/pipeline.py``).
+
+They pin the committed ``ml/pipeline_definition.json`` to a fresh, offline generation and check
+the contracts other parts rely on: placeholder names, the step graph, the tuning setup and
+where the evaluation report lands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.generated import placeholders, render
+from ml import pipeline
+from ml.train import METRIC_DEFINITIONS
+
+EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
+ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
+SAMPLE_VALUES = {
+    "bucket": "demo-bucket",
+    "sagemaker_role_arn": "arn:aws:iam::123456789012:role/demo-sagemaker",
+    "sklearn_image_uri": f"{ECR}/sagemaker-scikit-learn:1.2-1",
+    "xgboost_image_uri": f"{ECR}/sagemaker-xgboost:1.7-1",
+    "prepare_script_uri": "s3://demo-bucket/code/prepare.py",
+    "evaluate_script_uri": "s3://demo-bucket/code/evaluate.py",
+    "train_source_uri": "s3://demo-bucket/code/train_source.tar.gz",
+}
+# Region names (us-east-1, eu-central-2, us-gov-west-1, ...) and 12-digit account ids.
+REGION_RE = re.compile(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:gov-)?[a-z]+-\d\b")
+ACCOUNT_RE = re.compile(r"(?<!\d)\d{12}(?!\d)")
+
+
+@pytest.fixture(scope="module")
+def fresh_text() -> str:
+    return pipeline.definition_json()
+
+
+@pytest.fixture(scope="module")
+def definition(fresh_text: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = json.loads(fresh_text)
+    return parsed
+
+
+@pytest.fixture(scope="module")
+def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["Name"]: step for step in definition["Steps"]}
+
+
+def _strings(node: Any) -> Iterator[str]:
+    """Every string value and key in a parsed JSON document."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _strings(item)
+
+
+def _references(node: Any) -> set[str]:
+    """Every ``{"Get": ...}`` reference inside ``node``."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if set(node) == {"Get"}:
+            found.add(node["Get"])
+        for value in node.values():
+            found |= _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _references(item)
+    return found
+
+
+# --- the committed file --------------------------------------------------------------------
+
+
+def test_committed_definition_is_fresh(fresh_text: str) -> None:
+    committed = pipeline.DEFINITION_PATH.read_text(encoding="utf-8")
+    assert committed == fresh_text, (
+        "ml/pipeline_definition.json is stale: run `make definitions` and commit it"
+    )
+
+
+def test_generation_is_byte_identical(fresh_text: str) -> None:
+    assert pipeline.definition_json() == fresh_text
+
+
+def test_definition_text_is_sorted_indented_and_newline_terminated(fresh_text: str) -> None:
+    reformatted = json.dumps(json.loads(fresh_text), indent=2, sort_keys=True) + "\n"
+    assert fresh_text == reformatted
+
+
+def test_committed_file_has_no_sentinel_region_or_account() -> None:
+    text = pipeline.DEFINITION_PATH.read_text(encoding="utf-8")
+    assert pipeline.SENTINEL_MARKER not in text
+    for sentinel in pipeline.SENTINELS.values():
+        assert sentinel not in text
+    assert REGION_RE.findall(text) == []
+    assert ACCOUNT_RE.findall(text) == []
+    assert "arn:aws" not in text
+
+
+# --- placeholders and rendering ------------------------------------------------------------
+
+
+def test_placeholder_set_matches_contract(fresh_text: str) -> None:
+    assert placeholders(fresh_text) == pipeline.PLACEHOLDERS
+    assert set(pipeline.SENTINELS) == pipeline.PLACEHOLDERS
+
+
+def test_placeholders_sit_only_inside_json_strings(
+    fresh_text: str, definition: dict[str, Any]
+) -> None:
+    in_text = re.findall(r"\$\{", fresh_text)
+    in_strings = [hit for value in _strings(definition) for hit in re.findall(r"\$\{", value)]
+    assert len(in_text) == len(in_strings) > 0
+
+
+def test_no_other_template_sequences(fresh_text: str) -> None:
+    # templatefile() would try to interpret any other ${...} or %{...} and fail.
+    assert "%{" not in fresh_text
+    assert "$${" not in fresh_text
+    for match in re.finditer(r"\$\{([^}]*)\}", fresh_text):
+        assert match.group(1) in pipeline.PLACEHOLDERS
+
+
+def test_rendered_definition_is_valid_json_without_placeholders(fresh_text: str) -> None:
+    rendered = render(fresh_text, SAMPLE_VALUES)
+    assert "${" not in rendered
+    parsed = json.loads(rendered)
+    prepare = {step["Name"]: step for step in parsed["Steps"]}["PrepareData"]["Arguments"]
+    assert prepare["RoleArn"] == SAMPLE_VALUES["sagemaker_role_arn"]
+    assert prepare["AppSpecification"]["ImageUri"] == SAMPLE_VALUES["sklearn_image_uri"]
+    input_param = {p["Name"]: p for p in parsed["Parameters"]}["InputDataUri"]
+    assert input_param["DefaultValue"] == "s3://demo-bucket/data/raw/iris.csv"
+
+
+def test_sentinels_are_distinct_and_not_nested() -> None:
+    # Nesting would let one replacement corrupt another, whatever the order.
+    sentinels = list(pipeline.SENTINELS.values())
+    for sentinel in sentinels:
+        assert pipeline.SENTINEL_MARKER in sentinel
+        assert [other for other in sentinels if sentinel in other] == [sentinel]
+
+
+def test_to_placeholders_fails_on_a_leftover_sentinel() -> None:
+    with pytest.raises(ValueError, match="sentinel"):
+        pipeline.to_placeholders("s3://sentinel-unknown/x")
+
+
+# --- parameters and graph ------------------------------------------------------------------
+
+
+def test_parameters(definition: dict[str, Any]) -> None:
+    params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
+    assert params == {
+        "InputDataUri": ("String", "s3://${bucket}/data/raw/iris.csv"),
+        "ProcessingInstanceType": ("String", "ml.m5.large"),
+        "ProcessingInstanceCount": ("Integer", 1),
+        "TrainingInstanceType": ("String", "ml.m5.large"),
+        "TrainingInstanceCount": ("Integer", 1),
+        "MaxTuningJobs": ("Integer", 9),
+        "MaxParallelTuningJobs": ("Integer", 3),
+    }
+
+
+def test_step_order_types_and_dependencies(
+    definition: dict[str, Any], steps: dict[str, dict[str, Any]]
+) -> None:
+    assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
+        ("PrepareData", "Processing"),
+        ("TuneXGBoost", "Tuning"),
+        ("EvaluateModel", "Processing"),
+    ]
+    # Data dependencies (not DependsOn) order the graph.
+    step_refs = {
+        name: {ref.split(".")[1] for ref in _references(step) if ref.startswith("Steps.")}
+        for name, step in steps.items()
+    }
+    assert step_refs == {
+        "PrepareData": set(),
+        "TuneXGBoost": {"PrepareData"},
+        "EvaluateModel": {"PrepareData", "TuneXGBoost"},
+    }
+    assert all("DependsOn" not in step for step in definition["Steps"])
+
+
+def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
+    args = steps["PrepareData"]["Arguments"]
+    assert args["AppSpecification"] == {
+        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prepare.py"],
+        "ImageUri": "${sklearn_image_uri}",
+    }
+    inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
+    assert inputs["input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
+    assert inputs["input"]["LocalPath"] == "/opt/ml/processing/input"
+    assert inputs["code"]["S3Uri"] == "${prepare_script_uri}"
+    outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
+    assert list(outputs) == ["train", "validation", "test"]
+    for split, output in outputs.items():
+        assert output["LocalPath"] == f"/opt/ml/processing/{split}"
+        assert output["S3Uri"] == {
+            "Std:Join": {
+                "On": "/",
+                "Values": ["s3:/", "${bucket}", "pipelines", EXECUTION_ID, "prepare", split],
+            }
+        }
+    assert args["RoleArn"] == "${sagemaker_role_arn}"
+    cluster = args["ProcessingResources"]["ClusterConfig"]
+    assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}
+    assert cluster["InstanceCount"] == {"Get": "Parameters.ProcessingInstanceCount"}
+
+
+# --- tuning --------------------------------------------------------------------------------
+
+
+def test_tuning_job_config(steps: dict[str, dict[str, Any]]) -> None:
+    config = steps["TuneXGBoost"]["Arguments"]["HyperParameterTuningJobConfig"]
+    assert config["Strategy"] == "Bayesian"
+    assert config["HyperParameterTuningJobObjective"] == {
+        "MetricName": "validation:mlogloss",
+        "Type": "Minimize",
+    }
+    assert config["ResourceLimits"] == {
+        "MaxNumberOfTrainingJobs": {"Get": "Parameters.MaxTuningJobs"},
+        "MaxParallelTrainingJobs": {"Get": "Parameters.MaxParallelTuningJobs"},
+    }
+    ranges = config["ParameterRanges"]
+    integer = {r["Name"]: (r["MinValue"], r["MaxValue"]) for r in ranges["IntegerParameterRanges"]}
+    continuous = {
+        r["Name"]: (r["MinValue"], r["MaxValue"]) for r in ranges["ContinuousParameterRanges"]
+    }
+    assert integer == {"max_depth": ("3", "10"), "num_round": ("30", "150")}
+    assert continuous == {"eta": ("0.01", "0.3")}
+    assert ranges["CategoricalParameterRanges"] == []
+
+
+def test_training_job_definition(steps: dict[str, dict[str, Any]]) -> None:
+    training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
+    algorithm = training["AlgorithmSpecification"]
+    assert algorithm["MetricDefinitions"] == [dict(m) for m in METRIC_DEFINITIONS]
+    assert {m["Name"] for m in algorithm["MetricDefinitions"]} >= {"validation:mlogloss"}
+    assert algorithm["TrainingImage"] == "${xgboost_image_uri}"
+    assert training["RoleArn"] == "${sagemaker_role_arn}"
+    channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
+    assert set(channels) == {"train", "validation"}
+    for name, channel in channels.items():
+        assert channel["ContentType"] == "text/csv"
+        assert channel["DataSource"]["S3DataSource"]["S3Uri"] == {
+            "Get": f"Steps.PrepareData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
+        }
+    assert training["OutputDataConfig"]["S3OutputPath"] == {
+        "Std:Join": {
+            "On": "/",
+            "Values": ["s3:/", "${bucket}", "pipelines", EXECUTION_ID, "training"],
+        }
+    }
+    resources = training["HyperParameterTuningResourceConfig"]
+    assert resources["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
+    assert resources["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
+
+
+def test_static_hyperparameters_are_script_mode_and_run_independent(
+    steps: dict[str, dict[str, Any]],
+) -> None:
+    static = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]["StaticHyperParameters"]
+    # Script-mode values are JSON-encoded strings; the training toolkit decodes them.
+    decoded = {name: json.loads(value) for name, value in static.items()}
+    assert decoded["sagemaker_program"] == "train.py"
+    assert decoded["sagemaker_submit_directory"] == "${train_source_uri}"
+    assert decoded["early_stopping_rounds"] == "10"
+    assert decoded["seed"] == "42"
+    assert not set(pipeline.RUN_SPECIFIC_HYPERPARAMETERS) & set(static)
+    assert not {"max_depth", "eta", "num_round"} & set(static)
+
+
+# --- evaluation ----------------------------------------------------------------------------
+
+
+def test_evaluate_step(steps: dict[str, dict[str, Any]]) -> None:
+    step = steps["EvaluateModel"]
+    args = step["Arguments"]
+    best_model_uri = {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                "s3:/",
+                "${bucket}",
+                "pipelines",
+                EXECUTION_ID,
+                "training",
+                {"Get": "Steps.TuneXGBoost.TrainingJobSummaries[0].TrainingJobName"},
+                "output/model.tar.gz",
+            ],
+        }
+    }
+    app = args["AppSpecification"]
+    assert app["ImageUri"] == "${xgboost_image_uri}"
+    assert app["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/evaluate.py"]
+    assert app["ContainerArguments"] == [
+        "--model-dir",
+        "/opt/ml/processing/model",
+        "--test-dir",
+        "/opt/ml/processing/test",
+        "--output-dir",
+        "/opt/ml/processing/evaluation",
+        "--model-uri",
+        best_model_uri,
+    ]
+    inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
+    assert inputs["model"]["S3Uri"] == best_model_uri
+    assert inputs["model"]["LocalPath"] == "/opt/ml/processing/model"
+    assert inputs["test"]["S3Uri"] == {
+        "Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
+    }
+    assert inputs["test"]["LocalPath"] == "/opt/ml/processing/test"
+    assert inputs["code"]["S3Uri"] == "${evaluate_script_uri}"
+    [output] = args["ProcessingOutputConfig"]["Outputs"]
+    assert output["OutputName"] == "evaluation"
+    assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/evaluation"
+    # The state machine reads s3://<bucket>/evaluation/<execution-id>/evaluation.json.
+    assert output["S3Output"]["S3Uri"] == {
+        "Std:Join": {"On": "/", "Values": ["s3:/", "${bucket}", "evaluation", EXECUTION_ID]}
+    }
+    assert step["PropertyFiles"] == [
+        {
+            "FilePath": "evaluation.json",
+            "OutputName": "evaluation",
+            "PropertyFileName": "EvaluationReport",
+        }
+    ]
+    assert args["RoleArn"] == "${sagemaker_role_arn}"
+
+
+# --- options, offline guard and CLI --------------------------------------------------------
+
+
+def test_tuning_limit_options_change_parameter_defaults() -> None:
+    parsed = json.loads(pipeline.definition_json(max_tuning_jobs=20, max_parallel_jobs=5))
+    defaults = {p["Name"]: p["DefaultValue"] for p in parsed["Parameters"]}
+    assert (defaults["MaxTuningJobs"], defaults["MaxParallelTuningJobs"]) == (20, 5)
+
+
+def test_offline_guard_refuses_connections() -> None:
+    with (
+        pipeline.offline(),
+        socket.socket() as sock,
+        pytest.raises(RuntimeError, match="network access"),
+    ):
+        sock.connect(("127.0.0.1", 9))
+
+
+def test_offline_guard_hides_aws_profile_and_restores_env(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "someone-elses-profile")
+    original_connect = socket.socket.connect
+    with pipeline.offline():
+        assert socket.socket.connect is not original_connect
+        assert "AWS_PROFILE" not in os.environ
+        assert os.environ["AWS_CONFIG_FILE"] == os.devnull
+    assert os.environ["AWS_PROFILE"] == "someone-elses-profile"
+    assert socket.socket.connect is original_connect
+
+
+def test_cli_writes_then_checks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "out" / "definition.json"
+    assert pipeline.main(["--output", str(target)]) == 0
+    assert pipeline.main(["--output", str(target), "--check"]) == 0
+    target.write_text("{}\n", encoding="utf-8")
+    assert pipeline.main(["--output", str(target), "--check"]) == 1
+    assert "make definitions" in capsys.readouterr().err
