@@ -1,0 +1,158 @@
+# ---------------------------------------------------------------------------------------------
+# CI roles: a deploy role only the deploy branch can assume, and a read-only plan role for pull
+# requests. Both trust GitHub's OIDC provider for this one repository.
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "deploy_assume" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_oidc_url}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    # Exact subject: pushes to the deploy branch only (not tags, forks, PRs or environments).
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_oidc_url}:sub"
+      values   = ["repo:${var.github_repository}:ref:refs/heads/${var.deploy_branch}"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "plan_assume" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_provider_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_oidc_url}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.github_oidc_url}:sub"
+      values   = ["repo:${var.github_repository}:pull_request"]
+    }
+  }
+}
+
+resource "aws_iam_role" "deploy" {
+  name                 = "${var.project_name}-github-deploy"
+  description          = "terraform apply from ${var.github_repository}@${var.deploy_branch}."
+  assume_role_policy   = data.aws_iam_policy_document.deploy_assume.json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role" "plan" {
+  name                 = "${var.project_name}-github-plan"
+  description          = "Read-only terraform plan for pull requests of ${var.github_repository}."
+  assume_role_policy   = data.aws_iam_policy_document.plan_assume.json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy_attachment" "deploy" {
+  for_each = toset(var.deploy_policy_arns)
+
+  role       = aws_iam_role.deploy.name
+  policy_arn = each.value
+}
+
+resource "aws_iam_role_policy_attachment" "plan_read_only" {
+  role       = aws_iam_role.plan.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+# PowerUserAccess excludes IAM: the deploy role may manage only the project's own roles and
+# pass them only to the services that run them.
+data "aws_iam_policy_document" "deploy" {
+  statement {
+    sid = "ManageProjectRoles"
+    actions = [
+      "iam:CreateRole",
+      "iam:DeleteRole",
+      "iam:GetRole",
+      "iam:UpdateRole",
+      "iam:UpdateAssumeRolePolicy",
+      "iam:TagRole",
+      "iam:UntagRole",
+      "iam:PutRolePolicy",
+      "iam:GetRolePolicy",
+      "iam:DeleteRolePolicy",
+      "iam:ListRolePolicies",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+    ]
+    resources = local.project_role_arns
+  }
+
+  statement {
+    sid       = "PassProjectRoles"
+    actions   = ["iam:PassRole"]
+    resources = local.project_role_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com", "states.amazonaws.com", "lambda.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ReadWriteState"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.state_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  name   = "project-iam-and-state"
+  role   = aws_iam_role.deploy.id
+  policy = data.aws_iam_policy_document.deploy.json
+}
+
+# Plans take the state lock, so the plan role may write the lock file and nothing else.
+data "aws_iam_policy_document" "plan" {
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.state_bucket_arn}/${var.state_key}"]
+  }
+
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+
+  statement {
+    sid       = "LockState"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.state_bucket_arn}/${var.state_key}.tflock"]
+  }
+}
+
+resource "aws_iam_role_policy" "plan" {
+  name   = "state-read-and-lock"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan.json
+}

@@ -1,0 +1,53 @@
+# ---------------------------------------------------------------------------------------------
+# Monitoring: CloudWatch alarms on failed runs, dead letters and (when endpoints are deployed)
+# endpoint errors and latency; every alarm notifies the topic.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "executions_failed" {
+  alarm_name          = "${local.name}-executions-failed"
+  alarm_description   = "A ${local.state_machine_name} execution failed."
+  namespace           = "AWS/States"
+  metric_name         = "ExecutionsFailed"
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.this.arn }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  ok_actions          = [aws_sns_topic.notifications.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "trigger_dead_letters" {
+  alarm_name          = "${local.name}-trigger-dead-letters"
+  alarm_description   = "S3 events that could not start a run are waiting in ${aws_sqs_queue.trigger_dlq.name}."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.trigger_dlq.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "endpoint" {
+  for_each = local.endpoint_alarms
+
+  alarm_name          = "${local.name}-endpoint-${each.key}"
+  alarm_description   = "${local.endpoint_name}: ${each.value.text}"
+  namespace           = "AWS/SageMaker"
+  metric_name         = each.value.metric
+  dimensions          = local.endpoint_dimensions
+  statistic           = each.value.statistic
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.notifications.arn]
+  ok_actions          = [aws_sns_topic.notifications.arn]
+}

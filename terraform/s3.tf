@@ -1,0 +1,197 @@
+# ---------------------------------------------------------------------------------------------
+# Storage: one bucket for raw data, staged code, pipeline artifacts, evaluations and endpoint
+# data capture. Either created here (hardened) or an existing bucket referenced by name.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:Access logging needs a second log bucket; enable it org-wide (CloudTrail data events) instead.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is out of scope for a single-region training bucket.
+  #checkov:skip=CKV_AWS_145:SSE-S3 is the default to avoid KMS cost; set kms_key_arn for SSE-KMS.
+  count = var.create_bucket ? 1 : 0
+
+  bucket = local.bucket_name
+}
+
+data "aws_s3_bucket" "existing" {
+  count = var.create_bucket ? 0 : 1
+
+  bucket = var.bucket_name
+
+  lifecycle {
+    precondition {
+      condition     = var.bucket_name != ""
+      error_message = "bucket_name is required when create_bucket = false."
+    }
+  }
+}
+
+resource "aws_s3_bucket_versioning" "this" {
+  count = var.create_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.this[0].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
+  count = var.create_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.this[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = length(var.kms_key_arn) > 0 ? "aws:kms" : "AES256"
+      kms_master_key_id = var.kms_key_arn == "" ? null : var.kms_key_arn
+    }
+    bucket_key_enabled = var.kms_key_arn != ""
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "this" {
+  count = var.create_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.this[0].id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "this" {
+  count = var.create_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.this[0].id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+data "aws_iam_policy_document" "bucket" {
+  statement {
+    sid     = "DenyInsecureTransport"
+    effect  = "Deny"
+    actions = ["s3:*"]
+    resources = [
+      local.bucket_arn,
+      "${local.bucket_arn}/*",
+    ]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "this" {
+  count = var.create_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.this[0].id
+  policy = data.aws_iam_policy_document.bucket.json
+
+  # Serialise bucket sub-resource writes: S3 answers concurrent ones with OperationAborted.
+  depends_on = [aws_s3_bucket_public_access_block.this]
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  count = var.create_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.this[0].id
+
+  rule {
+    id     = "expire-pipeline-artifacts"
+    status = "Enabled"
+
+    filter {
+      prefix = "pipelines/"
+    }
+
+    expiration {
+      days = 90
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+  }
+
+  rule {
+    id     = "expire-evaluations"
+    status = "Enabled"
+
+    filter {
+      prefix = "evaluation/"
+    }
+
+    expiration {
+      days = 60
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+  }
+
+  rule {
+    id     = "abort-incomplete-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  # Versioning must be on before noncurrent-version rules are accepted.
+  depends_on = [aws_s3_bucket_versioning.this]
+}
+
+# Object Created events go to EventBridge, where the trigger rule filters data/raw/*.csv.
+resource "aws_s3_bucket_notification" "this" {
+  count = var.enable_auto_trigger ? 1 : 0
+
+  bucket      = local.bucket_id
+  eventbridge = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Staged code: the pipeline's processing scripts and the training source bundle.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_object" "prepare_script" {
+  bucket      = local.bucket_id
+  key         = local.prepare_script_key
+  source      = "${local.ml_dir}/prepare.py"
+  source_hash = local.prepare_script_md5
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
+}
+
+resource "aws_s3_object" "evaluate_script" {
+  bucket      = local.bucket_id
+  key         = local.evaluate_script_key
+  source      = "${local.ml_dir}/evaluate.py"
+  source_hash = local.evaluate_script_md5
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
+}
+
+resource "aws_s3_object" "sourcedir" {
+  bucket      = local.bucket_id
+  key         = local.sourcedir_key
+  source      = "${local.build_dir}/sourcedir.tar.gz"
+  source_hash = local.sourcedir_md5
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
+}

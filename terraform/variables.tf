@@ -1,0 +1,321 @@
+# ---------------------------------------------------------------------------------------------
+# General
+# ---------------------------------------------------------------------------------------------
+
+variable "region" {
+  description = "AWS region every resource is created in."
+  type        = string
+  default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must look like an AWS region, e.g. us-east-1."
+  }
+}
+
+variable "environment" {
+  description = "Deployment stage, used in tags and resource descriptions."
+  type        = string
+  default     = "dev"
+
+  validation {
+    condition     = contains(["local", "dev", "staging", "prod"], var.environment)
+    error_message = "environment must be one of local, dev, staging, prod."
+  }
+}
+
+variable "project_name" {
+  description = "Prefix for every resource name; also the prefix of models and endpoint configs the state machine creates."
+  type        = string
+  default     = "iris-mlops"
+
+  validation {
+    # Lowercase because SageMaker lowercases names in ARNs and S3 bucket names must be lowercase;
+    # <= 32 characters keeps "<project>-<account>-<region>" inside the 63-character bucket limit.
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.project_name))
+    error_message = "project_name must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags added to every resource (merged over Project/Environment/ManagedBy)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda and Step Functions CloudWatch log groups, in days."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "build_dir" {
+  description = "Directory holding `make build` output (sourcedir.tar.gz, trigger.zip); relative paths are relative to this module."
+  type        = string
+  default     = "../build"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Storage
+# ---------------------------------------------------------------------------------------------
+
+variable "create_bucket" {
+  description = "Create the project bucket. When false, bucket_name must name an existing bucket whose lifecycle, encryption and policy you manage yourself."
+  type        = bool
+  default     = true
+}
+
+variable "bucket_name" {
+  description = "Project bucket name. Empty means \"<project_name>-<account id>-<region>\" (only valid with create_bucket = true)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.bucket_name == "" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be empty or a valid S3 bucket name."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "KMS key ARN for bucket encryption (SSE-KMS). Empty means SSE-S3 (AES256)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.kms_key_arn == "" || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be empty or a KMS key ARN."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# SageMaker
+# ---------------------------------------------------------------------------------------------
+
+variable "sagemaker_role_name" {
+  description = "Name of an existing SageMaker execution role to use. Empty means Terraform creates a scoped role."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.sagemaker_role_name == "" || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.sagemaker_role_name))
+    error_message = "sagemaker_role_name must be empty or a valid IAM role name."
+  }
+}
+
+variable "pipeline_name" {
+  description = "SageMaker Pipeline name. Empty means \"<project_name>-training\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.pipeline_name == "" || can(regex("^[a-z0-9](-*[a-z0-9]){0,255}$", var.pipeline_name))
+    error_message = "pipeline_name must be empty or lowercase letters, digits and hyphens."
+  }
+}
+
+variable "model_package_group_name" {
+  description = "Model Registry package group name. Empty means \"<project_name>-models\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.model_package_group_name == "" || can(regex("^[a-z0-9](-*[a-z0-9]){0,62}$", var.model_package_group_name))
+    error_message = "model_package_group_name must be empty or up to 63 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "endpoint_name" {
+  description = "Name of the real-time endpoint the state machine creates or updates. Empty means \"<project_name>-endpoint\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.endpoint_name == "" || can(regex("^[a-z0-9](-*[a-z0-9]){0,62}$", var.endpoint_name))
+    error_message = "endpoint_name must be empty or up to 63 lowercase letters, digits and hyphens."
+  }
+}
+
+variable "endpoint_instance_type" {
+  description = "Instance type of the real-time endpoint."
+  type        = string
+  default     = "ml.m5.large"
+
+  validation {
+    condition     = can(regex("^ml\\.[a-z0-9]+\\.[a-z0-9]+$", var.endpoint_instance_type))
+    error_message = "endpoint_instance_type must be a SageMaker instance type such as ml.m5.large."
+  }
+}
+
+variable "endpoint_variant_name" {
+  description = "Production variant name the state machine gives the endpoint; only used for the endpoint alarms' dimensions."
+  type        = string
+  default     = "AllTraffic"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Orchestration: defaults baked into every execution (each can be overridden in the input)
+# ---------------------------------------------------------------------------------------------
+
+variable "state_machine_name" {
+  description = "Step Functions state machine name. Empty means \"<project_name>-training\"."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.state_machine_name == "" || can(regex("^[A-Za-z0-9_-]{1,80}$", var.state_machine_name))
+    error_message = "state_machine_name must be empty or up to 80 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "accuracy_threshold" {
+  description = "Quality gate: the model is registered only if test accuracy is at least this value."
+  type        = number
+  default     = 0.9
+
+  validation {
+    condition     = var.accuracy_threshold >= 0 && var.accuracy_threshold <= 1
+    error_message = "accuracy_threshold must be between 0 and 1."
+  }
+}
+
+variable "max_tuning_jobs" {
+  description = "Total training jobs the hyperparameter tuner may run."
+  type        = number
+  default     = 9
+
+  validation {
+    condition     = var.max_tuning_jobs >= 1 && var.max_tuning_jobs <= 500 && floor(var.max_tuning_jobs) == var.max_tuning_jobs
+    error_message = "max_tuning_jobs must be an integer between 1 and 500."
+  }
+}
+
+variable "parallel_tuning_jobs" {
+  description = "Training jobs the tuner runs at the same time (<= max_tuning_jobs)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.parallel_tuning_jobs >= 1 && var.parallel_tuning_jobs <= var.max_tuning_jobs && floor(var.parallel_tuning_jobs) == var.parallel_tuning_jobs
+    error_message = "parallel_tuning_jobs must be an integer between 1 and max_tuning_jobs."
+  }
+}
+
+variable "deploy_endpoint" {
+  description = "Default for the execution input `deploy`; also creates the endpoint alarms."
+  type        = bool
+  default     = false
+}
+
+variable "auto_approve" {
+  description = "Default for the execution input `auto_approve` (honoured only if allow_auto_approve is true)."
+  type        = bool
+  default     = false
+}
+
+variable "allow_auto_approve" {
+  description = "Whether an execution may register its model as Approved; false forces PendingManualApproval."
+  type        = bool
+  default     = false
+}
+
+variable "pipeline_poll_interval_seconds" {
+  description = "Seconds the state machine waits between pipeline status polls."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.pipeline_poll_interval_seconds >= 1 && var.pipeline_poll_interval_seconds <= 3600
+    error_message = "pipeline_poll_interval_seconds must be between 1 and 3600."
+  }
+}
+
+variable "pipeline_max_polls" {
+  description = "Poll budget for the pipeline: the run fails after this many polls without a final status."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.pipeline_max_polls >= 1 && var.pipeline_max_polls <= 10000
+    error_message = "pipeline_max_polls must be between 1 and 10000."
+  }
+}
+
+variable "endpoint_poll_interval_seconds" {
+  description = "Seconds the state machine waits between endpoint status polls."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.endpoint_poll_interval_seconds >= 1 && var.endpoint_poll_interval_seconds <= 3600
+    error_message = "endpoint_poll_interval_seconds must be between 1 and 3600."
+  }
+}
+
+variable "endpoint_max_polls" {
+  description = "Poll budget for the endpoint to reach InService."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.endpoint_max_polls >= 1 && var.endpoint_max_polls <= 10000
+    error_message = "endpoint_max_polls must be between 1 and 10000."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Trigger
+# ---------------------------------------------------------------------------------------------
+
+variable "enable_auto_trigger" {
+  description = "Start an execution when a .csv lands under data/raw/ (S3 -> EventBridge -> Lambda). Takes over the bucket's notification configuration."
+  type        = bool
+  default     = true
+}
+
+variable "trigger_log_level" {
+  description = "LOG_LEVEL of the trigger Lambda."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.trigger_log_level)
+    error_message = "trigger_log_level must be one of DEBUG, INFO, WARNING, ERROR."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Notifications and monitoring
+# ---------------------------------------------------------------------------------------------
+
+variable "notification_email" {
+  description = "Email subscribed to the notification topic (confirm the subscription mail). Empty means no subscription."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.notification_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.notification_email))
+    error_message = "notification_email must be empty or an email address."
+  }
+}
+
+variable "sns_kms_key_id" {
+  description = "KMS key (ID, ARN or alias) for the notification topic. Empty means a dedicated customer-managed key; note that EventBridge and CloudWatch alarms cannot publish to a topic encrypted with alias/aws/sns."
+  type        = string
+  default     = ""
+}
+
+variable "endpoint_latency_threshold_ms" {
+  description = "ModelLatency alarm threshold (average over 5 minutes), in milliseconds."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.endpoint_latency_threshold_ms > 0
+    error_message = "endpoint_latency_threshold_ms must be positive."
+  }
+}
