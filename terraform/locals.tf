@@ -44,8 +44,10 @@ locals {
   prepare_script_md5  = filemd5("${local.ml_dir}/prepare.py")
   evaluate_script_md5 = filemd5("${local.ml_dir}/evaluate.py")
   sourcedir_md5       = filemd5("${local.build_dir}/sourcedir.tar.gz")
-  prepare_script_key  = "code/prepare-${local.prepare_script_md5}.py"
-  evaluate_script_key = "code/evaluate-${local.evaluate_script_md5}.py"
+  # Processing jobs download their code under its own file name and the pipeline definition runs
+  # /opt/ml/processing/input/code/<name>.py, so the hash goes in the prefix, not the name.
+  prepare_script_key  = "code/${local.prepare_script_md5}/prepare.py"
+  evaluate_script_key = "code/${local.evaluate_script_md5}/evaluate.py"
   sourcedir_key       = "code/sourcedir-${local.sourcedir_md5}.tar.gz"
 
   execution_defaults = {
