@@ -374,12 +374,16 @@ def build_definition() -> dict[str, Any]:
         "DecideApproval",
         comment="Approved only when the run asks for it and Terraform allows it.",
     )
+    # run_deploys marks packages this run deploys itself, so the approval event that registering
+    # an Approved package emits does not deploy the same package a second time.
     approved = Pass(
-        "ApproveAutomatically", parameters={"status": "Approved"}, result_path="$.approval"
+        "ApproveAutomatically",
+        parameters={"status": "Approved", "run_deploys.$": "States.Format('{}', $.config.deploy)"},
+        result_path="$.approval",
     )
     pending = Pass(
         "AwaitManualApproval",
-        parameters={"status": "PendingManualApproval"},
+        parameters={"status": "PendingManualApproval", "run_deploys": "false"},
         result_path="$.approval",
     )
 
@@ -422,6 +426,7 @@ def build_definition() -> dict[str, Any]:
                 "pipeline_execution_id.$": "$.pipeline.id",
                 "accuracy.$": f"States.Format('{{}}', {ACCURACY})",
                 "data_uri.$": "$.config.data_uri",
+                "deployed_by_run.$": "$.approval.run_deploys",
             },
         },
         result_selector={
@@ -601,6 +606,7 @@ def build_definition() -> dict[str, Any]:
         "Summary",
         comment="The execution's output and the success notification.",
         parameters={
+            "title": "Training run succeeded",
             "status": "SUCCEEDED",
             "execution.$": EXECUTION_NAME,
             "pipeline_execution_arn.$": "$.pipeline.arn",
@@ -620,7 +626,7 @@ def build_definition() -> dict[str, Any]:
         resource=SNS_PUBLISH,
         parameters={
             "TopicArn": "${notification_topic_arn}",
-            "Subject": "Training run succeeded",
+            "Subject.$": "$.title",
             "Message.$": "States.JsonToString($)",
         },
         result_path=None,
@@ -637,9 +643,191 @@ def build_definition() -> dict[str, Any]:
         )
     )
 
+    # ---------------------------------------------------------------- approval events
+    # EventBridge starts the machine with {"approved_model_package_arn": ...} when a person approves
+    # a package in the Model Registry, and {"rejected_model_package_arn": ...} when one is rejected.
+    route_request = Choice("RouteRequest", comment="Training run, or a Model Registry event?")
+    describe_package = Task(
+        "DescribeApprovedPackage",
+        resource=SAGEMAKER_SDK + "describeModelPackage",
+        parameters={"ModelPackageName.$": "$.config.approved_model_package_arn"},
+        result_path="$.package",
+    )
+    describe_package.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    describe_package.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            result_path="$.error",
+            next_step=caught(
+                "ApprovedPackageUnreadable",
+                "ModelPackageUnreadable",
+                "Could not read the approved model package",
+            ),
+        )
+    )
+    approved_package_route = Choice("ApprovedPackageRoute")
+    not_deployable = fail_with(
+        "PackageNotDeployable",
+        "ModelPackageNotDeployable",
+        "States.Format('Model package {} is {} in group {}: only Approved packages of "
+        "${model_package_group_name} are deployed.', $.package.ModelPackageArn, "
+        "$.package.ModelApprovalStatus, $.package.ModelPackageGroupName)",
+        "Governance: only an Approved package of this project's group is ever deployed.",
+    )
+    already_deployed = Pass(
+        "AlreadyDeployedByRun",
+        comment="Its training run deploys it: nothing to do for the registration event.",
+        parameters={
+            "status": "SKIPPED",
+            "model_package_arn.$": "$.package.ModelPackageArn",
+            "reason": "the training run that registered this package deploys it",
+        },
+    )
+    prepare_approved = Pass(
+        "PrepareApprovedDeployment",
+        parameters={
+            "config.$": "$.config",
+            "poll.$": "$.poll",
+            "model_package": {
+                "arn.$": "$.package.ModelPackageArn",
+                "version.$": "States.Format('{}', $.package.ModelPackageVersion)",
+            },
+            "approval": {"status.$": "$.package.ModelApprovalStatus", "run_deploys": "false"},
+        },
+    )
+    summary_route = Choice("SummaryRoute")
+    approval_summary = Pass(
+        "ApprovalSummary",
+        parameters={
+            "title": "Approved model deployed",
+            "status": "SUCCEEDED",
+            "execution.$": EXECUTION_NAME,
+            "model_package_arn.$": "$.model_package.arn",
+            "approval_status.$": "$.approval.status",
+            "deployment.$": "$.deployment",
+        },
+    )
+    find_serving = Task(
+        "FindServingEndpoint",
+        comment="Is the rejected package the one the endpoint serves?",
+        resource=SAGEMAKER_SDK + "describeEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_selector={"config_name.$": "$.EndpointConfigName"},
+        result_path="$.serving",
+    )
+    find_serving_config = Task(
+        "FindServingConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={"EndpointConfigName.$": "$.serving.config_name"},
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.serving",
+    )
+    find_serving_model = Task(
+        "FindServingModel",
+        resource=SAGEMAKER_SDK + "describeModel",
+        parameters={"ModelName.$": "$.serving.model_name"},
+        result_path="$.serving_model",
+    )
+    rejected_route = Choice("RejectedRoute")
+    rejected_not_serving = Pass(
+        "RejectedNotServing",
+        parameters={
+            "status": "SUCCEEDED",
+            "model_package_arn.$": "$.config.rejected_model_package_arn",
+            "serving": False,
+        },
+    )
+    allow_redeploy = Task(
+        "AllowRedeployment",
+        comment="A later approval of this package must deploy it again.",
+        resource=SAGEMAKER_SDK + "updateModelPackage",
+        parameters={
+            "ModelPackageArn.$": "$.config.rejected_model_package_arn",
+            "CustomerMetadataPropertiesToRemove": ["deployed_by_run"],
+        },
+        result_path=None,
+    )
+    rejected_serving = Pass(
+        "RejectedWhileServing",
+        parameters={
+            "title": "Rejected model is still serving",
+            "status": "SUCCEEDED",
+            "model_package_arn.$": "$.config.rejected_model_package_arn",
+            "endpoint_name": "${endpoint_name}",
+            "serving": True,
+            "action": "approve and deploy another version, or delete the endpoint "
+            "(make endpoint-down)",
+        },
+    )
+    for task in (find_serving, find_serving_config, find_serving_model, allow_redeploy):
+        task.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    find_serving.add_catch(
+        Catch(error_equals=ENDPOINT_NOT_FOUND, next_step=rejected_not_serving, result_path=None)
+    )
+    rejection_check_failed = caught(
+        "RejectionCheckFailed",
+        "RejectionCheckFailed",
+        "Could not check whether the rejected package is serving",
+    )
+    for task in (find_serving, find_serving_config, find_serving_model, allow_redeploy):
+        task.add_catch(
+            Catch(
+                error_equals=["States.ALL"], result_path="$.error", next_step=rejection_check_failed
+            )
+        )
+
     # ---------------------------------------------------------------- wiring
     load_defaults.next(apply_defaults)
-    apply_defaults.next(validate_input)
+    apply_defaults.next(route_request)
+    route_request.add_choice(
+        ChoiceRule.IsPresent("$.config.approved_model_package_arn", True), describe_package
+    )
+    route_request.add_choice(
+        ChoiceRule.IsPresent("$.config.rejected_model_package_arn", True), allow_redeploy
+    )
+    route_request.default_choice(validate_input)
+    describe_package.next(approved_package_route)
+    approved_package_route.add_choice(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.Not(
+                    ChoiceRule.StringEquals("$.package.ModelApprovalStatus", "Approved")
+                ),
+                ChoiceRule.Not(
+                    ChoiceRule.StringEquals(
+                        "$.package.ModelPackageGroupName", "${model_package_group_name}"
+                    )
+                ),
+            ]
+        ),
+        not_deployable,
+    )
+    approved_package_route.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.package.CustomerMetadataProperties.deployed_by_run", True),
+                ChoiceRule.StringEquals(
+                    "$.package.CustomerMetadataProperties.deployed_by_run", "true"
+                ),
+            ]
+        ),
+        already_deployed,
+    )
+    approved_package_route.default_choice(prepare_approved)
+    prepare_approved.next(name_deployment)
+    allow_redeploy.next(find_serving)
+    find_serving.next(find_serving_config)
+    find_serving_config.next(find_serving_model)
+    find_serving_model.next(rejected_route)
+    rejected_route.add_choice(
+        ChoiceRule.StringEqualsPath(
+            "$.serving_model.PrimaryContainer.ModelPackageName",
+            "$.config.rejected_model_package_arn",
+        ),
+        rejected_serving,
+    )
+    rejected_route.default_choice(rejected_not_serving)
+    rejected_serving.next(notify_success)
     validate_input.add_choice(valid, start_pipeline)
     validate_input.default_choice(invalid_input)
     start_pipeline.next(wait_pipeline)
@@ -732,7 +920,10 @@ def build_definition() -> dict[str, Any]:
         endpoint_timeout,
     )
     endpoint_status.default_choice(wait_endpoint)
-    deployed.next(summary)
+    deployed.next(summary_route)
+    summary_route.add_choice(ChoiceRule.IsPresent("$.pipeline", True), summary)
+    summary_route.default_choice(approval_summary)
+    approval_summary.next(notify_success)
     summary.next(notify_success)
 
     return graph_dict(

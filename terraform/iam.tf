@@ -222,10 +222,13 @@ data "aws_iam_policy_document" "state_machine" {
 
   statement {
     sid = "RegisterModel"
-    # DescribeModelPackage: CreateModel from a package reads the package on the caller's behalf.
+    # DescribeModelPackage: the approval path reads the package, and CreateModel from a package
+    # reads it on the caller's behalf. UpdateModelPackage: the rejection path clears the
+    # "deployed by its run" marker so a later approval deploys the package again.
     actions = [
       "sagemaker:CreateModelPackage",
       "sagemaker:DescribeModelPackage",
+      "sagemaker:UpdateModelPackage",
       "sagemaker:AddTags",
     ]
     resources = [
@@ -242,6 +245,8 @@ data "aws_iam_policy_document" "state_machine" {
       "sagemaker:CreateEndpoint",
       "sagemaker:UpdateEndpoint",
       "sagemaker:DescribeEndpoint",
+      "sagemaker:DescribeEndpointConfig",
+      "sagemaker:DescribeModel",
       "sagemaker:AddTags",
     ]
     resources = [

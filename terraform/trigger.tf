@@ -24,7 +24,10 @@ data "aws_iam_policy_document" "trigger_dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.trigger_name}"]
+      values = concat(
+        ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.trigger_name}"],
+        [for key, _ in local.registry_events : "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.name}-model-package-${key}"],
+      )
     }
   }
 }
@@ -170,4 +173,87 @@ resource "aws_lambda_permission" "trigger" {
   function_name = aws_lambda_function.trigger.function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.trigger[0].arn
+}
+
+# ---------------------------------------------------------------------------------------------
+# Model Registry events -> the state machine: approving a package deploys it; rejecting the
+# package an endpoint serves is reported. Governance stays in the state machine, which checks the
+# package's group and status itself before deploying anything.
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "registry_events_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "registry_events" {
+  name               = "${local.name}-registry-events"
+  description        = "Lets EventBridge start ${local.state_machine_name} on Model Registry approvals."
+  assume_role_policy = data.aws_iam_policy_document.registry_events_assume.json
+}
+
+data "aws_iam_policy_document" "registry_events" {
+  statement {
+    sid       = "StartDeployPath"
+    actions   = ["states:StartExecution"]
+    resources = [aws_sfn_state_machine.this.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "registry_events" {
+  name   = "start-state-machine"
+  role   = aws_iam_role.registry_events.id
+  policy = data.aws_iam_policy_document.registry_events.json
+}
+
+locals {
+  # Approval status -> the execution input key the state machine routes on.
+  registry_events = {
+    approved = { status = "Approved", input_key = "approved_model_package_arn" }
+    rejected = { status = "Rejected", input_key = "rejected_model_package_arn" }
+  }
+}
+
+resource "aws_cloudwatch_event_rule" "model_package" {
+  for_each    = local.registry_events
+  name        = "${local.name}-model-package-${each.key}"
+  description = "A package of ${local.model_package_group_name} was ${each.key}."
+
+  event_pattern = jsonencode({
+    source      = ["aws.sagemaker"]
+    detail-type = ["SageMaker Model Package State Change"]
+    detail = {
+      ModelPackageGroupName = [local.model_package_group_name]
+      ModelApprovalStatus   = [each.value.status]
+    }
+  })
+}
+
+resource "aws_cloudwatch_event_target" "model_package" {
+  for_each  = local.registry_events
+  rule      = aws_cloudwatch_event_rule.model_package[each.key].name
+  target_id = "state-machine"
+  arn       = aws_sfn_state_machine.this.arn
+  role_arn  = aws_iam_role.registry_events.arn
+
+  input_transformer {
+    input_paths    = { arn = "$.detail.ModelPackageArn" }
+    input_template = "{\"${each.value.input_key}\": <arn>}"
+  }
+
+  dead_letter_config {
+    arn = aws_sqs_queue.trigger_dlq.arn
+  }
 }

@@ -60,7 +60,7 @@ def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
     run = stack.run({})
 
     assert run.status == "SUCCEEDED", run.cause
-    assert run.states[:3] == ["LoadDefaults", "ApplyDefaults", "ValidateInput"]
+    assert run.states[:4] == ["LoadDefaults", "ApplyDefaults", "RouteRequest", "ValidateInput"]
     for state in (
         "StartPipeline",
         "DescribePipeline",
@@ -337,6 +337,7 @@ def test_invalid_input_is_rejected_before_anything_starts(
     assert run.states == [
         "LoadDefaults",
         "ApplyDefaults",
+        "RouteRequest",
         "ValidateInput",
         "InvalidInput",
         "NotifyFailure",
@@ -358,3 +359,102 @@ def test_pipeline_start_is_idempotent_per_execution(stack: Stack) -> None:
         and e["taskScheduledEventDetails"]["resource"] == "startPipelineExecution"
     ]
     assert '"ClientRequestToken"' in scheduled
+
+
+# ---------------------------------------------------------------- Model Registry events
+
+
+def _registered_pending(stack: Stack) -> str:
+    passing(stack)
+    run = stack.run({})
+    assert run.status == "SUCCEEDED", run.cause
+    stack.notifications()
+    return str(run.output["model_package_arn"])
+
+
+def test_approving_a_package_deploys_it(stack: Stack) -> None:
+    arn = _registered_pending(stack)
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    run = stack.run({"approved_model_package_arn": arn})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.states[:4] == [
+        "LoadDefaults",
+        "ApplyDefaults",
+        "RouteRequest",
+        "DescribeApprovedPackage",
+    ]
+    for state in (
+        "PrepareApprovedDeployment",
+        "CreateModel",
+        "CreateEndpoint",
+        "Deployed",
+        "ApprovalSummary",
+        "NotifySuccess",
+    ):
+        assert state in run.states
+    assert "StartPipeline" not in run.states
+    endpoint = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    config = stack.sagemaker.describe_endpoint_config(
+        EndpointConfigName=endpoint["EndpointConfigName"]
+    )
+    model = stack.sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == arn
+    [note] = stack.notifications()
+    assert note["subject"] == "Approved model deployed"
+    assert note["message"]["deployment"]["deployed"] is True
+
+
+def test_approval_event_for_an_unapproved_package_deploys_nothing(stack: Stack) -> None:
+    arn = _registered_pending(stack)
+
+    run = stack.run({"approved_model_package_arn": arn})
+
+    assert run.status == "FAILED"
+    assert run.error == "ModelPackageNotDeployable"
+    assert "PendingManualApproval" in run.cause
+    assert "CreateModel" not in run.states
+    assert stack.endpoints() == []
+
+
+def test_registration_event_of_a_package_its_run_deploys_is_skipped(stack: Stack) -> None:
+    passing(stack)
+    training = stack.run({"deploy": True, "auto_approve": True})
+    assert training.status == "SUCCEEDED", training.cause
+
+    run = stack.run({"approved_model_package_arn": training.output["model_package_arn"]})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.states[-1] == "AlreadyDeployedByRun"
+    assert "CreateModel" not in run.states
+
+
+def test_rejecting_the_serving_package_is_reported(stack: Stack) -> None:
+    passing(stack)
+    training = stack.run({"deploy": True, "auto_approve": True})
+    assert training.status == "SUCCEEDED", training.cause
+    stack.notifications()
+    arn = training.output["model_package_arn"]
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+
+    run = stack.run({"rejected_model_package_arn": arn})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.states[-3:] == ["RejectedRoute", "RejectedWhileServing", "NotifySuccess"]
+    [note] = stack.notifications()
+    assert note["subject"] == "Rejected model is still serving"
+    assert note["message"]["endpoint_name"] == ENDPOINT
+    package = stack.sagemaker.describe_model_package(ModelPackageName=arn)
+    assert "deployed_by_run" not in package.get("CustomerMetadataProperties", {})
+
+
+def test_rejecting_a_package_that_is_not_serving_is_quiet(stack: Stack) -> None:
+    arn = _registered_pending(stack)
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+
+    run = stack.run({"rejected_model_package_arn": arn})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.states[-1] == "RejectedNotServing"
+    assert stack.notifications() == []

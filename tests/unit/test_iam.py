@@ -41,6 +41,11 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::sagemaker:updateEndpoint",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
     "arn:aws:states:::sns:publish",
+    # Model Registry events: deploy an approved package, report a rejected one that serves.
+    "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
+    "arn:aws:states:::aws-sdk:sagemaker:updateModelPackage",
+    "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
+    "arn:aws:states:::aws-sdk:sagemaker:describeModel",
 }
 # SDK service names that differ from their IAM prefix.
 IAM_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "eventbridge": "events"}
@@ -72,7 +77,6 @@ STAR_ALLOWED = LOG_DELIVERY | XRAY | {"ecr:GetAuthorizationToken", "cloudwatch:P
 KEY_POLICIES = {"sns_key"}
 # Granted beyond the ASL's own calls, each for a stated reason in iam.tf.
 STATE_MACHINE_EXTRAS = {
-    "sagemaker:DescribeModelPackage",  # CreateModel from a model package reads the package
     "sagemaker:AddTags",  # tags on created models, endpoint configs, endpoints, packages
     "iam:PassRole",  # the SageMaker role, to CreateModel
     "kms:GenerateDataKey",  # publish to the KMS-encrypted topic
