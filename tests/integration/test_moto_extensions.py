@@ -180,3 +180,173 @@ def test_s3_body_reaches_the_state_machine_as_text(emulator: None) -> None:
     output = json.loads(described["output"])
     assert output["report"] == {"accuracy": 0.97}
     assert isinstance(output["modified"], str)
+
+
+def test_validate_state_machine_definition(emulator: None) -> None:
+    sfn = boto3.client("stepfunctions")
+    good = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    assert sfn.validate_state_machine_definition(definition=json.dumps(good))["result"] == "OK"
+    broken = sfn.validate_state_machine_definition(definition='{"StartAt": "A"')
+    assert broken["result"] == "FAIL"
+    assert broken["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"
+    invalid = sfn.validate_state_machine_definition(definition='{"StartAt": "A", "States": {}}')
+    assert invalid["result"] == "FAIL"
+
+
+def test_list_state_machine_versions(emulator: None) -> None:
+    sfn = boto3.client("stepfunctions")
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    arn = sfn.create_state_machine(
+        name="v", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    assert sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"] == []
+
+
+def test_delete_model_package_group(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="g")
+    sm.delete_model_package_group(ModelPackageGroupName="g")
+    assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    with pytest.raises(ClientError):
+        sm.delete_model_package_group(ModelPackageGroupName="g")
+
+
+def test_lifecycle_put_reports_the_transition_size_header(emulator: None) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="bucket-l")
+    put = s3.put_bucket_lifecycle_configuration(
+        Bucket="bucket-l",
+        LifecycleConfiguration={
+            "Rules": [{"ID": "r", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": 9}}]
+        },
+    )
+    assert put["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+    got = s3.get_bucket_lifecycle_configuration(Bucket="bucket-l")
+    assert got["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+
+
+@pytest.mark.parametrize(
+    ("operator", "expected", "holds"),
+    [("Bool", "false", False), ("Bool", "true", True), ("StringLike", "tr*", True)],
+)
+def test_bucket_policy_conditions(operator: str, expected: str, holds: bool) -> None:
+    context = moto_extensions.REQUEST_CONTEXT
+    assert (
+        moto_extensions.condition_holds(operator, "aws:SecureTransport", expected, context) is holds
+    )
+    assert not moto_extensions.condition_holds("StringEquals", "aws:SourceVpc", "v", context)
+
+
+def test_deny_insecure_transport_policy_does_not_block_the_emulator(emulator: None) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="bucket-p")
+    deny_http = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::bucket-p", "arn:aws:s3:::bucket-p/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::bucket-p/locked/*",
+            },
+        ]
+    }
+    s3.put_bucket_policy(Bucket="bucket-p", Policy=json.dumps(deny_http))
+    s3.put_object(Bucket="bucket-p", Key="code/x.py", Body=b"x")
+    with pytest.raises(ClientError):
+        s3.put_object(Bucket="bucket-p", Key="locked/x.py", Body=b"x")
+
+
+def test_bucket_eventbridge_notification_is_reported(emulator: None) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="bucket-n")
+    s3.put_bucket_notification_configuration(
+        Bucket="bucket-n", NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    got = s3.get_bucket_notification_configuration(Bucket="bucket-n")
+    assert got["EventBridgeConfiguration"] == {}
+
+
+def test_lambda_dead_letter_config_is_reported(emulator: None) -> None:
+    import zipfile
+
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return event\n")
+    iam = boto3.client("iam")
+    role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    dlq = "arn:aws:sqs:us-east-1:123456789012:dlq"
+    fn = boto3.client("lambda")
+    fn.create_function(
+        FunctionName="f",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": raw.getvalue()},
+        DeadLetterConfig={"TargetArn": dlq},
+    )
+    assert fn.get_function(FunctionName="f")["Configuration"]["DeadLetterConfig"] == {
+        "TargetArn": dlq
+    }
+
+
+def test_update_model_package_keeps_what_the_request_omits(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="g")
+    arn = sm.create_model_package(
+        ModelPackageGroupName="g",
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={"accuracy": "0.97", "deployed_by_run": "true"},
+        InferenceSpecification={
+            "Containers": [{"Image": "img"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+
+    sm.update_model_package(
+        ModelPackageArn=arn, CustomerMetadataPropertiesToRemove=["deployed_by_run"]
+    )
+    package = sm.describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert package["CustomerMetadataProperties"] == {"accuracy": "0.97"}
+
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    package = sm.describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["CustomerMetadataProperties"] == {"accuracy": "0.97"}
+
+
+def test_indexed_json_path_selects_one_value(emulator: None) -> None:
+    sfn = boto3.client("stepfunctions")
+    definition = {
+        "StartAt": "Pick",
+        "States": {
+            "Pick": {
+                "Type": "Pass",
+                "Parameters": {"one.$": "$.items[0].name", "all.$": "$.items[*].name"},
+                "End": True,
+            }
+        },
+    }
+    machine = sfn.create_state_machine(
+        name="paths", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )
+    arn = sfn.start_execution(
+        stateMachineArn=machine["stateMachineArn"],
+        name="x",
+        input=json.dumps({"items": [{"name": "a"}, {"name": "b"}]}),
+    )["executionArn"]
+    import time
+
+    deadline = time.monotonic() + 30
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert json.loads(described["output"]) == {"one": "a", "all": ["a", "b"]}

@@ -1,0 +1,382 @@
+"""EventBridge delivery and in-process Lambda (section 11 of local/moto_extensions.py).
+
+S3 upload ─► EventBridge rule ─► the real trigger zip, run in process ─► StartExecution
+model package approved ─► rule with InputTransformer ─► StartExecution
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from devtools import build
+from local import moto_extensions
+from local.emulator import Emulator
+from local.moto_extensions import target_input, transform_input
+
+pytestmark = pytest.mark.integration
+
+REGION = "us-east-1"
+BUCKET = "iris-data"
+ROLE = "arn:aws:iam::123456789012:role/lambda"
+ASSUME_LAMBDA = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+TRIGGER_PATTERN = {
+    "source": ["aws.s3"],
+    "detail-type": ["Object Created"],
+    "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"wildcard": "data/raw/*.csv"}]}},
+}
+DEADLINE_SECONDS = 20.0
+#: Service names are variables here; boto3-stubs only types literal ones.
+_client: Callable[..., Any] = boto3.client
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def _eventually(probe: Callable[[], Any], what: str) -> Any:
+    """Poll ``probe`` until it returns something truthy, for at most DEADLINE_SECONDS."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not (result := probe()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return result
+
+
+def _create_role(iam: Any) -> None:
+    # moto's CreateFunction checks that the role exists.
+    iam.create_role(RoleName="lambda", AssumeRolePolicyDocument=json.dumps(ASSUME_LAMBDA))
+
+
+def _log_messages(logs: Any, group: str) -> list[str]:
+    events = logs.filter_log_events(logGroupName=group)["events"]
+    return [e["message"] for e in events]
+
+
+@pytest.fixture
+def aws(emulator: None) -> Iterator[Callable[[str], Any]]:
+    """boto3 clients against moto; in-flight deliveries are awaited before moto stops."""
+    moto_extensions.clear_lambda_cache()
+    _create_role(_client("iam", region_name=REGION))
+    yield lambda service: _client(service, region_name=REGION)
+    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    moto_extensions.clear_lambda_cache()
+
+
+def _trigger_setup(client: Callable[[str], Any], endpoint: dict[str, str] | None = None) -> str:
+    """Bucket with EventBridge on, Pass state machine, the real trigger Lambda behind a rule."""
+    kw = endpoint or {}
+    s3, sfn = client("s3", **kw), client("stepfunctions", **kw)
+    events, lam = client("events", **kw), client("lambda", **kw)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    machine = sfn.create_state_machine(name="training", definition=PASS_DEFINITION, roleArn=ROLE)
+    function = lam.create_function(
+        FunctionName="trigger",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": build.zip_bytes(build.TRIGGER_FILES)},
+        Environment={"Variables": {"STATE_MACHINE_ARN": machine["stateMachineArn"]}},
+    )
+    events.put_rule(Name="trigger", EventPattern=json.dumps(TRIGGER_PATTERN))
+    events.put_targets(Rule="trigger", Targets=[{"Id": "fn", "Arn": function["FunctionArn"]}])
+    return str(machine["stateMachineArn"])
+
+
+# --------------------------------------------------------------------------- pure functions
+
+
+def test_input_transformer_writes_json_outside_strings_and_text_inside() -> None:
+    event = {"id": "e1", "detail": {"arn": "arn:aws:x", "n": 3, "obj": {"a": "b"}}}
+    paths = {"arn": "$.detail.arn", "n": "$.detail.n", "obj": "$.detail.obj", "gone": "$.nope"}
+
+    assert json.loads(transform_input(event, paths, '{"approved_model_package_arn": <arn>}')) == {
+        "approved_model_package_arn": "arn:aws:x"
+    }
+    assert json.loads(transform_input(event, paths, '{"n": <n>, "o": <obj>, "g": <gone>}')) == {
+        "n": 3,
+        "o": {"a": "b"},
+        "g": None,
+    }
+    assert json.loads(transform_input(event, paths, '"run <arn> got <obj>, <unknown>"')) == (
+        'run arn:aws:x got {"a": "b"}, <unknown>'
+    )
+    assert json.loads(transform_input(event, None, "<aws.events.event.json>")) == event
+
+
+def test_target_input_uses_input_then_input_path_then_the_event() -> None:
+    event = {"id": "e1", "detail": {"key": "data/raw/x.csv"}}
+    assert target_input({"Arn": "a", "Input": '{"fixed": 1}'}, event) == '{"fixed": 1}'
+    assert json.loads(target_input({"Arn": "a", "InputPath": "$.detail"}, event)) == {
+        "key": "data/raw/x.csv"
+    }
+    assert json.loads(target_input({"Arn": "a"}, event)) == event
+
+
+# --------------------------------------------------------------------------- S3 ─► Lambda ─► SFN
+
+
+def test_s3_upload_runs_the_trigger_lambda_which_starts_an_execution(aws: Any) -> None:
+    machine = _trigger_setup(aws)
+    sfn = aws("stepfunctions")
+
+    aws("s3").put_object(Bucket=BUCKET, Key="data/raw/x.csv", Body=b"a,b\n1,2\n")
+
+    executions = _eventually(
+        lambda: sfn.list_executions(stateMachineArn=machine)["executions"], "the execution"
+    )
+    assert len(executions) == 1
+    described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/x.csv"}
+    assert executions[0]["name"].startswith("s3-x-")
+    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    messages = _log_messages(aws("logs"), "/aws/lambda/trigger")
+    result = next(m for m in messages if m.startswith("RESULT "))
+    assert json.loads(result.removeprefix("RESULT "))["status"] == "started"
+    assert any("trigger decision" in m for m in messages)  # the handler's own log line
+
+
+def test_keys_outside_the_rule_pattern_start_nothing(aws: Any) -> None:
+    machine = _trigger_setup(aws)
+    s3 = aws("s3")
+
+    s3.put_object(Bucket=BUCKET, Key="data/other/x.csv", Body=b"a\n")
+    s3.put_object(Bucket=BUCKET, Key="data/raw/notes.txt", Body=b"a\n")
+
+    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert aws("stepfunctions").list_executions(stateMachineArn=machine)["executions"] == []
+    assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
+
+
+def test_s3_events_have_aws_shape_and_reach_moto_targets_too(aws: Any) -> None:
+    s3, sqs, events = aws("s3"), aws("sqs"), aws("events")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
+    )
+    queue = sqs.create_queue(QueueName="uploads")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    pattern = {"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "data/raw/"}]}}}
+    events.put_rule(Name="uploads", EventPattern=json.dumps(pattern))
+    events.put_targets(
+        Rule="uploads",
+        Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}],
+    )
+
+    for _ in range(2):
+        s3.put_object(Bucket=BUCKET, Key="data/raw/iris.csv", Body=b"abc")
+    s3.put_object(Bucket=BUCKET, Key="code/train.py", Body=b"x")
+
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(m["Body"]) for m in received]
+    assert len(bodies) == 2
+    first, second = (body["detail"] for body in bodies)
+    assert bodies[0]["detail-type"] == "Object Created"
+    assert first["bucket"] == {"name": BUCKET}
+    assert first["object"]["key"] == "data/raw/iris.csv"
+    assert first["object"]["size"] == 3
+    assert first["object"]["etag"] == "900150983cd24fb0d6963f7d28e17f72"  # md5("abc")
+    assert first["reason"] == "PutObject"
+    # S3 gives every event of a key a larger sequencer; moto's was a constant.
+    assert second["object"]["sequencer"] > first["object"]["sequencer"]
+    assert bodies[0]["id"] != bodies[1]["id"]
+
+
+# --------------------------------------------------------------------------- Lambda Invoke
+
+
+HANDLER = """
+import os
+import helper
+
+def lambda_handler(event, context):
+    return {
+        "doubled": helper.double(event["n"]),
+        "greeting": os.environ["GREETING"],
+        "function": context.function_name,
+        "has_time_left": context.get_remaining_time_in_millis() > 0,
+    }
+"""
+FAILING_HANDLER = """
+def lambda_handler(event, context):
+    raise ValueError("boom: " + event["why"])
+"""
+
+
+def test_invoke_runs_the_handler_with_its_environment_and_sibling_modules(aws: Any) -> None:
+    lam = aws("lambda")
+    lam.create_function(
+        FunctionName="doubler",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _zip({"app.py": HANDLER, "helper.py": "def double(n):\n  return 2*n\n"})},
+        Environment={"Variables": {"GREETING": "hello"}},
+    )
+
+    response = lam.invoke(FunctionName="doubler", Payload=json.dumps({"n": 21}), LogType="Tail")
+
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == {
+        "doubled": 42,
+        "greeting": "hello",
+        "function": "doubler",
+        "has_time_left": True,
+    }
+    assert "START RequestId" in base64.b64decode(response["LogResult"]).decode()
+
+
+def test_functions_with_same_named_modules_do_not_share_them(aws: Any) -> None:
+    lam = aws("lambda")
+    for name in ("one", "two"):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="handler.lambda_handler",
+            Code={
+                "ZipFile": _zip(
+                    {
+                        "handler.py": "import logic\ndef lambda_handler(e, c):\n"
+                        "  return logic.NAME\n",
+                        "logic.py": f"NAME = {name!r}\n",
+                    }
+                )
+            },
+        )
+
+    answers = [json.loads(lam.invoke(FunctionName=n)["Payload"].read()) for n in ("one", "two")]
+
+    assert answers == ["one", "two"]
+
+
+def test_handler_exception_is_returned_logged_and_dead_lettered(aws: Any) -> None:
+    lam, sqs = aws("lambda"), aws("sqs")
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]
+    lam.create_function(
+        FunctionName="failing",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _zip({"app.py": FAILING_HANDLER})},
+        DeadLetterConfig={"TargetArn": dlq_arn["QueueArn"]},
+    )
+
+    response = lam.invoke(FunctionName="failing", Payload=json.dumps({"why": "sync"}))
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert (error["errorType"], error["errorMessage"]) == ("ValueError", "boom: sync")
+
+    asynchronous = lam.invoke(
+        FunctionName="failing", InvocationType="Event", Payload=json.dumps({"why": "async"})
+    )
+    assert asynchronous["StatusCode"] == 202
+    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    messages = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
+    assert json.loads(messages[0]["Body"]) == {"why": "async"}
+    assert "boom: async" in messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"]
+    logged = [json.loads(m) for m in _log_messages(aws("logs"), "/aws/lambda/failing") if "{" in m]
+    assert sorted(e["errorMessage"] for e in logged) == ["boom: async", "boom: sync"]
+
+
+# --------------------------------------------------------------------------- Model Registry
+
+
+def test_model_package_approval_starts_the_state_machine_with_transformed_input(
+    aws: Any,
+) -> None:
+    sm, sfn, events = aws("sagemaker"), aws("stepfunctions"), aws("events")
+    machine = sfn.create_state_machine(name="deploy", definition=PASS_DEFINITION, roleArn=ROLE)
+    machine_arn = machine["stateMachineArn"]
+    sm.create_model_package_group(ModelPackageGroupName="iris")
+    pattern = {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": ["iris"], "ModelApprovalStatus": ["Approved"]},
+    }
+    events.put_rule(Name="approved", EventPattern=json.dumps(pattern))
+    transformer = {
+        "InputPathsMap": {"arn": "$.detail.ModelPackageArn"},
+        "InputTemplate": '{"approved_model_package_arn": <arn>}',
+    }
+    events.put_targets(
+        Rule="approved",
+        Targets=[
+            {"Id": "sfn", "Arn": machine_arn, "RoleArn": ROLE, "InputTransformer": transformer}
+        ],
+    )
+    spec = {
+        "Containers": [{"Image": "xgboost:1", "ModelDataUrl": "s3://b/model.tar.gz"}],
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["application/json"],
+    }
+
+    package = sm.create_model_package(
+        ModelPackageGroupName="iris",
+        InferenceSpecification=spec,
+        ModelApprovalStatus="PendingManualApproval",
+    )["ModelPackageArn"]
+    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert sfn.list_executions(stateMachineArn=machine_arn)["executions"] == []
+
+    sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+
+    executions = _eventually(
+        lambda: sfn.list_executions(stateMachineArn=machine_arn)["executions"], "the execution"
+    )
+    described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(described["input"]) == {"approved_model_package_arn": package}
+
+
+# --------------------------------------------------------------------------- server mode
+
+
+def test_server_mode_lambda_calls_reach_the_emulator_through_aws_endpoint_url() -> None:
+    with Emulator.start() as emu:
+        endpoint = {
+            "endpoint_url": emu.endpoint_url,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+
+        def client(service: str, **kw: Any) -> Any:
+            return _client(service, region_name=REGION, **kw)
+
+        _create_role(client("iam", **endpoint))
+        machine = _trigger_setup(client, endpoint)
+        sfn = client("stepfunctions", **endpoint)
+
+        client("s3", **endpoint).put_object(Bucket=BUCKET, Key="data/raw/y.csv", Body=b"a\n1\n")
+
+        # Only the handler's own boto3 client can have started it, and only through the URL.
+        executions = _eventually(
+            lambda: sfn.list_executions(stateMachineArn=machine)["executions"], "the execution"
+        )
+        described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
+        assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/y.csv"}

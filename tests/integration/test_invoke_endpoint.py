@@ -1,0 +1,262 @@
+"""``sagemaker-runtime`` ``InvokeEndpoint`` on the emulator serves the deployed model for real.
+
+A small model is trained with ``ml/train.py``'s own functions on the committed iris data, shipped
+as SageMaker ships it (``model.tar.gz`` + ``sourcedir.tar.gz`` in S3), registered and deployed
+through the SageMaker API; each test then invokes the endpoint and compares with the model loaded
+directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+
+from devtools import build
+from local import moto_extensions
+from ml import train
+from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "ml-artifacts"
+SOURCE_URI = f"s3://{BUCKET}/code/sourcedir.tar.gz"
+ACCOUNT = "123456789012"
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+SAMPLE = "6.4,3.2,4.5,1.5"
+
+
+@pytest.fixture(scope="module")
+def split_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return split_iris(tmp_path_factory.mktemp("raw"), tmp_path_factory.mktemp("split"))
+
+
+@pytest.fixture(scope="module")
+def model_dir(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_model_dir(split_dir, tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="module")
+def other_model_dir(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second, visibly different model (one shallow round)."""
+    return train_model_dir(split_dir, tmp_path_factory.mktemp("other"), max_depth=1, num_round=1)
+
+
+def direct_prediction(model_dir: Path, body: str) -> np.ndarray:
+    model = train.model_fn(str(model_dir))
+    return train.predict_fn(train.input_fn(body, "text/csv"), model)
+
+
+@pytest.fixture
+def aws(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    moto_extensions.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(
+        Bucket=BUCKET, Key="code/sourcedir.tar.gz", Body=build.tar_gz(build.SOURCEDIR_FILES)
+    )
+    yield {
+        "s3": s3,
+        "sm": boto3.client("sagemaker", region_name="us-east-1"),
+        "runtime": boto3.client("sagemaker-runtime", region_name="us-east-1"),
+    }
+    moto_extensions.set_endpoint_cache_dir(None)
+
+
+def upload_model(aws: dict[str, Any], model_dir: Path, key: str) -> str:
+    aws["s3"].put_object(Bucket=BUCKET, Key=key, Body=model_tar_gz(model_dir))
+    return f"s3://{BUCKET}/{key}"
+
+
+def container(
+    model_uri: str, program: str = "train.py", source: str = SOURCE_URI
+) -> dict[str, Any]:
+    return {
+        "Image": IMAGE,
+        "ModelDataUrl": model_uri,
+        "Environment": {"SAGEMAKER_PROGRAM": program, "SAGEMAKER_SUBMIT_DIRECTORY": source},
+    }
+
+
+def endpoint_config(sm: Any, name: str, model_name: str) -> None:
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model_name,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+
+
+def deploy(aws: dict[str, Any], primary_container: dict[str, Any], name: str = "iris") -> str:
+    sm = aws["sm"]
+    sm.create_model(
+        ModelName=f"{name}-model",
+        PrimaryContainer=primary_container,
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
+    )
+    endpoint_config(sm, f"{name}-config", f"{name}-model")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    return name
+
+
+def deploy_from_package(aws: dict[str, Any], model_uri: str) -> str:
+    sm = aws["sm"]
+    sm.create_model_package_group(ModelPackageGroupName="iris-models")
+    package = sm.create_model_package(
+        ModelPackageGroupName="iris-models",
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [container(model_uri)],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )
+    return deploy(aws, {"ModelPackageName": package["ModelPackageArn"]})
+
+
+def invoke(aws: dict[str, Any], endpoint: str, body: str, **extra: Any) -> dict[str, Any]:
+    answer = aws["runtime"].invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Body=body.encode(), **extra
+    )
+    return {**answer, "json": json.loads(answer["Body"].read())}
+
+
+def test_endpoint_from_model_package_serves_the_model(aws: dict[str, Any], model_dir: Path) -> None:
+    endpoint = deploy_from_package(aws, upload_model(aws, model_dir, "models/a/model.tar.gz"))
+
+    answer = invoke(aws, endpoint, SAMPLE, Accept="application/json")
+
+    probabilities = np.asarray(answer["json"])
+    assert probabilities.shape == (1, 3)
+    np.testing.assert_allclose(probabilities, direct_prediction(model_dir, SAMPLE), atol=1e-6)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert answer["ContentType"] == "application/json"
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+
+
+def test_several_rows_give_one_answer_each(aws: dict[str, Any], model_dir: Path) -> None:
+    endpoint = deploy_from_package(aws, upload_model(aws, model_dir, "models/a/model.tar.gz"))
+    body = f"{SAMPLE}\n5.1,3.5,1.4,0.2\n"
+
+    probabilities = np.asarray(invoke(aws, endpoint, body)["json"])
+
+    assert probabilities.shape == (2, 3)
+    np.testing.assert_allclose(probabilities, direct_prediction(model_dir, body), atol=1e-6)
+    # The second row is a textbook setosa.
+    assert int(np.argmax(probabilities[1])) == train.CLASS_NAMES.index("Iris-setosa")
+
+
+def test_model_with_model_data_url_and_no_package(aws: dict[str, Any], model_dir: Path) -> None:
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/b/model.tar.gz")))
+
+    probabilities = invoke(aws, endpoint, SAMPLE)["json"]
+
+    np.testing.assert_allclose(probabilities, direct_prediction(model_dir, SAMPLE), atol=1e-6)
+
+
+def test_bad_body_is_a_model_error_with_the_scripts_message(
+    aws: dict[str, Any], model_dir: Path
+) -> None:
+    endpoint = deploy_from_package(aws, upload_model(aws, model_dir, "models/a/model.tar.gz"))
+
+    with pytest.raises(ClientError) as caught:
+        invoke(aws, endpoint, "6.4,wide,4.5,1.5")
+
+    error: dict[str, Any] = dict(caught.value.response)
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    message = error["Error"]["Message"]
+    assert message.startswith("Received client error (400) from primary with message")
+    assert "row 1, SepalWidth: 'wide' is not a number" in message
+    assert error["OriginalStatusCode"] == 400
+
+
+def test_unsupported_content_type_is_a_client_error(aws: dict[str, Any], model_dir: Path) -> None:
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/b/model.tar.gz")))
+
+    with pytest.raises(ClientError) as caught:
+        aws["runtime"].invoke_endpoint(
+            EndpointName=endpoint, ContentType="application/json", Body=b"[[1, 2, 3, 4]]"
+        )
+
+    assert caught.value.response["Error"]["Code"] == "ModelError"
+    assert "unsupported content type 'application/json'" in str(caught.value)
+
+
+def test_missing_endpoint_is_a_validation_error(aws: dict[str, Any]) -> None:
+    with pytest.raises(ClientError) as caught:
+        invoke(aws, "nowhere", SAMPLE)
+
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert error["Message"] == f"Endpoint nowhere of account {ACCOUNT} not found."
+
+
+def test_missing_artifact_is_a_server_error(aws: dict[str, Any]) -> None:
+    endpoint = deploy(aws, container(f"s3://{BUCKET}/models/missing/model.tar.gz"))
+
+    with pytest.raises(ClientError) as caught:
+        invoke(aws, endpoint, SAMPLE)
+
+    error: dict[str, Any] = dict(caught.value.response)
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["OriginalStatusCode"] == 500
+    assert "could not load the model" in error["Error"]["Message"]
+    assert "models/missing/model.tar.gz does not exist" in error["Error"]["Message"]
+
+
+def test_update_endpoint_serves_the_new_model(
+    aws: dict[str, Any], model_dir: Path, other_model_dir: Path
+) -> None:
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
+    first = invoke(aws, endpoint, SAMPLE)["json"]
+    sm = aws["sm"]
+    sm.create_model(
+        ModelName="iris-model-2",
+        PrimaryContainer=container(upload_model(aws, other_model_dir, "models/c/model.tar.gz")),
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
+    )
+    endpoint_config(sm, "iris-config-2", "iris-model-2")
+    sm.update_endpoint(EndpointName=endpoint, EndpointConfigName="iris-config-2")
+
+    second = invoke(aws, endpoint, SAMPLE)["json"]
+
+    np.testing.assert_allclose(second, direct_prediction(other_model_dir, SAMPLE), atol=1e-6)
+    assert not np.allclose(first, second, atol=1e-3)
+
+
+def test_the_script_named_by_sagemaker_program_is_the_one_run(
+    aws: dict[str, Any], model_dir: Path, tmp_path: Path
+) -> None:
+    # A different script under another name proves the endpoint imports what S3 holds (in its
+    # own module), not the repository's ml/train.py.
+    script = tmp_path / "serve.py"
+    script.write_text(
+        "import json\nimport os\n"
+        "def model_fn(model_dir):\n    return sorted(os.listdir(model_dir))\n"
+        "def input_fn(body, content_type):\n    return body\n"
+        "def predict_fn(data, model):\n    return {'files': model}\n"
+        "def output_fn(prediction, accept):\n    return json.dumps(prediction)\n",
+        encoding="utf-8",
+    )
+    aws["s3"].put_object(
+        Bucket=BUCKET, Key="code/serve.tar.gz", Body=build.tar_gz({"serve.py": script})
+    )
+    model_uri = upload_model(aws, model_dir, "models/a/model.tar.gz")
+    endpoint = deploy(aws, container(model_uri, "serve.py", f"s3://{BUCKET}/code/serve.tar.gz"))
+
+    answer = invoke(aws, endpoint, SAMPLE)
+
+    assert answer["json"] == {"files": [train.METADATA_FILE_NAME, train.MODEL_FILE_NAME]}
