@@ -1,0 +1,305 @@
+"""The local AWS emulator: moto in server mode on 127.0.0.1, in a child process we own.
+
+    Emulator.start() ──► python -m local.server --port 0 --ready-file F   (own process group)
+                     ◄── F: {"port": N}          ──► GET /moto-api/ (health, with a deadline)
+                     ──► POST /moto-api/config {"stepfunctions": {"execute_state_machine": true}}
+
+``stop()`` terminates the whole process group, then kills it after a timeout; ``atexit`` and
+SIGTERM handlers stop it too, so neither Ctrl-C nor a crash of the parent orphans the server.
+
+Python: ``with Emulator.start() as emu: boto3.client("s3", endpoint_url=emu.endpoint_url)``.
+CLI (``make local-up`` / ``make local-down``): ``python -m local.emulator up|down|status``
+keeps the server running in the background, with its pid and port in ``.local/emulator.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE_DIR = ROOT / ".local"
+STATE_FILE = STATE_DIR / "emulator.json"
+LOG_FILE = STATE_DIR / "emulator.log"
+#: Where the local SageMaker executor works (logs of every step and training job end up here).
+PIPELINE_WORKDIR = STATE_DIR / "pipelines"
+HOST = "127.0.0.1"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+SERVER_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+SERVER_CLIENT_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+class EmulatorError(RuntimeError):
+    """The emulator did not start, or is not answering."""
+
+
+def _request(url: str, data: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
+    body = None if data is None else json.dumps(data).encode()
+    request = urllib.request.Request(url, data=body, method="GET" if data is None else "POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read() or b"null")
+
+
+def is_healthy(endpoint_url: str, timeout: float = 2.0) -> bool:
+    """Whether a moto server answers on ``endpoint_url``."""
+    try:
+        _request(f"{endpoint_url}/moto-api/config", timeout=timeout)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    # Reap it first if it is our own (exited) child, or it lingers as a zombie that kill(0) sees.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_group(pgid: int, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """SIGTERM the process group, SIGKILL it if it outlives ``timeout``; reap our child."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None:
+            if proc.poll() is not None:
+                return
+        elif not _pid_alive(pgid):
+            return
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    if proc is not None:
+        proc.wait(timeout=timeout)
+
+
+class Emulator:
+    """A running moto server with the project's extensions (see the module docstring)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], host: str, port: int) -> None:
+        self.proc = proc
+        self.host = host
+        self.port = port
+        self._stopped = False
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        host: str = HOST,
+        timeout: float = START_TIMEOUT,
+        log_path: Path | None = None,
+        detach: bool = False,
+        pipeline_workdir: Path | None = PIPELINE_WORKDIR,
+        extra_args: list[str] | None = None,
+    ) -> Emulator:
+        """Start the server process, wait until it answers, enable Step Functions execution.
+
+        ``detach=True`` (the CLI's ``up``) skips the atexit/signal cleanup so the server
+        outlives this process; it is still in its own process group for ``down``.
+        ``pipeline_workdir``: SageMaker pipelines run for real with the local executor there
+        (``None``: moto's default, executions succeed at once and run nothing).
+        """
+        executor_args = (
+            ["--pipeline-workdir", str(pipeline_workdir)] if pipeline_workdir is not None else []
+        )
+        with tempfile.TemporaryDirectory(prefix="emulator-") as tmp:
+            ready = Path(tmp) / "ready.json"
+            # Clients inside the server (the pipeline executor, in-process Lambdas) call the
+            # emulator itself: give them the emulator's dummy credentials, never real ones.
+            env = {**os.environ, **SERVER_CLIENT_ENV, "PYTHONUNBUFFERED": "1"}
+            env.pop("AWS_PROFILE", None)
+            env.pop("AWS_SESSION_TOKEN", None)
+            env.pop("MOTO_PORT", None)  # the server sets it to the port it really bound
+            log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+            try:
+                proc = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "local.server",
+                        "--host",
+                        host,
+                        "--port",
+                        "0",
+                        "--ready-file",
+                        str(ready),
+                        *executor_args,
+                        *(extra_args or []),
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stop() kills all of it
+                )
+            finally:
+                if log_path:
+                    log.close()  # type: ignore[union-attr]
+            emulator = cls(proc, host, 0)
+            if not detach:
+                emulator._register_cleanup()
+            try:
+                emulator.port = _wait_for_port(proc, ready, time.monotonic() + timeout)
+                emulator._wait_healthy(time.monotonic() + timeout)
+                _request(f"{emulator.endpoint_url}/moto-api/config", SERVER_CONFIG)
+            except BaseException:
+                emulator.stop()
+                raise
+        return emulator
+
+    def _wait_healthy(self, deadline: float) -> None:
+        while not is_healthy(self.endpoint_url):
+            if self.proc.poll() is not None:
+                raise EmulatorError(f"emulator exited with code {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise EmulatorError(f"emulator at {self.endpoint_url} did not answer in time")
+            time.sleep(0.1)
+
+    def _register_cleanup(self) -> None:
+        atexit.register(self.stop)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            previous = signal.getsignal(signum)
+            if previous not in (signal.SIG_DFL, None):
+                continue  # someone else handles it (e.g. pytest); atexit still covers us
+
+            def handler(num: int, frame: FrameType | None, _prev: Any = previous) -> None:
+                self.stop()
+                signal.signal(num, signal.SIG_DFL)
+                os.kill(os.getpid(), num)
+
+            with contextlib.suppress(ValueError):  # not the main thread: rely on atexit
+                signal.signal(signum, handler)
+
+    def config(self) -> dict[str, Any]:
+        """moto's runtime configuration, as the server reports it."""
+        return dict(_request(f"{self.endpoint_url}/moto-api/config"))
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset), keeping the server and its configuration."""
+        _request(f"{self.endpoint_url}/moto-api/reset", {})
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        with contextlib.suppress(Exception):
+            atexit.unregister(self.stop)
+        if self.proc.poll() is None:
+            _stop_group(self.proc.pid, self.proc, timeout)
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _wait_for_port(proc: subprocess.Popen[bytes], ready: Path, deadline: float) -> int:
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise EmulatorError(f"emulator exited with code {proc.returncode} before listening")
+        if time.monotonic() > deadline:
+            raise EmulatorError("emulator did not start listening in time")
+        time.sleep(0.05)
+    return int(json.loads(ready.read_text())["port"])
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
+    """The background emulator's ``{"pid", "port", "endpoint_url"}``, if one is running."""
+    try:
+        state = dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+    if not _pid_alive(int(state["pid"])):
+        return None
+    return state
+
+
+def up(path: Path = STATE_FILE) -> dict[str, Any]:
+    state = read_state(path)
+    if state is not None and is_healthy(state["endpoint_url"]):
+        return state
+    path.parent.mkdir(parents=True, exist_ok=True)
+    emulator = Emulator.start(detach=True, log_path=path.with_name("emulator.log"))
+    state = {"pid": emulator.pid, "port": emulator.port, "endpoint_url": emulator.endpoint_url}
+    path.write_text(json.dumps(state, indent=2) + "\n")
+    return state
+
+
+def down(path: Path = STATE_FILE, timeout: float = STOP_TIMEOUT) -> bool:
+    """Stop the background emulator; ``False`` when none was running."""
+    state = read_state(path)
+    path.unlink(missing_ok=True)
+    if state is None:
+        return False
+    _stop_group(int(state["pid"]), None, timeout)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.emulator", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--state-file", type=Path, default=STATE_FILE)
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        state = up(args.state_file)
+        print(f"emulator running at {state['endpoint_url']} (pid {state['pid']})")
+        print(f"export AWS_ENDPOINT_URL={state['endpoint_url']}")
+        return 0
+    if args.command == "down":
+        print("emulator stopped" if down(args.state_file) else "emulator was not running")
+        return 0
+    running = read_state(args.state_file)
+    if running is None or not is_healthy(running["endpoint_url"]):
+        print("emulator not running")
+        return 1
+    print(f"emulator running at {running['endpoint_url']} (pid {running['pid']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""The emulator's server process: moto in server mode with the project's extensions.
+
+``python -m local.server [--host 127.0.0.1] [--port 0] [--ready-file PATH]`` binds the port
+(0 = a free one chosen by the OS, so there is no race between picking and binding), sets
+``MOTO_PORT`` (moto's Step Functions interpreter calls the other services on
+``localhost:$MOTO_PORT``), calls ``configure_server()`` and serves until SIGTERM/SIGINT. When the
+socket is listening it writes ``{"host", "port", "pid"}`` to ``--ready-file`` so the parent
+(``local.emulator``) learns the port without parsing logs.
+
+Everything that must run inside this process (moto extensions, in-process hooks such as the
+local SageMaker pipeline runner) is installed by ``configure_server(options)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_HOST = "127.0.0.1"
+EVENTS_FILE = "events.jsonl"
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """What the server process installs before it serves.
+
+    ``host``/``port`` are where it listens (the port is the bound one by the time
+    ``configure_server`` runs), so in-process hooks can build the endpoint URL.
+    """
+
+    host: str = DEFAULT_HOST
+    port: int = 0
+    #: Where the local SageMaker executor runs pipeline steps; ``None``: moto's default
+    #: (pipeline executions succeed at once and nothing runs).
+    pipeline_workdir: Path | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def configure_server(options: ServerOptions) -> None:
+    """Install everything that runs inside the server process (called once, before serving).
+
+    A new in-process hook (e.g. the local SageMaker pipeline runner) is one more call here,
+    driven by a new ``ServerOptions`` field and command-line flag.
+    """
+    from local import moto_extensions
+
+    moto_extensions.apply()
+    moto_extensions.set_emulator_endpoint(options.endpoint_url)
+    if options.pipeline_workdir is not None:
+        install_pipeline_executor(options.pipeline_workdir, options.endpoint_url)
+        # Deployed models are unpacked beside the pipeline work, not in the system temp dir.
+        moto_extensions.set_endpoint_cache_dir(options.pipeline_workdir.parent / "endpoints")
+
+
+def install_pipeline_executor(workdir: Path, endpoint_url: str) -> None:
+    """Run started SageMaker pipelines for real; progress events go to ``workdir/events.jsonl``."""
+    from local import moto_extensions
+    from local.sagemaker_executor import LocalPipelineExecutor
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    events = workdir / EVENTS_FILE
+
+    def on_event(event: dict[str, Any]) -> None:
+        # One JSON line per event, appended: the demo follows the file while the run goes on.
+        with events.open("a", encoding="utf-8") as sink:
+            sink.write(json.dumps(event, default=str) + "\n")
+
+    moto_extensions.set_pipeline_runner(
+        LocalPipelineExecutor(workdir, endpoint_url=endpoint_url, on_event=on_event)
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local.server", description=__doc__)
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--ready-file", type=Path, help="written with the port once listening")
+    parser.add_argument(
+        "--pipeline-workdir",
+        type=Path,
+        help="run SageMaker pipelines for real with the local executor, working here",
+    )
+    return parser.parse_args(argv)
+
+
+def _write_ready_file(path: Path, payload: dict[str, Any]) -> None:
+    # Write-then-rename: the parent never reads a half-written file.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # Imported here so ``--help`` stays fast and importing this module has no side effects.
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server(
+        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    port = int(server.server_address[1])
+    os.environ["MOTO_PORT"] = str(port)
+    configure_server(
+        ServerOptions(host=args.host, port=port, pipeline_workdir=args.pipeline_workdir)
+    )
+
+    def _stop(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    if args.ready_file is not None:
+        _write_ready_file(args.ready_file, {"host": args.host, "port": port, "pid": os.getpid()})
+    try:
+        server.serve_forever()
+    except SystemExit:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""The whole local run, as `make demo` does it: emulator, real Terraform, S3 trigger, real training.
+
+One emulator and one `terraform apply` serve the module (the apply alone takes about a minute);
+the tests run in file order: bad data first, then the good upload.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local import demo, terraform_local
+from local.demo import Console, LocalStack
+from ml import train
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+VARIABLES = demo.demo_variables(deploy=True, tuning_jobs=2)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    workdir = tmp_path_factory.mktemp("demo")
+    local_stack = demo.start_stack(workdir, VARIABLES, Console())
+    try:
+        yield local_stack
+    finally:
+        local_stack.emulator.stop()
+
+
+@pytest.fixture(scope="module")
+def notifications(stack: LocalStack) -> str:
+    """An SQS queue subscribed to the project's topic: what the topic published."""
+    sqs, sns = stack.client("sqs"), stack.client("sns")
+    url = sqs.create_queue(QueueName="e2e-notifications")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=stack.outputs["notification_topic_arn"], Protocol="sqs", Endpoint=arn)
+    return str(url)
+
+
+def published(stack: LocalStack, queue_url: str) -> list[dict[str, object]]:
+    sqs = stack.client("sqs")
+    found = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in batch:
+            envelope = json.loads(message["Body"])
+            found.append({"subject": envelope.get("Subject"), "message": envelope["Message"]})
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
+    stack: LocalStack, notifications: str, tmp_path: Path
+) -> None:
+    lines = (ROOT / "data" / "raw" / "iris.csv").read_text().splitlines()
+    lines[5] = lines[5].replace(lines[5].split(",")[1], "abc", 1)
+    bad = tmp_path / "iris.csv"
+    bad.write_text("\n".join(lines) + "\n")
+
+    result = demo.run_once(stack, bad, Console())
+
+    assert result.status == "FAILED"
+    assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
+    assert result.error == "PipelineExecutionFailed"
+    assert "SepalWidth" in (result.cause or "")
+    assert "abc" in (result.cause or "")
+    assert result.failing_state == "PipelineFailed"
+    sent = published(stack, notifications)
+    assert any("PipelineExecutionFailed" in str(n["message"]) for n in sent), sent
+    sagemaker = stack.client("sagemaker")
+    group = stack.outputs["model_package_group_name"]
+    assert (
+        sagemaker.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"] == []
+    )
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+
+
+def test_upload_trains_registers_deploys_and_serves_the_model(
+    stack: LocalStack, notifications: str, tmp_path: Path
+) -> None:
+    result = demo.run_once(stack, ROOT / "data" / "raw" / "iris.csv", Console())
+
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
+    for state in ("StartPipeline", "QualityGate", "RegisterModel", "CreateEndpoint", "Deployed"):
+        assert state in result.states
+    assert len([t for t in result.trials if t.get("objective") is not None]) == 2
+    output = result.output or {}
+    assert output["accuracy"] >= 0.9
+
+    sagemaker = stack.client("sagemaker")
+    package = sagemaker.describe_model_package(ModelPackageName=output["model_package_arn"])
+    assert package["ModelApprovalStatus"] == "Approved"
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["S3Uri"] == output["evaluation_uri"]
+    attached = demo.read_evaluation(stack, statistics["S3Uri"])
+    assert attached["multiclass_classification_metrics"]["accuracy"]["value"] == output["accuracy"]
+
+    # The endpoint answers with the registered model: load it directly and compare.
+    assert result.prediction is not None
+    expected = _predict_directly(stack, attached["model"]["artifact_uri"], tmp_path)
+    assert result.prediction["probabilities"] == pytest.approx(expected, abs=1e-5)
+    assert result.prediction["label"] == "Iris-versicolor"
+
+    assert result.report is not None and result.report.exists()
+    sent = published(stack, notifications)
+    assert any(n["subject"] == "Training run succeeded" for n in sent), sent
+
+    # Terraform sees no drift after the demo's apply and run.
+    workdir = stack.workdir / "terraform"
+    assert terraform_local.plan_is_clean(stack.emulator, workdir, VARIABLES), (
+        terraform_local.plan_changes(stack.emulator, workdir, VARIABLES)
+    )
+
+
+def test_operations_targets_work_against_the_emulator(stack: LocalStack) -> None:
+    """`make status/models/endpoint-down/approve/predict/start` on the running emulator."""
+    env = _emulator_env(stack)
+    sagemaker = stack.client("sagemaker")
+
+    status = _make("status", env)
+    assert "SUCCEEDED" in status and "PipelineExecutionFailed" in status
+
+    models = _make("models", env)
+    assert "Approved" in models
+    [package] = sagemaker.list_model_packages(
+        ModelPackageGroupName=stack.outputs["model_package_group_name"]
+    )["ModelPackageSummaryList"]
+    arn = package["ModelPackageArn"]
+
+    _make("endpoint-down", env)
+    assert sagemaker.list_endpoints()["Endpoints"] == []
+
+    # A person rejects the package, then approves it again: the approval deploys it.
+    known = demo.executions(stack)
+    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    _wait_for_registry_run(stack, "rejected_model_package_arn", known)
+    known = demo.executions(stack)
+    approved = _make("approve", env)
+    assert "The approval starts the deploy path" in approved
+    run = _wait_for_registry_run(stack, "approved_model_package_arn", known)
+    assert run["status"] == "SUCCEEDED", run
+    assert (
+        sagemaker.describe_endpoint(EndpointName=stack.outputs["endpoint_name"])["EndpointStatus"]
+        == "InService"
+    )
+
+    predicted = _make("predict", env)
+    assert "-> Iris-versicolor" in predicted
+
+    started = _make("start", env, "WAIT=1")
+    assert "SUCCEEDED" in started
+
+
+def _emulator_env(stack: LocalStack) -> dict[str, str]:
+    demo.environment_lines(stack)  # writes outputs.json
+    env = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_SESSION_TOKEN"}}
+    env.update(
+        AWS_ENDPOINT_URL=stack.endpoint_url,
+        AWS_DEFAULT_REGION=demo.REGION,
+        AWS_REGION=demo.REGION,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        MLOPS_TF_OUTPUTS=str(stack.workdir / "outputs.json"),
+    )
+    return env
+
+
+def _make(target: str, env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        ["make", "--no-print-directory", target, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"make {target}: {result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def _wait_for_registry_run(stack: LocalStack, input_key: str, known: set[str]) -> dict[str, object]:
+    """The execution a Model Registry event started (not in ``known``), once it has ended."""
+    sfn = stack.client("stepfunctions")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for summary in sfn.list_executions(stateMachineArn=stack.outputs["state_machine_arn"])[
+            "executions"
+        ]:
+            if summary["executionArn"] in known:
+                continue
+            described = sfn.describe_execution(executionArn=summary["executionArn"])
+            if input_key in json.loads(described.get("input") or "{}"):
+                if described["status"] != "RUNNING":
+                    return dict(described)
+                break
+        time.sleep(0.5)
+    raise AssertionError(f"no finished execution with {input_key} within 120 s")
+
+
+def _predict_directly(stack: LocalStack, artifact_uri: str, tmp_path: Path) -> list[float]:
+    bucket, _, key = artifact_uri.removeprefix("s3://").partition("/")
+    body = stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    model_dir = tmp_path / "model"
+    with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+        archive.extractall(model_dir, filter="data")
+    model = train.model_fn(str(model_dir))
+    data = train.input_fn(demo.SAMPLE_ROW, "text/csv")
+    return list(json.loads(train.output_fn(train.predict_fn(data, model), "application/json"))[0])

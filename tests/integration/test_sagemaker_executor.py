@@ -1,0 +1,406 @@
+"""The local SageMaker pipeline executor runs the real pipeline definition against moto.
+
+The committed ``ml/pipeline_definition.json`` is rendered like Terraform does, the real scripts
+are staged in the emulated S3, and the executor (registered as moto's pipeline runner) runs
+PrepareData, a small optuna search over the real ``train.py`` and EvaluateModel as subprocesses.
+The pure pieces (references, ordering, paths, failure reasons, the search) are tested first.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from devtools.build import tar_gz
+from devtools.generated import render
+from local import moto_extensions, tuning
+from local.sagemaker_executor import (
+    DefinitionError,
+    LocalPipelineExecutor,
+    Resolver,
+    execution_order,
+    failure_reason,
+    last_metric,
+    map_container_path,
+    parameter_values,
+    parse_property_path,
+    processing_command,
+)
+from ml.pipeline import DEFINITION_PATH
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+IRIS = ROOT / "data" / "raw" / "iris.csv"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "executor-test-bucket"
+PIPELINE = "iris-local-executor"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
+VALUES = {
+    "bucket": BUCKET,
+    "sagemaker_role_arn": ROLE_ARN,
+    "sklearn_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1",
+    "xgboost_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
+    "prepare_script_uri": f"s3://{BUCKET}/code/prepare.py",
+    "evaluate_script_uri": f"s3://{BUCKET}/code/evaluate.py",
+    "train_source_uri": f"s3://{BUCKET}/code/sourcedir.tar.gz",
+}
+DEADLINE_SECONDS = 90
+
+
+def _definition() -> dict[str, Any]:
+    return dict(json.loads(render(DEFINITION_PATH.read_text(encoding="utf-8"), VALUES)))
+
+
+# --------------------------------------------------------------------------- pure pieces
+
+
+def test_property_paths_parse_like_sagemaker() -> None:
+    assert parse_property_path(
+        "Steps.PrepareData.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    ) == ["Steps", "PrepareData", "ProcessingOutputConfig", "Outputs", "train", "S3Output", "S3Uri"]
+    assert parse_property_path("Steps.TuneXGBoost.TrainingJobSummaries[0].TrainingJobName") == [
+        "Steps",
+        "TuneXGBoost",
+        "TrainingJobSummaries",
+        0,
+        "TrainingJobName",
+    ]
+    with pytest.raises(DefinitionError):
+        parse_property_path("Steps.X[oops")
+
+
+def test_real_definition_runs_in_data_dependency_order() -> None:
+    steps = _definition()["Steps"]
+    assert [s["Name"] for s in execution_order(list(reversed(steps)))] == [
+        "PrepareData",
+        "TuneXGBoost",
+        "EvaluateModel",
+    ]
+
+
+def test_depends_on_orders_and_cycles_are_rejected() -> None:
+    steps: list[dict[str, Any]] = [{"Name": "B", "DependsOn": ["A"]}, {"Name": "A"}]
+    assert [s["Name"] for s in execution_order(steps)] == ["A", "B"]
+    with pytest.raises(DefinitionError, match="cycle"):
+        execution_order([{"Name": "A", "DependsOn": ["B"]}, {"Name": "B", "DependsOn": ["A"]}])
+    with pytest.raises(DefinitionError, match="unknown step"):
+        execution_order([{"Name": "A", "DependsOn": ["Z"]}])
+
+
+def test_resolver_evaluates_gets_joins_and_json_get() -> None:
+    declared = _definition()["Parameters"]
+    params = parameter_values(declared, {"MaxTuningJobs": "2", "InputDataUri": "s3://b/x.csv"})
+    assert params["MaxTuningJobs"] == 2 and params["MaxParallelTuningJobs"] == 3
+    with pytest.raises(DefinitionError, match="MaxTuningJobs"):
+        parameter_values(declared, {"MaxTuningJobs": "two"})
+    resolver = Resolver(
+        parameters=params,
+        execution={"PipelineExecutionId": "abc123"},
+        steps={"T": {"TrainingJobSummaries": [{"TrainingJobName": "best"}, {}]}},
+        property_files={("E", "Report"): {"metrics": {"accuracy": {"value": 0.97}}}},
+    )
+    join = {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                "s3:/",
+                {"Get": "Parameters.MaxTuningJobs"},
+                {"Get": "Execution.PipelineExecutionId"},
+                {"Get": "Steps.T.TrainingJobSummaries[0].TrainingJobName"},
+            ],
+        }
+    }
+    assert resolver.resolve({"Uri": join}) == {"Uri": "s3://2/abc123/best"}
+    json_get = {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.E.PropertyFiles.Report"},
+            "Path": "metrics.accuracy.value",
+        }
+    }
+    assert resolver.resolve(json_get) == 0.97
+    with pytest.raises(DefinitionError, match="cannot resolve"):
+        resolver.resolve({"Get": "Steps.Missing.X"})
+
+
+def test_processing_command_maps_container_paths(tmp_path: Path) -> None:
+    root = tmp_path / "opt" / "ml"
+    command = processing_command(
+        ["python3", "/opt/ml/processing/input/code/prepare.py"], [], root, "/venv/python"
+    )
+    assert command == [
+        "/venv/python",
+        str(root / "processing/input/code/prepare.py"),
+        "--input-dir",
+        str(root / "processing/input"),
+        "--output-dir",
+        str(root / "processing"),
+    ]
+    explicit = processing_command(
+        ["python3", "/opt/ml/processing/input/code/evaluate.py"],
+        ["--model-dir", "/opt/ml/processing/model", "--model-uri", "s3://b/m.tar.gz"],
+        root,
+        "py",
+    )
+    assert explicit.count("--model-dir") == 1
+    assert "s3://b/m.tar.gz" in explicit and str(root / "processing/test") in explicit
+    assert map_container_path("--x=/opt/ml/a", root) == f"--x={root / 'a'}"
+    assert map_container_path("/opt/mlx", root) == "/opt/mlx"
+
+
+def test_failure_reason_prefers_the_failure_file_then_the_error_line(tmp_path: Path) -> None:
+    message = tmp_path / "message"
+    stderr = "INFO start\nERROR: iris.csv line 7, column 'SepalWidth': bad\nTraceback..."
+    assert failure_reason(2, stderr, message) == (
+        "AlgorithmError: iris.csv line 7, column 'SepalWidth': bad"
+    )
+    message.write_text("from the file\n")
+    assert failure_reason(2, stderr, message) == "AlgorithmError: from the file"
+    assert failure_reason(1, "", tmp_path / "none") == "AlgorithmError: exit code 1"
+
+
+def test_last_metric_takes_the_last_match() -> None:
+    regex = _definition()["Steps"][1]["Arguments"]["TrainingJobDefinition"][
+        "AlgorithmSpecification"
+    ]["MetricDefinitions"][0]["Regex"]
+    logs = "validation:mlogloss=0.9;\nnoise\nvalidation:mlogloss=1.5e-2;\n"
+    assert last_metric(regex, logs) == pytest.approx(0.015)
+    assert last_metric(regex, "nothing here") is None
+
+
+def test_search_space_comes_from_the_definition_ranges() -> None:
+    ranges = _definition()["Steps"][1]["Arguments"]["HyperParameterTuningJobConfig"][
+        "ParameterRanges"
+    ]
+    specs = {spec.name: spec for spec in tuning.parse_parameter_ranges(ranges)}
+    assert (specs["max_depth"].kind, specs["max_depth"].low, specs["max_depth"].high) == (
+        "Integer",
+        3,
+        10,
+    )
+    assert specs["eta"].kind == "Continuous" and specs["num_round"].high == 150
+    with pytest.raises(tuning.TuningConfigError, match="Logarithmic"):
+        tuning.parse_parameter_ranges(
+            {
+                "ContinuousParameterRanges": [
+                    {"Name": "x", "MinValue": "0", "MaxValue": "1", "ScalingType": "Logarithmic"}
+                ]
+            }
+        )
+
+
+def test_search_respects_budget_parallelism_and_stop() -> None:
+    specs = tuning.parse_parameter_ranges(
+        {
+            "ContinuousParameterRanges": [
+                {"Name": "x", "MinValue": "-5", "MaxValue": "5", "ScalingType": "Linear"}
+            ],
+            "IntegerParameterRanges": [{"Name": "n", "MinValue": "1", "MaxValue": "4"}],
+        }
+    )
+    lock = threading.Lock()
+    active = {"now": 0, "max": 0}
+
+    def trial(number: int, params: dict[str, str]) -> tuple[float | None, dict[str, Any]]:
+        with lock:
+            active["now"] += 1
+            active["max"] = max(active["max"], active["now"])
+        time.sleep(0.02)
+        with lock:
+            active["now"] -= 1
+        if number == 1:
+            return None, {"error": "boom"}  # a failed job is recorded, not fatal
+        x, n = float(params["x"]), int(params["n"])
+        assert -5 <= x <= 5 and 1 <= n <= 4
+        return (x - 1.0) ** 2 + n, {}
+
+    results = tuning.run_search(specs, trial, minimize=True, max_jobs=8, max_parallel=3, seed=7)
+    assert len(results) == 8 and sorted(r.number for r in results) == list(range(8))
+    assert active["max"] <= 3
+    best = tuning.ranked(results, minimize=True)
+    objectives = [r.objective for r in best if r.objective is not None]
+    assert len(objectives) == 7 and best[0].objective == min(objectives)
+
+    stopped = tuning.run_search(
+        specs, trial, minimize=True, max_jobs=8, max_parallel=1, should_stop=lambda: True
+    )
+    assert stopped == []
+
+
+# --------------------------------------------------------------------------- against moto
+
+
+@pytest.fixture
+def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Bucket with code and data, the pipeline created from the rendered definition."""
+    s3: Any = boto3.client("s3", region_name=REGION)
+    sm: Any = boto3.client("sagemaker", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="code/prepare.py", Body=(ROOT / "ml/prepare.py").read_bytes())
+    s3.put_object(
+        Bucket=BUCKET, Key="code/evaluate.py", Body=(ROOT / "ml/evaluate.py").read_bytes()
+    )
+    s3.put_object(
+        Bucket=BUCKET,
+        Key="code/sourcedir.tar.gz",
+        Body=tar_gz({"train.py": ROOT / "ml" / "train.py"}),
+    )
+    s3.put_object(Bucket=BUCKET, Key="data/raw/iris.csv", Body=IRIS.read_bytes())
+    sm.create_pipeline(
+        PipelineName=PIPELINE,
+        PipelineDefinition=render(DEFINITION_PATH.read_text(encoding="utf-8"), VALUES),
+        RoleArn=ROLE_ARN,
+    )
+    events: list[dict[str, Any]] = []
+    executor = LocalPipelineExecutor(
+        tmp_path / "work", endpoint_url=None, on_event=events.append, tuning_seed=1
+    )
+    moto_extensions.set_pipeline_runner(executor)
+    yield {"s3": s3, "sm": sm, "events": events, "executor": executor, "workdir": tmp_path}
+    # Let a still-running execution finish before moto's mock goes away under it.
+    assert executor.join(timeout=DEADLINE_SECONDS)
+
+
+def _start(sm: Any, **parameters: str) -> str:
+    return str(
+        sm.start_pipeline_execution(
+            PipelineName=PIPELINE,
+            PipelineParameters=[{"Name": k, "Value": v} for k, v in parameters.items()],
+        )["PipelineExecutionArn"]
+    )
+
+
+def _wait(sm: Any, arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+        if described["PipelineExecutionStatus"] in {"Succeeded", "Failed", "Stopped"}:
+            return dict(described)
+        time.sleep(0.2)
+    raise AssertionError(f"pipeline execution {arn} did not finish in {DEADLINE_SECONDS}s")
+
+
+def _steps(sm: Any, arn: str) -> dict[str, dict[str, Any]]:
+    listed = sm.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    return {step["StepName"]: step for step in listed}
+
+
+def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
+    s3, sm, events = stack["s3"], stack["sm"], stack["events"]
+    arn = _start(sm, MaxTuningJobs="3", MaxParallelTuningJobs="2")
+    execution_id = arn.rsplit("/", 1)[-1]
+
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    steps = _steps(sm, arn)
+    assert {name: s["StepStatus"] for name, s in steps.items()} == {
+        "PrepareData": "Succeeded",
+        "TuneXGBoost": "Succeeded",
+        "EvaluateModel": "Succeeded",
+    }
+
+    report = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/evaluation.json")[
+            "Body"
+        ].read()
+    )
+    assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+
+    trials = [e for e in events if e["type"] == "trial_finished"]
+    assert len(trials) == 3 and all(t["status"] == "Completed" for t in trials)
+    best_trial = min(trials, key=lambda t: t["objective"])
+
+    tuning_arn = steps["TuneXGBoost"]["Metadata"]["TuningJob"]["Arn"]
+    tuning_job = sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning_arn.rsplit("/", 1)[-1]
+    )
+    assert tuning_job["HyperParameterTuningJobStatus"] == "Completed"
+    assert tuning_job["TrainingJobStatusCounters"]["Completed"] == 3
+    best = tuning_job["BestTrainingJob"]
+    assert best["TrainingJobName"] == best_trial["training_job_name"]
+    assert best["TunedHyperParameters"] == best_trial["params"]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == (
+        "validation:mlogloss"
+    )
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == pytest.approx(
+        best_trial["objective"]
+    )
+    assert len(best["TrainingJobName"]) <= 63
+    assert report["model"]["training_job_name"] == best["TrainingJobName"]
+    assert report["model"]["artifact_uri"] == (
+        f"s3://{BUCKET}/pipelines/{execution_id}/training/{best['TrainingJobName']}"
+        "/output/model.tar.gz"
+    )
+
+    training_job = sm.describe_training_job(TrainingJobName=best["TrainingJobName"])
+    assert training_job["TrainingJobStatus"] == "Completed"
+    assert training_job["ModelArtifacts"]["S3ModelArtifacts"] == report["model"]["artifact_uri"]
+    metrics = {m["MetricName"]: m["Value"] for m in training_job["FinalMetricDataList"]}
+    assert metrics["validation:mlogloss"] == pytest.approx(best_trial["objective"])
+    for trial in trials:
+        key = f"pipelines/{execution_id}/training/{trial['training_job_name']}/output/model.tar.gz"
+        assert s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"] > 0
+
+    prepare_arn = steps["PrepareData"]["Metadata"]["ProcessingJob"]["Arn"]
+    prepare_job = sm.describe_processing_job(ProcessingJobName=prepare_arn.rsplit("/", 1)[-1])
+    assert prepare_job["ProcessingJobStatus"] == "Completed"
+    assert [e["step"] for e in events if e["type"] == "step_started"] == [
+        "PrepareData",
+        "TuneXGBoost",
+        "EvaluateModel",
+    ]
+    assert (stack["workdir"] / "work" / execution_id / "PrepareData" / "stderr.log").is_file()
+
+
+def test_bad_row_fails_prepare_with_the_scripts_error(stack: dict[str, Any]) -> None:
+    s3, sm = stack["s3"], stack["sm"]
+    lines = IRIS.read_text(encoding="utf-8").splitlines()
+    lines[5] = "5.4,abc,1.7,0.4,Iris-setosa"  # file line 6
+    s3.put_object(Bucket=BUCKET, Key="data/raw/bad.csv", Body="\n".join(lines) + "\n")
+    arn = _start(sm, InputDataUri=f"s3://{BUCKET}/data/raw/bad.csv")
+    execution_id = arn.rsplit("/", 1)[-1]
+
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    steps = _steps(sm, arn)
+    assert list(steps) == ["PrepareData"]
+    reason = steps["PrepareData"]["FailureReason"]
+    assert "line 6" in reason and "'SepalWidth'" in reason and "'abc'" in reason
+    assert reason in described["FailureReason"]
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="evaluation/")
+    assert listed.get("KeyCount", 0) == 0
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"pipelines/{execution_id}/")
+    assert listed.get("KeyCount", 0) == 0
+
+
+def test_stop_request_ends_tuning_early(stack: dict[str, Any]) -> None:
+    sm, events = stack["sm"], stack["events"]
+    arn = _start(sm, MaxTuningJobs="6", MaxParallelTuningJobs="1")
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not any(e["type"] == "trial_finished" for e in events):
+        assert time.monotonic() < deadline, "no trial finished in time"
+        time.sleep(0.1)
+    sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="s" * 32)
+
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Stopped"
+    steps = _steps(sm, arn)
+    assert steps["TuneXGBoost"]["StepStatus"] == "Stopped"
+    assert "EvaluateModel" not in steps
+    assert len([e for e in events if e["type"] == "trial_finished"]) < 6
+
+
+def test_missing_input_fails_with_a_client_error(stack: dict[str, Any]) -> None:
+    sm = stack["sm"]
+    arn = _start(sm, InputDataUri=f"s3://{BUCKET}/data/raw/nothing-here.csv")
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    assert "No S3 objects found" in _steps(sm, arn)["PrepareData"]["FailureReason"]
