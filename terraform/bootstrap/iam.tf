@@ -1,6 +1,6 @@
 # ---------------------------------------------------------------------------------------------
-# CI roles: a deploy role only the deploy branch can assume, and a read-only plan role for pull
-# requests. Both trust GitHub's OIDC provider for this one repository.
+# CI roles: a deploy role only the protected deploy environment can assume, and a read-only plan
+# role for pull requests. Both trust GitHub's OIDC provider for this one repository.
 # ---------------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "deploy_assume" {
@@ -18,11 +18,13 @@ data "aws_iam_policy_document" "deploy_assume" {
       values   = ["sts.amazonaws.com"]
     }
 
-    # Exact subject: pushes to the deploy branch only (not tags, forks, PRs or environments).
+    # Exact subject: jobs of the protected deploy environment only. A job with `environment:`
+    # gets this subject instead of its ref, so which branches may deploy (and who must approve)
+    # is set by the environment's protection rules in GitHub, not here.
     condition {
       test     = "StringEquals"
       variable = "${local.github_oidc_url}:sub"
-      values   = ["repo:${var.github_repository}:ref:refs/heads/${var.deploy_branch}"]
+      values   = ["repo:${var.github_repository}:environment:${var.deploy_environment}"]
     }
   }
 }
@@ -51,10 +53,11 @@ data "aws_iam_policy_document" "plan_assume" {
 }
 
 resource "aws_iam_role" "deploy" {
-  name                 = "${var.project_name}-github-deploy"
-  description          = "terraform apply from ${var.github_repository}@${var.deploy_branch}."
-  assume_role_policy   = data.aws_iam_policy_document.deploy_assume.json
-  max_session_duration = 3600
+  name               = "${var.project_name}-github-deploy"
+  description        = "terraform apply from the ${var.deploy_environment} environment of ${var.github_repository}."
+  assume_role_policy = data.aws_iam_policy_document.deploy_assume.json
+  # The deploy job applies, then waits up to 90 minutes for the training run it starts.
+  max_session_duration = 7200
 }
 
 resource "aws_iam_role" "plan" {

@@ -3,7 +3,7 @@
 # ---------------------------------------------------------------------------------------------
 
 output "deploy_role_arn" {
-  description = "Role assumed by the deploy workflow on the deploy branch."
+  description = "Role assumed by the deploy workflow's jobs in the deploy environment."
   value       = aws_iam_role.deploy.arn
 }
 
@@ -36,6 +36,14 @@ output "github_variables_command" {
     "gh variable set AWS_PLAN_ROLE_ARN --repo ${var.github_repository} --body '${aws_iam_role.plan.arn}'",
     "gh variable set TF_STATE_BUCKET --repo ${var.github_repository} --body '${aws_s3_bucket.state.bucket}'",
     "gh variable set TF_STATE_KEY --repo ${var.github_repository} --body '${var.state_key}'",
+  ])
+}
+
+output "github_environment_command" {
+  description = "gh CLI commands that create the deploy environment and limit it to the deploy branch (add required reviewers in Settings > Environments)."
+  value = join("\n", [
+    "gh api --method PUT repos/${var.github_repository}/environments/${var.deploy_environment} -F 'deployment_branch_policy[protected_branches]=false' -F 'deployment_branch_policy[custom_branch_policies]=true'",
+    "gh api --method POST repos/${var.github_repository}/environments/${var.deploy_environment}/deployment-branch-policies -f name=${var.deploy_branch} -f type=branch",
   ])
 }
 

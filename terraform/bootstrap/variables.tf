@@ -34,8 +34,19 @@ variable "github_repository" {
   }
 }
 
+variable "deploy_environment" {
+  description = "The only GitHub environment whose jobs may assume the deploy role (.github/workflows/deploy.yml uses \"production\"; restrict its deployment branches to main)."
+  type        = string
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{1,255}$", var.deploy_environment))
+    error_message = "deploy_environment must be a GitHub environment name (letters, digits, _ . -)."
+  }
+}
+
 variable "deploy_branch" {
-  description = "The only branch whose workflows may assume the deploy role."
+  description = "The only branch allowed to deploy: the deploy environment's deployment branch policy (see github_environment_command)."
   type        = string
   default     = "main"
 }
