@@ -20,14 +20,15 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export TF_PLUGIN_DIR ?= $(shell scripts/find-provider-mirror.sh)
 PYTEST_ARGS ?=
 
-.PHONY: help setup test test-fast lint format definitions check-definitions build \
-        checkov terraform-check clean
+.PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
+        checkov clean docs demo local-up local-down deploy plan destroy start status logs models \
+        approve predict endpoint-down
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\nTargets:\n"} \
 	  /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-lint.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip 'setuptools<82' wheel
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
@@ -54,16 +55,23 @@ definitions: $(STAMP) ## Regenerate the committed ASL and SageMaker pipeline def
 	$(PY) -m statemachines
 	$(PY) -m ml.pipeline
 
+docs: $(STAMP) ## Regenerate README.md's Terraform variables table from terraform/variables.tf
+	$(PY) -m devtools.tfdocs
+
 check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m statemachines --check
 	$(PY) -m ml.pipeline --check
 
-lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt
+lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy ml statemachines lambdas local devtools
+	$(VENV)/bin/mypy ml statemachines lambdas local devtools ops scripts/wait_for_execution.py
 	$(MAKE) --no-print-directory check-definitions
 	terraform fmt -check -recursive terraform
+	$(MAKE) --no-print-directory lint-workflows
+
+lint-workflows: $(STAMP) ## GitHub workflows: JSON schema and zizmor (offline)
+	LINT_BIN=$(VENV)/bin scripts/lint-workflows.sh
 
 format: $(STAMP) ## Apply ruff fixes and formatting, terraform fmt
 	$(VENV)/bin/ruff check --fix .
@@ -79,6 +87,67 @@ test: $(STAMP) $(XGB17_STAMP) build ## Run every test (unit, integration, Terraf
 
 test-fast: $(STAMP) build ## Unit tests only
 	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)
+
+# ------------------------------------------------------------------------- local runtime
+DEMO_ARGS ?=
+
+demo: $(STAMP) build ## Run the whole system locally: emulator, terraform apply, a real run, a prediction
+	$(PY) -m local.demo $(if $(filter 0 false no,$(DEPLOY)),--no-deploy) \
+	  $(if $(TUNING_JOBS),--tuning-jobs $(TUNING_JOBS)) $(if $(filter 1 true yes,$(KEEP)),--keep) \
+	  $(DEMO_ARGS)
+
+local-up: $(STAMP) build ## Start the emulator in the background and apply terraform/ to it
+	$(PY) -m local.demo up
+
+local-down: $(STAMP) ## Stop the background emulator
+	$(PY) -m local.emulator down
+
+# ------------------------------------------------------------------------- AWS
+# Operations read names from Terraform outputs and talk to AWS (or to the emulator when
+# AWS_ENDPOINT_URL is set, as `make local-up` prints). OPS_ARGS passes extra options.
+OPS := $(PY) -m ops
+OPS_ARGS ?=
+TF_ROOT := terraform
+
+deploy: $(STAMP) ## Build, regenerate definitions, terraform init + apply (needs AWS credentials)
+	scripts/preflight.sh deploy
+	$(MAKE) --no-print-directory definitions build
+	TF_INIT_BACKEND=true scripts/terraform-init.sh $(TF_ROOT) -backend-config=backend.hcl
+	terraform -chdir=$(TF_ROOT) apply -input=false
+
+plan: $(STAMP) ## terraform plan against your account (needs AWS credentials)
+	scripts/preflight.sh plan
+	$(MAKE) --no-print-directory build
+	TF_INIT_BACKEND=true scripts/terraform-init.sh $(TF_ROOT) -backend-config=backend.hcl
+	terraform -chdir=$(TF_ROOT) plan -input=false
+
+destroy: $(STAMP) ## terraform destroy (asks for confirmation)
+	scripts/preflight.sh destroy
+	$(MAKE) --no-print-directory build
+	TF_INIT_BACKEND=true scripts/terraform-init.sh $(TF_ROOT) -backend-config=backend.hcl
+	terraform -chdir=$(TF_ROOT) destroy -input=false
+
+start: $(STAMP) ## Start a training run (DEPLOY=1, DATA=s3://..., WAIT=1)
+	$(OPS) start $(if $(filter 1 true yes,$(DEPLOY)),--deploy) $(if $(DATA),--data $(DATA)) \
+	  $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
+
+status: $(STAMP) ## Latest runs, their state, and why failed ones failed
+	$(OPS) status $(OPS_ARGS)
+
+logs: $(STAMP) ## Timeline of the latest (or EXECUTION=...) run and recent log events
+	$(OPS) logs $(if $(EXECUTION),--execution $(EXECUTION)) $(OPS_ARGS)
+
+models: $(STAMP) ## Model Registry: versions, approval status, accuracy and F1
+	$(OPS) models $(OPS_ARGS)
+
+approve: $(STAMP) ## Approve the latest (or PACKAGE=arn) model package: this deploys it
+	$(OPS) approve $(if $(PACKAGE),--package $(PACKAGE)) $(OPS_ARGS)
+
+predict: $(STAMP) ## Invoke the endpoint with ROW (default 6.4,3.2,4.5,1.5)
+	$(OPS) predict $(if $(ROW),--row '$(ROW)') $(OPS_ARGS)
+
+endpoint-down: $(STAMP) ## Delete the endpoint (and its config and model) to stop its cost
+	$(OPS) endpoint-down $(OPS_ARGS)
 
 clean: ## Remove build outputs and caches (keeps the virtualenvs)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""Keep README.md's Terraform variables reference in step with ``terraform/variables.tf``.
+
+``python -m devtools.tfdocs`` rewrites the table between the README's markers;
+``--check`` exits 1 when it is stale (a unit test does the same).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+from devtools.generated import ROOT
+
+VARIABLES_TF = ROOT / "terraform" / "variables.tf"
+README = ROOT / "README.md"
+BEGIN = "<!-- BEGIN terraform-variables (make docs) -->"
+END = "<!-- END terraform-variables -->"
+
+
+def variables(path: Path = VARIABLES_TF) -> list[tuple[str, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as handle:
+        parsed = hcl2.load(handle)
+    found: list[tuple[str, dict[str, Any]]] = []
+    for block in parsed.get("variable", []):
+        for name, body in block.items():
+            found.append((name.strip('"'), body))
+    return found
+
+
+def _unquote(value: Any) -> Any:
+    """python-hcl2 keeps HCL string quotes (``'"text"'``); turn them into the string."""
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return json.loads(value)
+    if isinstance(value, list):
+        return [_unquote(item) for item in value]
+    if isinstance(value, dict):
+        return {_unquote(k): _unquote(v) for k, v in value.items()}
+    return value
+
+
+def _type(body: dict[str, Any]) -> str:
+    text = str(body.get("type", "any"))
+    return text.removeprefix("${").removesuffix("}")
+
+
+def _default(body: dict[str, Any]) -> str:
+    if "default" not in body:
+        return "**required**"
+    value = _unquote(body["default"])
+    if isinstance(value, str) and value.startswith("${"):
+        value = value.removeprefix("${").removesuffix("}")
+        return f"`{value}`"
+    return f"`{json.dumps(value)}`"
+
+
+def _cell(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def table(path: Path = VARIABLES_TF) -> str:
+    rows = ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
+    for name, body in variables(path):
+        rows.append(
+            f"| `{name}` | `{_cell(_type(body))}` | {_cell(_default(body))} "
+            f"| {_cell(_unquote(body.get('description', '')))} |"
+        )
+    return "\n".join(rows)
+
+
+def render(readme: str, generated: str) -> str:
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
+    return readme[: start + len(BEGIN)] + "\n" + generated + "\n" + readme[end:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.tfdocs", description=__doc__)
+    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
+    args = parser.parse_args(argv)
+    current = README.read_text(encoding="utf-8")
+    fresh = render(current, table())
+    if args.check:
+        if current != fresh:
+            print(
+                "README.md's Terraform variables table is stale: run `make docs`.", file=sys.stderr
+            )
+            return 1
+        print("README.md's Terraform variables table is up to date.")
+        return 0
+    README.write_text(fresh, encoding="utf-8")
+    print("updated README.md's Terraform variables table")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
