@@ -32,6 +32,7 @@ from botocore.config import Config
 from local import terraform_local
 from local.emulator import STATE_DIR, Emulator, EmulatorError
 from local.server import EVENTS_FILE
+from ops import commands
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = STATE_DIR / "demo"
@@ -91,13 +92,7 @@ class RunResult:
     report: Path | None = None
     seconds: float = 0.0
 
-    @property
-    def failing_state(self) -> str | None:
-        """The state whose failure branch ran (the one before NotifyFailure)."""
-        if "NotifyFailure" in self.states:
-            index = self.states.index("NotifyFailure")
-            return self.states[index - 1] if index else None
-        return self.states[-1] if self.states and self.status != "SUCCEEDED" else None
+    failing_state: str | None = None
 
 
 # ----------------------------------------------------------------------------- output
@@ -289,7 +284,7 @@ def follow(
     trials: list[dict[str, Any]] = []
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
-        history = _history(sfn, execution_arn)
+        history = commands.history(sfn, execution_arn)
         for event in history[seen:]:
             details = event.get("stateEnteredEventDetails")
             if details:
@@ -320,18 +315,10 @@ def follow(
         output=json.loads(output) if output else None,
         trials=trials,
         seconds=time.monotonic() - started,
+        failing_state=commands.failed_state(history)
+        if described["status"] != "SUCCEEDED"
+        else None,
     )
-
-
-def _history(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-    while True:
-        page = sfn.get_execution_history(**kwargs)
-        events.extend(page["events"])
-        if not page.get("nextToken"):
-            return events
-        kwargs["nextToken"] = page["nextToken"]
 
 
 # ----------------------------------------------------------------------------- results
