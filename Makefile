@@ -21,8 +21,8 @@ export TF_PLUGIN_DIR ?= $(shell scripts/find-provider-mirror.sh)
 PYTEST_ARGS ?=
 
 .PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
-        checkov clean docs demo local-up local-down deploy plan destroy start status logs models \
-        approve predict endpoint-down
+        checkov clean docs demo local-up local-down deploy plan destroy run-and-wait start status \
+        logs models approve predict endpoint-down
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\nTargets:\n"} \
@@ -109,23 +109,55 @@ OPS := $(PY) -m ops
 OPS_ARGS ?=
 TF_ROOT := terraform
 
-deploy: $(STAMP) ## Build, regenerate definitions, terraform init + apply (needs AWS credentials)
-	scripts/preflight.sh deploy
-	$(MAKE) --no-print-directory definitions build
-	TF_INIT_BACKEND=true scripts/terraform-init.sh $(TF_ROOT) -backend-config=backend.hcl
-	terraform -chdir=$(TF_ROOT) apply -input=false
+# Remote state: terraform/backend.hcl on a workstation (README, "Deploy to AWS"); without it,
+# the TF_STATE_BUCKET, TF_STATE_KEY and AWS_REGION environment variables (the CI workflows).
+# $${...} is expanded by the shell, so values from the environment are never parsed by make.
+TF_BACKEND_FILE ?= $(TF_ROOT)/backend.hcl
+TF_BACKEND_ARGS = $(if $(wildcard $(TF_BACKEND_FILE)),\
+  -backend-config=$(abspath $(TF_BACKEND_FILE)),\
+  -backend-config="bucket=$${TF_STATE_BUCKET}" -backend-config="key=$${TF_STATE_KEY}" \
+  -backend-config="region=$${AWS_REGION}" -backend-config=use_lockfile=true \
+  -backend-config=encrypt=true)
+TF_INIT = TF_INIT_BACKEND=true scripts/terraform-init.sh $(TF_ROOT) $(TF_BACKEND_ARGS)
+PREFLIGHT = TF_BACKEND_FILE=$(TF_BACKEND_FILE) scripts/preflight.sh
+# GitHub Actions sets CI=true; its logs show colour codes as raw escape sequences.
+TF_COLOR := $(if $(filter true,$(CI)),-no-color)
+is_true = $(filter 1 true yes,$(1))
+is_false = $(filter 0 false no,$(1))
+# `make plan PLAN_OUT=tfplan` saves the plan as terraform/tfplan and its text as PLAN_TEXT.
+PLAN_OUT ?=
+PLAN_TEXT ?= plan.txt
+# run-and-wait: NAME (required), INPUT (JSON), TIMEOUT and POLL in seconds.
+INPUT ?= {}
+TIMEOUT ?= 5400
+POLL ?= 30
 
-plan: $(STAMP) ## terraform plan against your account (needs AWS credentials)
-	scripts/preflight.sh plan
+deploy: $(STAMP) ## Regenerate definitions, build, terraform init + apply (AUTO_APPROVE=1: no prompt)
+	$(PREFLIGHT) deploy
+	$(MAKE) --no-print-directory definitions build
+	$(TF_INIT)
+	terraform -chdir=$(TF_ROOT) apply -input=false $(TF_COLOR) \
+	  $(if $(call is_true,$(AUTO_APPROVE)),-auto-approve)
+
+plan: $(STAMP) ## terraform plan (PLAN_OUT=tfplan: save it + plan.txt; LOCK=false: read-only role)
+	$(PREFLIGHT) plan
 	$(MAKE) --no-print-directory build
-	TF_INIT_BACKEND=true scripts/terraform-init.sh $(TF_ROOT) -backend-config=backend.hcl
-	terraform -chdir=$(TF_ROOT) plan -input=false
+	$(TF_INIT)
+	terraform -chdir=$(TF_ROOT) plan -input=false $(TF_COLOR) \
+	  $(if $(call is_false,$(LOCK)),-lock=false) $(if $(PLAN_OUT),-out=$(PLAN_OUT))
+	$(if $(PLAN_OUT),terraform -chdir=$(TF_ROOT) show -no-color $(PLAN_OUT) > $(PLAN_TEXT))
 
 destroy: $(STAMP) ## terraform destroy (asks for confirmation)
-	scripts/preflight.sh destroy
+	$(PREFLIGHT) destroy
 	$(MAKE) --no-print-directory build
-	TF_INIT_BACKEND=true scripts/terraform-init.sh $(TF_ROOT) -backend-config=backend.hcl
-	terraform -chdir=$(TF_ROOT) destroy -input=false
+	$(TF_INIT)
+	terraform -chdir=$(TF_ROOT) destroy -input=false $(TF_COLOR)
+
+run-and-wait: $(STAMP) ## Start execution NAME of the deployed state machine, wait up to TIMEOUT s
+	$(if $(NAME),,$(error run-and-wait needs NAME=<execution name>))
+	arn="$$(terraform -chdir=$(TF_ROOT) output -raw state_machine_arn)"; \
+	$(PY) scripts/wait_for_execution.py --state-machine-arn "$$arn" --name '$(NAME)' \
+	  --input '$(INPUT)' --poll-seconds $(POLL) --timeout-seconds $(TIMEOUT)
 
 start: $(STAMP) ## Start a training run (DEPLOY=1, DATA=s3://..., WAIT=1)
 	$(OPS) start $(if $(filter 1 true yes,$(DEPLOY)),--deploy) $(if $(DATA),--data $(DATA)) \

@@ -2,12 +2,15 @@
 
 `scripts/lint-workflows.sh` must pass on the committed `.github/` and fail on a broken copy
 (schema error, unpinned action, script injection). The structural checks pin what matters for
-delivery: SHA-pinned actions, read-only top-level permissions, ci.yml = `make lint` + `make test`,
-plans never apply, and the deploy job runs in the environment the bootstrap deploy role trusts.
+delivery: SHA-pinned actions, read-only top-level permissions, every `run:` step one `make` call,
+ci.yml = `make lint` + `make test`, plans never apply, and the deploy job runs in the environment
+the bootstrap deploy role trusts. What a step's `make` call does is read from `make -n` with the
+job's environment (placeholders for repository variables), so the Makefile is checked too.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +34,16 @@ USES = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$")
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^\s+#\s+v\d+\.\d+\.\d+\b")
 MAKE_CALL = re.compile(r"\bmake\s+(?P<target>[a-z][\w-]*)")
+# House style: a run step is `make <target> [VAR=value ...]` and nothing else.
+MAKE_ONLY = re.compile(r"make [a-z][\w-]*(?: [A-Z][A-Z0-9_]*=\S+)*")
+DIRECT_CALL = re.compile(r"\bterraform\b|scripts/|\bpython[\d.]*\b|\.venv/")
+# What GitHub Actions sets for every job, as far as the Makefile and the deploy step read it.
+GITHUB_ENV = {
+    "CI": "true",
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "GITHUB_RUN_ATTEMPT": "3",
+}
 HCL_OPTIONS = SerializationOptions(
     with_comments=False, explicit_blocks=False, strip_string_quotes=True
 )
@@ -56,6 +69,56 @@ def all_steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
 
 def run_text(workflow: dict[str, Any]) -> str:
     return "\n".join(step.get("run", "") for step in all_steps(workflow))
+
+
+def make_step(workflow: dict[str, Any], target: str) -> str:
+    """The one run step that calls `make <target>`."""
+    (command,) = [
+        step["run"]
+        for step in all_steps(workflow)
+        if re.match(rf"make {re.escape(target)}\b", step.get("run", ""))
+    ]
+    return str(command)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without anything that steers the Makefile or a parent make."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TF_", "MAKE", "MFLAGS", "GITHUB_", "AWS_")) and key != "CI"
+    }
+    return env | extra
+
+
+def dry_run(command: str, env: dict[str, str]) -> str:
+    """What `command` (a run step or a make call) would execute: `make -n`, recursion included.
+
+    Continuation lines are joined and whitespace collapsed, so a test can match whole commands.
+    """
+    result = subprocess.run(
+        ["bash", "-c", command],
+        cwd=ROOT,
+        env=env | {"MAKEFLAGS": "n --no-print-directory"},
+        capture_output=True,
+        text=True,
+        timeout=LINT_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return " ".join(result.stdout.replace("\\\n", " ").split())
+
+
+def dry_run_step(workflow_name: str, job_name: str, target: str, tmp_path: Path) -> str:
+    """`make -n` of a workflow's step in its job's environment, as on a GitHub runner."""
+    workflow = load_workflow(workflow_name)
+    job_env = {
+        key: f"example-{key.lower().replace('_', '-')}" if "${{" in str(value) else str(value)
+        for key, value in workflow["jobs"][job_name].get("env", {}).items()
+    }
+    # A runner has no terraform/backend.hcl (it is gitignored); this machine might.
+    env = clean_env(**job_env, **GITHUB_ENV, TF_BACKEND_FILE=str(tmp_path / "absent.hcl"))
+    return dry_run(make_step(workflow, target), env)
 
 
 def run_lint(github_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -201,6 +264,18 @@ def test_make_targets_called_by_workflows_exist(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", WORKFLOW_NAMES)
+def test_every_run_step_is_one_make_call(name: str) -> None:
+    """STYLE.md: CI steps call `make` targets only, so a workstation can run what CI runs."""
+    steps = [step for step in all_steps(load_workflow(name)) if "run" in step]
+    assert steps, f"{name} has no run steps"
+    for step in steps:
+        command = str(step["run"]).strip()
+        direct = DIRECT_CALL.search(command)
+        assert not direct, f"{name}: {step.get('name')!r} calls {direct[0]!r} directly: use make"
+        assert MAKE_ONLY.fullmatch(command), f"{name}: {step.get('name')!r} is not one make call"
+
+
+@pytest.mark.parametrize("name", WORKFLOW_NAMES)
 def test_checkout_never_persists_credentials(name: str) -> None:
     for step in all_steps(load_workflow(name)):
         if str(step.get("uses", "")).startswith("actions/checkout@"):
@@ -226,7 +301,7 @@ def test_ci_runs_lint_and_test_on_every_push_and_pull_request() -> None:
     assert str(terraform["terraform_version"]).lstrip("~").startswith("1.11")
 
 
-def test_pr_plans_read_only_and_updates_one_comment() -> None:
+def test_pr_plans_read_only_and_updates_one_comment(tmp_path: Path) -> None:
     workflow = load_workflow("pr.yml")
     assert set(workflow["on"]) == {"pull_request"}
     assert set(workflow["on"]["pull_request"]["paths"]) == DEPLOY_PATHS
@@ -245,24 +320,32 @@ def test_pr_plans_read_only_and_updates_one_comment() -> None:
     assert skips, "fork pull requests need a job that says why there is no plan"
     assert all("permissions" not in job for job in skips)
 
-    commands = run_text(workflow)
     assert "vars.AWS_PLAN_ROLE_ARN" in str(plan["steps"])
     assert "vars.AWS_DEPLOY_ROLE_ARN" not in str(workflow)
-    assert re.search(r"terraform -chdir=terraform plan .*-lock=false .*-out=tfplan", commands)
-    assert "show -no-color tfplan > plan.txt" in commands
-    assert not re.search(r"\bapply\b", commands)
+    commands = dry_run_step("pr.yml", "plan", "plan", tmp_path)
+    order = [
+        commands.index("scripts/preflight.sh plan"),
+        commands.index("TF_INIT_BACKEND=true scripts/terraform-init.sh terraform"),
+        commands.index("terraform -chdir=terraform plan "),
+        commands.index("terraform -chdir=terraform show -no-color tfplan > plan.txt"),
+    ]
+    assert order == sorted(order)
+    assert '-backend-config="bucket=${TF_STATE_BUCKET}"' in commands
+    assert re.search(r"terraform -chdir=terraform plan [^;]*-lock=false [^;]*-out=tfplan", commands)
+    assert not re.search(r"\bapply\b", commands + run_text(workflow))
     script = next(
         step["with"]["script"]
         for step in plan["steps"]
         if str(step.get("uses", "")).startswith("actions/github-script@")
     )
     assert "<!-- terraform-plan -->" in script
+    assert 'readFileSync("plan.txt"' in script
     assert "updateComment" in script
     assert "createComment" in script
     assert "60000" in script
 
 
-def test_deploy_runs_in_production_one_at_a_time() -> None:
+def test_deploy_runs_in_production_one_at_a_time(tmp_path: Path) -> None:
     workflow = load_workflow("deploy.yml")
     assert workflow["on"]["push"]["branches"] == ["main"]
     assert DEPLOY_PATHS | {"Makefile", "requirements*.txt"} == set(workflow["on"]["push"]["paths"])
@@ -273,29 +356,86 @@ def test_deploy_runs_in_production_one_at_a_time() -> None:
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     assert "vars.AWS_DEPLOY_ROLE_ARN" in str(job["steps"])
 
-    commands = run_text(workflow)
+    targets = [match["target"] for match in MAKE_CALL.finditer(run_text(workflow))]
+    assert targets == ["check-definitions", "build", "deploy", "run-and-wait"]
+
+    commands = dry_run_step("deploy.yml", "deploy", "deploy", tmp_path)
     order = [
-        commands.index("make check-definitions"),
-        commands.index("make build"),
+        commands.index("scripts/preflight.sh deploy"),
         commands.index("TF_INIT_BACKEND=true scripts/terraform-init.sh terraform"),
-        commands.index("apply -auto-approve -input=false"),
-        commands.index("wait_for_execution.py"),
+        commands.index("terraform -chdir=terraform apply "),
     ]
     assert order == sorted(order)
-    assert "-backend-config=use_lockfile=true" in commands
+    for setting in ("bucket=${TF_STATE_BUCKET}", "key=${TF_STATE_KEY}", "region=${AWS_REGION}"):
+        assert f'-backend-config="{setting}"' in commands
+    assert "-backend-config=use_lockfile=true -backend-config=encrypt=true" in commands
+    assert re.search(r"apply -input=false -no-color -auto-approve$", commands)
 
 
-def test_deploy_starts_a_traceable_execution_of_the_real_state_machine() -> None:
-    commands = run_text(load_workflow("deploy.yml"))
+def test_deploy_starts_a_traceable_execution_of_the_real_state_machine(tmp_path: Path) -> None:
+    commands = dry_run_step("deploy.yml", "deploy", "run-and-wait", tmp_path)
     output = re.search(r"terraform -chdir=terraform output -raw (\w+)", commands)
     assert output, "deploy must read the state machine ARN from terraform output"
     outputs_tf = (ROOT / "terraform" / "outputs.tf").read_text()
     assert f'output "{output[1]}"' in outputs_tf
-    assert '--name "deploy-${GITHUB_SHA::12}-${GITHUB_RUN_ATTEMPT}"' in commands
+    # deploy-<first 12 of the commit SHA>-<run attempt>
+    assert "--name 'deploy-0123456789ab-3'" in commands
     assert WAIT_SCRIPT.is_file()
+    assert f"scripts/{WAIT_SCRIPT.name} --state-machine-arn" in commands
     timeout = re.search(r"--timeout-seconds (\d+)", commands)
     assert timeout and 0 < int(timeout[1]) <= 2 * 3600
     assert "--poll-seconds 30" in commands
+
+
+# ---- the same targets from a workstation (README, "Deploy to AWS") ------------------------------
+
+
+def test_workstation_deploy_uses_backend_hcl_regenerates_and_asks(tmp_path: Path) -> None:
+    backend = tmp_path / "backend.hcl"
+    backend.write_text('bucket = "state-bucket"\n')
+    env = clean_env(TF_BACKEND_FILE=str(backend), TF_STATE_BUCKET="ignored-when-the-file-exists")
+    commands = dry_run("make deploy", env)
+    assert f"scripts/terraform-init.sh terraform -backend-config={backend} " in commands
+    assert "TF_STATE_BUCKET" not in commands
+    assert "-m statemachines" in commands and "-m ml.pipeline" in commands
+    # Without AUTO_APPROVE terraform asks; outside CI it keeps its colours.
+    assert commands.endswith("terraform -chdir=terraform apply -input=false")
+
+
+def test_workstation_plan_neither_saves_nor_skips_the_lock(tmp_path: Path) -> None:
+    commands = dry_run("make plan", clean_env(TF_BACKEND_FILE=str(tmp_path / "absent.hcl")))
+    assert commands.endswith("terraform -chdir=terraform plan -input=false")
+    assert " show " not in commands
+
+
+def test_run_and_wait_needs_a_name() -> None:
+    result = subprocess.run(
+        ["make", "-n", "run-and-wait"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=LINT_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "run-and-wait needs NAME=<execution name>" in result.stderr
+
+
+def test_make_help_lists_every_target() -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "help"],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=LINT_TIMEOUT,
+        check=True,
+    )
+    listed = {
+        line.split()[0] for line in re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()[3:]
+    }
+    assert makefile_targets() <= listed, makefile_targets() - listed
 
 
 def test_bootstrap_deploy_role_trusts_the_deploy_environment() -> None:
