@@ -11,7 +11,6 @@ import json
 import os
 import re
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pytest
 from devtools.generated import placeholders, render
 from ml import pipeline
 from ml.train import METRIC_DEFINITIONS
+from tests.helpers.json_walk import json_strings
 
 EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
@@ -51,19 +51,6 @@ def definition(fresh_text: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {step["Name"]: step for step in definition["Steps"]}
-
-
-def _strings(node: Any) -> Iterator[str]:
-    """Every string value and key in a parsed JSON document."""
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
 
 
 def _references(node: Any) -> set[str]:
@@ -121,7 +108,7 @@ def test_placeholders_sit_only_inside_json_strings(
     fresh_text: str, definition: dict[str, Any]
 ) -> None:
     in_text = re.findall(r"\$\{", fresh_text)
-    in_strings = [hit for value in _strings(definition) for hit in re.findall(r"\$\{", value)]
+    in_strings = [hit for value in json_strings(definition) for hit in re.findall(r"\$\{", value)]
     assert len(in_text) == len(in_strings) > 0
 
 

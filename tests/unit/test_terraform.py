@@ -21,6 +21,8 @@ import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
 
+from tests.helpers.json_walk import json_strings
+
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
 INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
@@ -289,22 +291,10 @@ def test_asl_renders_to_json_with_defaults_embedded(terraform: str, tmp_path: Pa
     result = run([terraform, f"-chdir={tmp_path}", "output", "-raw", "rendered"], env=env)
     asl = json.loads(result.stdout)
 
-    strings = list(_strings(asl))
+    strings = list(json_strings(asl))
     embedded = [s for s in strings if s.startswith("{") and _json_or_none(s) == defaults]
     assert embedded, "the execution defaults are not embedded as a JSON string in the ASL"
     assert all(any(v in s for s in strings) for v in values.values())
-
-
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield key
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _strings(item)
 
 
 def _json_or_none(text: str) -> Any:
