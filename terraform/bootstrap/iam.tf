@@ -79,8 +79,9 @@ resource "aws_iam_role_policy_attachment" "plan_read_only" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
 }
 
-# PowerUserAccess excludes IAM: the deploy role may manage only the project's own roles and
-# pass them only to the services that run them.
+# PowerUserAccess excludes IAM: the deploy role may manage only the project's own roles (the
+# calls the AWS provider makes for aws_iam_role and aws_iam_role_policy) and pass each one only
+# to the service that runs it. Both come from terraform/iam_roles.json.
 data "aws_iam_policy_document" "deploy" {
   statement {
     sid = "ManageProjectRoles"
@@ -89,9 +90,11 @@ data "aws_iam_policy_document" "deploy" {
       "iam:DeleteRole",
       "iam:GetRole",
       "iam:UpdateRole",
+      "iam:UpdateRoleDescription",
       "iam:UpdateAssumeRolePolicy",
       "iam:TagRole",
       "iam:UntagRole",
+      "iam:ListRoleTags",
       "iam:PutRolePolicy",
       "iam:GetRolePolicy",
       "iam:DeleteRolePolicy",
@@ -102,15 +105,18 @@ data "aws_iam_policy_document" "deploy" {
     resources = local.project_role_arns
   }
 
-  statement {
-    sid       = "PassProjectRoles"
-    actions   = ["iam:PassRole"]
-    resources = local.project_role_arns
+  dynamic "statement" {
+    for_each = local.pass_role_arns_by_service
 
-    condition {
-      test     = "StringEquals"
-      variable = "iam:PassedToService"
-      values   = ["sagemaker.amazonaws.com", "states.amazonaws.com", "lambda.amazonaws.com"]
+    content {
+      actions   = ["iam:PassRole"]
+      resources = statement.value
+
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = [statement.key]
+      }
     }
   }
 

@@ -21,10 +21,21 @@ locals {
   state_bucket_name = coalesce(var.state_bucket_name, "${var.project_name}-tfstate-${local.account_id}-${var.region}")
   state_bucket_arn  = "arn:${local.partition}:s3:::${local.state_bucket_name}"
 
-  # The main root's roles, by exact name: a "<project>-*" wildcard would also match the deploy
-  # role itself and let it rewrite its own policy.
+  # The main root's roles (name suffix -> the service each is passed to), from the one list
+  # tests/unit/test_iam.py checks against terraform/*.tf. Exact names: a "<project>-*" wildcard
+  # would also match the deploy role itself and let it rewrite its own policy.
+  project_roles = jsondecode(file("${path.module}/../iam_roles.json")).roles
   project_role_arns = [
-    for role in ["sagemaker", "state-machine", "trigger"] :
-    "arn:${local.partition}:iam::${local.account_id}:role/${var.project_name}-${role}"
+    for suffix in sort(keys(local.project_roles)) :
+    "arn:${local.partition}:iam::${local.account_id}:role/${var.project_name}-${suffix}"
   ]
+  # Each role may be passed only to the service that runs it: service -> role ARNs.
+  pass_role_arns_by_service = {
+    for service in distinct(values(local.project_roles)) :
+    service => [
+      for suffix, passed_to in local.project_roles :
+      "arn:${local.partition}:iam::${local.account_id}:role/${var.project_name}-${suffix}"
+      if passed_to == service
+    ]
+  }
 }

@@ -6,6 +6,10 @@ are derived from the committed `statemachines/*.asl.json` Task `Resource` fields
 `arn:aws:states:::sagemaker:createModel` -> `sagemaker:CreateModel`) and compared with the
 `aws_iam_policy_document.state_machine` statements parsed from terraform/iam.tf. Every policy
 document may use `Resource "*"` only for actions AWS does not authorise per resource.
+
+The CI deploy role (terraform/bootstrap) may manage and pass only the roles terraform/ creates:
+one list, terraform/iam_roles.json (role name suffix -> the service it trusts and is passed to),
+is compared with every `aws_iam_role` of terraform/*.tf and every resource that passes a role.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from hcl2.utils import SerializationOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
+BOOTSTRAP_DIR = TERRAFORM_DIR / "bootstrap"
+ROLE_LIST = TERRAFORM_DIR / "iam_roles.json"
 ASL_FILES = sorted((ROOT / "statemachines").glob("*.asl.json"))
 HCL_OPTIONS = SerializationOptions(
     with_comments=False, explicit_blocks=False, strip_string_quotes=True
@@ -231,3 +237,226 @@ def test_star_resources_carry_a_why_comment() -> None:
                 line = text.count("\n", 0, match.start()) + 1
                 missing.append(f"{path.relative_to(ROOT)}:{line}")
     assert not missing, f'Resource "*" without a comment saying why: {missing}'
+
+
+# ---- the deploy role's IAM scope (terraform/bootstrap) ------------------------------------------
+
+# Attributes that pass a role to a service, which needs iam:PassRole with iam:PassedToService set
+# to that service (Lambda CreateFunction, EventBridge PutTargets, Step Functions
+# CreateStateMachine, SageMaker CreatePipeline: each API reference lists iam:PassRole among the
+# permissions the caller needs). An unknown role attribute fails test_every_role_attribute_is_known.
+PASSED_TO = {
+    ("aws_lambda_function", "role"): "lambda.amazonaws.com",
+    ("aws_cloudwatch_event_target", "role_arn"): "events.amazonaws.com",
+    ("aws_sfn_state_machine", "role_arn"): "states.amazonaws.com",
+    ("aws_sagemaker_pipeline", "role_arn"): "sagemaker.amazonaws.com",
+}
+ROLE_ATTRIBUTE = re.compile(r"^(role|role_arn|.*_role_arn|execution_role)$")
+# IAM calls the AWS provider makes for each IAM resource type of the main root
+# (hashicorp/terraform-provider-aws internal/service/iam/role.go, role_policy.go: create, read,
+# update and delete). PowerUserAccess denies every iam:* action except service-linked roles, so
+# these must come from the bootstrap's own policy.
+IAM_CALLS = {
+    ("resource", "aws_iam_role"): {
+        "iam:CreateRole",
+        "iam:GetRole",
+        "iam:DeleteRole",
+        "iam:UpdateRole",
+        "iam:UpdateRoleDescription",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:ListRoleTags",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+    },
+    ("resource", "aws_iam_role_policy"): {
+        "iam:PutRolePolicy",
+        "iam:GetRolePolicy",
+        "iam:DeleteRolePolicy",
+    },
+    ("data", "aws_iam_role"): {"iam:GetRole"},
+    # Rendered locally by Terraform; no API call.
+    ("data", "aws_iam_policy_document"): set(),
+}
+# Services PowerUserAccess leaves out (its NotAction list); any resource of theirs needs a grant.
+OUTSIDE_POWER_USER = ("aws_iam_", "aws_organizations_", "aws_account_")
+# Local names the main root derives role names from (resolved to "<project>-<suffix>").
+NAME_PREFIX = "${var.project_name}-"
+LOCAL_REF = re.compile(r"\$\{local\.([a-z0-9_]+)\}")
+
+
+def load_tf(path: Path) -> dict[str, Any]:
+    with path.open() as handle:
+        return dict(hcl2.load(handle, serialization_options=HCL_OPTIONS))
+
+
+def main_blocks(kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, name, body) of every `resource` or `data` block of terraform/*.tf (main root)."""
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for block in load_tf(path).get(kind, []):
+            for type_, named in block.items():
+                for name, body in named.items():
+                    yield type_, name, body
+
+
+def main_locals() -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for block in load_tf(path).get("locals", []):
+            merged.update(block)
+    return merged
+
+
+def resolve_locals(text: str, values: dict[str, Any]) -> str:
+    """Inline `${local.x}` references whose value is a plain string, until none is left."""
+    for _ in range(10):
+        expanded = LOCAL_REF.sub(
+            lambda m: values[m[1]] if isinstance(values.get(m[1]), str) else m[0], text
+        )
+        if expanded == text:
+            return text
+        text = expanded
+    return text
+
+
+def role_list() -> dict[str, str]:
+    roles = json.loads(ROLE_LIST.read_text())["roles"]
+    assert isinstance(roles, dict) and roles, f"{ROLE_LIST.name}: 'roles' must be a non-empty map"
+    return dict(roles)
+
+
+def trusted_services(document_ref: str) -> set[str]:
+    match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([a-z0-9_]+)\.json\}", document_ref)
+    assert match, f"assume_role_policy must reference an aws_iam_policy_document: {document_ref}"
+    documents = {name: body for _, name, body in policy_documents()}
+    services: set[str] = set()
+    for statement in statements(documents[match[1]]):
+        if "sts:AssumeRole" in statement.get("actions", []):
+            for principal in statement.get("principals", []):
+                if principal["type"] == "Service":
+                    services.update(principal["identifiers"])
+    return services
+
+
+def created_roles() -> dict[str, tuple[str, str]]:
+    """aws_iam_role resource name -> (name suffix, trusted service) for terraform/*.tf."""
+    values = main_locals()
+    found: dict[str, tuple[str, str]] = {}
+    for type_, name, body in main_blocks("resource"):
+        if type_ != "aws_iam_role":
+            continue
+        role_name = resolve_locals(body["name"], values)
+        assert role_name.startswith(NAME_PREFIX) and "$" not in role_name[len(NAME_PREFIX) :], (
+            f'aws_iam_role.{name}: name {body["name"]!r} must be "<project_name>-<suffix>" with '
+            "a literal suffix, so the bootstrap can scope the deploy role to it"
+        )
+        services = trusted_services(body["assume_role_policy"])
+        assert len(services) == 1, f"aws_iam_role.{name} must trust one service, got {services}"
+        found[name] = (role_name[len(NAME_PREFIX) :], services.pop())
+    return found
+
+
+def role_passes() -> list[tuple[str, str, str, str]]:
+    """(type, name, attribute, aws_iam_role name) for each attribute that passes a role.
+
+    aws_iam_* resources name the role they manage (aws_iam_role_policy.role); that is no pass.
+    """
+    values = main_locals()
+    passes = []
+    for type_, name, body in main_blocks("resource"):
+        if type_.startswith("aws_iam_"):
+            continue
+        for attribute, value in body.items():
+            if not ROLE_ATTRIBUTE.match(attribute) or not isinstance(value, str):
+                continue
+            # data.aws_iam_role is a role terraform/ does not create (var.sagemaker_role_name).
+            roles = set(
+                re.findall(r"(?<!data\.)aws_iam_role\.([a-z0-9_]+)", resolve_locals(value, values))
+            )
+            assert len(roles) == 1, f"{type_}.{name}.{attribute}: cannot tell which role {value}"
+            passes.append((type_, name, attribute, roles.pop()))
+    return passes
+
+
+def bootstrap_deploy_policy() -> dict[str, Any]:
+    for path in sorted(BOOTSTRAP_DIR.glob("*.tf")):
+        for block in load_tf(path).get("data", []):
+            document = block.get("aws_iam_policy_document", {}).get("deploy")
+            if document is not None:
+                return dict(document)
+    pytest.fail("terraform/bootstrap has no aws_iam_policy_document.deploy")
+
+
+def test_role_list_names_exactly_the_roles_terraform_creates() -> None:
+    created = {suffix: service for suffix, service in created_roles().values()}
+    listed = role_list()
+    assert created == listed, (
+        f"terraform/*.tf creates {created}, {ROLE_LIST.name} lists {listed}: a role missing from "
+        "the list makes CI's terraform apply AccessDenied; update the list (the bootstrap reads it)"
+    )
+
+
+def test_every_role_attribute_is_known() -> None:
+    unknown = {(t, a) for t, _, a, _ in role_passes()} - set(PASSED_TO)
+    assert not unknown, f"attributes passing a role with no known service: {sorted(unknown)}"
+
+
+def test_each_role_is_passed_only_to_its_listed_service() -> None:
+    roles = created_roles()
+    listed = role_list()
+    passes = role_passes()
+    assert {r for *_, r in passes} == set(roles), "a created role is never passed, or vice versa"
+    for type_, name, attribute, role in passes:
+        suffix, trusted = roles[role]
+        service = PASSED_TO[(type_, attribute)]
+        assert listed[suffix] == service == trusted, (
+            f"{type_}.{name}.{attribute} passes {suffix!r} to {service}; the role trusts {trusted} "
+            f"and {ROLE_LIST.name} says {listed.get(suffix)}"
+        )
+
+
+def test_bootstrap_reads_the_role_list_and_keeps_no_copy() -> None:
+    text = "\n".join(p.read_text() for p in sorted(BOOTSTRAP_DIR.glob("*.tf")))
+    assert 'jsondecode(file("${path.module}/../iam_roles.json"))' in text
+    copies = [v for kv in role_list().items() for v in kv if f'"{v}"' in text]
+    assert not copies, f"terraform/bootstrap repeats {copies}; derive them from {ROLE_LIST.name}"
+
+
+def test_deploy_role_may_make_every_iam_call_terraform_needs() -> None:
+    kinds = [("resource", t) for t, _, _ in main_blocks("resource")]
+    kinds += [("data", t) for t, _, _ in main_blocks("data")]
+    uncovered = sorted({k for k in kinds if k[1].startswith(OUTSIDE_POWER_USER)} - set(IAM_CALLS))
+    assert not uncovered, f"outside PowerUserAccess and not mapped to IAM calls: {uncovered}"
+    needed = set().union(*(IAM_CALLS[k] for k in set(kinds) if k in IAM_CALLS))
+
+    manage = [
+        s for s in statements(bootstrap_deploy_policy()) if s.get("sid") == "ManageProjectRoles"
+    ]
+    assert len(manage) == 1, "expected one ManageProjectRoles statement in the deploy policy"
+    missing = needed - set(manage[0]["actions"])
+    assert not missing, f"the deploy role lacks {sorted(missing)} on the project roles"
+    assert manage[0]["resources"] == "${local.project_role_arns}"
+
+
+def test_deploy_role_passes_each_role_only_to_its_service() -> None:
+    """One PassRole statement per listed service, built from the list.
+
+    tests/unit/test_terraform.py renders `local.pass_role_arns_by_service` with Terraform.
+    """
+    document = bootstrap_deploy_policy()
+    static = [s for s in document.get("statement", []) if "iam:PassRole" in s.get("actions", [])]
+    assert not static, "PassRole must come from the role list, not a hand-written statement"
+    (dynamic,) = [d for d in document.get("dynamic", []) if "statement" in d]
+    assert dynamic["statement"]["for_each"] == "${local.pass_role_arns_by_service}"
+    (content,) = dynamic["statement"]["content"]
+    assert content["actions"] == ["iam:PassRole"]
+    assert content["resources"] == "${statement.value}"
+    (condition,) = content["condition"]
+    assert (condition["test"], condition["variable"], condition["values"]) == (
+        "StringEquals",
+        "iam:PassedToService",
+        ["${statement.key}"],
+    )

@@ -302,3 +302,437 @@ def _json_or_none(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+# ---- shared HCL helpers for the checks below ----------------------------------------------------
+
+
+def main_resources(type_: str) -> dict[str, dict[str, Any]]:
+    """Every `resource "<type_>"` block of the main root, by name."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for block in load_hcl(path).get("resource", []):
+            found.update(block.get(type_, {}))
+    return found
+
+
+def main_policy_document(name: str) -> list[dict[str, Any]]:
+    """Static and dynamic statements of `data "aws_iam_policy_document" "<name>"`."""
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for block in load_hcl(path).get("data", []):
+            document = block.get("aws_iam_policy_document", {}).get(name)
+            if document is not None:
+                found = list(document.get("statement", []))
+                for dynamic in document.get("dynamic", []):
+                    found += dynamic.get("statement", {}).get("content", [])
+                return found
+    pytest.fail(f"no aws_iam_policy_document.{name} in terraform/")
+
+
+def iam_pattern_matches(pattern: str, value: str) -> bool:
+    """IAM resource wildcards: `*` is any run of characters, `?` one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value) is not None
+
+
+# ---- the default data object (issue 9 #2) -------------------------------------------------------
+
+
+def seed_object() -> tuple[str, dict[str, Any]]:
+    """The aws_s3_object that the default data_uri names: (key, resource body)."""
+    uri = locals_of(TERRAFORM_DIR)["default_data_uri"]
+    match = re.fullmatch(
+        r"s3://\$\{local\.bucket_name\}/\$\{aws_s3_object\.([a-z0-9_]+)\.key\}", uri
+    )
+    assert match, (
+        f"default_data_uri = {uri!r} must name an object Terraform creates "
+        '("s3://${local.bucket_name}/${aws_s3_object.<name>.key}")'
+    )
+    body = main_resources("aws_s3_object")[match[1]]
+    assert "$" not in body["key"], "the seed object's key must be a literal (it is the one home)"
+    return body["key"], body
+
+
+def trigger_key_patterns() -> list[str]:
+    """The key filters of the S3 upload trigger rule, as regexes (EventBridge wildcard/prefix)."""
+    pattern = main_resources("aws_cloudwatch_event_rule")["trigger"]["event_pattern"]
+    wildcards = re.findall(r'wildcard\s*=\s*"([^"]+)"', pattern)
+    prefixes = re.findall(r'prefix\s*=\s*"([^"]+)"', pattern)
+    assert wildcards or prefixes, f"no key filter found in the trigger rule: {pattern}"
+    # EventBridge wildcard: `*` matches any characters, "/" included.
+    return [".*".join(re.escape(part) for part in w.split("*")) for w in wildcards] + [
+        re.escape(p) + ".*" for p in prefixes
+    ]
+
+
+def test_default_data_uri_has_one_home() -> None:
+    values = locals_of(TERRAFORM_DIR)
+    assert values["execution_defaults"]["data_uri"] == "${local.default_data_uri}"
+    assert values["pipeline_template_vars"]["default_data_uri"] == "${local.default_data_uri}"
+    key, _ = seed_object()
+    code = "\n".join(p.read_text() for p in sorted(TERRAFORM_DIR.glob("*.tf")))
+    assert code.count(key) == 1, f"{key} is spelled more than once in terraform/"
+
+
+def test_apply_creates_the_default_data_object_from_the_repo() -> None:
+    _, body = seed_object()
+    source = body["source"].replace("${path.module}", str(TERRAFORM_DIR))
+    assert Path(source).resolve() == (ROOT / "data" / "raw" / "iris.csv").resolve()
+    assert body["bucket"] == "${local.bucket_id}"
+    header = Path(source).read_text().splitlines()[0]
+    assert header.count(",") >= 4, f"{source} does not look like the iris CSV: {header!r}"
+
+
+def test_default_data_object_does_not_start_a_run() -> None:
+    """The upload trigger would start a second run if apply created the object under data/raw/."""
+    key, _ = seed_object()
+    matching = [p for p in trigger_key_patterns() if re.fullmatch(p, key)]
+    assert not matching, (
+        f"{key} matches the trigger's key filter {matching}: apply would start a run"
+    )
+    prefix = main_resources("aws_lambda_function")["trigger"]["environment"][0]["variables"]
+    assert not key.startswith(prefix["DATA_PREFIX"])
+
+
+def test_default_data_object_never_overwrites_user_data() -> None:
+    """A later apply must not put the repo's copy back over data a user uploaded to the key."""
+    _, body = seed_object()
+    ignored = set(body.get("lifecycle", [{}])[0].get("ignore_changes", []))
+    content = {"source", "source_hash", "etag", "content", "content_base64", "content_type"}
+    assert content <= ignored, f"ignore_changes lacks {sorted(content - ignored)}"
+    assert "source_hash" not in body and "etag" not in body, "a hash would force a re-upload"
+
+
+def test_sagemaker_role_reads_the_default_data_object() -> None:
+    key, _ = seed_object()
+    reads = [
+        r
+        for s in main_policy_document("sagemaker")
+        if "s3:GetObject" in s["actions"]
+        for r in s["resources"]
+    ]
+    assert any(iam_pattern_matches(r, "${local.bucket_arn}/" + key) for r in reads), reads
+
+
+# ---- lifecycle rules vs what registered packages reference (issue 9 #8) -------------------------
+
+RUNTIME = "*"  # a value known only at run time (execution id, job name)
+
+
+def std_join_pattern(node: Any, bucket: str = "${bucket}") -> str:
+    """A pipeline-definition S3 URI (literal or Std:Join) with runtime values as `*`."""
+    if isinstance(node, str):
+        return node
+    if "Std:Join" in node:
+        join = node["Std:Join"]
+        return join["On"].join(std_join_pattern(v, bucket) for v in join["Values"])
+    assert set(node) == {"Get"}, f"unexpected pipeline expression {node}"
+    return RUNTIME
+
+
+def pipeline_step(name: str) -> dict[str, Any]:
+    steps = json.loads(PIPELINE_TEMPLATE.read_text())["Steps"]
+    (step,) = [s for s in steps if s["Name"] == name]
+    return dict(step["Arguments"])
+
+
+def states_format_pattern(expression: str) -> str:
+    """Evaluate an ASL `States.Format(...)` (nested allowed) with every path as `*`."""
+    position = 0
+
+    def skip() -> None:
+        nonlocal position
+        while expression[position] == " ":
+            position += 1
+
+    def value() -> str:
+        nonlocal position
+        skip()
+        if expression.startswith("States.Format(", position):
+            position += len("States.Format(")
+            args = [value()]
+            skip()
+            while expression[position] == ",":
+                position += 1
+                args.append(value())
+                skip()
+            assert expression[position] == ")", expression
+            position += 1
+            template, *rest = args
+            for arg in rest:
+                template = template.replace("{}", arg, 1)
+            return template
+        if expression[position] == "'":
+            end = expression.index("'", position + 1)
+            literal = expression[position + 1 : end]
+            position = end + 1
+            return literal
+        match = re.compile(r"\$\$?[A-Za-z0-9_.\[\]]*").match(expression, position)
+        assert match, f"cannot read {expression[position:]!r}"
+        position = match.end()
+        return RUNTIME
+
+    result = value()
+    assert position == len(expression), f"trailing text in {expression!r}"
+    return result
+
+
+def asl_states(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        yield from node.get("States", {}).items()
+        for child in node.values():
+            yield from asl_states(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from asl_states(child)
+
+
+def package_states() -> list[tuple[str, dict[str, Any]]]:
+    asl = json.loads(ASL_TEMPLATE.read_text())
+    found = [
+        (name, state)
+        for name, state in asl_states(asl)
+        if str(state.get("Resource", "")).endswith(":sagemaker:createModelPackage")
+    ]
+    assert found, "no createModelPackage state in the ASL"
+    return found
+
+
+def model_artifact_pattern() -> str:
+    """Where evaluation.json's model.artifact_uri points: EvaluateModel's --model-uri argument,
+    which must lie under the tuning step's training OutputDataConfig.S3OutputPath."""
+    arguments = pipeline_step("EvaluateModel")["AppSpecification"]["ContainerArguments"]
+    model_uri = std_join_pattern(arguments[arguments.index("--model-uri") + 1])
+    output_path = std_join_pattern(
+        pipeline_step("TuneXGBoost")["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"]
+    )
+    assert model_uri.startswith(output_path.rstrip("/") + "/"), (model_uri, output_path)
+    return model_uri
+
+
+def package_references() -> dict[str, str]:
+    """Every S3 URI a registered package references, as a bucket key pattern (`*` = runtime)."""
+    refs: dict[str, str] = {}
+    for name, state in package_states():
+        parameters = state["Parameters"]
+        for index, container in enumerate(parameters["InferenceSpecification"]["Containers"]):
+            if "ModelDataUrl.$" in container:
+                # evaluate.py records --model-uri as model.artifact_uri (ml/evaluate.py).
+                assert container["ModelDataUrl.$"] == "$.evaluation.report.model.artifact_uri"
+                refs[f"{name}.Containers[{index}].ModelDataUrl"] = model_artifact_pattern()
+            else:
+                refs[f"{name}.Containers[{index}].ModelDataUrl"] = container["ModelDataUrl"]
+            for variable, value in container.get("Environment", {}).items():
+                if str(value).startswith(("s3://", "${")):
+                    refs[f"{name}.Containers[{index}].Environment.{variable}"] = value
+        for path, value in json_s3_uris(parameters.get("ModelMetrics", {}), f"{name}.ModelMetrics"):
+            refs[path] = value
+    prefix = "s3://${bucket}/"
+    for path, uri in refs.items():
+        assert uri.startswith(prefix) or uri.startswith("${"), f"{path}: {uri} is not in the bucket"
+    return {path: uri.removeprefix(prefix) for path, uri in refs.items()}
+
+
+def json_s3_uris(node: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "S3Uri":
+                yield f"{path}.{key}", value
+            elif key == "S3Uri.$":
+                yield f"{path}.S3Uri", states_format_pattern(value)
+            else:
+                yield from json_s3_uris(value, f"{path}.{key}")
+
+
+def lifecycle_rules() -> list[dict[str, Any]]:
+    (config,) = main_resources("aws_s3_bucket_lifecycle_configuration").values()
+    return list(config["rule"])
+
+
+def rule_prefix(rule: dict[str, Any]) -> str:
+    """The key prefix a rule applies to; tag and size filters narrow it, so they are ignored
+    (the stricter reading: the rule may reach every key under its prefix)."""
+    (selector,) = rule.get("filter", [{}]) or [{}]
+    if "and" in selector:
+        (selector,) = selector["and"]
+    return str(selector.get("prefix", ""))
+
+
+def expires_current_objects(rule: dict[str, Any]) -> bool:
+    if rule.get("status") != "Enabled":
+        return False
+    return any(("days" in e or "date" in e) for e in rule.get("expiration", []))
+
+
+def prefix_may_cover(prefix: str, pattern: str) -> bool:
+    """Whether some key matching `pattern` (where `*` is a runtime value) starts with `prefix`."""
+    for index, char in enumerate(prefix):
+        if index >= len(pattern) or pattern[index] == RUNTIME:
+            return True
+        if pattern[index] != char:
+            return False
+    return True
+
+
+def test_prefix_coverage_reading() -> None:
+    assert prefix_may_cover("pipelines/", "pipelines/*/training/*/output/model.tar.gz")
+    assert prefix_may_cover("", "models/*/x")
+    assert prefix_may_cover("models/abc", "models/*/x")
+    assert not prefix_may_cover("pipelines/", "models/*/x")
+    assert not prefix_may_cover("evaluation/", "models/*/x")
+    assert states_format_pattern(
+        "States.Format('s3://${bucket}/{}', States.Format('evaluation/{}/evaluation.json', $.p.id))"
+    ) == ("s3://${bucket}/evaluation/*/evaluation.json")
+
+
+def test_no_expiring_lifecycle_rule_covers_what_a_package_references() -> None:
+    """A registered package lives until someone deletes it; so must every object it names."""
+    references = package_references()
+    assert any("ModelDataUrl" in p for p in references), references
+    assert any("ModelMetrics" in p for p in references), references
+    covered = [
+        f"{path} ({pattern}) expires under rule {rule['id']!r} (prefix {rule_prefix(rule)!r})"
+        for path, pattern in references.items()
+        for rule in lifecycle_rules()
+        if expires_current_objects(rule) and prefix_may_cover(rule_prefix(rule), pattern)
+    ]
+    assert not covered, "\n".join(covered)
+
+
+def test_packages_reference_no_object_terraform_replaces() -> None:
+    """Terraform deletes a staged aws_s3_object when its content hash (in the key) changes; a
+    package naming one (e.g. SAGEMAKER_SUBMIT_DIRECTORY=${train_source_uri}) would lose it."""
+    variables = locals_of(TERRAFORM_DIR)["state_machine_template_vars"]
+    staged = {
+        path: pattern
+        for path, pattern in package_references().items()
+        for name in PLACEHOLDER.findall(pattern)
+        if "aws_s3_object." in str(variables.get(name, ""))
+    }
+    assert not staged, f"packages reference Terraform-staged objects: {staged}"
+
+
+def test_intermediate_splits_still_expire() -> None:
+    outputs = pipeline_step("PrepareData")["ProcessingOutputConfig"]["Outputs"]
+    splits = [
+        std_join_pattern(o["S3Output"]["S3Uri"]).removeprefix("s3://${bucket}/") for o in outputs
+    ]
+    for split in splits:
+        assert any(
+            expires_current_objects(rule) and prefix_may_cover(rule_prefix(rule), split)
+            for rule in lifecycle_rules()
+        ), f"nothing expires the split {split}"
+
+
+def test_lifecycle_keeps_version_and_upload_housekeeping() -> None:
+    rules = lifecycle_rules()
+    whole_bucket = [r for r in rules if rule_prefix(r) == "" and r.get("status") == "Enabled"]
+    assert any("abort_incomplete_multipart_upload" in r for r in whole_bucket)
+    prefixes = {rule_prefix(r) for r in rules if "noncurrent_version_expiration" in r}
+    for pattern in [*package_references().values(), "pipelines/"]:
+        if not pattern.startswith("${"):
+            assert any(prefix_may_cover(p, pattern) for p in prefixes), pattern
+
+
+def test_sagemaker_role_writes_and_reads_model_artifacts() -> None:
+    key = model_artifact_pattern().removeprefix("s3://${bucket}/").replace(RUNTIME, "x")
+    statements = main_policy_document("sagemaker")
+    for action in ("s3:PutObject", "s3:GetObject"):
+        resources = [r for s in statements if action in s["actions"] for r in s["resources"]]
+        assert any(iam_pattern_matches(r, "${local.bucket_arn}/" + key) for r in resources), (
+            action,
+            key,
+        )
+
+
+# ---- SNS key policy (issue 9 #11) ---------------------------------------------------------------
+
+SNS_KEY_GUIDE = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+SOURCE_CONDITIONS = {"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths"}
+
+
+@pytest.mark.parametrize("service", ["events.amazonaws.com", "cloudwatch.amazonaws.com"])
+def test_sns_key_policy_lets_aws_event_sources_publish(service: str) -> None:
+    """SNS developer guide, "Enable compatibility between event sources from AWS services and
+    encrypted topics": the key policy allows the service kms:GenerateDataKey* and kms:Decrypt.
+    SNS makes those KMS calls for the publisher; published guidance says EventBridge delivery
+    does not carry aws:SourceAccount/SourceArn there, so such a condition drops every event."""
+    grants = [
+        s
+        for s in main_policy_document("sns_key")
+        if s.get("effect", "Allow") == "Allow"
+        and any(
+            p["type"] == "Service" and service in p["identifiers"] for p in s.get("principals", [])
+        )
+    ]
+    assert grants, f"the SNS key policy does not let {service} use the key"
+    for statement in grants:
+        assert {"kms:GenerateDataKey*", "kms:Decrypt"} <= set(statement["actions"])
+        conditions = {c["variable"] for c in statement.get("condition", [])}
+        assert not conditions & SOURCE_CONDITIONS, (
+            f"{service}: {sorted(conditions & SOURCE_CONDITIONS)} in the key policy can block "
+            "delivery to the encrypted topic"
+        )
+    assert SNS_KEY_GUIDE in (TERRAFORM_DIR / "notifications.tf").read_text()
+
+
+def test_topic_is_encrypted_with_that_key() -> None:
+    topic = main_resources("aws_sns_topic")["notifications"]
+    assert topic["kms_master_key_id"] == "${local.sns_kms_key_arn}"
+    key = main_resources("aws_kms_key")["sns"]
+    assert key["policy"] == "${data.aws_iam_policy_document.sns_key.json}"
+
+
+# ---- bootstrap deploy role: rendered PassRole scope (issue 9 #1) -------------------------------
+
+
+def hcl_attribute_source(text: str, name: str) -> str:
+    """The source text of `name = <expression>` (brackets balanced) from an HCL file."""
+    match = re.search(rf"^\s*{name}\s*=\s*", text, re.MULTILINE)
+    assert match, f"no {name} = ... found"
+    depth, position = 0, match.end()
+    while position < len(text):
+        char = text[position]
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "\n" and depth == 0:
+            break
+        position += 1
+    return text[match.end() : position]
+
+
+def test_bootstrap_renders_pass_role_scope_from_the_role_list(
+    terraform: str, tmp_path: Path
+) -> None:
+    """Render the bootstrap's locals with Terraform; compare with terraform/iam_roles.json."""
+    source = (ROOTS["bootstrap"] / "locals.tf").read_text()
+    names = ["project_roles", "project_role_arns", "pass_role_arns_by_service"]
+    module = tmp_path / "bootstrap"
+    module.mkdir()
+    shutil.copy(TERRAFORM_DIR / "iam_roles.json", tmp_path / "iam_roles.json")
+    expressions = "\n".join(f"  {n} = {hcl_attribute_source(source, n)}" for n in names)
+    (module / "main.tf").write_text(
+        'variable "project_name" {\n  default = "demo"\n}\n'
+        'locals {\n  partition  = "aws"\n  account_id = "111122223333"\n'
+        f"{expressions}\n}}\n"
+        + "".join(f'output "{n}" {{\n  value = local.{n}\n}}\n' for n in names)
+    )
+    env = terraform_env(tmp_path / ".tfdata")
+    for args in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        result = run([terraform, f"-chdir={module}", *args, "-no-color"], env=env)
+        assert result.returncode == 0, f"{args[0]}:\n{result.stdout}\n{result.stderr}"
+    result = run([terraform, f"-chdir={module}", "output", "-json"], env=env)
+    rendered = {k: v["value"] for k, v in json.loads(result.stdout).items()}
+
+    roles = json.loads((TERRAFORM_DIR / "iam_roles.json").read_text())["roles"]
+    arn = "arn:aws:iam::111122223333:role/demo-{}".format
+    assert sorted(rendered["project_role_arns"]) == sorted(arn(s) for s in roles)
+    expected: dict[str, list[str]] = {}
+    for suffix, service in roles.items():
+        expected.setdefault(service, []).append(arn(suffix))
+    assert {k: sorted(v) for k, v in rendered["pass_role_arns_by_service"].items()} == {
+        k: sorted(v) for k, v in expected.items()
+    }
+    assert rendered["pass_role_arns_by_service"]["events.amazonaws.com"] == [arn("registry-events")]
