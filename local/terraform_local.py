@@ -30,7 +30,7 @@ INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
 MIRROR_SCRIPT = ROOT / "scripts" / "find-provider-mirror.sh"
 BUILD_DIR = ROOT / "build"
 #: Folders the module reads through ``${path.module}/../<name>``.
-SIBLINGS = ("ml", "statemachines")
+SIBLINGS = ("ml", "statemachines", "data")
 REGION = "us-east-1"
 TIMEOUT = 600.0
 

@@ -52,15 +52,18 @@ data "aws_iam_policy_document" "sagemaker" {
       "${local.bucket_arn}/data/*",
       "${local.bucket_arn}/code/*",
       "${local.bucket_arn}/pipelines/*",
+      "${local.bucket_arn}/models/*",
       "${local.bucket_arn}/evaluation/*",
     ]
   }
 
   statement {
-    sid     = "WriteArtifactsEvaluationsAndCapture"
+    sid = "WriteArtifactsEvaluationsAndCapture"
+    # pipelines/: intermediate splits; models/: trained model artifacts (training output).
     actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [
       "${local.bucket_arn}/pipelines/*",
+      "${local.bucket_arn}/models/*",
       "${local.bucket_arn}/evaluation/*",
       "${local.bucket_arn}/data-capture/*",
     ]

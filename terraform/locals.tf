@@ -50,8 +50,12 @@ locals {
   evaluate_script_key = "code/${local.evaluate_script_md5}/evaluate.py"
   sourcedir_key       = "code/sourcedir-${local.sourcedir_md5}.tar.gz"
 
+  # The default data object, created by apply (s3.tf) so the first run has data. Referencing the
+  # object orders it before the state machine and pipeline that name it.
+  default_data_uri = "s3://${local.bucket_name}/${aws_s3_object.default_data.key}"
+
   execution_defaults = {
-    data_uri                       = "s3://${local.bucket_name}/data/raw/iris.csv"
+    data_uri                       = local.default_data_uri
     accuracy_threshold             = var.accuracy_threshold
     deploy                         = var.deploy_endpoint
     auto_approve                   = var.auto_approve
@@ -72,6 +76,7 @@ locals {
     prepare_script_uri  = "s3://${local.bucket_name}/${aws_s3_object.prepare_script.key}"
     evaluate_script_uri = "s3://${local.bucket_name}/${aws_s3_object.evaluate_script.key}"
     train_source_uri    = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
+    default_data_uri    = local.default_data_uri
   }
 
   # Placeholders of statemachines/training_pipeline.asl.json; all of them sit inside JSON strings,

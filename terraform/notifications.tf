@@ -20,20 +20,25 @@ data "aws_iam_policy_document" "sns_key" {
     }
   }
 
+  # The statement AWS documents for AWS event sources publishing to an encrypted topic: SNS
+  # developer guide, "Enable compatibility between event sources from AWS services and encrypted
+  # topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+  # (events.amazonaws.com for EventBridge, cloudwatch.amazonaws.com for alarms). It carries no
+  # aws:SourceAccount/aws:SourceArn condition: SNS makes these KMS calls for the publisher, and
+  # published guidance says EventBridge delivery does not satisfy such a condition here, so it
+  # would drop every failure event. Whether alarms carry it is not documented either; the safe
+  # reading drops it for both. The confused-deputy guards stay in the topic policy below, which
+  # decides who may publish at all; this key encrypts nothing but the topic.
+  # Settle on a real account: add the condition, fail an execution, and watch the rule's
+  # FailedInvocations metric (and an alarm's action history) for KMS access denied.
   statement {
-    sid       = "ServicesPublishToTopic"
+    sid       = "AwsEventSourcesPublishToTopic"
     actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
     resources = ["*"]
 
     principals {
       type        = "Service"
       identifiers = ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 }

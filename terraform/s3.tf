@@ -108,8 +108,12 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
   bucket = aws_s3_bucket.this[0].id
 
+  # Only the intermediate splits expire. A registered model package names its artifact
+  # (models/<execution-id>/...) and its evaluation (evaluation/<execution-id>/evaluation.json)
+  # for as long as it exists, so those never expire (tests/unit/test_terraform.py derives what
+  # packages reference from the ASL and the pipeline definition and checks these rules).
   rule {
-    id     = "expire-pipeline-artifacts"
+    id     = "expire-intermediate-splits"
     status = "Enabled"
 
     filter {
@@ -126,15 +130,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
   }
 
   rule {
-    id     = "expire-evaluations"
+    id     = "expire-overwritten-models"
+    status = "Enabled"
+
+    filter {
+      prefix = "models/"
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = 7
+    }
+  }
+
+  rule {
+    id     = "expire-overwritten-evaluations"
     status = "Enabled"
 
     filter {
       prefix = "evaluation/"
-    }
-
-    expiration {
-      days = 60
     }
 
     noncurrent_version_expiration {
@@ -192,6 +205,33 @@ resource "aws_s3_object" "sourcedir" {
   key         = local.sourcedir_key
   source      = "${local.build_dir}/sourcedir.tar.gz"
   source_hash = local.sourcedir_md5
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Default data: the repo's iris CSV, so the first run after `terraform apply` (deploy.yml starts
+# one with `{}`) has the object its default data_uri names. Outside data/raw/ on purpose: the
+# upload trigger fires on data/raw/*.csv, and an apply must not start a second run.
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_s3_object" "default_data" {
+  bucket       = local.bucket_id
+  key          = "data/seed/iris.csv"
+  source       = "${path.module}/../data/raw/iris.csv"
+  content_type = "text/csv"
+
+  # Created once: a later apply never puts the repo's copy back over data a user uploaded to
+  # this key. The provider re-uploads on a change to any attribute its hasObjectContentChanges
+  # lists (terraform-provider-aws internal/service/s3/object.go); all of them are ignored, and
+  # no source_hash/etag is set. Deleting the object makes the next apply create it again.
+  lifecycle {
+    ignore_changes = [
+      bucket_key_enabled, cache_control, checksum_algorithm, content, content_base64,
+      content_disposition, content_encoding, content_language, content_type, etag, kms_key_id,
+      metadata, server_side_encryption, source, source_hash, storage_class, website_redirect,
+    ]
+  }
 
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
