@@ -1,0 +1,68 @@
+"""`terraform apply` alone leaves the default data object in the bucket (issue 9 #2).
+
+The real module is applied to the emulator: afterwards the object the execution defaults name
+exists with the repo's iris CSV, the apply started no run (the object is outside the trigger's
+`data/raw/*.csv`), and a user's later upload to that key survives the next apply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local import terraform_local
+from local.emulator import Emulator
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+IRIS = ROOT / "data" / "raw" / "iris.csv"
+
+
+def client(emu: Emulator, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=emu.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    assert uri.startswith("s3://"), uri
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def test_apply_creates_default_data_without_a_run_and_keeps_user_uploads(tmp_path: Path) -> None:
+    if not (ROOT / "build" / "sourcedir.tar.gz").exists():
+        pytest.fail("run `make build` first (build/sourcedir.tar.gz, build/trigger.zip)")
+    with Emulator.start() as emu:
+        outputs = terraform_local.apply(emu, tmp_path)
+        bucket, key = split_uri(outputs["bucket_data_uri"])
+        s3 = client(emu, "s3")
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == IRIS.read_bytes()
+
+        # The defaults baked into the state machine name the same object.
+        sfn = client(emu, "stepfunctions")
+        machine = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
+        assert outputs["bucket_data_uri"] in machine["definition"]
+        executions = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])
+        assert executions["executions"] == [], "terraform apply started a run"
+
+        user_data = b"SepalLength,SepalWidth,PetalLength,PetalWidth,Species\n"
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=user_data,
+            ContentType="application/octet-stream",
+            Metadata={"uploaded-by": "user"},
+        )
+        # The next apply may put the project's tags back on the object (a tagging call, no
+        # upload); the content and metadata stay the user's.
+        terraform_local.apply(emu, tmp_path)
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == user_data
+        assert s3.head_object(Bucket=bucket, Key=key)["Metadata"] == {"uploaded-by": "user"}
