@@ -106,6 +106,16 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   dynamic "statement" {
+    for_each = length(local.existing_sagemaker_role_arns) == 0 ? [] : [local.existing_sagemaker_role_arns]
+
+    content {
+      sid       = "ReadExistingSageMakerRole"
+      actions   = ["iam:GetRole"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
     for_each = local.pass_role_arns_by_service
 
     content {

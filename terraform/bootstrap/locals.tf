@@ -29,13 +29,21 @@ locals {
     for suffix in sort(keys(local.project_roles)) :
     "arn:${local.partition}:iam::${local.account_id}:role/${var.project_name}-${suffix}"
   ]
+  # A SageMaker role the main root uses instead of its own (its sagemaker_role_name) is read and
+  # passed to SageMaker, never managed.
+  existing_sagemaker_role_arns = var.sagemaker_role_name == "" ? [] : [
+    "arn:${local.partition}:iam::${local.account_id}:role/${var.sagemaker_role_name}"
+  ]
   # Each role may be passed only to the service that runs it: service -> role ARNs.
   pass_role_arns_by_service = {
     for service in distinct(values(local.project_roles)) :
-    service => [
-      for suffix, passed_to in local.project_roles :
-      "arn:${local.partition}:iam::${local.account_id}:role/${var.project_name}-${suffix}"
-      if passed_to == service
-    ]
+    service => concat(
+      [
+        for suffix, passed_to in local.project_roles :
+        "arn:${local.partition}:iam::${local.account_id}:role/${var.project_name}-${suffix}"
+        if passed_to == service
+      ],
+      service == local.project_roles.sagemaker ? local.existing_sagemaker_role_arns : [],
+    )
   }
 }

@@ -74,6 +74,17 @@ variable "state_key" {
   default     = "iris-mlops/terraform.tfstate"
 }
 
+variable "sagemaker_role_name" {
+  description = "The main root's sagemaker_role_name: an existing SageMaker execution role it uses instead of creating one. The deploy role may read that role and pass it to SageMaker, nothing more. Empty when the main root creates its own."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.sagemaker_role_name == "" || can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.sagemaker_role_name))
+    error_message = "sagemaker_role_name must be empty or a valid IAM role name."
+  }
+}
+
 variable "deploy_policy_arns" {
   description = "Managed policies attached to the deploy role on top of the project-scoped IAM policy (PowerUserAccess excludes IAM)."
   type        = list(string)

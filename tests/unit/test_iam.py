@@ -449,9 +449,11 @@ def test_deploy_role_passes_each_role_only_to_its_service() -> None:
     document = bootstrap_deploy_policy()
     static = [s for s in document.get("statement", []) if "iam:PassRole" in s.get("actions", [])]
     assert not static, "PassRole must come from the role list, not a hand-written statement"
-    (dynamic,) = [d for d in document.get("dynamic", []) if "statement" in d]
-    assert dynamic["statement"]["for_each"] == "${local.pass_role_arns_by_service}"
-    (content,) = dynamic["statement"]["content"]
+    dynamics = [d["statement"] for d in document.get("dynamic", []) if "statement" in d]
+    passing = [d for d in dynamics if "iam:PassRole" in d["content"][0]["actions"]]
+    assert len(passing) == 1, "expected one dynamic PassRole statement"
+    assert passing[0]["for_each"] == "${local.pass_role_arns_by_service}"
+    (content,) = passing[0]["content"]
     assert content["actions"] == ["iam:PassRole"]
     assert content["resources"] == "${statement.value}"
     (condition,) = content["condition"]
@@ -460,3 +462,30 @@ def test_deploy_role_passes_each_role_only_to_its_service() -> None:
         "iam:PassedToService",
         ["${statement.key}"],
     )
+
+
+def test_deploy_role_may_read_an_existing_role_the_main_root_uses() -> None:
+    """With the main root's sagemaker_role_name set, apply reads that role (data.aws_iam_role)
+    and passes it to the pipeline; the bootstrap takes the same variable and grants exactly
+    iam:GetRole on it (PassRole: rendered in test_terraform)."""
+    existing = [body for type_, _, body in main_blocks("data") if type_ == "aws_iam_role"]
+    names = {re.fullmatch(r"\$\{var\.([a-z0-9_]+)\}", body["name"]) for body in existing}
+    assert None not in names, f"data.aws_iam_role names must be a variable: {existing}"
+    bootstrap_variables = {
+        name
+        for path in sorted(BOOTSTRAP_DIR.glob("*.tf"))
+        for block in load_tf(path).get("variable", [])
+        for name in block
+    }
+    for match in names:
+        assert match is not None and match[1] in bootstrap_variables, (
+            f"terraform/bootstrap needs variable {match and match[1]!r} to scope the deploy role"
+        )
+    reads = [
+        s
+        for s in statements(bootstrap_deploy_policy())
+        if s.get("sid") == "ReadExistingSageMakerRole"
+    ]
+    assert [(s["actions"], s["resources"]) for s in reads] == [
+        (["iam:GetRole"], "${statement.value}")
+    ]

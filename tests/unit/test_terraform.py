@@ -734,31 +734,53 @@ def test_bootstrap_renders_pass_role_scope_from_the_role_list(
 ) -> None:
     """Render the bootstrap's locals with Terraform; compare with terraform/iam_roles.json."""
     source = (ROOTS["bootstrap"] / "locals.tf").read_text()
-    names = ["project_roles", "project_role_arns", "pass_role_arns_by_service"]
+    names = [
+        "project_roles",
+        "project_role_arns",
+        "existing_sagemaker_role_arns",
+        "pass_role_arns_by_service",
+    ]
     module = tmp_path / "bootstrap"
     module.mkdir()
     shutil.copy(TERRAFORM_DIR / "iam_roles.json", tmp_path / "iam_roles.json")
     expressions = "\n".join(f"  {n} = {hcl_attribute_source(source, n)}" for n in names)
     (module / "main.tf").write_text(
         'variable "project_name" {\n  default = "demo"\n}\n'
+        'variable "sagemaker_role_name" {\n  default = ""\n}\n'
         'locals {\n  partition  = "aws"\n  account_id = "111122223333"\n'
         f"{expressions}\n}}\n"
         + "".join(f'output "{n}" {{\n  value = local.{n}\n}}\n' for n in names)
     )
     env = terraform_env(tmp_path / ".tfdata")
-    for args in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
-        result = run([terraform, f"-chdir={module}", *args, "-no-color"], env=env)
-        assert result.returncode == 0, f"{args[0]}:\n{result.stdout}\n{result.stderr}"
-    result = run([terraform, f"-chdir={module}", "output", "-json"], env=env)
-    rendered = {k: v["value"] for k, v in json.loads(result.stdout).items()}
+    result = run([terraform, f"-chdir={module}", "init", "-input=false", "-no-color"], env=env)
+    assert result.returncode == 0, f"init:\n{result.stdout}\n{result.stderr}"
+
+    def render(existing_role: str) -> dict[str, Any]:
+        args = ["apply", "-auto-approve", "-input=false", "-no-color"]
+        args.append(f"-var=sagemaker_role_name={existing_role}")
+        result = run([terraform, f"-chdir={module}", *args], env=env)
+        assert result.returncode == 0, f"apply:\n{result.stdout}\n{result.stderr}"
+        result = run([terraform, f"-chdir={module}", "output", "-json"], env=env)
+        return {k: v["value"] for k, v in json.loads(result.stdout).items()}
 
     roles = json.loads((TERRAFORM_DIR / "iam_roles.json").read_text())["roles"]
     arn = "arn:aws:iam::111122223333:role/demo-{}".format
-    assert sorted(rendered["project_role_arns"]) == sorted(arn(s) for s in roles)
     expected: dict[str, list[str]] = {}
     for suffix, service in roles.items():
         expected.setdefault(service, []).append(arn(suffix))
+
+    rendered = render("")
+    assert sorted(rendered["project_role_arns"]) == sorted(arn(s) for s in roles)
     assert {k: sorted(v) for k, v in rendered["pass_role_arns_by_service"].items()} == {
         k: sorted(v) for k, v in expected.items()
     }
     assert rendered["pass_role_arns_by_service"]["events.amazonaws.com"] == [arn("registry-events")]
+    assert rendered["existing_sagemaker_role_arns"] == []
+
+    # An existing SageMaker role is passed to SageMaker only, and never managed.
+    rendered = render("byo-role")
+    byo = "arn:aws:iam::111122223333:role/byo-role"
+    assert rendered["existing_sagemaker_role_arns"] == [byo]
+    passes = rendered["pass_role_arns_by_service"]
+    assert [s for s, arns in passes.items() if byo in arns] == ["sagemaker.amazonaws.com"]
+    assert byo not in rendered["project_role_arns"]
