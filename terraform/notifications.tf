@@ -26,9 +26,9 @@ data "aws_iam_policy_document" "sns_key" {
   # (events.amazonaws.com for EventBridge, cloudwatch.amazonaws.com for alarms). It carries no
   # aws:SourceAccount/aws:SourceArn condition: SNS makes these KMS calls for the publisher, and
   # published guidance says EventBridge delivery does not satisfy such a condition here, so it
-  # would drop every failure event. Whether alarms carry it is not documented either; the safe
-  # reading drops it for both. The confused-deputy guards stay in the topic policy below, which
-  # decides who may publish at all; this key encrypts nothing but the topic.
+  # would drop every failure event. For alarms the guide's statement has no condition either,
+  # and the safe reading follows it. The confused-deputy guards stay in the topic policy below,
+  # which decides who may publish at all; this key encrypts nothing but the topic.
   # Settle on a real account: add the condition, fail an execution, and watch the rule's
   # FailedInvocations metric (and an alarm's action history) for KMS access denied.
   statement {
