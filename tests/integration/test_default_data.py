@@ -21,14 +21,13 @@ ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "data" / "raw" / "iris.csv"
 
 
-def client(emu: Emulator, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=emu.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+def credentials(emu: Emulator) -> dict[str, Any]:
+    return {
+        "endpoint_url": emu.endpoint_url,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -43,11 +42,11 @@ def test_apply_creates_default_data_without_a_run_and_keeps_user_uploads(tmp_pat
     with Emulator.start() as emu:
         outputs = terraform_local.apply(emu, tmp_path)
         bucket, key = split_uri(outputs["bucket_data_uri"])
-        s3 = client(emu, "s3")
+        s3 = boto3.client("s3", **credentials(emu))
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == IRIS.read_bytes()
 
         # The defaults baked into the state machine name the same object.
-        sfn = client(emu, "stepfunctions")
+        sfn = boto3.client("stepfunctions", **credentials(emu))
         machine = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
         assert outputs["bucket_data_uri"] in machine["definition"]
         executions = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])

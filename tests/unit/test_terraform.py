@@ -2,7 +2,7 @@
 variable/output hygiene and the placeholder contract with the generated definitions.
 
 `terraform init` runs through scripts/terraform-init.sh against a provider mirror
-(`TF_PLUGIN_DIR`, or one of Terraform's implied local mirror directories), on a temporary copy of
+(`TF_PLUGIN_DIR`, or what scripts/find-provider-mirror.sh finds), on a temporary copy of
 the roots so nothing (.terraform/, lock files) lands in the working tree.
 """
 
@@ -29,18 +29,8 @@ INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
 ROOTS = {"main": TERRAFORM_DIR, "bootstrap": TERRAFORM_DIR / "bootstrap"}
 PIPELINE_TEMPLATE = ROOT / "ml" / "pipeline_definition.json"
 ASL_TEMPLATE = ROOT / "statemachines" / "training_pipeline.asl.json"
-# Terraform's implied local mirror directories (the same list as scripts/terraform-init.sh).
-IMPLIED_MIRRORS = [
-    Path.home() / ".terraform.d" / "plugins",
-    Path.home() / ".local" / "share" / "terraform" / "plugins",
-    Path("/usr/local/share/terraform/plugins"),
-    Path("/usr/share/terraform/plugins"),
-    *(
-        Path(entry) / "terraform" / "plugins"
-        for entry in os.environ.get("XDG_DATA_DIRS", "").split(":")
-        if entry
-    ),
-]
+# The one home of the provider-mirror search (TF_PLUGIN_DIR, implied mirrors, usual places).
+MIRROR_SCRIPT = ROOT / "scripts" / "find-provider-mirror.sh"
 AWS_PROVIDER = Path("registry.terraform.io") / "hashicorp" / "aws"
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 OUTPUT_NAME = re.compile(r"[a-z0-9]+(_[a-z0-9]+)+")
@@ -97,7 +87,8 @@ def find_mirror() -> Path | None:
     configured = os.environ.get("TF_PLUGIN_DIR")
     if configured:
         return Path(configured)
-    return next((d for d in IMPLIED_MIRRORS if (d / AWS_PROVIDER).is_dir()), None)
+    found = run(["bash", str(MIRROR_SCRIPT)]).stdout.strip()
+    return Path(found) if found else None
 
 
 # ---- fixtures -----------------------------------------------------------------------------------
