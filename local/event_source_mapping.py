@@ -39,6 +39,9 @@ What the Lambda service does, with the AWS documents it comes from:
 - Lambda starts with five concurrent batches per standard-queue mapping (``ScalingConfig``'s
   ``MaximumConcurrency`` caps it when set); a FIFO queue adds at most one per message group.
 
+Also here, because the trigger's queue is the first with a redrive policy: GetQueueAttributes
+answers RedrivePolicy as compact JSON, as SQS does (moto adds spaces, a perpetual plan diff).
+
 Not modelled: long polling and the scaling ramp (the poller asks every ``POLL_INTERVAL_SECONDS``),
 filter criteria, and mappings to Kinesis or DynamoDB streams.
 """
@@ -46,6 +49,7 @@ filter criteria, and mappings to Kinesis or DynamoDB streams.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 import time
@@ -307,12 +311,28 @@ def _remember_mappings(queue: Any, value: dict[str, Any]) -> None:
     queue.__dict__["lambda_event_source_mappings"] = value
 
 
+def _compact_redrive_policy(original: property) -> property:
+    # SQS returns RedrivePolicy as the compact JSON it was given, e.g.
+    # {"deadLetterTargetArn":"arn:aws:sqs:...","maxReceiveCount":5} in the GetQueueAttributes
+    # examples of the SQS API reference; moto re-serialises it with spaces, which the aws
+    # provider shows as a change on every plan of a queue with a redrive policy.
+    def attributes(self: Any) -> dict[str, Any]:
+        result: dict[str, Any] = original.fget(self)  # type: ignore[misc]
+        if result.get("RedrivePolicy") and self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    return property(attributes)
+
+
 def _patch_moto() -> None:
     global _patched
     if _patched:
         return
     from moto.awslambda.models import LambdaBackend
     from moto.sqs.models import Queue
+
+    Queue.attributes = _compact_redrive_policy(Queue.attributes)  # type: ignore[arg-type,assignment,method-assign]
 
     # moto assigns Queue.lambda_event_source_mappings in __init__ and reads it in add_message;
     # a class property shadows it (the setter keeps the assigned dict in the instance).

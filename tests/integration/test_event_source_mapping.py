@@ -283,3 +283,15 @@ def test_sending_does_not_invoke_the_function_moto_style(
 
     event_source_mapping.install()
     _eventually(lambda: _invocations(record), "the call after install()")
+
+
+def test_redrive_policy_reads_back_as_compact_json(aws: Callable[[str], Any]) -> None:
+    _, dead_arn = _queue(aws, "dead")
+    policy = json.dumps(
+        {"deadLetterTargetArn": dead_arn, "maxReceiveCount": 370}, separators=(",", ":")
+    )
+    url, _ = _queue(aws, "source", RedrivePolicy=policy)
+
+    read = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+
+    assert read["Attributes"]["RedrivePolicy"] == policy
