@@ -23,24 +23,24 @@ locals {
   # recommends six times, so Lambda can retry a throttled batch
   # (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
   trigger_queue_visibility_seconds = 6 * local.trigger_timeout_seconds
-  # A kept message comes back once per pipeline poll: the state machine's own cadence.
-  trigger_retry_seconds = var.pipeline_poll_interval_seconds
+  # A kept message comes back once per pipeline poll (the state machine's own cadence), and
+  # at most every 5 s: each return is one invocation.
+  trigger_retry_seconds = max(var.pipeline_poll_interval_seconds, 5)
   # Longest a training run holds the queue: its pipeline and endpoint poll budgets.
   trigger_longest_run_seconds = (
     var.pipeline_max_polls * var.pipeline_poll_interval_seconds +
     var.endpoint_max_polls * var.endpoint_poll_interval_seconds
   )
-  # maxReceiveCount arithmetic. Only the head message of the one group is ever received; it is
-  # received once per retry delay while the run ahead of it (one it did not start: make start,
-  # CI) goes on, and again while its own run goes on: at most two runs, i.e.
-  # 2 * longest_run / retry_delay receives, plus 10 for failed invocations (each one hides the
-  # message for the visibility timeout, so it costs one receive). Defaults: 2 * 9000 / 60 + 10
-  # = 310; local (1 s polls): 2 * 180 + 10 = 370. SQS allows at most 1000: when the cap binds, a
-  # message may reach the dead-letter queue while its own run still goes on; the run is not
-  # lost, and the next upload still waits for it because ListExecutions shows it RUNNING.
-  # The queue keeps a message 14 days (SQS's maximum) from its upload: a backlog longer than
-  # that many days of runs loses its oldest uploads to expiry, so the dead-letter alarm and
-  # `make status` are the places to watch.
+  # maxReceiveCount arithmetic. Only the head message of the one group is ever received: once
+  # per retry delay while the run ahead of it goes on (one it did not start: make start, CI),
+  # then again while its own run goes on. So at most 2 * longest_run / retry_delay receives,
+  # plus 10 for failed invocations (each hides the message for the visibility timeout, one
+  # receive each). Defaults: 2 * 9000 / 60 + 10 = 310. Local (1 s polls, 5 s retries):
+  # 2 * 36 + 10 = 82. SQS allows at most 1000; when the cap binds, a message may reach the
+  # dead-letter queue while its own run still goes on: that run is not lost, and the next
+  # upload still waits for it, since ListExecutions shows it RUNNING.
+  # SQS keeps a message at most 14 days from its upload, so a backlog of more than 14 days of
+  # runs would lose its oldest uploads to expiry (not to the dead-letter queue).
   trigger_max_receive_count = min(
     1000, 2 * ceil(local.trigger_longest_run_seconds / local.trigger_retry_seconds) + 10
   )
