@@ -3,7 +3,9 @@
 Uploads reach the function through an SQS FIFO queue with one message group (terraform/trigger.tf),
 read by a Lambda event source mapping with batch size 1. For a FIFO queue Lambda hands one batch
 per message group at a time to the function, in order, and the next message of the group is not
-received while one is in flight; so the message of the current run is the queue's lock:
+received while one is in flight ("Using Lambda with Amazon SQS",
+https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html); so the message of the current run is
+the queue's lock:
 
     SQS record ─► parse ─► not an S3 event ───────────────────────────► rejected: notify, delete
                      │  ─► ignore_reason? (empty, not .csv, ...) ──────► ignored:  notify, delete
