@@ -713,3 +713,49 @@ def test_handler_without_state_machine_arn_fails_clearly(tmp_path: Path) -> None
     done = _run_from_zip(tmp_path, {}, load_event("sqs_fifo_s3_upload"))
     assert done.returncode != 0
     assert "ConfigurationError: environment variable STATE_MACHINE_ARN is not set" in done.stderr
+
+
+# --- terraform/trigger.tf: what the handler relies on ------------------------------------------
+
+TRIGGER_TF = (ROOT / "terraform" / "trigger.tf").read_text(encoding="utf-8")
+
+
+def _hcl_block(text: str, header: str) -> str:
+    start = text.index(header)
+    depth = 0
+    for end in range(text.index("{", start), len(text)):
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0:
+            return text[start : end + 1]
+    raise AssertionError(f"unbalanced block {header!r}")
+
+
+def test_no_reserved_concurrency_anywhere_in_terraform() -> None:
+    # A new account's quota is 10 with 10 kept unreserved: reserving any fails the apply.
+    for path in sorted((ROOT / "terraform").rglob("*.tf")):
+        assert "reserved_concurrent_executions" not in path.read_text(encoding="utf-8"), path
+
+
+def test_uploads_reach_the_function_through_one_fifo_message_group() -> None:
+    queue = _hcl_block(TRIGGER_TF, 'resource "aws_sqs_queue" "trigger_queue"')
+    assert re.search(r"fifo_queue\s*=\s*true", queue)
+    assert re.search(r"content_based_deduplication\s*=\s*true", queue)
+    assert "redrive_policy" in queue and "trigger_queue_dlq" in queue
+    target = _hcl_block(TRIGGER_TF, 'resource "aws_cloudwatch_event_target" "trigger"')
+    assert "aws_sqs_queue.trigger_queue.arn" in target
+    assert re.search(r'sqs_target\s*{\s*message_group_id\s*=\s*"uploads"\s*}', target)
+    mapping = _hcl_block(TRIGGER_TF, 'resource "aws_lambda_event_source_mapping" "trigger"')
+    assert re.search(r"batch_size\s*=\s*1\n", mapping)
+    assert re.search(r'function_response_types\s*=\s*\["ReportBatchItemFailures"\]', mapping)
+    policy = _hcl_block(TRIGGER_TF, 'data "aws_iam_policy_document" "trigger_queue"')
+    assert '"aws:SourceArn"' in policy and "local.trigger_rule_arn" in policy
+
+
+def test_terraform_sets_exactly_the_environment_the_handler_reads() -> None:
+    function = _hcl_block(TRIGGER_TF, 'resource "aws_lambda_function" "trigger"')
+    variables = _hcl_block(function, "variables = {")
+    set_names = set(re.findall(r"^\s*([A-Z_]+)\s*=", variables, flags=re.MULTILINE))
+    read_names = {
+        value for name, value in vars(logic).items() if name.endswith("_ENV") and name.isupper()
+    }
+    assert set_names == read_names
