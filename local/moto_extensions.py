@@ -1707,4 +1707,7 @@ def apply() -> None:
         backend.update_model_package = _update_model_package_emits(  # type: ignore[method-assign]
             backend.update_model_package
         )
+        from local import event_source_mapping  # SQS event source mappings: its own module
+
+        event_source_mapping.install()
         _applied = True

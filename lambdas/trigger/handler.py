@@ -1,15 +1,16 @@
-"""Lambda entry point: EventBridge S3 "Object Created" event → at most one Step Functions run.
+"""Lambda entry point: a batch of queued S3 "Object Created" events → at most one run at a time.
 
-Thin by design: it reads the environment, owns the one Step Functions client, and hands both to
-`logic.handle_event`. Environment: STATE_MACHINE_ARN (required), DATA_PREFIX (default
-`data/raw/`), LOG_LEVEL (default INFO).
+Thin by design: it reads the environment, owns the function's AWS clients, and hands both to
+`logic.handle_batch`, whose partial batch response keeps waiting uploads in the queue.
+Environment: STATE_MACHINE_ARN and NOTIFICATION_TOPIC_ARN (required), QUEUE_URL,
+RETRY_DELAY_SECONDS, DEPLOY_ONLY_INPUT_KEYS, DATA_PREFIX (default `data/raw/`), LOG_LEVEL
+(default INFO); `logic.load_config` says what each means.
 """
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import boto3
 
@@ -20,19 +21,20 @@ try:
 except ImportError:
     import logic  # type: ignore[no-redef,import-not-found,unused-ignore]
 
-if TYPE_CHECKING:
-    from mypy_boto3_stepfunctions.client import SFNClient
-
 logic.LOGGER.setLevel(logic.log_level(os.environ.get(logic.LOG_LEVEL_ENV)))
 
 
 @lru_cache(maxsize=1)
-def stepfunctions_client() -> SFNClient:
-    """The function's one client, created on first use and reused by warm invocations."""
-    return boto3.client("stepfunctions")
+def clients() -> logic.Clients:
+    """The function's clients, created on first use and reused by warm invocations."""
+    return logic.Clients(
+        stepfunctions=boto3.client("stepfunctions"),
+        sns=boto3.client("sns"),
+        sqs=boto3.client("sqs"),
+    )
 
 
-def lambda_handler(event: dict[str, object], context: object) -> logic.TriggerResult:
-    """Start, or decline to start, the training run for one S3 upload event."""
+def lambda_handler(event: dict[str, object], context: object) -> logic.BatchResponse:
+    """Start, keep waiting, or report each queued upload; see `logic.handle_batch`."""
     config = logic.load_config(os.environ)
-    return logic.handle_event(event, stepfunctions_client(), config)
+    return logic.handle_batch(event, clients(), config)

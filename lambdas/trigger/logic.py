@@ -1,17 +1,32 @@
-"""Decide what one S3 "Object Created" event means for the training state machine.
+"""Decide what one queued S3 "Object Created" event means for the training state machine.
 
-    EventBridge event ─► parse_event ─► ignore_reason? ──yes──► ignored
-                                            │ no
-                                            ▼
-                      ListExecutions(RUNNING) ─► same name ─► duplicate
-                                            │  other name ─► skipped (upload not lost: re-run it)
-                                            ▼ none
-                      StartExecution(deterministic name) ─► started
-                                            └─ ExecutionAlreadyExists ─► duplicate
+Uploads reach the function through an SQS FIFO queue with one message group (terraform/trigger.tf),
+read by a Lambda event source mapping with batch size 1. For a FIFO queue Lambda hands one batch
+per message group at a time to the function, in order, and the next message of the group is not
+received while one is in flight ("Using Lambda with Amazon SQS",
+https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html); so the message of the current run is
+the queue's lock:
 
-Everything here is a pure function of its arguments; the Step Functions client is passed in, so the
-unit tests use a fake and the integration tests use moto. Only boto3/botocore, which the Lambda
-runtime provides, are imported.
+    SQS record ─► parse ─► not an S3 event ───────────────────────────► rejected: notify, delete
+                     │  ─► ignore_reason? (empty, not .csv, ...) ──────► ignored:  notify, delete
+                     ▼
+     DescribeExecution(deterministic name) ─► RUNNING ─────────────────► running:  keep
+                     │                     ─► ended ───────────────────► done:     delete
+                     ▼ does not exist
+     ListExecutions(RUNNING), minus deploy-only ones ─► a training run ► waiting:  keep
+                     ▼ none
+     StartExecution(deterministic name) ─────────────────────────────────► started: keep
+                     └─ ExecutionAlreadyExists ─────────────────────────► done:     delete
+
+"keep" reports the message as a batch item failure after moving its visibility to
+RETRY_DELAY_SECONDS: it comes back after that delay and blocks the uploads behind it until its run
+has ended. Nothing is ever dropped: a message is deleted only once its run has ended, or after a
+notification said why it will not run. Deploy-only executions (started by Model Registry approval
+or rejection events, recognised by their input keys) never block an upload.
+
+Everything here is a pure function of its arguments; the AWS clients are passed in, so the unit
+tests use fakes and the integration tests use moto. Only boto3/botocore, which the Lambda runtime
+provides, are imported.
 """
 
 from __future__ import annotations
@@ -20,25 +35,34 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:  # the stubs are a dev dependency; the Lambda runtime does not have them
+    from mypy_boto3_sns.client import SNSClient
     from mypy_boto3_stepfunctions.client import SFNClient
 
 STATE_MACHINE_ARN_ENV = "STATE_MACHINE_ARN"
+NOTIFICATION_TOPIC_ARN_ENV = "NOTIFICATION_TOPIC_ARN"
+QUEUE_URL_ENV = "QUEUE_URL"
+RETRY_DELAY_ENV = "RETRY_DELAY_SECONDS"
+DEPLOY_ONLY_INPUT_KEYS_ENV = "DEPLOY_ONLY_INPUT_KEYS"
 DATA_PREFIX_ENV = "DATA_PREFIX"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 DEFAULT_DATA_PREFIX = "data/raw/"
 DEFAULT_LOG_LEVEL = "INFO"
+#: ChangeMessageVisibility accepts 0 to 43,200 seconds (12 hours).
+MAX_VISIBILITY_SECONDS = 43_200
 
 EXPECTED_SOURCE = "aws.s3"
 EXPECTED_DETAIL_TYPE = "Object Created"
 DATA_SUFFIX = ".csv"
+#: SNS Publish: a subject is at most 100 printable ASCII characters.
+MAX_SUBJECT = 100
 
 # Step Functions accepts 1-80 characters; this alphabet is the subset that also stays valid in
 # CloudWatch log stream names and in the execution ARN without escaping.
@@ -47,10 +71,13 @@ NAME_PREFIX = "s3-"
 HASH_CHARS = 16
 _MAX_STEM = MAX_EXECUTION_NAME - len(NAME_PREFIX) - 1 - HASH_CHARS
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+_UNSAFE_SUBJECT_CHARS = re.compile(r"[^ -~]+")
 
 LOGGER = logging.getLogger(__name__)
 
-Status = Literal["started", "ignored", "duplicate", "skipped"]
+Status = Literal["started", "running", "waiting", "done", "ignored", "rejected"]
+#: Outcomes that leave the message in the queue, so the uploads behind it keep waiting.
+KEEP_IN_QUEUE: frozenset[str] = frozenset({"started", "running", "waiting"})
 
 
 class MalformedEventError(ValueError):
@@ -62,7 +89,7 @@ class ConfigurationError(RuntimeError):
 
 
 class TriggerResult(TypedDict):
-    """What the Lambda returns, one per event; unused fields are None."""
+    """The decision for one queued message; unused fields are None."""
 
     status: Status
     execution_name: str | None
@@ -70,12 +97,53 @@ class TriggerResult(TypedDict):
     reason: str
 
 
+class BatchItemFailure(TypedDict):
+    itemIdentifier: str
+
+
+class BatchResponse(TypedDict):
+    """What the function returns: Lambda's partial batch response (ReportBatchItemFailures)."""
+
+    batchItemFailures: list[BatchItemFailure]
+
+
+class SQSClient(Protocol):
+    """The one SQS call the function makes (boto3-stubs for SQS are not a dev dependency)."""
+
+    def change_message_visibility(self, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The function's AWS clients, created once by the handler."""
+
+    stepfunctions: SFNClient
+    sns: SNSClient
+    sqs: SQSClient
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings read from the function's environment variables."""
 
     state_machine_arn: str
+    notification_topic_arn: str
     data_prefix: str = DEFAULT_DATA_PREFIX
+    #: Where a kept message's visibility is changed; without both, it comes back after the
+    #: queue's own visibility timeout.
+    queue_url: str | None = None
+    retry_delay_seconds: int | None = None
+    #: Input keys of executions that only deploy or report a registered package.
+    deploy_only_input_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """The fields of an SQS record (Lambda's event for an SQS event source) the trigger uses."""
+
+    message_id: str
+    receipt_handle: str
+    body: str
 
 
 @dataclass(frozen=True)
@@ -101,19 +169,45 @@ class S3Upload:
         return f"s3://{self.bucket}/{self.key}"
 
 
-def load_config(environ: Mapping[str, str]) -> Config:
-    """Read the settings from `environ`; fail clearly when the state machine ARN is missing."""
-    arn = environ.get(STATE_MACHINE_ARN_ENV, "").strip()
-    if not arn:
+def _required_env(environ: Mapping[str, str], name: str, what: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
         raise ConfigurationError(
-            f"environment variable {STATE_MACHINE_ARN_ENV} is not set: it must hold the ARN of "
-            "the training state machine (Terraform sets it on the trigger function)"
+            f"environment variable {name} is not set: it must hold {what} (Terraform sets it on "
+            "the trigger function)"
         )
+    return value
+
+
+def _retry_delay(environ: Mapping[str, str]) -> int | None:
+    text = environ.get(RETRY_DELAY_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) > MAX_VISIBILITY_SECONDS:
+        raise ConfigurationError(
+            f"environment variable {RETRY_DELAY_ENV} must be a whole number of seconds from 0 "
+            f"to {MAX_VISIBILITY_SECONDS} (ChangeMessageVisibility's range), got {text!r}"
+        )
+    return int(text)
+
+
+def load_config(environ: Mapping[str, str]) -> Config:
+    """Read the settings from `environ`; fail clearly when a required one is missing."""
+    arn = _required_env(environ, STATE_MACHINE_ARN_ENV, "the ARN of the training state machine")
+    topic = _required_env(environ, NOTIFICATION_TOPIC_ARN_ENV, "the ARN of the notification topic")
     prefix = environ.get(DATA_PREFIX_ENV, DEFAULT_DATA_PREFIX).strip().lstrip("/")
     # "data/raw" must not also match "data/raw-old/..."; an empty prefix means the whole bucket.
     if prefix and not prefix.endswith("/"):
         prefix += "/"
-    return Config(state_machine_arn=arn, data_prefix=prefix)
+    keys = environ.get(DEPLOY_ONLY_INPUT_KEYS_ENV, "")
+    return Config(
+        state_machine_arn=arn,
+        notification_topic_arn=topic,
+        data_prefix=prefix,
+        queue_url=environ.get(QUEUE_URL_ENV, "").strip() or None,
+        retry_delay_seconds=_retry_delay(environ),
+        deploy_only_input_keys=tuple(k.strip() for k in keys.split(",") if k.strip()),
+    )
 
 
 def log_level(value: str | None) -> int:
@@ -242,70 +336,212 @@ def _result(
     return {"status": status, "execution_name": name, "execution_arn": arn, "reason": reason}
 
 
-def start_run(client: SFNClient, state_machine_arn: str, upload: S3Upload) -> TriggerResult:
-    """Start the run for `upload` unless it already ran or another run is in progress.
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
-    AWS errors other than ExecutionAlreadyExists propagate, so the invocation fails and the
-    Lambda's retry and failure destination see the event.
+
+def parse_record(record: Any) -> QueuedMessage:
+    """One record of Lambda's SQS event, or `MalformedEventError` when it is not one."""
+    root = _mapping(record, "Records[]")
+    return QueuedMessage(
+        message_id=_required_str(root, "messageId", "Records[].messageId"),
+        receipt_handle=_required_str(root, "receiptHandle", "Records[].receiptHandle"),
+        body=str(root.get("body") or ""),
+    )
+
+
+def parse_records(event: Any) -> list[QueuedMessage]:
+    """All records of Lambda's SQS event, in the order Lambda delivered them."""
+    records = _mapping(event, "(event)").get("Records")
+    if not isinstance(records, list) or not records:
+        raise MalformedEventError(
+            "event has no Records: the trigger reads S3 events from its SQS queue (an event "
+            "source mapping), not from EventBridge directly"
+        )
+    return [parse_record(record) for record in records]
+
+
+def is_deploy_only(execution_input_text: str | None, deploy_only_keys: tuple[str, ...]) -> bool:
+    """True when an execution's input names a registry event, so it trains nothing."""
+    try:
+        document = json.loads(execution_input_text or "")
+    except ValueError:
+        return False
+    return isinstance(document, dict) and any(key in document for key in deploy_only_keys)
+
+
+def _running_executions(client: SFNClient, state_machine_arn: str) -> Iterator[dict[str, Any]]:
+    pages = client.get_paginator("list_executions").paginate(
+        stateMachineArn=state_machine_arn, statusFilter="RUNNING"
+    )
+    for page in pages:
+        for execution in page["executions"]:
+            yield dict(execution)
+
+
+def blocking_run(
+    client: SFNClient, state_machine_arn: str, own_name: str, deploy_only_keys: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """The first RUNNING execution that trains (not deploy-only, not this upload's), or None."""
+    for execution in _running_executions(client, state_machine_arn):
+        if execution["name"] == own_name:
+            continue  # ListExecutions may lag DescribeExecution; never wait for oneself
+        if deploy_only_keys:
+            described = client.describe_execution(executionArn=execution["executionArn"])
+            if is_deploy_only(described.get("input"), deploy_only_keys):
+                continue
+        return execution
+    return None
+
+
+def start_run(client: SFNClient, config: Config, upload: S3Upload) -> TriggerResult:
+    """Start the run for `upload`, or say why it must wait or was handled before.
+
+    AWS errors other than ExecutionDoesNotExist / ExecutionAlreadyExists propagate: the
+    invocation fails and the message comes back after the queue's visibility timeout.
     """
     name = execution_name(upload)
-    running = client.list_executions(
-        stateMachineArn=state_machine_arn, statusFilter="RUNNING", maxResults=1
-    )["executions"]
-    if running:
-        current = running[0]
-        if current["name"] == name:
+    own_arn = execution_arn(config.state_machine_arn, name)
+    try:
+        own = client.describe_execution(executionArn=own_arn)
+    except ClientError as error:
+        if _error_code(error) != "ExecutionDoesNotExist":
+            raise
+    else:
+        if own["status"] == "RUNNING":
             return _result(
-                "duplicate",
-                f"execution {name} for {upload.uri} is already running",
-                name,
-                current["executionArn"],
+                "running", f"execution {name} for {upload.uri} is running", name, own_arn
             )
-        # One run at a time: two pipelines would race to register and deploy a model. The upload
-        # stays in S3, so the reason tells the operator how to run it later.
         return _result(
-            "skipped",
-            f"execution {current['name']} is already running; {upload.uri} was not started. "
-            f"When it finishes, upload the file again or run `make start DATA={upload.uri}`",
+            "done",
+            f"execution {name} for {upload.uri} has ended ({own['status']}): this upload is "
+            "handled",
+            name,
+            own_arn,
+        )
+
+    blocker = blocking_run(client, config.state_machine_arn, name, config.deploy_only_input_keys)
+    if blocker is not None:
+        # One run at a time: two pipelines would race to register and deploy a model. The
+        # message stays in the queue, so this upload runs when the other run has ended.
+        return _result(
+            "waiting",
+            f"execution {blocker['name']} is running; {upload.uri} waits in the queue and "
+            "starts when it has ended",
             name,
         )
     try:
         response = client.start_execution(
-            stateMachineArn=state_machine_arn, name=name, input=execution_input(upload)
+            stateMachineArn=config.state_machine_arn, name=name, input=execution_input(upload)
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+        if _error_code(error) != "ExecutionAlreadyExists":
             raise
         return _result(
-            "duplicate",
-            f"execution {name} for {upload.uri} already exists: this event was handled before",
+            "done",
+            f"execution {name} for {upload.uri} already exists: this upload was handled before",
             name,
-            execution_arn(state_machine_arn, name),
+            own_arn,
         )
     return _result("started", f"started for {upload.uri}", name, response["executionArn"])
 
 
-def log_decision(result: TriggerResult, upload: S3Upload | None = None) -> None:
-    """Write one JSON line per decision so CloudWatch Logs Insights can filter on fields."""
-    record: dict[str, Any] = {"message": "trigger decision", **result}
-    if upload is not None:
-        record.update(bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
-    LOGGER.info(json.dumps(record, sort_keys=True))
+def notification_subject(text: str) -> str:
+    """An SNS subject: printable ASCII, at most 100 characters."""
+    subject = _UNSAFE_SUBJECT_CHARS.sub("?", text).strip()
+    return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 3] + "..."
 
 
-def handle_event(event: Any, client: SFNClient, config: Config) -> TriggerResult:
-    """The whole decision for one event: parse, filter, start; logs the outcome."""
+def notify_not_run(sns: SNSClient, topic_arn: str, what: str, result: TriggerResult) -> None:
+    """Tell the topic's subscribers that an upload will not be trained on, and why."""
+    status = result["status"]
+    message = {
+        "status": status,
+        "upload": what,
+        "reason": result["reason"],
+        "action": "Upload a non-empty .csv file under the data prefix to start a run.",
+    }
+    sns.publish(
+        TopicArn=topic_arn,
+        Subject=notification_subject(f"Upload not run ({status}): {what}"),
+        Message=json.dumps(message, indent=2, sort_keys=True),
+    )
+
+
+def decide(message: QueuedMessage, clients: Clients, config: Config) -> TriggerResult:
+    """The whole decision for one queued message; notifies when the upload will not run."""
     try:
-        upload = parse_event(event)
-    except MalformedEventError as error:
-        # Still fail the invocation (the failure destination keeps the event), but leave a line
-        # that says why next to the decisions.
-        LOGGER.error(json.dumps({"message": "malformed event", "error": str(error)}))
-        raise
+        upload = parse_event(json.loads(message.body))
+    except ValueError as error:  # MalformedEventError and json.JSONDecodeError
+        # Retrying cannot repair it, and in a FIFO group it would hold up every later upload.
+        result = _result("rejected", f"message {message.message_id} is not an S3 event: {error}")
+        notify_not_run(clients.sns, config.notification_topic_arn, message.message_id, result)
+        log_decision(result, message)
+        return result
     reason = ignore_reason(upload, config.data_prefix)
     if reason is not None:
         result = _result("ignored", reason)
+        notify_not_run(clients.sns, config.notification_topic_arn, upload.uri, result)
     else:
-        result = start_run(client, config.state_machine_arn, upload)
-    log_decision(result, upload)
+        result = start_run(clients.stepfunctions, config, upload)
+    log_decision(result, message, upload)
     return result
+
+
+def keep_in_queue(sqs: SQSClient, config: Config, message: QueuedMessage) -> None:
+    """Make `message` visible again after the retry delay instead of the visibility timeout."""
+    if config.queue_url is None or config.retry_delay_seconds is None:
+        return
+    try:
+        sqs.change_message_visibility(
+            QueueUrl=config.queue_url,
+            ReceiptHandle=message.receipt_handle,
+            VisibilityTimeout=config.retry_delay_seconds,
+        )
+    except ClientError as error:
+        # The message still comes back, after the queue's own visibility timeout.
+        LOGGER.warning(
+            json.dumps(
+                {
+                    "message": "could not change the message's visibility",
+                    "message_id": message.message_id,
+                    "error": str(error),
+                }
+            )
+        )
+
+
+def handle_batch(event: Any, clients: Clients, config: Config) -> BatchResponse:
+    """Decide every record in order; report those that stay in the queue as batch item failures.
+
+    For a FIFO queue, the records after one that stays are not processed and are reported too,
+    as the Lambda developer guide asks, so the order of the group is kept.
+    """
+    try:
+        messages = parse_records(event)
+    except MalformedEventError as error:
+        LOGGER.error(json.dumps({"message": "malformed event", "error": str(error)}))
+        raise
+    failures: list[BatchItemFailure] = []
+    for message in messages:
+        if not failures:
+            result = decide(message, clients, config)
+            if result["status"] not in KEEP_IN_QUEUE:
+                continue
+            keep_in_queue(clients.sqs, config, message)
+        failures.append({"itemIdentifier": message.message_id})
+    return {"batchItemFailures": failures}
+
+
+def log_decision(
+    result: TriggerResult, message: QueuedMessage, upload: S3Upload | None = None
+) -> None:
+    """Write one JSON line per decision so CloudWatch Logs Insights can filter on fields."""
+    record: dict[str, Any] = {
+        "message": "trigger decision",
+        "message_id": message.message_id,
+        **result,
+    }
+    if upload is not None:
+        record.update(bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
+    LOGGER.info(json.dumps(record, sort_keys=True))

@@ -1,6 +1,7 @@
 """EventBridge delivery and in-process Lambda (section 11 of local/moto_extensions.py).
 
-S3 upload ─► EventBridge rule ─► the real trigger zip, run in process ─► StartExecution
+S3 upload ─► EventBridge rule ─► SQS FIFO ─► event source mapping ─► the real trigger zip, run in
+process ─► StartExecution (the mapping: local/event_source_mapping.py)
 model package approved ─► rule with InputTransformer ─► StartExecution
 """
 
@@ -13,19 +14,19 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
+from unittest.mock import ANY
 
 import boto3
 import pytest
 
-from devtools import build
-from local import moto_extensions
+from local import event_source_mapping, moto_extensions
 from local.emulator import Emulator
 from local.moto_extensions import target_input, transform_input
+from tests.integration.test_trigger_moto import BUCKET, build_trigger_stack
 
 pytestmark = pytest.mark.integration
 
 REGION = "us-east-1"
-BUCKET = "iris-data"
 ROLE = "arn:aws:iam::123456789012:role/lambda"
 ASSUME_LAMBDA = {
     "Version": "2012-10-17",
@@ -80,32 +81,39 @@ def aws(emulator: None) -> Iterator[Callable[[str], Any]]:
     """boto3 clients against moto; in-flight deliveries are awaited before moto stops."""
     moto_extensions.clear_lambda_cache()
     _create_role(_client("iam", region_name=REGION))
-    yield lambda service: _client(service, region_name=REGION)
+    # Clients are made once per service: making one iterates os.environ, which an in-process
+    # Lambda (polled from a queue at any time) changes process-wide while it runs.
+    clients: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in clients:
+            clients[service] = _client(service, region_name=REGION)
+        return clients[service]
+
+    yield client
     assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    # Queue polling must end before moto does, and start again for the next test.
+    assert event_source_mapping.reset(timeout=DEADLINE_SECONDS)
+    event_source_mapping.install()
     moto_extensions.clear_lambda_cache()
 
 
-def _trigger_setup(client: Callable[[str], Any], endpoint: dict[str, str] | None = None) -> str:
-    """Bucket with EventBridge on, Pass state machine, the real trigger Lambda behind a rule."""
-    kw = endpoint or {}
-    s3, sfn = client("s3", **kw), client("stepfunctions", **kw)
-    events, lam = client("events", **kw), client("lambda", **kw)
+def _filtered_lambda_setup(client: Callable[[str], Any]) -> None:
+    """Bucket with EventBridge on and a recording Lambda behind TRIGGER_PATTERN."""
+    s3, events, lam = client("s3"), client("events"), client("lambda")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_notification_configuration(
         Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
-    machine = sfn.create_state_machine(name="training", definition=PASS_DEFINITION, roleArn=ROLE)
     function = lam.create_function(
-        FunctionName="trigger",
+        FunctionName="filtered",
         Runtime="python3.12",
         Role=ROLE,
-        Handler="handler.lambda_handler",
-        Code={"ZipFile": build.zip_bytes(build.TRIGGER_FILES)},
-        Environment={"Variables": {"STATE_MACHINE_ARN": machine["stateMachineArn"]}},
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _zip({"app.py": "def lambda_handler(e, c):\n  return e['id']\n"})},
     )
-    events.put_rule(Name="trigger", EventPattern=json.dumps(TRIGGER_PATTERN))
-    events.put_targets(Rule="trigger", Targets=[{"Id": "fn", "Arn": function["FunctionArn"]}])
-    return str(machine["stateMachineArn"])
+    events.put_rule(Name="filtered", EventPattern=json.dumps(TRIGGER_PATTERN))
+    events.put_targets(Rule="filtered", Targets=[{"Id": "fn", "Arn": function["FunctionArn"]}])
 
 
 # --------------------------------------------------------------------------- pure functions
@@ -142,8 +150,9 @@ def test_target_input_uses_input_then_input_path_then_the_event() -> None:
 
 
 def test_s3_upload_runs_the_trigger_lambda_which_starts_an_execution(aws: Any) -> None:
-    machine = _trigger_setup(aws)
-    sfn = aws("stepfunctions")
+    # The emulator fixture makes the trigger's iam role itself; the stack adds its own.
+    stack = build_trigger_stack(aws)
+    machine, sfn = stack.state_machine_arn, aws("stepfunctions")
 
     aws("s3").put_object(Bucket=BUCKET, Key="data/raw/x.csv", Body=b"a,b\n1,2\n")
 
@@ -154,23 +163,29 @@ def test_s3_upload_runs_the_trigger_lambda_which_starts_an_execution(aws: Any) -
     described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/x.csv"}
     assert executions[0]["name"].startswith("s3-x-")
-    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert event_source_mapping.wait_idle(DEADLINE_SECONDS)
     messages = _log_messages(aws("logs"), "/aws/lambda/trigger")
     result = next(m for m in messages if m.startswith("RESULT "))
-    assert json.loads(result.removeprefix("RESULT "))["status"] == "started"
-    assert any("trigger decision" in m for m in messages)  # the handler's own log line
+    # The run's message stays in the queue, as its lock, until the run has ended.
+    assert json.loads(result.removeprefix("RESULT ")) == {
+        "batchItemFailures": [{"itemIdentifier": ANY}]
+    }
+    assert any('"status": "started"' in m for m in messages)  # the handler's own log line
 
 
-def test_keys_outside_the_rule_pattern_start_nothing(aws: Any) -> None:
-    machine = _trigger_setup(aws)
+def test_keys_outside_the_rule_pattern_invoke_nothing(aws: Any) -> None:
+    _filtered_lambda_setup(aws)
     s3 = aws("s3")
 
     s3.put_object(Bucket=BUCKET, Key="data/other/x.csv", Body=b"a\n")
     s3.put_object(Bucket=BUCKET, Key="data/raw/notes.txt", Body=b"a\n")
 
     assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
-    assert aws("stepfunctions").list_executions(stateMachineArn=machine)["executions"] == []
     assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
+
+    s3.put_object(Bucket=BUCKET, Key="data/raw/x.csv", Body=b"a\n")
+    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert _log_messages(aws("logs"), "/aws/lambda/filtered")  # the pattern does match this one
 
 
 def test_s3_events_have_aws_shape_and_reach_moto_targets_too(aws: Any) -> None:
@@ -368,15 +383,16 @@ def test_server_mode_lambda_calls_reach_the_emulator_through_aws_endpoint_url() 
         def client(service: str, **kw: Any) -> Any:
             return _client(service, region_name=REGION, **kw)
 
-        _create_role(client("iam", **endpoint))
-        machine = _trigger_setup(client, endpoint)
+        stack = build_trigger_stack(lambda service: client(service, **endpoint))
         sfn = client("stepfunctions", **endpoint)
 
         client("s3", **endpoint).put_object(Bucket=BUCKET, Key="data/raw/y.csv", Body=b"a\n1\n")
 
-        # Only the handler's own boto3 client can have started it, and only through the URL.
+        # Only the handler's own boto3 client can have started it, and only through the URL;
+        # the server process polls the queue for it (local/event_source_mapping.py).
         executions = _eventually(
-            lambda: sfn.list_executions(stateMachineArn=machine)["executions"], "the execution"
+            lambda: sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"],
+            "the execution",
         )
         described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
         assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/y.csv"}
