@@ -220,4 +220,5 @@ def _predict_directly(stack: LocalStack, artifact_uri: str, tmp_path: Path) -> l
         archive.extractall(model_dir, filter="data")
     model = train.model_fn(str(model_dir))
     data = train.input_fn(demo.SAMPLE_ROW, "text/csv")
-    return list(json.loads(train.output_fn(train.predict_fn(data, model), "application/json"))[0])
+    body, _ = train.output_fn(train.predict_fn(data, model), "application/json")
+    return list(json.loads(body)[0])
