@@ -52,6 +52,7 @@ data "aws_iam_policy_document" "sagemaker" {
       "${local.bucket_arn}/data/*",
       "${local.bucket_arn}/code/*",
       "${local.bucket_arn}/pipelines/*",
+      "${local.bucket_arn}/models/*",
       "${local.bucket_arn}/evaluation/*",
     ]
   }
@@ -61,6 +62,7 @@ data "aws_iam_policy_document" "sagemaker" {
     actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [
       "${local.bucket_arn}/pipelines/*",
+      "${local.bucket_arn}/models/*", # tuning trials' models (ml/pipeline.py MODELS_PREFIX)
       "${local.bucket_arn}/evaluation/*",
       "${local.bucket_arn}/data-capture/*",
     ]

@@ -21,6 +21,7 @@ from local import tuning
 from ml import pipeline
 from tests.helpers.json_walk import json_strings
 
+ROOT = Path(__file__).resolve().parents[2]
 EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
 SAMPLE_VALUES = {
@@ -264,6 +265,44 @@ def test_trained_models_live_under_models_not_pipelines(steps: dict[str, dict[st
         for output in (step["Arguments"].get("ProcessingOutputConfig") or {}).get("Outputs", []):
             values = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
             assert values[2] != "models", output["OutputName"]
+
+
+def _sagemaker_role_s3_prefixes(action: str) -> set[str]:
+    """Top-level bucket prefixes the SageMaker role may use with ``action`` (terraform/iam.tf)."""
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
+    options = SerializationOptions(
+        with_comments=False, explicit_blocks=False, strip_string_quotes=True
+    )
+    iam = ROOT / "terraform" / "iam.tf"
+    with iam.open(encoding="utf-8") as handle:
+        parsed = hcl2.load(handle, serialization_options=options)
+    prefixes: set[str] = set()
+    for block in parsed.get("data", []):
+        document = block.get("aws_iam_policy_document", {}).get("sagemaker")
+        for statement in (document or {}).get("statement", []):
+            if action in statement.get("actions", []):
+                for resource in statement.get("resources", []):
+                    match = re.fullmatch(r"\$\{local\.bucket_arn\}/([^/*]+)/\*", resource)
+                    if match:
+                        prefixes.add(match.group(1))
+    return prefixes
+
+
+def test_sagemaker_role_may_write_and_read_every_prefix_the_pipeline_writes(
+    steps: dict[str, dict[str, Any]],
+) -> None:
+    """The move of trial models to models/ (issue 9 #8) needs the role's S3 grants to follow."""
+    written = set()
+    training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
+    written.add(training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2])
+    for step in steps.values():
+        for output in (step["Arguments"].get("ProcessingOutputConfig") or {}).get("Outputs", []):
+            written.add(output["S3Output"]["S3Uri"]["Std:Join"]["Values"][2])
+    assert written == {"pipelines", "models", "evaluation"}
+    assert written <= _sagemaker_role_s3_prefixes("s3:PutObject")
+    assert written <= _sagemaker_role_s3_prefixes("s3:GetObject")
 
 
 def test_training_job_definition(steps: dict[str, dict[str, Any]]) -> None:
