@@ -72,6 +72,8 @@ locals {
     prepare_script_uri  = "s3://${local.bucket_name}/${aws_s3_object.prepare_script.key}"
     evaluate_script_uri = "s3://${local.bucket_name}/${aws_s3_object.evaluate_script.key}"
     train_source_uri    = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
+    # The pipeline's InputDataUri default is the state machine's default data_uri (one fact).
+    default_data_uri = local.execution_defaults.data_uri
   }
 
   # Placeholders of statemachines/training_pipeline.asl.json; all of them sit inside JSON strings,
