@@ -980,7 +980,7 @@ def served_model(spec: ServingSpec, account_id: str, region: str) -> ServedModel
     """
     with _serve_lock:
         base_dir, code_dir = _prepare_model_dir(spec, account_id, region)
-        key = base_dir.parent.name
+        key = str(base_dir)  # the full path: another cache dir is another model
         cached = _served_models.get(key)
         if cached is None or not cached.server.alive:
             environment = {

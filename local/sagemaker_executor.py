@@ -8,7 +8,10 @@ rendered ``ml/pipeline_definition.json``) in a background thread::
                ─► steps in dependency order (``Get: Steps.X...`` references + ``DependsOn``)
                ─► Processing: S3 inputs ─► the step's script as a subprocess ─► S3 outputs
                ─► Tuning: optuna search; each trial runs the real training script with the
-                  SageMaker training environment and uploads <output>/<job>/output/model.tar.gz
+                  SageMaker training environment and uploads <output>/<job>/output/model.tar.gz;
+                  its objective is read as the service reads it (for the XGBoost image: the
+                  container's built-in regexes on the log as CloudWatch shows it, and
+                  MetricDefinitions refused; local/tuning.py)
                ─► step properties (``ProcessingOutputConfig...``, ``TrainingJobSummaries[0]``...)
                   feed later steps' ``Get`` / ``Std:Join`` / ``Std:JsonGet``
 
