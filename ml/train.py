@@ -553,7 +553,12 @@ def predict_fn(
     """Class probabilities, shape (n, number of classes), each row summing to 1."""
     if isinstance(input_data, ErrorResponse):
         return input_data  # refused by input_fn: output_fn answers it
-    features = np.atleast_2d(np.asarray(input_data, dtype="float64"))
+    return predict_probabilities(input_data, model)
+
+
+def predict_probabilities(features: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """Class probabilities for an (n, 4) feature array, shape (n, number of classes)."""
+    features = np.atleast_2d(np.asarray(features, dtype="float64"))
     probabilities = model.booster.predict(make_dmatrix(features))
     return np.asarray(probabilities, dtype="float64").reshape(len(features), len(model.class_names))
 
@@ -583,9 +588,13 @@ def output_fn(
             "UnsupportedFormatError",
             f"Accept {accept} is not supported by this model: use {JSON_CONTENT_TYPE}",
         )
+    return probabilities_json(prediction), JSON_CONTENT_TYPE
+
+
+def probabilities_json(prediction: np.ndarray) -> str:
+    """Probabilities as the endpoint's JSON body, 6 decimals, e.g. `[[0.02, 0.96, 0.02]]`."""
     rows = np.atleast_2d(np.asarray(prediction, dtype="float64"))
-    body = json.dumps([[round(float(value), 6) for value in row] for row in rows])
-    return body, JSON_CONTENT_TYPE
+    return json.dumps([[round(float(value), 6) for value in row] for row in rows])
 
 
 # --------------------------------------------------------------------------- entry point

@@ -55,7 +55,7 @@ def other_model_dir(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 def direct_prediction(model_dir: Path, body: str) -> np.ndarray:
     model = train.model_fn(str(model_dir))
-    return train.predict_fn(train.input_fn(body, "text/csv"), model)
+    return train.predict_probabilities(train.parse_csv_request(body), model)
 
 
 @pytest.fixture
@@ -284,8 +284,9 @@ def test_code_outside_the_model_and_s3_cannot_load(aws: dict[str, Any], model_di
     with pytest.raises(ClientError) as caught:
         invoke(aws, endpoint, SAMPLE)  # the model tarball has no code/train.py
 
-    assert caught.value.response["OriginalStatusCode"] == 500
-    assert "/opt/ml/model/code has no train.py" in caught.value.response["Error"]["Message"]
+    response: dict[str, Any] = dict(caught.value.response)
+    assert response["OriginalStatusCode"] == 500
+    assert "/opt/ml/model/code has no train.py" in response["Error"]["Message"]
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ ONE_ROW = "5.1,3.5,1.4,0.2"
 def accuracy_on_test_split(model_dir: Path, split_dir: Path) -> float:
     model = train.model_fn(str(model_dir))
     features, labels = train.read_channel(split_dir / "test", "test")
-    predicted = train.predict_fn(features, model).argmax(axis=1)
+    predicted = train.predict_probabilities(features, model).argmax(axis=1)
     return float((predicted == labels).mean())
 
 
@@ -277,14 +277,19 @@ def test_script_bad_hyperparameter_fails_with_reason(split_dir: Path, tmp_path: 
 # --------------------------------------------------------------------------- serving
 
 
+def answered(result: tuple[str, str] | train.ErrorResponse) -> tuple[str, str]:
+    assert isinstance(result, tuple), result
+    return result
+
+
 def test_inference_round_trip(model_dir: Path) -> None:
     model = train.model_fn(str(model_dir))
     body = "5.1,3.5,1.4,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
     features = train.input_fn(body.encode(), "text/csv")
-    assert features.shape == (3, 4)
+    assert isinstance(features, np.ndarray) and features.shape == (3, 4)
     probabilities = train.predict_fn(features, model)
-    assert probabilities.shape == (3, 3)
-    body_out, content_type = train.output_fn(probabilities, "application/json")
+    assert isinstance(probabilities, np.ndarray) and probabilities.shape == (3, 3)
+    body_out, content_type = answered(train.output_fn(probabilities, "application/json"))
     # Issue 9 #9: the (body, content type) tuple the container's transformer turns into a
     # response of that type (a bare string would go out as Flask's default text/html).
     assert content_type == "application/json"
@@ -297,12 +302,14 @@ def test_inference_single_row_header_and_wildcard_accept(model_dir: Path) -> Non
     model = train.model_fn(str(model_dir))
     body = "SepalLength,SepalWidth,PetalLength,PetalWidth\r\n" + ONE_ROW + "\r\n"
     features = train.input_fn(body, "text/csv; charset=utf-8")
-    output, content_type = train.output_fn(train.predict_fn(features, model), "*/*")
+    output, content_type = answered(train.output_fn(train.predict_fn(features, model), "*/*"))
     assert content_type == "application/json"
     parsed = json.loads(output)
     assert len(parsed) == 1 and len(parsed[0]) == 3
     assert parsed[0][0] > 0.5  # a setosa flower
-    assert json.loads(train.output_fn(train.predict_fn(features, model), None)[0]) == parsed
+    assert json.loads(answered(train.output_fn(train.predict_fn(features, model), None))[0]) == (
+        parsed
+    )
 
 
 def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -> None:
@@ -310,9 +317,9 @@ def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -
     (tmp_path / "xgboost-model.json").write_bytes((model_dir / "xgboost-model.json").read_bytes())
     model = train.model_fn(str(tmp_path))
     assert model.class_names == train.CLASS_NAMES
-    features = train.input_fn(ONE_ROW, "text/csv")
-    expected = train.predict_fn(features, train.model_fn(str(model_dir)))
-    assert np.allclose(train.predict_fn(features, model), expected)
+    features = train.parse_csv_request(ONE_ROW)
+    expected = train.predict_probabilities(features, train.model_fn(str(model_dir)))
+    assert np.allclose(train.predict_probabilities(features, model), expected)
 
 
 @pytest.mark.parametrize(

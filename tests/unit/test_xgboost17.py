@@ -198,14 +198,22 @@ def test_serve_through_the_containers_stack_from_the_model_alone(
     =/opt/ml/model/code) through sagemaker-containers' transformer: JSON, 415, 406, 400."""
     base = workspace / "serving" / "opt-ml"
     shutil.copytree(trained17["model_dir"], base / "model")
-    requests = [
-        {"content_type": "text/csv", "accept": "application/json", "body": b"5.1,3.5,1.4,0.2"},
-        {"content_type": "application/json", "accept": None, "body": b"[[5.1,3.5,1.4,0.2]]"},
-        {"content_type": "text/csv", "accept": "text/csv", "body": b"5.1,3.5,1.4,0.2"},
-        {"content_type": "text/csv", "accept": None, "body": b"\xff\xfe\x81"},
+    requests: list[tuple[str, str | None, bytes]] = [
+        ("text/csv", "application/json", b"5.1,3.5,1.4,0.2"),
+        ("application/json", None, b"[[5.1,3.5,1.4,0.2]]"),
+        ("text/csv", "text/csv", b"5.1,3.5,1.4,0.2"),
+        ("text/csv", None, b"\xff\xfe\x81"),
     ]
     stdin = "".join(
-        json.dumps({**r, "body": base64.b64encode(r["body"]).decode()}) + "\n" for r in requests
+        json.dumps(
+            {
+                "content_type": content_type,
+                "accept": accept,
+                "body": base64.b64encode(body).decode(),
+            }
+        )
+        + "\n"
+        for content_type, accept, body in requests
     )
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
     env.update(
@@ -280,6 +288,8 @@ def test_model_from_xgboost17_serves_the_same_under_xgboost3(
     )
     served17 = np.asarray(json.loads(completed.stdout.strip().splitlines()[-1]))
     model = train.model_fn(str(trained17["model_dir"]))
-    answer, _ = train.output_fn(train.predict_fn(train.input_fn(rows, "text/csv"), model), None)
-    served3 = np.asarray(json.loads(answer))
+    features = train.parse_csv_request(rows)
+    served3 = np.asarray(
+        json.loads(train.probabilities_json(train.predict_probabilities(features, model)))
+    )
     assert np.allclose(served17, served3, atol=1e-5)
