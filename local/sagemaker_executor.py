@@ -8,7 +8,10 @@ rendered ``ml/pipeline_definition.json``) in a background thread::
                ─► steps in dependency order (``Get: Steps.X...`` references + ``DependsOn``)
                ─► Processing: S3 inputs ─► the step's script as a subprocess ─► S3 outputs
                ─► Tuning: optuna search; each trial runs the real training script with the
-                  SageMaker training environment and uploads <output>/<job>/output/model.tar.gz
+                  SageMaker training environment and uploads <output>/<job>/output/model.tar.gz;
+                  its objective is read as the service reads it (for the XGBoost image: the
+                  container's built-in regexes on the log as CloudWatch shows it, and
+                  MetricDefinitions refused; local/tuning.py)
                ─► step properties (``ProcessingOutputConfig...``, ``TrainingJobSummaries[0]``...)
                   feed later steps' ``Get`` / ``Std:Join`` / ``Std:JsonGet``
 
@@ -25,7 +28,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import math
 import os
 import re
 import shutil
@@ -332,20 +334,6 @@ def failure_reason(returncode: int, stderr: str, failure_file: Path) -> str:
     if lines:
         return f"AlgorithmError: {lines[-1]} (exit code {returncode})"
     return f"AlgorithmError: exit code {returncode}"
-
-
-def last_metric(regex: str, text: str) -> float | None:
-    """The last value ``regex``'s first group captures in ``text`` (SageMaker keeps the last)."""
-    values = re.findall(regex, text)
-    for value in reversed(values):
-        candidate = value[0] if isinstance(value, tuple) else value
-        try:
-            number = float(candidate)
-        except ValueError:
-            continue
-        if math.isfinite(number):
-            return number
-    return None
 
 
 def decode_hyperparameter(value: str) -> str:
@@ -822,14 +810,14 @@ class _Execution:
             specs = tuning.parse_parameter_ranges(config.get("ParameterRanges") or {})
         except tuning.TuningConfigError as error:
             raise DefinitionError(f"ValidationError: {error}") from None
-        metric_regexes = {
-            m["Name"]: m["Regex"]
-            for m in definition["AlgorithmSpecification"].get("MetricDefinitions") or []
-        }
-        if objective["MetricName"] not in metric_regexes:
-            raise DefinitionError(
-                f"ValidationError: no MetricDefinition for objective {objective['MetricName']}"
+        try:
+            # The service's reading of the objective (built-in table for the XGBoost image,
+            # MetricDefinitions refused there): see local/tuning.py, "objective metric".
+            metric_regexes = tuning.objective_metric_regexes(
+                definition["AlgorithmSpecification"], objective
             )
+        except tuning.TuningConfigError as error:
+            raise DefinitionError(str(error)) from None
         static = {
             str(k): str(v) for k, v in (definition.get("StaticHyperParameters") or {}).items()
         }
@@ -922,12 +910,8 @@ class _Execution:
                 self.patch_training(job_name, "Failed", started, reason=reason)
                 info.update(status="Failed", failure_reason=reason)
                 return None, info
-            logs = stdout + "\n" + stderr
-            metrics = {
-                metric: value
-                for metric, regex in metric_regexes.items()
-                if (value := last_metric(regex, logs)) is not None
-            }
+            # The service reads the job's log as CloudWatch shows it (tabs as #011).
+            metrics = tuning.read_metrics(metric_regexes, stdout + "\n" + stderr)
             model_uri = f"{output_path}/{job_name}/output/model.tar.gz"
             bucket, key = split_s3_uri(model_uri)
             self.s3.put_object(Bucket=bucket, Key=key, Body=tar_directory(model_dir))

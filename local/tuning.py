@@ -7,11 +7,16 @@ the objective, or ``None`` when the job failed. optuna's TPE sampler proposes th
 *constant liar* so trials running in parallel do not all explore the same point.
 
     ranges ─► ParameterSpec ─► optuna ask ─► run_trial(params) ─► tell ─► ... ─► best trial
+
+The objective is read the way the service reads it (:func:`objective_metric_regexes`,
+:func:`read_metrics`): for the SageMaker XGBoost image, the container's built-in regexes applied to
+the training log as CloudWatch shows it, and custom ``MetricDefinitions`` are refused.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -29,6 +34,141 @@ MIN_STARTUP_TRIALS, MAX_STARTUP_TRIALS = 2, 10
 
 class TuningConfigError(ValueError):
     """The tuning job configuration cannot be searched (bad range, unknown scaling...)."""
+
+
+# --------------------------------------------------------------------------- objective metric
+#
+# What the service does for the XGBoost image (read in aws/sagemaker-xgboost-container, tag v1.7-1,
+# and its issues):
+# - Tuning treats the image as a BUILT-IN algorithm: custom MetricDefinitions cannot be set, a
+#   maintainer confirms in https://github.com/aws/sagemaker-xgboost-container/issues/121 ("custom
+#   XGBoost optimization metrics"). Whether CreateHyperParameterTuningJob refuses them or ignores
+#   them is not documented; we model the stricter reading and refuse (ValidationException).
+# - The metrics it can read are the container's table, one per xgboost eval metric:
+#   src/sagemaker_xgboost_container/algorithm_mode/metrics.py builds, for every name in
+#   src/sagemaker_xgboost_container/constants/xgb_constants.py XGB_MAXIMIZE_METRICS /
+#   XGB_MINIMIZE_METRICS, the metric "validation:<name>" with regex
+#   `.*\[[0-9]+\].*#011validation-<name>:(\S+)` (sagemaker_algorithm_toolkit/metrics.py:
+#   Metric.format_definition gives {"Name", "Regex"}); PR #82 is where the table got this shape.
+# - `#011` is a TAB as the log shows it (issue 9 quotes the regex so): control characters reach the
+#   log the service reads escaped as `#` + 3 octal digits (rsyslog's form), so xgboost's line
+#   `[3]\ttrain-mlogloss:0.5\tvalidation-mlogloss:0.6` is matched as
+#   `[3]#011train-mlogloss:0.5#011validation-mlogloss:0.6` (cloudwatch_log_text()).
+# - `(\S+)` runs to the end of the line or the next blank, and `#011` is not a blank, so only the
+#   LAST metric of a line parses as a number; train.py therefore lists mlogloss last.
+
+#: Repository of the SageMaker XGBoost image in every region's ECR registry
+#: (``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/sagemaker-xgboost:<version>``).
+XGBOOST_IMAGE = re.compile(
+    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-xgboost[:@]"
+)
+# Copied from xgb_constants.py at tag v1.7-1 (XGB_MAXIMIZE_METRICS, XGB_MINIMIZE_METRICS).
+XGBOOST_MAXIMIZE_METRICS = (
+    "accuracy", "auc", "aucpr", "balanced_accuracy", "f1", "f1_binary", "f1_macro", "map", "ndcg",
+    "precision", "r2", "recall", "precision_macro", "precision_micro", "recall_macro",
+    "recall_micro",
+)  # fmt: skip
+XGBOOST_MINIMIZE_METRICS = (
+    "aft-nloglik", "cox-nloglik", "error", "gamma-deviance", "gamma-nloglik",
+    "interval-regression-accuracy", "logloss", "mae", "mape", "merror", "mlogloss", "mphe", "mse",
+    "poisson-nloglik", "rmse", "rmsle", "tweedie-nloglik",
+)  # fmt: skip
+MAXIMIZE, MINIMIZE = "Maximize", "Minimize"
+
+
+@dataclass(frozen=True)
+class BuiltinMetric:
+    """One metric the XGBoost image defines: its name, regex and tuning direction."""
+
+    name: str
+    regex: str
+    direction: str
+
+
+def _xgboost_builtin_metrics() -> dict[str, BuiltinMetric]:
+    # algorithm_mode/metrics.py: name "validation:{}",
+    # regex ".*\\[[0-9]+\\].*#011validation-{}:(\\S+)"
+    table = {}
+    for names, direction in (
+        (XGBOOST_MAXIMIZE_METRICS, MAXIMIZE),
+        (XGBOOST_MINIMIZE_METRICS, MINIMIZE),
+    ):
+        for metric in names:
+            name = f"validation:{metric}"
+            regex = r".*\[[0-9]+\].*#011validation-" + metric + r":(\S+)"
+            table[name] = BuiltinMetric(name, regex, direction)
+    return table
+
+
+#: The XGBoost image's built-in metrics, keyed by metric name (the only home of this table).
+XGBOOST_BUILTIN_METRICS: Mapping[str, BuiltinMetric] = _xgboost_builtin_metrics()
+
+
+def is_xgboost_image(image_uri: str) -> bool:
+    return bool(XGBOOST_IMAGE.match(image_uri or ""))
+
+
+def cloudwatch_log_text(text: str) -> str:
+    """``text`` as the training job's CloudWatch log shows it: control characters (except the
+    line break) escaped as ``#`` + 3 octal digits, so a tab reads ``#011``."""
+    return re.sub(r"[\x00-\x09\x0b-\x1f\x7f]", lambda m: f"#{ord(m.group()):03o}", text)
+
+
+def objective_metric_regexes(
+    algorithm_specification: Mapping[str, Any], objective: Mapping[str, Any]
+) -> dict[str, str]:
+    """The metric regexes the service applies to a tuning trial's log, keyed by metric name.
+
+    XGBoost image: the container's built-in table, and MetricDefinitions are refused (see above).
+    Any other image: its MetricDefinitions, which must define the objective.
+    """
+    definitions = algorithm_specification.get("MetricDefinitions") or []
+    image = str(algorithm_specification.get("TrainingImage") or "")
+    metric_name = str(objective.get("MetricName") or "")
+    if is_xgboost_image(image):
+        if definitions:
+            raise TuningConfigError(
+                "ValidationException: MetricDefinitions cannot be set for the built-in XGBoost "
+                f"image {image}: tuning reads its built-in metrics (validation:<eval_metric>); "
+                "remove MetricDefinitions (aws/sagemaker-xgboost-container issue #121)"
+            )
+        if metric_name not in XGBOOST_BUILTIN_METRICS:
+            raise TuningConfigError(
+                f"ValidationException: objective metric {metric_name!r} is not a metric of the "
+                f"XGBoost image; use one of validation:<eval_metric>, e.g. validation:mlogloss"
+            )
+        return {name: metric.regex for name, metric in XGBOOST_BUILTIN_METRICS.items()}
+    regexes = {str(d["Name"]): str(d["Regex"]) for d in definitions}
+    if metric_name not in regexes:
+        raise TuningConfigError(
+            f"ValidationException: no MetricDefinition for objective metric {metric_name!r}"
+        )
+    return regexes
+
+
+def last_metric(regex: str, text: str) -> float | None:
+    """The last value ``regex``'s first group captures in ``text`` that parses as a finite number.
+
+    A capture that is not a number (``0.1#011validation-x:0.2``) is skipped: the service cannot
+    emit it as a metric value either.
+    """
+    values = re.findall(regex, text)
+    for value in reversed(values):
+        candidate = value[0] if isinstance(value, tuple) else value
+        try:
+            number = float(candidate)
+        except ValueError:
+            continue
+        if math.isfinite(number):
+            return number
+    return None
+
+
+def read_metrics(regexes: Mapping[str, str], log: str) -> dict[str, float]:
+    """Every metric whose regex matches the log, read as CloudWatch shows it (last value wins)."""
+    shown = cloudwatch_log_text(log)
+    found = {name: last_metric(regex, shown) for name, regex in regexes.items()}
+    return {name: value for name, value in found.items() if value is not None}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ uses :func:`render` to do the same.
 
 Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE_EXECUTION_ID)::
 
-     InputDataUri (default s3://${bucket}/data/raw/iris.csv)
+     InputDataUri (default ${default_data_uri}, supplied by Terraform)
             │
             ▼
      ┌─────────────┐  processing: sklearn image, prepare.py (stratified 60/20/20 split)
@@ -19,7 +19,8 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
           │ ┌─────────────┐  tuning: Bayesian, minimise validation:mlogloss, max_depth 3-10,
           │ │ TuneXGBoost │  eta 0.01-0.3, num_round 30-150; MaxTuningJobs (9) and
           │ └─────────────┘  MaxParallelTuningJobs (3) limit the trials; models ─►
-          │   │              s3://${bucket}/pipelines/<execution-id>/training
+          │   │              s3://${bucket}/models/<execution-id>/training (kept: registered
+          │   │              packages reference them; splits stay under pipelines/)
           │   │ best model (TrainingJobSummaries[0])
           ▼   ▼
      ┌───────────────┐  processing: xgboost image, evaluate.py, PropertyFile EvaluationReport
@@ -60,7 +61,6 @@ from sagemaker.workflow.steps import ProcessingStep, TuningStep
 from sagemaker.xgboost.estimator import XGBoost
 
 from devtools.generated import write_or_check
-from ml.train import METRIC_DEFINITIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITION_PATH = ROOT / "ml" / "pipeline_definition.json"
@@ -76,6 +76,7 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "prepare_script_uri",
         "evaluate_script_uri",
         "train_source_uri",
+        "default_data_uri",
     }
 )
 
@@ -91,6 +92,7 @@ SENTINELS: Mapping[str, str] = {
     "prepare_script_uri": "s3://sentinel-code-prepare/code/prepare.py",
     "evaluate_script_uri": "s3://sentinel-code-evaluate/code/evaluate.py",
     "train_source_uri": "s3://sentinel-code-train/code/train_source.tar.gz",
+    "default_data_uri": "s3://sentinel-default-data/data/raw/iris.csv",
 }
 SENTINEL_MARKER = "sentinel"
 
@@ -100,7 +102,13 @@ _GENERATION_REGION = "us-east-1"
 
 PROCESSING_ROOT = "/opt/ml/processing"
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
+# A metric the XGBoost image itself defines (local/tuning.py XGBOOST_BUILTIN_METRICS, from the
+# container's algorithm_mode/metrics.py): tuning treats the image as a built-in algorithm, so the
+# tuner sends NO MetricDefinitions (aws/sagemaker-xgboost-container issue #121) and train.py logs
+# xgboost's own `[i]\t...\tvalidation-mlogloss:<x>` lines that the built-in regex reads.
 OBJECTIVE_METRIC = "validation:mlogloss"
+#: Top-level prefix of the tuning trials' models (registered packages point at them).
+MODELS_PREFIX = "models"
 DEFAULT_MAX_TUNING_JOBS = 9
 DEFAULT_MAX_PARALLEL_JOBS = 3
 STATIC_HYPERPARAMETERS: Mapping[str, str] = {"early_stopping_rounds": "10", "seed": "42"}
@@ -237,16 +245,12 @@ def build_pipeline(
     ``values`` supplies the environment-specific strings (sentinels by default); the tuning
     limits are the defaults of the ``MaxTuningJobs`` / ``MaxParallelTuningJobs`` parameters.
     """
-    if OBJECTIVE_METRIC not in {metric["Name"] for metric in METRIC_DEFINITIONS}:
-        raise ValueError(f"ml.train.METRIC_DEFINITIONS does not define {OBJECTIVE_METRIC}")
     bucket = values["bucket"]
     role = values["sagemaker_role_arn"]
     session = OfflinePipelineSession(bucket)
     execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
 
-    input_data_uri = ParameterString(
-        name="InputDataUri", default_value=f"s3://{bucket}/data/raw/iris.csv"
-    )
+    input_data_uri = ParameterString(name="InputDataUri", default_value=values["default_data_uri"])
     processing_instance_type = ParameterString(
         name="ProcessingInstanceType", default_value="ml.m5.large"
     )
@@ -303,7 +307,7 @@ def build_pipeline(
         role=role,
         instance_type=training_instance_type,
         instance_count=training_instance_count,
-        output_path=_s3(bucket, "pipelines", execution_id, "training"),
+        output_path=_s3(bucket, MODELS_PREFIX, execution_id, "training"),
         base_job_name="iris-xgboost",
         hyperparameters=dict(STATIC_HYPERPARAMETERS),
         # Debugger/profiler rules would add region-specific images and extra jobs.
@@ -320,7 +324,6 @@ def build_pipeline(
             "eta": ContinuousParameter(0.01, 0.3),
             "num_round": IntegerParameter(30, 150),
         },
-        metric_definitions=[dict(metric) for metric in METRIC_DEFINITIONS],
         strategy="Bayesian",
         max_jobs=max_tuning_jobs_param,
         max_parallel_jobs=max_parallel_jobs_param,
@@ -339,7 +342,7 @@ def build_pipeline(
     )
     # The best trial's model: <output_path>/<training job name>/output/model.tar.gz. The SDK
     # annotates `prefix` as str, but it only becomes one more value of the returned Join.
-    training_prefix = Join(on="/", values=["pipelines", execution_id, "training"])
+    training_prefix = Join(on="/", values=[MODELS_PREFIX, execution_id, "training"])
     best_model_uri = _flatten_join(
         tune_step.get_top_model_s3_uri(
             top_k=0,

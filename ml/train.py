@@ -5,12 +5,17 @@ xgboost, and runs on the container's Python 3.8 with xgboost 1.7 as well as on x
 
 Training contract: hyperparameters arrive as CLI args (`--max_depth 5 --eta 0.1 --num_round 100`),
 channels as CSV (no header, label first) under `SM_CHANNEL_TRAIN` / `SM_CHANNEL_VALIDATION`; the
-model goes to `SM_MODEL_DIR/xgboost-model.json` with `metadata.json` beside it, and the last lines
-printed are the metrics that the tuner's `METRIC_DEFINITIONS` regexes read.
+model goes to `SM_MODEL_DIR/xgboost-model.json` with `metadata.json` beside it and this script in
+`SM_MODEL_DIR/code/` (so model.tar.gz serves with `SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`).
+The log carries xgboost's own evaluation lines (`[i]\ttrain-...\tvalidation-mlogloss:<x>`), the
+form the tuner reads for this image with the container's built-in regexes (local/tuning.py).
 
-Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`): `text/csv` rows of
-SepalLength,SepalWidth,PetalLength,PetalWidth in, JSON class probabilities out, label order
-Iris-setosa, Iris-versicolor, Iris-virginica.
+Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`), as the container's
+sagemaker-containers 2.8.6 transformer runs them: `text/csv` rows of
+SepalLength,SepalWidth,PetalLength,PetalWidth in, `application/json` class probabilities out
+(label order Iris-setosa, Iris-versicolor, Iris-virginica); a request the script refuses is
+answered with a 4xx JSON error (`ErrorResponse`), never an exception (which the container turns
+into an HTML 500).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -53,15 +59,16 @@ VALIDATION_ERROR_EXIT_CODE = 2
 
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
+#: Where the script copies itself inside the model directory: the model tarball carries its code,
+#: and a package serves it with SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code.
+MODEL_CODE_DIR = "code"
 OBJECTIVE = "multi:softprob"
-# xgboost early-stops on the LAST metric listed, and the tuner minimises mlogloss.
+# xgboost early-stops on the LAST metric listed, and the tuner minimises mlogloss. It must also
+# be the last of its log line: the container's regex `.*\[[0-9]+\].*#011validation-mlogloss:(\S+)`
+# captures up to the end of the line (a following `#011...` would be captured with it).
 EVAL_METRICS = ["merror", "mlogloss"]
-
-_FLOAT = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
-METRIC_DEFINITIONS = [
-    {"Name": "validation:mlogloss", "Regex": r"validation:mlogloss=(" + _FLOAT + r");"},
-    {"Name": "validation:merror", "Regex": r"validation:merror=(" + _FLOAT + r");"},
-]
+#: The eval set names in xgboost's log lines; the tuner's regexes look for `validation-<metric>`.
+TRAIN_SET, VALIDATION_SET = "train", "validation"
 
 JSON_CONTENT_TYPE = "application/json"
 CSV_CONTENT_TYPE = "text/csv"
@@ -290,12 +297,16 @@ def train_model(
         params.booster_params(),
         dtrain,
         num_boost_round=params.num_round,
-        evals=[(dtrain, "train"), (dvalidation, "validation")],
+        # Validation last: xgboost writes the sets in this order, and the objective must end the
+        # line (see EVAL_METRICS).
+        evals=[(dtrain, TRAIN_SET), (dvalidation, VALIDATION_SET)],
         early_stopping_rounds=params.early_stopping_rounds or None,
         evals_result=history,
-        verbose_eval=False,
+        # xgboost's own `[i]\ttrain-merror:..\tvalidation-mlogloss:..` line every round: what the
+        # tuner reads for this image (aws/sagemaker-xgboost-container algorithm_mode/metrics.py).
+        verbose_eval=True,
     )
-    rounds_trained = len(history["validation"]["mlogloss"])
+    rounds_trained = len(history[VALIDATION_SET]["mlogloss"])
     if params.early_stopping_rounds:
         best_iteration = int(booster.best_iteration)
         # Keep only the rounds up to the best one, so every consumer (1.7 predicts with all
@@ -303,15 +314,21 @@ def train_model(
         booster = booster[: best_iteration + 1]
     else:
         best_iteration = rounds_trained - 1
-    metrics = {
-        name: float(history["validation"][name][best_iteration]) for name in ("mlogloss", "merror")
-    }
+    metrics = {name: float(history[VALIDATION_SET][name][best_iteration]) for name in EVAL_METRICS}
     return TrainingResult(booster, best_iteration, metrics, history, rounds_trained)
 
 
-def metric_lines(metrics: dict[str, float]) -> list[str]:
-    """The lines the tuner's METRIC_DEFINITIONS read; keep this format stable."""
-    return [f"validation:{name}={metrics[name]!r};" for name in ("mlogloss", "merror")]
+def evaluation_line(history: dict[str, dict[str, list[float]]], iteration: int) -> str:
+    """Round ``iteration``'s metrics as xgboost's EvaluationMonitor prints them.
+
+    `[i]` then, per eval set in order, per metric in order, `\t<set>-<metric>:<value:.5f>`
+    (xgboost 1.7 and 3.x callback.py, EvaluationMonitor._fmt_metric).
+    """
+    parts = [f"[{iteration}]"]
+    for data in (TRAIN_SET, VALIDATION_SET):
+        for metric in EVAL_METRICS:
+            parts.append(f"{data}-{metric}:{history[data][metric][iteration]:.5f}")
+    return "\t".join(parts)
 
 
 def build_metadata(
@@ -353,8 +370,21 @@ def save_model(model_dir: Path, booster: xgb.Booster, metadata: dict[str, Any]) 
     write_bytes_atomically(model_dir / METADATA_FILE_NAME, text.encode("utf-8"))
 
 
+def copy_code_into_model(model_dir: Path, script: Path | None = None) -> Path:
+    """Copy this script to ``<model_dir>/code/`` so model.tar.gz serves on its own.
+
+    The sagemaker SDK's repack puts inference code in the same place; the serving stack accepts a
+    local directory as SAGEMAKER_SUBMIT_DIRECTORY (sagemaker-containers 2.8.6
+    _files.download_and_extract: `elif os.path.isdir(uri)` copies it to the code dir).
+    """
+    source = Path(script or __file__).resolve()
+    target = model_dir / MODEL_CODE_DIR / source.name
+    write_bytes_atomically(target, source.read_bytes())
+    return target
+
+
 def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
-    """Read channels, train, save model + metadata + history; return the metadata."""
+    """Read channels, train, save model + metadata + code + history; return the metadata."""
     params = hyperparameters_from_args(args)
     train = read_channel(args.train, "train")
     validation = read_channel(args.validation, "validation")
@@ -366,6 +396,10 @@ def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
         params, result, job_name, {"train": len(train[1]), "validation": len(validation[1])}
     )
     save_model(Path(args.model_dir), result.booster, metadata)
+    copy_code_into_model(Path(args.model_dir))
+    # Restate the kept round last, in xgboost's own form: whether the service keeps the last or
+    # the best value it read, it then reports the metrics of the saved model.
+    print(evaluation_line(result.history, result.best_iteration), flush=True)
     history_text = json.dumps(result.history, indent=2) + "\n"
     write_bytes_atomically(
         Path(args.output_data_dir) / "evals_result.json", history_text.encode("utf-8")
@@ -409,18 +443,52 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.ndarray:
-    """Parse a `text/csv` body of one or more rows of the 4 features into an (n, 4) array."""
-    media_type = _media_type(request_content_type)
-    if media_type != CSV_CONTENT_TYPE:
-        raise ValueError(
-            f"unsupported content type '{request_content_type}': send {CSV_CONTENT_TYPE}"
+class ErrorResponse:
+    """A refused request, answered with its own 4xx status and a JSON body (a WSGI application).
+
+    Why not raise: the container's serving stack (sagemaker-containers 2.8.6.post2, pinned in
+    aws/sagemaker-xgboost-container requirements.txt at v1.7-1) wraps input_fn, predict_fn and
+    output_fn in `_functions.error_wrapper(fn, _errors.ClientError)` (`_transformer.Transformer`),
+    and the XGBoost container's `serving.py` passes its defaults the same way. Any exception, the
+    UnsupportedFormatError that `_default_transform_fn` would map to 415 included, so leaves the
+    Flask view as ClientError, and Flask answers an HTML 500 (a ModelError with
+    OriginalStatusCode 500 for the caller, and a 5XX for the alarms). What output_fn returns goes
+    to Flask as is (`Transformer.transform` only turns tuples into a Response), and Flask 1.1
+    turns a WSGI callable into the response (`Flask.make_response`), so a refusal travels
+    input_fn ─► predict_fn ─► output_fn as this object. The body has the keys of the container's
+    own `Transformer._error_response` ("error", "error-message").
+    """
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        self.status = status
+        self.error = error
+        self.message = message
+
+    def body(self) -> bytes:
+        return json.dumps({"error": self.error, "error-message": self.message}).encode("utf-8")
+
+    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
+        body = self.body()
+        start_response(
+            f"{self.status} {HTTPStatus(self.status).phrase}",
+            [("Content-Type", JSON_CONTENT_TYPE), ("Content-Length", str(len(body)))],
         )
+        return [body]
+
+    def __repr__(self) -> str:
+        return f"ErrorResponse({self.status}, {self.error!r}, {self.message!r})"
+
+
+def parse_csv_request(request_body: str | bytes) -> np.ndarray:
+    """One or more CSV rows of the 4 features as an (n, 4) array; ValueError says what is wrong."""
     if isinstance(request_body, (bytes, bytearray)):
         try:
             request_body = bytes(request_body).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValueError("request body is not UTF-8 text") from None
+    if "\ufffd" in request_body:
+        # The container decodes text/csv bodies with errors="replace" (werkzeug get_data).
+        raise ValueError("request body is not UTF-8 text")
     rows = [
         [cell.strip() for cell in row]
         for row in csv.reader(io.StringIO(request_body))
@@ -456,18 +524,75 @@ def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.
     return np.asarray(values, dtype="float64")
 
 
-def predict_fn(input_data: np.ndarray, model: LoadedModel) -> np.ndarray:
+def input_fn(
+    request_body: str | bytes, request_content_type: str | None
+) -> np.ndarray | ErrorResponse:
+    """`text/csv` rows as an (n, 4) array; anything else is refused with a 4xx ErrorResponse.
+
+    A wrong content type gets 415 with the container's UnsupportedFormatError (sagemaker-containers
+    `_errors.UnsupportedFormatError`, mapped to UNSUPPORTED_MEDIA_TYPE by
+    `_transformer._default_transform_fn`); a body that is not valid CSV of 4 numbers gets 400.
+    """
+    media_type = _media_type(request_content_type)
+    if media_type != CSV_CONTENT_TYPE:
+        return ErrorResponse(
+            415,
+            "UnsupportedFormatError",
+            f"Content type {request_content_type} is not supported by this model: "
+            f"send {CSV_CONTENT_TYPE}",
+        )
+    try:
+        return parse_csv_request(request_body)
+    except ValueError as error:
+        return ErrorResponse(400, "ValueError", str(error))
+
+
+def predict_fn(
+    input_data: np.ndarray | ErrorResponse, model: LoadedModel
+) -> np.ndarray | ErrorResponse:
     """Class probabilities, shape (n, number of classes), each row summing to 1."""
-    features = np.atleast_2d(np.asarray(input_data, dtype="float64"))
+    if isinstance(input_data, ErrorResponse):
+        return input_data  # refused by input_fn: output_fn answers it
+    return predict_probabilities(input_data, model)
+
+
+def predict_probabilities(features: np.ndarray, model: LoadedModel) -> np.ndarray:
+    """Class probabilities for an (n, 4) feature array, shape (n, number of classes)."""
+    features = np.atleast_2d(np.asarray(features, dtype="float64"))
     probabilities = model.booster.predict(make_dmatrix(features))
     return np.asarray(probabilities, dtype="float64").reshape(len(features), len(model.class_names))
 
 
-def output_fn(prediction: np.ndarray, accept: str | None) -> str:
-    """Serialise probabilities as JSON, e.g. `[[0.02, 0.96, 0.02]]`."""
+def accepts_json(accept: str | None) -> bool:
+    """Whether an Accept header admits `application/json` (absent means anything)."""
     accepted = [_media_type(part) for part in (accept or "").split(",")]
-    if not any(media in ("", "*/*", "application/*", JSON_CONTENT_TYPE) for media in accepted):
-        raise ValueError(f"unsupported accept type '{accept}': use {JSON_CONTENT_TYPE}")
+    return any(media in ("", "*/*", "application/*", JSON_CONTENT_TYPE) for media in accepted)
+
+
+def output_fn(
+    prediction: np.ndarray | ErrorResponse, accept: str | None
+) -> tuple[str, str] | ErrorResponse:
+    """`(JSON text, "application/json")`, e.g. `[[0.02, 0.96, 0.02]]`, or the refusal.
+
+    The tuple is the form the container's transformer turns into a response with that content
+    type (`_transformer.Transformer.transform`: `Response(response=result[0],
+    mimetype=result[1])`); a bare string would go out as Flask's default `text/html`. An Accept
+    that excludes JSON gets 406, as the container's `_default_transform_fn` answers an
+    UnsupportedFormatError from output_fn (NOT_ACCEPTABLE).
+    """
+    if isinstance(prediction, ErrorResponse):
+        return prediction
+    if not accepts_json(accept):
+        return ErrorResponse(
+            406,
+            "UnsupportedFormatError",
+            f"Accept {accept} is not supported by this model: use {JSON_CONTENT_TYPE}",
+        )
+    return probabilities_json(prediction), JSON_CONTENT_TYPE
+
+
+def probabilities_json(prediction: np.ndarray) -> str:
+    """Probabilities as the endpoint's JSON body, 6 decimals, e.g. `[[0.02, 0.96, 0.02]]`."""
     rows = np.atleast_2d(np.asarray(prediction, dtype="float64"))
     return json.dumps([[round(float(value), 6) for value in row] for row in rows])
 
@@ -504,8 +629,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
         raise
     logger.info("best iteration %d of %d", metadata["best_iteration"], metadata["rounds_trained"])
-    for line in metric_lines(metadata["validation_metrics"]):
-        print(line, flush=True)
     return 0
 
 

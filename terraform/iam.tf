@@ -63,7 +63,7 @@ data "aws_iam_policy_document" "sagemaker" {
     actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [
       "${local.bucket_arn}/pipelines/*",
-      "${local.bucket_arn}/models/*",
+      "${local.bucket_arn}/models/*", # tuning trials' models (ml/pipeline.py MODELS_PREFIX)
       "${local.bucket_arn}/evaluation/*",
       "${local.bucket_arn}/data-capture/*",
     ]

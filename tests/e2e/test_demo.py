@@ -219,5 +219,5 @@ def _predict_directly(stack: LocalStack, artifact_uri: str, tmp_path: Path) -> l
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         archive.extractall(model_dir, filter="data")
     model = train.model_fn(str(model_dir))
-    data = train.input_fn(demo.SAMPLE_ROW, "text/csv")
-    return list(json.loads(train.output_fn(train.predict_fn(data, model), "application/json"))[0])
+    data = train.parse_csv_request(demo.SAMPLE_ROW)
+    return list(json.loads(train.probabilities_json(train.predict_probabilities(data, model)))[0])

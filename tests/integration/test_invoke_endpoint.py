@@ -1,14 +1,17 @@
 """``sagemaker-runtime`` ``InvokeEndpoint`` on the emulator serves the deployed model for real.
 
 A small model is trained with ``ml/train.py``'s own functions on the committed iris data, shipped
-as SageMaker ships it (``model.tar.gz`` + ``sourcedir.tar.gz`` in S3), registered and deployed
-through the SageMaker API; each test then invokes the endpoint and compares with the model loaded
-directly.
+as SageMaker ships it (``model.tar.gz`` + ``sourcedir.tar.gz`` in S3, or the code inside the model
+with ``SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code``), registered and deployed through the
+SageMaker API; each test then invokes the endpoint, which serves through the XGBoost 1.7-1
+container's own serving stack (sagemaker-containers 2.8.6.post2 in the xgboost 1.7 interpreter,
+``local/container_serving.py``), and compares with the model loaded directly.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devtools import build
@@ -51,7 +55,7 @@ def other_model_dir(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 def direct_prediction(model_dir: Path, body: str) -> np.ndarray:
     model = train.model_fn(str(model_dir))
-    return train.predict_fn(train.input_fn(body, "text/csv"), model)
+    return train.predict_probabilities(train.parse_csv_request(body), model)
 
 
 @pytest.fixture
@@ -67,6 +71,7 @@ def aws(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "sm": boto3.client("sagemaker", region_name="us-east-1"),
         "runtime": boto3.client("sagemaker-runtime", region_name="us-east-1"),
     }
+    moto_extensions.stop_served_models()
     moto_extensions.set_endpoint_cache_dir(None)
 
 
@@ -183,7 +188,18 @@ def test_bad_body_is_a_model_error_with_the_scripts_message(
     assert error["OriginalStatusCode"] == 400
 
 
-def test_unsupported_content_type_is_a_client_error(aws: dict[str, Any], model_dir: Path) -> None:
+def original(caught: pytest.ExceptionInfo[ClientError]) -> tuple[int, dict[str, Any]]:
+    """The container's status and JSON body, as a ModelError carries them."""
+    response: dict[str, Any] = dict(caught.value.response)
+    assert response["Error"]["Code"] == "ModelError"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 424
+    return int(response["OriginalStatusCode"]), json.loads(response["OriginalMessage"])
+
+
+def test_unsupported_content_type_is_the_containers_415(
+    aws: dict[str, Any], model_dir: Path
+) -> None:
+    """Issue 9 #9: a wrong content type is a 415 client error, never a 500."""
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/b/model.tar.gz")))
 
     with pytest.raises(ClientError) as caught:
@@ -191,8 +207,141 @@ def test_unsupported_content_type_is_a_client_error(aws: dict[str, Any], model_d
             EndpointName=endpoint, ContentType="application/json", Body=b"[[1, 2, 3, 4]]"
         )
 
-    assert caught.value.response["Error"]["Code"] == "ModelError"
-    assert "unsupported content type 'application/json'" in str(caught.value)
+    status, body = original(caught)
+    assert status == 415
+    assert body["error"] == "UnsupportedFormatError"
+    assert "Content type application/json is not supported" in body["error-message"]
+    assert "Received client error (415) from primary" in str(caught.value)
+
+
+def test_binary_body_is_a_clean_client_error(aws: dict[str, Any], model_dir: Path) -> None:
+    """A non-UTF-8 body reaches the model and gets a 4xx JSON error, not an HTML 500."""
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/b/model.tar.gz")))
+
+    for content_type in ("text/csv", "text/csv; charset=utf-8"):
+        with pytest.raises(ClientError) as caught:
+            aws["runtime"].invoke_endpoint(
+                EndpointName=endpoint, ContentType=content_type, Body=b"\xff\xfe\x00\x81binary"
+            )
+        status, body = original(caught)
+        assert (status, body["error-message"]) == (400, "request body is not UTF-8 text")
+
+
+def test_an_exception_in_the_script_is_the_containers_html_500(
+    aws: dict[str, Any], model_dir: Path, tmp_path: Path
+) -> None:
+    """What the container does with a raising input_fn (the old train.py): Flask's HTML 500.
+
+    sagemaker-containers wraps the script's functions in error_wrapper(ClientError), so even
+    UnsupportedFormatError never reaches its 415 mapping; this is why train.py returns refusals.
+    """
+    script = tmp_path / "raising.py"
+    script.write_text(
+        "from sagemaker_containers.beta.framework import errors\n"
+        "def model_fn(model_dir):\n    return None\n"
+        "def input_fn(body, content_type):\n"
+        "    raise errors.UnsupportedFormatError(content_type)\n"
+        "def predict_fn(data, model):\n    return data\n"
+        "def output_fn(prediction, accept):\n    return prediction\n",
+        encoding="utf-8",
+    )
+    aws["s3"].put_object(
+        Bucket=BUCKET, Key="code/raising.tar.gz", Body=build.tar_gz({"raising.py": script})
+    )
+    model_uri = upload_model(aws, model_dir, "models/a/model.tar.gz")
+    endpoint = deploy(aws, container(model_uri, "raising.py", f"s3://{BUCKET}/code/raising.tar.gz"))
+
+    with pytest.raises(ClientError) as caught:
+        invoke(aws, endpoint, SAMPLE)
+
+    response: dict[str, Any] = dict(caught.value.response)
+    assert response["Error"]["Code"] == "ModelError"
+    assert response["OriginalStatusCode"] == 500
+    assert "Received server error (500) from primary" in response["Error"]["Message"]
+    assert "<title>500 Internal Server Error</title>" in response["OriginalMessage"]
+
+
+def test_code_inside_the_model_serves_with_opt_ml_model_code(
+    aws: dict[str, Any], model_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 9 #8: model.tar.gz carries code/train.py; no separate sourcedir tarball is needed."""
+    self_contained = tmp_path / "model"
+    shutil.copytree(model_dir, self_contained)
+    train.copy_code_into_model(self_contained, ROOT / "ml" / "train.py")
+    model_uri = upload_model(aws, self_contained, "models/self/model.tar.gz")
+    endpoint = deploy(aws, container(model_uri, source="/opt/ml/model/code"))
+
+    answer = invoke(aws, endpoint, SAMPLE)
+
+    np.testing.assert_allclose(answer["json"], direct_prediction(model_dir, SAMPLE), atol=1e-6)
+    assert answer["ContentType"] == "application/json"
+
+
+def test_code_outside_the_model_and_s3_cannot_load(aws: dict[str, Any], model_dir: Path) -> None:
+    model_uri = upload_model(aws, model_dir, "models/a/model.tar.gz")
+    endpoint = deploy(aws, container(model_uri, source="/opt/ml/model/code"))
+
+    with pytest.raises(ClientError) as caught:
+        invoke(aws, endpoint, SAMPLE)  # the model tarball has no code/train.py
+
+    response: dict[str, Any] = dict(caught.value.response)
+    assert response["OriginalStatusCode"] == 500
+    assert "/opt/ml/model/code has no train.py" in response["Error"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "member"),
+    [
+        ({"Body": b"1" * (6 * 1024 * 1024 + 1)}, "'body'"),
+        ({"ContentType": "text/csv; x=" + "y" * 1024}, "'contentType'"),
+        ({"ContentType": "text/csv; charset=\u00e9"}, "'contentType'"),
+        ({"Accept": "application/json" + "," * 1024}, "'accept'"),
+    ],
+)
+def test_request_limits_are_awss(
+    aws: dict[str, Any], model_dir: Path, extra: dict[str, Any], member: str
+) -> None:
+    """InvokeEndpoint's constraints from botocore's model: 6 MB body, ASCII types <= 1024."""
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/b/model.tar.gz")))
+    request = {"EndpointName": endpoint, "ContentType": "text/csv", "Body": SAMPLE.encode()}
+    # The client-side check would stop us first; the emulator must refuse on its own.
+    runtime = boto3.client(
+        "sagemaker-runtime", region_name="us-east-1", config=Config(parameter_validation=False)
+    )
+
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(**{**request, **extra})
+
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert member in caught.value.response["Error"]["Message"]
+
+
+def test_exactly_6_mb_is_accepted(aws: dict[str, Any], model_dir: Path) -> None:
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/b/model.tar.gz")))
+    rows = (SAMPLE + "\n") * (6 * 1024 * 1024 // (len(SAMPLE) + 1))
+    body = rows + "\n" * (6 * 1024 * 1024 - len(rows))
+    assert len(body) == 6 * 1024 * 1024
+
+    answer = aws["runtime"].invoke_endpoint(
+        EndpointName=endpoint, ContentType="text/csv", Body=body
+    )
+
+    assert answer["ContentType"] == "application/json"
+    assert len(json.loads(answer["Body"].read())) == len(rows.splitlines())
+
+
+def test_a_model_that_cannot_load_fails_served_model(aws: dict[str, Any], tmp_path: Path) -> None:
+    """served_model() raises when the container's stack cannot load the model (model_fn fails)."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "README").write_text("no model here")
+    model_uri = upload_model(aws, tmp_path / "empty", "models/empty/model.tar.gz")
+    endpoint = deploy(aws, container(model_uri))
+    backend = moto_extensions.sm_models.sagemaker_backends[ACCOUNT]["us-east-1"]
+    spec = moto_extensions.serving_spec(backend, endpoint)
+
+    with pytest.raises(moto_extensions.ServingError, match=r"no xgboost-model\.json"):
+        moto_extensions.served_model(spec, ACCOUNT, "us-east-1")
 
 
 def test_missing_endpoint_is_a_validation_error(aws: dict[str, Any]) -> None:
@@ -260,3 +409,5 @@ def test_the_script_named_by_sagemaker_program_is_the_one_run(
     answer = invoke(aws, endpoint, SAMPLE)
 
     assert answer["json"] == {"files": [train.METADATA_FILE_NAME, train.MODEL_FILE_NAME]}
+    # A bare string from output_fn goes out as Flask's default type (the defect of issue 9 #9).
+    assert answer["ContentType"].startswith("text/html")

@@ -27,7 +27,6 @@ from local.sagemaker_executor import (
     Resolver,
     execution_order,
     failure_reason,
-    last_metric,
     map_container_path,
     parameter_values,
     parse_property_path,
@@ -52,6 +51,7 @@ VALUES = {
     "prepare_script_uri": f"s3://{BUCKET}/code/prepare.py",
     "evaluate_script_uri": f"s3://{BUCKET}/code/evaluate.py",
     "train_source_uri": f"s3://{BUCKET}/code/sourcedir.tar.gz",
+    "default_data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
 }
 DEADLINE_SECONDS = 90
 
@@ -168,12 +168,54 @@ def test_failure_reason_prefers_the_failure_file_then_the_error_line(tmp_path: P
 
 
 def test_last_metric_takes_the_last_match() -> None:
-    regex = _definition()["Steps"][1]["Arguments"]["TrainingJobDefinition"][
-        "AlgorithmSpecification"
-    ]["MetricDefinitions"][0]["Regex"]
-    logs = "validation:mlogloss=0.9;\nnoise\nvalidation:mlogloss=1.5e-2;\n"
-    assert last_metric(regex, logs) == pytest.approx(0.015)
-    assert last_metric(regex, "nothing here") is None
+    regex = tuning.XGBOOST_BUILTIN_METRICS["validation:mlogloss"].regex
+    logs = "[0]#011validation-mlogloss:0.9\nnoise\n[7]#011validation-mlogloss:1.5e-2\n"
+    assert tuning.last_metric(regex, logs) == pytest.approx(0.015)
+    assert tuning.last_metric(regex, "nothing here") is None
+
+
+# Issue 9 #3 / issue 8 item 4: the tuner reads the objective the service's way for this image.
+XGBOOST_LOG = (
+    "[0]\ttrain-merror:0.05000\ttrain-mlogloss:0.74\tvalidation-merror:0.06667"
+    "\tvalidation-mlogloss:0.75123\n"
+    "[1]\ttrain-merror:0.03000\ttrain-mlogloss:0.52\tvalidation-merror:0.03333"
+    "\tvalidation-mlogloss:0.54321\n"
+)
+
+
+def test_log_is_read_as_cloudwatch_shows_it() -> None:
+    assert tuning.cloudwatch_log_text("[1]\ta\tb\n") == "[1]#011a#011b\n"
+    definition = _definition()["Steps"][1]["Arguments"]
+    regexes = tuning.objective_metric_regexes(
+        definition["TrainingJobDefinition"]["AlgorithmSpecification"],
+        definition["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"],
+    )
+    assert regexes["validation:mlogloss"] == r".*\[[0-9]+\].*#011validation-mlogloss:(\S+)"
+    metrics = tuning.read_metrics(regexes, XGBOOST_LOG)
+    assert metrics["validation:mlogloss"] == pytest.approx(0.54321)
+    # `(\S+)` runs over the following "#011...": a metric that is not last on its line is no
+    # number to the service (hence train.py lists mlogloss last).
+    assert "validation:merror" not in metrics
+    # Our old line format is invisible to the service's regex.
+    assert tuning.read_metrics(regexes, "validation:mlogloss=0.1;\n") == {}
+
+
+def test_metric_definitions_are_refused_for_the_xgboost_image() -> None:
+    algorithm = {
+        "TrainingImage": VALUES["xgboost_image_uri"],
+        "MetricDefinitions": [{"Name": "validation:mlogloss", "Regex": "mlogloss=(\\S+)"}],
+    }
+    objective = {"MetricName": "validation:mlogloss", "Type": "Minimize"}
+    with pytest.raises(tuning.TuningConfigError, match="ValidationException: MetricDefinitions"):
+        tuning.objective_metric_regexes(algorithm, objective)
+    with pytest.raises(tuning.TuningConfigError, match="not a metric of the XGBoost image"):
+        tuning.objective_metric_regexes(
+            {"TrainingImage": VALUES["xgboost_image_uri"]}, {"MetricName": "rmse"}
+        )
+    # A bring-your-own image still needs MetricDefinitions for its objective.
+    custom = {"TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"}
+    with pytest.raises(tuning.TuningConfigError, match="no MetricDefinition"):
+        tuning.objective_metric_regexes(custom, objective)
 
 
 def test_search_space_comes_from_the_definition_ranges() -> None:
@@ -337,7 +379,7 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert len(best["TrainingJobName"]) <= 63
     assert report["model"]["training_job_name"] == best["TrainingJobName"]
     assert report["model"]["artifact_uri"] == (
-        f"s3://{BUCKET}/pipelines/{execution_id}/training/{best['TrainingJobName']}"
+        f"s3://{BUCKET}/models/{execution_id}/training/{best['TrainingJobName']}"
         "/output/model.tar.gz"
     )
 
@@ -347,7 +389,7 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     metrics = {m["MetricName"]: m["Value"] for m in training_job["FinalMetricDataList"]}
     assert metrics["validation:mlogloss"] == pytest.approx(best_trial["objective"])
     for trial in trials:
-        key = f"pipelines/{execution_id}/training/{trial['training_job_name']}/output/model.tar.gz"
+        key = f"models/{execution_id}/training/{trial['training_job_name']}/output/model.tar.gz"
         assert s3.head_object(Bucket=BUCKET, Key=key)["ContentLength"] > 0
 
     prepare_arn = steps["PrepareData"]["Metadata"]["ProcessingJob"]["Arn"]
@@ -359,6 +401,28 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
         "EvaluateModel",
     ]
     assert (stack["workdir"] / "work" / execution_id / "PrepareData" / "stderr.log").is_file()
+
+
+def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
+    stack: dict[str, Any],
+) -> None:
+    """The old definition (custom MetricDefinitions) is refused as the service would refuse it."""
+    sm = stack["sm"]
+    definition = _definition()
+    algorithm = definition["Steps"][1]["Arguments"]["TrainingJobDefinition"][
+        "AlgorithmSpecification"
+    ]
+    algorithm["MetricDefinitions"] = [
+        {"Name": "validation:mlogloss", "Regex": "validation:mlogloss=([0-9.]+);"}
+    ]
+    sm.update_pipeline(PipelineName=PIPELINE, PipelineDefinition=json.dumps(definition))
+    arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    step = _steps(sm, arn)["TuneXGBoost"]
+    assert step["StepStatus"] == "Failed"
+    assert "ValidationException: MetricDefinitions cannot be set" in step["FailureReason"]
+    assert not [e for e in stack["events"] if e["type"] == "trial_finished"]
 
 
 def test_bad_row_fails_prepare_with_the_scripts_error(stack: dict[str, Any]) -> None:

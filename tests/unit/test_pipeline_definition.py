@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from devtools.generated import placeholders, render
+from local import tuning
 from ml import pipeline
-from ml.train import METRIC_DEFINITIONS
 from tests.helpers.json_walk import json_strings
 
+ROOT = Path(__file__).resolve().parents[2]
 EXECUTION_ID = {"Get": "Execution.PipelineExecutionId"}
 ECR = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
 SAMPLE_VALUES = {
@@ -31,6 +32,7 @@ SAMPLE_VALUES = {
     "prepare_script_uri": "s3://demo-bucket/code/prepare.py",
     "evaluate_script_uri": "s3://demo-bucket/code/evaluate.py",
     "train_source_uri": "s3://demo-bucket/code/train_source.tar.gz",
+    "default_data_uri": "s3://demo-bucket/data/raw/iris.csv",
 }
 # Region names (us-east-1, eu-central-2, us-gov-west-1, ...) and 12-digit account ids.
 REGION_RE = re.compile(r"\b(?:us|eu|ap|sa|ca|me|af|il|mx|cn)-(?:gov-)?[a-z]+-\d\b")
@@ -150,7 +152,8 @@ def test_to_placeholders_fails_on_a_leftover_sentinel() -> None:
 def test_parameters(definition: dict[str, Any]) -> None:
     params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
     assert params == {
-        "InputDataUri": ("String", "s3://${bucket}/data/raw/iris.csv"),
+        # Terraform supplies the default (issue 9 #2: the object it names exists after apply).
+        "InputDataUri": ("String", "${default_data_uri}"),
         "ProcessingInstanceType": ("String", "ml.m5.large"),
         "ProcessingInstanceCount": ("Integer", 1),
         "TrainingInstanceType": ("String", "ml.m5.large"),
@@ -231,11 +234,80 @@ def test_tuning_job_config(steps: dict[str, dict[str, Any]]) -> None:
     assert ranges["CategoricalParameterRanges"] == []
 
 
+def test_tuning_asks_for_what_the_xgboost_image_accepts(
+    fresh_text: str, steps: dict[str, dict[str, Any]]
+) -> None:
+    """Issue 9 #3: no MetricDefinitions for the built-in XGBoost image, and an objective the
+    container itself defines (sagemaker-xgboost-container issue #121, algorithm_mode/metrics.py).
+    """
+    args = steps["TuneXGBoost"]["Arguments"]
+    algorithm = args["TrainingJobDefinition"]["AlgorithmSpecification"]
+    assert "MetricDefinitions" not in algorithm
+    assert "MetricDefinitions" not in fresh_text
+    objective = args["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    builtin = tuning.XGBOOST_BUILTIN_METRICS[objective["MetricName"]]
+    assert objective["Type"] == builtin.direction
+    rendered = json.loads(render(fresh_text, SAMPLE_VALUES))
+    tuning_args = {s["Name"]: s for s in rendered["Steps"]}["TuneXGBoost"]["Arguments"]
+    assert (
+        tuning.objective_metric_regexes(
+            tuning_args["TrainingJobDefinition"]["AlgorithmSpecification"], objective
+        )[objective["MetricName"]]
+        == builtin.regex
+    )
+
+
+def test_trained_models_live_under_models_not_pipelines(steps: dict[str, dict[str, Any]]) -> None:
+    """Issue 9 #8: trial models (what packages reference) are outside the expiring pipelines/."""
+    training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
+    assert training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2] == "models"
+    for step in steps.values():
+        for output in (step["Arguments"].get("ProcessingOutputConfig") or {}).get("Outputs", []):
+            values = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
+            assert values[2] != "models", output["OutputName"]
+
+
+def _sagemaker_role_s3_prefixes(action: str) -> set[str]:
+    """Top-level bucket prefixes the SageMaker role may use with ``action`` (terraform/iam.tf)."""
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
+    options = SerializationOptions(
+        with_comments=False, explicit_blocks=False, strip_string_quotes=True
+    )
+    iam = ROOT / "terraform" / "iam.tf"
+    with iam.open(encoding="utf-8") as handle:
+        parsed = hcl2.load(handle, serialization_options=options)
+    prefixes: set[str] = set()
+    for block in parsed.get("data", []):
+        document = block.get("aws_iam_policy_document", {}).get("sagemaker")
+        for statement in (document or {}).get("statement", []):
+            if action in statement.get("actions", []):
+                for resource in statement.get("resources", []):
+                    match = re.fullmatch(r"\$\{local\.bucket_arn\}/([^/*]+)/\*", resource)
+                    if match:
+                        prefixes.add(match.group(1))
+    return prefixes
+
+
+def test_sagemaker_role_may_write_and_read_every_prefix_the_pipeline_writes(
+    steps: dict[str, dict[str, Any]],
+) -> None:
+    """The move of trial models to models/ (issue 9 #8) needs the role's S3 grants to follow."""
+    written = set()
+    training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
+    written.add(training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2])
+    for step in steps.values():
+        for output in (step["Arguments"].get("ProcessingOutputConfig") or {}).get("Outputs", []):
+            written.add(output["S3Output"]["S3Uri"]["Std:Join"]["Values"][2])
+    assert written == {"pipelines", "models", "evaluation"}
+    assert written <= _sagemaker_role_s3_prefixes("s3:PutObject")
+    assert written <= _sagemaker_role_s3_prefixes("s3:GetObject")
+
+
 def test_training_job_definition(steps: dict[str, dict[str, Any]]) -> None:
     training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
     algorithm = training["AlgorithmSpecification"]
-    assert algorithm["MetricDefinitions"] == [dict(m) for m in METRIC_DEFINITIONS]
-    assert {m["Name"] for m in algorithm["MetricDefinitions"]} >= {"validation:mlogloss"}
     assert algorithm["TrainingImage"] == "${xgboost_image_uri}"
     assert training["RoleArn"] == "${sagemaker_role_arn}"
     channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
@@ -248,7 +320,7 @@ def test_training_job_definition(steps: dict[str, dict[str, Any]]) -> None:
     assert training["OutputDataConfig"]["S3OutputPath"] == {
         "Std:Join": {
             "On": "/",
-            "Values": ["s3:/", "${bucket}", "pipelines", EXECUTION_ID, "training"],
+            "Values": ["s3:/", "${bucket}", "models", EXECUTION_ID, "training"],
         }
     }
     resources = training["HyperParameterTuningResourceConfig"]
@@ -282,7 +354,7 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]]) -> None:
             "Values": [
                 "s3:/",
                 "${bucket}",
-                "pipelines",
+                "models",
                 EXECUTION_ID,
                 "training",
                 {"Get": "Steps.TuneXGBoost.TrainingJobSummaries[0].TrainingJobName"},

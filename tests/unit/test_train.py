@@ -8,13 +8,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from local import tuning
 from ml import train
-from ml.train import METRIC_DEFINITIONS, DataValidationError
+from ml.train import DataValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = REPO_ROOT / "ml" / "train.py"
@@ -27,7 +29,7 @@ ONE_ROW = "5.1,3.5,1.4,0.2"
 def accuracy_on_test_split(model_dir: Path, split_dir: Path) -> float:
     model = train.model_fn(str(model_dir))
     features, labels = train.read_channel(split_dir / "test", "test")
-    predicted = train.predict_fn(features, model).argmax(axis=1)
+    predicted = train.predict_probabilities(features, model).argmax(axis=1)
     return float((predicted == labels).mean())
 
 
@@ -129,7 +131,11 @@ def test_training_reaches_good_test_accuracy(model_dir: Path, split_dir: Path) -
 
 
 def test_model_files_and_metadata(model_dir: Path) -> None:
-    assert sorted(p.name for p in model_dir.iterdir()) == ["metadata.json", "xgboost-model.json"]
+    assert sorted(p.name for p in model_dir.iterdir()) == [
+        "code",
+        "metadata.json",
+        "xgboost-model.json",
+    ]
     metadata = json.loads((model_dir / "metadata.json").read_text())
     assert metadata["training_job_name"] == "unit-test-job"
     assert metadata["hyperparameters"]["max_depth"] == 3
@@ -175,17 +181,35 @@ def test_early_stopping_off_keeps_every_round(split_dir: Path) -> None:
     )
 
 
-def test_metric_definitions_match_printed_lines() -> None:
-    metrics = {"mlogloss": 0.0731, "merror": 0.0}
-    text = "\n".join(["[5] noise validation-mlogloss:0.9", *train.metric_lines(metrics)])
-    found = {d["Name"]: re.findall(d["Regex"], text) for d in METRIC_DEFINITIONS}
-    assert found == {"validation:mlogloss": ["0.0731"], "validation:merror": ["0.0"]}
-    tiny = train.metric_lines({"mlogloss": 1e-05, "merror": 0.5})[0]
-    assert float(re.search(METRIC_DEFINITIONS[0]["Regex"], tiny).group(1)) == 1e-05  # type: ignore[union-attr]
+# The regex the tuner applies for this image: the container's built-in table (local/tuning.py,
+# from aws/sagemaker-xgboost-container algorithm_mode/metrics.py), never a copy of our own.
+OBJECTIVE_REGEX = tuning.XGBOOST_BUILTIN_METRICS["validation:mlogloss"].regex
+
+
+def service_objective(log: str) -> float | None:
+    """The objective as the service reads it: built-in regex on the log as CloudWatch shows it."""
+    return tuning.read_metrics({"validation:mlogloss": OBJECTIVE_REGEX}, log).get(
+        "validation:mlogloss"
+    )
+
+
+def test_evaluation_line_is_xgboosts_format_and_read_by_the_builtin_regex() -> None:
+    history = {
+        "train": {"merror": [0.5, 0.01], "mlogloss": [0.9, 0.2]},
+        "validation": {"merror": [0.5, 0.03333], "mlogloss": [0.95, 0.0731]},
+    }
+    line = train.evaluation_line(history, 1)
+    assert line == (
+        "[1]\ttrain-merror:0.01000\ttrain-mlogloss:0.20000"
+        "\tvalidation-merror:0.03333\tvalidation-mlogloss:0.07310"
+    )
+    assert service_objective(line) == pytest.approx(0.0731)
+    # The raw tab never matches: the regex expects the log's "#011".
+    assert re.search(OBJECTIVE_REGEX, line) is None
 
 
 def test_script_subprocess_env_contract(split_dir: Path, tmp_path: Path) -> None:
-    """Run train.py as SageMaker does: env channels, CLI hyperparameters, stdout metric lines."""
+    """Run train.py as SageMaker does: env channels, CLI hyperparameters, xgboost eval lines."""
     env = {
         **os.environ,
         "SM_CHANNEL_TRAIN": str(split_dir / "train"),
@@ -204,15 +228,26 @@ def test_script_subprocess_env_contract(split_dir: Path, tmp_path: Path) -> None
     )
     assert completed.returncode == 0, completed.stderr
     assert "ignoring unknown arguments: --unexpected_extra 1" in completed.stderr
-    stdout_lines = completed.stdout.strip().splitlines()
-    assert re.fullmatch(METRIC_DEFINITIONS[0]["Regex"], stdout_lines[-2])
-    assert re.fullmatch(METRIC_DEFINITIONS[1]["Regex"], stdout_lines[-1])
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
     assert metadata["training_job_name"] == "subprocess-job"
-    logged = float(re.search(METRIC_DEFINITIONS[0]["Regex"], completed.stdout).group(1))  # type: ignore[union-attr]
-    assert logged == metadata["validation_metrics"]["mlogloss"]
+    # xgboost's own per-round lines, and the kept round restated last.
+    rounds = [line for line in completed.stdout.splitlines() if re.match(r"\[\d+\]\t", line)]
+    assert len(rounds) >= metadata["rounds_trained"]
+    assert rounds[-1].startswith(f"[{metadata['best_iteration']}]\ttrain-merror:")
+    assert rounds[-1].endswith(
+        f"validation-mlogloss:{metadata['validation_metrics']['mlogloss']:.5f}"
+    )
+    # The service's reading of the log (as CloudWatch shows it) is the saved model's metric.
+    objective = service_objective(completed.stdout + "\n" + completed.stderr)
+    assert objective == pytest.approx(metadata["validation_metrics"]["mlogloss"], abs=1e-5)
     assert (tmp_path / "output" / "evals_result.json").is_file()
     assert accuracy_on_test_split(tmp_path / "model", split_dir) >= 0.9
+
+
+def test_model_directory_carries_its_code(model_dir: Path) -> None:
+    """model.tar.gz serves on its own with SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code."""
+    copied = model_dir / train.MODEL_CODE_DIR / "train.py"
+    assert copied.read_bytes() == TRAIN_SCRIPT.read_bytes()
 
 
 def test_script_bad_hyperparameter_fails_with_reason(split_dir: Path, tmp_path: Path) -> None:
@@ -242,14 +277,23 @@ def test_script_bad_hyperparameter_fails_with_reason(split_dir: Path, tmp_path: 
 # --------------------------------------------------------------------------- serving
 
 
+def answered(result: tuple[str, str] | train.ErrorResponse) -> tuple[str, str]:
+    assert isinstance(result, tuple), result
+    return result
+
+
 def test_inference_round_trip(model_dir: Path) -> None:
     model = train.model_fn(str(model_dir))
     body = "5.1,3.5,1.4,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
     features = train.input_fn(body.encode(), "text/csv")
-    assert features.shape == (3, 4)
+    assert isinstance(features, np.ndarray) and features.shape == (3, 4)
     probabilities = train.predict_fn(features, model)
-    assert probabilities.shape == (3, 3)
-    output = json.loads(train.output_fn(probabilities, "application/json"))
+    assert isinstance(probabilities, np.ndarray) and probabilities.shape == (3, 3)
+    body_out, content_type = answered(train.output_fn(probabilities, "application/json"))
+    # Issue 9 #9: the (body, content type) tuple the container's transformer turns into a
+    # response of that type (a bare string would go out as Flask's default text/html).
+    assert content_type == "application/json"
+    output = json.loads(body_out)
     assert np.allclose(np.sum(output, axis=1), 1.0, atol=1e-4)
     assert np.argmax(output, axis=1).tolist() == [0, 1, 2]
 
@@ -258,11 +302,14 @@ def test_inference_single_row_header_and_wildcard_accept(model_dir: Path) -> Non
     model = train.model_fn(str(model_dir))
     body = "SepalLength,SepalWidth,PetalLength,PetalWidth\r\n" + ONE_ROW + "\r\n"
     features = train.input_fn(body, "text/csv; charset=utf-8")
-    output = train.output_fn(train.predict_fn(features, model), "*/*")
+    output, content_type = answered(train.output_fn(train.predict_fn(features, model), "*/*"))
+    assert content_type == "application/json"
     parsed = json.loads(output)
     assert len(parsed) == 1 and len(parsed[0]) == 3
     assert parsed[0][0] > 0.5  # a setosa flower
-    assert json.loads(train.output_fn(train.predict_fn(features, model), None)) == parsed
+    assert json.loads(answered(train.output_fn(train.predict_fn(features, model), None))[0]) == (
+        parsed
+    )
 
 
 def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -> None:
@@ -270,34 +317,51 @@ def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -
     (tmp_path / "xgboost-model.json").write_bytes((model_dir / "xgboost-model.json").read_bytes())
     model = train.model_fn(str(tmp_path))
     assert model.class_names == train.CLASS_NAMES
-    features = train.input_fn(ONE_ROW, "text/csv")
-    expected = train.predict_fn(features, train.model_fn(str(model_dir)))
-    assert np.allclose(train.predict_fn(features, model), expected)
+    features = train.parse_csv_request(ONE_ROW)
+    expected = train.predict_probabilities(features, train.model_fn(str(model_dir)))
+    assert np.allclose(train.predict_probabilities(features, model), expected)
 
 
 @pytest.mark.parametrize(
-    ("body", "content_type", "message"),
+    ("body", "content_type", "status", "message"),
     [
-        ("5.1,3.5,1.4", "text/csv", r"row 1: expected 4 values"),
-        ("5.1,3.5,1.4,0.2,0.1", "text/csv", r"row 1: expected 4 values"),
-        ("5.1,3.5,1.4,0.2\n5.1,x,1.4,0.2", "text/csv", r"row 2, SepalWidth: 'x' is not a number"),
-        ("5.1,3.5,inf,0.2", "text/csv", r"PetalLength: 'inf' is not a finite number"),
-        ("", "text/csv", "no data rows"),
-        ("SepalLength,SepalWidth,PetalLength,PetalWidth\n", "text/csv", "no data rows"),
-        ('{"instances": [[5.1, 3.5, 1.4, 0.2]]}', "application/json", "unsupported content type"),
-        (b"\xff\xfe5.1", "text/csv", "not UTF-8"),
+        ("5.1,3.5,1.4", "text/csv", 400, r"row 1: expected 4 values"),
+        ("5.1,3.5,1.4,0.2,0.1", "text/csv", 400, r"row 1: expected 4 values"),
+        ("5.1,3.5,1.4,0.2\n5.1,x,1.4,0.2", "text/csv", 400, r"row 2, SepalWidth: 'x' is not"),
+        ("5.1,3.5,inf,0.2", "text/csv", 400, r"PetalLength: 'inf' is not a finite number"),
+        ("", "text/csv", 400, "no data rows"),
+        ("SepalLength,SepalWidth,PetalLength,PetalWidth\n", "text/csv", 400, "no data rows"),
+        ('{"instances": [[5.1, 3.5, 1.4, 0.2]]}', "application/json", 415, "not supported"),
+        (ONE_ROW, None, 415, "not supported"),
+        (b"\xff\xfe5.1", "text/csv", 400, "not UTF-8"),
+        ("\ufffd5.1,3.5,1.4,0.2", "text/csv", 400, "not UTF-8"),
     ],
 )
-def test_input_fn_rejects_bad_requests(body: str | bytes, content_type: str, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        train.input_fn(body, content_type)
+def test_bad_requests_get_a_4xx_response_not_an_exception(
+    body: str | bytes, content_type: str | None, status: int, message: str
+) -> None:
+    """Issue 9 #9: an exception would be the container's HTML 500; a refusal answers 4xx JSON."""
+    refused = train.input_fn(body, content_type)
+    assert isinstance(refused, train.ErrorResponse)
+    assert (refused.status, re.search(message, refused.message) is not None) == (status, True)
+    # It travels through predict_fn and output_fn unchanged, and answers as a WSGI application.
+    assert train.output_fn(train.predict_fn(refused, None), "application/json") is refused  # type: ignore[arg-type]
+    started: list[Any] = []
+    chunks = refused({}, lambda status_line, headers: started.append((status_line, headers)))
+    assert started[0][0].startswith(f"{status} ")
+    assert dict(started[0][1])["Content-Type"] == "application/json"
+    payload = json.loads(b"".join(chunks))
+    assert set(payload) == {"error", "error-message"}
+    if status == 415:
+        assert payload["error"] == "UnsupportedFormatError"
 
 
-def test_output_fn_rejects_unsupported_accept() -> None:
-    with pytest.raises(ValueError, match="unsupported accept type 'text/csv'"):
-        train.output_fn(np.array([[0.2, 0.3, 0.5]]), "text/csv")
+def test_output_fn_refuses_an_accept_without_json() -> None:
+    refused = train.output_fn(np.array([[0.2, 0.3, 0.5]]), "text/csv")
+    assert isinstance(refused, train.ErrorResponse) and refused.status == 406
     assert train.output_fn(np.array([[0.2, 0.3, 0.5]]), "text/csv, application/json") == (
-        "[[0.2, 0.3, 0.5]]"
+        "[[0.2, 0.3, 0.5]]",
+        "application/json",
     )
 
 

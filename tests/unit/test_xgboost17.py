@@ -10,6 +10,7 @@ failure, not a skip: create it with
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from local import tuning
 from ml import train
 
 pytestmark = pytest.mark.xgb17
@@ -43,7 +45,9 @@ import train
 model = train.model_fn(sys.argv[1])
 body = open(sys.argv[2], "rb").read()
 features = train.input_fn(body, "text/csv")
-print(train.output_fn(train.predict_fn(features, model), "application/json"))
+answer, content_type = train.output_fn(train.predict_fn(features, model), "application/json")
+assert content_type == "application/json", content_type
+print(answer)
 """
 
 
@@ -143,13 +147,18 @@ def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
     assert metadata["xgboost_version"].startswith("1.7.")
     assert metadata["training_job_name"] == "xgb17-job"
     assert metadata["row_counts"] == {"train": 90, "validation": 30}
-    lines = trained17["stdout"].strip().splitlines()
-    found = [
-        re.fullmatch(definition["Regex"], line)
-        for definition, line in zip(train.METRIC_DEFINITIONS, lines[-2:], strict=True)
-    ]
-    assert all(found), lines[-2:]
-    assert float(found[0].group(1)) == metadata["validation_metrics"]["mlogloss"]  # type: ignore[union-attr]
+    # xgboost 1.7's own evaluation lines, read as the service reads them for this image: the
+    # container's built-in regex on the log as CloudWatch shows it (issue 9 #3).
+    rounds = [line for line in trained17["stdout"].splitlines() if re.match(r"\[\d+\]\t", line)]
+    assert len(rounds) >= metadata["rounds_trained"]
+    assert rounds[0].startswith("[0]\ttrain-merror:") and "\tvalidation-mlogloss:" in rounds[0]
+    metric = "validation:mlogloss"
+    regex = tuning.XGBOOST_BUILTIN_METRICS[metric].regex
+    objective = tuning.read_metrics({metric: regex}, trained17["stdout"])[metric]
+    assert objective == pytest.approx(metadata["validation_metrics"]["mlogloss"], abs=1e-5)
+    # The model carries its code (issue 9 #8).
+    copied = trained17["model_dir"] / "code" / "train.py"
+    assert copied.read_bytes() == (ML_DIR / "train.py").read_bytes()
 
 
 def test_serve_under_xgboost17(
@@ -175,13 +184,62 @@ def test_serve_under_xgboost17(
 def test_bad_request_under_xgboost17(xgb17_python: str, trained17: dict[str, Any]) -> None:
     snippet = (
         "import train\n"
-        "try:\n"
-        "    train.input_fn(b'1,2,3', 'text/csv')\n"
-        "except ValueError as error:\n"
-        "    print('rejected:', error)\n"
+        "refused = train.input_fn(b'1,2,3', 'text/csv')\n"
+        "print('rejected:', refused.status, refused.message)\n"
     )
     completed = run_isolated(xgb17_python, ["-c", snippet], cwd=trained17["code_dir"])
-    assert "rejected: row 1: expected 4 values" in completed.stdout
+    assert "rejected: 400 row 1: expected 4 values" in completed.stdout
+
+
+def test_serve_through_the_containers_stack_from_the_model_alone(
+    xgb17_python: str, trained17: dict[str, Any], workspace: Path
+) -> None:
+    """The 1.7-trained model.tar.gz serves on its own (SAGEMAKER_SUBMIT_DIRECTORY
+    =/opt/ml/model/code) through sagemaker-containers' transformer: JSON, 415, 406, 400."""
+    base = workspace / "serving" / "opt-ml"
+    shutil.copytree(trained17["model_dir"], base / "model")
+    requests: list[tuple[str, str | None, bytes]] = [
+        ("text/csv", "application/json", b"5.1,3.5,1.4,0.2"),
+        ("application/json", None, b"[[5.1,3.5,1.4,0.2]]"),
+        ("text/csv", "text/csv", b"5.1,3.5,1.4,0.2"),
+        ("text/csv", None, b"\xff\xfe\x81"),
+    ]
+    stdin = "".join(
+        json.dumps(
+            {
+                "content_type": content_type,
+                "accept": accept,
+                "body": base64.b64encode(body).decode(),
+            }
+        )
+        + "\n"
+        for content_type, accept, body in requests
+    )
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    env.update(
+        {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    )
+    completed = subprocess.run(
+        [xgb17_python, str(REPO_ROOT / "local" / "container_serving.py"), str(base)],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    ready, *answers = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert ready == {"ready": True}, completed.stderr
+    assert [(a["status"], a["content_type"]) for a in answers] == [
+        (200, "application/json"),
+        (415, "application/json"),
+        (406, "application/json"),
+        (400, "application/json"),
+    ]
+    probabilities = json.loads(base64.b64decode(answers[0]["body"]))
+    assert len(probabilities) == 1 and probabilities[0][0] > 0.5  # a setosa
+    assert json.loads(base64.b64decode(answers[1]["body"]))["error"] == "UnsupportedFormatError"
 
 
 def test_evaluate_under_xgboost17(
@@ -230,7 +288,8 @@ def test_model_from_xgboost17_serves_the_same_under_xgboost3(
     )
     served17 = np.asarray(json.loads(completed.stdout.strip().splitlines()[-1]))
     model = train.model_fn(str(trained17["model_dir"]))
+    features = train.parse_csv_request(rows)
     served3 = np.asarray(
-        json.loads(train.output_fn(train.predict_fn(train.input_fn(rows, "text/csv"), model), None))
+        json.loads(train.probabilities_json(train.predict_probabilities(features, model)))
     )
     assert np.allclose(served17, served3, atol=1e-5)
