@@ -1,0 +1,482 @@
+"""IAM enforcement in the emulator (local/access_control.py): the evaluator's rules, then
+requests signed with STS credentials against moto with the project's extensions.
+
+Each rule cites the AWS page it comes from in local/access_control.py's docstring.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local import access_control as ac
+from local.access_control import Decision, Principal, Request
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
+SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/app/s1"
+CALLER = Principal(arn=SESSION, role_arn=ROLE, account=ACCOUNT)
+
+
+def req(action: str, resource: str = "*", **context: str | list[str]) -> Request:
+    keys = {k.lower(): tuple(v) if isinstance(v, list) else (v,) for k, v in context.items()}
+    return Request(action, resource, CALLER, keys)
+
+
+def allow(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+POWER_USER = allow(
+    {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+    {
+        "Effect": "Allow",
+        "Action": ["iam:CreateServiceLinkedRole", "iam:ListRoles"],
+        "Resource": "*",
+    },
+)
+
+
+# --------------------------------------------------------------------------- the evaluator
+
+
+def test_not_action_allows_everything_but_the_listed_services() -> None:
+    assert ac.decide(req("s3:PutObject", "arn:aws:s3:::b/k"), [POWER_USER]) is Decision.ALLOW
+    assert ac.decide(req("iam:CreateRole", ROLE), [POWER_USER]) is Decision.IMPLICIT_DENY
+    assert ac.decide(req("IAM:ListRoles"), [POWER_USER]) is Decision.ALLOW  # actions: any case
+
+
+def test_explicit_deny_wins_over_any_allow() -> None:
+    deny = allow({"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"})
+    assert ac.decide(req("s3:GetObject", "arn:aws:s3:::b/k"), [POWER_USER, deny]) is (
+        Decision.EXPLICIT_DENY
+    )
+    assert ac.decide(req("s3:GetObject", "arn:aws:s3:::c/k"), [POWER_USER, deny]) is (
+        Decision.ALLOW
+    )
+
+
+def test_wildcards_and_not_resource() -> None:
+    policy = allow(
+        {"Effect": "Allow", "Action": "states:Describe*", "Resource": "arn:aws:states:*:*:x?"},
+        {"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:secret"},
+    )
+    assert ac.decide(req("states:DescribeExecution", "arn:aws:states:r:1:xy"), [policy]) is (
+        Decision.ALLOW
+    )
+    assert ac.decide(req("states:DescribeExecution", "arn:aws:states:r:1:xyz"), [policy]) is (
+        Decision.IMPLICIT_DENY
+    )
+    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:open"), [policy]) is Decision.ALLOW
+    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:secret"), [policy]) is (
+        Decision.IMPLICIT_DENY
+    )
+    # Resources are case-sensitive.
+    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:SECRET"), [policy]) is Decision.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("operator", "key", "expected", "context", "holds"),
+    [
+        ("StringEquals", "iam:PassedToService", ["a", "b"], {"iam:passedtoservice": ("b",)}, True),
+        ("StringEquals", "iam:PassedToService", ["a"], {"iam:passedtoservice": ("B",)}, False),
+        ("StringEquals", "iam:PassedToService", ["a"], {}, False),  # absent: false
+        ("StringNotEquals", "aws:SourceAccount", ["1"], {}, True),  # absent + negated: true
+        ("StringNotEquals", "aws:SourceAccount", ["1"], {"aws:sourceaccount": ("1",)}, False),
+        (
+            "StringLike",
+            "aws:SourceArn",
+            "arn:aws:events:*:1:rule/*",
+            {"aws:sourcearn": ("arn:aws:events:r:1:rule/x",)},
+            True,
+        ),
+        (
+            "ArnLike",
+            "aws:SourceArn",
+            "arn:aws:events:*:2:rule/*",
+            {"aws:sourcearn": ("arn:aws:events:r:1:rule/x",)},
+            False,
+        ),
+        (
+            "ArnEquals",
+            "aws:SourceArn",
+            "arn:aws:events:r:1:rule/x",
+            {"aws:sourcearn": ("arn:aws:events:r:1:rule/x",)},
+            True,
+        ),
+        ("Bool", "aws:SecureTransport", "false", {"aws:securetransport": ("false",)}, True),
+        ("Bool", "aws:SecureTransport", "false", {"aws:securetransport": ("true",)}, False),
+        ("StringEqualsIfExists", "aws:SourceAccount", "1", {}, True),
+        ("StringEqualsIfExists", "aws:SourceAccount", "1", {"aws:sourceaccount": ("2",)}, False),
+        ("Null", "aws:SourceArn", "true", {}, True),
+        ("Null", "aws:SourceArn", "false", {}, False),
+        ("ForAnyValue:StringLike", "k:tags", ["a*"], {"k:tags": ("b", "ax")}, True),
+        ("ForAnyValue:StringLike", "k:tags", ["a*"], {}, False),
+        ("ForAllValues:StringEquals", "k:tags", ["a", "b"], {"k:tags": ("a", "c")}, False),
+        ("ForAllValues:StringEquals", "k:tags", ["a", "b"], {}, True),  # vacuous truth
+    ],
+)
+def test_condition_operators(
+    operator: str, key: str, expected: Any, context: dict[str, tuple[str, ...]], holds: bool
+) -> None:
+    assert ac.condition_holds(operator, key, expected, context) is holds
+
+
+def test_an_unknown_condition_operator_is_refused_not_guessed() -> None:
+    with pytest.raises(ac.UnsupportedCondition):
+        ac.condition_holds("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z", {})
+
+
+def test_resource_policy_grants_and_account_principal_only_delegates() -> None:
+    bucket = "arn:aws:s3:::b/k"
+    to_role = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": ROLE},
+            "Action": "s3:GetObject",
+            "Resource": bucket,
+        }
+    )
+    to_account = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "s3:GetObject",
+            "Resource": bucket,
+        }
+    )
+    assert ac.decide(req("s3:GetObject", bucket), [], to_role) is Decision.ALLOW
+    assert ac.decide(req("s3:GetObject", bucket), [], to_account) is Decision.IMPLICIT_DENY
+
+
+def test_kms_key_policy_must_allow_or_delegate() -> None:
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+    identity = allow({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    service_only = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+    delegating = allow(
+        {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "kms:*", "Resource": "*"}
+    )
+    decrypt = req("kms:Decrypt", key)
+    assert ac.decide(decrypt, [identity], service_only, key_policy=True) is (Decision.IMPLICIT_DENY)
+    assert ac.decide(decrypt, [identity], delegating, key_policy=True) is Decision.ALLOW
+    assert ac.decide(decrypt, [], delegating, key_policy=True) is Decision.IMPLICIT_DENY
+
+
+def test_resource_arns_per_action() -> None:
+    def arn(action: str, params: dict[str, Any], path: str = "") -> str:
+        return ac.resource_arn(
+            action, params, partition="aws", region="us-east-1", account=ACCOUNT, path=path
+        )
+
+    assert arn("iam:CreateRole", {"RoleName": "x"}) == f"arn:aws:iam::{ACCOUNT}:role/x"
+    assert arn("iam:PutRolePolicy", {"RoleName": "x"}) == f"arn:aws:iam::{ACCOUNT}:role/x"
+    assert arn(
+        "lambda:UpdateFunctionConfiguration", {}, "/2015-03-31/functions/f/configuration"
+    ) == (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f")
+    assert arn("states:CreateStateMachine", {"name": "sm"}) == (
+        f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:sm"
+    )
+    assert arn("sagemaker:CreatePipeline", {"PipelineName": "Pipe"}) == (
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/pipe"
+    )
+    assert arn("events:PutTargets", {"Rule": "r"}) == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/r"
+    assert arn("sqs:GetQueueAttributes", {"QueueUrl": "http://h/1/q"}) == (
+        f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    )
+    assert arn("sagemaker:ListModels", {}) == "*"
+
+
+def test_passed_roles_per_action() -> None:
+    assert ac.passed_roles("events:PutTargets", {"Targets": [{"Id": "1", "RoleArn": ROLE}]}) == (
+        "events.amazonaws.com",
+        [ROLE],
+    )
+    assert ac.passed_roles("states:CreateStateMachine", {"roleArn": ROLE}) == (
+        "states.amazonaws.com",
+        [ROLE],
+    )
+    assert ac.passed_roles("states:StartExecution", {}) is None
+
+
+# --------------------------------------------------------------------------- against moto
+
+TRUST_ANY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture
+def root(emulator: None) -> Iterator[boto3.Session]:
+    yield boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As local.server does: AWS managed policies (PowerUserAccess) exist, as in any account
+    (moto loads them when its IAM backend is created: ~3 s, so only where a test needs them)."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+
+def make_role(root: boto3.Session, name: str, *policies: dict[str, Any], managed: str = "") -> str:
+    iam = root.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_ANY))["Role"][
+        "Arn"
+    ]
+    for index, policy in enumerate(policies):
+        iam.put_role_policy(
+            RoleName=name, PolicyName=f"p{index}", PolicyDocument=json.dumps(policy)
+        )
+    if managed:
+        iam.attach_role_policy(RoleName=name, PolicyArn=managed)
+    return str(arn)
+
+
+def as_role(root: boto3.Session, role_arn: str) -> boto3.Session:
+    creds = root.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(error.value.response["Error"]["Code"])
+
+
+def test_root_credentials_keep_every_permission(root: boto3.Session) -> None:
+    root.client("iam").create_role(RoleName="anything", AssumeRolePolicyDocument="{}")
+    root.client("s3").create_bucket(Bucket="root-bucket")
+
+
+def test_identity_policy_scopes_s3_and_explicit_deny_in_bucket_policy(root: boto3.Session) -> None:
+    s3 = root.client("s3")
+    for bucket in ("mine", "other"):
+        s3.create_bucket(Bucket=bucket)
+    role = make_role(
+        root,
+        "app",
+        allow(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": "arn:aws:s3:::mine/*",
+            }
+        ),
+    )
+    session = as_role(root, role).client("s3")
+    session.put_object(Bucket="mine", Key="a", Body=b"1")
+    with pytest.raises(ClientError) as denied:
+        session.put_object(Bucket="other", Key="a", Body=b"1")
+    assert error_code(denied) == "AccessDenied"
+    s3.put_bucket_policy(
+        Bucket="mine",
+        Policy=json.dumps(
+            allow(
+                {
+                    "Effect": "Deny",
+                    "Principal": {"AWS": role},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::mine/*",
+                }
+            )
+        ),
+    )
+    with pytest.raises(ClientError) as explicit:
+        session.get_object(Bucket="mine", Key="a")
+    # moto serialises GetObject's errors without a body: botocore sees only the status.
+    assert explicit.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_bucket_policy_alone_grants_a_same_account_role(root: boto3.Session) -> None:
+    s3 = root.client("s3")
+    s3.create_bucket(Bucket="shared")
+    s3.put_object(Bucket="shared", Key="k", Body=b"x")
+    role = make_role(root, "reader")
+    session = as_role(root, role).client("s3")
+    with pytest.raises(ClientError):
+        session.get_object(Bucket="shared", Key="k")
+    s3.put_bucket_policy(
+        Bucket="shared",
+        Policy=json.dumps(
+            allow(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::shared/*",
+                }
+            )
+        ),
+    )
+    assert session.get_object(Bucket="shared", Key="k")["Body"].read() == b"x"
+
+
+def test_power_user_access_cannot_manage_iam(managed_policies: None, root: boto3.Session) -> None:
+    role = make_role(root, "power", managed="arn:aws:iam::aws:policy/PowerUserAccess")
+    session = as_role(root, role)
+    session.client("sqs").create_queue(QueueName="allowed")
+    with pytest.raises(ClientError) as denied:
+        session.client("iam").create_role(RoleName="x", AssumeRolePolicyDocument="{}")
+    assert error_code(denied) == "AccessDenied"
+    assert "iam:CreateRole" in denied.value.response["Error"]["Message"]
+    assert session.client("sts").get_caller_identity()["Arn"].endswith("/test")
+
+
+def pass_role_policy(services: list[str], role: str) -> dict[str, Any]:
+    return allow(
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": role,
+            "Condition": {"StringEquals": {"iam:PassedToService": services}},
+        },
+    )
+
+
+def test_pass_role_is_checked_with_the_receiving_service(root: boto3.Session) -> None:
+    target = make_role(root, "target")
+    only_sagemaker = as_role(
+        root, make_role(root, "d1", pass_role_policy(["sagemaker.amazonaws.com"], target))
+    )
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    with pytest.raises(ClientError) as denied:
+        only_sagemaker.client("stepfunctions").create_state_machine(
+            name="sm", definition=definition, roleArn=target
+        )
+    assert error_code(denied) == "AccessDeniedException"
+    assert "iam:PassRole" in denied.value.response["Error"]["Message"]
+    with_states = as_role(
+        root, make_role(root, "d2", pass_role_policy(["states.amazonaws.com"], target))
+    )
+    with_states.client("stepfunctions").create_state_machine(
+        name="sm", definition=definition, roleArn=target
+    )
+
+
+def test_pass_role_for_event_targets(root: boto3.Session) -> None:
+    target = make_role(root, "events-target")
+    events_root = root.client("events")
+    events_root.put_rule(Name="r", EventPattern=json.dumps({"source": ["x"]}))
+    queue = root.client("sqs").create_queue(QueueName="q")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    assert queue.endswith("/q")
+    denied_session = as_role(
+        root, make_role(root, "e1", pass_role_policy(["states.amazonaws.com"], target))
+    )
+    with pytest.raises(ClientError) as denied:
+        denied_session.client("events").put_targets(
+            Rule="r", Targets=[{"Id": "1", "Arn": queue_arn, "RoleArn": target}]
+        )
+    assert "iam:PassRole" in denied.value.response["Error"]["Message"]
+    allowed = as_role(
+        root, make_role(root, "e2", pass_role_policy(["events.amazonaws.com"], target))
+    )
+    allowed.client("events").put_targets(
+        Rule="r", Targets=[{"Id": "1", "Arn": queue_arn, "RoleArn": target}]
+    )
+
+
+def test_kms_key_policy_without_delegation_denies_an_allowed_role(root: boto3.Session) -> None:
+    role = make_role(
+        root, "kms-user", allow({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    )
+    kms = root.client("kms")
+    delegating = kms.create_key()["KeyMetadata"]["KeyId"]  # default policy: the account
+    closed = kms.create_key(
+        Policy=json.dumps(
+            allow(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            )
+        ),
+        BypassPolicyLockoutSafetyCheck=True,
+    )["KeyMetadata"]["KeyId"]
+    session = as_role(root, role).client("kms")
+    session.describe_key(KeyId=delegating)
+    with pytest.raises(ClientError) as denied:
+        session.describe_key(KeyId=closed)
+    assert error_code(denied) == "AccessDeniedException"
+
+
+def fake_jwt(claims: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.signature-not-checked"
+
+
+def test_web_identity_trust_conditions_decide(root: boto3.Session) -> None:
+    iam = root.client("iam")
+    provider = iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["6938fd4d98bab03faadb97b34396831e3780aea1"],
+    )["OpenIDConnectProviderArn"]
+    trust = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": "repo:o/r:environment:production",
+                }
+            },
+        }
+    )
+    role = iam.create_role(RoleName="deploy", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    sts = root.client("sts")
+
+    def token(sub: str, aud: str = "sts.amazonaws.com") -> str:
+        return fake_jwt(
+            {
+                "iss": "https://token.actions.githubusercontent.com",
+                "aud": aud,
+                "sub": sub,
+                "exp": int(time.time()) + 600,
+            }
+        )
+
+    with pytest.raises(ClientError) as wrong_subject:
+        sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="ss", WebIdentityToken=token("repo:o/r:pull_request")
+        )
+    assert error_code(wrong_subject) == "AccessDenied"
+    with pytest.raises(ClientError) as wrong_audience:
+        sts.assume_role_with_web_identity(
+            RoleArn=role,
+            RoleSessionName="ss",
+            WebIdentityToken=token("repo:o/r:environment:production", aud="other"),
+        )
+    assert error_code(wrong_audience) == "InvalidIdentityToken"
+    creds = sts.assume_role_with_web_identity(
+        RoleArn=role,
+        RoleSessionName="ss",
+        WebIdentityToken=token("repo:o/r:environment:production"),
+    )["Credentials"]
+    assert creds["AccessKeyId"]
