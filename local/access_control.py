@@ -857,6 +857,118 @@ def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> bool
     return True
 
 
+# Step Functions tasks run as the state machine's role. moto's interpreter builds every task's
+# client with ``boto_client_for(region, service, state_credentials)`` and fixed keys "ak"/"sk"
+# (the account's root here); on AWS, Step Functions assumes the execution role (or the task's
+# ``Credentials.RoleArn``) and calls the service with that session, so its policy decides.
+# https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html
+#: role ARN -> (credentials, expiry in monotonic seconds)
+_task_sessions: dict[str, tuple[dict[str, str], float]] = {}
+TASK_SESSION_SECONDS = 3600
+
+
+def trust_allows_service(
+    trust_policy: Mapping[str, Any], service: str, context: Mapping[str, tuple[str, ...]]
+) -> bool:
+    """Whether a role's trust policy lets ``service`` (a service principal) assume it."""
+    effects: set[str] = set()
+    for statement in _statements(trust_policy):
+        if not action_applies(statement, "sts:AssumeRole"):
+            continue
+        principal = statement.get("Principal")
+        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if principal != "*" and service not in services:
+            continue
+        if conditions_hold(statement, context):
+            effects.add(str(statement.get("Effect")))
+    return "Allow" in effects and "Deny" not in effects
+
+
+def _assumable_by(service: str, role_arn: str) -> bool:
+    """The role exists and trusts ``service`` with ``aws:SourceAccount`` = its account (the
+    state machine's ARN, ``aws:SourceArn``, is not known where the client is built)."""
+    from moto.iam.models import iam_backends
+
+    try:
+        _, partition, _, _, account, _ = role_arn.split(":", 5)
+        role = iam_backends[account][partition].get_role_by_arn(role_arn)
+        trust = json.loads(role.assume_role_policy_document)
+        return trust_allows_service(trust, service, {"aws:sourceaccount": (account,)})
+    except Exception:  # malformed ARN, no such role, unreadable trust policy
+        return False
+
+
+def task_credentials(
+    root_client: Callable[[str, str], Any], region: str, role_arn: str
+) -> dict[str, str]:
+    """A session of ``role_arn`` for a task, assumed with the root client, reused for an hour."""
+    import time
+
+    cached = _task_sessions.get(role_arn)
+    if (
+        cached is not None
+        and cached[1] > time.monotonic() + 60
+        and _session_of(cached[0]["aws_access_key_id"]) is not None  # not lost in a reset
+    ):
+        return cached[0]
+    creds = root_client(region, "sts").assume_role(
+        RoleArn=role_arn, RoleSessionName="StepFunctions", DurationSeconds=TASK_SESSION_SECONDS
+    )["Credentials"]
+    session = {
+        "aws_access_key_id": creds["AccessKeyId"],
+        "aws_secret_access_key": creds["SecretAccessKey"],
+        "aws_session_token": creds["SessionToken"],
+    }
+    _task_sessions[role_arn] = (session, time.monotonic() + TASK_SESSION_SECONDS)
+    return session
+
+
+def _task_client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        role_arn = getattr(state_credentials, "role_arn", None)
+        # A role Step Functions cannot assume (missing, or not trusting states.amazonaws.com)
+        # keeps moto's root client: a known gap, since on AWS CreateStateMachine refuses such a
+        # role; tests/helpers/stack.py still builds its state machine with one.
+        if not role_arn or not _assumable_by("states.amazonaws.com", role_arn):
+            return original(region, service, state_credentials)
+        client = original(region, service, state_credentials)
+        creds = task_credentials(original, region, role_arn)
+        import boto3
+
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            config=client.meta.config,
+            aws_access_key_id=creds["aws_access_key_id"],
+            aws_secret_access_key=creds["aws_secret_access_key"],
+            aws_session_token=creds["aws_session_token"],
+        )
+
+    return boto_client_for
+
+
+def install_task_credentials() -> None:
+    """Replace ``boto_client_for`` in every interpreter module that imported it."""
+    import importlib
+    import pkgutil
+    import sys
+
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+    replacement = _task_client_factory(original)
+    package = importlib.import_module("moto.stepfunctions.parser.asl.component.state.exec")
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+        importlib.import_module(info.name)
+    boto_client.boto_client_for = replacement  # type: ignore[assignment]
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and (
+            getattr(module, "boto_client_for", None) is original
+        ):
+            module.boto_client_for = replacement  # type: ignore[attr-defined]
+
+
 _installed = False
 
 
@@ -874,6 +986,7 @@ def install() -> None:
             original(self, iam_request_cls, resource)
 
     ActionAuthenticatorMixin._authenticate_and_authorize_action = hook  # type: ignore[method-assign]
+    install_task_credentials()
     _installed = True
 
 

@@ -176,6 +176,22 @@ def test_kms_key_policy_must_allow_or_delegate() -> None:
     assert ac.decide(decrypt, [], delegating, key_policy=True) is Decision.IMPLICIT_DENY
 
 
+def test_service_trust_with_source_account() -> None:
+    trust = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    )
+    own = {"aws:sourceaccount": (ACCOUNT,)}
+    assert ac.trust_allows_service(trust, "states.amazonaws.com", own)
+    assert not ac.trust_allows_service(trust, "lambda.amazonaws.com", own)
+    assert not ac.trust_allows_service(trust, "states.amazonaws.com", {"aws:sourceaccount": ("1",)})
+    assert not ac.trust_allows_service(allow(), "states.amazonaws.com", own)
+
+
 def test_resource_arns_per_action() -> None:
     def arn(action: str, params: dict[str, Any], path: str = "") -> str:
         return ac.resource_arn(
@@ -480,3 +496,71 @@ def test_web_identity_trust_conditions_decide(root: boto3.Session) -> None:
         WebIdentityToken=token("repo:o/r:environment:production"),
     )["Credentials"]
     assert creds["AccessKeyId"]
+
+
+# --------------------------------------------------------------------------- Step Functions tasks
+
+
+def wait_for_execution(sfn: Any, arn: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.1)
+    raise AssertionError(f"{arn} still RUNNING after {timeout} s")
+
+
+def test_state_machine_tasks_run_as_the_state_machine_role(root: boto3.Session) -> None:
+    sqs = root.client("sqs")
+    allowed = sqs.create_queue(QueueName="allowed")["QueueUrl"]
+    other = sqs.create_queue(QueueName="other")["QueueUrl"]
+    trust = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+    iam = root.client("iam")
+    role = iam.create_role(RoleName="sm-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    iam.put_role_policy(
+        RoleName="sm-role",
+        PolicyName="send",
+        PolicyDocument=json.dumps(
+            allow(
+                {
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:allowed",
+                }
+            )
+        ),
+    )
+
+    def send_to(url: str) -> str:
+        return json.dumps(
+            {
+                "StartAt": "Send",
+                "States": {
+                    "Send": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::sqs:sendMessage",
+                        "Parameters": {"QueueUrl": url, "MessageBody": "hi"},
+                        "End": True,
+                    }
+                },
+            }
+        )
+
+    sfn = root.client("stepfunctions")
+    outcomes = {}
+    for name, url in (("to-allowed", allowed), ("to-other", other)):
+        machine = sfn.create_state_machine(name=name, definition=send_to(url), roleArn=role)
+        execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run")
+        outcomes[name] = wait_for_execution(sfn, execution["executionArn"])
+    assert outcomes["to-allowed"]["status"] == "SUCCEEDED"
+    assert outcomes["to-other"]["status"] == "FAILED"
+    assert "not authorized to perform: sqs:SendMessage" in outcomes["to-other"].get("cause", "")
