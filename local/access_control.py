@@ -568,9 +568,22 @@ def _moto_errors() -> tuple[type[Exception], type[Exception]]:
     from moto.core.exceptions import AccessDeniedError, JsonRESTError
 
     class QueryAccessDenied(AccessDeniedError):
-        # moto's own class, with our code and message (its __init__ fixes both).
+        """moto's own class (status 403), with our code and message, in the query protocol's
+        error document: ``<ErrorResponse><Error>`` (moto's base renders ``<Errors>``, which
+        botocore reads but the Go SDK, hence Terraform, does not).
+        https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html
+        """
+
         def __init__(self, error_type: str, message: str) -> None:
             super(AccessDeniedError, self).__init__(error_type, message)
+            from xml.sax.saxutils import escape
+
+            self.description = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error>'
+                f"<Type>Sender</Type><Code>{escape(error_type)}</Code>"
+                f"<Message>{escape(message)}</Message></Error>"
+                "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
+            )
 
     class JsonAccessDenied(JsonRESTError):
         code = 403

@@ -216,6 +216,18 @@ def test_resource_arns_per_action() -> None:
     assert arn("sagemaker:ListModels", {}) == "*"
 
 
+def test_access_denied_bodies_follow_each_protocol() -> None:
+    # Query: <ErrorResponse><Error>, the shape the Go SDK (Terraform) parses; JSON: __type.
+    query = ac.access_denied("iam", "query", "User: x is not authorized")
+    assert "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>" in (
+        query.get_body()  # type: ignore[attr-defined]
+    )
+    assert query.code == 403  # type: ignore[attr-defined]
+    assert "<Code>AuthorizationError</Code>" in ac.access_denied("sns", "query", "m").get_body()  # type: ignore[attr-defined]
+    body = json.loads(ac.access_denied("states", "json", "m").get_body())  # type: ignore[attr-defined]
+    assert body["__type"] == "AccessDeniedException"
+
+
 def test_passed_roles_per_action() -> None:
     assert ac.passed_roles("events:PutTargets", {"Targets": [{"Id": "1", "RoleArn": ROLE}]}) == (
         "events.amazonaws.com",
