@@ -842,8 +842,11 @@ def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> bool
     scheme = urlparse(getattr(response, "uri", "") or "").scheme
     principal = Principal(arn=session.arn, role_arn=session.role_arn, account=account)
     context = {
-        # From the connection itself: the emulator's http listener is not TLS.
-        "aws:securetransport": ("true" if scheme == "https" else "false",),
+        # From the connection itself (the emulator's http listener is not TLS), except for the
+        # emulator's own service calls (see _internal_keys).
+        "aws:securetransport": (
+            "true" if scheme == "https" or scope[0] in _internal_keys else "false",
+        ),
         "aws:principalarn": (session.role_arn,),
         "aws:principalaccount": (account,),
         "aws:requestedregion": (region,),
@@ -877,6 +880,10 @@ def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> bool
 # https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html
 #: role ARN -> (credentials, expiry in monotonic seconds)
 _task_sessions: dict[str, tuple[dict[str, str], float]] = {}
+#: Access keys of those sessions. Their requests come from the emulator's own interpreter over
+#: its loopback (plain http); on AWS, Step Functions calls services over TLS, so for them
+#: ``aws:SecureTransport`` is true. No caller outside the emulator ever sees these keys.
+_internal_keys: set[str] = set()
 TASK_SESSION_SECONDS = 3600
 
 
@@ -933,6 +940,7 @@ def task_credentials(
         "aws_session_token": creds["SessionToken"],
     }
     _task_sessions[role_arn] = (session, time.monotonic() + TASK_SESSION_SECONDS)
+    _internal_keys.add(session["aws_access_key_id"])
     return session
 
 

@@ -576,3 +576,80 @@ def test_state_machine_tasks_run_as_the_state_machine_role(root: boto3.Session) 
     assert outcomes["to-allowed"]["status"] == "SUCCEEDED"
     assert outcomes["to-other"]["status"] == "FAILED"
     assert "not authorized to perform: sqs:SendMessage" in outcomes["to-other"].get("cause", "")
+
+
+def test_secure_transport_over_the_emulators_listeners(tmp_path: Any) -> None:
+    """Over the plain-http listener a user's session is insecure transport and a bucket policy
+    denying it applies; over HTTPS it does not; the state machine's own calls (Step Functions
+    calls services over TLS on AWS) are not denied either."""
+    from local.emulator import Emulator
+
+    with Emulator.start(tls=True, pipeline_workdir=None) as emu:
+        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+        def client(service: str, secure: bool = False, **creds: str) -> Any:
+            return boto3.client(
+                service,  # type: ignore[call-overload]
+                region_name="us-east-1",
+                endpoint_url=emu.tls_endpoint_url if secure else emu.endpoint_url,
+                verify=str(emu.ca_bundle),
+                **(creds or keys),
+            )
+
+        s3 = client("s3")
+        s3.create_bucket(Bucket="data")
+        s3.put_object(Bucket="data", Key="k.json", Body=b'{"ok": true}')
+        s3.put_bucket_policy(
+            Bucket="data",
+            Policy=json.dumps(
+                allow(
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": ["arn:aws:s3:::data", "arn:aws:s3:::data/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                )
+            ),
+        )
+        read = allow({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+        trust = allow(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "states.amazonaws.com", "AWS": ACCOUNT},
+                "Action": "sts:AssumeRole",
+            }
+        )
+        iam = client("iam")
+        role = iam.create_role(RoleName="reader", AssumeRolePolicyDocument=json.dumps(trust))[
+            "Role"
+        ]["Arn"]
+        iam.put_role_policy(RoleName="reader", PolicyName="read", PolicyDocument=json.dumps(read))
+        creds = client("sts").assume_role(RoleArn=role, RoleSessionName="user")["Credentials"]
+        session = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+        with pytest.raises(ClientError):
+            client("s3", **session).get_object(Bucket="data", Key="k.json")
+        assert client("s3", secure=True, **session).get_object(Bucket="data", Key="k.json")
+        definition = {
+            "StartAt": "Read",
+            "States": {
+                "Read": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                    "Parameters": {"Bucket": "data", "Key": "k.json"},
+                    "End": True,
+                }
+            },
+        }
+        sfn = client("stepfunctions")
+        machine = sfn.create_state_machine(
+            name="read", definition=json.dumps(definition), roleArn=role
+        )["stateMachineArn"]
+        run = sfn.start_execution(stateMachineArn=machine, name="r1")["executionArn"]
+        outcome = wait_for_execution(sfn, run)
+        assert outcome["status"] == "SUCCEEDED", outcome
