@@ -663,8 +663,9 @@ def _kms_key_arn(account: str, region: str, key_id: str) -> str | None:
         return None
 
 
-def resource_policy_of(arn: str) -> dict[str, Any] | None:
-    """The resource-based policy on ``arn`` (bucket, key, topic, queue, function), if any."""
+def resource_policy_of(arn: str, caller_account: str) -> dict[str, Any] | None:
+    """The resource-based policy on ``arn`` (bucket, key, topic, queue, function), if any.
+    S3 ARNs name no account: the bucket is looked up in the caller's account."""
     from moto.awslambda.models import lambda_backends
     from moto.kms.models import kms_backends
     from moto.s3.models import s3_backends
@@ -678,7 +679,7 @@ def resource_policy_of(arn: str) -> dict[str, Any] | None:
     text: Any = None
     try:
         if service == "s3":
-            bucket = s3_backends[account or "123456789012"][partition].buckets.get(
+            bucket = s3_backends[account or caller_account][partition].buckets.get(
                 rest.split("/", 1)[0]
             )
             text = bucket.policy if bucket is not None else None
@@ -730,7 +731,11 @@ def check(
     protocol: str,
 ) -> None:
     """Raise the service's AccessDenied unless AWS's evaluation allows ``request``."""
-    resource_policy = resource_policy_of(request.resource) if request.resource != "*" else None
+    resource_policy = (
+        resource_policy_of(request.resource, request.principal.account)
+        if request.resource != "*"
+        else None
+    )
     is_key = request.action.startswith("kms:") and resource_policy is not None
     decision = decide(request, identity, resource_policy, key_policy=is_key)
     if decision is Decision.ALLOW:
@@ -1012,6 +1017,7 @@ def install() -> None:
 
 
 __all__ = [
+    "PASS_ROLE",
     "Decision",
     "Principal",
     "Request",

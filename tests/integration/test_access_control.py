@@ -228,6 +228,42 @@ def test_access_denied_bodies_follow_each_protocol() -> None:
     assert body["__type"] == "AccessDeniedException"
 
 
+#: Where AWS checks iam:PassRole (each service's API reference), and the receiving service.
+EXPECTED_PASS_ROLE = {
+    "states:CreateStateMachine": "states.amazonaws.com",
+    "states:UpdateStateMachine": "states.amazonaws.com",
+    "lambda:CreateFunction": "lambda.amazonaws.com",
+    "lambda:UpdateFunctionConfiguration": "lambda.amazonaws.com",
+    "sagemaker:CreatePipeline": "sagemaker.amazonaws.com",
+    "sagemaker:UpdatePipeline": "sagemaker.amazonaws.com",
+    "sagemaker:CreateModel": "sagemaker.amazonaws.com",
+    "events:PutTargets": "events.amazonaws.com",
+}
+
+
+@pytest.mark.parametrize(("action", "service"), sorted(EXPECTED_PASS_ROLE.items()))
+def test_pass_role_parameters_exist_in_the_service_model(action: str, service: str) -> None:
+    """Each role parameter the check reads is a member of the operation's input shape in
+    botocore's service model (a misspelt name would silently skip the check)."""
+    import botocore.session
+
+    prefix, operation = action.split(":")
+    model = botocore.session.get_session().get_service_model(
+        {"states": "stepfunctions"}.get(prefix, prefix)
+    )
+    shape = model.operation_model(operation).input_shape
+    to_service, _ = ac.PASS_ROLE[action]
+    assert to_service == service
+    for path in ac.PASS_ROLE[action][1]:
+        member = shape
+        for part in path.split("."):
+            name = part.removesuffix("[]")
+            member = member.members[name]
+            if part.endswith("[]"):
+                member = member.member
+        assert member.type_name == "string", path
+
+
 def test_passed_roles_per_action() -> None:
     assert ac.passed_roles("events:PutTargets", {"Targets": [{"Id": "1", "RoleArn": ROLE}]}) == (
         "events.amazonaws.com",
