@@ -475,8 +475,9 @@ def resource_arn(
         for key, kind in (
             ("pipelinename", "pipeline"),
             ("modelpackagegroupname", "model-package-group"),
-            ("endpointconfigname", "endpoint-config"),
+            # CreateEndpoint/UpdateEndpoint name both: they act on the endpoint.
             ("endpointname", "endpoint"),
+            ("endpointconfigname", "endpoint-config"),
             ("modelname", "model"),
             ("trainingjobname", "training-job"),
             ("processingjobname", "processing-job"),

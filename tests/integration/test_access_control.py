@@ -213,6 +213,9 @@ def test_resource_arns_per_action() -> None:
     assert arn("sqs:GetQueueAttributes", {"QueueUrl": "http://h/1/q"}) == (
         f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
     )
+    assert arn("sagemaker:CreateEndpoint", {"EndpointName": "E", "EndpointConfigName": "c"}) == (
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/e"
+    )
     assert arn("sagemaker:ListModels", {}) == "*"
 
 
