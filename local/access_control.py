@@ -738,7 +738,17 @@ def check(
         else None
     )
     is_key = request.action.startswith("kms:") and resource_policy is not None
-    decision = decide(request, identity, resource_policy, key_policy=is_key)
+    try:
+        decision = decide(request, identity, resource_policy, key_policy=is_key)
+    except UnsupportedCondition as error:
+        # The strict reading of a condition we cannot evaluate: the request is denied, and the
+        # message says which operator to model.
+        raise access_denied(
+            service,
+            protocol,
+            f"{denial_message(request, Decision.IMPLICIT_DENY, 'policy')}"
+            f" (the emulator cannot evaluate it: {error})",
+        ) from error
     if decision is Decision.ALLOW:
         return
     kind = "a resource-based policy" if resource_policy else "identity-based policy"

@@ -692,3 +692,21 @@ def test_secure_transport_over_the_emulators_listeners(tmp_path: Any) -> None:
         run = sfn.start_execution(stateMachineArn=machine, name="r1")["executionArn"]
         outcome = wait_for_execution(sfn, run)
         assert outcome["status"] == "SUCCEEDED", outcome
+
+
+def test_a_condition_the_emulator_cannot_evaluate_denies(root: boto3.Session) -> None:
+    role = make_role(
+        root,
+        "dated",
+        allow(
+            {
+                "Effect": "Allow",
+                "Action": "sqs:*",
+                "Resource": "*",
+                "Condition": {"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}},
+            }
+        ),
+    )
+    with pytest.raises(ClientError) as denied:
+        as_role(root, role).client("sqs").create_queue(QueueName="q")
+    assert "cannot evaluate" in denied.value.response["Error"]["Message"]
