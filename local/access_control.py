@@ -15,11 +15,10 @@ resource policies and ``iam:PassRole`` (its module docstring lists these TODOs),
 when ``INITIAL_NO_AUTH_ACTION_COUNT`` makes *every* caller an IAM user, which would end the
 local operator's root access. PyPI has no maintained request-time evaluator (``iam-ape``
 computes effective permissions, not one request's decision). So this module keeps moto's
-identification of the caller (``AssumedRoleAccessKey``: access key + session token of an STS
-session, and its ``collect_policies``: inline + attached, AWS managed policies included) and
-its hook (``ActionAuthenticatorMixin._authenticate_and_authorize_action``, which
-``BaseResponse.call_action`` and the S3 handlers call), and evaluates each statement by AWS's
-documented rules:
+hook (``ActionAuthenticatorMixin._authenticate_and_authorize_action``, which
+``BaseResponse.call_action`` and the S3 handlers call), moto's STS sessions (access key + session
+token) and moto's reading of managed policy documents (``IAMPolicy``), and evaluates each
+statement by AWS's documented rules:
 
 - Policy evaluation logic (same account): an explicit Deny in any policy wins; otherwise an
   Allow in an identity policy OR in the resource's policy allows; otherwise implicit deny.
@@ -42,6 +41,14 @@ Simplifications (each stricter or neutral for this repo's policies, see the fide
 - A resource this module cannot name from the request is ``*`` (literally): an Allow scoped to
   specific ARNs then does not match (stricter), a Deny scoped to specific ARNs does not either.
 - No policy variables (``${aws:username}``), session policies, permission boundaries or SCPs.
+- Root is exempt from resource policies too (on AWS an explicit Deny in a bucket policy binds
+  the root user as well): the local operator's and the emulator's own calls are unchanged.
+- Unsigned requests are served as before (AWS refuses them, except AssumeRoleWithWebIdentity,
+  which is checked here against the role's trust policy and the OIDC provider).
+- S3 is authorised only where moto's S3 handlers call the hook (bucket and object operations).
+- Step Functions tasks run as the state machine's role when the role trusts
+  ``states.amazonaws.com``; any other role keeps moto's root client (on AWS, CreateStateMachine
+  refuses a role Step Functions cannot assume). Their calls count as TLS (see _internal_keys).
 """
 
 from __future__ import annotations
