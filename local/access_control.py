@@ -339,6 +339,33 @@ def denial_message(request: Request, decision: Decision, policy_kind: str) -> st
     return f"{base} because no {policy_kind} allows the {request.action} action"
 
 
+def decide_for_service(
+    service: str,
+    action: str,
+    resource: str,
+    resource_policy: Mapping[str, Any] | None,
+    context: Mapping[str, tuple[str, ...]],
+) -> Decision:
+    """A service principal (``events.amazonaws.com``...) acting on a resource for a customer:
+    only the resource's policy can grant it (a service has no identity policies), with the
+    request context the service sends (``aws:SourceAccount``, ``aws:SourceArn``).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html
+    """
+    effects: set[str] = set()
+    for statement in _statements(resource_policy or {}):
+        if not action_applies(statement, action) or not resource_applies(statement, resource):
+            continue
+        principal = statement.get("Principal")
+        services = _as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+        if principal != "*" and service not in services:
+            continue
+        if conditions_hold(statement, context):
+            effects.add(str(statement.get("Effect")))
+    if "Deny" in effects:
+        return Decision.EXPLICIT_DENY
+    return Decision.ALLOW if "Allow" in effects else Decision.IMPLICIT_DENY
+
+
 # --------------------------------------------------------------------------- 2. the request
 
 #: The IAM prefix of a SigV4 signing name where the two differ.
@@ -710,6 +737,17 @@ def resource_policy_of(arn: str, caller_account: str) -> dict[str, Any] | None:
     return dict(loaded) if isinstance(loaded, Mapping) and loaded.get("Statement") else None
 
 
+def service_decision(
+    service: str, action: str, resource: str, *, source_arn: str, source_account: str
+) -> Decision:
+    """May ``service`` do ``action`` on ``resource`` (its resource policy on the emulator), for
+    the rule/alarm ``source_arn`` of ``source_account``? For delivery code (EventBridge targets,
+    CloudWatch alarm actions) to call before it delivers."""
+    policy = resource_policy_of(resource, source_account)
+    context = {"aws:sourcearn": (source_arn,), "aws:sourceaccount": (source_account,)}
+    return decide_for_service(service, action, resource, policy, context)
+
+
 def _identity_policies(session: Any) -> list[dict[str, Any]]:
     """The role's inline and attached policies, via moto's own ``AssumedRoleAccessKey``."""
     from moto.iam.access_control import IAMPolicy
@@ -1045,12 +1083,14 @@ __all__ = [
     "check",
     "condition_holds",
     "decide",
+    "decide_for_service",
     "denial_message",
     "iam_action",
     "install",
     "jwt_claims",
     "passed_roles",
     "resource_arn",
+    "service_decision",
     "trust_allows_web_identity",
     "web_identity_context",
 ]

@@ -710,3 +710,91 @@ def test_a_condition_the_emulator_cannot_evaluate_denies(root: boto3.Session) ->
     with pytest.raises(ClientError) as denied:
         as_role(root, role).client("sqs").create_queue(QueueName="q")
     assert "cannot evaluate" in denied.value.response["Error"]["Message"]
+
+
+# --------------------------------------------------------------------------- service principals
+
+SOURCE_RULE = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/failures"
+
+
+def key_policy_for(service: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": "*",
+            **({"Condition": condition} if condition else {}),
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "expected"),
+    [
+        ({}, {}, Decision.ALLOW),
+        (
+            {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            {"aws:sourceaccount": (ACCOUNT,)},
+            Decision.ALLOW,
+        ),
+        # A delivery that sends no aws:SourceAccount does not satisfy the condition.
+        ({"StringEquals": {"aws:SourceAccount": ACCOUNT}}, {}, Decision.IMPLICIT_DENY),
+        (
+            {"ArnLike": {"aws:SourceArn": f"arn:aws:events:*:{ACCOUNT}:rule/*"}},
+            {"aws:sourcearn": (SOURCE_RULE,)},
+            Decision.ALLOW,
+        ),
+    ],
+)
+def test_service_principals_are_granted_only_by_the_resource_policy(
+    condition: dict[str, Any], context: dict[str, tuple[str, ...]], expected: Decision
+) -> None:
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+    policy = key_policy_for("events.amazonaws.com", condition)
+    assert (
+        ac.decide_for_service("events.amazonaws.com", "kms:GenerateDataKey", key, policy, context)
+        is expected
+    )
+    # The account's root principal grants a service nothing.
+    assert (
+        ac.decide_for_service(
+            "cloudwatch.amazonaws.com", "kms:GenerateDataKey", key, policy, context
+        )
+        is Decision.IMPLICIT_DENY
+    )
+
+
+def test_service_decision_reads_the_key_policy_on_the_emulator(root: boto3.Session) -> None:
+    kms = root.client("kms")
+    policy = key_policy_for(
+        "events.amazonaws.com", {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    )
+    key_arn = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    decide = ac.service_decision
+    assert (
+        decide(
+            "events.amazonaws.com",
+            "kms:GenerateDataKey",
+            key_arn,
+            source_arn=SOURCE_RULE,
+            source_account=ACCOUNT,
+        )
+        is Decision.ALLOW
+    )
+    assert (
+        decide(
+            "events.amazonaws.com",
+            "kms:GenerateDataKey",
+            key_arn,
+            source_arn=SOURCE_RULE,
+            source_account="999999999999",
+        )
+        is Decision.IMPLICIT_DENY
+    )
