@@ -107,10 +107,20 @@ class Emulator:
         self.host = host
         self.port = port
         self._stopped = False
+        #: With ``start(tls=True)``: the HTTPS listener's port and the certificate to trust.
+        self.tls_port: int | None = None
+        self.ca_bundle: Path | None = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def tls_endpoint_url(self) -> str:
+        """The HTTPS listener (same backends): where ``aws:SecureTransport`` is true."""
+        if self.tls_port is None:
+            raise EmulatorError("the emulator was started without tls=True")
+        return f"https://{self.host}:{self.tls_port}"
 
     @property
     def pid(self) -> int:
@@ -126,6 +136,7 @@ class Emulator:
         detach: bool = False,
         pipeline_workdir: Path | None = PIPELINE_WORKDIR,
         extra_args: list[str] | None = None,
+        tls: bool = False,
     ) -> Emulator:
         """Start the server process, wait until it answers, enable Step Functions execution.
 
@@ -133,10 +144,12 @@ class Emulator:
         outlives this process; it is still in its own process group for ``down``.
         ``pipeline_workdir``: SageMaker pipelines run for real with the local executor there
         (``None``: moto's default, executions succeed at once and run nothing).
+        ``tls=True``: also serve HTTPS (``tls_endpoint_url``, trust ``ca_bundle``).
         """
         executor_args = (
             ["--pipeline-workdir", str(pipeline_workdir)] if pipeline_workdir is not None else []
         )
+        tls_args = ["--tls-dir", tempfile.mkdtemp(prefix="emulator-tls-")] if tls else []
         with tempfile.TemporaryDirectory(prefix="emulator-") as tmp:
             ready = Path(tmp) / "ready.json"
             # Clients inside the server (the pipeline executor, in-process Lambdas) call the
@@ -159,6 +172,7 @@ class Emulator:
                         "--ready-file",
                         str(ready),
                         *executor_args,
+                        *tls_args,
                         *(extra_args or []),
                     ],
                     cwd=ROOT,
@@ -176,6 +190,10 @@ class Emulator:
                 emulator._register_cleanup()
             try:
                 emulator.port = _wait_for_port(proc, ready, time.monotonic() + timeout)
+                details = json.loads(ready.read_text())
+                if tls:
+                    emulator.tls_port = int(details["tls_port"])
+                    emulator.ca_bundle = Path(details["ca_bundle"])
                 emulator._wait_healthy(time.monotonic() + timeout)
                 _request(f"{emulator.endpoint_url}/moto-api/config", SERVER_CONFIG)
             except BaseException:

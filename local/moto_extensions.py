@@ -91,6 +91,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from local import access_control
+
 _applied = False
 _lock = threading.Lock()
 #: The server's own URL (set by ``local.server``); in-process Lambda handlers get it as
@@ -1880,6 +1882,8 @@ def apply() -> None:
         LambdaFunction.invoke = _lambda_invoke(LambdaFunction.invoke)  # type: ignore[method-assign]
         LambdaSimpleBackend.invoke = _simple_backend_invoke(LambdaSimpleBackend.invoke)  # type: ignore[method-assign]
         s3_notifications._send_event_bridge_message = _send_s3_event_bridge_message
+        # IAM for STS sessions (moto's authorization hook): local/access_control.py.
+        access_control.install()
         backend.create_model_package = _create_model_package_emits(  # type: ignore[method-assign]
             backend.create_model_package
         )

@@ -9,6 +9,12 @@ socket is listening it writes ``{"host", "port", "pid"}`` to ``--ready-file`` so
 
 Everything that must run inside this process (moto extensions, in-process hooks such as the
 local SageMaker pipeline runner) is installed by ``configure_server(options)``.
+
+``--tls-dir DIR`` adds a second listener on the same backends that speaks HTTPS, with a
+self-signed certificate for 127.0.0.1 written to ``DIR/ca.pem`` (clients trust it through
+``AWS_CA_BUNDLE``, which boto3 and Terraform's AWS provider and S3 backend read). IAM's
+``aws:SecureTransport`` is true only there, as on AWS, so a bucket policy denying insecure
+transport denies the plain-http listener's STS sessions.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +60,9 @@ def configure_server(options: ServerOptions) -> None:
     """
     from local import moto_extensions
 
+    # An AWS account has the AWS managed policies (the deploy role attaches PowerUserAccess);
+    # moto loads them only when asked, when an account's IAM backend is created.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     moto_extensions.apply()
     moto_extensions.set_emulator_endpoint(options.endpoint_url)
     if options.pipeline_workdir is not None:
@@ -89,7 +99,60 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="run SageMaker pipelines for real with the local executor, working here",
     )
+    parser.add_argument(
+        "--tls-dir",
+        type=Path,
+        help="also serve HTTPS (self-signed certificate written to DIR/ca.pem)",
+    )
     return parser.parse_args(argv)
+
+
+def write_self_signed_certificate(directory: Path, host: str) -> tuple[Path, Path]:
+    """A certificate for ``host`` (and localhost) that is its own CA: ``(ca.pem, key.pem)``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "local AWS emulator")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(host))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    ca, key_file = directory / "ca.pem", directory / "key.pem"
+    ca.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ca, key_file
 
 
 def _write_ready_file(path: Path, payload: dict[str, Any]) -> None:
@@ -118,6 +181,19 @@ def main(argv: list[str] | None = None) -> int:
     configure_server(
         ServerOptions(host=args.host, port=port, pipeline_workdir=args.pipeline_workdir)
     )
+    ready: dict[str, Any] = {"host": args.host, "port": port, "pid": os.getpid()}
+    if args.tls_dir is not None:
+        ca, key = write_self_signed_certificate(args.tls_dir, args.host)
+        tls_server = make_server(
+            args.host,
+            0,
+            app,
+            threaded=True,
+            request_handler=MotoRequestHandler,
+            ssl_context=(str(ca), str(key)),
+        )
+        threading.Thread(target=tls_server.serve_forever, daemon=True, name="tls").start()
+        ready.update(tls_port=int(tls_server.server_address[1]), ca_bundle=str(ca))
 
     def _stop(signum: int, frame: Any) -> None:
         raise SystemExit(0)
@@ -125,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     if args.ready_file is not None:
-        _write_ready_file(args.ready_file, {"host": args.host, "port": port, "pid": os.getpid()})
+        _write_ready_file(args.ready_file, ready)
     try:
         server.serve_forever()
     except SystemExit:

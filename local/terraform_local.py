@@ -9,6 +9,11 @@
 The local settings live in ``local/terraform/``: ``local_override.tf`` (provider ``skip_*``
 settings, path-style S3, local backend: Terraform merges ``*_override.tf`` over the module) and
 ``local.tfvars.json`` (the demo's variable values). ``make build`` must have run first.
+
+``apply_bootstrap()`` does the same for ``terraform/bootstrap/`` (``bootstrap_override.tf``):
+the OIDC provider, the CI roles and the state bucket, applied with the emulator's root
+credentials as an administrator applies it on AWS. ``deploy_role_override.tf`` is for applying
+``terraform/`` as the deploy role through the Makefile (the e2e test copies it).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM_DIR = ROOT / "terraform"
 LOCAL_TF_DIR = ROOT / "local" / "terraform"
 OVERRIDE_FILE = LOCAL_TF_DIR / "local_override.tf"
+BOOTSTRAP_DIR = TERRAFORM_DIR / "bootstrap"
+BOOTSTRAP_OVERRIDE_FILE = LOCAL_TF_DIR / "bootstrap_override.tf"
+DEPLOY_ROLE_OVERRIDE_FILE = LOCAL_TF_DIR / "deploy_role_override.tf"
 LOCAL_VARS_FILE = LOCAL_TF_DIR / "local.tfvars.json"
 INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
 MIRROR_SCRIPT = ROOT / "scripts" / "find-provider-mirror.sh"
@@ -91,19 +99,26 @@ def var_args(variables: dict[str, Any]) -> list[str]:
     return args
 
 
-def prepare(workdir: Path, endpoint_url: str) -> Workspace:
+def prepare(
+    workdir: Path,
+    endpoint_url: str,
+    *,
+    source_dir: Path = TERRAFORM_DIR,
+    override: Path = OVERRIDE_FILE,
+    siblings: tuple[str, ...] = SIBLINGS,
+) -> Workspace:
     """Copy the module and the local override into ``workdir`` (kept across calls: state)."""
     module_dir = workdir / "terraform"
     module_dir.mkdir(parents=True, exist_ok=True)
     for stale in module_dir.glob("*.tf"):
         stale.unlink()  # a file removed from terraform/ must not linger in the copy
-    for source in TERRAFORM_DIR.glob("*.tf"):
+    for source in source_dir.glob("*.tf"):
         shutil.copy2(source, module_dir / source.name)
-    shutil.copy2(OVERRIDE_FILE, module_dir / OVERRIDE_FILE.name)
-    lock = TERRAFORM_DIR / ".terraform.lock.hcl"
+    shutil.copy2(override, module_dir / override.name)
+    lock = source_dir / ".terraform.lock.hcl"
     if lock.exists():
         shutil.copy2(lock, module_dir / lock.name)
-    for name in SIBLINGS:
+    for name in siblings:
         link = workdir / name
         if not link.exists():
             link.symlink_to(ROOT / name, target_is_directory=True)
@@ -168,6 +183,40 @@ def apply(
     return outputs(ws)
 
 
+def apply_bootstrap(
+    emulator: HasEndpoint,
+    workdir: Path,
+    variables: dict[str, Any],
+    *,
+    source_dir: Path = BOOTSTRAP_DIR,
+) -> dict[str, Any]:
+    """``terraform apply`` ``terraform/bootstrap/`` to the emulator (root credentials, local
+    state in ``workdir``); returns its outputs. ``variables`` must name ``github_repository``."""
+    ws = prepare(
+        Path(workdir),
+        emulator.endpoint_url,
+        source_dir=source_dir,
+        override=BOOTSTRAP_OVERRIDE_FILE,
+        siblings=(),
+    )
+    if not (ws.module_dir / ".terraform").exists():
+        _run(["env", "TF_INIT_BACKEND=true", str(INIT_SCRIPT), str(ws.module_dir)], ws)
+    result = _run(
+        [
+            "terraform",
+            f"-chdir={ws.module_dir}",
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            *var_args(variables),
+        ],
+        ws,
+    )
+    (ws.root / "apply.log").write_text(result.stdout)
+    return outputs(ws)
+
+
 def plan_is_clean(
     emulator: HasEndpoint, workdir: Path, variables: dict[str, Any] | None = None
 ) -> bool:
@@ -220,4 +269,12 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["TerraformError", "apply", "plan_changes", "plan_is_clean", "prepare"]
+__all__ = [
+    "TerraformError",
+    "apply",
+    "apply_bootstrap",
+    "plan_changes",
+    "plan_is_clean",
+    "prepare",
+    "terraform_env",
+]

@@ -1,0 +1,800 @@
+"""IAM enforcement in the emulator (local/access_control.py): the evaluator's rules, then
+requests signed with STS credentials against moto with the project's extensions.
+
+Each rule cites the AWS page it comes from in local/access_control.py's docstring.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from local import access_control as ac
+from local.access_control import Decision, Principal, Request
+
+ACCOUNT = "123456789012"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
+SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/app/s1"
+CALLER = Principal(arn=SESSION, role_arn=ROLE, account=ACCOUNT)
+
+
+def req(action: str, resource: str = "*", **context: str | list[str]) -> Request:
+    keys = {k.lower(): tuple(v) if isinstance(v, list) else (v,) for k, v in context.items()}
+    return Request(action, resource, CALLER, keys)
+
+
+def allow(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+POWER_USER = allow(
+    {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"},
+    {
+        "Effect": "Allow",
+        "Action": ["iam:CreateServiceLinkedRole", "iam:ListRoles"],
+        "Resource": "*",
+    },
+)
+
+
+# --------------------------------------------------------------------------- the evaluator
+
+
+def test_not_action_allows_everything_but_the_listed_services() -> None:
+    assert ac.decide(req("s3:PutObject", "arn:aws:s3:::b/k"), [POWER_USER]) is Decision.ALLOW
+    assert ac.decide(req("iam:CreateRole", ROLE), [POWER_USER]) is Decision.IMPLICIT_DENY
+    assert ac.decide(req("IAM:ListRoles"), [POWER_USER]) is Decision.ALLOW  # actions: any case
+
+
+def test_explicit_deny_wins_over_any_allow() -> None:
+    deny = allow({"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"})
+    assert ac.decide(req("s3:GetObject", "arn:aws:s3:::b/k"), [POWER_USER, deny]) is (
+        Decision.EXPLICIT_DENY
+    )
+    assert ac.decide(req("s3:GetObject", "arn:aws:s3:::c/k"), [POWER_USER, deny]) is (
+        Decision.ALLOW
+    )
+
+
+def test_wildcards_and_not_resource() -> None:
+    policy = allow(
+        {"Effect": "Allow", "Action": "states:Describe*", "Resource": "arn:aws:states:*:*:x?"},
+        {"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:secret"},
+    )
+    assert ac.decide(req("states:DescribeExecution", "arn:aws:states:r:1:xy"), [policy]) is (
+        Decision.ALLOW
+    )
+    assert ac.decide(req("states:DescribeExecution", "arn:aws:states:r:1:xyz"), [policy]) is (
+        Decision.IMPLICIT_DENY
+    )
+    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:open"), [policy]) is Decision.ALLOW
+    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:secret"), [policy]) is (
+        Decision.IMPLICIT_DENY
+    )
+    # Resources are case-sensitive.
+    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:SECRET"), [policy]) is Decision.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("operator", "key", "expected", "context", "holds"),
+    [
+        ("StringEquals", "iam:PassedToService", ["a", "b"], {"iam:passedtoservice": ("b",)}, True),
+        ("StringEquals", "iam:PassedToService", ["a"], {"iam:passedtoservice": ("B",)}, False),
+        ("StringEquals", "iam:PassedToService", ["a"], {}, False),  # absent: false
+        ("StringNotEquals", "aws:SourceAccount", ["1"], {}, True),  # absent + negated: true
+        ("StringNotEquals", "aws:SourceAccount", ["1"], {"aws:sourceaccount": ("1",)}, False),
+        (
+            "StringLike",
+            "aws:SourceArn",
+            "arn:aws:events:*:1:rule/*",
+            {"aws:sourcearn": ("arn:aws:events:r:1:rule/x",)},
+            True,
+        ),
+        (
+            "ArnLike",
+            "aws:SourceArn",
+            "arn:aws:events:*:2:rule/*",
+            {"aws:sourcearn": ("arn:aws:events:r:1:rule/x",)},
+            False,
+        ),
+        (
+            "ArnEquals",
+            "aws:SourceArn",
+            "arn:aws:events:r:1:rule/x",
+            {"aws:sourcearn": ("arn:aws:events:r:1:rule/x",)},
+            True,
+        ),
+        ("Bool", "aws:SecureTransport", "false", {"aws:securetransport": ("false",)}, True),
+        ("Bool", "aws:SecureTransport", "false", {"aws:securetransport": ("true",)}, False),
+        ("StringEqualsIfExists", "aws:SourceAccount", "1", {}, True),
+        ("StringEqualsIfExists", "aws:SourceAccount", "1", {"aws:sourceaccount": ("2",)}, False),
+        ("Null", "aws:SourceArn", "true", {}, True),
+        ("Null", "aws:SourceArn", "false", {}, False),
+        ("ForAnyValue:StringLike", "k:tags", ["a*"], {"k:tags": ("b", "ax")}, True),
+        ("ForAnyValue:StringLike", "k:tags", ["a*"], {}, False),
+        ("ForAllValues:StringEquals", "k:tags", ["a", "b"], {"k:tags": ("a", "c")}, False),
+        ("ForAllValues:StringEquals", "k:tags", ["a", "b"], {}, True),  # vacuous truth
+    ],
+)
+def test_condition_operators(
+    operator: str, key: str, expected: Any, context: dict[str, tuple[str, ...]], holds: bool
+) -> None:
+    assert ac.condition_holds(operator, key, expected, context) is holds
+
+
+def test_an_unknown_condition_operator_is_refused_not_guessed() -> None:
+    with pytest.raises(ac.UnsupportedCondition):
+        ac.condition_holds("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z", {})
+
+
+def test_resource_policy_grants_and_account_principal_only_delegates() -> None:
+    bucket = "arn:aws:s3:::b/k"
+    to_role = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": ROLE},
+            "Action": "s3:GetObject",
+            "Resource": bucket,
+        }
+    )
+    to_account = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "s3:GetObject",
+            "Resource": bucket,
+        }
+    )
+    assert ac.decide(req("s3:GetObject", bucket), [], to_role) is Decision.ALLOW
+    assert ac.decide(req("s3:GetObject", bucket), [], to_account) is Decision.IMPLICIT_DENY
+
+
+def test_kms_key_policy_must_allow_or_delegate() -> None:
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+    identity = allow({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    service_only = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+    delegating = allow(
+        {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "kms:*", "Resource": "*"}
+    )
+    decrypt = req("kms:Decrypt", key)
+    assert ac.decide(decrypt, [identity], service_only, key_policy=True) is (Decision.IMPLICIT_DENY)
+    assert ac.decide(decrypt, [identity], delegating, key_policy=True) is Decision.ALLOW
+    assert ac.decide(decrypt, [], delegating, key_policy=True) is Decision.IMPLICIT_DENY
+
+
+def test_service_trust_with_source_account() -> None:
+    trust = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    )
+    own = {"aws:sourceaccount": (ACCOUNT,)}
+    assert ac.trust_allows_service(trust, "states.amazonaws.com", own)
+    assert not ac.trust_allows_service(trust, "lambda.amazonaws.com", own)
+    assert not ac.trust_allows_service(trust, "states.amazonaws.com", {"aws:sourceaccount": ("1",)})
+    assert not ac.trust_allows_service(allow(), "states.amazonaws.com", own)
+
+
+def test_resource_arns_per_action() -> None:
+    def arn(action: str, params: dict[str, Any], path: str = "") -> str:
+        return ac.resource_arn(
+            action, params, partition="aws", region="us-east-1", account=ACCOUNT, path=path
+        )
+
+    assert arn("iam:CreateRole", {"RoleName": "x"}) == f"arn:aws:iam::{ACCOUNT}:role/x"
+    assert arn("iam:PutRolePolicy", {"RoleName": "x"}) == f"arn:aws:iam::{ACCOUNT}:role/x"
+    assert arn(
+        "lambda:UpdateFunctionConfiguration", {}, "/2015-03-31/functions/f/configuration"
+    ) == (f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f")
+    assert arn("states:CreateStateMachine", {"name": "sm"}) == (
+        f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:sm"
+    )
+    assert arn("sagemaker:CreatePipeline", {"PipelineName": "Pipe"}) == (
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:pipeline/pipe"
+    )
+    assert arn("events:PutTargets", {"Rule": "r"}) == f"arn:aws:events:us-east-1:{ACCOUNT}:rule/r"
+    assert arn("sqs:GetQueueAttributes", {"QueueUrl": "http://h/1/q"}) == (
+        f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    )
+    assert arn("sagemaker:CreateEndpoint", {"EndpointName": "E", "EndpointConfigName": "c"}) == (
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/e"
+    )
+    assert arn("sagemaker:ListModels", {}) == "*"
+
+
+def test_access_denied_bodies_follow_each_protocol() -> None:
+    # Query: <ErrorResponse><Error>, the shape the Go SDK (Terraform) parses; JSON: __type.
+    query = ac.access_denied("iam", "query", "User: x is not authorized")
+    assert "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>" in (
+        query.get_body()  # type: ignore[attr-defined]
+    )
+    assert query.code == 403  # type: ignore[attr-defined]
+    assert "<Code>AuthorizationError</Code>" in ac.access_denied("sns", "query", "m").get_body()  # type: ignore[attr-defined]
+    body = json.loads(ac.access_denied("states", "json", "m").get_body())  # type: ignore[attr-defined]
+    assert body["__type"] == "AccessDeniedException"
+
+
+#: Where AWS checks iam:PassRole (each service's API reference), and the receiving service.
+EXPECTED_PASS_ROLE = {
+    "states:CreateStateMachine": "states.amazonaws.com",
+    "states:UpdateStateMachine": "states.amazonaws.com",
+    "lambda:CreateFunction": "lambda.amazonaws.com",
+    "lambda:UpdateFunctionConfiguration": "lambda.amazonaws.com",
+    "sagemaker:CreatePipeline": "sagemaker.amazonaws.com",
+    "sagemaker:UpdatePipeline": "sagemaker.amazonaws.com",
+    "sagemaker:CreateModel": "sagemaker.amazonaws.com",
+    "events:PutTargets": "events.amazonaws.com",
+}
+
+
+@pytest.mark.parametrize(("action", "service"), sorted(EXPECTED_PASS_ROLE.items()))
+def test_pass_role_parameters_exist_in_the_service_model(action: str, service: str) -> None:
+    """Each role parameter the check reads is a member of the operation's input shape in
+    botocore's service model (a misspelt name would silently skip the check)."""
+    import botocore.session
+
+    prefix, operation = action.split(":")
+    model = botocore.session.get_session().get_service_model(
+        {"states": "stepfunctions"}.get(prefix, prefix)
+    )
+    shape = model.operation_model(operation).input_shape
+    to_service, _ = ac.PASS_ROLE[action]
+    assert to_service == service
+    for path in ac.PASS_ROLE[action][1]:
+        member = shape
+        for part in path.split("."):
+            name = part.removesuffix("[]")
+            member = member.members[name]
+            if part.endswith("[]"):
+                member = member.member
+        assert member.type_name == "string", path
+
+
+def test_passed_roles_per_action() -> None:
+    assert ac.passed_roles("events:PutTargets", {"Targets": [{"Id": "1", "RoleArn": ROLE}]}) == (
+        "events.amazonaws.com",
+        [ROLE],
+    )
+    assert ac.passed_roles("states:CreateStateMachine", {"roleArn": ROLE}) == (
+        "states.amazonaws.com",
+        [ROLE],
+    )
+    assert ac.passed_roles("states:StartExecution", {}) is None
+
+
+# --------------------------------------------------------------------------- against moto
+
+TRUST_ANY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture
+def root(emulator: None) -> Iterator[boto3.Session]:
+    yield boto3.Session(region_name="us-east-1")
+
+
+@pytest.fixture
+def managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As local.server does: AWS managed policies (PowerUserAccess) exist, as in any account
+    (moto loads them when its IAM backend is created: ~3 s, so only where a test needs them)."""
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+
+def make_role(root: boto3.Session, name: str, *policies: dict[str, Any], managed: str = "") -> str:
+    iam = root.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST_ANY))["Role"][
+        "Arn"
+    ]
+    for index, policy in enumerate(policies):
+        iam.put_role_policy(
+            RoleName=name, PolicyName=f"p{index}", PolicyDocument=json.dumps(policy)
+        )
+    if managed:
+        iam.attach_role_policy(RoleName=name, PolicyArn=managed)
+    return str(arn)
+
+
+def as_role(root: boto3.Session, role_arn: str) -> boto3.Session:
+    creds = root.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(error.value.response["Error"]["Code"])
+
+
+def test_root_credentials_keep_every_permission(root: boto3.Session) -> None:
+    root.client("iam").create_role(RoleName="anything", AssumeRolePolicyDocument="{}")
+    root.client("s3").create_bucket(Bucket="root-bucket")
+
+
+def test_identity_policy_scopes_s3_and_explicit_deny_in_bucket_policy(root: boto3.Session) -> None:
+    s3 = root.client("s3")
+    for bucket in ("mine", "other"):
+        s3.create_bucket(Bucket=bucket)
+    role = make_role(
+        root,
+        "app",
+        allow(
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:GetObject"],
+                "Resource": "arn:aws:s3:::mine/*",
+            }
+        ),
+    )
+    session = as_role(root, role).client("s3")
+    session.put_object(Bucket="mine", Key="a", Body=b"1")
+    with pytest.raises(ClientError) as denied:
+        session.put_object(Bucket="other", Key="a", Body=b"1")
+    assert error_code(denied) == "AccessDenied"
+    s3.put_bucket_policy(
+        Bucket="mine",
+        Policy=json.dumps(
+            allow(
+                {
+                    "Effect": "Deny",
+                    "Principal": {"AWS": role},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::mine/*",
+                }
+            )
+        ),
+    )
+    with pytest.raises(ClientError) as explicit:
+        session.get_object(Bucket="mine", Key="a")
+    # moto serialises GetObject's errors without a body: botocore sees only the status.
+    assert explicit.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_bucket_policy_alone_grants_a_same_account_role(root: boto3.Session) -> None:
+    s3 = root.client("s3")
+    s3.create_bucket(Bucket="shared")
+    s3.put_object(Bucket="shared", Key="k", Body=b"x")
+    role = make_role(root, "reader")
+    session = as_role(root, role).client("s3")
+    with pytest.raises(ClientError):
+        session.get_object(Bucket="shared", Key="k")
+    s3.put_bucket_policy(
+        Bucket="shared",
+        Policy=json.dumps(
+            allow(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": role},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::shared/*",
+                }
+            )
+        ),
+    )
+    assert session.get_object(Bucket="shared", Key="k")["Body"].read() == b"x"
+
+
+def test_power_user_access_cannot_manage_iam(managed_policies: None, root: boto3.Session) -> None:
+    role = make_role(root, "power", managed="arn:aws:iam::aws:policy/PowerUserAccess")
+    session = as_role(root, role)
+    session.client("sqs").create_queue(QueueName="allowed")
+    with pytest.raises(ClientError) as denied:
+        session.client("iam").create_role(RoleName="x", AssumeRolePolicyDocument="{}")
+    assert error_code(denied) == "AccessDenied"
+    assert "iam:CreateRole" in denied.value.response["Error"]["Message"]
+    assert session.client("sts").get_caller_identity()["Arn"].endswith("/test")
+
+
+def pass_role_policy(services: list[str], role: str) -> dict[str, Any]:
+    return allow(
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": role,
+            "Condition": {"StringEquals": {"iam:PassedToService": services}},
+        },
+    )
+
+
+def test_pass_role_is_checked_with_the_receiving_service(root: boto3.Session) -> None:
+    target = make_role(root, "target")
+    only_sagemaker = as_role(
+        root, make_role(root, "d1", pass_role_policy(["sagemaker.amazonaws.com"], target))
+    )
+    definition = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    with pytest.raises(ClientError) as denied:
+        only_sagemaker.client("stepfunctions").create_state_machine(
+            name="sm", definition=definition, roleArn=target
+        )
+    assert error_code(denied) == "AccessDeniedException"
+    assert "iam:PassRole" in denied.value.response["Error"]["Message"]
+    with_states = as_role(
+        root, make_role(root, "d2", pass_role_policy(["states.amazonaws.com"], target))
+    )
+    with_states.client("stepfunctions").create_state_machine(
+        name="sm", definition=definition, roleArn=target
+    )
+
+
+def test_pass_role_for_event_targets(root: boto3.Session) -> None:
+    target = make_role(root, "events-target")
+    events_root = root.client("events")
+    events_root.put_rule(Name="r", EventPattern=json.dumps({"source": ["x"]}))
+    queue = root.client("sqs").create_queue(QueueName="q")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:q"
+    assert queue.endswith("/q")
+    denied_session = as_role(
+        root, make_role(root, "e1", pass_role_policy(["states.amazonaws.com"], target))
+    )
+    with pytest.raises(ClientError) as denied:
+        denied_session.client("events").put_targets(
+            Rule="r", Targets=[{"Id": "1", "Arn": queue_arn, "RoleArn": target}]
+        )
+    assert "iam:PassRole" in denied.value.response["Error"]["Message"]
+    allowed = as_role(
+        root, make_role(root, "e2", pass_role_policy(["events.amazonaws.com"], target))
+    )
+    allowed.client("events").put_targets(
+        Rule="r", Targets=[{"Id": "1", "Arn": queue_arn, "RoleArn": target}]
+    )
+
+
+def test_kms_key_policy_without_delegation_denies_an_allowed_role(root: boto3.Session) -> None:
+    role = make_role(
+        root, "kms-user", allow({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})
+    )
+    kms = root.client("kms")
+    delegating = kms.create_key()["KeyMetadata"]["KeyId"]  # default policy: the account
+    closed = kms.create_key(
+        Policy=json.dumps(
+            allow(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            )
+        ),
+        BypassPolicyLockoutSafetyCheck=True,
+    )["KeyMetadata"]["KeyId"]
+    session = as_role(root, role).client("kms")
+    session.describe_key(KeyId=delegating)
+    with pytest.raises(ClientError) as denied:
+        session.describe_key(KeyId=closed)
+    assert error_code(denied) == "AccessDeniedException"
+
+
+def fake_jwt(claims: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.signature-not-checked"
+
+
+def test_web_identity_trust_conditions_decide(root: boto3.Session) -> None:
+    iam = root.client("iam")
+    provider = iam.create_open_id_connect_provider(
+        Url="https://token.actions.githubusercontent.com",
+        ClientIDList=["sts.amazonaws.com"],
+        ThumbprintList=["6938fd4d98bab03faadb97b34396831e3780aea1"],
+    )["OpenIDConnectProviderArn"]
+    trust = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": provider},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                    "token.actions.githubusercontent.com:sub": "repo:o/r:environment:production",
+                }
+            },
+        }
+    )
+    role = iam.create_role(RoleName="deploy", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    sts = root.client("sts")
+
+    def token(sub: str, aud: str = "sts.amazonaws.com") -> str:
+        return fake_jwt(
+            {
+                "iss": "https://token.actions.githubusercontent.com",
+                "aud": aud,
+                "sub": sub,
+                "exp": int(time.time()) + 600,
+            }
+        )
+
+    with pytest.raises(ClientError) as wrong_subject:
+        sts.assume_role_with_web_identity(
+            RoleArn=role, RoleSessionName="ss", WebIdentityToken=token("repo:o/r:pull_request")
+        )
+    assert error_code(wrong_subject) == "AccessDenied"
+    with pytest.raises(ClientError) as wrong_audience:
+        sts.assume_role_with_web_identity(
+            RoleArn=role,
+            RoleSessionName="ss",
+            WebIdentityToken=token("repo:o/r:environment:production", aud="other"),
+        )
+    assert error_code(wrong_audience) == "InvalidIdentityToken"
+    creds = sts.assume_role_with_web_identity(
+        RoleArn=role,
+        RoleSessionName="ss",
+        WebIdentityToken=token("repo:o/r:environment:production"),
+    )["Credentials"]
+    assert creds["AccessKeyId"]
+
+
+# --------------------------------------------------------------------------- Step Functions tasks
+
+
+def wait_for_execution(sfn: Any, arn: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.1)
+    raise AssertionError(f"{arn} still RUNNING after {timeout} s")
+
+
+def test_state_machine_tasks_run_as_the_state_machine_role(root: boto3.Session) -> None:
+    sqs = root.client("sqs")
+    allowed = sqs.create_queue(QueueName="allowed")["QueueUrl"]
+    other = sqs.create_queue(QueueName="other")["QueueUrl"]
+    trust = allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+    iam = root.client("iam")
+    role = iam.create_role(RoleName="sm-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
+    iam.put_role_policy(
+        RoleName="sm-role",
+        PolicyName="send",
+        PolicyDocument=json.dumps(
+            allow(
+                {
+                    "Effect": "Allow",
+                    "Action": "sqs:SendMessage",
+                    "Resource": f"arn:aws:sqs:us-east-1:{ACCOUNT}:allowed",
+                }
+            )
+        ),
+    )
+
+    def send_to(url: str) -> str:
+        return json.dumps(
+            {
+                "StartAt": "Send",
+                "States": {
+                    "Send": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::sqs:sendMessage",
+                        "Parameters": {"QueueUrl": url, "MessageBody": "hi"},
+                        "End": True,
+                    }
+                },
+            }
+        )
+
+    sfn = root.client("stepfunctions")
+    outcomes = {}
+    for name, url in (("to-allowed", allowed), ("to-other", other)):
+        machine = sfn.create_state_machine(name=name, definition=send_to(url), roleArn=role)
+        execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], name="run")
+        outcomes[name] = wait_for_execution(sfn, execution["executionArn"])
+    assert outcomes["to-allowed"]["status"] == "SUCCEEDED"
+    assert outcomes["to-other"]["status"] == "FAILED"
+    assert "not authorized to perform: sqs:SendMessage" in outcomes["to-other"].get("cause", "")
+
+
+def test_secure_transport_over_the_emulators_listeners(tmp_path: Any) -> None:
+    """Over the plain-http listener a user's session is insecure transport and a bucket policy
+    denying it applies; over HTTPS it does not; the state machine's own calls (Step Functions
+    calls services over TLS on AWS) are not denied either."""
+    from local.emulator import Emulator
+
+    with Emulator.start(tls=True, pipeline_workdir=None) as emu:
+        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+        def client(service: str, secure: bool = False, **creds: str) -> Any:
+            return boto3.client(
+                service,  # type: ignore[call-overload]
+                region_name="us-east-1",
+                endpoint_url=emu.tls_endpoint_url if secure else emu.endpoint_url,
+                verify=str(emu.ca_bundle),
+                **(creds or keys),
+            )
+
+        s3 = client("s3")
+        s3.create_bucket(Bucket="data")
+        s3.put_object(Bucket="data", Key="k.json", Body=b'{"ok": true}')
+        s3.put_bucket_policy(
+            Bucket="data",
+            Policy=json.dumps(
+                allow(
+                    {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": ["arn:aws:s3:::data", "arn:aws:s3:::data/*"],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                )
+            ),
+        )
+        read = allow({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+        trust = allow(
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "states.amazonaws.com", "AWS": ACCOUNT},
+                "Action": "sts:AssumeRole",
+            }
+        )
+        iam = client("iam")
+        role = iam.create_role(RoleName="reader", AssumeRolePolicyDocument=json.dumps(trust))[
+            "Role"
+        ]["Arn"]
+        iam.put_role_policy(RoleName="reader", PolicyName="read", PolicyDocument=json.dumps(read))
+        creds = client("sts").assume_role(RoleArn=role, RoleSessionName="user")["Credentials"]
+        session = {
+            "aws_access_key_id": creds["AccessKeyId"],
+            "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"],
+        }
+        with pytest.raises(ClientError):
+            client("s3", **session).get_object(Bucket="data", Key="k.json")
+        assert client("s3", secure=True, **session).get_object(Bucket="data", Key="k.json")
+        definition = {
+            "StartAt": "Read",
+            "States": {
+                "Read": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                    "Parameters": {"Bucket": "data", "Key": "k.json"},
+                    "End": True,
+                }
+            },
+        }
+        sfn = client("stepfunctions")
+        machine = sfn.create_state_machine(
+            name="read", definition=json.dumps(definition), roleArn=role
+        )["stateMachineArn"]
+        run = sfn.start_execution(stateMachineArn=machine, name="r1")["executionArn"]
+        outcome = wait_for_execution(sfn, run)
+        assert outcome["status"] == "SUCCEEDED", outcome
+
+
+def test_a_condition_the_emulator_cannot_evaluate_denies(root: boto3.Session) -> None:
+    role = make_role(
+        root,
+        "dated",
+        allow(
+            {
+                "Effect": "Allow",
+                "Action": "sqs:*",
+                "Resource": "*",
+                "Condition": {"DateLessThan": {"aws:CurrentTime": "2999-01-01T00:00:00Z"}},
+            }
+        ),
+    )
+    with pytest.raises(ClientError) as denied:
+        as_role(root, role).client("sqs").create_queue(QueueName="q")
+    assert "cannot evaluate" in denied.value.response["Error"]["Message"]
+
+
+# --------------------------------------------------------------------------- service principals
+
+SOURCE_RULE = f"arn:aws:events:us-east-1:{ACCOUNT}:rule/failures"
+
+
+def key_policy_for(service: str, condition: dict[str, Any]) -> dict[str, Any]:
+    return allow(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": "*",
+            **({"Condition": condition} if condition else {}),
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "expected"),
+    [
+        ({}, {}, Decision.ALLOW),
+        (
+            {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            {"aws:sourceaccount": (ACCOUNT,)},
+            Decision.ALLOW,
+        ),
+        # A delivery that sends no aws:SourceAccount does not satisfy the condition.
+        ({"StringEquals": {"aws:SourceAccount": ACCOUNT}}, {}, Decision.IMPLICIT_DENY),
+        (
+            {"ArnLike": {"aws:SourceArn": f"arn:aws:events:*:{ACCOUNT}:rule/*"}},
+            {"aws:sourcearn": (SOURCE_RULE,)},
+            Decision.ALLOW,
+        ),
+    ],
+)
+def test_service_principals_are_granted_only_by_the_resource_policy(
+    condition: dict[str, Any], context: dict[str, tuple[str, ...]], expected: Decision
+) -> None:
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
+    policy = key_policy_for("events.amazonaws.com", condition)
+    assert (
+        ac.decide_for_service("events.amazonaws.com", "kms:GenerateDataKey", key, policy, context)
+        is expected
+    )
+    # The account's root principal grants a service nothing.
+    assert (
+        ac.decide_for_service(
+            "cloudwatch.amazonaws.com", "kms:GenerateDataKey", key, policy, context
+        )
+        is Decision.IMPLICIT_DENY
+    )
+
+
+def test_service_decision_reads_the_key_policy_on_the_emulator(root: boto3.Session) -> None:
+    kms = root.client("kms")
+    policy = key_policy_for(
+        "events.amazonaws.com", {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    )
+    key_arn = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    decide = ac.service_decision
+    assert (
+        decide(
+            "events.amazonaws.com",
+            "kms:GenerateDataKey",
+            key_arn,
+            source_arn=SOURCE_RULE,
+            source_account=ACCOUNT,
+        )
+        is Decision.ALLOW
+    )
+    assert (
+        decide(
+            "events.amazonaws.com",
+            "kms:GenerateDataKey",
+            key_arn,
+            source_arn=SOURCE_RULE,
+            source_account="999999999999",
+        )
+        is Decision.IMPLICIT_DENY
+    )
