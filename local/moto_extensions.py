@@ -320,21 +320,7 @@ def _stop_pipeline_execution(self: Any) -> ActionResult:
 
 # --------------------------------------------------------------------------- 4. endpoints
 
-
-def _update_endpoint(self: Any) -> ActionResult:
-    backend = self.sagemaker_backend
-    name = self._get_param("EndpointName")
-    config_name = self._get_param("EndpointConfigName")
-    backend.describe_endpoint(name)  # ValidationException when it does not exist, as on AWS
-    config = backend.describe_endpoint_config(config_name)
-    endpoint = backend.endpoints[name]
-    endpoint.endpoint_config_name = config_name
-    endpoint.production_variants = endpoint._process_production_variants(
-        config["ProductionVariants"]
-    )
-    endpoint.data_capture_config = config["DataCaptureConfig"]
-    endpoint.last_modified_time = utcnow()
-    return ActionResult({"EndpointArn": endpoint.arn})
+# UpdateEndpoint (moto lacks it) and the endpoint status machine: see "endpoint lifecycle" below.
 
 
 # --------------------------------------------------------------------------- 5. faults
@@ -1204,6 +1190,281 @@ def _invoke_endpoint(self: Any) -> Any:
     return 200, headers, body
 
 
+# --------------------------------------------------------------------------- endpoint lifecycle
+
+# moto makes an endpoint InService the moment it is created, whatever its model, and deletes it
+# at once. SageMaker's endpoints follow a status machine (DescribeEndpoint, "EndpointStatus":
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html):
+#
+#   CreateEndpoint ─► Creating ─┬─► InService ◄──────────────────────────────┐
+#                               └─► Failed (FailureReason) ─► only DeleteEndpoint
+#   UpdateEndpoint (InService only) ─► Updating ─┬─► InService (new config) ──┤
+#                                                └─► RollingBack ────────────┘ (old config,
+#                                                                     FailureReason kept)
+#   DeleteEndpoint ─► Deleting ─► gone
+#
+# Each transition takes ``endpoint_transition_seconds()`` (``set_endpoint_transition_seconds`` or
+# the ``EMULATOR_ENDPOINT_SECONDS`` variable; a few seconds by default), so callers' wait loops
+# really wait. At the end of Creating/Updating the model is loaded as the container would load
+# it (``served_model(serving_spec(...))``): a model that cannot be loaded makes the endpoint
+# Failed (or rolls an update back) instead of serving 500s. Transitions are kept on the backend
+# (``backend.endpoint_transitions``) and advanced whenever an endpoint is read or changed.
+
+#: Seconds each endpoint transition takes when nothing else is configured.
+DEFAULT_ENDPOINT_TRANSITION_SECONDS = 3.0
+ENDPOINT_SECONDS_ENV = "EMULATOR_ENDPOINT_SECONDS"
+#: Statuses in which an endpoint still serves its current config (an update loses no
+#: availability: UpdateEndpoint's API reference, "there is no availability loss").
+SERVING_ENDPOINT_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
+_endpoint_seconds: float | None = None
+_endpoint_lifecycle_lock = threading.RLock()
+
+
+def set_endpoint_transition_seconds(seconds: float | None) -> None:
+    """How long Creating, Updating, RollingBack and Deleting last (``None``: env or default)."""
+    global _endpoint_seconds
+    _endpoint_seconds = seconds
+
+
+def endpoint_transition_seconds() -> float:
+    if _endpoint_seconds is not None:
+        return _endpoint_seconds
+    return float(os.environ.get(ENDPOINT_SECONDS_ENV, DEFAULT_ENDPOINT_TRANSITION_SECONDS))
+
+
+@dataclass
+class EndpointTransition:
+    """An endpoint on its way to a new status: which config it deploys, and what it replaces."""
+
+    status: str
+    ends_at: float
+    config_name: str
+    previous_config: str | None = None
+    failure_reason: str | None = None
+
+
+def _transitions(backend: Any) -> dict[str, EndpointTransition]:
+    return backend.__dict__.setdefault("endpoint_transitions", {})
+
+
+def _begin(backend: Any, endpoint: Any, transition: EndpointTransition) -> None:
+    _transitions(backend)[endpoint.endpoint_name] = transition
+    endpoint.endpoint_status = transition.status
+    endpoint.last_modified_time = utcnow()
+
+
+def _apply_config(backend: Any, endpoint: Any, config_name: str) -> None:
+    config = backend.describe_endpoint_config(config_name)
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(
+        config["ProductionVariants"]
+    )
+    endpoint.data_capture_config = config["DataCaptureConfig"]
+
+
+def model_load_failure(backend: Any, endpoint: Any, config_name: str) -> str | None:
+    """Why ``config_name``'s model cannot be served on ``endpoint`` (``None``: it loads).
+
+    The wording follows the FailureReason SageMaker reports: a missing artifact is "Failed to
+    download model data ..."; anything else fails the container's ping health check.
+    """
+    saved = endpoint.endpoint_config_name
+    endpoint.endpoint_config_name = config_name
+    variant = "AllTraffic"
+    try:
+        spec = serving_spec(backend, endpoint.endpoint_name)
+        variant = spec.variant_name
+        served_model(spec, backend.account_id, backend.region_name)
+    except FileNotFoundError as error:
+        return (
+            f"Failed to download model data for container of production variant {variant}: "
+            f"{error}. Please ensure that there is an object located at the URL and that the "
+            "role passed to CreateModel has permissions to download the object."
+        )
+    except Exception as error:  # the container could not load the model
+        detail = getattr(error, "message", None) or str(error)
+        return (
+            f"The primary container for production variant {variant} did not pass the ping "
+            f"health check ({type(error).__name__}: {detail}). Please check CloudWatch logs "
+            "for this endpoint."
+        )
+    finally:
+        endpoint.endpoint_config_name = saved
+    return None
+
+
+def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
+    """Move ``name`` along its transitions that have run their time (it may disappear)."""
+    with _endpoint_lifecycle_lock:
+        now = time.monotonic() if now is None else now
+        transitions = _transitions(backend)
+        while name in transitions and transitions[name].ends_at <= now:
+            transition = transitions.pop(name)
+            endpoint = backend.endpoints.get(name)
+            if endpoint is None:
+                return
+            if transition.status == "Deleting":
+                del backend.endpoints[name]
+                return
+            endpoint.last_modified_time = utcnow()
+            if transition.status == "RollingBack":
+                endpoint.endpoint_status = "InService"
+                endpoint.failure_reason = transition.failure_reason
+                continue
+            reason = model_load_failure(backend, endpoint, transition.config_name)
+            if reason is None:
+                _apply_config(backend, endpoint, transition.config_name)
+                endpoint.endpoint_status = "InService"
+                endpoint.failure_reason = None
+            elif transition.status == "Creating":
+                endpoint.endpoint_status = "Failed"
+                endpoint.failure_reason = reason
+            else:  # an update whose model does not load rolls back to the config it replaced
+                _begin(
+                    backend,
+                    endpoint,
+                    EndpointTransition(
+                        "RollingBack",
+                        transition.ends_at + endpoint_transition_seconds(),
+                        str(transition.previous_config),
+                        failure_reason=reason,
+                    ),
+                )
+
+
+def _advance_all(backend: Any) -> None:
+    for name in list(_transitions(backend)):
+        advance_endpoint(backend, name)
+
+
+def _endpoint_arn(backend: Any, name: str) -> str:
+    return str(sm_models.FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name))
+
+
+def _create_endpoint_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create(self: Any, endpoint_name: str, endpoint_config_name: str, tags: Any) -> Any:
+        from moto.sagemaker.exceptions import ValidationError
+
+        with _endpoint_lifecycle_lock:
+            advance_endpoint(self, endpoint_name)
+            if endpoint_name in self.endpoints:
+                # Names are unique per account and region; moto silently replaced the endpoint.
+                # AWS's message, as the aws provider reports it (hashicorp/terraform-provider-aws
+                # and aws/sagemaker-python-sdk#101).
+                arn = _endpoint_arn(self, endpoint_name)
+                raise ValidationError(f'Cannot create already existing endpoint "{arn}".')
+            endpoint = original(self, endpoint_name, endpoint_config_name, tags)
+            seconds = endpoint_transition_seconds()
+            _begin(
+                self,
+                endpoint,
+                EndpointTransition("Creating", time.monotonic() + seconds, endpoint_config_name),
+            )
+            return endpoint
+
+    return create
+
+
+def _describe_endpoint_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def describe(self: Any, endpoint_name: str) -> Any:
+        advance_endpoint(self, endpoint_name)
+        return original(self, endpoint_name)
+
+    return describe
+
+
+def _list_endpoints_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def list_endpoints(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _advance_all(self)
+        return original(self, *args, **kwargs)
+
+    return list_endpoints
+
+
+def _delete_endpoint_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete(self: Any, endpoint_name: str) -> None:
+        with _endpoint_lifecycle_lock:
+            advance_endpoint(self, endpoint_name)
+            endpoint = self.endpoints.get(endpoint_name)
+            if endpoint is None:
+                original(self, endpoint_name)  # AWS's "Could not find endpoint" ValidationException
+                return
+            if endpoint.endpoint_status == "Deleting":
+                return
+            # Any status may be deleted; a Failed endpoint may *only* be deleted.
+            seconds = endpoint_transition_seconds()
+            _begin(
+                self,
+                endpoint,
+                EndpointTransition(
+                    "Deleting", time.monotonic() + seconds, endpoint.endpoint_config_name
+                ),
+            )
+
+    return delete
+
+
+def update_endpoint_refusal(status: str, arn: str) -> str | None:
+    """Why UpdateEndpoint is refused in ``status`` (``None``: it is allowed).
+
+    UpdateEndpoint is allowed only on an InService endpoint; "DeleteEndpoint is the only
+    operation that can be performed on a failed endpoint" (DescribeEndpoint, EndpointStatus).
+    The wording for in-progress endpoints is the one AWS users report; for Failed the exact
+    wording is not documented, so the stricter refusal is modelled with the same form.
+    """
+    if status == "InService":
+        return None
+    if status == "Failed":
+        return f'Cannot update failed endpoint "{arn}".'
+    return f'Cannot update in-progress endpoint "{arn}".'
+
+
+def _update_endpoint(self: Any) -> ActionResult:
+    from moto.sagemaker.exceptions import ValidationError
+
+    backend = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    config_name = self._get_param("EndpointConfigName")
+    with _endpoint_lifecycle_lock:
+        backend.describe_endpoint(name)  # advances; ValidationException when it does not exist
+        backend.describe_endpoint_config(config_name)
+        endpoint = backend.endpoints[name]
+        refusal = update_endpoint_refusal(endpoint.endpoint_status, endpoint.arn)
+        if refusal is not None:
+            raise ValidationError(refusal)
+        seconds = endpoint_transition_seconds()
+        _begin(
+            backend,
+            endpoint,
+            EndpointTransition(
+                "Updating",
+                time.monotonic() + seconds,
+                config_name,
+                previous_config=endpoint.endpoint_config_name,
+            ),
+        )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _invoke_requires_serving_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
+    # InvokeEndpoint's documented client error is ValidationError (400); an endpoint that is
+    # Creating, Failed or Deleting has no container to answer, so it never reaches one (and never
+    # answers 500). The exact message for such endpoints is not documented; this is the one AWS
+    # gives for an endpoint it cannot route to.
+    def invoke(self: Any) -> Any:
+        endpoint_name = self._get_params().get("EndpointName") or self.path.split("/")[2]
+        backend = sm_models.sagemaker_backends[self.current_account][self.region]
+        advance_endpoint(backend, endpoint_name)
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is not None and endpoint.endpoint_status not in SERVING_ENDPOINT_STATUSES:
+            raise InvocationValidationError(
+                f"Endpoint {endpoint_name} of account {self.current_account} not found."
+            )
+        return original(self)
+
+    return invoke
+
+
 # --------------------------------------------------------------------------- event delivery
 
 # moto matches events to rules but delivers only to SQS, logs, archives and buses; a Lambda, Step
@@ -1992,7 +2253,13 @@ def apply() -> None:
         )
 
         BaseResponse.call_action = _call_action(BaseResponse.call_action)  # type: ignore[method-assign,assignment]
-        SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
+        SageMakerRuntimeResponse.invoke_endpoint = _invoke_requires_serving_endpoint(  # type: ignore[method-assign]
+            _invoke_endpoint
+        )
+        backend.create_endpoint = _create_endpoint_lifecycle(backend.create_endpoint)  # type: ignore[method-assign]
+        backend.describe_endpoint = _describe_endpoint_lifecycle(backend.describe_endpoint)  # type: ignore[method-assign]
+        backend.list_endpoints = _list_endpoints_lifecycle(backend.list_endpoints)  # type: ignore[method-assign]
+        backend.delete_endpoint = _delete_endpoint_lifecycle(backend.delete_endpoint)  # type: ignore[method-assign]
         EventRule.send_to_targets = _rule_send_to_targets(EventRule.send_to_targets)  # type: ignore[method-assign]
         LambdaFunction.invoke = _lambda_invoke(LambdaFunction.invoke)  # type: ignore[method-assign]
         LambdaSimpleBackend.invoke = _simple_backend_invoke(LambdaSimpleBackend.invoke)  # type: ignore[method-assign]
