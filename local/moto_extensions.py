@@ -877,6 +877,123 @@ def _lambda_get_configuration(original: Callable[..., Any]) -> Callable[..., Any
     return get
 
 
+# --------------------------------------------------------------------------- Lambda limits
+
+# A new account's Lambda concurrency quota is 10, and Lambda keeps a minimum of unreserved
+# concurrency, so on a new account no function can reserve any (Lambda developer guide, "Lambda
+# quotas": https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html, and
+# "Configuring reserved concurrency":
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). moto enforces a
+# quota only when MOTO_LAMBDA_CONCURRENCY_QUOTA is set, with a fixed minimum of 100
+# (moto/awslambda/models.py, put_function_concurrency), and has no GetAccountSettings. Here the
+# limits live on the Lambda backend, default to a new account's, and can be raised as a quota
+# increase would (``set_lambda_limits``, or the environment for the server process).
+
+NEW_ACCOUNT_CONCURRENT_EXECUTIONS = 10
+NEW_ACCOUNT_UNRESERVED_MINIMUM = 10
+LAMBDA_CONCURRENCY_ENV = "EMULATOR_LAMBDA_CONCURRENT_EXECUTIONS"
+LAMBDA_UNRESERVED_MINIMUM_ENV = "EMULATOR_LAMBDA_UNRESERVED_MINIMUM"
+#: GetAccountSettings' fixed storage and package limits (the "Lambda quotas" page).
+LAMBDA_CODE_LIMITS = {
+    "TotalCodeSize": 80_530_636_800,
+    "CodeSizeUnzipped": 262_144_000,
+    "CodeSizeZipped": 52_428_800,
+}
+
+
+@dataclass
+class LambdaLimits:
+    """An account's concurrency quota in one region, and the part that must stay unreserved."""
+
+    concurrent_executions: int
+    unreserved_minimum: int
+
+
+def lambda_limits(backend: Any) -> LambdaLimits:
+    """The backend's limits: set ones, else the environment's, else a new account's."""
+    limits = backend.__dict__.get("account_limits")
+    if limits is None:
+        limits = LambdaLimits(
+            int(os.environ.get(LAMBDA_CONCURRENCY_ENV, NEW_ACCOUNT_CONCURRENT_EXECUTIONS)),
+            int(os.environ.get(LAMBDA_UNRESERVED_MINIMUM_ENV, NEW_ACCOUNT_UNRESERVED_MINIMUM)),
+        )
+        backend.__dict__["account_limits"] = limits
+    return limits
+
+
+def set_lambda_limits(
+    concurrent_executions: int,
+    unreserved_minimum: int = NEW_ACCOUNT_UNRESERVED_MINIMUM,
+    *,
+    account_id: str = "123456789012",
+    region: str = "us-east-1",
+) -> None:
+    """Grant a quota increase to ``account_id`` in ``region`` (in this process)."""
+    from moto.awslambda.utils import get_backend
+
+    get_backend(account_id, region).__dict__["account_limits"] = LambdaLimits(
+        concurrent_executions, unreserved_minimum
+    )
+
+
+def reserved_elsewhere(backend: Any, function: Any = None) -> int:
+    """Concurrency reserved by every function of the backend except ``function``."""
+    return sum(
+        int(fn.reserved_concurrency)
+        for fn in backend.list_functions()
+        if fn.reserved_concurrency
+        and (function is None or fn.function_arn != function.function_arn)
+    )
+
+
+def reservation_refusal(
+    limits: LambdaLimits, reserved_by_others: int, requested: int
+) -> str | None:
+    """AWS's message when reserving ``requested`` leaves too little unreserved (else ``None``)."""
+    if limits.concurrent_executions - reserved_by_others - requested >= limits.unreserved_minimum:
+        return None
+    return (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        "UnreservedConcurrentExecution below its minimum value of "
+        f"[{limits.unreserved_minimum}]."
+    )
+
+
+def _put_function_concurrency(self: Any, function_name: str, reserved_concurrency: Any) -> Any:
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    fn = self.get_function(function_name)
+    refusal = reservation_refusal(
+        lambda_limits(self), reserved_elsewhere(self, fn), int(reserved_concurrency)
+    )
+    if refusal is not None:
+        raise InvalidParameterValueException(refusal)
+    fn.reserved_concurrency = reserved_concurrency
+    return fn.reserved_concurrency
+
+
+def account_settings(backend: Any) -> dict[str, Any]:
+    """GetAccountSettings' answer for the backend's account and region."""
+    limits = lambda_limits(backend)
+    functions = backend.list_functions()
+    return {
+        "AccountLimit": {
+            **LAMBDA_CODE_LIMITS,
+            "ConcurrentExecutions": limits.concurrent_executions,
+            "UnreservedConcurrentExecutions": limits.concurrent_executions
+            - reserved_elsewhere(backend),
+        },
+        "AccountUsage": {
+            "TotalCodeSize": sum(int(getattr(fn, "code_size", 0) or 0) for fn in functions),
+            "FunctionCount": len(functions),
+        },
+    }
+
+
+def _get_account_settings(self: Any) -> Any:
+    return 200, {}, json.dumps(account_settings(self.backend))
+
+
 # --------------------------------------------------------------------------- model packages
 
 
@@ -2252,6 +2369,16 @@ def apply() -> None:
             LambdaFunction.get_configuration
         )
 
+        from moto.awslambda import urls as lambda_urls
+        from moto.awslambda.models import LambdaBackend
+        from moto.awslambda.responses import LambdaResponse
+
+        LambdaBackend.put_function_concurrency = _put_function_concurrency  # type: ignore[method-assign]
+        LambdaResponse.get_account_settings = _get_account_settings  # type: ignore[attr-defined]
+        # GET /2016-08-19/account-settings/ (botocore's lambda model): moto routes no such path.
+        lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = (
+            LambdaResponse.dispatch
+        )
         BaseResponse.call_action = _call_action(BaseResponse.call_action)  # type: ignore[method-assign,assignment]
         SageMakerRuntimeResponse.invoke_endpoint = _invoke_requires_serving_endpoint(  # type: ignore[method-assign]
             _invoke_endpoint
