@@ -994,6 +994,26 @@ def _get_account_settings(self: Any) -> Any:
     return 200, {}, json.dumps(account_settings(self.backend))
 
 
+# --------------------------------------------------------------------------- nameless executions
+
+# StartExecution's ``name`` is optional: "If you don't provide a name for the execution, Step
+# Functions automatically generates a universally unique identifier (UUID) as the execution
+# name" (StartExecution API reference:
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+# moto's executing backend (moto/stepfunctions/parser/models.py) uses ``None`` instead: every
+# nameless execution is ``...:None``, and a second nameless start with the same input returns
+# the first one as if it were an idempotent retry.
+
+
+def _start_execution_named(original: Callable[..., Any]) -> Callable[..., Any]:
+    def start(
+        self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    return start
+
+
 # --------------------------------------------------------------------------- model packages
 
 
@@ -2378,6 +2398,11 @@ def apply() -> None:
         # GET /2016-08-19/account-settings/ (botocore's lambda model): moto routes no such path.
         lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = (
             LambdaResponse.dispatch
+        )
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        StepFunctionsParserBackend.start_execution = _start_execution_named(  # type: ignore[method-assign]
+            StepFunctionsParserBackend.start_execution
         )
         BaseResponse.call_action = _call_action(BaseResponse.call_action)  # type: ignore[method-assign,assignment]
         SageMakerRuntimeResponse.invoke_endpoint = _invoke_requires_serving_endpoint(  # type: ignore[method-assign]
