@@ -13,7 +13,10 @@ adding one to a response class. ``apply()`` installs them all (idempotent); each
    ``set_pipeline_runner``) decides what an execution does; ``ClientRequestToken`` makes starts
    idempotent; ``FailureReason`` is reported only when there is one;
    ``ListPipelineExecutionSteps`` and ``StopPipelineExecution`` are implemented.
-4. ``UpdateEndpoint`` switches an endpoint to a new endpoint config (moto lacks it).
+4. Endpoints follow SageMaker's status machine (Creating, Updating, RollingBack, Deleting take
+   ``endpoint_transition_seconds()``; a model that cannot be loaded ends Failed; UpdateEndpoint,
+   which moto lacks, only from InService; tested in
+   ``tests/integration/test_endpoint_lifecycle.py``).
 5. Fault injection (``inject_fault``) makes an API call fail N times, e.g. throttling.
 6. What Terraform's aws provider (5.100) needs: ``ValidateStateMachineDefinition`` (parses the
    ASL), ``ListStateMachineVersions``, ``DeleteModelPackageGroup``; the lifecycle
@@ -33,6 +36,14 @@ adding one to a response class. ``apply()`` installs them all (idempotent); each
     environment and ``AWS_ENDPOINT_URL``, logging to ``/aws/lambda/<name>``; S3 events take AWS's
     shape; SageMaker emits "Model Package State Change" (tested in
     ``tests/integration/test_event_delivery.py``).
+12. Every request is validated against botocore's service model as AWS's front door does
+    (required, types, length, pattern, enum, range, list/map size) and refused with AWS's
+    ``ValidationException`` (``ValidationError`` for query services) before moto stores anything
+    (tested in ``tests/integration/test_request_validation.py``).
+13. Lambda has a new account's limits (concurrency 10, unreserved minimum 10), configurable as a
+    quota increase, and ``GetAccountSettings`` (tested in
+    ``tests/integration/test_lambda_quota.py``).
+14. ``StartExecution`` without ``name`` gets a generated UUID name, as on AWS.
 """
 
 from __future__ import annotations

@@ -31,6 +31,12 @@ UNCHECKED = Config(parameter_validation=False)
 BAD_METADATA_VALUE = "s3://bucket/data/raw/iris v2+extra 100%.CSV"
 
 
+def make_client(service: str, config: Config | None = None) -> Any:
+    """A boto3 client, untyped: these tests send what the stubs (rightly) forbid."""
+    factory: Any = boto3.client
+    return factory(service, config=config)
+
+
 def _error(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
     error = excinfo.value.response["Error"]
     return str(error["Code"]), str(error["Message"])
@@ -57,7 +63,7 @@ def _register(sm: Any, metadata: dict[str, str]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("value", [BAD_METADATA_VALUE, "100%", "a b\tc?"])
 def test_register_model_rejects_metadata_outside_the_pattern(emulator: None, value: str) -> None:
-    sm = boto3.client("sagemaker")
+    sm = make_client("sagemaker")
     _group(sm)
     with pytest.raises(ClientError) as excinfo:
         _register(sm, {"data_uri": value})
@@ -71,7 +77,7 @@ def test_register_model_rejects_metadata_outside_the_pattern(emulator: None, val
 
 
 def test_register_model_rejects_metadata_longer_than_256(emulator: None) -> None:
-    sm = boto3.client("sagemaker")
+    sm = make_client("sagemaker")
     _group(sm)
     with pytest.raises(ClientError) as excinfo:
         _register(sm, {"k": "a" * 257})
@@ -79,14 +85,14 @@ def test_register_model_rejects_metadata_longer_than_256(emulator: None) -> None
 
 
 def test_register_model_accepts_valid_metadata(emulator: None) -> None:
-    sm = boto3.client("sagemaker")
+    sm = make_client("sagemaker")
     _group(sm)
     _register(sm, {"data_uri": "s3://bucket/data/raw/iris_v2-extra.csv", "x": "a b=c+d@e"})
     assert len(sm.list_model_packages(ModelPackageGroupName="g")["ModelPackageSummaryList"]) == 1
 
 
 def test_missing_required_member_is_refused(emulator: None) -> None:
-    sm = boto3.client("sagemaker", config=UNCHECKED)
+    sm = make_client("sagemaker", config=UNCHECKED)
     with pytest.raises(ClientError) as excinfo:
         sm.create_pipeline(PipelineName="p", PipelineDefinition="{}")  # no RoleArn
     assert _error(excinfo) == (
@@ -98,7 +104,7 @@ def test_missing_required_member_is_refused(emulator: None) -> None:
 
 
 def test_string_too_long_and_pattern_are_both_reported(emulator: None) -> None:
-    sm = boto3.client("sagemaker")
+    sm = make_client("sagemaker")
     with pytest.raises(ClientError) as excinfo:
         sm.create_pipeline(PipelineName="-" * 257, PipelineDefinition="{}", RoleArn=ROLE)
     code, message = _error(excinfo)
@@ -109,7 +115,7 @@ def test_string_too_long_and_pattern_are_both_reported(emulator: None) -> None:
 
 
 def test_enum_and_numeric_range(emulator: None) -> None:
-    sm = boto3.client("sagemaker", config=UNCHECKED)
+    sm = make_client("sagemaker", config=UNCHECKED)
     with pytest.raises(ClientError) as excinfo:
         sm.list_endpoints(SortBy="Size", MaxResults=0)
     code, message = _error(excinfo)
@@ -124,7 +130,7 @@ def test_enum_and_numeric_range(emulator: None) -> None:
 
 
 def test_list_length(emulator: None) -> None:
-    sm = boto3.client("sagemaker")
+    sm = make_client("sagemaker")
     tags = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
     with pytest.raises(ClientError) as excinfo:
         sm.create_model_package_group(ModelPackageGroupName="g", Tags=tags)
@@ -135,7 +141,7 @@ def test_list_length(emulator: None) -> None:
 
 
 def test_list_members_are_validated_with_aws_paths(emulator: None) -> None:
-    sm = boto3.client("sagemaker")
+    sm = make_client("sagemaker")
     with pytest.raises(ClientError) as excinfo:
         sm.create_model_package_group(
             ModelPackageGroupName="g",
@@ -146,27 +152,27 @@ def test_list_members_are_validated_with_aws_paths(emulator: None) -> None:
 
 def test_rest_json_body_member_is_validated(emulator: None) -> None:
     # Lambda (rest-json): ReservedConcurrentExecutions has min 0 in the model.
-    client = boto3.client("lambda", config=UNCHECKED)
+    lam = make_client("lambda", config=UNCHECKED)
     with pytest.raises(ClientError) as excinfo:
-        client.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=-1)
+        lam.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=-1)
     code, message = _error(excinfo)
     assert code == "ValidationException"
     assert "at 'reservedConcurrentExecutions'" in message
 
 
 def test_rest_json_uri_member_is_validated(emulator: None) -> None:
-    client = boto3.client("lambda")
+    lam = make_client("lambda")
     with pytest.raises(ClientError) as excinfo:
-        client.get_function(FunctionName="bad%name")
+        lam.get_function(FunctionName="bad%name")
     code, message = _error(excinfo)
     assert code == "ValidationException"
     assert "at 'functionName' failed to satisfy constraint: Member must satisfy regular" in message
 
 
 def test_rest_json_map_keys_are_validated(emulator: None) -> None:
-    client = boto3.client("lambda")
+    lam = make_client("lambda")
     with pytest.raises(ClientError) as excinfo:
-        client.create_function(
+        lam.create_function(
             FunctionName="f",
             Runtime="python3.12",
             Role=ROLE,
@@ -178,11 +184,11 @@ def test_rest_json_map_keys_are_validated(emulator: None) -> None:
     assert (
         "at 'environment.variables' failed to satisfy constraint: Map keys must satisfy" in message
     )
-    assert client.list_functions()["Functions"] == []
+    assert lam.list_functions()["Functions"] == []
 
 
 def test_query_protocol_answers_validation_error(emulator: None) -> None:
-    iam = boto3.client("iam")
+    iam = make_client("iam")
     with pytest.raises(ClientError) as excinfo:
         iam.create_role(RoleName="bad name!", AssumeRolePolicyDocument="{}")
     code, message = _error(excinfo)
@@ -192,7 +198,7 @@ def test_query_protocol_answers_validation_error(emulator: None) -> None:
 
 
 def test_json_type_mismatch_is_a_serialization_error(emulator: None) -> None:
-    sm = boto3.client("sagemaker", config=UNCHECKED)
+    sm = make_client("sagemaker", config=UNCHECKED)
     with pytest.raises(ClientError) as excinfo:
         sm.list_endpoints(NameContains=["not", "a", "string"])
     assert _error(excinfo)[0] == "SerializationException"
@@ -201,14 +207,14 @@ def test_json_type_mismatch_is_a_serialization_error(emulator: None) -> None:
 def test_step_functions_task_requests_are_validated_too(emulator: None) -> None:
     # Calls made from inside the emulator (here: boto3 in process, as ASL tasks are) go through
     # the same front door.
-    sfn = boto3.client("stepfunctions", config=UNCHECKED)
+    sfn = make_client("stepfunctions", config=UNCHECKED)
     with pytest.raises(ClientError) as excinfo:
         sfn.start_execution(stateMachineArn="")  # min length 1
     assert _error(excinfo)[0] == "ValidationException"
 
 
 def test_validation_can_be_switched_off_to_show_mosts_leniency(emulator: None) -> None:
-    sm = boto3.client("sagemaker")
+    sm = make_client("sagemaker")
     _group(sm)
     moto_extensions.set_request_validation(False)
     try:
