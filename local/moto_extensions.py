@@ -1467,7 +1467,12 @@ def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
             elif transition.status == "Creating":
                 endpoint.endpoint_status = "Failed"
                 endpoint.failure_reason = reason
-            else:  # an update whose model does not load rolls back to the config it replaced
+            else:
+                # An update whose model does not load goes back to the config it replaced and
+                # ends InService with a FailureReason (DescribeEndpoint: FailureReason is set
+                # when "the status is InService but update operation fails"). DescribeEndpoint
+                # names the way back RollingBack for weight/capacity updates; it is modelled for
+                # every failed update, so callers' wait loops must handle it (the stricter case).
                 _begin(
                     backend,
                     endpoint,
