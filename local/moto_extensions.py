@@ -410,7 +410,8 @@ def _call_action(original: Callable[[BaseResponse], Any]) -> Callable[[BaseRespo
 # (moto/core/parse.py: json, rest-json, query, rest-xml, ec2) into the operation's input shape and
 # validated against it.
 #
-# Error shape, per protocol:
+# Error shape: the validation error the service models, if any (sagemaker-runtime's
+# ``ValidationError``), otherwise per protocol:
 # - json / rest-json: HTTP 400, ``ValidationException`` with AWS's message, e.g. "1 validation
 #   error detected: Value 'x' at 'modelPackageGroupName' failed to satisfy constraint: Member
 #   must satisfy regular expression pattern: ..." (AWS API reference, "Common Errors":
@@ -685,8 +686,21 @@ def check_request(response: BaseResponse) -> Any | None:
         return validation_error_response(protocol, VALIDATION_ERROR_CODES[protocol], str(error))
     if not violations:
         return None
-    code = VALIDATION_ERROR_CODES.get(protocol, "ValidationException")
+    code = validation_error_code(operation.service_model, protocol)
     return validation_error_response(protocol, code, validation_message(violations))
+
+
+def validation_error_code(service_model: Any, protocol: str) -> str:
+    """The code a service answers constraint violations with.
+
+    A service that models its validation error names it (sagemaker-runtime's
+    ``ValidationError``, the code the InvokeEndpoint API reference lists); otherwise the
+    protocol's usual code.
+    """
+    for name in ("ValidationException", "ValidationError"):
+        if name in service_model.shape_names:
+            return name
+    return VALIDATION_ERROR_CODES.get(protocol, "ValidationException")
 
 
 # --------------------------------------------------------------------------- 6. Terraform

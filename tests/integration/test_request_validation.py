@@ -213,14 +213,16 @@ def test_step_functions_task_requests_are_validated_too(emulator: None) -> None:
     assert _error(excinfo)[0] == "ValidationException"
 
 
-def test_validation_can_be_switched_off_to_show_mosts_leniency(emulator: None) -> None:
+def test_without_validation_moto_alone_stores_the_invalid_request(emulator: None) -> None:
     sm = make_client("sagemaker")
     _group(sm)
     moto_extensions.set_request_validation(False)
     try:
-        _register(sm, {"data_uri": BAD_METADATA_VALUE})  # moto alone stores it
+        _register(sm, {"data_uri": BAD_METADATA_VALUE})
     finally:
         moto_extensions.set_request_validation(True)
+    # What the validation protects against: moto alone stores what AWS refuses.
+    assert len(sm.list_model_packages(ModelPackageGroupName="g")["ModelPackageSummaryList"]) == 1
 
 
 def test_messages_render_values_as_aws_does() -> None:
@@ -271,3 +273,17 @@ def test_registration_never_fails_after_the_pipeline_for_the_repos_own_test_key(
         assert "RegisterModel" in run.states
     else:
         assert run.status == "FAILED"
+
+
+def test_invoke_endpoint_payload_limit_is_enforced_at_the_front_door(emulator: None) -> None:
+    # sagemaker-runtime's model: InvokeEndpoint's Body is at most 6 MB (BodyBlob max 6291456),
+    # and the service models its validation error as ValidationError.
+    runtime = make_client("sagemaker-runtime")
+    with pytest.raises(ClientError) as excinfo:
+        runtime.invoke_endpoint(
+            EndpointName="e", ContentType="text/csv", Body=b"1" * (6 * 1024 * 1024 + 1)
+        )
+    code, message = _error(excinfo)
+    assert code == "ValidationError"
+    assert "at 'body' failed to satisfy constraint: Member must have length less than" in message
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
