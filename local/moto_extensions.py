@@ -421,8 +421,10 @@ def _call_action(original: Callable[[BaseResponse], Any]) -> Callable[[BaseRespo
 #   https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
 # - A value of the wrong JSON type: AWS's JSON protocols answer ``SerializationException``
 #   before any constraint is checked; moto's parser raising on it is reported the same way.
-# Not covered: S3 (rest-xml) is served by S3Response's own dispatch, not ``call_action``, so its
-# requests are not validated here.
+# Not covered: S3 (rest-xml) is served by S3Response's own dispatch, not ``call_action``, and
+# answers each violation with its own code (InvalidArgument, MalformedXML, ...), so its requests
+# are not validated here; nor are requests moto's parsers cannot read (CloudWatch's
+# smithy-rpc-v2-cbor protocol has no parser in moto 5.2.5): those are logged at debug level.
 
 #: The error code AWS uses for a constraint violation, per protocol.
 VALIDATION_ERROR_CODES = {
@@ -611,7 +613,6 @@ def validate_structure(shape: Any, params: dict[str, Any], path: str = "") -> li
 
 def request_parameters(response: BaseResponse) -> tuple[str, Any, dict[str, Any]] | None:
     """(protocol, operation model, parameters) of the request ``response`` is serving."""
-    from botocore.model import OperationNotFoundError
     from moto.core.parse import PROTOCOL_PARSERS
     from moto.core.request import determine_request_protocol
     from moto.core.utils import get_service_model
@@ -622,7 +623,7 @@ def request_parameters(response: BaseResponse) -> tuple[str, Any, dict[str, Any]
     try:
         service_model = get_service_model(response.boto3_service_name)
         operation = service_model.operation_model(action)
-    except (OperationNotFoundError, Exception):  # a service or action botocore does not model
+    except Exception:  # a service or action botocore does not model (OperationNotFoundError...)
         return None
     if operation.input_shape is None:
         return None
