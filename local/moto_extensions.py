@@ -13,7 +13,10 @@ adding one to a response class. ``apply()`` installs them all (idempotent); each
    ``set_pipeline_runner``) decides what an execution does; ``ClientRequestToken`` makes starts
    idempotent; ``FailureReason`` is reported only when there is one;
    ``ListPipelineExecutionSteps`` and ``StopPipelineExecution`` are implemented.
-4. ``UpdateEndpoint`` switches an endpoint to a new endpoint config (moto lacks it).
+4. Endpoints follow SageMaker's status machine (Creating, Updating, RollingBack, Deleting take
+   ``endpoint_transition_seconds()``; a model that cannot be loaded ends Failed; UpdateEndpoint,
+   which moto lacks, only from InService; tested in
+   ``tests/integration/test_endpoint_lifecycle.py``).
 5. Fault injection (``inject_fault``) makes an API call fail N times, e.g. throttling.
 6. What Terraform's aws provider (5.100) needs: ``ValidateStateMachineDefinition`` (parses the
    ASL), ``ListStateMachineVersions``, ``DeleteModelPackageGroup``; the lifecycle
@@ -35,6 +38,14 @@ adding one to a response class. ``apply()`` installs them all (idempotent); each
     environment and ``AWS_ENDPOINT_URL``, logging to ``/aws/lambda/<name>``; S3 events take AWS's
     shape; SageMaker emits "Model Package State Change" (tested in
     ``tests/integration/test_event_delivery.py``).
+12. Every request is validated against botocore's service model as AWS's front door does
+    (required, types, length, pattern, enum, range, list/map size) and refused with AWS's
+    ``ValidationException`` (``ValidationError`` for query services) before moto stores anything
+    (tested in ``tests/integration/test_request_validation.py``).
+13. Lambda has a new account's limits (concurrency 10, unreserved minimum 10), configurable as a
+    quota increase, and ``GetAccountSettings`` (tested in
+    ``tests/integration/test_lambda_quota.py``).
+14. ``StartExecution`` without ``name`` gets a generated UUID name, as on AWS.
 """
 
 from __future__ import annotations
@@ -45,6 +56,7 @@ import contextlib
 import copy
 import datetime as dt
 import fnmatch
+import functools
 import hashlib
 import importlib.util
 import io
@@ -68,6 +80,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import regex
 from botocore.response import StreamingBody
 from jsonpath_ng import ext as jsonpath_ext
 from moto.awslambda.models import LambdaFunction
@@ -325,21 +338,7 @@ def _stop_pipeline_execution(self: Any) -> ActionResult:
 
 # --------------------------------------------------------------------------- 4. endpoints
 
-
-def _update_endpoint(self: Any) -> ActionResult:
-    backend = self.sagemaker_backend
-    name = self._get_param("EndpointName")
-    config_name = self._get_param("EndpointConfigName")
-    backend.describe_endpoint(name)  # ValidationException when it does not exist, as on AWS
-    config = backend.describe_endpoint_config(config_name)
-    endpoint = backend.endpoints[name]
-    endpoint.endpoint_config_name = config_name
-    endpoint.production_variants = endpoint._process_production_variants(
-        config["ProductionVariants"]
-    )
-    endpoint.data_capture_config = config["DataCaptureConfig"]
-    endpoint.last_modified_time = utcnow()
-    return ActionResult({"EndpointArn": endpoint.arn})
+# UpdateEndpoint (moto lacks it) and the endpoint status machine: see "endpoint lifecycle" below.
 
 
 # --------------------------------------------------------------------------- 5. faults
@@ -398,9 +397,318 @@ def _call_action(original: Callable[[BaseResponse], Any]) -> Callable[[BaseRespo
                 # botocore reads the request id from here; Step Functions puts it in the cause.
                 headers["x-amzn-RequestId"] = f"injected-fault-{fault.code}"
                 return fault.status, headers, error.description
+        if _validation_enabled:
+            rejected = check_request(self)
+            if rejected is not None:
+                return rejected
         return original(self)
 
     return call_action
+
+
+# --------------------------------------------------------------------------- request validation
+
+# AWS's front door checks every request against the API's model before the service sees it; a
+# violation never reaches the service and nothing is stored. botocore's service model
+# (botocore/data/<service>/<version>/service-2.json) carries the same constraints: ``required``,
+# member types, ``min``/``max`` (string and blob length, list and map size, numeric range),
+# ``pattern`` and ``enum``. moto checks almost none of them, so here every request that goes
+# through ``BaseResponse.call_action`` is parsed with moto's own protocol parsers
+# (moto/core/parse.py: json, rest-json, query, rest-xml, ec2) into the operation's input shape and
+# validated against it.
+#
+# Error shape: the validation error the service models, if any (sagemaker-runtime's
+# ``ValidationError``), otherwise per protocol:
+# - json / rest-json: HTTP 400, ``ValidationException`` with AWS's message, e.g. "1 validation
+#   error detected: Value 'x' at 'modelPackageGroupName' failed to satisfy constraint: Member
+#   must satisfy regular expression pattern: ..." (AWS API reference, "Common Errors":
+#   https://docs.aws.amazon.com/sagemaker/latest/APIReference/CommonErrors.html).
+# - query (IAM, SNS, STS, CloudWatch): HTTP 400, ``ValidationError`` in an ``ErrorResponse``
+#   (IAM API reference, "Common Errors":
+#   https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
+# - A value of the wrong JSON type: AWS's JSON protocols answer ``SerializationException``
+#   before any constraint is checked; moto's parser raising on it is reported the same way.
+# Not covered: S3 (rest-xml) is served by S3Response's own dispatch, not ``call_action``, and
+# answers each violation with its own code (InvalidArgument, MalformedXML, ...), so its requests
+# are not validated here; nor are requests moto's parsers cannot read (CloudWatch's
+# smithy-rpc-v2-cbor protocol has no parser in moto 5.2.5): those are logged at debug level.
+
+#: The error code AWS uses for a constraint violation, per protocol.
+VALIDATION_ERROR_CODES = {
+    "json": "ValidationException",
+    "rest-json": "ValidationException",
+    "query": "ValidationError",
+    "ec2": "InvalidParameterValue",
+    "rest-xml": "InvalidArgument",
+}
+_validation_enabled = True
+
+
+def set_request_validation(enabled: bool) -> None:
+    """Switch request validation off only to reproduce moto's own (lenient) behaviour."""
+    global _validation_enabled
+    _validation_enabled = enabled
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken constraint: where, the offending value, and AWS's wording of the constraint."""
+
+    path: str
+    value: Any
+    constraint: str
+
+    def describe(self) -> str:
+        value = render_value(self.value)
+        return f"Value {value} at '{self.path}' failed to satisfy constraint: {self.constraint}"
+
+
+def render_value(value: Any) -> str:
+    """A value as AWS's validation messages print it (Java's toString: ``null``, ``{k=v}``)."""
+    if value is None:
+        return "null"
+
+    def text(item: Any) -> str:
+        if isinstance(item, dict):
+            return "{" + ", ".join(f"{k}={text(v)}" for k, v in item.items()) + "}"
+        if isinstance(item, list):
+            return "[" + ", ".join(text(v) for v in item) + "]"
+        if isinstance(item, bool):
+            return str(item).lower()
+        if isinstance(item, bytes | bytearray):
+            return "java.nio.HeapByteBuffer"
+        return str(item)
+
+    return f"'{text(value)}'"
+
+
+def validation_message(violations: list[Violation]) -> str:
+    """AWS's message: "N validation error(s) detected: <one>; <two>"."""
+    count = len(violations)
+    noun = "error" if count == 1 else "errors"
+    return f"{count} validation {noun} detected: " + "; ".join(v.describe() for v in violations)
+
+
+# Java patterns in the models spell characters outside the BMP as surrogate pairs; Python's
+# ``regex`` needs the code points themselves.
+_SURROGATE_RANGE = re.compile(r"\\uD800\\uDC00-\\uDBFF\\uDFFF", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=2048)
+def compiled_pattern(pattern: str) -> Any:
+    """A model ``pattern`` compiled with ``regex`` (``\\p{L}`` etc. as Java has them)."""
+    return regex.compile(_SURROGATE_RANGE.sub(r"\\U00010000-\\U0010FFFF", pattern))
+
+
+def _lower_first(name: str) -> str:
+    # AWS names members in lowerCamelCase in its messages ("modelPackageGroupName").
+    return name[:1].lower() + name[1:]
+
+
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "long": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "double": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "list": lambda v: isinstance(v, list),
+    "map": lambda v: isinstance(v, dict),
+    "structure": lambda v: isinstance(v, dict),
+}
+
+
+class RequestTypeError(ValueError):
+    """A member's value has the wrong type: AWS rejects the request before validating it."""
+
+
+def _scalar_constraints(shape: Any, value: Any) -> list[str]:
+    """The constraints a string, blob or number breaks, in AWS's words."""
+    broken: list[str] = []
+    meta = shape.metadata
+    if shape.type_name in {"string", "blob"}:
+        size = len(value)
+        if "max" in meta and size > meta["max"]:
+            broken.append(f"Member must have length less than or equal to {meta['max']}")
+        if "min" in meta and size < meta["min"]:
+            broken.append(f"Member must have length greater than or equal to {meta['min']}")
+    if shape.type_name == "string":
+        if shape.enum and value not in shape.enum:
+            broken.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+        pattern = meta.get("pattern")
+        if pattern and compiled_pattern(pattern).fullmatch(value) is None:
+            broken.append(f"Member must satisfy regular expression pattern: {pattern}")
+    if shape.type_name in {"integer", "long", "float", "double"}:
+        if "max" in meta and value > meta["max"]:
+            broken.append(f"Member must have value less than or equal to {meta['max']}")
+        if "min" in meta and value < meta["min"]:
+            broken.append(f"Member must have value greater than or equal to {meta['min']}")
+    return broken
+
+
+def validate_value(shape: Any, value: Any, path: str) -> list[Violation]:
+    """Every constraint of ``shape`` that ``value`` breaks (the model's rules, recursively).
+
+    Lists and maps are reported the way AWS does: a list's members at ``<path>.<n>.member``
+    (1-based), a map's keys and values at the map with "Map keys/value must satisfy constraint".
+    """
+    check = _TYPE_CHECKS.get(shape.type_name)
+    if check is not None and not check(value):
+        raise RequestTypeError(
+            f"{type(value).__name__} value at '{path}' cannot be converted to {shape.type_name}"
+        )
+    if shape.type_name == "structure":
+        if shape.metadata.get("document"):
+            return []
+        return validate_structure(shape, value, path)
+    meta = shape.metadata
+    if shape.type_name in {"list", "map"}:
+        violations: list[Violation] = []
+        size = len(value)
+        if "max" in meta and size > meta["max"]:
+            violations.append(
+                Violation(
+                    path, value, f"Member must have length less than or equal to {meta['max']}"
+                )
+            )
+        if "min" in meta and size < meta["min"]:
+            violations.append(
+                Violation(
+                    path, value, f"Member must have length greater than or equal to {meta['min']}"
+                )
+            )
+        if shape.type_name == "list":
+            for index, item in enumerate(value, start=1):
+                violations += validate_value(shape.member, item, f"{path}.{index}.member")
+            return violations
+        for label, member_shape, items in (
+            ("Map keys", shape.key, list(value)),
+            ("Map value", shape.value, list(value.values())),
+        ):
+            if member_shape.type_name == "string":
+                broken = sorted(
+                    {c for item in items for c in _scalar_constraints(member_shape, item)}
+                )
+                if broken:
+                    violations.append(
+                        Violation(
+                            path, value, f"{label} must satisfy constraint: [{', '.join(broken)}]"
+                        )
+                    )
+            else:
+                for key, item in zip(value, items, strict=True):
+                    violations += validate_value(member_shape, item, f"{path}.{key}")
+        return violations
+    if shape.type_name in {"string", "blob", "integer", "long", "float", "double"}:
+        return [Violation(path, value, c) for c in _scalar_constraints(shape, value)]
+    return []
+
+
+def validate_structure(shape: Any, params: dict[str, Any], path: str = "") -> list[Violation]:
+    """Required members first, then every member present."""
+    violations: list[Violation] = []
+    for name, member in shape.members.items():
+        member_path = f"{path}.{_lower_first(name)}" if path else _lower_first(name)
+        value = params.get(name)
+        if value is None:
+            if name in shape.required_members:
+                violations.append(Violation(member_path, None, "Member must not be null"))
+            continue
+        violations += validate_value(member, value, member_path)
+    return violations
+
+
+def request_parameters(response: BaseResponse) -> tuple[str, Any, dict[str, Any]] | None:
+    """(protocol, operation model, parameters) of the request ``response`` is serving."""
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.request import determine_request_protocol
+    from moto.core.utils import get_service_model
+
+    action = response._get_action()
+    if not action or not response.boto3_service_name:
+        return None
+    try:
+        service_model = get_service_model(response.boto3_service_name)
+        operation = service_model.operation_model(action)
+    except Exception:  # a service or action botocore does not model (OperationNotFoundError...)
+        return None
+    if operation.input_shape is None:
+        return None
+    request = response.normalized_request
+    protocol = determine_request_protocol(service_model, request.content_type)
+    parser = PROTOCOL_PARSERS[protocol](operation)
+    params = parser.parse(
+        {
+            "method": request.method,
+            "values": request.values,
+            "headers": request.headers,
+            "body": request.data,
+            "url_path": request.path,
+            "url_params": response.uri_match,
+        }
+    )
+    return protocol, operation, dict(params or {})
+
+
+def validation_error_response(protocol: str, code: str, message: str) -> Any:
+    """The error AWS answers with, in the protocol's shape (JSON body or XML ErrorResponse)."""
+    request_id = str(uuid.uuid4())
+    if protocol in {"json", "rest-json"}:
+        body = json.dumps({"__type": code, "message": message})
+        headers = {
+            "status": "400",
+            "x-amzn-ErrorType": code,
+            "x-amzn-RequestId": request_id,
+            "Content-Type": "application/x-amz-json-1.1",
+        }
+        return 400, headers, body
+    escaped = (
+        message.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+    )
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{code}</Code><Message>{escaped}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return 400, {"status": "400", "x-amzn-RequestId": request_id, "Content-Type": "text/xml"}, body
+
+
+def check_request(response: BaseResponse) -> Any | None:
+    """AWS's answer when the request breaks its operation's model, ``None`` when it is valid."""
+    try:
+        found = request_parameters(response)
+    except Exception:  # moto's parser failed on the wire format
+        LOGGER.debug("request not parsed for validation", exc_info=True)
+        return None
+    if found is None:
+        return None
+    protocol, operation, params = found
+    try:
+        violations = validate_structure(operation.input_shape, params)
+    except RequestTypeError as error:
+        if protocol in {"json", "rest-json"}:
+            return validation_error_response(protocol, "SerializationException", str(error))
+        return validation_error_response(protocol, VALIDATION_ERROR_CODES[protocol], str(error))
+    if not violations:
+        return None
+    code = validation_error_code(operation.service_model, protocol)
+    return validation_error_response(protocol, code, validation_message(violations))
+
+
+def validation_error_code(service_model: Any, protocol: str) -> str:
+    """The code a service answers constraint violations with.
+
+    A service that models its validation error names it (sagemaker-runtime's
+    ``ValidationError``, the code the InvokeEndpoint API reference lists); otherwise the
+    protocol's usual code.
+    """
+    for name in ("ValidationException", "ValidationError"):
+        if name in service_model.shape_names:
+            return name
+    return VALIDATION_ERROR_CODES.get(protocol, "ValidationException")
 
 
 # --------------------------------------------------------------------------- 6. Terraform
@@ -600,6 +908,143 @@ def _lambda_get_configuration(original: Callable[..., Any]) -> Callable[..., Any
         return config
 
     return get
+
+
+# --------------------------------------------------------------------------- Lambda limits
+
+# A new account's Lambda concurrency quota is 10, and Lambda keeps a minimum of unreserved
+# concurrency, so on a new account no function can reserve any (Lambda developer guide, "Lambda
+# quotas": https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html, and
+# "Configuring reserved concurrency":
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html). moto enforces a
+# quota only when MOTO_LAMBDA_CONCURRENCY_QUOTA is set, with a fixed minimum of 100
+# (moto/awslambda/models.py, put_function_concurrency), and has no GetAccountSettings. Here the
+# limits live on the Lambda backend, default to a new account's, and can be raised as a quota
+# increase would (``set_lambda_limits``, or the environment for the server process).
+
+NEW_ACCOUNT_CONCURRENT_EXECUTIONS = 10
+NEW_ACCOUNT_UNRESERVED_MINIMUM = 10
+LAMBDA_CONCURRENCY_ENV = "EMULATOR_LAMBDA_CONCURRENT_EXECUTIONS"
+LAMBDA_UNRESERVED_MINIMUM_ENV = "EMULATOR_LAMBDA_UNRESERVED_MINIMUM"
+#: GetAccountSettings' fixed storage and package limits (the "Lambda quotas" page).
+LAMBDA_CODE_LIMITS = {
+    "TotalCodeSize": 80_530_636_800,
+    "CodeSizeUnzipped": 262_144_000,
+    "CodeSizeZipped": 52_428_800,
+}
+
+
+@dataclass
+class LambdaLimits:
+    """An account's concurrency quota in one region, and the part that must stay unreserved."""
+
+    concurrent_executions: int
+    unreserved_minimum: int
+
+
+def lambda_limits(backend: Any) -> LambdaLimits:
+    """The backend's limits: set ones, else the environment's, else a new account's."""
+    limits = backend.__dict__.get("account_limits")
+    if limits is None:
+        limits = LambdaLimits(
+            int(os.environ.get(LAMBDA_CONCURRENCY_ENV, NEW_ACCOUNT_CONCURRENT_EXECUTIONS)),
+            int(os.environ.get(LAMBDA_UNRESERVED_MINIMUM_ENV, NEW_ACCOUNT_UNRESERVED_MINIMUM)),
+        )
+        backend.__dict__["account_limits"] = limits
+    return limits
+
+
+def set_lambda_limits(
+    concurrent_executions: int,
+    unreserved_minimum: int = NEW_ACCOUNT_UNRESERVED_MINIMUM,
+    *,
+    account_id: str = "123456789012",
+    region: str = "us-east-1",
+) -> None:
+    """Grant a quota increase to ``account_id`` in ``region`` (in this process)."""
+    from moto.awslambda.utils import get_backend
+
+    get_backend(account_id, region).__dict__["account_limits"] = LambdaLimits(
+        concurrent_executions, unreserved_minimum
+    )
+
+
+def reserved_elsewhere(backend: Any, function: Any = None) -> int:
+    """Concurrency reserved by every function of the backend except ``function``."""
+    return sum(
+        int(fn.reserved_concurrency)
+        for fn in backend.list_functions()
+        if fn.reserved_concurrency
+        and (function is None or fn.function_arn != function.function_arn)
+    )
+
+
+def reservation_refusal(
+    limits: LambdaLimits, reserved_by_others: int, requested: int
+) -> str | None:
+    """AWS's message when reserving ``requested`` leaves too little unreserved (else ``None``)."""
+    if limits.concurrent_executions - reserved_by_others - requested >= limits.unreserved_minimum:
+        return None
+    return (
+        "Specified ReservedConcurrentExecutions for function decreases account's "
+        "UnreservedConcurrentExecution below its minimum value of "
+        f"[{limits.unreserved_minimum}]."
+    )
+
+
+def _put_function_concurrency(self: Any, function_name: str, reserved_concurrency: Any) -> Any:
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    fn = self.get_function(function_name)
+    refusal = reservation_refusal(
+        lambda_limits(self), reserved_elsewhere(self, fn), int(reserved_concurrency)
+    )
+    if refusal is not None:
+        raise InvalidParameterValueException(refusal)
+    fn.reserved_concurrency = reserved_concurrency
+    return fn.reserved_concurrency
+
+
+def account_settings(backend: Any) -> dict[str, Any]:
+    """GetAccountSettings' answer for the backend's account and region."""
+    limits = lambda_limits(backend)
+    functions = backend.list_functions()
+    return {
+        "AccountLimit": {
+            **LAMBDA_CODE_LIMITS,
+            "ConcurrentExecutions": limits.concurrent_executions,
+            "UnreservedConcurrentExecutions": limits.concurrent_executions
+            - reserved_elsewhere(backend),
+        },
+        "AccountUsage": {
+            "TotalCodeSize": sum(int(getattr(fn, "code_size", 0) or 0) for fn in functions),
+            "FunctionCount": len(functions),
+        },
+    }
+
+
+def _get_account_settings(self: Any) -> Any:
+    return 200, {}, json.dumps(account_settings(self.backend))
+
+
+# --------------------------------------------------------------------------- nameless executions
+
+# StartExecution's ``name`` is optional: "If you don't provide a name for the execution, Step
+# Functions automatically generates a universally unique identifier (UUID) as the execution
+# name" (StartExecution API reference:
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html).
+# moto's executing backend (moto/stepfunctions/parser/models.py) uses ``None`` instead: every
+# nameless execution is ``...:None``, and a second nameless start with the same input returns
+# the first one as if it were an idempotent retry.
+
+
+def _start_execution_named(original: Callable[..., Any]) -> Callable[..., Any]:
+    def start(
+        self: Any, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    return start
 
 
 # --------------------------------------------------------------------------- model packages
@@ -1084,6 +1529,286 @@ def _invoke_endpoint(self: Any) -> Any:
         "x-Amzn-Invoked-Production-Variant": spec.variant_name,
     }
     return 200, headers, answer.body
+
+
+# --------------------------------------------------------------------------- endpoint lifecycle
+
+# moto makes an endpoint InService the moment it is created, whatever its model, and deletes it
+# at once. SageMaker's endpoints follow a status machine (DescribeEndpoint, "EndpointStatus":
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html):
+#
+#   CreateEndpoint ─► Creating ─┬─► InService ◄──────────────────────────────┐
+#                               └─► Failed (FailureReason) ─► only DeleteEndpoint
+#   UpdateEndpoint (InService only) ─► Updating ─┬─► InService (new config) ──┤
+#                                                └─► RollingBack ────────────┘ (old config,
+#                                                                     FailureReason kept)
+#   DeleteEndpoint ─► Deleting ─► gone
+#
+# Each transition takes ``endpoint_transition_seconds()`` (``set_endpoint_transition_seconds`` or
+# the ``EMULATOR_ENDPOINT_SECONDS`` variable; a few seconds by default), so callers' wait loops
+# really wait. At the end of Creating/Updating the model is loaded as the container would load
+# it (``served_model(serving_spec(...))``): a model that cannot be loaded makes the endpoint
+# Failed (or rolls an update back) instead of serving 500s. Transitions are kept on the backend
+# (``backend.endpoint_transitions``) and advanced whenever an endpoint is read or changed.
+
+#: Seconds each endpoint transition takes when nothing else is configured.
+DEFAULT_ENDPOINT_TRANSITION_SECONDS = 3.0
+ENDPOINT_SECONDS_ENV = "EMULATOR_ENDPOINT_SECONDS"
+#: Statuses in which an endpoint still serves its current config (an update loses no
+#: availability: UpdateEndpoint's API reference, "there is no availability loss").
+SERVING_ENDPOINT_STATUSES = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
+_endpoint_seconds: float | None = None
+_endpoint_lifecycle_lock = threading.RLock()
+
+
+def set_endpoint_transition_seconds(seconds: float | None) -> None:
+    """How long Creating, Updating, RollingBack and Deleting last (``None``: env or default)."""
+    global _endpoint_seconds
+    _endpoint_seconds = seconds
+
+
+def endpoint_transition_seconds() -> float:
+    if _endpoint_seconds is not None:
+        return _endpoint_seconds
+    return float(os.environ.get(ENDPOINT_SECONDS_ENV, DEFAULT_ENDPOINT_TRANSITION_SECONDS))
+
+
+@dataclass
+class EndpointTransition:
+    """An endpoint on its way to a new status: which config it deploys, and what it replaces."""
+
+    status: str
+    ends_at: float
+    config_name: str
+    previous_config: str | None = None
+    failure_reason: str | None = None
+
+
+def _transitions(backend: Any) -> dict[str, EndpointTransition]:
+    return backend.__dict__.setdefault("endpoint_transitions", {})
+
+
+def _begin(backend: Any, endpoint: Any, transition: EndpointTransition) -> None:
+    _transitions(backend)[endpoint.endpoint_name] = transition
+    endpoint.endpoint_status = transition.status
+    endpoint.last_modified_time = utcnow()
+
+
+def _apply_config(backend: Any, endpoint: Any, config_name: str) -> None:
+    config = backend.describe_endpoint_config(config_name)
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(
+        config["ProductionVariants"]
+    )
+    endpoint.data_capture_config = config["DataCaptureConfig"]
+
+
+def model_load_failure(backend: Any, endpoint: Any, config_name: str) -> str | None:
+    """Why ``config_name``'s model cannot be served on ``endpoint`` (``None``: it loads).
+
+    The wording follows the FailureReason SageMaker reports: a missing artifact is "Failed to
+    download model data ..."; anything else fails the container's ping health check.
+    """
+    saved = endpoint.endpoint_config_name
+    endpoint.endpoint_config_name = config_name
+    variant = "AllTraffic"
+    try:
+        spec = serving_spec(backend, endpoint.endpoint_name)
+        variant = spec.variant_name
+        served_model(spec, backend.account_id, backend.region_name)
+    except FileNotFoundError as error:
+        return (
+            f"Failed to download model data for container of production variant {variant}: "
+            f"{error}. Please ensure that there is an object located at the URL and that the "
+            "role passed to CreateModel has permissions to download the object."
+        )
+    except Exception as error:  # the container could not load the model
+        detail = getattr(error, "message", None) or str(error)
+        return (
+            f"The primary container for production variant {variant} did not pass the ping "
+            f"health check ({type(error).__name__}: {detail}). Please check CloudWatch logs "
+            "for this endpoint."
+        )
+    finally:
+        endpoint.endpoint_config_name = saved
+    return None
+
+
+def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
+    """Move ``name`` along its transitions that have run their time (it may disappear)."""
+    with _endpoint_lifecycle_lock:
+        now = time.monotonic() if now is None else now
+        transitions = _transitions(backend)
+        while name in transitions and transitions[name].ends_at <= now:
+            transition = transitions.pop(name)
+            endpoint = backend.endpoints.get(name)
+            if endpoint is None:
+                return
+            if transition.status == "Deleting":
+                del backend.endpoints[name]
+                return
+            endpoint.last_modified_time = utcnow()
+            if transition.status == "RollingBack":
+                endpoint.endpoint_status = "InService"
+                endpoint.failure_reason = transition.failure_reason
+                continue
+            reason = model_load_failure(backend, endpoint, transition.config_name)
+            if reason is None:
+                _apply_config(backend, endpoint, transition.config_name)
+                endpoint.endpoint_status = "InService"
+                endpoint.failure_reason = None
+            elif transition.status == "Creating":
+                endpoint.endpoint_status = "Failed"
+                endpoint.failure_reason = reason
+            else:
+                # An update whose model does not load goes back to the config it replaced and
+                # ends InService with a FailureReason (DescribeEndpoint: FailureReason is set
+                # when "the status is InService but update operation fails"). DescribeEndpoint
+                # names the way back RollingBack for weight/capacity updates; it is modelled for
+                # every failed update, so callers' wait loops must handle it (the stricter case).
+                _begin(
+                    backend,
+                    endpoint,
+                    EndpointTransition(
+                        "RollingBack",
+                        transition.ends_at + endpoint_transition_seconds(),
+                        str(transition.previous_config),
+                        failure_reason=reason,
+                    ),
+                )
+
+
+def _advance_all(backend: Any) -> None:
+    for name in list(_transitions(backend)):
+        advance_endpoint(backend, name)
+
+
+def _endpoint_arn(backend: Any, name: str) -> str:
+    return str(sm_models.FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name))
+
+
+def _create_endpoint_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def create(self: Any, endpoint_name: str, endpoint_config_name: str, tags: Any) -> Any:
+        from moto.sagemaker.exceptions import ValidationError
+
+        with _endpoint_lifecycle_lock:
+            advance_endpoint(self, endpoint_name)
+            if endpoint_name in self.endpoints:
+                # Names are unique per account and region; moto silently replaced the endpoint.
+                # AWS's message, as the aws provider reports it (hashicorp/terraform-provider-aws
+                # and aws/sagemaker-python-sdk#101).
+                arn = _endpoint_arn(self, endpoint_name)
+                raise ValidationError(f'Cannot create already existing endpoint "{arn}".')
+            endpoint = original(self, endpoint_name, endpoint_config_name, tags)
+            seconds = endpoint_transition_seconds()
+            _begin(
+                self,
+                endpoint,
+                EndpointTransition("Creating", time.monotonic() + seconds, endpoint_config_name),
+            )
+            return endpoint
+
+    return create
+
+
+def _describe_endpoint_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def describe(self: Any, endpoint_name: str) -> Any:
+        advance_endpoint(self, endpoint_name)
+        return original(self, endpoint_name)
+
+    return describe
+
+
+def _list_endpoints_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def list_endpoints(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _advance_all(self)
+        return original(self, *args, **kwargs)
+
+    return list_endpoints
+
+
+def _delete_endpoint_lifecycle(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete(self: Any, endpoint_name: str) -> None:
+        with _endpoint_lifecycle_lock:
+            advance_endpoint(self, endpoint_name)
+            endpoint = self.endpoints.get(endpoint_name)
+            if endpoint is None:
+                original(self, endpoint_name)  # AWS's "Could not find endpoint" ValidationException
+                return
+            if endpoint.endpoint_status == "Deleting":
+                return
+            # Any status may be deleted; a Failed endpoint may *only* be deleted.
+            seconds = endpoint_transition_seconds()
+            _begin(
+                self,
+                endpoint,
+                EndpointTransition(
+                    "Deleting", time.monotonic() + seconds, endpoint.endpoint_config_name
+                ),
+            )
+
+    return delete
+
+
+def update_endpoint_refusal(status: str, arn: str) -> str | None:
+    """Why UpdateEndpoint is refused in ``status`` (``None``: it is allowed).
+
+    UpdateEndpoint is allowed only on an InService endpoint; "DeleteEndpoint is the only
+    operation that can be performed on a failed endpoint" (DescribeEndpoint, EndpointStatus).
+    The wording for in-progress endpoints is the one AWS users report; for Failed the exact
+    wording is not documented, so the stricter refusal is modelled with the same form.
+    """
+    if status == "InService":
+        return None
+    if status == "Failed":
+        return f'Cannot update failed endpoint "{arn}".'
+    return f'Cannot update in-progress endpoint "{arn}".'
+
+
+def _update_endpoint(self: Any) -> ActionResult:
+    from moto.sagemaker.exceptions import ValidationError
+
+    backend = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    config_name = self._get_param("EndpointConfigName")
+    with _endpoint_lifecycle_lock:
+        backend.describe_endpoint(name)  # advances; ValidationException when it does not exist
+        backend.describe_endpoint_config(config_name)
+        endpoint = backend.endpoints[name]
+        refusal = update_endpoint_refusal(endpoint.endpoint_status, endpoint.arn)
+        if refusal is not None:
+            raise ValidationError(refusal)
+        seconds = endpoint_transition_seconds()
+        _begin(
+            backend,
+            endpoint,
+            EndpointTransition(
+                "Updating",
+                time.monotonic() + seconds,
+                config_name,
+                previous_config=endpoint.endpoint_config_name,
+            ),
+        )
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def _invoke_requires_serving_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
+    # InvokeEndpoint's documented client error is ValidationError (400); an endpoint that is
+    # Creating, Failed or Deleting has no container to answer, so it never reaches one (and never
+    # answers 500). The exact message for such endpoints is not documented; this is the one AWS
+    # gives for an endpoint it cannot route to.
+    def invoke(self: Any) -> Any:
+        endpoint_name = self._get_params().get("EndpointName") or self.path.split("/")[2]
+        backend = sm_models.sagemaker_backends[self.current_account][self.region]
+        advance_endpoint(backend, endpoint_name)
+        endpoint = backend.endpoints.get(endpoint_name)
+        if endpoint is not None and endpoint.endpoint_status not in SERVING_ENDPOINT_STATUSES:
+            raise InvocationValidationError(
+                f"Endpoint {endpoint_name} of account {self.current_account} not found."
+            )
+        return original(self)
+
+    return invoke
 
 
 # --------------------------------------------------------------------------- event delivery
@@ -1873,11 +2598,32 @@ def apply() -> None:
             LambdaFunction.get_configuration
         )
 
+        from moto.awslambda import urls as lambda_urls
+        from moto.awslambda.models import LambdaBackend
+        from moto.awslambda.responses import LambdaResponse
+
+        LambdaBackend.put_function_concurrency = _put_function_concurrency  # type: ignore[method-assign]
+        LambdaResponse.get_account_settings = _get_account_settings  # type: ignore[attr-defined]
+        # GET /2016-08-19/account-settings/ (botocore's lambda model): moto routes no such path.
+        lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = (
+            LambdaResponse.dispatch
+        )
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        StepFunctionsParserBackend.start_execution = _start_execution_named(  # type: ignore[method-assign]
+            StepFunctionsParserBackend.start_execution
+        )
         BaseResponse.call_action = _call_action(BaseResponse.call_action)  # type: ignore[method-assign,assignment]
-        SageMakerRuntimeResponse.invoke_endpoint = _invoke_endpoint  # type: ignore[method-assign]
+        SageMakerRuntimeResponse.invoke_endpoint = _invoke_requires_serving_endpoint(  # type: ignore[method-assign]
+            _invoke_endpoint
+        )
         # Keep InvokeEndpoint bodies as bytes: moto decodes every body as UTF-8 first, so a binary
         # body died in BaseResponse.setup_class with an HTML 500 before reaching the endpoint.
         SageMakerRuntimeResponse.use_raw_body = True
+        backend.create_endpoint = _create_endpoint_lifecycle(backend.create_endpoint)  # type: ignore[method-assign]
+        backend.describe_endpoint = _describe_endpoint_lifecycle(backend.describe_endpoint)  # type: ignore[method-assign]
+        backend.list_endpoints = _list_endpoints_lifecycle(backend.list_endpoints)  # type: ignore[method-assign]
+        backend.delete_endpoint = _delete_endpoint_lifecycle(backend.delete_endpoint)  # type: ignore[method-assign]
         EventRule.send_to_targets = _rule_send_to_targets(EventRule.send_to_targets)  # type: ignore[method-assign]
         LambdaFunction.invoke = _lambda_invoke(LambdaFunction.invoke)  # type: ignore[method-assign]
         LambdaSimpleBackend.invoke = _simple_backend_invoke(LambdaSimpleBackend.invoke)  # type: ignore[method-assign]

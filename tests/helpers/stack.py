@@ -8,15 +8,20 @@ for it with a deadline; ``Run`` exposes the terminal status, error, output and t
 
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from devtools import build
 from devtools.generated import render
 from statemachines.training_pipeline import ASL_PATH
+from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -197,6 +202,23 @@ class Stack:
             Key=f"evaluation/{execution_id}/evaluation.json",
             Body=body.encode("utf-8"),
         )
+        if isinstance(report, dict):
+            self.put_model(report["model"]["artifact_uri"])
+
+    def put_model(self, artifact_uri: str) -> None:
+        """A real model at ``artifact_uri`` and the code beside it: endpoints load them."""
+        key = artifact_uri.removeprefix(f"s3://{BUCKET}/")
+        self.s3.put_object(Bucket=BUCKET, Key=key, Body=_model_artifact())
+        code_key = TRAIN_SOURCE.removeprefix(f"s3://{BUCKET}/")
+        self.s3.put_object(Bucket=BUCKET, Key=code_key, Body=build.tar_gz(build.SOURCEDIR_FILES))
+
+
+@functools.cache
+def _model_artifact() -> bytes:
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        split = split_iris(root / "raw", root / "split")
+        return model_tar_gz(train_model_dir(split, root / "model"))
 
 
 def evaluation_report(accuracy: float, *, execution_id: str = "abc") -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ SOURCE_URI = f"s3://{BUCKET}/code/sourcedir.tar.gz"
 ACCOUNT = "123456789012"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 SAMPLE = "6.4,3.2,4.5,1.5"
+ENDPOINT_SECONDS = 0.2
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,8 @@ def direct_prediction(model_dir: Path, body: str) -> np.ndarray:
 @pytest.fixture
 def aws(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     moto_extensions.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
+    # Endpoints take time to create and update (tests/integration/test_endpoint_lifecycle.py).
+    moto_extensions.set_endpoint_transition_seconds(ENDPOINT_SECONDS)
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(
@@ -72,6 +76,7 @@ def aws(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "runtime": boto3.client("sagemaker-runtime", region_name="us-east-1"),
     }
     moto_extensions.stop_served_models()
+    moto_extensions.set_endpoint_transition_seconds(None)
     moto_extensions.set_endpoint_cache_dir(None)
 
 
@@ -113,7 +118,19 @@ def deploy(aws: dict[str, Any], primary_container: dict[str, Any], name: str = "
     )
     endpoint_config(sm, f"{name}-config", f"{name}-model")
     sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    wait_until_settled(sm, name)
     return name
+
+
+def wait_until_settled(sm: Any, name: str, timeout: float = 30.0) -> str:
+    """Poll until the endpoint leaves Creating/Updating/RollingBack; return its status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        endpoint_status = str(sm.describe_endpoint(EndpointName=name)["EndpointStatus"])
+        if endpoint_status not in {"Creating", "Updating", "RollingBack"}:
+            return endpoint_status
+        assert time.monotonic() < deadline, f"endpoint {name} still {endpoint_status}"
+        time.sleep(0.05)
 
 
 def deploy_from_package(aws: dict[str, Any], model_uri: str) -> str:
@@ -353,17 +370,20 @@ def test_missing_endpoint_is_a_validation_error(aws: dict[str, Any]) -> None:
     assert error["Message"] == f"Endpoint nowhere of account {ACCOUNT} not found."
 
 
-def test_missing_artifact_is_a_server_error(aws: dict[str, Any]) -> None:
+def test_missing_artifact_fails_the_endpoint_instead_of_serving_500s(aws: dict[str, Any]) -> None:
+    # The model is loaded while the endpoint is Creating: an artifact that is not there makes
+    # it Failed, with a FailureReason, and an invocation never reaches a container.
     endpoint = deploy(aws, container(f"s3://{BUCKET}/models/missing/model.tar.gz"))
+    described = aws["sm"].describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "Failed"
+    assert "models/missing/model.tar.gz does not exist" in described["FailureReason"]
 
     with pytest.raises(ClientError) as caught:
         invoke(aws, endpoint, SAMPLE)
 
     error: dict[str, Any] = dict(caught.value.response)
-    assert error["Error"]["Code"] == "ModelError"
-    assert error["OriginalStatusCode"] == 500
-    assert "could not load the model" in error["Error"]["Message"]
-    assert "models/missing/model.tar.gz does not exist" in error["Error"]["Message"]
+    assert error["Error"]["Code"] == "ValidationError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_update_endpoint_serves_the_new_model(
@@ -379,6 +399,7 @@ def test_update_endpoint_serves_the_new_model(
     )
     endpoint_config(sm, "iris-config-2", "iris-model-2")
     sm.update_endpoint(EndpointName=endpoint, EndpointConfigName="iris-config-2")
+    assert wait_until_settled(sm, endpoint) == "InService"
 
     second = invoke(aws, endpoint, SAMPLE)["json"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 
 import boto3
 import pytest
@@ -110,27 +111,9 @@ def test_stop_pipeline_execution(emulator: None) -> None:
 
 
 def test_update_endpoint(emulator: None) -> None:
+    # The endpoint status machine itself is tested in test_endpoint_lifecycle.py; here: moto has
+    # no UpdateEndpoint, and an update of an endpoint that does not exist is AWS's error.
     sm = boto3.client("sagemaker")
-    sm.create_model(
-        ModelName="m",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-        PrimaryContainer={"Image": "img"},
-    )
-    for config in ("c1", "c2"):
-        sm.create_endpoint_config(
-            EndpointConfigName=config,
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "m",
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-        )
-    sm.create_endpoint(EndpointName="e", EndpointConfigName="c1")
-    sm.update_endpoint(EndpointName="e", EndpointConfigName="c2")
-    assert sm.describe_endpoint(EndpointName="e")["EndpointConfigName"] == "c2"
     with pytest.raises(ClientError, match="Could not find endpoint"):
         sm.update_endpoint(EndpointName="missing", EndpointConfigName="c2")
 
@@ -350,3 +333,37 @@ def test_indexed_json_path_selects_one_value(emulator: None) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert json.loads(described["output"]) == {"one": "a", "all": ["a", "b"]}
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def test_nameless_executions_get_a_generated_uuid_name(emulator: None) -> None:
+    # StartExecution API reference: without ``name`` Step Functions generates a UUID.
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="m",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+
+    first = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+    second = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+
+    assert first != second  # not one "None" execution returned twice
+    names = [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
+    assert sorted(names) == sorted([first.rsplit(":", 1)[1], second.rsplit(":", 1)[1]])
+    assert all(UUID.fullmatch(name) for name in names), names
+    assert "None" not in names
+    assert sfn.describe_execution(executionArn=first)["name"] == first.rsplit(":", 1)[1]
+
+
+def test_named_executions_keep_their_name(emulator: None) -> None:
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="m",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/r",
+    )["stateMachineArn"]
+    arn = sfn.start_execution(stateMachineArn=machine, name="run-1")["executionArn"]
+    assert arn.endswith(":execution:m:run-1")
