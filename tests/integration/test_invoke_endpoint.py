@@ -296,14 +296,16 @@ def test_code_inside_the_model_serves_with_opt_ml_model_code(
 
 def test_code_outside_the_model_and_s3_cannot_load(aws: dict[str, Any], model_dir: Path) -> None:
     model_uri = upload_model(aws, model_dir, "models/a/model.tar.gz")
+    # The model tarball has no code/train.py: the container cannot load it, so the endpoint
+    # ends Failed while Creating and never answers an invocation with a 500.
     endpoint = deploy(aws, container(model_uri, source="/opt/ml/model/code"))
 
+    described = aws["sm"].describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "Failed"
+    assert "/opt/ml/model/code has no train.py" in described["FailureReason"]
     with pytest.raises(ClientError) as caught:
-        invoke(aws, endpoint, SAMPLE)  # the model tarball has no code/train.py
-
-    response: dict[str, Any] = dict(caught.value.response)
-    assert response["OriginalStatusCode"] == 500
-    assert "/opt/ml/model/code has no train.py" in response["Error"]["Message"]
+        invoke(aws, endpoint, SAMPLE)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
 
 
 @pytest.mark.parametrize(
