@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from stepfunctions.steps import Catch, Choice, ChoiceRule, Pass, Retry, Wait
+from stepfunctions.steps.states import State
 
 from statemachines.sdk_ext import Fail, Task, graph_dict
 
@@ -109,64 +110,52 @@ def _failure(state_id: str, error: str, cause: str, comment: str) -> Pass:
     )
 
 
-def build_definition() -> dict[str, Any]:
-    """The state machine as an ASL ``dict`` (placeholders unrendered)."""
-    # ---------------------------------------------------------------- failure handling
-    failed = Fail(
-        "Failed",
-        comment="Ends every failure path.",
-        error_path="$.failure.error",
-        cause_path="$.failure.cause",
-    )
-    notify_failure = Task(
-        "NotifyFailure",
-        comment="Tell the topic what failed and why.",
-        resource=SNS_PUBLISH,
-        parameters={
-            "TopicArn": "${notification_topic_arn}",
-            "Subject.$": "States.Format('Training run failed: {}', $.failure.error)",
-            "Message.$": "States.JsonToString($.failure)",
-        },
-        result_path=None,
-    )
-    notify_failure.add_retry(_retry(SNS_TRANSIENT))
-    # A failure to notify must not hide the original failure: fail with it anyway.
-    notify_failure.add_catch(
-        Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.notify_error")
-    )
-    notify_failure.next(failed)
+class _Failures:
+    """The one failure exit: every failure branch records ``$.failure`` and joins NotifyFailure."""
 
-    def fail_with(state_id: str, error: str, cause: str, comment: str) -> Pass:
+    def __init__(self) -> None:
+        self.failed = Fail(
+            "Failed",
+            comment="Ends every failure path.",
+            error_path="$.failure.error",
+            cause_path="$.failure.cause",
+        )
+        self.notify = Task(
+            "NotifyFailure",
+            comment="Tell the topic what failed and why.",
+            resource=SNS_PUBLISH,
+            parameters={
+                "TopicArn": "${notification_topic_arn}",
+                "Subject.$": "States.Format('Training run failed: {}', $.failure.error)",
+                "Message.$": "States.JsonToString($.failure)",
+            },
+            result_path=None,
+        )
+        self.notify.add_retry(_retry(SNS_TRANSIENT))
+        # A failure to notify must not hide the original failure: fail with it anyway.
+        self.notify.add_catch(
+            Catch(error_equals=["States.ALL"], next_step=self.failed, result_path="$.notify_error")
+        )
+        self.notify.next(self.failed)
+
+    def fail_with(self, state_id: str, error: str, cause: str, comment: str) -> Pass:
         state = _failure(state_id, error, cause, comment)
-        state.next(notify_failure)
+        state.next(self.notify)
         return state
 
-    def caught(state_id: str, error: str, what: str) -> Pass:
+    def caught(self, state_id: str, error: str, what: str) -> Pass:
         """A failure branch for a Catch that stored the task error at ``$.error``."""
-        return fail_with(
+        return self.fail_with(
             state_id,
             error,
             f"States.Format('{what}: {{}} ({{}})', $.error.Cause, $.error.Error)",
             f"{what} (after retries).",
         )
 
-    # ---------------------------------------------------------------- input
-    load_defaults = Pass(
-        "LoadDefaults",
-        comment="Defaults baked in by Terraform, as an escaped JSON string.",
-        parameters={"defaults_json": "${defaults_json}", "input.$": "$"},
-    )
-    apply_defaults = Pass(
-        "ApplyDefaults",
-        comment="Execution input overrides Terraform's defaults; auto-approval policy cannot be "
-        "overridden by input.",
-        parameters={
-            "config.$": "States.JsonMerge(States.StringToJson($.defaults_json), $.input, false)",
-            "policy": {"auto_approve_allowed": "${auto_approve_allowed}"},
-            "poll": {"pipeline": 0, "endpoint": 0},
-        },
-    )
-    invalid_input = fail_with(
+
+def _input_phase(failures: _Failures, pipeline: State) -> Choice:
+    """ValidateInput: types and ranges of the merged config, before anything is started."""
+    invalid_input = failures.fail_with(
         "InvalidInput",
         "InvalidExecutionInput",
         "States.Format('Execution input is invalid: {}. Expected data_uri (an s3:// URI), "
@@ -196,8 +185,13 @@ def build_definition() -> dict[str, Any]:
             *[ChoiceRule.NumericGreaterThanEquals(f"$.config.{name}", 1) for name in numbers],
         ]
     )
+    validate_input.add_choice(valid, pipeline)
+    validate_input.default_choice(invalid_input)
+    return validate_input
 
-    # ---------------------------------------------------------------- pipeline
+
+def _pipeline_phase(failures: _Failures, gate: State) -> Task:
+    """Start the SageMaker pipeline and poll it within the budget; ``gate`` on success."""
     start_pipeline = Task(
         "StartPipeline",
         comment="Idempotent start: the token derives from this execution's ARN.",
@@ -230,7 +224,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "PipelineStartFailed",
                 "PipelineStartFailed",
                 "Could not start the SageMaker pipeline ${pipeline_name}",
@@ -250,7 +244,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "PipelineMonitoringFailed",
                 "PipelineMonitoringFailed",
                 "Could not read the status of the pipeline execution",
@@ -278,7 +272,7 @@ def build_definition() -> dict[str, Any]:
         result_path=None,
     )
     stop_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
-    poll_budget = fail_with(
+    poll_budget = failures.fail_with(
         "PollBudgetExhausted",
         "PipelinePollBudgetExhausted",
         "States.Format('Pipeline execution {} was still {} after {} polls, {} s apart; it was "
@@ -305,7 +299,7 @@ def build_definition() -> dict[str, Any]:
         result_path="$.pipeline_steps",
     )
     describe_failed_steps.add_retry(_retry(SAGEMAKER_TRANSIENT))
-    pipeline_failed = fail_with(
+    pipeline_failed = failures.fail_with(
         "PipelineFailed",
         "PipelineExecutionFailed",
         "States.Format('SageMaker pipeline execution {} ended with status {}. Steps and "
@@ -319,7 +313,34 @@ def build_definition() -> dict[str, Any]:
         )
     )
 
-    # ---------------------------------------------------------------- evaluation and gate
+    start_pipeline.next(wait_pipeline)
+    wait_pipeline.next(describe_pipeline)
+    describe_pipeline.next(count_poll)
+    count_poll.next(pipeline_status)
+    pipeline_status.add_choice(
+        ChoiceRule.StringEquals("$.pipeline_status.status", "Succeeded"), gate
+    )
+    pipeline_status.add_choice(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.StringEquals("$.pipeline_status.status", "Failed"),
+                ChoiceRule.StringEquals("$.pipeline_status.status", "Stopped"),
+            ]
+        ),
+        describe_failed_steps,
+    )
+    pipeline_status.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.pipeline", "$.config.max_polls"),
+        stop_pipeline,
+    )
+    pipeline_status.default_choice(wait_pipeline)
+    stop_pipeline.next(poll_budget)
+    describe_failed_steps.next(pipeline_failed)
+    return start_pipeline
+
+
+def _gate_phase(failures: _Failures, registry: State) -> Task:
+    """Read evaluation.json, check its shape, and gate on accuracy; ``registry`` if it passes."""
     read_evaluation = Task(
         "ReadEvaluation",
         comment="The pipeline's evaluation report is the only thing the gate reads.",
@@ -333,7 +354,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["S3.NoSuchKeyException"],
             result_path="$.error",
-            next_step=fail_with(
+            next_step=failures.fail_with(
                 "EvaluationMissing",
                 "EvaluationMissing",
                 f"States.Format('The pipeline succeeded but s3://${{bucket}}/{{}} does not exist: "
@@ -346,7 +367,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "EvaluationUnreadable",
                 "EvaluationUnreadable",
                 "Could not read the evaluation report",
@@ -354,7 +375,7 @@ def build_definition() -> dict[str, Any]:
         )
     )
     check_evaluation = Choice("CheckEvaluation")
-    evaluation_invalid = fail_with(
+    evaluation_invalid = failures.fail_with(
         "EvaluationInvalid",
         "EvaluationInvalid",
         "States.Format('evaluation.json has no numeric "
@@ -363,13 +384,40 @@ def build_definition() -> dict[str, Any]:
         "The report does not follow the contract.",
     )
     quality_gate = Choice("QualityGate", comment="Register only models at or above the threshold.")
-    gate_failed = fail_with(
+    gate_failed = failures.fail_with(
         "QualityGateFailed",
         "QualityGateFailed",
         f"States.Format('Model accuracy {{}} is below the threshold {{}}; the model was not "
         f"registered.', {ACCURACY}, $.config.accuracy_threshold)",
         "Rejected by the quality gate.",
     )
+
+    read_evaluation.next(check_evaluation)
+    check_evaluation.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent(ACCURACY, True),
+                ChoiceRule.IsNumeric(ACCURACY, True),
+                ChoiceRule.IsPresent("$.evaluation.report.model.artifact_uri", True),
+                ChoiceRule.IsString("$.evaluation.report.model.artifact_uri", True),
+                ChoiceRule.IsPresent(
+                    "$.evaluation.report.multiclass_classification_metrics.weighted_f1.value", True
+                ),
+            ]
+        ),
+        quality_gate,
+    )
+    check_evaluation.default_choice(evaluation_invalid)
+    quality_gate.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath(ACCURACY, "$.config.accuracy_threshold"),
+        registry,
+    )
+    quality_gate.default_choice(gate_failed)
+    return read_evaluation
+
+
+def _registry_phase(failures: _Failures, deployment: State, summary: State) -> Choice:
+    """Decide approval, register the package, then ``deployment`` (if approved) or ``summary``."""
     decide_approval = Choice(
         "DecideApproval",
         comment="Approved only when the run asks for it and Terraform allows it.",
@@ -386,8 +434,6 @@ def build_definition() -> dict[str, Any]:
         parameters={"status": "PendingManualApproval", "run_deploys": "false"},
         result_path="$.approval",
     )
-
-    # ---------------------------------------------------------------- registry
     register_model = Task(
         "RegisterModel",
         comment="A new version in the model package group, with the evaluation attached.",
@@ -440,7 +486,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "RegistrationFailed",
                 "ModelRegistrationFailed",
                 "Could not register the model package",
@@ -465,8 +511,38 @@ def build_definition() -> dict[str, Any]:
         result_path="$.deployment",
     )
 
-    # ---------------------------------------------------------------- deployment
-    deploy_failed = caught(
+    decide_approval.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.BooleanEquals("$.config.auto_approve", True),
+                ChoiceRule.StringEquals("$.policy.auto_approve_allowed", "true"),
+            ]
+        ),
+        approved,
+    )
+    decide_approval.default_choice(pending)
+    approved.next(register_model)
+    pending.next(register_model)
+    register_model.next(deploy_requested)
+    deploy_requested.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.BooleanEquals("$.config.deploy", True),
+                ChoiceRule.StringEquals("$.approval.status", "Approved"),
+            ]
+        ),
+        deployment,
+    )
+    deploy_requested.add_choice(ChoiceRule.BooleanEquals("$.config.deploy", True), deploy_skipped)
+    deploy_requested.default_choice(no_deploy)
+    no_deploy.next(summary)
+    deploy_skipped.next(summary)
+    return decide_approval
+
+
+def _deployment_phase(failures: _Failures, done: State) -> Pass:
+    """Model, endpoint config, create or update the endpoint, wait for InService; then ``done``."""
+    deploy_failed = failures.caught(
         "DeploymentFailed",
         "DeploymentFailed",
         "Could not deploy the model to endpoint ${endpoint_name}",
@@ -576,14 +652,14 @@ def build_definition() -> dict[str, Any]:
         result_path="$.poll",
     )
     endpoint_status = Choice("EndpointStatus")
-    endpoint_failed = fail_with(
+    endpoint_failed = failures.fail_with(
         "EndpointFailed",
         "EndpointDeploymentFailed",
         "States.Format('Endpoint ${endpoint_name} is {}: {}', $.endpoint.EndpointStatus, "
         "$.endpoint.FailureReason)",
         "SageMaker could not bring the endpoint into service.",
     )
-    endpoint_timeout = fail_with(
+    endpoint_timeout = failures.fail_with(
         "EndpointTimedOut",
         "EndpointDeploymentTimedOut",
         "States.Format('Endpoint ${endpoint_name} was still {} after {} polls, {} s apart.', "
@@ -601,7 +677,32 @@ def build_definition() -> dict[str, Any]:
         result_path="$.deployment",
     )
 
-    # ---------------------------------------------------------------- success
+    name_deployment.next(create_model)
+    create_model.next(create_config)
+    create_config.next(check_endpoint)
+    check_endpoint.next(update_endpoint)
+    create_endpoint.next(wait_endpoint)
+    update_endpoint.next(wait_endpoint)
+    wait_endpoint.next(describe_endpoint)
+    describe_endpoint.next(count_endpoint_poll)
+    count_endpoint_poll.next(endpoint_status)
+    endpoint_status.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), deployed
+    )
+    endpoint_status.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"), endpoint_failed
+    )
+    endpoint_status.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
+        endpoint_timeout,
+    )
+    endpoint_status.default_choice(wait_endpoint)
+    deployed.next(done)
+    return name_deployment
+
+
+def _success_phase() -> tuple[Choice, Pass, Task]:
+    """Summaries and the success notification: (SummaryRoute, Summary, NotifySuccess)."""
     summary = Pass(
         "Summary",
         comment="The execution's output and the success notification.",
@@ -642,11 +743,27 @@ def build_definition() -> dict[str, Any]:
             error_equals=["States.ALL"], next_step=notification_failed, result_path="$.notify_error"
         )
     )
+    summary_route = Choice("SummaryRoute")
+    approval_summary = Pass(
+        "ApprovalSummary",
+        parameters={
+            "title": "Approved model deployed",
+            "status": "SUCCEEDED",
+            "execution.$": EXECUTION_NAME,
+            "model_package_arn.$": "$.model_package.arn",
+            "approval_status.$": "$.approval.status",
+            "deployment.$": "$.deployment",
+        },
+    )
+    summary_route.add_choice(ChoiceRule.IsPresent("$.pipeline", True), summary)
+    summary_route.default_choice(approval_summary)
+    approval_summary.next(notify_success)
+    summary.next(notify_success)
+    return summary_route, summary, notify_success
 
-    # ---------------------------------------------------------------- approval events
-    # EventBridge starts the machine with {"approved_model_package_arn": ...} when a person approves
-    # a package in the Model Registry, and {"rejected_model_package_arn": ...} when one is rejected.
-    route_request = Choice("RouteRequest", comment="Training run, or a Model Registry event?")
+
+def _approval_event_phase(failures: _Failures, deployment: State) -> Task:
+    """A person approved a package: deploy it (only Approved packages of this group)."""
     describe_package = Task(
         "DescribeApprovedPackage",
         resource=SAGEMAKER_SDK + "describeModelPackage",
@@ -658,7 +775,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "ApprovedPackageUnreadable",
                 "ModelPackageUnreadable",
                 "Could not read the approved model package",
@@ -666,7 +783,7 @@ def build_definition() -> dict[str, Any]:
         )
     )
     approved_package_route = Choice("ApprovedPackageRoute")
-    not_deployable = fail_with(
+    not_deployable = failures.fail_with(
         "PackageNotDeployable",
         "ModelPackageNotDeployable",
         "States.Format('Model package {} is {} in group {}: only Approved packages of "
@@ -695,18 +812,41 @@ def build_definition() -> dict[str, Any]:
             "approval": {"status.$": "$.package.ModelApprovalStatus", "run_deploys": "false"},
         },
     )
-    summary_route = Choice("SummaryRoute")
-    approval_summary = Pass(
-        "ApprovalSummary",
-        parameters={
-            "title": "Approved model deployed",
-            "status": "SUCCEEDED",
-            "execution.$": EXECUTION_NAME,
-            "model_package_arn.$": "$.model_package.arn",
-            "approval_status.$": "$.approval.status",
-            "deployment.$": "$.deployment",
-        },
+
+    describe_package.next(approved_package_route)
+    approved_package_route.add_choice(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.Not(
+                    ChoiceRule.StringEquals("$.package.ModelApprovalStatus", "Approved")
+                ),
+                ChoiceRule.Not(
+                    ChoiceRule.StringEquals(
+                        "$.package.ModelPackageGroupName", "${model_package_group_name}"
+                    )
+                ),
+            ]
+        ),
+        not_deployable,
     )
+    approved_package_route.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.package.CustomerMetadataProperties.deployed_by_run", True),
+                ChoiceRule.StringEquals(
+                    "$.package.CustomerMetadataProperties.deployed_by_run", "true"
+                ),
+            ]
+        ),
+        already_deployed,
+    )
+    approved_package_route.default_choice(prepare_approved)
+    prepare_approved.next(deployment)
+    return describe_package
+
+
+def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
+    """A person rejected a package: say so if the endpoint still serves it."""
     find_serving = Task(
         "FindServingEndpoint",
         comment="Is the rejected package the one the endpoint serves?",
@@ -764,7 +904,7 @@ def build_definition() -> dict[str, Any]:
     find_serving.add_catch(
         Catch(error_equals=ENDPOINT_NOT_FOUND, next_step=rejected_not_serving, result_path=None)
     )
-    rejection_check_failed = caught(
+    rejection_check_failed = failures.caught(
         "RejectionCheckFailed",
         "RejectionCheckFailed",
         "Could not check whether the rejected package is serving",
@@ -776,45 +916,6 @@ def build_definition() -> dict[str, Any]:
             )
         )
 
-    # ---------------------------------------------------------------- wiring
-    load_defaults.next(apply_defaults)
-    apply_defaults.next(route_request)
-    route_request.add_choice(
-        ChoiceRule.IsPresent("$.config.approved_model_package_arn", True), describe_package
-    )
-    route_request.add_choice(
-        ChoiceRule.IsPresent("$.config.rejected_model_package_arn", True), allow_redeploy
-    )
-    route_request.default_choice(validate_input)
-    describe_package.next(approved_package_route)
-    approved_package_route.add_choice(
-        ChoiceRule.Or(
-            [
-                ChoiceRule.Not(
-                    ChoiceRule.StringEquals("$.package.ModelApprovalStatus", "Approved")
-                ),
-                ChoiceRule.Not(
-                    ChoiceRule.StringEquals(
-                        "$.package.ModelPackageGroupName", "${model_package_group_name}"
-                    )
-                ),
-            ]
-        ),
-        not_deployable,
-    )
-    approved_package_route.add_choice(
-        ChoiceRule.And(
-            [
-                ChoiceRule.IsPresent("$.package.CustomerMetadataProperties.deployed_by_run", True),
-                ChoiceRule.StringEquals(
-                    "$.package.CustomerMetadataProperties.deployed_by_run", "true"
-                ),
-            ]
-        ),
-        already_deployed,
-    )
-    approved_package_route.default_choice(prepare_approved)
-    prepare_approved.next(name_deployment)
     allow_redeploy.next(find_serving)
     find_serving.next(find_serving_config)
     find_serving_config.next(find_serving_model)
@@ -828,106 +929,54 @@ def build_definition() -> dict[str, Any]:
     )
     rejected_route.default_choice(rejected_not_serving)
     rejected_serving.next(notify_success)
-    validate_input.add_choice(valid, start_pipeline)
-    validate_input.default_choice(invalid_input)
-    start_pipeline.next(wait_pipeline)
-    wait_pipeline.next(describe_pipeline)
-    describe_pipeline.next(count_poll)
-    count_poll.next(pipeline_status)
-    pipeline_status.add_choice(
-        ChoiceRule.StringEquals("$.pipeline_status.status", "Succeeded"), read_evaluation
-    )
-    pipeline_status.add_choice(
-        ChoiceRule.Or(
-            [
-                ChoiceRule.StringEquals("$.pipeline_status.status", "Failed"),
-                ChoiceRule.StringEquals("$.pipeline_status.status", "Stopped"),
-            ]
-        ),
-        describe_failed_steps,
-    )
-    pipeline_status.add_choice(
-        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.pipeline", "$.config.max_polls"),
-        stop_pipeline,
-    )
-    pipeline_status.default_choice(wait_pipeline)
-    stop_pipeline.next(poll_budget)
-    describe_failed_steps.next(pipeline_failed)
-    read_evaluation.next(check_evaluation)
-    check_evaluation.add_choice(
-        ChoiceRule.And(
-            [
-                ChoiceRule.IsPresent(ACCURACY, True),
-                ChoiceRule.IsNumeric(ACCURACY, True),
-                ChoiceRule.IsPresent("$.evaluation.report.model.artifact_uri", True),
-                ChoiceRule.IsString("$.evaluation.report.model.artifact_uri", True),
-                ChoiceRule.IsPresent(
-                    "$.evaluation.report.multiclass_classification_metrics.weighted_f1.value", True
-                ),
-            ]
-        ),
-        quality_gate,
-    )
-    check_evaluation.default_choice(evaluation_invalid)
-    quality_gate.add_choice(
-        ChoiceRule.NumericGreaterThanEqualsPath(ACCURACY, "$.config.accuracy_threshold"),
-        decide_approval,
-    )
-    quality_gate.default_choice(gate_failed)
-    decide_approval.add_choice(
-        ChoiceRule.And(
-            [
-                ChoiceRule.BooleanEquals("$.config.auto_approve", True),
-                ChoiceRule.StringEquals("$.policy.auto_approve_allowed", "true"),
-            ]
-        ),
-        approved,
-    )
-    decide_approval.default_choice(pending)
-    approved.next(register_model)
-    pending.next(register_model)
-    register_model.next(deploy_requested)
-    deploy_requested.add_choice(
-        ChoiceRule.And(
-            [
-                ChoiceRule.BooleanEquals("$.config.deploy", True),
-                ChoiceRule.StringEquals("$.approval.status", "Approved"),
-            ]
-        ),
-        name_deployment,
-    )
-    deploy_requested.add_choice(ChoiceRule.BooleanEquals("$.config.deploy", True), deploy_skipped)
-    deploy_requested.default_choice(no_deploy)
-    no_deploy.next(summary)
-    deploy_skipped.next(summary)
-    name_deployment.next(create_model)
-    create_model.next(create_config)
-    create_config.next(check_endpoint)
-    check_endpoint.next(update_endpoint)
-    create_endpoint.next(wait_endpoint)
-    update_endpoint.next(wait_endpoint)
-    wait_endpoint.next(describe_endpoint)
-    describe_endpoint.next(count_endpoint_poll)
-    count_endpoint_poll.next(endpoint_status)
-    endpoint_status.add_choice(
-        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), deployed
-    )
-    endpoint_status.add_choice(
-        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"), endpoint_failed
-    )
-    endpoint_status.add_choice(
-        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
-        endpoint_timeout,
-    )
-    endpoint_status.default_choice(wait_endpoint)
-    deployed.next(summary_route)
-    summary_route.add_choice(ChoiceRule.IsPresent("$.pipeline", True), summary)
-    summary_route.default_choice(approval_summary)
-    approval_summary.next(notify_success)
-    summary.next(notify_success)
+    return allow_redeploy
 
+
+def _entry(training: State, approved: State, rejected: State) -> Pass:
+    """LoadDefaults -> ApplyDefaults -> RouteRequest: a training run or a Model Registry event."""
+    load_defaults = Pass(
+        "LoadDefaults",
+        comment="Defaults baked in by Terraform, as an escaped JSON string.",
+        parameters={"defaults_json": "${defaults_json}", "input.$": "$"},
+    )
+    apply_defaults = Pass(
+        "ApplyDefaults",
+        comment="Execution input overrides Terraform's defaults; auto-approval policy cannot be "
+        "overridden by input.",
+        parameters={
+            "config.$": "States.JsonMerge(States.StringToJson($.defaults_json), $.input, false)",
+            "policy": {"auto_approve_allowed": "${auto_approve_allowed}"},
+            "poll": {"pipeline": 0, "endpoint": 0},
+        },
+    )
+    # EventBridge starts the machine with {"approved_model_package_arn": ...} when a person approves
+    # a package in the Model Registry, and {"rejected_model_package_arn": ...} when one is rejected.
+    route_request = Choice("RouteRequest", comment="Training run, or a Model Registry event?")
+    load_defaults.next(apply_defaults)
+    apply_defaults.next(route_request)
+    route_request.add_choice(
+        ChoiceRule.IsPresent("$.config.approved_model_package_arn", True), approved
+    )
+    route_request.add_choice(
+        ChoiceRule.IsPresent("$.config.rejected_model_package_arn", True), rejected
+    )
+    route_request.default_choice(training)
+    return load_defaults
+
+
+def build_definition() -> dict[str, Any]:
+    """The state machine as an ASL ``dict`` (placeholders unrendered): the phases, composed."""
+    failures = _Failures()
+    summary_route, summary, notify_success = _success_phase()
+    deployment = _deployment_phase(failures, done=summary_route)
+    registry = _registry_phase(failures, deployment=deployment, summary=summary)
+    gate = _gate_phase(failures, registry=registry)
+    pipeline = _pipeline_phase(failures, gate=gate)
+    training = _input_phase(failures, pipeline=pipeline)
+    approved = _approval_event_phase(failures, deployment=deployment)
+    rejected = _rejection_event_phase(failures, notify_success=notify_success)
     return graph_dict(
-        load_defaults,
+        _entry(training, approved, rejected),
         comment="Train, tune, evaluate, gate, register and optionally deploy the XGBoost model "
         "(generated by statemachines/training_pipeline.py; do not edit by hand).",
     )
