@@ -63,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from jsonpath_ng import ext as jsonpath_ext
 from moto.awslambda.models import LambdaFunction
@@ -85,6 +86,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 )
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.responses import StepFunctionResponse
+
+from local import sfn_errors
 
 _applied = False
 _lock = threading.Lock()
@@ -161,6 +164,18 @@ def _normalise_service_error_name(service_name: str) -> str:
 
 
 def _normalise_exception_name(norm_service_name: str, ex: Exception) -> str:
+    # local/sfn_errors.py is the one home of Step Functions' names: modeled per operation, else
+    # the SDK's base exception (SageMaker.SageMakerException for aws-sdk tasks).
+    if isinstance(ex, ClientError):
+        try:
+            return sfn_errors.task_error_name(
+                sfn_errors.AWS_SDK,
+                norm_service_name,
+                ex.operation_name,
+                str(ex.response.get("Error", {}).get("Code", "")),
+            )
+        except sfn_errors.UnknownService:
+            pass
     return aws_error_name(norm_service_name, ex.__class__.__name__)
 
 

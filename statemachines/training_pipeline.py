@@ -6,23 +6,36 @@ SNS on every outcome. ``python -m statemachines`` writes the ASL to
 ``statemachines/training_pipeline.asl.json``; Terraform renders its ``${...}`` placeholders with
 ``templatefile()``.
 
-::
+One builder per phase, each wiring its own transitions (``build_definition`` composes them)::
 
-    LoadDefaults -> ApplyDefaults -> ValidateInput --(invalid)--> InvalidInput ------------+
-      -> StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus |
-              ^                                                  Executing |             |
-              +------------------------------------------------------------+             |
-         PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> PipelineFailed --------+
-                         budget spent   -> StopPipeline -> PollBudgetExhausted ----------+
-                         Succeeded      -> ReadEvaluation -> CheckEvaluation             |
-      -> QualityGate --(below threshold)--> QualityGateFailed ---------------------------+
-      -> DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel   |
-      -> DeployRequested --(no)--> NoDeploy | DeploySkipped ------------+                |
-             (yes, Approved) -> NameDeployment -> CreateModel           |                |
-      -> CreateEndpointConfig -> CheckEndpoint -> CreateEndpoint | UpdateEndpoint       |
-      -> WaitForEndpoint <-> DescribeEndpoint -> EndpointStatus -> Deployed             |
-      -> Summary <-------------------------------------------------------+                |
-      -> NotifySuccess (end)                     every failure -> NotifyFailure -> Failed
+    entry:     LoadDefaults -> ApplyDefaults -> RouteRequest -> approved | rejected | training
+    input:     InspectInput -> ValidateInput --(invalid)--> InvalidInput ----------------------+
+    pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
+                   ^  (Executing)                                                      |     |
+                   +-------------------------------------------------------------------+     |
+               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> PipelineFailed ------+
+                               budget spent   -> StopPipeline -> PollBudgetExhausted --------+
+    gate:      ReadEvaluation -> CheckEvaluation -> QualityGate --(below)--> QualityGateFailed +
+    registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
+               -> DeployRequested --(no)--> NoDeploy | DeploySkipped -> Summary             |
+    deployment (yes, Approved): NameDeployment -> CreateModel -> CreateEndpointConfig       |
+               -> CheckEndpoint -> ExistingEndpointStatus                                   |
+                    not found (EndpointLookupFailed)  -> CreateEndpoint                     |
+                    InService                         -> UpdateEndpoint                     |
+                    Failed -> NoteFailedEndpoint -> DeleteFailedEndpoint                    |
+                           -> NotifyReplacingFailedEndpoint -> (wait, look again)           |
+                    busy, Deleting, lookup error -> EndpointCheckBudget -> CountEndpointCheck
+                           -> WaitBeforeEndpointCheck -> CheckEndpoint  (budget spent:      |
+                              EndpointBusyTimedOut) ----------------------------------------+
+               Create/UpdateEndpoint -> WaitForEndpoint <-> DescribeEndpoint               |
+               -> EndpointStatus -> Deployed -> SummaryRoute -> Summary | ApprovalSummary   |
+    success:   -> NotifySuccess (end)                every failure -> NotifyFailure -> Failed
+    approved:  DescribeApprovedPackage -> ApprovedPackageRoute -> PackageNotDeployable |
+               AlreadyDeployedByRun | PrepareApprovedDeployment -> CheckServingEndpoint
+               -> (pending or current) config -> CheckServingModel -> ServingPackageRoute
+               -> AlreadyServing (end) | NameDeployment (deployment above)
+    rejected:  FindServingEndpoint -> FindServingConfig -> FindServingModel -> RejectedRoute
+               -> RejectedWhileServing -> NotifySuccess | RejectedNotServing (end)
 
 Conventions: the merged execution config lives at ``$.config``; every failure branch writes
 ``$.failure = {error, cause, state, execution}`` and joins ``NotifyFailure`` -> ``Failed``,
@@ -55,7 +68,6 @@ PLACEHOLDERS = frozenset(
         "notification_topic_arn",
         "sagemaker_role_arn",
         "xgboost_image_uri",
-        "train_source_uri",
         "endpoint_name",
         "endpoint_instance_type",
         "model_name_prefix",
@@ -67,26 +79,46 @@ SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
-# Throttling and transient service errors. SageMaker reports unmodelled errors (throttling and
-# 5xx among them) as AmazonSageMakerException through Step Functions, so that name is retried
-# too; a genuine validation error then fails after the last attempt with its own message.
-SAGEMAKER_TRANSIENT = [
-    "SageMaker.ThrottlingException",
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.InternalFailure",
-    "SageMaker.ServiceUnavailable",
+# Retried error names, as local/sfn_errors.py names them (tests/unit/test_sfn_errors.py checks
+# that each can occur for its task). aws-sdk tasks report every error their operation does not
+# model (throttling, 5xx, validation) as the SDK's base exception; optimized integrations as the
+# older SDK's base exception. A genuine validation error then fails after the last attempt with
+# its own message in the cause.
+SAGEMAKER_SDK_TRANSIENT = ["SageMaker.SageMakerException"]
+SAGEMAKER_OPTIMISED_TRANSIENT = ["SageMaker.AmazonSageMakerException"]
+# InternalError and KMSThrottling are modeled errors of Publish (botocore's sns model); throttling
+# of Publish itself is not, so it arrives as the base exception.
+SNS_TRANSIENT = [
+    "SNS.AmazonSNSException",
+    "SNS.InternalErrorException",
+    "SNS.KMSThrottlingException",
 ]
-SNS_TRANSIENT = ["SNS.ThrottledException", "SNS.InternalErrorException", "SNS.SnsException"]
-S3_TRANSIENT = ["S3.SlowDownException", "S3.InternalErrorException", "S3.S3Exception"]
-# DescribeEndpoint on a missing endpoint fails with one of these (the name depends on the API
-# version): that is how the state machine tells "create" from "update".
-ENDPOINT_NOT_FOUND = [
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.ValidationException",
-    "SageMaker.ResourceNotFoundException",
-]
+# SlowDown and InternalError are not modeled for GetObject: both are S3Exception.
+S3_TRANSIENT = ["S3.S3Exception"]
+# DescribeEndpoint models no errors: "Could not find endpoint" (ValidationException) and
+# throttling both arrive as SageMaker.SageMakerException, told apart only by the cause.
+# *Likely*: the cause carries the service's message; one describeEndpoint of a missing endpoint
+# from a state machine on a real account settles it (its TaskFailed cause).
+ENDPOINT_LOOKUP_ERROR = ["SageMaker.SageMakerException"]
+ENDPOINT_NOT_FOUND_CAUSE = "*Could not find endpoint*"
+#: Settings that a Wait state's SecondsPath or a counter compare: positive integers.
+INTEGER_SETTINGS = (
+    "poll_interval_seconds",
+    "max_polls",
+    "max_tuning_jobs",
+    "parallel_tuning_jobs",
+    "endpoint_poll_interval_seconds",
+    "max_endpoint_polls",
+)
+#: ASCII characters Step Functions allows in an execution name that a CustomerMetadataValue
+#: (``[\p{L}\p{Z}\p{N}_.:\/=+\-@]*``, botocore's sagemaker model) refuses. The name rules:
+#: https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+NAME_CHARACTERS_NOT_STORABLE = ("!", "'", "(", ")")
 
 EXECUTION_NAME = "$$.Execution.Name"
+#: Where the serving container finds train.py (model_fn etc.): the code/ directory of
+#: model.tar.gz, the sagemaker SDK's repack convention.
+MODEL_CODE_DIRECTORY = "/opt/ml/model/code"
 EVALUATION_KEY = "States.Format('evaluation/{}/evaluation.json', $.pipeline.id)"
 ACCURACY = "$.evaluation.report.multiclass_classification_metrics.accuracy.value"
 
@@ -153,25 +185,30 @@ class _Failures:
         )
 
 
-def _input_phase(failures: _Failures, pipeline: State) -> Choice:
-    """ValidateInput: types and ranges of the merged config, before anything is started."""
+def _input_phase(failures: _Failures, pipeline: State) -> Pass:
+    """InspectInput -> ValidateInput: types and ranges of the merged config, checked first."""
+    # Choice rules cannot tell 2 from 2.5; the text form can. Wait's SecondsPath needs an integer
+    # (a fraction fails the run with States.Runtime, un-notified), so fractions are refused here.
+    inspect_input = Pass(
+        "InspectInput",
+        comment="Text forms of the integer settings and the execution name, for ValidateInput.",
+        parameters={
+            **{f"{name}.$": f"States.Format('{{}}', $.config.{name})" for name in INTEGER_SETTINGS},
+            "execution_name.$": EXECUTION_NAME,
+        },
+        result_path="$.input_text",
+    )
     invalid_input = failures.fail_with(
         "InvalidInput",
         "InvalidExecutionInput",
-        "States.Format('Execution input is invalid: {}. Expected data_uri (an s3:// URI), "
-        "accuracy_threshold (a number from 0 to 1), deploy and auto_approve (booleans), "
-        "positive integer polling and tuning settings.', States.JsonToString($.config))",
+        "States.Format('Execution input is invalid: {} (execution name {}). Expected data_uri (an "
+        "s3:// URI), accuracy_threshold (a number from 0 to 1), deploy and auto_approve "
+        "(booleans), positive whole-number polling and tuning settings, and an execution name "
+        "without ! or apostrophes or parentheses (it is stored in the model package metadata).', "
+        "States.JsonToString($.config), $.input_text.execution_name)",
         "Reject bad input before anything is started.",
     )
     validate_input = Choice("ValidateInput", comment="Types and ranges of the merged config.")
-    numbers = [
-        "poll_interval_seconds",
-        "max_polls",
-        "max_tuning_jobs",
-        "parallel_tuning_jobs",
-        "endpoint_poll_interval_seconds",
-        "max_endpoint_polls",
-    ]
     valid = ChoiceRule.And(
         [
             ChoiceRule.IsString("$.config.data_uri", True),
@@ -181,13 +218,28 @@ def _input_phase(failures: _Failures, pipeline: State) -> Choice:
             ChoiceRule.NumericLessThanEquals("$.config.accuracy_threshold", 1),
             ChoiceRule.IsBoolean("$.config.deploy", True),
             ChoiceRule.IsBoolean("$.config.auto_approve", True),
-            *[ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in numbers],
-            *[ChoiceRule.NumericGreaterThanEquals(f"$.config.{name}", 1) for name in numbers],
+            *[ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in INTEGER_SETTINGS],
+            *[
+                ChoiceRule.NumericGreaterThanEquals(f"$.config.{name}", 1)
+                for name in INTEGER_SETTINGS
+            ],
+            *[
+                ChoiceRule.Not(ChoiceRule.StringMatches(f"$.input_text.{name}", pattern))
+                for name in INTEGER_SETTINGS
+                for pattern in ("*.*", "*E*", "*e*")
+            ],
+            *[
+                ChoiceRule.Not(
+                    ChoiceRule.StringMatches("$.input_text.execution_name", f"*{character}*")
+                )
+                for character in NAME_CHARACTERS_NOT_STORABLE
+            ],
         ]
     )
+    inspect_input.next(validate_input)
     validate_input.add_choice(valid, pipeline)
     validate_input.default_choice(invalid_input)
-    return validate_input
+    return inspect_input
 
 
 def _pipeline_phase(failures: _Failures, gate: State) -> Task:
@@ -219,7 +271,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         },
         result_path="$.pipeline",
     )
-    start_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    start_pipeline.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     start_pipeline.add_catch(
         Catch(
             error_equals=["States.ALL"],
@@ -239,7 +291,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         result_selector={"status.$": "$.PipelineExecutionStatus"},
         result_path="$.pipeline_status",
     )
-    describe_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    describe_pipeline.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     describe_pipeline.add_catch(
         Catch(
             error_equals=["States.ALL"],
@@ -271,7 +323,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         },
         result_path=None,
     )
-    stop_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    stop_pipeline.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     poll_budget = failures.fail_with(
         "PollBudgetExhausted",
         "PipelinePollBudgetExhausted",
@@ -298,7 +350,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         },
         result_path="$.pipeline_steps",
     )
-    describe_failed_steps.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    describe_failed_steps.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     pipeline_failed = failures.fail_with(
         "PipelineFailed",
         "PipelineExecutionFailed",
@@ -440,9 +492,11 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
         resource=SAGEMAKER_SDK + "createModelPackage",
         parameters={
             "ModelPackageGroupName": "${model_package_group_name}",
+            # The full data URI lives here: a description may hold any letter, symbol or
+            # punctuation, a metadata value may not (see CustomerMetadataProperties below).
             "ModelPackageDescription.$": "States.Format('Trained by Step Functions execution {}"
-            " (pipeline execution {}); test accuracy {}.', $$.Execution.Name, $.pipeline.id, "
-            f"{ACCURACY})",
+            " (pipeline execution {}) on {}; test accuracy {}.', $$.Execution.Name, "
+            f"$.pipeline.id, $.config.data_uri, {ACCURACY})",
             "ModelApprovalStatus.$": "$.approval.status",
             "InferenceSpecification": {
                 "Containers": [
@@ -451,7 +505,9 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
                         "ModelDataUrl.$": "$.evaluation.report.model.artifact_uri",
                         "Environment": {
                             "SAGEMAKER_PROGRAM": "train.py",
-                            "SAGEMAKER_SUBMIT_DIRECTORY": "${train_source_uri}",
+                            # train.py travels inside model.tar.gz (code/), where the
+                            # sagemaker SDK's repack puts it; nothing outside the artifact.
+                            "SAGEMAKER_SUBMIT_DIRECTORY": MODEL_CODE_DIRECTORY,
                             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
                         },
                     }
@@ -467,11 +523,15 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
                     }
                 }
             },
+            # Values must match [\p{L}\p{Z}\p{N}_.:\/=+\-@]* and hold at most 256
+            # characters (botocore's sagemaker model, shape CustomerMetadataValue). A data URI
+            # may hold anything (%, #, ...), so only its SHA-256 (64 hex) is stored; the
+            # execution name's other characters are refused by ValidateInput.
             "CustomerMetadataProperties": {
                 "sfn_execution.$": EXECUTION_NAME,
                 "pipeline_execution_id.$": "$.pipeline.id",
                 "accuracy.$": f"States.Format('{{}}', {ACCURACY})",
-                "data_uri.$": "$.config.data_uri",
+                "data_uri_sha256.$": "States.Hash($.config.data_uri, 'SHA-256')",
                 "deployed_by_run.$": "$.approval.run_deploys",
             },
         },
@@ -481,7 +541,7 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
         },
         result_path="$.model_package",
     )
-    register_model.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    register_model.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     register_model.add_catch(
         Catch(
             error_equals=["States.ALL"],
@@ -594,7 +654,7 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
     )
     check_endpoint = Task(
         "CheckEndpoint",
-        comment="Does the endpoint exist? Not found means create, found means update.",
+        comment="Does the endpoint exist, and in which status? Decides create, update or wait.",
         resource=SAGEMAKER_SDK + "describeEndpoint",
         parameters={"EndpointName": "${endpoint_name}"},
         result_selector={"status.$": "$.EndpointStatus"},
@@ -612,15 +672,77 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
     )
     update_endpoint = Task(
         "UpdateEndpoint",
+        comment="Only an InService endpoint accepts UpdateEndpoint.",
         resource=SAGEMAKER_OPTIMISED + "updateEndpoint",
         parameters=endpoint_params,
         result_path=None,
     )
+    # Not found and throttled share one error name (see ENDPOINT_LOOKUP_ERROR): the cause tells
+    # them apart. Anything but "not found" is retried through the bounded wait below, never
+    # taken for "create" (a CreateEndpoint on an existing endpoint would fail the deploy).
+    lookup_failed = Choice("EndpointLookupFailed", comment="Not found, or a transient error?")
+    existing_status = Choice(
+        "ExistingEndpointStatus",
+        comment="InService: update. Failed: delete, then create. Creating, Updating, "
+        "SystemUpdating, RollingBack, Deleting: wait, then look again.",
+    )
+    delete_failed_endpoint = Task(
+        "DeleteFailedEndpoint",
+        comment="A Failed endpoint can only be deleted; it is re-created once it is gone.",
+        resource=SAGEMAKER_SDK + "deleteEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path=None,
+    )
+    notify_replacing = Task(
+        "NotifyReplacingFailedEndpoint",
+        comment="Say that the endpoint was Failed and is being replaced.",
+        resource=SNS_PUBLISH,
+        parameters={
+            "TopicArn": "${notification_topic_arn}",
+            "Subject": "Endpoint ${endpoint_name} was Failed: replacing it",
+            "Message.$": "States.JsonToString($.replaced_endpoint)",
+        },
+        result_path=None,
+    )
+    note_failed_endpoint = Pass(
+        "NoteFailedEndpoint",
+        parameters={
+            "endpoint_name": "${endpoint_name}",
+            "status": "Failed",
+            "action": "deleted; it is created again with the model package below",
+            "model_package_arn.$": "$.model_package.arn",
+            "execution.$": EXECUTION_NAME,
+        },
+        result_path="$.replaced_endpoint",
+    )
+    endpoint_check_budget = Choice(
+        "EndpointCheckBudget", comment="Wait for the endpoint within the endpoint poll budget."
+    )
+    count_endpoint_check = Pass(
+        "CountEndpointCheck",
+        parameters={
+            "pipeline.$": "$.poll.pipeline",
+            "endpoint.$": "States.MathAdd($.poll.endpoint, 1)",
+        },
+        result_path="$.poll",
+    )
+    wait_before_check = Wait(
+        "WaitBeforeEndpointCheck", seconds_path="$.config.endpoint_poll_interval_seconds"
+    )
+    endpoint_busy = failures.fail_with(
+        "EndpointBusyTimedOut",
+        "EndpointNotUpdatable",
+        "States.Format('Endpoint ${endpoint_name} could not be updated: it was not InService, "
+        "or could not be described, after {} checks {} s apart. Raise max_endpoint_polls, or "
+        "see the execution history for its status.', $.poll.endpoint, "
+        "$.config.endpoint_poll_interval_seconds)",
+        "The endpoint never became updatable within the poll budget.",
+    )
     check_endpoint.add_catch(
         Catch(
-            error_equals=ENDPOINT_NOT_FOUND,
-            next_step=create_endpoint,
-            result_path="$.existing_endpoint",
+            error_equals=ENDPOINT_LOOKUP_ERROR,
+            next_step=lookup_failed,
+            result_path="$.lookup_error",
         )
     )
     wait_endpoint = Wait("WaitForEndpoint", seconds_path="$.config.endpoint_poll_interval_seconds")
@@ -630,8 +752,11 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         parameters={"EndpointName": "${endpoint_name}"},
         result_path="$.endpoint",
     )
-    for task in (create_model, create_config, create_endpoint, update_endpoint, describe_endpoint):
-        task.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    for task in (create_model, create_config, create_endpoint, update_endpoint):
+        task.add_retry(_retry(SAGEMAKER_OPTIMISED_TRANSIENT))
+    for task in (describe_endpoint, delete_failed_endpoint):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    notify_replacing.add_retry(_retry(SNS_TRANSIENT))
     for task in (
         create_model,
         create_config,
@@ -639,10 +764,19 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         create_endpoint,
         update_endpoint,
         describe_endpoint,
+        delete_failed_endpoint,
     ):
         task.add_catch(
             Catch(error_equals=["States.ALL"], next_step=deploy_failed, result_path="$.error")
         )
+    # A lost notification must not stop the replacement.
+    notify_replacing.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            next_step=endpoint_check_budget,
+            result_path="$.notify_error",
+        )
+    )
     count_endpoint_poll = Pass(
         "CountEndpointPoll",
         parameters={
@@ -680,7 +814,28 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
     name_deployment.next(create_model)
     create_model.next(create_config)
     create_config.next(check_endpoint)
-    check_endpoint.next(update_endpoint)
+    check_endpoint.next(existing_status)
+    lookup_failed.add_choice(
+        ChoiceRule.StringMatches("$.lookup_error.Cause", ENDPOINT_NOT_FOUND_CAUSE), create_endpoint
+    )
+    lookup_failed.default_choice(endpoint_check_budget)
+    existing_status.add_choice(
+        ChoiceRule.StringEquals("$.existing_endpoint.status", "InService"), update_endpoint
+    )
+    existing_status.add_choice(
+        ChoiceRule.StringEquals("$.existing_endpoint.status", "Failed"), note_failed_endpoint
+    )
+    note_failed_endpoint.next(delete_failed_endpoint)
+    existing_status.default_choice(endpoint_check_budget)
+    delete_failed_endpoint.next(notify_replacing)
+    notify_replacing.next(endpoint_check_budget)
+    endpoint_check_budget.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
+        endpoint_busy,
+    )
+    endpoint_check_budget.default_choice(count_endpoint_check)
+    count_endpoint_check.next(wait_before_check)
+    wait_before_check.next(check_endpoint)
     create_endpoint.next(wait_endpoint)
     update_endpoint.next(wait_endpoint)
     wait_endpoint.next(describe_endpoint)
@@ -770,7 +925,7 @@ def _approval_event_phase(failures: _Failures, deployment: State) -> Task:
         parameters={"ModelPackageName.$": "$.config.approved_model_package_arn"},
         result_path="$.package",
     )
-    describe_package.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    describe_package.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     describe_package.add_catch(
         Catch(
             error_equals=["States.ALL"],
@@ -841,12 +996,116 @@ def _approval_event_phase(failures: _Failures, deployment: State) -> Task:
         already_deployed,
     )
     approved_package_route.default_choice(prepare_approved)
-    prepare_approved.next(deployment)
+    prepare_approved.next(_serving_check(failures, deployment))
     return describe_package
 
 
+def _lookup_retry() -> Retry:
+    """Short retries for a lookup whose "not found" shares its name with throttling."""
+    return Retry(
+        error_equals=ENDPOINT_LOOKUP_ERROR, interval_seconds=1, max_attempts=2, backoff_rate=2.0
+    )
+
+
+def _serving_check(failures: _Failures, deployment: State) -> Task:
+    """Skip a package the endpoint already serves, or is being updated to; else ``deployment``.
+
+    SageMaker "may send multiple events" for one state change: the same approval arriving
+    twice must not deploy the same package twice.
+    """
+    check_failed = failures.caught(
+        "ServingCheckFailed",
+        "ServingCheckFailed",
+        "Could not check which model package endpoint ${endpoint_name} serves",
+    )
+    serving_endpoint = Task(
+        "CheckServingEndpoint",
+        comment="Which endpoint config serves now, or is being deployed?",
+        resource=SAGEMAKER_SDK + "describeEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path="$.serving_endpoint",
+    )
+    lookup_failed = Choice("ServingLookupFailed", comment="No endpoint yet, or an error?")
+    config_route = Choice("ServingConfigRoute")
+    pending_config = Task(
+        "CheckPendingConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={
+            "EndpointConfigName.$": "$.serving_endpoint.PendingDeploymentSummary.EndpointConfigName"
+        },
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.serving_config",
+    )
+    current_config = Task(
+        "CheckServingConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={"EndpointConfigName.$": "$.serving_endpoint.EndpointConfigName"},
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.serving_config",
+    )
+    serving_model = Task(
+        "CheckServingModel",
+        resource=SAGEMAKER_SDK + "describeModel",
+        parameters={"ModelName.$": "$.serving_config.model_name"},
+        result_path="$.serving_model",
+    )
+    package_route = Choice("ServingPackageRoute")
+    already_serving = Pass(
+        "AlreadyServing",
+        comment="A repeated approval event: the endpoint already has this package.",
+        parameters={
+            "status": "SKIPPED",
+            "model_package_arn.$": "$.model_package.arn",
+            "endpoint_name": "${endpoint_name}",
+            "reason": "the endpoint already serves, or is being updated to, this package",
+        },
+    )
+    serving_endpoint.add_retry(_lookup_retry())
+    for task in (pending_config, current_config, serving_model):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    serving_endpoint.add_catch(
+        Catch(error_equals=ENDPOINT_LOOKUP_ERROR, next_step=lookup_failed, result_path="$.error")
+    )
+    for task in (serving_endpoint, pending_config, current_config, serving_model):
+        task.add_catch(
+            Catch(error_equals=["States.ALL"], next_step=check_failed, result_path="$.error")
+        )
+    serving_endpoint.next(config_route)
+    lookup_failed.add_choice(
+        ChoiceRule.StringMatches("$.error.Cause", ENDPOINT_NOT_FOUND_CAUSE), deployment
+    )
+    lookup_failed.default_choice(check_failed)
+    config_route.add_choice(
+        ChoiceRule.IsPresent(
+            "$.serving_endpoint.PendingDeploymentSummary.EndpointConfigName", True
+        ),
+        pending_config,
+    )
+    config_route.default_choice(current_config)
+    pending_config.next(serving_model)
+    current_config.next(serving_model)
+    serving_model.next(package_route)
+    package_route.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.serving_model.PrimaryContainer.ModelPackageName", True),
+                ChoiceRule.StringEqualsPath(
+                    "$.serving_model.PrimaryContainer.ModelPackageName", "$.model_package.arn"
+                ),
+            ]
+        ),
+        already_serving,
+    )
+    package_route.default_choice(deployment)
+    return serving_endpoint
+
+
 def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
-    """A person rejected a package: say so if the endpoint still serves it."""
+    """A person rejected a package: say so if the endpoint still serves it.
+
+    Read-only on purpose: any update of the package could emit another state-change event that
+    matches the rule again, so nothing here writes to the Model Registry.
+    """
     find_serving = Task(
         "FindServingEndpoint",
         comment="Is the rejected package the one the endpoint serves?",
@@ -869,6 +1128,7 @@ def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
         result_path="$.serving_model",
     )
     rejected_route = Choice("RejectedRoute")
+    lookup_failed = Choice("RejectedLookupFailed", comment="No endpoint, or an error?")
     rejected_not_serving = Pass(
         "RejectedNotServing",
         parameters={
@@ -876,16 +1136,6 @@ def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
             "model_package_arn.$": "$.config.rejected_model_package_arn",
             "serving": False,
         },
-    )
-    allow_redeploy = Task(
-        "AllowRedeployment",
-        comment="A later approval of this package must deploy it again.",
-        resource=SAGEMAKER_SDK + "updateModelPackage",
-        parameters={
-            "ModelPackageArn.$": "$.config.rejected_model_package_arn",
-            "CustomerMetadataPropertiesToRemove": ["deployed_by_run"],
-        },
-        result_path=None,
     )
     rejected_serving = Pass(
         "RejectedWhileServing",
@@ -899,37 +1149,46 @@ def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
             "(make endpoint-down)",
         },
     )
-    for task in (find_serving, find_serving_config, find_serving_model, allow_redeploy):
-        task.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    find_serving.add_retry(_lookup_retry())
+    for task in (find_serving_config, find_serving_model):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     find_serving.add_catch(
-        Catch(error_equals=ENDPOINT_NOT_FOUND, next_step=rejected_not_serving, result_path=None)
+        Catch(error_equals=ENDPOINT_LOOKUP_ERROR, next_step=lookup_failed, result_path="$.error")
     )
     rejection_check_failed = failures.caught(
         "RejectionCheckFailed",
         "RejectionCheckFailed",
         "Could not check whether the rejected package is serving",
     )
-    for task in (find_serving, find_serving_config, find_serving_model, allow_redeploy):
+    for task in (find_serving, find_serving_config, find_serving_model):
         task.add_catch(
             Catch(
                 error_equals=["States.ALL"], result_path="$.error", next_step=rejection_check_failed
             )
         )
 
-    allow_redeploy.next(find_serving)
+    lookup_failed.add_choice(
+        ChoiceRule.StringMatches("$.error.Cause", ENDPOINT_NOT_FOUND_CAUSE), rejected_not_serving
+    )
+    lookup_failed.default_choice(rejection_check_failed)
     find_serving.next(find_serving_config)
     find_serving_config.next(find_serving_model)
     find_serving_model.next(rejected_route)
     rejected_route.add_choice(
-        ChoiceRule.StringEqualsPath(
-            "$.serving_model.PrimaryContainer.ModelPackageName",
-            "$.config.rejected_model_package_arn",
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.serving_model.PrimaryContainer.ModelPackageName", True),
+                ChoiceRule.StringEqualsPath(
+                    "$.serving_model.PrimaryContainer.ModelPackageName",
+                    "$.config.rejected_model_package_arn",
+                ),
+            ]
         ),
         rejected_serving,
     )
     rejected_route.default_choice(rejected_not_serving)
     rejected_serving.next(notify_success)
-    return allow_redeploy
+    return find_serving
 
 
 def _entry(training: State, approved: State, rejected: State) -> Pass:
