@@ -9,7 +9,7 @@ SNS on every outcome. ``python -m statemachines`` writes the ASL to
 One builder per phase, each wiring its own transitions (``build_definition`` composes them)::
 
     entry:     LoadDefaults -> ApplyDefaults -> RouteRequest -> approved | rejected | training
-    input:     InspectInput -> ValidateInput --(invalid)--> InvalidInput ----------------------+
+    input:     CheckInputTypes -> InspectInput -> ValidateInput --(invalid)--> InvalidInput ---+
     pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
                    ^  (Executing)                                                      |     |
                    +-------------------------------------------------------------------+     |
@@ -185,8 +185,11 @@ class _Failures:
         )
 
 
-def _input_phase(failures: _Failures, pipeline: State) -> Pass:
-    """InspectInput -> ValidateInput: types and ranges of the merged config, checked first."""
+def _input_phase(failures: _Failures, pipeline: State) -> Choice:
+    """CheckInputTypes -> InspectInput -> ValidateInput: the merged config, checked first."""
+    # States.Format accepts only strings, numbers, booleans and null: an object or a list in a
+    # setting would fail InspectInput with States.Runtime (un-notified), so types come first.
+    check_types = Choice("CheckInputTypes", comment="The integer settings are numbers.")
     # Choice rules cannot tell 2 from 2.5; the text form can. Wait's SecondsPath needs an integer
     # (a fraction fails the run with States.Runtime, un-notified), so fractions are refused here.
     inspect_input = Pass(
@@ -205,7 +208,7 @@ def _input_phase(failures: _Failures, pipeline: State) -> Pass:
         "s3:// URI), accuracy_threshold (a number from 0 to 1), deploy and auto_approve "
         "(booleans), positive whole-number polling and tuning settings, and an execution name "
         "without ! or apostrophes or parentheses (it is stored in the model package metadata).', "
-        "States.JsonToString($.config), $.input_text.execution_name)",
+        "States.JsonToString($.config), $$.Execution.Name)",
         "Reject bad input before anything is started.",
     )
     validate_input = Choice("ValidateInput", comment="Types and ranges of the merged config.")
@@ -236,10 +239,17 @@ def _input_phase(failures: _Failures, pipeline: State) -> Pass:
             ],
         ]
     )
+    check_types.add_choice(
+        ChoiceRule.And(
+            [ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in INTEGER_SETTINGS]
+        ),
+        inspect_input,
+    )
+    check_types.default_choice(invalid_input)
     inspect_input.next(validate_input)
     validate_input.add_choice(valid, pipeline)
     validate_input.default_choice(invalid_input)
-    return inspect_input
+    return check_types
 
 
 def _pipeline_phase(failures: _Failures, gate: State) -> Task:

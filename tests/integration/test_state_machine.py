@@ -80,10 +80,11 @@ def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
     run = stack.run({})
 
     assert run.status == "SUCCEEDED", run.cause
-    assert run.states[:5] == [
+    assert run.states[:6] == [
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",
+        "CheckInputTypes",
         "InspectInput",
         "ValidateInput",
     ]
@@ -355,6 +356,8 @@ def test_poll_budget_exhausted_stops_the_pipeline(stack: Stack) -> None:
         {"endpoint_poll_interval_seconds": 2.0},
         {"max_endpoint_polls": 2.5},
         {"max_tuning_jobs": 1e3},
+        {"max_polls": {"n": 2}},
+        {"parallel_tuning_jobs": [1]},
     ],
 )
 def test_invalid_input_is_rejected_before_anything_starts(
@@ -367,16 +370,19 @@ def test_invalid_input_is_rejected_before_anything_starts(
 
     assert run.status == "FAILED"
     assert run.error == "InvalidExecutionInput"
-    assert run.states == [
+    assert run.states[:4] == ["LoadDefaults", "ApplyDefaults", "RouteRequest", "CheckInputTypes"]
+    assert run.states[-3:] == ["InvalidInput", "NotifyFailure", "Failed"]
+    assert set(run.states) <= {
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",
+        "CheckInputTypes",
         "InspectInput",
         "ValidateInput",
         "InvalidInput",
         "NotifyFailure",
         "Failed",
-    ]
+    }
     assert started == []
     assert [n["message"]["error"] for n in stack.notifications()] == ["InvalidExecutionInput"]
 
