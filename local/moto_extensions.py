@@ -8,7 +8,7 @@ adding one to a response class. ``apply()`` installs them all (idempotent); each
    text, datetimes become ISO-8601 strings (otherwise ``States.StringToJson`` on ``s3:getObject``
    fails and any datetime breaks ``DescribeExecution``).
 2. aws-sdk task error names follow AWS (``S3.NoSuchKeyException``,
-   ``SageMaker.AmazonSageMakerException``), not moto's lower-case service names.
+   ``SageMaker.SageMakerException``), as ``local/sfn_errors.py`` names them.
 3. SageMaker pipeline executions get a lifecycle: a *pipeline runner* (registered with
    ``set_pipeline_runner``) decides what an execution does; ``ClientRequestToken`` makes starts
    idempotent; ``FailureReason`` is reported only when there is one;
