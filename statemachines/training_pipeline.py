@@ -21,7 +21,8 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
     deployment (yes, Approved): NameDeployment -> CreateModel -> CreateEndpointConfig       |
                -> CheckEndpoint -> ExistingEndpointStatus                                   |
                     not found (EndpointLookupFailed)  -> CreateEndpoint                     |
-                    InService                         -> UpdateEndpoint                     |
+                    InService -> CheckDeployedConfig -> CheckDeployedModel                  |
+                              -> AlreadyDeployed (serves it) | UpdateEndpoint               |
                     Failed -> NoteFailedEndpoint -> DeleteFailedEndpoint                    |
                            -> NotifyReplacingFailedEndpoint -> (wait, look again)           |
                     busy, Deleting, lookup error -> EndpointCheckBudget -> CountEndpointCheck
@@ -667,7 +668,7 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         comment="Does the endpoint exist, and in which status? Decides create, update or wait.",
         resource=SAGEMAKER_SDK + "describeEndpoint",
         parameters={"EndpointName": "${endpoint_name}"},
-        result_selector={"status.$": "$.EndpointStatus"},
+        result_selector={"status.$": "$.EndpointStatus", "config_name.$": "$.EndpointConfigName"},
         result_path="$.existing_endpoint",
     )
     endpoint_params = {
@@ -810,6 +811,40 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         "$.endpoint.EndpointStatus, $.poll.endpoint, $.config.endpoint_poll_interval_seconds)",
         "The endpoint did not reach InService within the poll budget.",
     )
+    # Just before updating, once more: a duplicate approval handled concurrently may have
+    # deployed this package while this run waited for the endpoint.
+    deployed_config = Task(
+        "CheckDeployedConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={"EndpointConfigName.$": "$.existing_endpoint.config_name"},
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.existing_endpoint.config",
+    )
+    deployed_model = Task(
+        "CheckDeployedModel",
+        resource=SAGEMAKER_SDK + "describeModel",
+        parameters={"ModelName.$": "$.existing_endpoint.config.model_name"},
+        result_path="$.existing_endpoint.model",
+    )
+    deployed_route = Choice("DeployedPackageRoute", comment="Already serving this package?")
+    already_deployed = Pass(
+        "AlreadyDeployed",
+        parameters={
+            "deployed": False,
+            "endpoint_name": "${endpoint_name}",
+            "reason": "the endpoint already serves this package (deployed by another execution)",
+        },
+        result_path="$.deployment",
+    )
+    for task in (deployed_config, deployed_model):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+        # The check only avoids a duplicate: a config or model deleted behind the endpoint's
+        # back must not block the update.
+        task.add_catch(
+            Catch(
+                error_equals=["States.ALL"], next_step=update_endpoint, result_path="$.check_error"
+            )
+        )
     deployed = Pass(
         "Deployed",
         parameters={
@@ -830,8 +865,26 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
     )
     lookup_failed.default_choice(endpoint_check_budget)
     existing_status.add_choice(
-        ChoiceRule.StringEquals("$.existing_endpoint.status", "InService"), update_endpoint
+        ChoiceRule.StringEquals("$.existing_endpoint.status", "InService"), deployed_config
     )
+    deployed_config.next(deployed_model)
+    deployed_model.next(deployed_route)
+    deployed_route.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent(
+                    "$.existing_endpoint.model.PrimaryContainer.ModelPackageName", True
+                ),
+                ChoiceRule.StringEqualsPath(
+                    "$.existing_endpoint.model.PrimaryContainer.ModelPackageName",
+                    "$.model_package.arn",
+                ),
+            ]
+        ),
+        already_deployed,
+    )
+    deployed_route.default_choice(update_endpoint)
+    already_deployed.next(done)
     existing_status.add_choice(
         ChoiceRule.StringEquals("$.existing_endpoint.status", "Failed"), note_failed_endpoint
     )

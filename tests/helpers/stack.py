@@ -196,8 +196,11 @@ class Stack:
     def endpoints(self) -> list[str]:
         return [e["EndpointName"] for e in self.sagemaker.list_endpoints()["Endpoints"]]
 
-    def set_endpoint_status(self, status: str, *, once_waiting: bool = False) -> None:
-        """Put the endpoint in ``status`` (``"gone"`` deletes it): now, or ``once_waiting``.
+    def set_endpoint_status(
+        self, status: str, *, once_waiting: bool = False, config_name: str | None = None
+    ) -> None:
+        """Put the endpoint in ``status`` (``"gone"`` deletes it; ``config_name`` switches its
+        endpoint config): now, or ``once_waiting``.
 
         Sets moto's backend object directly: the emulator's own status machine is another
         module's work; here each deploy path only needs the status it starts from. With
@@ -211,6 +214,8 @@ class Stack:
                 endpoints.pop(ENDPOINT, None)
             else:
                 endpoints[ENDPOINT].endpoint_status = status
+                if config_name:
+                    endpoints[ENDPOINT].endpoint_config_name = config_name
 
         def waiting() -> bool:
             running = self.sfn.list_executions(

@@ -15,7 +15,7 @@ import regex
 
 from local import moto_extensions
 from local.moto_extensions import PipelineRun
-from tests.helpers.stack import BUCKET, ENDPOINT, Run, Stack, evaluation_report
+from tests.helpers.stack import BUCKET, ENDPOINT, ROLE_ARN, Run, Stack, evaluation_report
 
 pytestmark = pytest.mark.integration
 
@@ -690,6 +690,41 @@ def test_the_same_approval_delivered_twice_deploys_once(stack: Stack) -> None:
     assert "CreateModel" not in second.states
     assert len(stack.sagemaker.list_models()["Models"]) == 1
     assert len(stack.sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 1
+
+
+def test_an_update_is_skipped_when_the_package_was_deployed_meanwhile(stack: Stack) -> None:
+    # Two executions for one approval: the other one deployed the package while this one waited
+    # for the endpoint; this one must not update the endpoint a second time.
+    _deployed(stack)
+    arn = _registered_pending(stack)
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    stack.sagemaker.create_model(
+        ModelName="iris-xgb-other",
+        PrimaryContainer={"ModelPackageName": arn},
+        ExecutionRoleArn=ROLE_ARN,
+    )
+    stack.sagemaker.create_endpoint_config(
+        EndpointConfigName="iris-xgb-other",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "iris-xgb-other",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    stack.set_endpoint_status("Updating")
+    stack.set_endpoint_status("InService", once_waiting=True, config_name="iris-xgb-other")
+
+    run = stack.run({"approved_model_package_arn": arn})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "AlreadyDeployed" in run.states
+    assert "UpdateEndpoint" not in run.states
+    endpoint = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert endpoint["EndpointConfigName"] == "iris-xgb-other"
+    assert "already serves this package" in run.output["deployment"]["reason"]
 
 
 def test_model_registry_events_never_write_to_the_registry(stack: Stack) -> None:
