@@ -8,7 +8,7 @@ adding one to a response class. ``apply()`` installs them all (idempotent); each
    text, datetimes become ISO-8601 strings (otherwise ``States.StringToJson`` on ``s3:getObject``
    fails and any datetime breaks ``DescribeExecution``).
 2. aws-sdk task error names follow AWS (``S3.NoSuchKeyException``,
-   ``SageMaker.AmazonSageMakerException``), not moto's lower-case service names.
+   ``SageMaker.SageMakerException``), as ``local/sfn_errors.py`` names them.
 3. SageMaker pipeline executions get a lifecycle: a *pipeline runner* (registered with
    ``set_pipeline_runner``) decides what an execution does; ``ClientRequestToken`` makes starts
    idempotent; ``FailureReason`` is reported only when there is one;
@@ -81,6 +81,7 @@ from pathlib import Path
 from typing import Any
 
 import regex
+from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from jsonpath_ng import ext as jsonpath_ext
 from moto.awslambda.models import LambdaFunction
@@ -104,7 +105,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from local import access_control
+from local import access_control, sfn_errors
 
 _applied = False
 _lock = threading.Lock()
@@ -181,6 +182,18 @@ def _normalise_service_error_name(service_name: str) -> str:
 
 
 def _normalise_exception_name(norm_service_name: str, ex: Exception) -> str:
+    # local/sfn_errors.py is the one home of Step Functions' names: modeled per operation, else
+    # the SDK's base exception (SageMaker.SageMakerException for aws-sdk tasks).
+    if isinstance(ex, ClientError):
+        try:
+            return sfn_errors.task_error_name(
+                sfn_errors.AWS_SDK,
+                norm_service_name,
+                ex.operation_name,
+                str(ex.response.get("Error", {}).get("Code", "")),
+            )
+        except sfn_errors.UnknownService:
+            pass
     return aws_error_name(norm_service_name, ex.__class__.__name__)
 
 

@@ -6,23 +6,37 @@ SNS on every outcome. ``python -m statemachines`` writes the ASL to
 ``statemachines/training_pipeline.asl.json``; Terraform renders its ``${...}`` placeholders with
 ``templatefile()``.
 
-::
+One builder per phase, each wiring its own transitions (``build_definition`` composes them)::
 
-    LoadDefaults -> ApplyDefaults -> ValidateInput --(invalid)--> InvalidInput ------------+
-      -> StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus |
-              ^                                                  Executing |             |
-              +------------------------------------------------------------+             |
-         PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> PipelineFailed --------+
-                         budget spent   -> StopPipeline -> PollBudgetExhausted ----------+
-                         Succeeded      -> ReadEvaluation -> CheckEvaluation             |
-      -> QualityGate --(below threshold)--> QualityGateFailed ---------------------------+
-      -> DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel   |
-      -> DeployRequested --(no)--> NoDeploy | DeploySkipped ------------+                |
-             (yes, Approved) -> NameDeployment -> CreateModel           |                |
-      -> CreateEndpointConfig -> CheckEndpoint -> CreateEndpoint | UpdateEndpoint       |
-      -> WaitForEndpoint <-> DescribeEndpoint -> EndpointStatus -> Deployed             |
-      -> Summary <-------------------------------------------------------+                |
-      -> NotifySuccess (end)                     every failure -> NotifyFailure -> Failed
+    entry:     LoadDefaults -> ApplyDefaults -> RouteRequest -> approved | rejected | training
+    input:     CheckInputTypes -> InspectInput -> ValidateInput --(invalid)--> InvalidInput ---+
+    pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
+                   ^  (Executing)                                                      |     |
+                   +-------------------------------------------------------------------+     |
+               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> PipelineFailed ------+
+                               budget spent   -> StopPipeline -> PollBudgetExhausted --------+
+    gate:      ReadEvaluation -> CheckEvaluation -> QualityGate --(below)--> QualityGateFailed +
+    registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
+               -> DeployRequested --(no)--> NoDeploy | DeploySkipped -> Summary             |
+    deployment (yes, Approved): NameDeployment -> CreateModel -> CreateEndpointConfig       |
+               -> CheckEndpoint -> ExistingEndpointStatus                                   |
+                    not found (EndpointLookupFailed)  -> CreateEndpoint                     |
+                    InService -> CheckDeployedConfig -> CheckDeployedModel                  |
+                              -> AlreadyDeployed (serves it) | UpdateEndpoint               |
+                    Failed -> NoteFailedEndpoint -> DeleteFailedEndpoint                    |
+                           -> NotifyReplacingFailedEndpoint -> (wait, look again)           |
+                    busy, Deleting, lookup error -> EndpointCheckBudget -> CountEndpointCheck
+                           -> WaitBeforeEndpointCheck -> CheckEndpoint  (budget spent:      |
+                              EndpointBusyTimedOut) ----------------------------------------+
+               Create/UpdateEndpoint -> WaitForEndpoint <-> DescribeEndpoint               |
+               -> EndpointStatus -> Deployed -> SummaryRoute -> Summary | ApprovalSummary   |
+    success:   -> NotifySuccess (end)                every failure -> NotifyFailure -> Failed
+    approved:  DescribeApprovedPackage -> ApprovedPackageRoute -> PackageNotDeployable |
+               AlreadyDeployedByRun | PrepareApprovedDeployment -> CheckServingEndpoint
+               -> (pending or current) config -> CheckServingModel -> ServingPackageRoute
+               -> AlreadyServing (end) | NameDeployment (deployment above)
+    rejected:  FindServingEndpoint -> FindServingConfig -> FindServingModel -> RejectedRoute
+               -> RejectedWhileServing -> NotifySuccess | RejectedNotServing (end)
 
 Conventions: the merged execution config lives at ``$.config``; every failure branch writes
 ``$.failure = {error, cause, state, execution}`` and joins ``NotifyFailure`` -> ``Failed``,
@@ -37,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from stepfunctions.steps import Catch, Choice, ChoiceRule, Pass, Retry, Wait
+from stepfunctions.steps.states import State
 
 from statemachines.sdk_ext import Fail, Task, graph_dict
 
@@ -54,7 +69,6 @@ PLACEHOLDERS = frozenset(
         "notification_topic_arn",
         "sagemaker_role_arn",
         "xgboost_image_uri",
-        "train_source_uri",
         "endpoint_name",
         "endpoint_instance_type",
         "model_name_prefix",
@@ -66,26 +80,46 @@ SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
-# Throttling and transient service errors. SageMaker reports unmodelled errors (throttling and
-# 5xx among them) as AmazonSageMakerException through Step Functions, so that name is retried
-# too; a genuine validation error then fails after the last attempt with its own message.
-SAGEMAKER_TRANSIENT = [
-    "SageMaker.ThrottlingException",
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.InternalFailure",
-    "SageMaker.ServiceUnavailable",
+# Retried error names, as local/sfn_errors.py names them (tests/unit/test_sfn_errors.py checks
+# that each can occur for its task). aws-sdk tasks report every error their operation does not
+# model (throttling, 5xx, validation) as the SDK's base exception; optimized integrations as the
+# older SDK's base exception. A genuine validation error then fails after the last attempt with
+# its own message in the cause.
+SAGEMAKER_SDK_TRANSIENT = ["SageMaker.SageMakerException"]
+SAGEMAKER_OPTIMISED_TRANSIENT = ["SageMaker.AmazonSageMakerException"]
+# InternalError and KMSThrottling are modeled errors of Publish (botocore's sns model); throttling
+# of Publish itself is not, so it arrives as the base exception.
+SNS_TRANSIENT = [
+    "SNS.AmazonSNSException",
+    "SNS.InternalErrorException",
+    "SNS.KMSThrottlingException",
 ]
-SNS_TRANSIENT = ["SNS.ThrottledException", "SNS.InternalErrorException", "SNS.SnsException"]
-S3_TRANSIENT = ["S3.SlowDownException", "S3.InternalErrorException", "S3.S3Exception"]
-# DescribeEndpoint on a missing endpoint fails with one of these (the name depends on the API
-# version): that is how the state machine tells "create" from "update".
-ENDPOINT_NOT_FOUND = [
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.ValidationException",
-    "SageMaker.ResourceNotFoundException",
-]
+# SlowDown and InternalError are not modeled for GetObject: both are S3Exception.
+S3_TRANSIENT = ["S3.S3Exception"]
+# DescribeEndpoint models no errors: "Could not find endpoint" (ValidationException) and
+# throttling both arrive as SageMaker.SageMakerException, told apart only by the cause.
+# *Likely*: the cause carries the service's message; one describeEndpoint of a missing endpoint
+# from a state machine on a real account settles it (its TaskFailed cause).
+ENDPOINT_LOOKUP_ERROR = ["SageMaker.SageMakerException"]
+ENDPOINT_NOT_FOUND_CAUSE = "*Could not find endpoint*"
+#: Settings that a Wait state's SecondsPath or a counter compare: positive integers.
+INTEGER_SETTINGS = (
+    "poll_interval_seconds",
+    "max_polls",
+    "max_tuning_jobs",
+    "parallel_tuning_jobs",
+    "endpoint_poll_interval_seconds",
+    "max_endpoint_polls",
+)
+#: ASCII characters Step Functions allows in an execution name that a CustomerMetadataValue
+#: (``[\p{L}\p{Z}\p{N}_.:\/=+\-@]*``, botocore's sagemaker model) refuses. The name rules:
+#: https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+NAME_CHARACTERS_NOT_STORABLE = ("!", "'", "(", ")")
 
 EXECUTION_NAME = "$$.Execution.Name"
+#: Where the serving container finds train.py (model_fn etc.): the code/ directory of
+#: model.tar.gz, the sagemaker SDK's repack convention.
+MODEL_CODE_DIRECTORY = "/opt/ml/model/code"
 EVALUATION_KEY = "States.Format('evaluation/{}/evaluation.json', $.pipeline.id)"
 ACCURACY = "$.evaluation.report.multiclass_classification_metrics.accuracy.value"
 
@@ -109,80 +143,76 @@ def _failure(state_id: str, error: str, cause: str, comment: str) -> Pass:
     )
 
 
-def build_definition() -> dict[str, Any]:
-    """The state machine as an ASL ``dict`` (placeholders unrendered)."""
-    # ---------------------------------------------------------------- failure handling
-    failed = Fail(
-        "Failed",
-        comment="Ends every failure path.",
-        error_path="$.failure.error",
-        cause_path="$.failure.cause",
-    )
-    notify_failure = Task(
-        "NotifyFailure",
-        comment="Tell the topic what failed and why.",
-        resource=SNS_PUBLISH,
-        parameters={
-            "TopicArn": "${notification_topic_arn}",
-            "Subject.$": "States.Format('Training run failed: {}', $.failure.error)",
-            "Message.$": "States.JsonToString($.failure)",
-        },
-        result_path=None,
-    )
-    notify_failure.add_retry(_retry(SNS_TRANSIENT))
-    # A failure to notify must not hide the original failure: fail with it anyway.
-    notify_failure.add_catch(
-        Catch(error_equals=["States.ALL"], next_step=failed, result_path="$.notify_error")
-    )
-    notify_failure.next(failed)
+class _Failures:
+    """The one failure exit: every failure branch records ``$.failure`` and joins NotifyFailure."""
 
-    def fail_with(state_id: str, error: str, cause: str, comment: str) -> Pass:
+    def __init__(self) -> None:
+        self.failed = Fail(
+            "Failed",
+            comment="Ends every failure path.",
+            error_path="$.failure.error",
+            cause_path="$.failure.cause",
+        )
+        self.notify = Task(
+            "NotifyFailure",
+            comment="Tell the topic what failed and why.",
+            resource=SNS_PUBLISH,
+            parameters={
+                "TopicArn": "${notification_topic_arn}",
+                "Subject.$": "States.Format('Training run failed: {}', $.failure.error)",
+                "Message.$": "States.JsonToString($.failure)",
+            },
+            result_path=None,
+        )
+        self.notify.add_retry(_retry(SNS_TRANSIENT))
+        # A failure to notify must not hide the original failure: fail with it anyway.
+        self.notify.add_catch(
+            Catch(error_equals=["States.ALL"], next_step=self.failed, result_path="$.notify_error")
+        )
+        self.notify.next(self.failed)
+
+    def fail_with(self, state_id: str, error: str, cause: str, comment: str) -> Pass:
         state = _failure(state_id, error, cause, comment)
-        state.next(notify_failure)
+        state.next(self.notify)
         return state
 
-    def caught(state_id: str, error: str, what: str) -> Pass:
+    def caught(self, state_id: str, error: str, what: str) -> Pass:
         """A failure branch for a Catch that stored the task error at ``$.error``."""
-        return fail_with(
+        return self.fail_with(
             state_id,
             error,
             f"States.Format('{what}: {{}} ({{}})', $.error.Cause, $.error.Error)",
             f"{what} (after retries).",
         )
 
-    # ---------------------------------------------------------------- input
-    load_defaults = Pass(
-        "LoadDefaults",
-        comment="Defaults baked in by Terraform, as an escaped JSON string.",
-        parameters={"defaults_json": "${defaults_json}", "input.$": "$"},
-    )
-    apply_defaults = Pass(
-        "ApplyDefaults",
-        comment="Execution input overrides Terraform's defaults; auto-approval policy cannot be "
-        "overridden by input.",
+
+def _input_phase(failures: _Failures, pipeline: State) -> Choice:
+    """CheckInputTypes -> InspectInput -> ValidateInput: the merged config, checked first."""
+    # States.Format accepts only strings, numbers, booleans and null: an object or a list in a
+    # setting would fail InspectInput with States.Runtime (un-notified), so types come first.
+    check_types = Choice("CheckInputTypes", comment="The integer settings are numbers.")
+    # Choice rules cannot tell 2 from 2.5; the text form can. Wait's SecondsPath needs an integer
+    # (a fraction fails the run with States.Runtime, un-notified), so fractions are refused here.
+    inspect_input = Pass(
+        "InspectInput",
+        comment="Text forms of the integer settings and the execution name, for ValidateInput.",
         parameters={
-            "config.$": "States.JsonMerge(States.StringToJson($.defaults_json), $.input, false)",
-            "policy": {"auto_approve_allowed": "${auto_approve_allowed}"},
-            "poll": {"pipeline": 0, "endpoint": 0},
+            **{f"{name}.$": f"States.Format('{{}}', $.config.{name})" for name in INTEGER_SETTINGS},
+            "execution_name.$": EXECUTION_NAME,
         },
+        result_path="$.input_text",
     )
-    invalid_input = fail_with(
+    invalid_input = failures.fail_with(
         "InvalidInput",
         "InvalidExecutionInput",
-        "States.Format('Execution input is invalid: {}. Expected data_uri (an s3:// URI), "
-        "accuracy_threshold (a number from 0 to 1), deploy and auto_approve (booleans), "
-        "positive integer polling and tuning settings.', States.JsonToString($.config))",
+        "States.Format('Execution input is invalid: {} (execution name {}). Expected data_uri (an "
+        "s3:// URI), accuracy_threshold (a number from 0 to 1), deploy and auto_approve "
+        "(booleans), positive whole-number polling and tuning settings, and an execution name "
+        "without ! or apostrophes or parentheses (it is stored in the model package metadata).', "
+        "States.JsonToString($.config), $$.Execution.Name)",
         "Reject bad input before anything is started.",
     )
     validate_input = Choice("ValidateInput", comment="Types and ranges of the merged config.")
-    numbers = [
-        "poll_interval_seconds",
-        "max_polls",
-        "max_tuning_jobs",
-        "parallel_tuning_jobs",
-        "endpoint_poll_interval_seconds",
-        "max_endpoint_polls",
-    ]
     valid = ChoiceRule.And(
         [
             ChoiceRule.IsString("$.config.data_uri", True),
@@ -192,12 +222,39 @@ def build_definition() -> dict[str, Any]:
             ChoiceRule.NumericLessThanEquals("$.config.accuracy_threshold", 1),
             ChoiceRule.IsBoolean("$.config.deploy", True),
             ChoiceRule.IsBoolean("$.config.auto_approve", True),
-            *[ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in numbers],
-            *[ChoiceRule.NumericGreaterThanEquals(f"$.config.{name}", 1) for name in numbers],
+            *[ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in INTEGER_SETTINGS],
+            *[
+                ChoiceRule.NumericGreaterThanEquals(f"$.config.{name}", 1)
+                for name in INTEGER_SETTINGS
+            ],
+            *[
+                ChoiceRule.Not(ChoiceRule.StringMatches(f"$.input_text.{name}", pattern))
+                for name in INTEGER_SETTINGS
+                for pattern in ("*.*", "*E*", "*e*")
+            ],
+            *[
+                ChoiceRule.Not(
+                    ChoiceRule.StringMatches("$.input_text.execution_name", f"*{character}*")
+                )
+                for character in NAME_CHARACTERS_NOT_STORABLE
+            ],
         ]
     )
+    check_types.add_choice(
+        ChoiceRule.And(
+            [ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in INTEGER_SETTINGS]
+        ),
+        inspect_input,
+    )
+    check_types.default_choice(invalid_input)
+    inspect_input.next(validate_input)
+    validate_input.add_choice(valid, pipeline)
+    validate_input.default_choice(invalid_input)
+    return check_types
 
-    # ---------------------------------------------------------------- pipeline
+
+def _pipeline_phase(failures: _Failures, gate: State) -> Task:
+    """Start the SageMaker pipeline and poll it within the budget; ``gate`` on success."""
     start_pipeline = Task(
         "StartPipeline",
         comment="Idempotent start: the token derives from this execution's ARN.",
@@ -225,12 +282,12 @@ def build_definition() -> dict[str, Any]:
         },
         result_path="$.pipeline",
     )
-    start_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    start_pipeline.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     start_pipeline.add_catch(
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "PipelineStartFailed",
                 "PipelineStartFailed",
                 "Could not start the SageMaker pipeline ${pipeline_name}",
@@ -245,12 +302,12 @@ def build_definition() -> dict[str, Any]:
         result_selector={"status.$": "$.PipelineExecutionStatus"},
         result_path="$.pipeline_status",
     )
-    describe_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    describe_pipeline.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     describe_pipeline.add_catch(
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "PipelineMonitoringFailed",
                 "PipelineMonitoringFailed",
                 "Could not read the status of the pipeline execution",
@@ -277,8 +334,8 @@ def build_definition() -> dict[str, Any]:
         },
         result_path=None,
     )
-    stop_pipeline.add_retry(_retry(SAGEMAKER_TRANSIENT))
-    poll_budget = fail_with(
+    stop_pipeline.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    poll_budget = failures.fail_with(
         "PollBudgetExhausted",
         "PipelinePollBudgetExhausted",
         "States.Format('Pipeline execution {} was still {} after {} polls, {} s apart; it was "
@@ -304,8 +361,8 @@ def build_definition() -> dict[str, Any]:
         },
         result_path="$.pipeline_steps",
     )
-    describe_failed_steps.add_retry(_retry(SAGEMAKER_TRANSIENT))
-    pipeline_failed = fail_with(
+    describe_failed_steps.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    pipeline_failed = failures.fail_with(
         "PipelineFailed",
         "PipelineExecutionFailed",
         "States.Format('SageMaker pipeline execution {} ended with status {}. Steps and "
@@ -319,7 +376,34 @@ def build_definition() -> dict[str, Any]:
         )
     )
 
-    # ---------------------------------------------------------------- evaluation and gate
+    start_pipeline.next(wait_pipeline)
+    wait_pipeline.next(describe_pipeline)
+    describe_pipeline.next(count_poll)
+    count_poll.next(pipeline_status)
+    pipeline_status.add_choice(
+        ChoiceRule.StringEquals("$.pipeline_status.status", "Succeeded"), gate
+    )
+    pipeline_status.add_choice(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.StringEquals("$.pipeline_status.status", "Failed"),
+                ChoiceRule.StringEquals("$.pipeline_status.status", "Stopped"),
+            ]
+        ),
+        describe_failed_steps,
+    )
+    pipeline_status.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.pipeline", "$.config.max_polls"),
+        stop_pipeline,
+    )
+    pipeline_status.default_choice(wait_pipeline)
+    stop_pipeline.next(poll_budget)
+    describe_failed_steps.next(pipeline_failed)
+    return start_pipeline
+
+
+def _gate_phase(failures: _Failures, registry: State) -> Task:
+    """Read evaluation.json, check its shape, and gate on accuracy; ``registry`` if it passes."""
     read_evaluation = Task(
         "ReadEvaluation",
         comment="The pipeline's evaluation report is the only thing the gate reads.",
@@ -333,7 +417,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["S3.NoSuchKeyException"],
             result_path="$.error",
-            next_step=fail_with(
+            next_step=failures.fail_with(
                 "EvaluationMissing",
                 "EvaluationMissing",
                 f"States.Format('The pipeline succeeded but s3://${{bucket}}/{{}} does not exist: "
@@ -346,7 +430,7 @@ def build_definition() -> dict[str, Any]:
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "EvaluationUnreadable",
                 "EvaluationUnreadable",
                 "Could not read the evaluation report",
@@ -354,7 +438,7 @@ def build_definition() -> dict[str, Any]:
         )
     )
     check_evaluation = Choice("CheckEvaluation")
-    evaluation_invalid = fail_with(
+    evaluation_invalid = failures.fail_with(
         "EvaluationInvalid",
         "EvaluationInvalid",
         "States.Format('evaluation.json has no numeric "
@@ -363,13 +447,40 @@ def build_definition() -> dict[str, Any]:
         "The report does not follow the contract.",
     )
     quality_gate = Choice("QualityGate", comment="Register only models at or above the threshold.")
-    gate_failed = fail_with(
+    gate_failed = failures.fail_with(
         "QualityGateFailed",
         "QualityGateFailed",
         f"States.Format('Model accuracy {{}} is below the threshold {{}}; the model was not "
         f"registered.', {ACCURACY}, $.config.accuracy_threshold)",
         "Rejected by the quality gate.",
     )
+
+    read_evaluation.next(check_evaluation)
+    check_evaluation.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent(ACCURACY, True),
+                ChoiceRule.IsNumeric(ACCURACY, True),
+                ChoiceRule.IsPresent("$.evaluation.report.model.artifact_uri", True),
+                ChoiceRule.IsString("$.evaluation.report.model.artifact_uri", True),
+                ChoiceRule.IsPresent(
+                    "$.evaluation.report.multiclass_classification_metrics.weighted_f1.value", True
+                ),
+            ]
+        ),
+        quality_gate,
+    )
+    check_evaluation.default_choice(evaluation_invalid)
+    quality_gate.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath(ACCURACY, "$.config.accuracy_threshold"),
+        registry,
+    )
+    quality_gate.default_choice(gate_failed)
+    return read_evaluation
+
+
+def _registry_phase(failures: _Failures, deployment: State, summary: State) -> Choice:
+    """Decide approval, register the package, then ``deployment`` (if approved) or ``summary``."""
     decide_approval = Choice(
         "DecideApproval",
         comment="Approved only when the run asks for it and Terraform allows it.",
@@ -386,17 +497,17 @@ def build_definition() -> dict[str, Any]:
         parameters={"status": "PendingManualApproval", "run_deploys": "false"},
         result_path="$.approval",
     )
-
-    # ---------------------------------------------------------------- registry
     register_model = Task(
         "RegisterModel",
         comment="A new version in the model package group, with the evaluation attached.",
         resource=SAGEMAKER_SDK + "createModelPackage",
         parameters={
             "ModelPackageGroupName": "${model_package_group_name}",
+            # The full data URI lives here: a description may hold any letter, symbol or
+            # punctuation, a metadata value may not (see CustomerMetadataProperties below).
             "ModelPackageDescription.$": "States.Format('Trained by Step Functions execution {}"
-            " (pipeline execution {}); test accuracy {}.', $$.Execution.Name, $.pipeline.id, "
-            f"{ACCURACY})",
+            " (pipeline execution {}) on {}; test accuracy {}.', $$.Execution.Name, "
+            f"$.pipeline.id, $.config.data_uri, {ACCURACY})",
             "ModelApprovalStatus.$": "$.approval.status",
             "InferenceSpecification": {
                 "Containers": [
@@ -405,7 +516,9 @@ def build_definition() -> dict[str, Any]:
                         "ModelDataUrl.$": "$.evaluation.report.model.artifact_uri",
                         "Environment": {
                             "SAGEMAKER_PROGRAM": "train.py",
-                            "SAGEMAKER_SUBMIT_DIRECTORY": "${train_source_uri}",
+                            # train.py travels inside model.tar.gz (code/), where the
+                            # sagemaker SDK's repack puts it; nothing outside the artifact.
+                            "SAGEMAKER_SUBMIT_DIRECTORY": MODEL_CODE_DIRECTORY,
                             "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
                         },
                     }
@@ -421,11 +534,15 @@ def build_definition() -> dict[str, Any]:
                     }
                 }
             },
+            # Values must match [\p{L}\p{Z}\p{N}_.:\/=+\-@]* and hold at most 256
+            # characters (botocore's sagemaker model, shape CustomerMetadataValue). A data URI
+            # may hold anything (%, #, ...), so only its SHA-256 (64 hex) is stored; the
+            # execution name's other characters are refused by ValidateInput.
             "CustomerMetadataProperties": {
                 "sfn_execution.$": EXECUTION_NAME,
                 "pipeline_execution_id.$": "$.pipeline.id",
                 "accuracy.$": f"States.Format('{{}}', {ACCURACY})",
-                "data_uri.$": "$.config.data_uri",
+                "data_uri_sha256.$": "States.Hash($.config.data_uri, 'SHA-256')",
                 "deployed_by_run.$": "$.approval.run_deploys",
             },
         },
@@ -435,12 +552,12 @@ def build_definition() -> dict[str, Any]:
         },
         result_path="$.model_package",
     )
-    register_model.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    register_model.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     register_model.add_catch(
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "RegistrationFailed",
                 "ModelRegistrationFailed",
                 "Could not register the model package",
@@ -465,8 +582,38 @@ def build_definition() -> dict[str, Any]:
         result_path="$.deployment",
     )
 
-    # ---------------------------------------------------------------- deployment
-    deploy_failed = caught(
+    decide_approval.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.BooleanEquals("$.config.auto_approve", True),
+                ChoiceRule.StringEquals("$.policy.auto_approve_allowed", "true"),
+            ]
+        ),
+        approved,
+    )
+    decide_approval.default_choice(pending)
+    approved.next(register_model)
+    pending.next(register_model)
+    register_model.next(deploy_requested)
+    deploy_requested.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.BooleanEquals("$.config.deploy", True),
+                ChoiceRule.StringEquals("$.approval.status", "Approved"),
+            ]
+        ),
+        deployment,
+    )
+    deploy_requested.add_choice(ChoiceRule.BooleanEquals("$.config.deploy", True), deploy_skipped)
+    deploy_requested.default_choice(no_deploy)
+    no_deploy.next(summary)
+    deploy_skipped.next(summary)
+    return decide_approval
+
+
+def _deployment_phase(failures: _Failures, done: State) -> Pass:
+    """Model, endpoint config, create or update the endpoint, wait for InService; then ``done``."""
+    deploy_failed = failures.caught(
         "DeploymentFailed",
         "DeploymentFailed",
         "Could not deploy the model to endpoint ${endpoint_name}",
@@ -518,10 +665,10 @@ def build_definition() -> dict[str, Any]:
     )
     check_endpoint = Task(
         "CheckEndpoint",
-        comment="Does the endpoint exist? Not found means create, found means update.",
+        comment="Does the endpoint exist, and in which status? Decides create, update or wait.",
         resource=SAGEMAKER_SDK + "describeEndpoint",
         parameters={"EndpointName": "${endpoint_name}"},
-        result_selector={"status.$": "$.EndpointStatus"},
+        result_selector={"status.$": "$.EndpointStatus", "config_name.$": "$.EndpointConfigName"},
         result_path="$.existing_endpoint",
     )
     endpoint_params = {
@@ -536,15 +683,77 @@ def build_definition() -> dict[str, Any]:
     )
     update_endpoint = Task(
         "UpdateEndpoint",
+        comment="Only an InService endpoint accepts UpdateEndpoint.",
         resource=SAGEMAKER_OPTIMISED + "updateEndpoint",
         parameters=endpoint_params,
         result_path=None,
     )
+    # Not found and throttled share one error name (see ENDPOINT_LOOKUP_ERROR): the cause tells
+    # them apart. Anything but "not found" is retried through the bounded wait below, never
+    # taken for "create" (a CreateEndpoint on an existing endpoint would fail the deploy).
+    lookup_failed = Choice("EndpointLookupFailed", comment="Not found, or a transient error?")
+    existing_status = Choice(
+        "ExistingEndpointStatus",
+        comment="InService: update. Failed: delete, then create. Creating, Updating, "
+        "SystemUpdating, RollingBack, Deleting: wait, then look again.",
+    )
+    delete_failed_endpoint = Task(
+        "DeleteFailedEndpoint",
+        comment="A Failed endpoint can only be deleted; it is re-created once it is gone.",
+        resource=SAGEMAKER_SDK + "deleteEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path=None,
+    )
+    notify_replacing = Task(
+        "NotifyReplacingFailedEndpoint",
+        comment="Say that the endpoint was Failed and is being replaced.",
+        resource=SNS_PUBLISH,
+        parameters={
+            "TopicArn": "${notification_topic_arn}",
+            "Subject": "Endpoint ${endpoint_name} was Failed: replacing it",
+            "Message.$": "States.JsonToString($.replaced_endpoint)",
+        },
+        result_path=None,
+    )
+    note_failed_endpoint = Pass(
+        "NoteFailedEndpoint",
+        parameters={
+            "endpoint_name": "${endpoint_name}",
+            "status": "Failed",
+            "action": "deleted; it is created again with the model package below",
+            "model_package_arn.$": "$.model_package.arn",
+            "execution.$": EXECUTION_NAME,
+        },
+        result_path="$.replaced_endpoint",
+    )
+    endpoint_check_budget = Choice(
+        "EndpointCheckBudget", comment="Wait for the endpoint within the endpoint poll budget."
+    )
+    count_endpoint_check = Pass(
+        "CountEndpointCheck",
+        parameters={
+            "pipeline.$": "$.poll.pipeline",
+            "endpoint.$": "States.MathAdd($.poll.endpoint, 1)",
+        },
+        result_path="$.poll",
+    )
+    wait_before_check = Wait(
+        "WaitBeforeEndpointCheck", seconds_path="$.config.endpoint_poll_interval_seconds"
+    )
+    endpoint_busy = failures.fail_with(
+        "EndpointBusyTimedOut",
+        "EndpointNotUpdatable",
+        "States.Format('Endpoint ${endpoint_name} could not be updated: it was not InService, "
+        "or could not be described, after {} checks {} s apart. Raise max_endpoint_polls, or "
+        "see the execution history for its status.', $.poll.endpoint, "
+        "$.config.endpoint_poll_interval_seconds)",
+        "The endpoint never became updatable within the poll budget.",
+    )
     check_endpoint.add_catch(
         Catch(
-            error_equals=ENDPOINT_NOT_FOUND,
-            next_step=create_endpoint,
-            result_path="$.existing_endpoint",
+            error_equals=ENDPOINT_LOOKUP_ERROR,
+            next_step=lookup_failed,
+            result_path="$.lookup_error",
         )
     )
     wait_endpoint = Wait("WaitForEndpoint", seconds_path="$.config.endpoint_poll_interval_seconds")
@@ -554,8 +763,11 @@ def build_definition() -> dict[str, Any]:
         parameters={"EndpointName": "${endpoint_name}"},
         result_path="$.endpoint",
     )
-    for task in (create_model, create_config, create_endpoint, update_endpoint, describe_endpoint):
-        task.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    for task in (create_model, create_config, create_endpoint, update_endpoint):
+        task.add_retry(_retry(SAGEMAKER_OPTIMISED_TRANSIENT))
+    for task in (describe_endpoint, delete_failed_endpoint):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    notify_replacing.add_retry(_retry(SNS_TRANSIENT))
     for task in (
         create_model,
         create_config,
@@ -563,10 +775,19 @@ def build_definition() -> dict[str, Any]:
         create_endpoint,
         update_endpoint,
         describe_endpoint,
+        delete_failed_endpoint,
     ):
         task.add_catch(
             Catch(error_equals=["States.ALL"], next_step=deploy_failed, result_path="$.error")
         )
+    # A lost notification must not stop the replacement.
+    notify_replacing.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            next_step=endpoint_check_budget,
+            result_path="$.notify_error",
+        )
+    )
     count_endpoint_poll = Pass(
         "CountEndpointPoll",
         parameters={
@@ -576,20 +797,54 @@ def build_definition() -> dict[str, Any]:
         result_path="$.poll",
     )
     endpoint_status = Choice("EndpointStatus")
-    endpoint_failed = fail_with(
+    endpoint_failed = failures.fail_with(
         "EndpointFailed",
         "EndpointDeploymentFailed",
         "States.Format('Endpoint ${endpoint_name} is {}: {}', $.endpoint.EndpointStatus, "
         "$.endpoint.FailureReason)",
         "SageMaker could not bring the endpoint into service.",
     )
-    endpoint_timeout = fail_with(
+    endpoint_timeout = failures.fail_with(
         "EndpointTimedOut",
         "EndpointDeploymentTimedOut",
         "States.Format('Endpoint ${endpoint_name} was still {} after {} polls, {} s apart.', "
         "$.endpoint.EndpointStatus, $.poll.endpoint, $.config.endpoint_poll_interval_seconds)",
         "The endpoint did not reach InService within the poll budget.",
     )
+    # Just before updating, once more: a duplicate approval handled concurrently may have
+    # deployed this package while this run waited for the endpoint.
+    deployed_config = Task(
+        "CheckDeployedConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={"EndpointConfigName.$": "$.existing_endpoint.config_name"},
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.existing_endpoint.config",
+    )
+    deployed_model = Task(
+        "CheckDeployedModel",
+        resource=SAGEMAKER_SDK + "describeModel",
+        parameters={"ModelName.$": "$.existing_endpoint.config.model_name"},
+        result_path="$.existing_endpoint.model",
+    )
+    deployed_route = Choice("DeployedPackageRoute", comment="Already serving this package?")
+    already_deployed = Pass(
+        "AlreadyDeployed",
+        parameters={
+            "deployed": False,
+            "endpoint_name": "${endpoint_name}",
+            "reason": "the endpoint already serves this package (deployed by another execution)",
+        },
+        result_path="$.deployment",
+    )
+    for task in (deployed_config, deployed_model):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+        # The check only avoids a duplicate: a config or model deleted behind the endpoint's
+        # back must not block the update.
+        task.add_catch(
+            Catch(
+                error_equals=["States.ALL"], next_step=update_endpoint, result_path="$.check_error"
+            )
+        )
     deployed = Pass(
         "Deployed",
         parameters={
@@ -601,7 +856,71 @@ def build_definition() -> dict[str, Any]:
         result_path="$.deployment",
     )
 
-    # ---------------------------------------------------------------- success
+    name_deployment.next(create_model)
+    create_model.next(create_config)
+    create_config.next(check_endpoint)
+    check_endpoint.next(existing_status)
+    lookup_failed.add_choice(
+        ChoiceRule.StringMatches("$.lookup_error.Cause", ENDPOINT_NOT_FOUND_CAUSE), create_endpoint
+    )
+    lookup_failed.default_choice(endpoint_check_budget)
+    existing_status.add_choice(
+        ChoiceRule.StringEquals("$.existing_endpoint.status", "InService"), deployed_config
+    )
+    deployed_config.next(deployed_model)
+    deployed_model.next(deployed_route)
+    deployed_route.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent(
+                    "$.existing_endpoint.model.PrimaryContainer.ModelPackageName", True
+                ),
+                ChoiceRule.StringEqualsPath(
+                    "$.existing_endpoint.model.PrimaryContainer.ModelPackageName",
+                    "$.model_package.arn",
+                ),
+            ]
+        ),
+        already_deployed,
+    )
+    deployed_route.default_choice(update_endpoint)
+    already_deployed.next(done)
+    existing_status.add_choice(
+        ChoiceRule.StringEquals("$.existing_endpoint.status", "Failed"), note_failed_endpoint
+    )
+    note_failed_endpoint.next(delete_failed_endpoint)
+    existing_status.default_choice(endpoint_check_budget)
+    delete_failed_endpoint.next(notify_replacing)
+    notify_replacing.next(endpoint_check_budget)
+    endpoint_check_budget.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
+        endpoint_busy,
+    )
+    endpoint_check_budget.default_choice(count_endpoint_check)
+    count_endpoint_check.next(wait_before_check)
+    wait_before_check.next(check_endpoint)
+    create_endpoint.next(wait_endpoint)
+    update_endpoint.next(wait_endpoint)
+    wait_endpoint.next(describe_endpoint)
+    describe_endpoint.next(count_endpoint_poll)
+    count_endpoint_poll.next(endpoint_status)
+    endpoint_status.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), deployed
+    )
+    endpoint_status.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"), endpoint_failed
+    )
+    endpoint_status.add_choice(
+        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
+        endpoint_timeout,
+    )
+    endpoint_status.default_choice(wait_endpoint)
+    deployed.next(done)
+    return name_deployment
+
+
+def _success_phase() -> tuple[Choice, Pass, Task]:
+    """Summaries and the success notification: (SummaryRoute, Summary, NotifySuccess)."""
     summary = Pass(
         "Summary",
         comment="The execution's output and the success notification.",
@@ -642,23 +961,39 @@ def build_definition() -> dict[str, Any]:
             error_equals=["States.ALL"], next_step=notification_failed, result_path="$.notify_error"
         )
     )
+    summary_route = Choice("SummaryRoute")
+    approval_summary = Pass(
+        "ApprovalSummary",
+        parameters={
+            "title": "Approved model deployed",
+            "status": "SUCCEEDED",
+            "execution.$": EXECUTION_NAME,
+            "model_package_arn.$": "$.model_package.arn",
+            "approval_status.$": "$.approval.status",
+            "deployment.$": "$.deployment",
+        },
+    )
+    summary_route.add_choice(ChoiceRule.IsPresent("$.pipeline", True), summary)
+    summary_route.default_choice(approval_summary)
+    approval_summary.next(notify_success)
+    summary.next(notify_success)
+    return summary_route, summary, notify_success
 
-    # ---------------------------------------------------------------- approval events
-    # EventBridge starts the machine with {"approved_model_package_arn": ...} when a person approves
-    # a package in the Model Registry, and {"rejected_model_package_arn": ...} when one is rejected.
-    route_request = Choice("RouteRequest", comment="Training run, or a Model Registry event?")
+
+def _approval_event_phase(failures: _Failures, deployment: State) -> Task:
+    """A person approved a package: deploy it (only Approved packages of this group)."""
     describe_package = Task(
         "DescribeApprovedPackage",
         resource=SAGEMAKER_SDK + "describeModelPackage",
         parameters={"ModelPackageName.$": "$.config.approved_model_package_arn"},
         result_path="$.package",
     )
-    describe_package.add_retry(_retry(SAGEMAKER_TRANSIENT))
+    describe_package.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
     describe_package.add_catch(
         Catch(
             error_equals=["States.ALL"],
             result_path="$.error",
-            next_step=caught(
+            next_step=failures.caught(
                 "ApprovedPackageUnreadable",
                 "ModelPackageUnreadable",
                 "Could not read the approved model package",
@@ -666,7 +1001,7 @@ def build_definition() -> dict[str, Any]:
         )
     )
     approved_package_route = Choice("ApprovedPackageRoute")
-    not_deployable = fail_with(
+    not_deployable = failures.fail_with(
         "PackageNotDeployable",
         "ModelPackageNotDeployable",
         "States.Format('Model package {} is {} in group {}: only Approved packages of "
@@ -695,97 +1030,7 @@ def build_definition() -> dict[str, Any]:
             "approval": {"status.$": "$.package.ModelApprovalStatus", "run_deploys": "false"},
         },
     )
-    summary_route = Choice("SummaryRoute")
-    approval_summary = Pass(
-        "ApprovalSummary",
-        parameters={
-            "title": "Approved model deployed",
-            "status": "SUCCEEDED",
-            "execution.$": EXECUTION_NAME,
-            "model_package_arn.$": "$.model_package.arn",
-            "approval_status.$": "$.approval.status",
-            "deployment.$": "$.deployment",
-        },
-    )
-    find_serving = Task(
-        "FindServingEndpoint",
-        comment="Is the rejected package the one the endpoint serves?",
-        resource=SAGEMAKER_SDK + "describeEndpoint",
-        parameters={"EndpointName": "${endpoint_name}"},
-        result_selector={"config_name.$": "$.EndpointConfigName"},
-        result_path="$.serving",
-    )
-    find_serving_config = Task(
-        "FindServingConfig",
-        resource=SAGEMAKER_SDK + "describeEndpointConfig",
-        parameters={"EndpointConfigName.$": "$.serving.config_name"},
-        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
-        result_path="$.serving",
-    )
-    find_serving_model = Task(
-        "FindServingModel",
-        resource=SAGEMAKER_SDK + "describeModel",
-        parameters={"ModelName.$": "$.serving.model_name"},
-        result_path="$.serving_model",
-    )
-    rejected_route = Choice("RejectedRoute")
-    rejected_not_serving = Pass(
-        "RejectedNotServing",
-        parameters={
-            "status": "SUCCEEDED",
-            "model_package_arn.$": "$.config.rejected_model_package_arn",
-            "serving": False,
-        },
-    )
-    allow_redeploy = Task(
-        "AllowRedeployment",
-        comment="A later approval of this package must deploy it again.",
-        resource=SAGEMAKER_SDK + "updateModelPackage",
-        parameters={
-            "ModelPackageArn.$": "$.config.rejected_model_package_arn",
-            "CustomerMetadataPropertiesToRemove": ["deployed_by_run"],
-        },
-        result_path=None,
-    )
-    rejected_serving = Pass(
-        "RejectedWhileServing",
-        parameters={
-            "title": "Rejected model is still serving",
-            "status": "SUCCEEDED",
-            "model_package_arn.$": "$.config.rejected_model_package_arn",
-            "endpoint_name": "${endpoint_name}",
-            "serving": True,
-            "action": "approve and deploy another version, or delete the endpoint "
-            "(make endpoint-down)",
-        },
-    )
-    for task in (find_serving, find_serving_config, find_serving_model, allow_redeploy):
-        task.add_retry(_retry(SAGEMAKER_TRANSIENT))
-    find_serving.add_catch(
-        Catch(error_equals=ENDPOINT_NOT_FOUND, next_step=rejected_not_serving, result_path=None)
-    )
-    rejection_check_failed = caught(
-        "RejectionCheckFailed",
-        "RejectionCheckFailed",
-        "Could not check whether the rejected package is serving",
-    )
-    for task in (find_serving, find_serving_config, find_serving_model, allow_redeploy):
-        task.add_catch(
-            Catch(
-                error_equals=["States.ALL"], result_path="$.error", next_step=rejection_check_failed
-            )
-        )
 
-    # ---------------------------------------------------------------- wiring
-    load_defaults.next(apply_defaults)
-    apply_defaults.next(route_request)
-    route_request.add_choice(
-        ChoiceRule.IsPresent("$.config.approved_model_package_arn", True), describe_package
-    )
-    route_request.add_choice(
-        ChoiceRule.IsPresent("$.config.rejected_model_package_arn", True), allow_redeploy
-    )
-    route_request.default_choice(validate_input)
     describe_package.next(approved_package_route)
     approved_package_route.add_choice(
         ChoiceRule.Or(
@@ -814,120 +1059,246 @@ def build_definition() -> dict[str, Any]:
         already_deployed,
     )
     approved_package_route.default_choice(prepare_approved)
-    prepare_approved.next(name_deployment)
-    allow_redeploy.next(find_serving)
+    prepare_approved.next(_serving_check(failures, deployment))
+    return describe_package
+
+
+def _lookup_retry() -> Retry:
+    """Short retries for a lookup whose "not found" shares its name with throttling."""
+    return Retry(
+        error_equals=ENDPOINT_LOOKUP_ERROR, interval_seconds=1, max_attempts=2, backoff_rate=2.0
+    )
+
+
+def _serving_check(failures: _Failures, deployment: State) -> Task:
+    """Skip a package the endpoint already serves, or is being updated to; else ``deployment``.
+
+    SageMaker "may send multiple events" for one state change: the same approval arriving
+    twice must not deploy the same package twice.
+    """
+    check_failed = failures.caught(
+        "ServingCheckFailed",
+        "ServingCheckFailed",
+        "Could not check which model package endpoint ${endpoint_name} serves",
+    )
+    serving_endpoint = Task(
+        "CheckServingEndpoint",
+        comment="Which endpoint config serves now, or is being deployed?",
+        resource=SAGEMAKER_SDK + "describeEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path="$.serving_endpoint",
+    )
+    lookup_failed = Choice("ServingLookupFailed", comment="No endpoint yet, or an error?")
+    config_route = Choice("ServingConfigRoute")
+    pending_config = Task(
+        "CheckPendingConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={
+            "EndpointConfigName.$": "$.serving_endpoint.PendingDeploymentSummary.EndpointConfigName"
+        },
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.serving_config",
+    )
+    current_config = Task(
+        "CheckServingConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={"EndpointConfigName.$": "$.serving_endpoint.EndpointConfigName"},
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.serving_config",
+    )
+    serving_model = Task(
+        "CheckServingModel",
+        resource=SAGEMAKER_SDK + "describeModel",
+        parameters={"ModelName.$": "$.serving_config.model_name"},
+        result_path="$.serving_model",
+    )
+    package_route = Choice("ServingPackageRoute")
+    already_serving = Pass(
+        "AlreadyServing",
+        comment="A repeated approval event: the endpoint already has this package.",
+        parameters={
+            "status": "SKIPPED",
+            "model_package_arn.$": "$.model_package.arn",
+            "endpoint_name": "${endpoint_name}",
+            "reason": "the endpoint already serves, or is being updated to, this package",
+        },
+    )
+    serving_endpoint.add_retry(_lookup_retry())
+    for task in (pending_config, current_config, serving_model):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    serving_endpoint.add_catch(
+        Catch(error_equals=ENDPOINT_LOOKUP_ERROR, next_step=lookup_failed, result_path="$.error")
+    )
+    for task in (serving_endpoint, pending_config, current_config, serving_model):
+        task.add_catch(
+            Catch(error_equals=["States.ALL"], next_step=check_failed, result_path="$.error")
+        )
+    serving_endpoint.next(config_route)
+    lookup_failed.add_choice(
+        ChoiceRule.StringMatches("$.error.Cause", ENDPOINT_NOT_FOUND_CAUSE), deployment
+    )
+    lookup_failed.default_choice(check_failed)
+    config_route.add_choice(
+        ChoiceRule.IsPresent(
+            "$.serving_endpoint.PendingDeploymentSummary.EndpointConfigName", True
+        ),
+        pending_config,
+    )
+    config_route.default_choice(current_config)
+    pending_config.next(serving_model)
+    current_config.next(serving_model)
+    serving_model.next(package_route)
+    package_route.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.serving_model.PrimaryContainer.ModelPackageName", True),
+                ChoiceRule.StringEqualsPath(
+                    "$.serving_model.PrimaryContainer.ModelPackageName", "$.model_package.arn"
+                ),
+            ]
+        ),
+        already_serving,
+    )
+    package_route.default_choice(deployment)
+    return serving_endpoint
+
+
+def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
+    """A person rejected a package: say so if the endpoint still serves it.
+
+    Read-only on purpose: any update of the package could emit another state-change event that
+    matches the rule again, so nothing here writes to the Model Registry.
+    """
+    find_serving = Task(
+        "FindServingEndpoint",
+        comment="Is the rejected package the one the endpoint serves?",
+        resource=SAGEMAKER_SDK + "describeEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_selector={"config_name.$": "$.EndpointConfigName"},
+        result_path="$.serving",
+    )
+    find_serving_config = Task(
+        "FindServingConfig",
+        resource=SAGEMAKER_SDK + "describeEndpointConfig",
+        parameters={"EndpointConfigName.$": "$.serving.config_name"},
+        result_selector={"model_name.$": "$.ProductionVariants[0].ModelName"},
+        result_path="$.serving",
+    )
+    find_serving_model = Task(
+        "FindServingModel",
+        resource=SAGEMAKER_SDK + "describeModel",
+        parameters={"ModelName.$": "$.serving.model_name"},
+        result_path="$.serving_model",
+    )
+    rejected_route = Choice("RejectedRoute")
+    lookup_failed = Choice("RejectedLookupFailed", comment="No endpoint, or an error?")
+    rejected_not_serving = Pass(
+        "RejectedNotServing",
+        parameters={
+            "status": "SUCCEEDED",
+            "model_package_arn.$": "$.config.rejected_model_package_arn",
+            "serving": False,
+        },
+    )
+    rejected_serving = Pass(
+        "RejectedWhileServing",
+        parameters={
+            "title": "Rejected model is still serving",
+            "status": "SUCCEEDED",
+            "model_package_arn.$": "$.config.rejected_model_package_arn",
+            "endpoint_name": "${endpoint_name}",
+            "serving": True,
+            "action": "approve and deploy another version, or delete the endpoint "
+            "(make endpoint-down)",
+        },
+    )
+    find_serving.add_retry(_lookup_retry())
+    for task in (find_serving_config, find_serving_model):
+        task.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    find_serving.add_catch(
+        Catch(error_equals=ENDPOINT_LOOKUP_ERROR, next_step=lookup_failed, result_path="$.error")
+    )
+    rejection_check_failed = failures.caught(
+        "RejectionCheckFailed",
+        "RejectionCheckFailed",
+        "Could not check whether the rejected package is serving",
+    )
+    for task in (find_serving, find_serving_config, find_serving_model):
+        task.add_catch(
+            Catch(
+                error_equals=["States.ALL"], result_path="$.error", next_step=rejection_check_failed
+            )
+        )
+
+    lookup_failed.add_choice(
+        ChoiceRule.StringMatches("$.error.Cause", ENDPOINT_NOT_FOUND_CAUSE), rejected_not_serving
+    )
+    lookup_failed.default_choice(rejection_check_failed)
     find_serving.next(find_serving_config)
     find_serving_config.next(find_serving_model)
     find_serving_model.next(rejected_route)
     rejected_route.add_choice(
-        ChoiceRule.StringEqualsPath(
-            "$.serving_model.PrimaryContainer.ModelPackageName",
-            "$.config.rejected_model_package_arn",
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.serving_model.PrimaryContainer.ModelPackageName", True),
+                ChoiceRule.StringEqualsPath(
+                    "$.serving_model.PrimaryContainer.ModelPackageName",
+                    "$.config.rejected_model_package_arn",
+                ),
+            ]
         ),
         rejected_serving,
     )
     rejected_route.default_choice(rejected_not_serving)
     rejected_serving.next(notify_success)
-    validate_input.add_choice(valid, start_pipeline)
-    validate_input.default_choice(invalid_input)
-    start_pipeline.next(wait_pipeline)
-    wait_pipeline.next(describe_pipeline)
-    describe_pipeline.next(count_poll)
-    count_poll.next(pipeline_status)
-    pipeline_status.add_choice(
-        ChoiceRule.StringEquals("$.pipeline_status.status", "Succeeded"), read_evaluation
-    )
-    pipeline_status.add_choice(
-        ChoiceRule.Or(
-            [
-                ChoiceRule.StringEquals("$.pipeline_status.status", "Failed"),
-                ChoiceRule.StringEquals("$.pipeline_status.status", "Stopped"),
-            ]
-        ),
-        describe_failed_steps,
-    )
-    pipeline_status.add_choice(
-        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.pipeline", "$.config.max_polls"),
-        stop_pipeline,
-    )
-    pipeline_status.default_choice(wait_pipeline)
-    stop_pipeline.next(poll_budget)
-    describe_failed_steps.next(pipeline_failed)
-    read_evaluation.next(check_evaluation)
-    check_evaluation.add_choice(
-        ChoiceRule.And(
-            [
-                ChoiceRule.IsPresent(ACCURACY, True),
-                ChoiceRule.IsNumeric(ACCURACY, True),
-                ChoiceRule.IsPresent("$.evaluation.report.model.artifact_uri", True),
-                ChoiceRule.IsString("$.evaluation.report.model.artifact_uri", True),
-                ChoiceRule.IsPresent(
-                    "$.evaluation.report.multiclass_classification_metrics.weighted_f1.value", True
-                ),
-            ]
-        ),
-        quality_gate,
-    )
-    check_evaluation.default_choice(evaluation_invalid)
-    quality_gate.add_choice(
-        ChoiceRule.NumericGreaterThanEqualsPath(ACCURACY, "$.config.accuracy_threshold"),
-        decide_approval,
-    )
-    quality_gate.default_choice(gate_failed)
-    decide_approval.add_choice(
-        ChoiceRule.And(
-            [
-                ChoiceRule.BooleanEquals("$.config.auto_approve", True),
-                ChoiceRule.StringEquals("$.policy.auto_approve_allowed", "true"),
-            ]
-        ),
-        approved,
-    )
-    decide_approval.default_choice(pending)
-    approved.next(register_model)
-    pending.next(register_model)
-    register_model.next(deploy_requested)
-    deploy_requested.add_choice(
-        ChoiceRule.And(
-            [
-                ChoiceRule.BooleanEquals("$.config.deploy", True),
-                ChoiceRule.StringEquals("$.approval.status", "Approved"),
-            ]
-        ),
-        name_deployment,
-    )
-    deploy_requested.add_choice(ChoiceRule.BooleanEquals("$.config.deploy", True), deploy_skipped)
-    deploy_requested.default_choice(no_deploy)
-    no_deploy.next(summary)
-    deploy_skipped.next(summary)
-    name_deployment.next(create_model)
-    create_model.next(create_config)
-    create_config.next(check_endpoint)
-    check_endpoint.next(update_endpoint)
-    create_endpoint.next(wait_endpoint)
-    update_endpoint.next(wait_endpoint)
-    wait_endpoint.next(describe_endpoint)
-    describe_endpoint.next(count_endpoint_poll)
-    count_endpoint_poll.next(endpoint_status)
-    endpoint_status.add_choice(
-        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), deployed
-    )
-    endpoint_status.add_choice(
-        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"), endpoint_failed
-    )
-    endpoint_status.add_choice(
-        ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
-        endpoint_timeout,
-    )
-    endpoint_status.default_choice(wait_endpoint)
-    deployed.next(summary_route)
-    summary_route.add_choice(ChoiceRule.IsPresent("$.pipeline", True), summary)
-    summary_route.default_choice(approval_summary)
-    approval_summary.next(notify_success)
-    summary.next(notify_success)
+    return find_serving
 
+
+def _entry(training: State, approved: State, rejected: State) -> Pass:
+    """LoadDefaults -> ApplyDefaults -> RouteRequest: a training run or a Model Registry event."""
+    load_defaults = Pass(
+        "LoadDefaults",
+        comment="Defaults baked in by Terraform, as an escaped JSON string.",
+        parameters={"defaults_json": "${defaults_json}", "input.$": "$"},
+    )
+    apply_defaults = Pass(
+        "ApplyDefaults",
+        comment="Execution input overrides Terraform's defaults; auto-approval policy cannot be "
+        "overridden by input.",
+        parameters={
+            "config.$": "States.JsonMerge(States.StringToJson($.defaults_json), $.input, false)",
+            "policy": {"auto_approve_allowed": "${auto_approve_allowed}"},
+            "poll": {"pipeline": 0, "endpoint": 0},
+        },
+    )
+    # EventBridge starts the machine with {"approved_model_package_arn": ...} when a person approves
+    # a package in the Model Registry, and {"rejected_model_package_arn": ...} when one is rejected.
+    route_request = Choice("RouteRequest", comment="Training run, or a Model Registry event?")
+    load_defaults.next(apply_defaults)
+    apply_defaults.next(route_request)
+    route_request.add_choice(
+        ChoiceRule.IsPresent("$.config.approved_model_package_arn", True), approved
+    )
+    route_request.add_choice(
+        ChoiceRule.IsPresent("$.config.rejected_model_package_arn", True), rejected
+    )
+    route_request.default_choice(training)
+    return load_defaults
+
+
+def build_definition() -> dict[str, Any]:
+    """The state machine as an ASL ``dict`` (placeholders unrendered): the phases, composed."""
+    failures = _Failures()
+    summary_route, summary, notify_success = _success_phase()
+    deployment = _deployment_phase(failures, done=summary_route)
+    registry = _registry_phase(failures, deployment=deployment, summary=summary)
+    gate = _gate_phase(failures, registry=registry)
+    pipeline = _pipeline_phase(failures, gate=gate)
+    training = _input_phase(failures, pipeline=pipeline)
+    approved = _approval_event_phase(failures, deployment=deployment)
+    rejected = _rejection_event_phase(failures, notify_success=notify_success)
     return graph_dict(
-        load_defaults,
+        _entry(training, approved, rejected),
         comment="Train, tune, evaluate, gate, register and optionally deploy the XGBoost model "
         "(generated by statemachines/training_pipeline.py; do not edit by hand).",
     )

@@ -226,12 +226,11 @@ data "aws_iam_policy_document" "state_machine" {
   statement {
     sid = "RegisterModel"
     # DescribeModelPackage: the approval path reads the package, and CreateModel from a package
-    # reads it on the caller's behalf. UpdateModelPackage: the rejection path clears the
-    # "deployed by its run" marker so a later approval deploys the package again.
+    # reads it on the caller's behalf. No UpdateModelPackage: any update can emit another
+    # state-change event that starts the machine again.
     actions = [
       "sagemaker:CreateModelPackage",
       "sagemaker:DescribeModelPackage",
-      "sagemaker:UpdateModelPackage",
       "sagemaker:AddTags",
     ]
     resources = [
@@ -242,11 +241,13 @@ data "aws_iam_policy_document" "state_machine" {
 
   statement {
     sid = "DeployEndpoint"
+    # DeleteEndpoint: a Failed endpoint can only be deleted, then created again.
     actions = [
       "sagemaker:CreateModel",
       "sagemaker:CreateEndpointConfig",
       "sagemaker:CreateEndpoint",
       "sagemaker:UpdateEndpoint",
+      "sagemaker:DeleteEndpoint",
       "sagemaker:DescribeEndpoint",
       "sagemaker:DescribeEndpointConfig",
       "sagemaker:DescribeModel",

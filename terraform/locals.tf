@@ -90,7 +90,6 @@ locals {
     notification_topic_arn   = aws_sns_topic.notifications.arn
     sagemaker_role_arn       = local.sagemaker_role_arn
     xgboost_image_uri        = data.aws_sagemaker_prebuilt_ecr_image.xgboost.registry_path
-    train_source_uri         = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
     endpoint_name            = local.endpoint_name
     endpoint_instance_type   = var.endpoint_instance_type
     model_name_prefix        = local.model_name_prefix

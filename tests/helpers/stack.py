@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import json
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+from moto.sagemaker.models import sagemaker_backends
 
 from devtools import build
 from devtools.generated import render
@@ -31,7 +33,6 @@ GROUP = "iris-xgboost"
 ENDPOINT = "iris-xgboost-endpoint"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
 XGBOOST_IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
-TRAIN_SOURCE = f"s3://{BUCKET}/code/sourcedir-0123abcd.tar.gz"
 
 DEFAULTS: dict[str, Any] = {
     "data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
@@ -64,7 +65,6 @@ def asl_values(
         "notification_topic_arn": topic_arn,
         "sagemaker_role_arn": ROLE_ARN,
         "xgboost_image_uri": XGBOOST_IMAGE,
-        "train_source_uri": TRAIN_SOURCE,
         "endpoint_name": ENDPOINT,
         "endpoint_instance_type": "ml.m5.large",
         "model_name_prefix": "iris-xgb",
@@ -137,11 +137,17 @@ class Stack:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, execution_input: dict[str, Any] | None = None, *, timeout: float = 90.0) -> Run:
+    def run(
+        self,
+        execution_input: dict[str, Any] | None = None,
+        *,
+        timeout: float = 90.0,
+        name: str | None = None,
+    ) -> Run:
         self._runs += 1
         arn = self.sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
-            name=f"test-run-{self._runs}",
+            name=name or f"test-run-{self._runs}",
             input=json.dumps(execution_input or {}),
         )["executionArn"]
         deadline = time.monotonic() + timeout
@@ -194,6 +200,55 @@ class Stack:
 
     def endpoints(self) -> list[str]:
         return [e["EndpointName"] for e in self.sagemaker.list_endpoints()["Endpoints"]]
+
+    def set_endpoint_status(
+        self, status: str, *, once_waiting: bool = False, config_name: str | None = None
+    ) -> None:
+        """Put the endpoint in ``status`` (``"gone"`` deletes it; ``config_name`` switches its
+        endpoint config): now, or ``once_waiting``.
+
+        Sets moto's backend object directly: the emulator's own status machine is another
+        module's work; here each deploy path only needs the status it starts from. With
+        ``once_waiting``, a thread makes the change once a running execution has entered
+        ``WaitBeforeEndpointCheck``, i.e. has seen the status it started from and waits.
+        """
+
+        def apply() -> None:
+            endpoints = sagemaker_backends[ACCOUNT][REGION].endpoints
+            if status == "gone":
+                endpoints.pop(ENDPOINT, None)
+            else:
+                endpoints[ENDPOINT].endpoint_status = status
+                if config_name:
+                    endpoints[ENDPOINT].endpoint_config_name = config_name
+
+        def waiting() -> bool:
+            running = self.sfn.list_executions(
+                stateMachineArn=self.state_machine_arn, statusFilter="RUNNING"
+            )["executions"]
+            for execution in running:
+                events = self.sfn.get_execution_history(
+                    executionArn=execution["executionArn"], maxResults=1000
+                )["events"]
+                if any(
+                    e.get("stateEnteredEventDetails", {}).get("name") == "WaitBeforeEndpointCheck"
+                    for e in events
+                ):
+                    return True
+            return False
+
+        def apply_once_waiting() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if waiting():
+                    apply()
+                    return
+                time.sleep(0.2)
+
+        if once_waiting:
+            threading.Thread(target=apply_once_waiting, daemon=True).start()
+        else:
+            apply()
 
     def put_evaluation(self, execution_id: str, report: dict[str, Any] | str) -> None:
         body = report if isinstance(report, str) else json.dumps(report)

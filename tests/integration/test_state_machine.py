@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import botocore.session
 import pytest
+import regex
 
 from local import moto_extensions
 from local.moto_extensions import PipelineRun
-from tests.helpers.stack import ENDPOINT, Stack, evaluation_report
+from tests.helpers.stack import BUCKET, ENDPOINT, ROLE_ARN, Run, Stack, evaluation_report
 
 pytestmark = pytest.mark.integration
 
@@ -54,13 +56,38 @@ def passing(stack: Stack, accuracy: float = 0.97) -> None:
     moto_extensions.set_pipeline_runner(succeed_with(stack, evaluation_report(accuracy)))
 
 
+def scheduled_actions(run: Run) -> list[str]:
+    """The API actions the run's Task states called, in order."""
+    return [
+        e["taskScheduledEventDetails"]["resource"]
+        for e in run.history
+        if e["type"] == "TaskScheduled"
+    ]
+
+
+def task_errors(run: Run, resource: str) -> list[str]:
+    """Error names of the failed attempts of tasks calling ``resource`` (e.g. describeEndpoint)."""
+    return [
+        e["taskFailedEventDetails"]["error"]
+        for e in run.history
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["resource"] == resource
+    ]
+
+
 def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
     passing(stack)
 
     run = stack.run({})
 
     assert run.status == "SUCCEEDED", run.cause
-    assert run.states[:4] == ["LoadDefaults", "ApplyDefaults", "RouteRequest", "ValidateInput"]
+    assert run.states[:6] == [
+        "LoadDefaults",
+        "ApplyDefaults",
+        "RouteRequest",
+        "CheckInputTypes",
+        "InspectInput",
+        "ValidateInput",
+    ]
     for state in (
         "StartPipeline",
         "DescribePipeline",
@@ -267,8 +294,10 @@ def test_throttled_then_retried(stack: Stack) -> None:
     assert fault.remaining == 0
     assert run.entered("StartPipeline") == 1
     failed = [e for e in run.history if e["type"] == "TaskFailed"]
+    # An aws-sdk task: throttling is not modeled for StartPipelineExecution, so it is the SDK's
+    # base exception (local/sfn_errors.py).
     assert [e["taskFailedEventDetails"]["error"] for e in failed] == [
-        "SageMaker.AmazonSageMakerException"
+        "SageMaker.SageMakerException"
     ]
     started = [
         e
@@ -322,6 +351,13 @@ def test_poll_budget_exhausted_stops_the_pipeline(stack: Stack) -> None:
         {"deploy": "yes"},
         {"data_uri": "/tmp/iris.csv"},
         {"max_polls": 0},
+        # Wait's SecondsPath needs an integer: a fraction would fail later with States.Runtime.
+        {"poll_interval_seconds": 1.5},
+        {"endpoint_poll_interval_seconds": 2.0},
+        {"max_endpoint_polls": 2.5},
+        {"max_tuning_jobs": 1e3},
+        {"max_polls": {"n": 2}},
+        {"parallel_tuning_jobs": [1]},
     ],
 )
 def test_invalid_input_is_rejected_before_anything_starts(
@@ -334,15 +370,19 @@ def test_invalid_input_is_rejected_before_anything_starts(
 
     assert run.status == "FAILED"
     assert run.error == "InvalidExecutionInput"
-    assert run.states == [
+    assert run.states[:4] == ["LoadDefaults", "ApplyDefaults", "RouteRequest", "CheckInputTypes"]
+    assert run.states[-3:] == ["InvalidInput", "NotifyFailure", "Failed"]
+    assert set(run.states) <= {
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",
+        "CheckInputTypes",
+        "InspectInput",
         "ValidateInput",
         "InvalidInput",
         "NotifyFailure",
         "Failed",
-    ]
+    }
     assert started == []
     assert [n["message"]["error"] for n in stack.notifications()] == ["InvalidExecutionInput"]
 
@@ -445,8 +485,10 @@ def test_rejecting_the_serving_package_is_reported(stack: Stack) -> None:
     [note] = stack.notifications()
     assert note["subject"] == "Rejected model is still serving"
     assert note["message"]["endpoint_name"] == ENDPOINT
+    # Read-only: an update of the package could emit another event matching the rule.
+    assert "updateModelPackage" not in scheduled_actions(run)
     package = stack.sagemaker.describe_model_package(ModelPackageName=arn)
-    assert "deployed_by_run" not in package.get("CustomerMetadataProperties", {})
+    assert package["CustomerMetadataProperties"]["deployed_by_run"] == "true"
 
 
 def test_rejecting_a_package_that_is_not_serving_is_quiet(stack: Stack) -> None:
@@ -458,3 +500,242 @@ def test_rejecting_a_package_that_is_not_serving_is_quiet(stack: Stack) -> None:
     assert run.status == "SUCCEEDED", run.cause
     assert run.states[-1] == "RejectedNotServing"
     assert stack.notifications() == []
+
+
+# ---------------------------------------------------------------- error names (issue 9 items 4, 12)
+
+
+def test_first_deploy_tells_not_found_from_the_error_it_really_gets(stack: Stack) -> None:
+    passing(stack)
+
+    run = stack.run({"deploy": True, "auto_approve": True})
+
+    assert run.status == "SUCCEEDED", run.cause
+    # DescribeEndpoint models no errors: "Could not find endpoint" is the SDK's base exception.
+    assert task_errors(run, "describeEndpoint") == ["SageMaker.SageMakerException"]
+    states = run.states
+    assert states[states.index("CheckEndpoint") + 1 :][:2] == [
+        "EndpointLookupFailed",
+        "CreateEndpoint",
+    ]
+
+
+def test_throttled_endpoint_check_is_retried_never_taken_for_not_found(stack: Stack) -> None:
+    passing(stack)
+    first = stack.run({"deploy": True, "auto_approve": True})
+    assert first.status == "SUCCEEDED", first.cause
+    moto_extensions.inject_fault("sagemaker", "DescribeEndpoint", times=1)
+
+    run = stack.run({"deploy": True, "auto_approve": True})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert task_errors(run, "describeEndpoint") == ["SageMaker.SageMakerException"]
+    assert "CreateEndpoint" not in run.states
+    assert run.entered("CheckEndpoint") == 2
+    assert "WaitBeforeEndpointCheck" in run.states
+    assert "UpdateEndpoint" in run.states
+
+
+def test_throttled_pipeline_polling_is_retried(stack: Stack) -> None:
+    passing(stack)
+    fault = moto_extensions.inject_fault("sagemaker", "DescribePipelineExecution", times=1)
+
+    run = stack.run({})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert fault.remaining == 0
+    assert task_errors(run, "describePipelineExecution") == ["SageMaker.SageMakerException"]
+
+
+# ---------------------------------------------------------------- metadata values (issue 9 item 10)
+
+_METADATA_VALUE = (
+    botocore.session.get_session().get_service_model("sagemaker").shape_for("CustomerMetadataValue")
+)
+
+
+def storable(value: str) -> bool:
+    """Does ``value`` satisfy CustomerMetadataValue (pattern and length, botocore's model)?"""
+    pattern = _METADATA_VALUE.metadata["pattern"]
+    character_class = pattern[pattern.index("[") : pattern.index("]*") + 2]
+    return (
+        _METADATA_VALUE.metadata["min"] <= len(value) <= _METADATA_VALUE.metadata["max"]
+        and regex.fullmatch(character_class, value) is not None
+    )
+
+
+def test_the_metadata_check_refuses_what_sagemaker_refuses() -> None:
+    assert storable("s3://bucket/data/raw/iris-v2.csv")
+    assert not storable("s3://bucket/data/raw/iris v2+extra 100%.CSV")
+    assert not storable("x" * 257)
+
+
+def test_any_data_key_registers_with_storable_metadata(stack: Stack) -> None:
+    passing(stack)
+    data_uri = f"s3://{BUCKET}/data/raw/iris v2+extra 100%.CSV"
+
+    run = stack.run({"data_uri": data_uri})
+
+    assert run.status == "SUCCEEDED", run.cause
+    [package] = stack.model_packages()
+    metadata = package["CustomerMetadataProperties"]
+    assert {k: v for k, v in metadata.items() if not storable(v)} == {}
+    # The full URI is kept where any character may go.
+    assert data_uri in package["ModelPackageDescription"]
+    assert len(metadata["data_uri_sha256"]) == 64
+    assert run.output["data_uri"] == data_uri
+
+
+@pytest.mark.parametrize("name", ["retrain(1)", "Bob's-run", "now!"])
+def test_an_execution_name_that_cannot_be_stored_is_refused_before_the_pipeline(
+    stack: Stack, name: str
+) -> None:
+    started: list[PipelineRun] = []
+    moto_extensions.set_pipeline_runner(started.append)
+
+    run = stack.run({}, name=name)
+
+    assert run.status == "FAILED"
+    assert run.error == "InvalidExecutionInput"
+    assert name in run.cause
+    assert started == []
+    assert [n["message"]["error"] for n in stack.notifications()] == ["InvalidExecutionInput"]
+
+
+# ---------------------------------------------------------------- endpoint status (issue 9 item 7)
+
+
+def _deployed(stack: Stack) -> None:
+    passing(stack)
+    first = stack.run({"deploy": True, "auto_approve": True})
+    assert first.status == "SUCCEEDED", first.cause
+    stack.notifications()
+
+
+@pytest.mark.parametrize("status", ["Creating", "Updating", "SystemUpdating", "RollingBack"])
+def test_a_busy_endpoint_is_waited_for_then_updated(stack: Stack, status: str) -> None:
+    _deployed(stack)
+    stack.set_endpoint_status(status)
+    stack.set_endpoint_status("InService", once_waiting=True)
+
+    run = stack.run({"deploy": True, "auto_approve": True})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.entered("CheckEndpoint") >= 2
+    assert "WaitBeforeEndpointCheck" in run.states
+    assert run.entered("UpdateEndpoint") == 1
+    assert "CreateEndpoint" not in run.states
+    assert "DeleteFailedEndpoint" not in run.states
+
+
+def test_an_endpoint_that_stays_busy_fails_within_the_poll_budget(stack: Stack) -> None:
+    _deployed(stack)
+    stack.set_endpoint_status("Updating")
+
+    run = stack.run({"deploy": True, "auto_approve": True, "max_endpoint_polls": 2})
+
+    assert run.status == "FAILED"
+    assert run.error == "EndpointNotUpdatable"
+    assert "after 2 checks" in run.cause
+    assert run.entered("CheckEndpoint") == 3
+    assert "UpdateEndpoint" not in run.states
+    assert [n["message"]["error"] for n in stack.notifications()] == ["EndpointNotUpdatable"]
+
+
+def test_a_failed_endpoint_is_deleted_then_created_with_a_notification(stack: Stack) -> None:
+    _deployed(stack)
+    stack.set_endpoint_status("Failed")
+
+    run = stack.run({"deploy": True, "auto_approve": True})
+
+    assert run.status == "SUCCEEDED", run.cause
+    states = run.states
+    assert states.index("DeleteFailedEndpoint") < states.index("CreateEndpoint")
+    assert "UpdateEndpoint" not in states
+    subjects = [n["subject"] for n in stack.notifications()]
+    assert subjects == [f"Endpoint {ENDPOINT} was Failed: replacing it", "Training run succeeded"]
+    endpoint = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointConfigName"] == run.output["deployment"]["model_name"]
+
+
+def test_a_deleting_endpoint_is_waited_for_then_created(stack: Stack) -> None:
+    _deployed(stack)
+    stack.set_endpoint_status("Deleting")
+    stack.set_endpoint_status("gone", once_waiting=True)
+
+    run = stack.run({"deploy": True, "auto_approve": True})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "WaitBeforeEndpointCheck" in run.states
+    assert run.entered("CreateEndpoint") == 1
+    assert "UpdateEndpoint" not in run.states
+    assert "DeleteFailedEndpoint" not in run.states
+
+
+# ------------------------------------------------------------ idempotent events (issue 9 item 6)
+
+
+def test_the_same_approval_delivered_twice_deploys_once(stack: Stack) -> None:
+    arn = _registered_pending(stack)
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    first = stack.run({"approved_model_package_arn": arn})
+    second = stack.run({"approved_model_package_arn": arn})
+
+    assert first.status == "SUCCEEDED", first.cause
+    assert second.status == "SUCCEEDED", second.cause
+    assert first.entered("CreateModel") == 1
+    assert second.states[-1] == "AlreadyServing"
+    assert "CreateModel" not in second.states
+    assert len(stack.sagemaker.list_models()["Models"]) == 1
+    assert len(stack.sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 1
+
+
+def test_an_update_is_skipped_when_the_package_was_deployed_meanwhile(stack: Stack) -> None:
+    # Two executions for one approval: the other one deployed the package while this one waited
+    # for the endpoint; this one must not update the endpoint a second time.
+    _deployed(stack)
+    arn = _registered_pending(stack)
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    stack.sagemaker.create_model(
+        ModelName="iris-xgb-other",
+        PrimaryContainer={"ModelPackageName": arn},
+        ExecutionRoleArn=ROLE_ARN,
+    )
+    stack.sagemaker.create_endpoint_config(
+        EndpointConfigName="iris-xgb-other",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "iris-xgb-other",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    stack.set_endpoint_status("Updating")
+    stack.set_endpoint_status("InService", once_waiting=True, config_name="iris-xgb-other")
+
+    run = stack.run({"approved_model_package_arn": arn})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "AlreadyDeployed" in run.states
+    assert "UpdateEndpoint" not in run.states
+    endpoint = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert endpoint["EndpointConfigName"] == "iris-xgb-other"
+    assert "already serves this package" in run.output["deployment"]["reason"]
+
+
+def test_model_registry_events_never_write_to_the_registry(stack: Stack) -> None:
+    arn = _registered_pending(stack)
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    approved = stack.run({"approved_model_package_arn": arn})
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    rejected = stack.run({"rejected_model_package_arn": arn})
+
+    for run in (approved, rejected):
+        assert run.status == "SUCCEEDED", run.cause
+        written = [a for a in scheduled_actions(run) if a.startswith(("update", "create"))]
+        assert "updateModelPackage" not in written
+        assert "createModelPackage" not in written

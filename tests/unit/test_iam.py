@@ -46,10 +46,12 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::sagemaker:createEndpoint",
     "arn:aws:states:::sagemaker:updateEndpoint",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
+    # A Failed endpoint can only be deleted, then created again (issue 9 item 7).
+    "arn:aws:states:::aws-sdk:sagemaker:deleteEndpoint",
     "arn:aws:states:::sns:publish",
-    # Model Registry events: deploy an approved package, report a rejected one that serves.
+    # Model Registry events: deploy an approved package, report a rejected one that serves
+    # (read-only: an update of a package could emit an event that starts the machine again).
     "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
-    "arn:aws:states:::aws-sdk:sagemaker:updateModelPackage",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
     "arn:aws:states:::aws-sdk:sagemaker:describeModel",
 }

@@ -130,3 +130,38 @@ def test_service_tasks_retry_transient_errors() -> None:
             retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
             assert retried, f"{name} has no Retry"
             assert all(r["BackoffRate"] >= 2 for r in state["Retry"]), name
+
+
+def _task(name: str) -> dict[str, object]:
+    state: dict[str, object] = build_definition()["States"][name]
+    return state
+
+
+def test_model_registry_events_never_update_a_package() -> None:
+    # Any update can emit another state-change event that starts the machine again (issue 9 #6).
+    writes = {
+        name: state["Resource"]
+        for name, state in build_definition()["States"].items()
+        if state["Type"] == "Task" and "ModelPackage" in state["Resource"].split(":")[-1]
+    }
+    assert writes == {
+        "RegisterModel": "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
+        "DescribeApprovedPackage": "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
+    }
+
+
+def test_served_code_comes_from_inside_the_model_artifact() -> None:
+    parameters = _task("RegisterModel")["Parameters"]
+    assert isinstance(parameters, dict)
+    [container] = parameters["InferenceSpecification"]["Containers"]
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    assert "train_source_uri" not in PLACEHOLDERS
+
+
+def test_registered_metadata_stores_no_raw_data_uri() -> None:
+    parameters = _task("RegisterModel")["Parameters"]
+    assert isinstance(parameters, dict)
+    metadata = parameters["CustomerMetadataProperties"]
+    assert "$.config.data_uri" not in metadata.values()
+    assert metadata["data_uri_sha256.$"] == "States.Hash($.config.data_uri, 'SHA-256')"
+    assert "$.config.data_uri" in parameters["ModelPackageDescription.$"]
