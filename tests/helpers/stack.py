@@ -20,8 +20,8 @@ from typing import Any
 import boto3
 from moto.sagemaker.models import sagemaker_backends
 
-from devtools import build
 from devtools.generated import render
+from ml import train
 from statemachines.training_pipeline import ASL_PATH
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 
@@ -261,11 +261,9 @@ class Stack:
             self.put_model(report["model"]["artifact_uri"])
 
     def put_model(self, artifact_uri: str) -> None:
-        """A real model at ``artifact_uri`` and the code beside it: endpoints load them."""
+        """A real model at ``artifact_uri`` with its code inside (``code/train.py``)."""
         key = artifact_uri.removeprefix(f"s3://{BUCKET}/")
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=_model_artifact())
-        code_key = TRAIN_SOURCE.removeprefix(f"s3://{BUCKET}/")
-        self.s3.put_object(Bucket=BUCKET, Key=code_key, Body=build.tar_gz(build.SOURCEDIR_FILES))
 
 
 @functools.cache
@@ -273,7 +271,9 @@ def _model_artifact() -> bytes:
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         split = split_iris(root / "raw", root / "split")
-        return model_tar_gz(train_model_dir(split, root / "model"))
+        model_dir = train_model_dir(split, root / "model")
+        train.copy_code_into_model(model_dir)
+        return model_tar_gz(model_dir)
 
 
 def evaluation_report(accuracy: float, *, execution_id: str = "abc") -> dict[str, Any]:
