@@ -1,6 +1,6 @@
 """Serve one endpoint's model through the serving stack of the SageMaker XGBoost 1.7-1 container.
 
-Run by the emulator's InvokeEndpoint (``local/moto_extensions.py``, "endpoint inference") as a
+Run by the emulator's InvokeEndpoint (``local/aws/sagemaker_runtime.py``) as a
 long-lived process per endpoint model, under the xgboost 1.7 interpreter (``.venv-xgb17``: Python
 3.8 with ``sagemaker-containers==2.8.6.post2``, the version aws/sagemaker-xgboost-container pins in
 ``requirements.txt`` at tag v1.7-1). So status codes, content types and error bodies are the

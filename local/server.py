@@ -58,22 +58,23 @@ def configure_server(options: ServerOptions) -> None:
     A new in-process hook (e.g. the local SageMaker pipeline runner) is one more call here,
     driven by a new ``ServerOptions`` field and command-line flag.
     """
-    from local import moto_extensions
+    from local import aws
+    from local.aws import core, sagemaker_runtime
 
     # An AWS account has the AWS managed policies (the deploy role attaches PowerUserAccess);
     # moto loads them only when asked, when an account's IAM backend is created.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    moto_extensions.apply()
-    moto_extensions.set_emulator_endpoint(options.endpoint_url)
+    aws.install_all()
+    core.set_emulator_endpoint(options.endpoint_url)
     if options.pipeline_workdir is not None:
         install_pipeline_executor(options.pipeline_workdir, options.endpoint_url)
         # Deployed models are unpacked beside the pipeline work, not in the system temp dir.
-        moto_extensions.set_endpoint_cache_dir(options.pipeline_workdir.parent / "endpoints")
+        sagemaker_runtime.set_endpoint_cache_dir(options.pipeline_workdir.parent / "endpoints")
 
 
 def install_pipeline_executor(workdir: Path, endpoint_url: str) -> None:
     """Run started SageMaker pipelines for real; progress events go to ``workdir/events.jsonl``."""
-    from local import moto_extensions
+    from local.aws import sagemaker
     from local.sagemaker_executor import LocalPipelineExecutor
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -84,7 +85,7 @@ def install_pipeline_executor(workdir: Path, endpoint_url: str) -> None:
         with events.open("a", encoding="utf-8") as sink:
             sink.write(json.dumps(event, default=str) + "\n")
 
-    moto_extensions.set_pipeline_runner(
+    sagemaker.set_pipeline_runner(
         LocalPipelineExecutor(workdir, endpoint_url=endpoint_url, on_event=on_event)
     )
 
@@ -165,17 +166,12 @@ def _write_ready_file(path: Path, payload: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Imported here so ``--help`` stays fast and importing this module has no side effects.
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
     from werkzeug.serving import make_server
 
-    app = DomainDispatcherApplication(create_backend_app)
-    server = make_server(
-        args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler
-    )
+    from local.aws.core import server_application
+
+    app, request_handler = server_application()
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=request_handler)
     port = int(server.server_address[1])
     os.environ["MOTO_PORT"] = str(port)
     configure_server(
@@ -189,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             0,
             app,
             threaded=True,
-            request_handler=MotoRequestHandler,
+            request_handler=request_handler,
             ssl_context=(str(ca), str(key)),
         )
         threading.Thread(target=tls_server.serve_forever, daemon=True, name="tls").start()

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from local import moto_extensions
+from local import aws
+from local.aws import core, sagemaker
 
 
 @pytest.fixture
@@ -27,8 +28,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def emulator(aws_env: None) -> Iterator[None]:
     """moto with Step Functions really executing ASL, and the project's extensions."""
-    moto_extensions.apply()
+    aws.install_all()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield
-    moto_extensions.set_pipeline_runner(None)
-    moto_extensions.clear_faults()
+    sagemaker.set_pipeline_runner(None)
+    core.clear_faults()

@@ -1,7 +1,7 @@
-"""IAM enforcement in the emulator (local/access_control.py): the evaluator's rules, then
+"""IAM enforcement in the emulator (local/aws/iam.py): the evaluator's rules, then
 requests signed with STS credentials against moto with the project's extensions.
 
-Each rule cites the AWS page it comes from in local/access_control.py's docstring.
+Each rule cites the AWS page it comes from in local/aws/iam.py's docstring.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local import access_control as ac
-from local.access_control import Decision, Principal, Request
+from local.aws import iam as ac
+from local.aws.iam import Decision, Principal, Request
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"

@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devtools import build
-from local import moto_extensions
+from local.aws import sagemaker, sagemaker_runtime
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 
 pytestmark = pytest.mark.integration
@@ -40,8 +40,8 @@ def model_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture
 def sm(emulator: None, tmp_path: Path, model_bytes: bytes) -> Iterator[Any]:
-    moto_extensions.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
-    moto_extensions.set_endpoint_transition_seconds(TRANSITION_SECONDS)
+    sagemaker_runtime.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
+    sagemaker.set_endpoint_transition_seconds(TRANSITION_SECONDS)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(
@@ -74,8 +74,8 @@ def sm(emulator: None, tmp_path: Path, model_bytes: bytes) -> Iterator[Any]:
             ],
         )
     yield client
-    moto_extensions.set_endpoint_transition_seconds(None)
-    moto_extensions.set_endpoint_cache_dir(None)
+    sagemaker.set_endpoint_transition_seconds(None)
+    sagemaker_runtime.set_endpoint_cache_dir(None)
 
 
 def status(sm: Any, name: str) -> str:
@@ -121,18 +121,16 @@ def test_creating_takes_the_configured_time(sm: Any) -> None:
 def test_transition_time_comes_from_setter_then_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    moto_extensions.set_endpoint_transition_seconds(None)
-    monkeypatch.setenv(moto_extensions.ENDPOINT_SECONDS_ENV, "7.5")
-    assert moto_extensions.endpoint_transition_seconds() == 7.5
-    monkeypatch.delenv(moto_extensions.ENDPOINT_SECONDS_ENV)
+    sagemaker.set_endpoint_transition_seconds(None)
+    monkeypatch.setenv(sagemaker.ENDPOINT_SECONDS_ENV, "7.5")
+    assert sagemaker.endpoint_transition_seconds() == 7.5
+    monkeypatch.delenv(sagemaker.ENDPOINT_SECONDS_ENV)
     assert (
-        moto_extensions.endpoint_transition_seconds()
-        == moto_extensions.DEFAULT_ENDPOINT_TRANSITION_SECONDS
-        > 0
+        sagemaker.endpoint_transition_seconds() == sagemaker.DEFAULT_ENDPOINT_TRANSITION_SECONDS > 0
     )
-    moto_extensions.set_endpoint_transition_seconds(0.5)
-    assert moto_extensions.endpoint_transition_seconds() == 0.5
-    moto_extensions.set_endpoint_transition_seconds(None)
+    sagemaker.set_endpoint_transition_seconds(0.5)
+    assert sagemaker.endpoint_transition_seconds() == 0.5
+    sagemaker.set_endpoint_transition_seconds(None)
 
 
 def test_unloadable_model_ends_failed_and_is_never_served(sm: Any) -> None:

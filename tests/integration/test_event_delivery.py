@@ -1,7 +1,7 @@
-"""EventBridge delivery and in-process Lambda (section 11 of local/moto_extensions.py).
+"""EventBridge delivery and in-process Lambda (local/aws/events.py and local/aws/lambda_.py).
 
 S3 upload ─► EventBridge rule ─► SQS FIFO ─► event source mapping ─► the real trigger zip, run in
-process ─► StartExecution (the mapping: local/event_source_mapping.py)
+process ─► StartExecution (the mapping: local/aws/sqs.py)
 model package approved ─► rule with InputTransformer ─► StartExecution
 """
 
@@ -19,9 +19,9 @@ from unittest.mock import ANY
 import boto3
 import pytest
 
-from local import event_source_mapping, moto_extensions
+from local.aws import core, lambda_, sqs
+from local.aws.events import target_input, transform_input
 from local.emulator import Emulator
-from local.moto_extensions import target_input, transform_input
 from tests.integration.test_trigger_moto import BUCKET, build_trigger_stack
 
 pytestmark = pytest.mark.integration
@@ -79,7 +79,7 @@ def _log_messages(logs: Any, group: str) -> list[str]:
 @pytest.fixture
 def aws(emulator: None) -> Iterator[Callable[[str], Any]]:
     """boto3 clients against moto; in-flight deliveries are awaited before moto stops."""
-    moto_extensions.clear_lambda_cache()
+    lambda_.clear_lambda_cache()
     _create_role(_client("iam", region_name=REGION))
     # Clients are made once per service: making one iterates os.environ, which an in-process
     # Lambda (polled from a queue at any time) changes process-wide while it runs.
@@ -91,11 +91,11 @@ def aws(emulator: None) -> Iterator[Callable[[str], Any]]:
         return clients[service]
 
     yield client
-    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
     # Queue polling must end before moto does, and start again for the next test.
-    assert event_source_mapping.reset(timeout=DEADLINE_SECONDS)
-    event_source_mapping.install()
-    moto_extensions.clear_lambda_cache()
+    assert sqs.reset(timeout=DEADLINE_SECONDS)
+    sqs.install()
+    lambda_.clear_lambda_cache()
 
 
 def _filtered_lambda_setup(client: Callable[[str], Any]) -> None:
@@ -163,7 +163,7 @@ def test_s3_upload_runs_the_trigger_lambda_which_starts_an_execution(aws: Any) -
     described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
     assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/x.csv"}
     assert executions[0]["name"].startswith("s3-x-")
-    assert event_source_mapping.wait_idle(DEADLINE_SECONDS)
+    assert sqs.wait_idle(DEADLINE_SECONDS)
     messages = _log_messages(aws("logs"), "/aws/lambda/trigger")
     result = next(m for m in messages if m.startswith("RESULT "))
     # The run's message stays in the queue, as its lock, until the run has ended.
@@ -180,11 +180,11 @@ def test_keys_outside_the_rule_pattern_invoke_nothing(aws: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key="data/other/x.csv", Body=b"a\n")
     s3.put_object(Bucket=BUCKET, Key="data/raw/notes.txt", Body=b"a\n")
 
-    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
     assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
 
     s3.put_object(Bucket=BUCKET, Key="data/raw/x.csv", Body=b"a\n")
-    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
     assert _log_messages(aws("logs"), "/aws/lambda/filtered")  # the pattern does match this one
 
 
@@ -312,7 +312,7 @@ def test_handler_exception_is_returned_logged_and_dead_lettered(aws: Any) -> Non
         FunctionName="failing", InvocationType="Event", Payload=json.dumps({"why": "async"})
     )
     assert asynchronous["StatusCode"] == 202
-    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
     messages = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
     assert json.loads(messages[0]["Body"]) == {"why": "async"}
     assert "boom: async" in messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"]
@@ -357,7 +357,7 @@ def test_model_package_approval_starts_the_state_machine_with_transformed_input(
         InferenceSpecification=spec,
         ModelApprovalStatus="PendingManualApproval",
     )["ModelPackageArn"]
-    assert moto_extensions.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
     assert sfn.list_executions(stateMachineArn=machine_arn)["executions"] == []
 
     sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
@@ -389,7 +389,7 @@ def test_server_mode_lambda_calls_reach_the_emulator_through_aws_endpoint_url() 
         client("s3", **endpoint).put_object(Bucket=BUCKET, Key="data/raw/y.csv", Body=b"a\n1\n")
 
         # Only the handler's own boto3 client can have started it, and only through the URL;
-        # the server process polls the queue for it (local/event_source_mapping.py).
+        # the server process polls the queue for it (local/aws/sqs.py).
         executions = _eventually(
             lambda: sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"],
             "the execution",

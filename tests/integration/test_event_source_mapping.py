@@ -1,4 +1,4 @@
-"""The SQS event source mapping poller (local/event_source_mapping.py) against moto's SQS.
+"""The SQS event source mapping poller (local/aws/sqs.py) against moto's SQS.
 
 A small in-process Lambda records every event it receives in a JSON-lines file and fails,
 or reports batch item failures, when a message's body asks it to.
@@ -19,8 +19,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from local import event_source_mapping, moto_extensions
-from local.event_source_mapping import messages_to_delete
+from local.aws import install_all, lambda_, sqs
+from local.aws.sqs import messages_to_delete
 
 pytestmark = pytest.mark.integration
 
@@ -44,15 +44,15 @@ _client: Callable[..., Any] = boto3.client
 
 @pytest.fixture
 def aws(aws_env: None) -> Iterator[Callable[[str], Any]]:
-    moto_extensions.apply()
-    event_source_mapping.install()
-    moto_extensions.clear_lambda_cache()
+    install_all()
+    sqs.install()
+    lambda_.clear_lambda_cache()
     with mock_aws():
         clients = {s: _client(s, region_name=REGION) for s in SERVICES}
         yield clients.__getitem__
-        assert event_source_mapping.reset(timeout=DEADLINE_SECONDS)
-    moto_extensions.clear_lambda_cache()
-    event_source_mapping.install()
+        assert sqs.reset(timeout=DEADLINE_SECONDS)
+    lambda_.clear_lambda_cache()
+    sqs.install()
 
 
 def _zip(source: str) -> bytes:
@@ -189,9 +189,9 @@ def test_a_failed_message_blocks_its_group_until_the_visibility_timeout_then_red
         VisibilityTimeout="3",
         RedrivePolicy=redrive,
     )
-    sqs = aws("sqs")
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"fail": True}), MessageGroupId="g")
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"n": "next"}), MessageGroupId="g")
+    queues = aws("sqs")
+    queues.send_message(QueueUrl=url, MessageBody=json.dumps({"fail": True}), MessageGroupId="g")
+    queues.send_message(QueueUrl=url, MessageBody=json.dumps({"n": "next"}), MessageGroupId="g")
     record = tmp_path / "calls.jsonl"
     aws("lambda").create_event_source_mapping(
         EventSourceArn=arn, FunctionName=_function(aws, record), BatchSize=1
@@ -205,7 +205,7 @@ def test_a_failed_message_blocks_its_group_until_the_visibility_timeout_then_red
     assert counts == ["1", "2"]
     # Not before the visibility timeout: the failed message is hidden, its group with it.
     assert calls[1]["at"] - calls[0]["at"] >= 2.5
-    dead = _eventually(lambda: sqs.receive_message(QueueUrl=dead_url).get("Messages"), "redrive")
+    dead = _eventually(lambda: queues.receive_message(QueueUrl=dead_url).get("Messages"), "redrive")
     assert json.loads(dead[0]["Body"]) == {"fail": True}
 
 
@@ -227,7 +227,7 @@ def test_report_batch_item_failures_keeps_only_the_failed_message(
     )
 
     _eventually(lambda: _invocations(record), "the call")
-    assert event_source_mapping.wait_idle(DEADLINE_SECONDS)
+    assert sqs.wait_idle(DEADLINE_SECONDS)
 
     [call] = _invocations(record)
     assert len(call["records"]) == 3
@@ -246,7 +246,7 @@ def test_without_report_batch_item_failures_a_returned_list_deletes_all(
     )
 
     _eventually(lambda: _invocations(record), "the call")
-    assert event_source_mapping.wait_idle(DEADLINE_SECONDS)
+    assert sqs.wait_idle(DEADLINE_SECONDS)
 
     assert _count(aws, url, "ApproximateNumberOfMessagesNotVisible") == 0
 
@@ -272,7 +272,7 @@ def test_sending_does_not_invoke_the_function_moto_style(
     aws("lambda").create_event_source_mapping(
         EventSourceArn=arn, FunctionName=_function(aws, record), BatchSize=1
     )
-    assert event_source_mapping.reset(timeout=DEADLINE_SECONDS)
+    assert sqs.reset(timeout=DEADLINE_SECONDS)
 
     aws("sqs").send_message(QueueUrl=url, MessageBody=json.dumps({"n": 1}))
     time.sleep(0.5)
@@ -281,7 +281,7 @@ def test_sending_does_not_invoke_the_function_moto_style(
     assert _invocations(record) == []
     assert _count(aws, url, "ApproximateNumberOfMessages") == 1
 
-    event_source_mapping.install()
+    sqs.install()
     _eventually(lambda: _invocations(record), "the call after install()")
 
 

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local import moto_extensions
+from local.aws import lambda_
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +90,7 @@ def test_zero_reserved_concurrency_is_allowed(emulator: None) -> None:
 
 
 def test_a_quota_increase_allows_reservations_down_to_the_minimum(emulator: None) -> None:
-    moto_extensions.set_lambda_limits(1000, 100)
+    lambda_.set_lambda_limits(1000, 100)
     client = boto3.client("lambda")
     _function(client, "a")
     _function(client, "b")
@@ -110,8 +110,8 @@ def test_a_quota_increase_allows_reservations_down_to_the_minimum(emulator: None
 def test_limits_come_from_the_environment_in_the_server_process(
     emulator: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(moto_extensions.LAMBDA_CONCURRENCY_ENV, "50")
-    monkeypatch.setenv(moto_extensions.LAMBDA_UNRESERVED_MINIMUM_ENV, "20")
+    monkeypatch.setenv(lambda_.LAMBDA_CONCURRENCY_ENV, "50")
+    monkeypatch.setenv(lambda_.LAMBDA_UNRESERVED_MINIMUM_ENV, "20")
     client = boto3.client("lambda")
     _function(client)
     assert client.get_account_settings()["AccountLimit"]["ConcurrentExecutions"] == 50

@@ -1,4 +1,4 @@
-"""One test per moto extension in local/moto_extensions.py."""
+"""One test per extension in local/aws/ (core, stepfunctions, sagemaker, s3)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 
-from local import moto_extensions
-from local.moto_extensions import PipelineRun, aws_error_name, normalise_result
+from local.aws import core, s3, sagemaker
+from local.aws.sagemaker import PipelineRun
+from local.aws.stepfunctions import aws_error_name, normalise_result
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,7 @@ def test_pipeline_runner_sees_parameters_and_drives_status(emulator: None) -> No
         run.set_step("PrepareData", "Failed", failure_reason="bad row 3")
         run.set_status("Failed", "Step failure")
 
-    moto_extensions.set_pipeline_runner(runner)
+    sagemaker.set_pipeline_runner(runner)
     arn = _start(sm)
 
     assert seen[0].parameters == {"InputDataUri": "s3://b/k.csv"}
@@ -103,7 +104,7 @@ def test_client_request_token_makes_start_idempotent(emulator: None) -> None:
 def test_stop_pipeline_execution(emulator: None) -> None:
     sm = boto3.client("sagemaker")
     _pipeline(sm)
-    moto_extensions.set_pipeline_runner(lambda run: None)  # stays Executing
+    sagemaker.set_pipeline_runner(lambda run: None)  # stays Executing
     arn = _start(sm)
     sm.stop_pipeline_execution(PipelineExecutionArn=arn, ClientRequestToken="s" * 40)
     status = sm.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"]
@@ -120,7 +121,7 @@ def test_update_endpoint(emulator: None) -> None:
 
 def test_injected_fault_fails_the_next_calls_only(emulator: None) -> None:
     sm = boto3.client("sagemaker", config=Config(retries={"total_max_attempts": 1}))
-    fault = moto_extensions.inject_fault("sagemaker", "ListEndpoints", times=2)
+    fault = core.inject_fault("sagemaker", "ListEndpoints", times=2)
     for _ in range(2):
         with pytest.raises(ClientError) as caught:
             sm.list_endpoints()
@@ -213,11 +214,9 @@ def test_lifecycle_put_reports_the_transition_size_header(emulator: None) -> Non
     [("Bool", "false", False), ("Bool", "true", True), ("StringLike", "tr*", True)],
 )
 def test_bucket_policy_conditions(operator: str, expected: str, holds: bool) -> None:
-    context = moto_extensions.REQUEST_CONTEXT
-    assert (
-        moto_extensions.condition_holds(operator, "aws:SecureTransport", expected, context) is holds
-    )
-    assert not moto_extensions.condition_holds("StringEquals", "aws:SourceVpc", "v", context)
+    context = s3.REQUEST_CONTEXT
+    assert s3.condition_holds(operator, "aws:SecureTransport", expected, context) is holds
+    assert not s3.condition_holds("StringEquals", "aws:SourceVpc", "v", context)
 
 
 def test_deny_insecure_transport_policy_does_not_block_the_emulator(emulator: None) -> None:

@@ -14,8 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local import moto_extensions
-from local.moto_extensions import (
+from local.aws import sagemaker, validation
+from local.aws.validation import (
     Violation,
     compiled_pattern,
     render_value,
@@ -216,11 +216,11 @@ def test_step_functions_task_requests_are_validated_too(emulator: None) -> None:
 def test_without_validation_moto_alone_stores_the_invalid_request(emulator: None) -> None:
     sm = make_client("sagemaker")
     _group(sm)
-    moto_extensions.set_request_validation(False)
+    validation.set_request_validation(False)
     try:
         _register(sm, {"data_uri": BAD_METADATA_VALUE})
     finally:
-        moto_extensions.set_request_validation(True)
+        validation.set_request_validation(True)
     # What the validation protects against: moto alone stores what AWS refuses.
     assert len(sm.list_model_packages(ModelPackageGroupName="g")["ModelPackageSummaryList"]) == 1
 
@@ -258,11 +258,11 @@ def test_registration_never_fails_after_the_pipeline_for_the_repos_own_test_key(
     stack = Stack()
     report = evaluation_report(0.97)
 
-    def runner(run: moto_extensions.PipelineRun) -> None:
+    def runner(run: sagemaker.PipelineRun) -> None:
         stack.put_evaluation(run.execution_id, report)
         run.set_status("Succeeded")
 
-    moto_extensions.set_pipeline_runner(runner)
+    sagemaker.set_pipeline_runner(runner)
     key = "data/raw/iris v2+extra 100%.CSV"
     stack.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
 

@@ -1072,6 +1072,12 @@ def install() -> None:
     _installed = True
 
 
+def reset() -> None:
+    """Forget the task sessions (the next task assumes its role afresh)."""
+    _task_sessions.clear()
+    _internal_keys.clear()
+
+
 __all__ = [
     "PASS_ROLE",
     "Decision",
@@ -1089,6 +1095,7 @@ __all__ = [
     "install",
     "jwt_claims",
     "passed_roles",
+    "reset",
     "resource_arn",
     "service_decision",
     "trust_allows_web_identity",
