@@ -1005,6 +1005,91 @@ def task_credentials(
     return session
 
 
+# Other services act as a role too: Lambda runs a function with its execution role's
+# credentials ("Lambda assumes the execution role ... and passes the credentials to the
+# function's runtime", https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html),
+# with the function's name as the session name; EventBridge calls a target as the target's
+# RoleArn (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
+#: (service, role ARN, session name) -> (credentials, expiry in monotonic seconds)
+_service_sessions: dict[tuple[str, str, str], tuple[dict[str, str], float]] = {}
+#: AssumeRole's longest session: a warm function keeps the clients it made with them.
+SERVICE_SESSION_SECONDS = 43200
+
+
+def service_role_credentials(
+    service: str, role_arn: str, session_name: str, region: str
+) -> dict[str, str] | None:
+    """Credentials of ``role_arn`` for ``service`` acting as it, from AssumeRole on the
+    emulator's STS, reused while valid; ``None`` when the role does not exist or does not trust
+    ``service`` (the caller keeps its known fallback, as Step Functions tasks do)."""
+    import time
+
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    if not _assumable_by(service, role_arn):
+        return None
+    key = (service, role_arn, session_name)
+    cached = _service_sessions.get(key)
+    if (
+        cached is not None
+        and cached[1] > time.monotonic() + 300
+        and _session_of(cached[0]["aws_access_key_id"]) is not None  # not lost in a reset
+    ):
+        return cached[0]
+    account = role_arn.split(":")[4]
+    assumed = sts_backends[account][get_partition(region)].assume_role(
+        region_name=region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=None,  # type: ignore[arg-type]  # moto's own AssumeRole passes None when absent
+        duration=SERVICE_SESSION_SECONDS,
+        external_id=None,  # type: ignore[arg-type]
+    )
+    session = {
+        "aws_access_key_id": assumed.access_key_id,
+        "aws_secret_access_key": assumed.secret_access_key,
+        "aws_session_token": assumed.session_token,
+    }
+    _service_sessions[key] = (session, time.monotonic() + SERVICE_SESSION_SECONDS)
+    # The service calls AWS over TLS; here its calls reach the emulator over loopback.
+    _internal_keys.add(session["aws_access_key_id"])
+    return session
+
+
+def role_decision(
+    service: str,
+    role_arn: str,
+    action: str,
+    resource: str,
+    source: Mapping[str, tuple[str, ...]],
+) -> tuple[Decision, str]:
+    """May ``service``, acting as ``role_arn``, do ``action`` on ``resource``? The role must
+    trust ``service`` (with the request's ``source`` condition keys, e.g. ``aws:SourceArn``),
+    then its identity policies and the resource's policy decide. With AWS's denial message."""
+    from types import SimpleNamespace
+
+    parts = role_arn.split(":")
+    account = parts[4] if len(parts) > 5 else ""
+    partition = parts[1] if len(parts) > 5 else "aws"
+    principal = Principal(
+        arn=f"arn:{partition}:sts::{account}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{service}",
+        role_arn=role_arn,
+        account=account,
+    )
+    request = Request(action, resource, principal, {**source, "aws:securetransport": ("true",)})
+    trusted = _assumable_by(service, role_arn)
+    if not trusted:
+        return Decision.IMPLICIT_DENY, (
+            f"{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+        )
+    session = SimpleNamespace(role_arn=role_arn, account_id=account, partition=partition)
+    resource_policy = resource_policy_of(resource, account) if resource != "*" else None
+    decision = decide(request, _identity_policies(session), resource_policy)
+    kind = "a resource-based policy" if resource_policy else "identity-based policy"
+    return decision, denial_message(request, decision, kind)
+
+
 def _task_client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
     def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         role_arn = getattr(state_credentials, "role_arn", None)
@@ -1075,6 +1160,7 @@ def install() -> None:
 def reset() -> None:
     """Forget the task sessions (the next task assumes its role afresh)."""
     _task_sessions.clear()
+    _service_sessions.clear()
     _internal_keys.clear()
 
 
@@ -1097,7 +1183,9 @@ __all__ = [
     "passed_roles",
     "reset",
     "resource_arn",
+    "role_decision",
     "service_decision",
+    "service_role_credentials",
     "trust_allows_web_identity",
     "web_identity_context",
 ]

@@ -39,7 +39,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.utils import utcnow
 
-from local.aws import core
+from local.aws import core, iam
 
 
 def _lambda_init(original: Callable[..., None]) -> Callable[..., None]:
@@ -74,15 +74,14 @@ def _lambda_get_configuration(original: Callable[..., Any]) -> Callable[..., Any
 LOGGER = logging.getLogger(__name__)
 #: Directory the Lambda zips are extracted to, one subdirectory per CodeSha256.
 LAMBDA_CODE_DIR = Path(tempfile.gettempdir()) / "moto-lambda-code"
-#: Longest an invocation waits for another one to release the process environment.
-ENVIRONMENT_WAIT_SECONDS = 60.0
+#: Time allowed, beyond the function's timeout, for loading its handler (a cold start's init is
+#: not counted against the timeout); generous, since the emulator's host is shared.
+INIT_GRACE_SECONDS = 60.0
 #: AWS returns at most the last 4 KB of the log in ``x-amz-log-result``.
 LOG_TAIL_BYTES = 4096
 
 _handlers: dict[tuple[str, str], Callable[[Any, Any], Any]] = {}
 _handlers_lock = threading.Lock()
-#: One invocation at a time owns ``os.environ`` (it is process-global).
-_environment_lock = threading.Lock()
 _logs_lock = threading.Lock()
 
 
@@ -323,31 +322,139 @@ def lambda_environment(fn: Any, endpoint_url: str | None) -> dict[str, str]:
         "_HANDLER": str(fn.handler),
     }
     if endpoint_url:
-        # Server mode: the handler's boto3 calls must reach this emulator, with any credentials.
+        # Server mode: the handler's boto3 calls must reach this emulator.
         env["AWS_ENDPOINT_URL"] = endpoint_url
+    credentials = execution_role_credentials(fn)
+    if credentials is not None:
+        # As the Lambda runtime does: the execution role's session, in the standard variables.
+        env["AWS_ACCESS_KEY_ID"] = credentials["aws_access_key_id"]
+        env["AWS_SECRET_ACCESS_KEY"] = credentials["aws_secret_access_key"]
+        env["AWS_SESSION_TOKEN"] = credentials["aws_session_token"]
+    elif endpoint_url:
+        # A role Lambda cannot assume keeps the process's (root) credentials: the known gap
+        # Step Functions tasks share (on AWS, CreateFunction refuses such a role).
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             env[name] = os.environ.get(name) or "testing"
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
     return env
 
 
-@contextlib.contextmanager
-def _applied_environment(variables: dict[str, str]) -> Iterator[None]:
-    if not _environment_lock.acquire(timeout=ENVIRONMENT_WAIT_SECONDS):
-        raise TimeoutError(
-            f"another in-process Lambda held the environment for {ENVIRONMENT_WAIT_SECONDS} s"
+def execution_role_credentials(fn: Any) -> dict[str, str] | None:
+    """The function's execution role session (the function's name is the session name, as on
+    AWS), or ``None`` when Lambda cannot assume the role."""
+    return iam.service_role_credentials(
+        "lambda.amazonaws.com", str(fn.role), fn.function_name, fn.region
+    )
+
+
+# --------------------------------------------------------------------------- invocation scope
+
+# An in-process function's environment and credentials belong to its invocation only. Lambda
+# runs each function in its own execution environment: its variables (and the execution role's
+# credentials, which the runtime puts there) are seen by that function and nothing else
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html). Applying
+# them to the process-wide ``os.environ`` let every other thread of the emulator see them, and
+# removing them afterwards raced with threads that were reading the environment (botocore's
+# credential lookup tests a name, then reads it: KeyError). A subprocess per invocation would
+# isolate them too, but cannot reach moto's in-process mock (``mock_aws`` tests) and pays an
+# interpreter and boto3 start per event. So the invocation's thread gets both privately:
+# - ``os.environ`` becomes ``_ScopedEnviron``: the real environment (same storage, same
+#   behaviour for every other thread), overlaid on the invoking thread by its variables;
+# - ``boto3``'s default session, which ``boto3.client()`` uses, is on that thread a session with
+#   the execution role's credentials, the function's region and (server mode) the emulator's URL.
+# Not covered: threads the handler starts itself see the process environment and session.
+
+_INVOCATION = threading.local()
+
+
+class _ScopedEnviron(os._Environ):  # type: ignore[type-arg]
+    """``os.environ``, plus the variables of the in-process invocation running on this thread."""
+
+    def __init__(self, real: Any) -> None:
+        super().__init__(
+            real._data, real.encodekey, real.decodekey, real.encodevalue, real.decodevalue
         )
-    saved = {name: os.environ.get(name) for name in variables}
+
+    @staticmethod
+    def _overlay() -> dict[str, str | None] | None:
+        return getattr(_INVOCATION, "environ", None)
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self._overlay()
+        if overlay is not None and key in overlay:
+            value = overlay[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return str(super().__getitem__(key))
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self._overlay()
+        if overlay is None:
+            super().__setitem__(key, value)
+        else:
+            overlay[str(key)] = str(value)
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self._overlay()
+        if overlay is None:
+            super().__delitem__(key)
+            return
+        if key not in self:
+            raise KeyError(key)
+        overlay[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        overlay = self._overlay()
+        if overlay is None:
+            yield from super().__iter__()
+            return
+        for key in list(super().__iter__()):
+            if key not in overlay:
+                yield key
+        yield from [k for k, v in overlay.items() if v is not None]
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self)
+
+
+def _scoped_default_session(original: Callable[[], Any]) -> Callable[[], Any]:
+    def get_default_session() -> Any:
+        session = getattr(_INVOCATION, "session", None)
+        return session if session is not None else original()
+
+    return get_default_session
+
+
+def _install_invocation_scope() -> None:
+    import boto3
+
+    if not isinstance(os.environ, _ScopedEnviron):
+        os.environ = _ScopedEnviron(os.environ)  # noqa: B003 - same storage, not a new environment
+    boto3._get_default_session = _scoped_default_session(boto3._get_default_session)  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _invocation_scope(environment: dict[str, str]) -> Iterator[None]:
+    """This thread sees ``environment`` over the process's, and ``boto3.client()`` on it uses a
+    session with the environment's credentials, region and endpoint."""
+    import boto3
+
+    _INVOCATION.environ = dict(environment)
     try:
-        os.environ.update(variables)
+        _INVOCATION.session = boto3.session.Session(
+            aws_access_key_id=environment.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=environment.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=environment.get("AWS_SESSION_TOKEN"),
+            region_name=environment.get("AWS_REGION"),
+        )
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        _environment_lock.release()
+        _INVOCATION.environ = None
+        _INVOCATION.session = None
 
 
 class _ThreadLogs(logging.Handler):
@@ -387,7 +494,7 @@ def invoke_in_process(fn: Any, event: Any, *, endpoint_url: str | None = None) -
     def run() -> None:
         logs.thread_id = threading.get_ident()
         try:
-            with _applied_environment(environment):
+            with _invocation_scope(environment):
                 handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler)
                 context = LambdaContext(
                     function_name=fn.function_name,
@@ -411,8 +518,8 @@ def invoke_in_process(fn: Any, event: Any, *, endpoint_url: str | None = None) -
     root.addHandler(logs)
     try:
         worker.start()
-        # The handler's own timeout, plus the time it may wait for the environment.
-        worker.join(timeout + ENVIRONMENT_WAIT_SECONDS)
+        # The handler's own timeout, plus the time its cold start may take.
+        worker.join(timeout + INIT_GRACE_SECONDS)
     finally:
         root.removeHandler(logs)
     if worker.is_alive():
@@ -598,6 +705,7 @@ def install() -> None:
     lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = (
         LambdaResponse.dispatch
     )
+    _install_invocation_scope()
     LambdaFunction.invoke = _lambda_invoke(LambdaFunction.invoke)  # type: ignore[method-assign]
     LambdaSimpleBackend.invoke = _simple_backend_invoke(LambdaSimpleBackend.invoke)  # type: ignore[method-assign]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -396,3 +398,99 @@ def test_server_mode_lambda_calls_reach_the_emulator_through_aws_endpoint_url() 
         )
         described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
         assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/y.csv"}
+
+
+# --------------------------------------------------------------------------- the function's role
+
+WHO_AM_I = """
+import boto3
+
+def lambda_handler(event, context):
+    arn = boto3.client("sts").get_caller_identity()["Arn"]
+    try:
+        boto3.client("s3").list_buckets()
+        listed = "allowed"
+    except Exception as error:
+        listed = error.response["Error"]["Code"]
+    return {"arn": arn, "list_buckets": listed}
+"""
+
+
+def test_a_function_calls_aws_as_its_execution_role(aws: Any) -> None:
+    # Lambda assumes the execution role and hands its session to the function
+    # (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html): its calls
+    # are decided by the role's policies, and the session is named after the function.
+    lam = aws("lambda")
+    lam.create_function(
+        FunctionName="whoami",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _zip({"app.py": WHO_AM_I})},
+    )
+
+    denied = json.loads(lam.invoke(FunctionName="whoami")["Payload"].read())
+    aws("iam").put_role_policy(
+        RoleName="lambda",
+        PolicyName="list",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}
+                ],
+            }
+        ),
+    )
+    allowed = json.loads(lam.invoke(FunctionName="whoami")["Payload"].read())
+
+    assert denied == {
+        "arn": "arn:aws:sts::123456789012:assumed-role/lambda/whoami",
+        "list_buckets": "AccessDenied",
+    }
+    assert allowed["list_buckets"] == "allowed"
+
+
+SLOW_HANDLER = """
+import os, pathlib, time
+
+def lambda_handler(event, context):
+    pathlib.Path(event["started"]).touch()
+    time.sleep(1.0)
+    return {"marker": os.environ.get("MARKER"), "key": os.environ["AWS_ACCESS_KEY_ID"]}
+"""
+
+
+def test_a_functions_environment_is_visible_only_to_its_own_invocation(
+    aws: Any, tmp_path: Any
+) -> None:
+    # Each function has its own execution environment; nothing else in the emulator sees its
+    # variables or credentials, and nothing else's environment changes while it runs.
+    lam = aws("lambda")
+    lam.create_function(
+        FunctionName="slow",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.lambda_handler",
+        Timeout=10,
+        Code={"ZipFile": _zip({"app.py": SLOW_HANDLER})},
+        Environment={"Variables": {"MARKER": "only-mine"}},
+    )
+    started = tmp_path / "started"
+    outer_key = os.environ["AWS_ACCESS_KEY_ID"]
+    answers: list[Any] = []
+    payload = json.dumps({"started": str(started)})
+    invoker = threading.Thread(
+        target=lambda: answers.append(lam.invoke(FunctionName="slow", Payload=payload))
+    )
+    invoker.start()
+    _eventually(started.exists, "the handler to start")
+
+    seen_outside = {"marker": os.environ.get("MARKER"), "key": os.environ["AWS_ACCESS_KEY_ID"]}
+    boto3.client("sts", region_name=REGION)  # what raced: a client made meanwhile, elsewhere
+    invoker.join(DEADLINE_SECONDS)
+    seen_inside = json.loads(answers[0]["Payload"].read())
+
+    assert seen_outside == {"marker": None, "key": outer_key}
+    assert seen_inside["marker"] == "only-mine"
+    assert seen_inside["key"] != outer_key  # the execution role's session

@@ -126,6 +126,37 @@ def build_trigger_stack(
             {"Id": "queue", "Arn": queue_arn(queue), "SqsParameters": {"MessageGroupId": GROUP}}
         ],
     )
+    # The trigger Lambda runs as its role (local/aws/lambda_.py): what terraform/trigger.tf grants.
+    region = sqs.meta.region_name
+    execution = machine.replace(":stateMachine:", ":execution:") + ":*"
+    grants = [
+        (["states:StartExecution", "states:ListExecutions"], machine),
+        (["states:DescribeExecution"], execution),
+        (
+            [
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            ],
+            queue_arn(queue),
+        ),
+        (["sns:Publish"], topic),
+        (["logs:CreateLogStream", "logs:PutLogEvents"], f"arn:aws:logs:{region}:*"),
+    ]
+    iam.put_role_policy(
+        RoleName="trigger",
+        PolicyName="trigger",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": actions, "Resource": resource}
+                    for actions, resource in grants
+                ],
+            }
+        ),
+    )
     return TriggerStack(machine, queue, dead["QueueUrl"], inbox)
 
 
