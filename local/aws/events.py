@@ -21,7 +21,7 @@ from jsonpath_ng import ext as jsonpath_ext
 from moto.core.utils import utcnow
 from moto.events.models import Rule as EventRule
 
-from local.aws import core, lambda_
+from local.aws import core, iam, lambda_
 
 # --------------------------------------------------------------------------- event delivery
 
@@ -138,27 +138,88 @@ def _target_service(target: dict[str, Any]) -> str:
     return parts[2] if len(parts) > 2 else ""
 
 
+class DeliveryDenied(Exception):
+    """EventBridge may not deliver to the target; ``code`` is the dead-letter ERROR_CODE."""
+
+    code = "NO_PERMISSIONS"
+
+
+#: The action EventBridge performs on each target it delivers to (service authorization
+#: reference). Lambda, SNS and SQS targets are decided by their resource policy; any other
+#: target (Step Functions here) by the target's RoleArn, which EventBridge assumes.
+#: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
+#: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html
+TARGET_ACTIONS = {
+    "lambda": "lambda:InvokeFunction",
+    "sns": "sns:Publish",
+    "sqs": "sqs:SendMessage",
+    "states": "states:StartExecution",
+}
+RESOURCE_POLICY_TARGETS = frozenset({"lambda", "sns", "sqs"})
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+
+
+def delivery_refusal(rule: Any, target: dict[str, Any]) -> str | None:
+    """Why EventBridge may not deliver ``rule``'s event to ``target`` (``None``: it may).
+
+    A target without an action here (CloudWatch Logs, buses, ...) is not authorised by the
+    emulator (listed in docs/fidelity-rows-w2a.md as not modelled).
+    """
+    arn = str(target.get("Arn", ""))
+    service = _target_service(target)
+    action = TARGET_ACTIONS.get(service)
+    if action is None:
+        return None
+    rule_arn, account = str(rule.arn), str(rule.account_id)
+    if service in RESOURCE_POLICY_TARGETS:
+        decision, message = iam.service_delivery_decision(
+            EVENTS_PRINCIPAL, action, arn, source_arn=rule_arn, source_account=account
+        )
+    elif target.get("RoleArn"):
+        source = {"aws:sourcearn": (rule_arn,), "aws:sourceaccount": (account,)}
+        decision, message = iam.role_decision(
+            EVENTS_PRINCIPAL, str(target["RoleArn"]), action, arn, source
+        )
+    else:
+        # PutTargets: "RoleArn ... if the target is ... a Step Functions state machine" is how
+        # EventBridge gets permission; without one it has none.
+        return f"{EVENTS_PRINCIPAL} has no role to perform {action} on {arn} (no RoleArn)"
+    if decision is not iam.Decision.ALLOW:
+        return message
+    if service == "sns":
+        decision, message = iam.topic_key_decision(EVENTS_PRINCIPAL, arn)
+        if decision is not iam.Decision.ALLOW:
+            return message
+    return None
+
+
+def dead_letter(rule: Any, target: dict[str, Any], event: dict[str, Any], error: Exception) -> None:
+    """An event EventBridge could not deliver: logged, and kept by the target's dead-letter
+    queue when it has one (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html)."""
+    arn = str(target.get("Arn", ""))
+    LOGGER.warning("could not deliver event %s to %s: %s", event.get("id"), arn, error)
+    queue = (target.get("DeadLetterConfig") or {}).get("Arn")
+    if queue:
+        attributes = {
+            "RULE_ARN": str(getattr(rule, "arn", "")),
+            "TARGET_ARN": arn,
+            "ERROR_CODE": str(getattr(error, "code", type(error).__name__)),
+            "ERROR_MESSAGE": str(error)[:1000],
+        }
+        lambda_.send_to_queue_or_topic(queue, json.dumps(event), attributes)
+
+
 def _deliver_to_target(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
     arn = str(target["Arn"])
     _, _, service, region, account, *_ = arn.split(":")
     text = target_input(target, event, rule)
     endpoint_url = core.endpoint_url()
 
-    def on_failure(error: Exception) -> None:
-        # The target's own dead-letter queue keeps an event EventBridge could not deliver.
-        LOGGER.warning("could not deliver event %s to %s: %s", event.get("id"), arn, error)
-        dead_letter = (target.get("DeadLetterConfig") or {}).get("Arn")
-        if dead_letter:
-            attributes = {
-                "RULE_ARN": str(getattr(rule, "arn", "")),
-                "TARGET_ARN": arn,
-                "ERROR_CODE": type(error).__name__,
-                "ERROR_MESSAGE": str(error)[:1000],
-            }
-            lambda_.send_to_queue_or_topic(dead_letter, json.dumps(event), attributes)
-
     def work() -> None:
         try:
+            refusal = delivery_refusal(rule, target)
+            if refusal is not None:
+                raise DeliveryDenied(refusal)
             if service == "lambda":
                 from moto.awslambda.utils import get_backend as lambda_backend
 
@@ -180,7 +241,7 @@ def _deliver_to_target(rule: Any, target: dict[str, Any], event: dict[str, Any])
             elif service == "sns":
                 lambda_.send_to_queue_or_topic(arn, text, {})
         except Exception as error:
-            on_failure(error)
+            dead_letter(rule, target, event, error)
 
     core.in_background(f"events-{service}-{event.get('id', '')}", work)
 
@@ -198,7 +259,15 @@ def _rule_send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
             event["time"] = event_time(event.get("time") or utcnow())
             for target in ours:
                 _deliver_to_target(self, target, event)
-        rest = [t for t in self.targets if _target_service(t) not in _OUR_TARGETS]
+        rest = []
+        for target in self.targets:
+            if _target_service(target) in _OUR_TARGETS:
+                continue
+            refusal = delivery_refusal(self, target)
+            if refusal is None:
+                rest.append(target)
+            else:
+                dead_letter(self, target, original_event, DeliveryDenied(refusal))
         if rest:
             # A copy with moto's targets only: the rule itself is never modified.
             moto_rule = copy.copy(self)

@@ -734,6 +734,8 @@ def resource_policy_of(arn: str, caller_account: str) -> dict[str, Any] | None:
     if isinstance(text, bytes):
         text = text.decode()
     loaded = json.loads(text) if isinstance(text, str) else text
+    if isinstance(loaded, Mapping) and isinstance(loaded.get("Policy"), str):
+        loaded = json.loads(loaded["Policy"])  # Lambda's GetPolicy answer wraps the document
     return dict(loaded) if isinstance(loaded, Mapping) and loaded.get("Statement") else None
 
 
@@ -746,6 +748,61 @@ def service_decision(
     policy = resource_policy_of(resource, source_account)
     context = {"aws:sourcearn": (source_arn,), "aws:sourceaccount": (source_account,)}
     return decide_for_service(service, action, resource, policy, context)
+
+
+#: The KMS actions SNS performs with a topic's key when a message is published to it; a service
+#: principal publishing (EventBridge, CloudWatch alarms) must be allowed both by the key policy.
+#: SNS developer guide, "Enable compatibility between event sources from AWS services and
+#: encrypted topics": https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+SNS_PUBLISH_KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+def topic_key_decision(service: str, topic_arn: str) -> tuple[Decision, str]:
+    """May ``service`` publish to ``topic_arn`` as far as the topic's KMS key is concerned?
+
+    SNS makes the KMS calls for the publisher. They carry no ``aws:SourceAccount`` or
+    ``aws:SourceArn``: the guide's statement has no condition, and published guidance says a
+    key policy conditioned on them drops EventBridge's deliveries; the strict reading is that
+    the request context has neither (see terraform/notifications.tf). An unencrypted topic, or
+    one whose key the emulator does not know, needs nothing here.
+    """
+    from moto.sns.models import sns_backends
+
+    _, _, _, region, account, _ = topic_arn.split(":", 5)
+    try:
+        key_id = sns_backends[account][region].topics[topic_arn].kms_master_key_id
+    except Exception:  # no such topic: the publish itself fails
+        return Decision.ALLOW, ""
+    key_arn = _kms_key_arn(account, region, str(key_id)) if key_id else None
+    if key_arn is None:
+        return Decision.ALLOW, ""
+    policy = resource_policy_of(key_arn, account)
+    for action in SNS_PUBLISH_KMS_ACTIONS:
+        decision = decide_for_service(service, action, key_arn, policy, {})
+        if decision is not Decision.ALLOW:
+            reason = "an explicit deny in" if decision is Decision.EXPLICIT_DENY else "no"
+            return decision, (
+                f"{service} is not authorized to perform: {action} on resource: {key_arn} "
+                f"because {reason} key policy allows it (KMS.AccessDeniedException)"
+            )
+    return Decision.ALLOW, ""
+
+
+def service_delivery_decision(
+    service: str, action: str, resource: str, *, source_arn: str, source_account: str
+) -> tuple[Decision, str]:
+    """``service_decision`` with AWS's denial wording, for delivery code to log."""
+    decision = service_decision(
+        service, action, resource, source_arn=source_arn, source_account=source_account
+    )
+    if decision is Decision.EXPLICIT_DENY:
+        why = "with an explicit deny in a resource-based policy"
+    else:
+        why = f"because no resource-based policy allows the {action} action"
+    return (
+        decision,
+        f"{service} is not authorized to perform: {action} on resource: {resource} {why}",
+    )
 
 
 def _identity_policies(session: Any) -> list[dict[str, Any]]:
@@ -1185,7 +1242,9 @@ __all__ = [
     "resource_arn",
     "role_decision",
     "service_decision",
+    "service_delivery_decision",
     "service_role_credentials",
+    "topic_key_decision",
     "trust_allows_web_identity",
     "web_identity_context",
 ]

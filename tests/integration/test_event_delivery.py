@@ -15,6 +15,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from unittest.mock import ANY
 
@@ -24,7 +25,7 @@ import pytest
 from local.aws import core, lambda_, sqs
 from local.aws.events import target_input, transform_input
 from local.emulator import Emulator
-from tests.integration.test_trigger_moto import BUCKET, build_trigger_stack
+from tests.integration.test_trigger_moto import BUCKET, allow_rule_to_send, build_trigger_stack
 
 pytestmark = pytest.mark.integration
 
@@ -78,6 +79,41 @@ def _log_messages(logs: Any, group: str) -> list[str]:
     return [e["message"] for e in events]
 
 
+def allow_rule_to_invoke(lam: Any, function: str, rule_arn: str) -> None:
+    """The function policy terraform's aws_lambda_permission gives: EventBridge, this rule."""
+    lam.add_permission(
+        FunctionName=function,
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+        SourceArn=rule_arn,
+    )
+
+
+def registry_events_role(iam: Any, machine_arn: str, *, allowed: bool = True) -> str:
+    """terraform/trigger.tf's registry-events role: EventBridge may start ``machine_arn``."""
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="registry-events", AssumeRolePolicyDocument=json.dumps(trust))
+    if allowed:
+        grant = {"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine_arn}
+        iam.put_role_policy(
+            RoleName="registry-events",
+            PolicyName="start",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+        )
+    return str(role["Role"]["Arn"])
+
+
 @pytest.fixture
 def aws(emulator: None) -> Iterator[Callable[[str], Any]]:
     """boto3 clients against moto; in-flight deliveries are awaited before moto stops."""
@@ -114,7 +150,8 @@ def _filtered_lambda_setup(client: Callable[[str], Any]) -> None:
         Handler="app.lambda_handler",
         Code={"ZipFile": _zip({"app.py": "def lambda_handler(e, c):\n  return e['id']\n"})},
     )
-    events.put_rule(Name="filtered", EventPattern=json.dumps(TRIGGER_PATTERN))
+    rule = events.put_rule(Name="filtered", EventPattern=json.dumps(TRIGGER_PATTERN))["RuleArn"]
+    allow_rule_to_invoke(lam, "filtered", rule)
     events.put_targets(Rule="filtered", Targets=[{"Id": "fn", "Arn": function["FunctionArn"]}])
 
 
@@ -199,7 +236,8 @@ def test_s3_events_have_aws_shape_and_reach_moto_targets_too(aws: Any) -> None:
     queue = sqs.create_queue(QueueName="uploads")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
     pattern = {"source": ["aws.s3"], "detail": {"object": {"key": [{"prefix": "data/raw/"}]}}}
-    events.put_rule(Name="uploads", EventPattern=json.dumps(pattern))
+    rule = events.put_rule(Name="uploads", EventPattern=json.dumps(pattern))["RuleArn"]
+    allow_rule_to_send(sqs, queue, rule)
     events.put_targets(
         Rule="uploads",
         Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}],
@@ -331,6 +369,7 @@ def test_model_package_approval_starts_the_state_machine_with_transformed_input(
     sm, sfn, events = aws("sagemaker"), aws("stepfunctions"), aws("events")
     machine = sfn.create_state_machine(name="deploy", definition=PASS_DEFINITION, roleArn=ROLE)
     machine_arn = machine["stateMachineArn"]
+    events_role = registry_events_role(aws("iam"), machine_arn)
     sm.create_model_package_group(ModelPackageGroupName="iris")
     pattern = {
         "source": ["aws.sagemaker"],
@@ -345,7 +384,12 @@ def test_model_package_approval_starts_the_state_machine_with_transformed_input(
     events.put_targets(
         Rule="approved",
         Targets=[
-            {"Id": "sfn", "Arn": machine_arn, "RoleArn": ROLE, "InputTransformer": transformer}
+            {
+                "Id": "sfn",
+                "Arn": machine_arn,
+                "RoleArn": events_role,
+                "InputTransformer": transformer,
+            }
         ],
     )
     spec = {
@@ -494,3 +538,185 @@ def test_a_functions_environment_is_visible_only_to_its_own_invocation(
     assert seen_outside == {"marker": None, "key": outer_key}
     assert seen_inside["marker"] == "only-mine"
     assert seen_inside["key"] != outer_key  # the execution role's session
+
+
+# --------------------------------------------------------------------------- target authorisation
+
+ACCOUNT = "123456789012"
+TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
+
+
+def terraform_policy(file: str, name: str, values: dict[str, str]) -> dict[str, Any]:
+    """``data "aws_iam_policy_document" name`` of terraform/``file`` as the JSON policy Terraform
+    renders, with ``values`` substituted for its ``${...}`` references."""
+    import hcl2
+    from hcl2.utils import SerializationOptions
+
+    options = SerializationOptions(
+        with_comments=False, explicit_blocks=False, strip_string_quotes=True
+    )
+    with (TERRAFORM / file).open() as handle:
+        parsed = hcl2.load(handle, serialization_options=options)
+    [document] = [
+        block["aws_iam_policy_document"][name]
+        for block in parsed["data"]
+        if name in block.get("aws_iam_policy_document", {})
+    ]
+    text = json.dumps(document)
+    for reference, value in values.items():
+        text = text.replace("${" + reference + "}", value)
+    statements = []
+    for statement in json.loads(text)["statement"]:
+        rendered: dict[str, Any] = {
+            "Sid": statement.get("sid", ""),
+            "Effect": statement.get("effect", "Allow"),
+            "Action": statement["actions"],
+            "Resource": statement["resources"],
+            "Principal": {p["type"]: p["identifiers"] for p in statement["principals"]},
+        }
+        if rendered["Principal"] == {"*": ["*"]}:
+            rendered["Principal"] = "*"
+        for condition in statement.get("condition", []):
+            tests = rendered.setdefault("Condition", {}).setdefault(condition["test"], {})
+            tests[condition["variable"]] = condition["values"]
+        statements.append(rendered)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _queue(sqs_client: Any, name: str) -> tuple[str, str]:
+    url = sqs_client.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return url, str(arn["Attributes"]["QueueArn"])
+
+
+def _messages(sqs_client: Any, url: str) -> list[dict[str, Any]]:
+    return list(
+        sqs_client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+    )
+
+
+FAILURE_EVENT = {"Source": "test.pipeline", "DetailType": "Failed", "Detail": "{}"}
+
+
+def _rule(events: Any, name: str) -> str:
+    pattern = {"source": [FAILURE_EVENT["Source"]]}
+    return str(events.put_rule(Name=name, EventPattern=json.dumps(pattern))["RuleArn"])
+
+
+def test_a_lambda_target_is_invoked_only_when_its_function_policy_allows_the_rule(
+    aws: Any,
+) -> None:
+    # EventBridge's permission to invoke a function is the function's resource policy
+    # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html).
+    lam, events, sqs_client = aws("lambda"), aws("events"), aws("sqs")
+    lam.create_function(
+        FunctionName="unpermitted",
+        Runtime="python3.12",
+        Role=ROLE,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _zip({"app.py": "def lambda_handler(e, c):\n  return 1\n"})},
+    )
+    rule = _rule(events, "to-lambda")
+    allow_rule_to_invoke(lam, "unpermitted", rule.replace("to-lambda", "another-rule"))
+    dlq, dlq_arn = _queue(sqs_client, "events-dlq")
+    fn_arn = lam.get_function(FunctionName="unpermitted")["Configuration"]["FunctionArn"]
+    events.put_targets(
+        Rule="to-lambda",
+        Targets=[{"Id": "fn", "Arn": fn_arn, "DeadLetterConfig": {"Arn": dlq_arn}}],
+    )
+
+    events.put_events(Entries=[FAILURE_EVENT])
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+
+    assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
+    [dead] = _messages(sqs_client, dlq)
+    assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+    assert dead["MessageAttributes"]["RULE_ARN"]["StringValue"] == rule
+
+
+def test_an_sqs_target_receives_only_what_its_queue_policy_allows(aws: Any) -> None:
+    events, sqs_client = aws("events"), aws("sqs")
+    closed, closed_arn = _queue(sqs_client, "closed")
+    opened, opened_arn = _queue(sqs_client, "opened")
+    rule = _rule(events, "to-queues")
+    allow_rule_to_send(sqs_client, opened, rule)
+    events.put_targets(
+        Rule="to-queues", Targets=[{"Id": "c", "Arn": closed_arn}, {"Id": "o", "Arn": opened_arn}]
+    )
+
+    events.put_events(Entries=[FAILURE_EVENT])
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+
+    assert _messages(sqs_client, closed) == []
+    assert len(_messages(sqs_client, opened)) == 1
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_a_step_functions_target_starts_only_as_a_role_allowed_to(aws: Any, allowed: bool) -> None:
+    # EventBridge starts a state machine as the target's RoleArn, whose policy decides
+    # (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-identity-based.html).
+    sfn, events = aws("stepfunctions"), aws("events")
+    machine = sfn.create_state_machine(name="m", definition=PASS_DEFINITION, roleArn=ROLE)
+    machine_arn = machine["stateMachineArn"]
+    role = registry_events_role(aws("iam"), machine_arn, allowed=allowed)
+    _rule(events, "to-sfn")
+    events.put_targets(Rule="to-sfn", Targets=[{"Id": "s", "Arn": machine_arn, "RoleArn": role}])
+
+    events.put_events(Entries=[FAILURE_EVENT])
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+
+    started = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
+    assert len(started) == (1 if allowed else 0)
+
+
+OLD_KEY_CONDITION = {"StringEquals": {"aws:SourceAccount": [ACCOUNT]}}
+
+
+@pytest.mark.parametrize("key_policy", ["terraform", "terraform-with-source-account"])
+def test_eventbridge_publishes_to_the_encrypted_topic_only_when_the_key_policy_allows(
+    aws: Any, key_policy: str
+) -> None:
+    # SNS encrypts with the topic's key for the publisher, so EventBridge must be allowed
+    # kms:GenerateDataKey* and kms:Decrypt by the key policy as well as sns:Publish by the topic
+    # policy (SNS developer guide, sns-key-management.html#compatibility-with-aws-services).
+    # terraform/notifications.tf's own policies are used: reverting its key statement to the
+    # old aws:SourceAccount-conditioned one fails the "terraform" case.
+    kms, sns, events, sqs_client = aws("kms"), aws("sns"), aws("events"), aws("sqs")
+    refs = {"local.partition": "aws", "local.account_id": ACCOUNT}
+    key_document = terraform_policy("notifications.tf", "sns_key", refs)
+    if key_policy == "terraform-with-source-account":
+        for statement in key_document["Statement"]:
+            if statement["Principal"] == {
+                "Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+            }:
+                statement["Condition"] = OLD_KEY_CONDITION
+    key = kms.create_key(Policy=json.dumps(key_document))["KeyMetadata"]["Arn"]
+    topic = sns.create_topic(Name="notifications", Attributes={"KmsMasterKeyId": key})["TopicArn"]
+    topic_policy = terraform_policy(
+        "notifications.tf", "notifications", {**refs, "aws_sns_topic.notifications.arn": topic}
+    )
+    sns.set_topic_attributes(
+        TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(topic_policy)
+    )
+    inbox, inbox_arn = _queue(sqs_client, "inbox")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    dlq, dlq_arn = _queue(sqs_client, "events-dlq")
+    _rule(events, "failures")
+    events.put_targets(
+        Rule="failures",
+        Targets=[{"Id": "topic", "Arn": topic, "DeadLetterConfig": {"Arn": dlq_arn}}],
+    )
+
+    events.put_events(Entries=[FAILURE_EVENT])
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+
+    if key_policy == "terraform":
+        assert len(_messages(sqs_client, inbox)) == 1
+        assert _messages(sqs_client, dlq) == []
+    else:
+        assert _messages(sqs_client, inbox) == []
+        [dead] = _messages(sqs_client, dlq)
+        assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
+        assert "kms:GenerateDataKey" in dead["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]

@@ -57,6 +57,20 @@ class TriggerStack:
     notifications_url: str
 
 
+def allow_rule_to_send(sqs: Any, queue_url: str, rule_arn: str) -> None:
+    """The queue policy terraform/trigger.tf gives: EventBridge may send for this rule only."""
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": arn["Attributes"]["QueueArn"],
+        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+
+
 def build_trigger_stack(
     client: Callable[[str], Any], *, retry_delay_seconds: int = 1, max_receive_count: int = 50
 ) -> TriggerStack:
@@ -119,7 +133,8 @@ def build_trigger_stack(
         "detail-type": ["Object Created"],
         "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"prefix": "data/raw/"}]}},
     }
-    events.put_rule(Name="trigger", EventPattern=json.dumps(pattern))
+    rule = events.put_rule(Name="trigger", EventPattern=json.dumps(pattern))["RuleArn"]
+    allow_rule_to_send(sqs, queue, rule)
     events.put_targets(
         Rule="trigger",
         Targets=[
@@ -385,6 +400,7 @@ def test_a_replayed_event_never_starts_a_second_run(
     # A second target records the event exactly as EventBridge delivered it.
     tap = sqs.create_queue(QueueName="tap")["QueueUrl"]
     tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])
+    allow_rule_to_send(sqs, tap, aws("events").describe_rule(Name="trigger")["Arn"])
     aws("events").put_targets(
         Rule="trigger", Targets=[{"Id": "tap", "Arn": tap_arn["Attributes"]["QueueArn"]}]
     )
