@@ -24,7 +24,9 @@ Modules, in the order ``install_all()`` installs them (``MODULES``):
 ``s3``             lifecycle header, bucket-policy conditions, notification drift, S3 events
                    in EventBridge's shape
 ``lambda_``        configuration drift, a new account's limits, in-process invocation
-``events``         rules delivering to Lambda, Step Functions and SNS targets
+``events``         rules delivering to Lambda, Step Functions, SNS and SQS targets, each
+                   delivery authorised (resource policy, or the target's role; the topic's key)
+``cloudwatch``     alarms publishing to their SNS actions, authorised as CloudWatch is
 ``sqs``            Lambda's SQS event source mappings, polled as the Lambda service polls
 ================== ========================================================================
 
@@ -40,6 +42,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from local.aws import (
+    cloudwatch,
     core,
     events,
     iam,
@@ -65,6 +68,7 @@ MODULES: tuple[ModuleType, ...] = (
     s3,
     lambda_,
     events,
+    cloudwatch,
     sqs,
 )
 

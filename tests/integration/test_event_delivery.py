@@ -720,3 +720,48 @@ def test_eventbridge_publishes_to_the_encrypted_topic_only_when_the_key_policy_a
         [dead] = _messages(sqs_client, dlq)
         assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
         assert "kms:GenerateDataKey" in dead["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]
+
+
+@pytest.mark.parametrize("key_policy", ["terraform", "terraform-with-source-account"])
+def test_an_alarm_publishes_to_the_encrypted_topic_only_when_the_key_policy_allows(
+    aws: Any, key_policy: str
+) -> None:
+    # The same two policies decide for CloudWatch alarms (local/aws/cloudwatch.py).
+    kms, sns, cw, sqs_client = aws("kms"), aws("sns"), aws("cloudwatch"), aws("sqs")
+    refs = {"local.partition": "aws", "local.account_id": ACCOUNT}
+    key_document = terraform_policy("notifications.tf", "sns_key", refs)
+    if key_policy == "terraform-with-source-account":
+        for statement in key_document["Statement"]:
+            if "Service" in statement["Principal"]:
+                statement["Condition"] = OLD_KEY_CONDITION
+    key = kms.create_key(Policy=json.dumps(key_document))["KeyMetadata"]["Arn"]
+    topic = sns.create_topic(Name="notifications", Attributes={"KmsMasterKeyId": key})["TopicArn"]
+    topic_policy = terraform_policy(
+        "notifications.tf", "notifications", {**refs, "aws_sns_topic.notifications.arn": topic}
+    )
+    sns.set_topic_attributes(
+        TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(topic_policy)
+    )
+    inbox, inbox_arn = _queue(sqs_client, "inbox")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    cw.put_metric_alarm(
+        AlarmName="trigger-errors",
+        MetricName="Errors",
+        Namespace="AWS/Lambda",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+        AlarmActions=[topic],
+    )
+
+    cw.set_alarm_state(AlarmName="trigger-errors", StateValue="ALARM", StateReason="test")
+
+    received = _messages(sqs_client, inbox)
+    if key_policy == "terraform":
+        [message] = received
+        alarm = json.loads(json.loads(message["Body"])["Message"])
+        assert (alarm["AlarmName"], alarm["NewStateValue"]) == ("trigger-errors", "ALARM")
+    else:
+        assert received == []
