@@ -30,11 +30,12 @@ Modules, in the order ``install_all()`` installs them (``MODULES``):
 ``sqs``            Lambda's SQS event source mappings, polled as the Lambda service polls
 ================== ========================================================================
 
-Each module's tests: ``tests/integration/test_moto_extensions.py`` (core, stepfunctions,
-sagemaker pipelines, s3), ``test_request_validation.py``, ``test_access_control.py``,
-``test_endpoint_lifecycle.py``, ``test_invoke_endpoint.py``, ``test_lambda_quota.py``,
-``test_event_delivery.py``, ``test_event_source_mapping.py``, and
-``tests/integration/test_emulator_package.py`` for the composition itself.
+Each module's tests: ``tests/integration/test_aws_<module>.py`` (core, stepfunctions, sagemaker,
+s3, lambda), ``test_request_validation.py`` (validation), ``test_access_control.py`` (iam),
+``test_endpoint_lifecycle.py`` (sagemaker endpoints), ``test_invoke_endpoint.py``
+(sagemaker_runtime), ``test_lambda_quota.py`` and ``test_event_delivery.py`` (lambda_, events,
+cloudwatch), ``test_event_source_mapping.py`` (sqs), and ``test_emulator_package.py`` for the
+composition itself.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
   threads that ``wait_for_deliveries`` can wait for, as AWS delivers asynchronously.
 - ``once`` makes each module's ``install()`` idempotent.
 
-Tested in ``tests/integration/test_moto_extensions.py`` (faults).
+Tested in ``tests/integration/test_aws_core.py`` (faults).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
    a failed asynchronous invocation goes to its dead-letter queue or on-failure destination.
 
 Tested in ``tests/integration/test_lambda_quota.py``, ``test_event_delivery.py`` and
-``test_moto_extensions.py``.
+``test_aws_lambda.py``.
 """
 
 from __future__ import annotations

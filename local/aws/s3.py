@@ -5,7 +5,7 @@
 3. No perpetual Terraform drift: the bucket's ``EventBridgeConfiguration`` is reported back.
 4. S3 events reach EventBridge in AWS's shape ("Object Created", sequencer, reason).
 
-Tested in ``tests/integration/test_moto_extensions.py`` and ``test_event_delivery.py``.
+Tested in ``tests/integration/test_aws_s3.py`` and ``test_event_delivery.py``.
 """
 
 from __future__ import annotations

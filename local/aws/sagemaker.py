@@ -11,7 +11,7 @@
    ``endpoint_transition_seconds()``; a model that cannot be loaded ends Failed; UpdateEndpoint,
    which moto lacks, only from InService).
 
-Tested in ``tests/integration/test_moto_extensions.py`` (pipelines, model packages),
+Tested in ``tests/integration/test_aws_sagemaker.py`` (pipelines, model packages),
 ``test_endpoint_lifecycle.py`` and ``test_event_delivery.py`` (model package events).
 """
 

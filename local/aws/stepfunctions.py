@@ -11,7 +11,7 @@
 5. What Terraform's aws provider (5.100) needs: ``ValidateStateMachineDefinition`` (parses the
    ASL) and ``ListStateMachineVersions``.
 
-Tested in ``tests/integration/test_moto_extensions.py``.
+Tested in ``tests/integration/test_aws_stepfunctions.py``.
 """
 
 from __future__ import annotations
