@@ -162,7 +162,12 @@ def slug(text: str, limit: int) -> str:
 
 
 def client_error(error: ClientError) -> StepFailure:
-    """A job's refused S3 call as SageMaker reports it: ``ClientError: <the service's error>``."""
+    """A job's refused S3 call as the job's FailureReason: ``ClientError: <S3's error>``.
+
+    SageMaker blames the customer (``ClientError``, not ``InternalServerError``) when the job's
+    role cannot read its inputs or write its outputs; S3's own code (``AccessDenied``) is kept
+    so the reason says which call the role's policy refused.
+    """
     return StepFailure(f"ClientError: {error}")
 
 
@@ -183,6 +188,8 @@ class S3Transfer:
             keys = [obj["Key"] for page in pages for obj in page.get("Contents", [])]
         except self.s3.exceptions.NoSuchBucket:
             keys = []
+        except ClientError as error:
+            raise client_error(error) from None
         for key in keys:
             if key.endswith("/"):
                 continue  # "folder" marker objects
@@ -195,8 +202,11 @@ class S3Transfer:
             if destination.resolve() not in target.parents:
                 raise StepFailure(f"ClientError: S3 key {key!r} escapes its local path")
             target.parent.mkdir(parents=True, exist_ok=True)
-            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"]
-            target.write_bytes(body.read())
+            try:
+                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except ClientError as error:
+                raise client_error(error) from None
+            target.write_bytes(body)
             written.append(target)
         if not written:
             raise StepFailure(
@@ -212,13 +222,19 @@ class S3Transfer:
         uploaded = []
         for path in sorted(p for p in source.rglob("*") if p.is_file()):
             key = "/".join(filter(None, [prefix.rstrip("/"), str(path.relative_to(source))]))
-            self.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+            try:
+                self.s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+            except ClientError as error:
+                raise client_error(error) from None
             uploaded.append(f"s3://{bucket}/{key}")
         return uploaded
 
     def put(self, uri: str, body: bytes) -> None:
         bucket, key = split_s3_uri(uri)
-        self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        try:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=body)
+        except ClientError as error:
+            raise client_error(error) from None
 
     def read_json(self, uri: str) -> Any:
         bucket, key = split_s3_uri(uri)
@@ -281,14 +297,12 @@ class ProcessingJobRunner:
         container_args = [str(a) for a in app.get("ContainerArguments") or []]
         job_arn = self.create(job_name, args, app, container_args)
 
-        for item in args.get("ProcessingInputs") or []:
-            s3_input = item.get("S3Input")
-            if not s3_input:
-                raise DefinitionError(
-                    f"ValidationError: input {item.get('InputName')}: only S3Input is supported"
-                )
-            local = Path(map_container_path(s3_input["LocalPath"], root))
-            self.storage.download(str(s3_input["S3Uri"]), local)
+        try:
+            self.download_inputs(args, root)
+        except StepFailure as error:
+            if not isinstance(error, DefinitionError):
+                self.finish(job_name, "Failed", str(error))
+            raise
         outputs = (args.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         for item in outputs:
             Path(map_container_path(item["S3Output"]["LocalPath"], root)).mkdir(
@@ -326,11 +340,25 @@ class ProcessingJobRunner:
             self.finish(job_name, "Failed", reason)
             raise StepFailure(reason)
 
-        for item in outputs:
-            local = Path(map_container_path(item["S3Output"]["LocalPath"], root))
-            self.storage.upload_directory(local, str(item["S3Output"]["S3Uri"]))
+        try:
+            for item in outputs:
+                local = Path(map_container_path(item["S3Output"]["LocalPath"], root))
+                self.storage.upload_directory(local, str(item["S3Output"]["S3Uri"]))
+        except StepFailure as error:
+            self.finish(job_name, "Failed", str(error))
+            raise
         self.finish(job_name, "Completed")
         return job_arn, root
+
+    def download_inputs(self, args: Mapping[str, Any], root: Path) -> None:
+        for item in args.get("ProcessingInputs") or []:
+            s3_input = item.get("S3Input")
+            if not s3_input:
+                raise DefinitionError(
+                    f"ValidationError: input {item.get('InputName')}: only S3Input is supported"
+                )
+            local = Path(map_container_path(s3_input["LocalPath"], root))
+            self.storage.download(str(s3_input["S3Uri"]), local)
 
     def create(
         self,
@@ -458,7 +486,12 @@ class TrainingJobRunner:
         # The service reads the job's log as CloudWatch shows it (tabs as #011).
         metrics = tuning.read_metrics(code.metric_regexes, stdout + "\n" + stderr)
         model_uri = f"{code.output_path}/{job_name}/output/model.tar.gz"
-        self.storage.put(model_uri, tar_directory(model_dir))
+        try:
+            self.storage.put(model_uri, tar_directory(model_dir))
+        except StepFailure as error:
+            self.finish(job_name, "Failed", started, reason=str(error))
+            info.update(status="Failed", failure_reason=str(error))
+            return info
         self.finish(job_name, "Completed", started, metrics=metrics, model_uri=model_uri)
         info.update(
             status="Completed",

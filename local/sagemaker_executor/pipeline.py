@@ -28,6 +28,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local.access_control import _assumable_by, task_credentials
 from local.moto_extensions import PipelineRun
 from local.sagemaker_executor.definition import (
     Resolver,
@@ -43,6 +44,8 @@ from local.sagemaker_executor.steps import StepContext, StepResult, executor_for
 logger = logging.getLogger("local.sagemaker_executor")
 
 EventCallback = Callable[[dict[str, Any]], None]
+CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"})
+SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
 
 class LocalPipelineExecutor:
@@ -124,22 +127,54 @@ class _Execution:
         # arn:aws:sagemaker:<region>:<account>:pipeline/<name>/execution/<id>
         parts = run.arn.split(":")
         self.region, self.account = parts[3], parts[4]
-        session = boto3.session.Session(region_name=self.region)
-        config = Config(retries={"max_attempts": 5, "mode": "standard"})
-        self.storage = S3Transfer(
-            session.client("s3", endpoint_url=executor.endpoint_url, config=config)
-        )
+        self.session = boto3.session.Session(region_name=self.region)
+        # The service's own clients (the account's root on the emulator): they create jobs and
+        # read Std:JsonGet S3 documents; jobs' S3 access goes through storage_for.
+        self.storage = S3Transfer(self.service_client(self.region, "s3"))
         self.records = EmulatorJobRecords(
-            session.client("sagemaker", endpoint_url=executor.endpoint_url, config=config),
-            self.account,
-            self.region,
+            self.service_client(self.region, "sagemaker"), self.account, self.region
         )
         self.directory = executor.workdir / run.execution_id
         self.resolver: Resolver | None = None
+        self._role_storage: dict[str, S3Transfer] = {}
+
+    def service_client(self, region: str, service: str) -> Any:
+        return self.session.client(
+            service,  # type: ignore[call-overload]
+            region_name=region,
+            endpoint_url=self.executor.endpoint_url,
+            config=CLIENT_CONFIG,
+        )
 
     def storage_for(self, role_arn: str) -> S3Transfer:
-        """A job's S3 access."""
-        return self.storage
+        """A job's S3 access, as the job's role: its policy and the bucket's policy decide.
+
+        SageMaker assumes the RoleArn passed to Create*Job and reads inputs and writes outputs
+        with that session ("SageMaker AI Roles", "CreateTrainingJob" permissions:
+        https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html). The emulator
+        authorises requests signed with STS credentials (local/access_control.py); the session
+        is assumed as Step Functions tasks' are, by the same function.
+        """
+        if role_arn not in self._role_storage:
+            if not _assumable_by(SAGEMAKER_PRINCIPAL, role_arn):
+                # AWS refuses such a role at Create*Job; the message is the one the API answers.
+                raise StepFailure(
+                    f"ValidationException: Could not assume role {role_arn}. Please ensure that "
+                    f"the role exists and allows principal '{SAGEMAKER_PRINCIPAL}' to assume "
+                    "the role."
+                )
+            creds = task_credentials(self.service_client, self.region, role_arn)
+            self._role_storage[role_arn] = S3Transfer(
+                self.session.client(
+                    "s3",
+                    endpoint_url=self.executor.endpoint_url,
+                    config=CLIENT_CONFIG,
+                    aws_access_key_id=creds["aws_access_key_id"],
+                    aws_secret_access_key=creds["aws_secret_access_key"],
+                    aws_session_token=creds["aws_session_token"],
+                )
+            )
+        return self._role_storage[role_arn]
 
     def event(self, kind: str, **fields: Any) -> None:
         self.executor.emit({"type": kind, "execution_id": self.run_.execution_id, **fields})

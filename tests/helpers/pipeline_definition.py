@@ -1,4 +1,5 @@
-"""The committed pipeline definition rendered for tests, as Terraform renders it.
+"""The committed pipeline definition rendered for tests, as Terraform renders it, and the
+SageMaker execution role's S3 policy read from terraform/iam.tf.
 
 One home for the template values the executor's tests use (unit and integration).
 """
@@ -6,11 +7,16 @@ One home for the template values the executor's tests use (unit and integration)
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+import hcl2
+from hcl2.utils import SerializationOptions
 
 from devtools.generated import render
 from ml.pipeline import DEFINITION_PATH
 
+ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 BUCKET = "executor-test-bucket"
@@ -34,3 +40,56 @@ def rendered_text() -> str:
 
 def rendered_definition() -> dict[str, Any]:
     return dict(json.loads(rendered_text()))
+
+
+# ---- the SageMaker execution role, as terraform/iam.tf writes it --------------------------
+
+TERRAFORM_IAM = ROOT / "terraform" / "iam.tf"
+SAGEMAKER_TRUST: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def sagemaker_s3_policy(bucket: str = BUCKET, *, without: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The S3 statements of ``aws_iam_policy_document.sagemaker`` (terraform/iam.tf) for
+    ``bucket``, as an IAM policy; ``without`` drops resources given as written there
+    (``"${local.bucket_arn}/models/*"``), to rebuild an older, narrower policy."""
+    options = SerializationOptions(
+        with_comments=False, explicit_blocks=False, strip_string_quotes=True
+    )
+    with TERRAFORM_IAM.open() as handle:
+        parsed = hcl2.load(handle, serialization_options=options)
+    documents = [
+        body
+        for block in parsed.get("data", [])
+        for name, body in block.get("aws_iam_policy_document", {}).items()
+        if name == "sagemaker"
+    ]
+    assert len(documents) == 1, "expected one aws_iam_policy_document.sagemaker in iam.tf"
+    statements = []
+    for statement in documents[0]["statement"]:
+        if not all(action.startswith("s3:") for action in statement["actions"]):
+            continue
+        resources = [
+            resource.replace("${local.bucket_arn}", f"arn:aws:s3:::{bucket}")
+            for resource in statement["resources"]
+            if resource not in without
+        ]
+        assert not any("${" in r for r in resources), f"unresolved reference in {resources}"
+        statements.append(
+            {
+                "Sid": statement["sid"],
+                "Effect": "Allow",
+                "Action": statement["actions"],
+                "Resource": resources,
+            }
+        )
+    assert statements, "aws_iam_policy_document.sagemaker has no S3 statement"
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -22,7 +22,16 @@ import pytest
 from devtools.build import tar_gz
 from local import moto_extensions, tuning
 from local.sagemaker_executor import LocalPipelineExecutor
-from tests.helpers.pipeline_definition import BUCKET, REGION, ROLE_ARN, VALUES, rendered_text
+from tests.helpers.pipeline_definition import (
+    BUCKET,
+    REGION,
+    ROLE_ARN,
+    ROLE_NAME,
+    SAGEMAKER_TRUST,
+    VALUES,
+    rendered_text,
+    sagemaker_s3_policy,
+)
 from tests.helpers.pipeline_definition import rendered_definition as _definition
 
 pytestmark = pytest.mark.integration
@@ -151,6 +160,10 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Bucket with code and data, the pipeline created from the rendered definition."""
     s3: Any = boto3.client("s3", region_name=REGION)
     sm: Any = boto3.client("sagemaker", region_name=REGION)
+    iam: Any = boto3.client("iam", region_name=REGION)
+    # The jobs run as the SageMaker role, with the S3 permissions terraform/iam.tf gives it.
+    iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
+    _put_role_policy(iam, sagemaker_s3_policy())
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="code/prepare.py", Body=(ROOT / "ml/prepare.py").read_bytes())
     s3.put_object(
@@ -172,9 +185,22 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
         tmp_path / "work", endpoint_url=None, on_event=events.append, tuning_seed=1
     )
     moto_extensions.set_pipeline_runner(executor)
-    yield {"s3": s3, "sm": sm, "events": events, "executor": executor, "workdir": tmp_path}
+    yield {
+        "s3": s3,
+        "sm": sm,
+        "iam": iam,
+        "events": events,
+        "executor": executor,
+        "workdir": tmp_path,
+    }
     # Let a still-running execution finish before moto's mock goes away under it.
     assert executor.join(timeout=DEADLINE_SECONDS)
+
+
+def _put_role_policy(iam: Any, policy: dict[str, Any]) -> None:
+    iam.put_role_policy(
+        RoleName=ROLE_NAME, PolicyName="sagemaker", PolicyDocument=json.dumps(policy)
+    )
 
 
 def _start(sm: Any, **parameters: str) -> str:
@@ -334,3 +360,51 @@ def test_missing_input_fails_with_a_client_error(stack: dict[str, Any]) -> None:
     described = _wait(sm, arn)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "No S3 objects found" in _steps(sm, arn)["PrepareData"]["FailureReason"]
+
+
+# Issue 8 item 1: every job's S3 access is authorised against the SageMaker role.
+MODELS = "${local.bucket_arn}/models/*"
+
+
+def test_training_output_needs_the_roles_models_permission(stack: dict[str, Any]) -> None:
+    """The policy as it was before terraform/iam.tf granted models/*: tuning fails, named."""
+    sm, s3 = stack["sm"], stack["s3"]
+    _put_role_policy(stack["iam"], sagemaker_s3_policy(without=(MODELS,)))
+    arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
+    execution_id = arn.rsplit("/", 1)[-1]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    steps = _steps(sm, arn)
+    assert steps["PrepareData"]["StepStatus"] == "Succeeded"
+    tune = steps["TuneXGBoost"]
+    assert tune["StepStatus"] == "Failed"
+    assert "AccessDenied" in tune["FailureReason"] and "PutObject" in tune["FailureReason"]
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"models/{execution_id}/")["KeyCount"] == 0
+    [trial] = [e for e in stack["events"] if e["type"] == "trial_finished"]
+    job = sm.describe_training_job(TrainingJobName=trial["training_job_name"])
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "AccessDenied" in job["FailureReason"]
+
+
+def test_jobs_read_inputs_as_the_role(stack: dict[str, Any]) -> None:
+    """An input outside the role's policy (the operator can read it) fails PrepareData."""
+    sm, s3 = stack["sm"], stack["s3"]
+    s3.put_object(Bucket=BUCKET, Key="elsewhere/iris.csv", Body=IRIS.read_bytes())
+    arn = _start(sm, InputDataUri=f"s3://{BUCKET}/elsewhere/iris.csv")
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
+    assert reason.startswith("ClientError: ") and "AccessDenied" in reason and "GetObject" in reason
+
+
+def test_a_role_sagemaker_cannot_assume_fails_the_step(stack: dict[str, Any]) -> None:
+    sm, iam = stack["sm"], stack["iam"]
+    statement = {
+        **SAGEMAKER_TRUST["Statement"][0],
+        "Principal": {"Service": "states.amazonaws.com"},
+    }
+    trust = {**SAGEMAKER_TRUST, "Statement": [statement]}
+    iam.update_assume_role_policy(RoleName=ROLE_NAME, PolicyDocument=json.dumps(trust))
+    arn = _start(sm)
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
+    assert reason.startswith(f"ValidationException: Could not assume role {ROLE_ARN}.")
