@@ -15,11 +15,12 @@ Sources (quoted where the rule comes from):
   conventions, always add the Exception suffix to potential error names in your AWS Step Functions
   integrations [...] the error BucketAlreadyExists [...] refer to it as
   S3.BucketAlreadyExistsException." The page's "Exception prefix" column spells the service part:
-  ``SageMaker``, ``S3``, ``Sns`` (awsdocs/aws-step-functions-developer-guide,
+  ``SageMaker``, ``S3``, ``Sns``, ``Sfn`` (awsdocs/aws-step-functions-developer-guide,
   doc_source/supported-services-awssdk.md).
 - aws-sdk integrations run the AWS SDK for Java 2.x (the prefixes above are its client names), so an
   error the operation does not model surfaces as the service's base exception,
-  ``<Prefix>Exception`` (``SageMakerException``, ``S3Exception``, ``SnsException``). SageMaker's
+  ``<Prefix>Exception`` (``SageMakerException``, ``S3Exception``, ``SnsException``,
+  ``SfnException``). SageMaker's
   throttling (``ThrottlingException``) and "Could not find endpoint" (``ValidationException``)
   are not error shapes of ``DescribeEndpoint`` in botocore's model, so they both arrive as
   ``SageMaker.SageMakerException`` and differ only in the cause.
@@ -93,6 +94,7 @@ SERVICES: dict[str, ServiceNames] = {
     ),
     "s3": ServiceNames("s3", "S3", "S3Exception"),
     "sns": ServiceNames("sns", "Sns", "SnsException", "SNS", "AmazonSNSException"),
+    "sfn": ServiceNames("stepfunctions", "Sfn", "SfnException"),
 }
 
 _RESOURCE = re.compile(

@@ -32,6 +32,8 @@ LOCAL_TF_DIR = ROOT / "local" / "terraform"
 OVERRIDE_FILE = LOCAL_TF_DIR / "local_override.tf"
 BOOTSTRAP_DIR = TERRAFORM_DIR / "bootstrap"
 BOOTSTRAP_OVERRIDE_FILE = LOCAL_TF_DIR / "bootstrap_override.tf"
+#: The roles terraform/ creates, read by the bootstrap's deploy-role policy (one list).
+ROLE_LIST_FILE = TERRAFORM_DIR / "iam_roles.json"
 DEPLOY_ROLE_OVERRIDE_FILE = LOCAL_TF_DIR / "deploy_role_override.tf"
 LOCAL_VARS_FILE = LOCAL_TF_DIR / "local.tfvars.json"
 INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
@@ -199,6 +201,8 @@ def apply_bootstrap(
         override=BOOTSTRAP_OVERRIDE_FILE,
         siblings=(),
     )
+    # The bootstrap reads the main root's role list as ``${path.module}/../iam_roles.json``.
+    shutil.copy2(ROLE_LIST_FILE, ws.root / ROLE_LIST_FILE.name)
     if not (ws.module_dir / ".terraform").exists():
         _run(["env", "TF_INIT_BACKEND=true", str(INIT_SCRIPT), str(ws.module_dir)], ws)
     result = _run(

@@ -32,7 +32,9 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
                -> EndpointStatus -> Deployed -> SummaryRoute -> Summary | ApprovalSummary   |
     success:   -> NotifySuccess (end)                every failure -> NotifyFailure -> Failed
     approved:  DescribeApprovedPackage -> ApprovedPackageRoute -> PackageNotDeployable |
-               AlreadyDeployedByRun | PrepareApprovedDeployment -> CheckServingEndpoint
+               (deployed_by_run) DescribeRegisteringRun -> RegisteringRunRoute
+               -> AlreadyDeployedByRun (run still RUNNING, end) |
+               PrepareApprovedDeployment -> CheckServingEndpoint
                -> (pending or current) config -> CheckServingModel -> ServingPackageRoute
                -> AlreadyServing (end) | NameDeployment (deployment above)
     rejected:  FindServingEndpoint -> FindServingConfig -> FindServingModel -> RejectedRoute
@@ -77,6 +79,7 @@ PLACEHOLDERS = frozenset(
 
 SAGEMAKER_SDK = "arn:aws:states:::aws-sdk:sagemaker:"
 SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
+SFN_SDK = "arn:aws:states:::aws-sdk:sfn:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
@@ -94,6 +97,7 @@ SNS_TRANSIENT = [
     "SNS.InternalErrorException",
     "SNS.KMSThrottlingException",
 ]
+SFN_SDK_TRANSIENT = ["Sfn.SfnException"]
 # SlowDown and InternalError are not modeled for GetObject: both are S3Exception.
 S3_TRANSIENT = ["S3.S3Exception"]
 # DescribeEndpoint models no errors: "Could not find endpoint" (ValidationException) and
@@ -1011,13 +1015,32 @@ def _approval_event_phase(failures: _Failures, deployment: State) -> Task:
     )
     already_deployed = Pass(
         "AlreadyDeployedByRun",
-        comment="Its training run deploys it: nothing to do for the registration event.",
+        comment="Its training run is deploying it: nothing to do for the registration event.",
         parameters={
             "status": "SKIPPED",
             "model_package_arn.$": "$.package.ModelPackageArn",
-            "reason": "the training run that registered this package deploys it",
+            "reason": "the training run that registered this package is deploying it",
         },
     )
+    # deployed_by_run is written once, at registration, and never updated (an update could emit
+    # another event). It means "my run deploys me" only while that run is running: once it has
+    # ended, a later approval (say, after a rejection) is handled like any other.
+    registering_run = Task(
+        "DescribeRegisteringRun",
+        comment="Is the run that registered (and deploys) this package still running?",
+        resource=SFN_SDK + "describeExecution",
+        parameters={
+            "ExecutionArn.$": "States.Format('arn:{}:states:{}:{}:execution:{}:{}', "
+            + ", ".join(
+                f"States.ArrayGetItem(States.StringSplit($$.StateMachine.Id, ':'), {i})"
+                for i in (1, 3, 4, 6)
+            )
+            + ", $.package.CustomerMetadataProperties.sfn_execution)"
+        },
+        result_selector={"status.$": "$.Status"},
+        result_path="$.registering_run",
+    )
+    registering_route = Choice("RegisteringRunRoute")
     prepare_approved = Pass(
         "PrepareApprovedDeployment",
         parameters={
@@ -1054,11 +1077,22 @@ def _approval_event_phase(failures: _Failures, deployment: State) -> Task:
                 ChoiceRule.StringEquals(
                     "$.package.CustomerMetadataProperties.deployed_by_run", "true"
                 ),
+                ChoiceRule.IsPresent("$.package.CustomerMetadataProperties.sfn_execution", True),
             ]
         ),
-        already_deployed,
+        registering_run,
     )
     approved_package_route.default_choice(prepare_approved)
+    registering_run.add_retry(_retry(SFN_SDK_TRANSIENT))
+    # A run that cannot be found (or read) is not deploying anything: the serving check decides.
+    registering_run.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=prepare_approved, result_path="$.run_error")
+    )
+    registering_run.next(registering_route)
+    registering_route.add_choice(
+        ChoiceRule.StringEquals("$.registering_run.status", "RUNNING"), already_deployed
+    )
+    registering_route.default_choice(prepare_approved)
     prepare_approved.next(_serving_check(failures, deployment))
     return describe_package
 

@@ -261,6 +261,13 @@ data "aws_iam_policy_document" "state_machine" {
   }
 
   statement {
+    sid = "ReadOwnExecutions"
+    # The approval path asks whether the run that registered a package is still deploying it.
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}:*"]
+  }
+
+  statement {
     sid       = "Notify"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.notifications.arn]

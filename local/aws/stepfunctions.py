@@ -65,7 +65,36 @@ def _normalise_in_place(self: Any, response: Any, *args: Any, **kwargs: Any) -> 
     if isinstance(response, dict):
         normalised = normalise_result(response)
         response.clear()
-        response.update(normalised)
+        # aws-sdk results are PascalCase even for camelCase APIs (Step Functions' own), as their
+        # parameters are (see _pascal_case_parameters).
+        response.update({k[:1].upper() + k[1:]: v for k, v in normalised.items()})
+
+
+def _pascal_case_parameters(self: Any, parameters: dict[str, Any], *args: Any, **kw: Any) -> None:
+    """Rename PascalCase aws-sdk parameters to the API's camelCase members, in place.
+
+    https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html:
+    "Parameters in Step Functions are expressed in PascalCase, even if the native service API is
+    in camelCase" (its example: startSyncExecution with StateMachineArn). moto passes them as is.
+    """
+    if not isinstance(parameters, dict):
+        return
+    for key in list(parameters):
+        camel = key[:1].lower() + key[1:]
+        if camel != key and camel not in parameters and _is_member(self, camel):
+            parameters[camel] = parameters.pop(key)
+
+
+def _is_member(task: Any, name: str) -> bool:
+    import botocore.session
+
+    try:
+        model = botocore.session.get_session().get_service_model(task._get_boto_service_name())
+        action = task.resource.api_action
+        shape = model.operation_model(action[:1].upper() + action[1:]).input_shape
+    except Exception:  # an unknown service or action: leave the parameters alone
+        return False
+    return shape is not None and name in shape.members
 
 
 # --------------------------------------------------------------------------- 2. error names
@@ -209,6 +238,7 @@ def install() -> None:
     """Task results, error names, JSONPath, nameless executions, Terraform's actions."""
     for cls in (aws_sdk.StateTaskServiceAwsSdk, unsupported.StateTaskServiceUnsupported):
         cls._normalise_response = _normalise_in_place  # type: ignore[method-assign]
+    aws_sdk.StateTaskServiceAwsSdk._normalise_parameters = _pascal_case_parameters  # type: ignore[method-assign]
     aws_sdk.StateTaskServiceAwsSdk._normalise_service_error_name = staticmethod(  # type: ignore[method-assign]
         _normalise_service_error_name
     )

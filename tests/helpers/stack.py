@@ -144,12 +144,21 @@ class Stack:
         timeout: float = 90.0,
         name: str | None = None,
     ) -> Run:
+        return self.wait(self.start(execution_input, name=name), timeout=timeout)
+
+    def start(
+        self, execution_input: dict[str, Any] | None = None, *, name: str | None = None
+    ) -> str:
+        """Start an execution and return its ARN without waiting."""
         self._runs += 1
-        arn = self.sfn.start_execution(
+        return self.sfn.start_execution(
             stateMachineArn=self.state_machine_arn,
             name=name or f"test-run-{self._runs}",
             input=json.dumps(execution_input or {}),
         )["executionArn"]
+
+    def wait(self, arn: str, *, timeout: float = 90.0) -> Run:
+        """Wait (with a deadline) for the execution ``arn`` to end."""
         deadline = time.monotonic() + timeout
         while True:
             described = self.sfn.describe_execution(executionArn=arn)

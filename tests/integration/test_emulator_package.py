@@ -21,9 +21,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "local" / "aws"
 #: Code outside the package that still reaches into moto, each with the function of the package
-#: that replaces it. local/sagemaker_executor.py is being split by another change; it is to call
+#: that replaces it: local/sagemaker_executor/emulator_jobs.py is to call
 #: ``local.aws.sagemaker.moto_backend`` instead of importing ``moto.sagemaker.models``.
-PENDING_MOTO_IMPORTS = {"local/sagemaker_executor.py"}
+PENDING_MOTO_IMPORTS = {"local/sagemaker_executor/emulator_jobs.py"}
 
 
 def _imports_moto(path: Path) -> bool:

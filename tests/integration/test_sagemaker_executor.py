@@ -3,7 +3,8 @@
 The committed ``ml/pipeline_definition.json`` is rendered like Terraform does, the real scripts
 are staged in the emulated S3, and the executor (registered as moto's pipeline runner) runs
 PrepareData, a small optuna search over the real ``train.py`` and EvaluateModel as subprocesses.
-The pure pieces (references, ordering, paths, failure reasons, the search) are tested first.
+The tuner's pure pieces (metric reading, the search) are tested first; the definition's and the
+job runners' pure pieces are in tests/unit/test_sagemaker_{definition,jobs}.py.
 """
 
 from __future__ import annotations
@@ -19,152 +20,26 @@ import boto3
 import pytest
 
 from devtools.build import tar_gz
-from devtools.generated import render
 from local import moto_extensions, tuning
-from local.sagemaker_executor import (
-    DefinitionError,
-    LocalPipelineExecutor,
-    Resolver,
-    execution_order,
-    failure_reason,
-    map_container_path,
-    parameter_values,
-    parse_property_path,
-    processing_command,
+from local.sagemaker_executor import LocalPipelineExecutor
+from tests.helpers.pipeline_definition import (
+    BUCKET,
+    REGION,
+    ROLE_ARN,
+    ROLE_NAME,
+    SAGEMAKER_TRUST,
+    VALUES,
+    rendered_text,
+    sagemaker_s3_policy,
 )
-from ml.pipeline import DEFINITION_PATH
+from tests.helpers.pipeline_definition import rendered_definition as _definition
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "data" / "raw" / "iris.csv"
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-BUCKET = "executor-test-bucket"
 PIPELINE = "iris-local-executor"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
-VALUES = {
-    "bucket": BUCKET,
-    "sagemaker_role_arn": ROLE_ARN,
-    "sklearn_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1",
-    "xgboost_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
-    "prepare_script_uri": f"s3://{BUCKET}/code/prepare.py",
-    "evaluate_script_uri": f"s3://{BUCKET}/code/evaluate.py",
-    "train_source_uri": f"s3://{BUCKET}/code/sourcedir.tar.gz",
-    "default_data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
-}
 DEADLINE_SECONDS = 90
-
-
-def _definition() -> dict[str, Any]:
-    return dict(json.loads(render(DEFINITION_PATH.read_text(encoding="utf-8"), VALUES)))
-
-
-# --------------------------------------------------------------------------- pure pieces
-
-
-def test_property_paths_parse_like_sagemaker() -> None:
-    assert parse_property_path(
-        "Steps.PrepareData.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
-    ) == ["Steps", "PrepareData", "ProcessingOutputConfig", "Outputs", "train", "S3Output", "S3Uri"]
-    assert parse_property_path("Steps.TuneXGBoost.TrainingJobSummaries[0].TrainingJobName") == [
-        "Steps",
-        "TuneXGBoost",
-        "TrainingJobSummaries",
-        0,
-        "TrainingJobName",
-    ]
-    with pytest.raises(DefinitionError):
-        parse_property_path("Steps.X[oops")
-
-
-def test_real_definition_runs_in_data_dependency_order() -> None:
-    steps = _definition()["Steps"]
-    assert [s["Name"] for s in execution_order(list(reversed(steps)))] == [
-        "PrepareData",
-        "TuneXGBoost",
-        "EvaluateModel",
-    ]
-
-
-def test_depends_on_orders_and_cycles_are_rejected() -> None:
-    steps: list[dict[str, Any]] = [{"Name": "B", "DependsOn": ["A"]}, {"Name": "A"}]
-    assert [s["Name"] for s in execution_order(steps)] == ["A", "B"]
-    with pytest.raises(DefinitionError, match="cycle"):
-        execution_order([{"Name": "A", "DependsOn": ["B"]}, {"Name": "B", "DependsOn": ["A"]}])
-    with pytest.raises(DefinitionError, match="unknown step"):
-        execution_order([{"Name": "A", "DependsOn": ["Z"]}])
-
-
-def test_resolver_evaluates_gets_joins_and_json_get() -> None:
-    declared = _definition()["Parameters"]
-    params = parameter_values(declared, {"MaxTuningJobs": "2", "InputDataUri": "s3://b/x.csv"})
-    assert params["MaxTuningJobs"] == 2 and params["MaxParallelTuningJobs"] == 3
-    with pytest.raises(DefinitionError, match="MaxTuningJobs"):
-        parameter_values(declared, {"MaxTuningJobs": "two"})
-    resolver = Resolver(
-        parameters=params,
-        execution={"PipelineExecutionId": "abc123"},
-        steps={"T": {"TrainingJobSummaries": [{"TrainingJobName": "best"}, {}]}},
-        property_files={("E", "Report"): {"metrics": {"accuracy": {"value": 0.97}}}},
-    )
-    join = {
-        "Std:Join": {
-            "On": "/",
-            "Values": [
-                "s3:/",
-                {"Get": "Parameters.MaxTuningJobs"},
-                {"Get": "Execution.PipelineExecutionId"},
-                {"Get": "Steps.T.TrainingJobSummaries[0].TrainingJobName"},
-            ],
-        }
-    }
-    assert resolver.resolve({"Uri": join}) == {"Uri": "s3://2/abc123/best"}
-    json_get = {
-        "Std:JsonGet": {
-            "PropertyFile": {"Get": "Steps.E.PropertyFiles.Report"},
-            "Path": "metrics.accuracy.value",
-        }
-    }
-    assert resolver.resolve(json_get) == 0.97
-    with pytest.raises(DefinitionError, match="cannot resolve"):
-        resolver.resolve({"Get": "Steps.Missing.X"})
-
-
-def test_processing_command_maps_container_paths(tmp_path: Path) -> None:
-    root = tmp_path / "opt" / "ml"
-    command = processing_command(
-        ["python3", "/opt/ml/processing/input/code/prepare.py"], [], root, "/venv/python"
-    )
-    assert command == [
-        "/venv/python",
-        str(root / "processing/input/code/prepare.py"),
-        "--input-dir",
-        str(root / "processing/input"),
-        "--output-dir",
-        str(root / "processing"),
-    ]
-    explicit = processing_command(
-        ["python3", "/opt/ml/processing/input/code/evaluate.py"],
-        ["--model-dir", "/opt/ml/processing/model", "--model-uri", "s3://b/m.tar.gz"],
-        root,
-        "py",
-    )
-    assert explicit.count("--model-dir") == 1
-    assert "s3://b/m.tar.gz" in explicit and str(root / "processing/test") in explicit
-    assert map_container_path("--x=/opt/ml/a", root) == f"--x={root / 'a'}"
-    assert map_container_path("/opt/mlx", root) == "/opt/mlx"
-
-
-def test_failure_reason_prefers_the_failure_file_then_the_error_line(tmp_path: Path) -> None:
-    message = tmp_path / "message"
-    stderr = "INFO start\nERROR: iris.csv line 7, column 'SepalWidth': bad\nTraceback..."
-    assert failure_reason(2, stderr, message) == (
-        "AlgorithmError: iris.csv line 7, column 'SepalWidth': bad"
-    )
-    message.write_text("from the file\n")
-    assert failure_reason(2, stderr, message) == "AlgorithmError: from the file"
-    assert failure_reason(1, "", tmp_path / "none") == "AlgorithmError: exit code 1"
 
 
 def test_last_metric_takes_the_last_match() -> None:
@@ -285,6 +160,10 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """Bucket with code and data, the pipeline created from the rendered definition."""
     s3: Any = boto3.client("s3", region_name=REGION)
     sm: Any = boto3.client("sagemaker", region_name=REGION)
+    iam: Any = boto3.client("iam", region_name=REGION)
+    # The jobs run as the SageMaker role, with the S3 permissions terraform/iam.tf gives it.
+    iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
+    _put_role_policy(iam, sagemaker_s3_policy())
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="code/prepare.py", Body=(ROOT / "ml/prepare.py").read_bytes())
     s3.put_object(
@@ -298,7 +177,7 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     s3.put_object(Bucket=BUCKET, Key="data/raw/iris.csv", Body=IRIS.read_bytes())
     sm.create_pipeline(
         PipelineName=PIPELINE,
-        PipelineDefinition=render(DEFINITION_PATH.read_text(encoding="utf-8"), VALUES),
+        PipelineDefinition=rendered_text(),
         RoleArn=ROLE_ARN,
     )
     events: list[dict[str, Any]] = []
@@ -306,9 +185,22 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
         tmp_path / "work", endpoint_url=None, on_event=events.append, tuning_seed=1
     )
     moto_extensions.set_pipeline_runner(executor)
-    yield {"s3": s3, "sm": sm, "events": events, "executor": executor, "workdir": tmp_path}
+    yield {
+        "s3": s3,
+        "sm": sm,
+        "iam": iam,
+        "events": events,
+        "executor": executor,
+        "workdir": tmp_path,
+    }
     # Let a still-running execution finish before moto's mock goes away under it.
     assert executor.join(timeout=DEADLINE_SECONDS)
+
+
+def _put_role_policy(iam: Any, policy: dict[str, Any]) -> None:
+    iam.put_role_policy(
+        RoleName=ROLE_NAME, PolicyName="sagemaker", PolicyDocument=json.dumps(policy)
+    )
 
 
 def _start(sm: Any, **parameters: str) -> str:
@@ -468,3 +360,51 @@ def test_missing_input_fails_with_a_client_error(stack: dict[str, Any]) -> None:
     described = _wait(sm, arn)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "No S3 objects found" in _steps(sm, arn)["PrepareData"]["FailureReason"]
+
+
+# Issue 8 item 1: every job's S3 access is authorised against the SageMaker role.
+MODELS = "${local.bucket_arn}/models/*"
+
+
+def test_training_output_needs_the_roles_models_permission(stack: dict[str, Any]) -> None:
+    """The policy as it was before terraform/iam.tf granted models/*: tuning fails, named."""
+    sm, s3 = stack["sm"], stack["s3"]
+    _put_role_policy(stack["iam"], sagemaker_s3_policy(without=(MODELS,)))
+    arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
+    execution_id = arn.rsplit("/", 1)[-1]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    steps = _steps(sm, arn)
+    assert steps["PrepareData"]["StepStatus"] == "Succeeded"
+    tune = steps["TuneXGBoost"]
+    assert tune["StepStatus"] == "Failed"
+    assert "AccessDenied" in tune["FailureReason"] and "PutObject" in tune["FailureReason"]
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"models/{execution_id}/")["KeyCount"] == 0
+    [trial] = [e for e in stack["events"] if e["type"] == "trial_finished"]
+    job = sm.describe_training_job(TrainingJobName=trial["training_job_name"])
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "AccessDenied" in job["FailureReason"]
+
+
+def test_jobs_read_inputs_as_the_role(stack: dict[str, Any]) -> None:
+    """An input outside the role's policy (the operator can read it) fails PrepareData."""
+    sm, s3 = stack["sm"], stack["s3"]
+    s3.put_object(Bucket=BUCKET, Key="elsewhere/iris.csv", Body=IRIS.read_bytes())
+    arn = _start(sm, InputDataUri=f"s3://{BUCKET}/elsewhere/iris.csv")
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
+    assert reason.startswith("ClientError: ") and "AccessDenied" in reason and "GetObject" in reason
+
+
+def test_a_role_sagemaker_cannot_assume_fails_the_step(stack: dict[str, Any]) -> None:
+    sm, iam = stack["sm"], stack["iam"]
+    statement = {
+        **SAGEMAKER_TRUST["Statement"][0],
+        "Principal": {"Service": "states.amazonaws.com"},
+    }
+    trust = {**SAGEMAKER_TRUST, "Statement": [statement]}
+    iam.update_assume_role_policy(RoleName=ROLE_NAME, PolicyDocument=json.dumps(trust))
+    arn = _start(sm)
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
+    assert reason.startswith(f"ValidationException: Could not assume role {ROLE_ARN}.")

@@ -6,6 +6,7 @@ asserts the terminal status, the error name, the SNS messages and the states vis
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -465,9 +466,48 @@ def test_registration_event_of_a_package_its_run_deploys_is_skipped(stack: Stack
 
     run = stack.run({"approved_model_package_arn": training.output["model_package_arn"]})
 
+    # Its run has ended and deployed it: the endpoint serves it, so nothing is deployed again.
+    assert run.status == "SUCCEEDED", run.cause
+    assert "DescribeRegisteringRun" in run.states
+    assert run.states[-1] == "AlreadyServing"
+    assert "CreateModel" not in run.states
+
+
+def test_registration_event_while_its_run_is_deploying_is_skipped(stack: Stack) -> None:
+    _deployed(stack)
+    stack.set_endpoint_status("Updating")  # the second run's deploy waits for the endpoint
+    training = stack.start({"deploy": True, "auto_approve": True, "max_endpoint_polls": 60})
+    deadline = time.monotonic() + 60
+    while len(stack.model_packages()) < 2:
+        assert time.monotonic() < deadline, "the second run never registered its package"
+        time.sleep(0.2)
+    newest = max(stack.model_packages(), key=lambda p: p["ModelPackageVersion"])
+
+    run = stack.run({"approved_model_package_arn": newest["ModelPackageArn"]})
+    stack.set_endpoint_status("InService")
+    finished = stack.wait(training)
+
     assert run.status == "SUCCEEDED", run.cause
     assert run.states[-1] == "AlreadyDeployedByRun"
     assert "CreateModel" not in run.states
+    assert finished.status == "SUCCEEDED", finished.cause
+
+
+def test_reapproval_after_rejection_deploys_a_package_its_run_had_deployed(stack: Stack) -> None:
+    passing(stack)
+    training = stack.run({"deploy": True, "auto_approve": True})
+    assert training.status == "SUCCEEDED", training.cause
+    arn = training.output["model_package_arn"]
+    stack.sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    assert stack.run({"rejected_model_package_arn": arn}).status == "SUCCEEDED"
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    run = stack.run({"approved_model_package_arn": arn})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "CreateEndpoint" in run.states
+    assert stack.endpoints() == [ENDPOINT]
 
 
 def test_rejecting_the_serving_package_is_reported(stack: Stack) -> None:

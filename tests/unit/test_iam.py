@@ -52,6 +52,7 @@ CONTRACT_INTEGRATIONS = {
     # Model Registry events: deploy an approved package, report a rejected one that serves
     # (read-only: an update of a package could emit an event that starts the machine again).
     "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
+    "arn:aws:states:::aws-sdk:sfn:describeExecution",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
     "arn:aws:states:::aws-sdk:sagemaker:describeModel",
 }

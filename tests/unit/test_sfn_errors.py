@@ -141,6 +141,22 @@ ROWS = [
     ),
     (
         AWS_SDK,
+        "sfn",
+        "describeExecution",
+        "ExecutionDoesNotExist",
+        "Sfn.ExecutionDoesNotExistException",
+        f"{AWS_SDK_DOC}: Exception prefix 'Sfn'; modeled error of DescribeExecution",
+    ),
+    (
+        AWS_SDK,
+        "sfn",
+        "describeExecution",
+        "ThrottlingException",
+        "Sfn.SfnException",
+        "throttling is not modeled for DescribeExecution (botocore stepfunctions model)",
+    ),
+    (
+        AWS_SDK,
         "sns",
         "publish",
         "NotFound",

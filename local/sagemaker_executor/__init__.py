@@ -1,0 +1,22 @@
+"""Run SageMaker pipeline executions on this machine: the local runtime's SageMaker.
+
+Split as the sagemaker SDK's local mode is (``sagemaker/local/pipeline.py``)::
+
+    pipeline.py       LocalPipelineExecutor: the runner moto_extensions calls; drives steps
+    definition.py     pure: parameters, property paths, Get / Std:Join / Std:JsonGet, order
+    steps.py          one StepExecutor per step type (Processing, Tuning), STEP_EXECUTORS
+    jobs.py           job runners (processing, training) as local processes; JobRecords,
+                      the one interface through which they report a job's life
+    emulator_jobs.py  JobRecords on the emulator (the only module here that knows moto)
+
+The tuner's objective is read as the service reads it (for the XGBoost image: the container's
+built-in regexes on the log as CloudWatch shows it, MetricDefinitions refused): local/tuning.py.
+Container paths (``/opt/ml/...``) map to ``<workdir>/<execution-id>/<step>/opt/ml/...``; each
+script's stdout and stderr go to log files there. A failing script fails its step and the
+execution with the script's own message (SageMaker's failure file, else its last ``ERROR:``
+line).
+"""
+
+from local.sagemaker_executor.pipeline import LocalPipelineExecutor
+
+__all__ = ["LocalPipelineExecutor"]

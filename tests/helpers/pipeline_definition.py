@@ -1,0 +1,95 @@
+"""The committed pipeline definition rendered for tests, as Terraform renders it, and the
+SageMaker execution role's S3 policy read from terraform/iam.tf.
+
+One home for the template values the executor's tests use (unit and integration).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from hcl2.utils import SerializationOptions
+
+from devtools.generated import render
+from ml.pipeline import DEFINITION_PATH
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+BUCKET = "executor-test-bucket"
+ROLE_NAME = "sagemaker-execution"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE_NAME}"
+VALUES = {
+    "bucket": BUCKET,
+    "sagemaker_role_arn": ROLE_ARN,
+    "sklearn_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1",
+    "xgboost_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
+    "prepare_script_uri": f"s3://{BUCKET}/code/prepare.py",
+    "evaluate_script_uri": f"s3://{BUCKET}/code/evaluate.py",
+    "train_source_uri": f"s3://{BUCKET}/code/sourcedir.tar.gz",
+    "default_data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
+}
+
+
+def rendered_text() -> str:
+    return render(DEFINITION_PATH.read_text(encoding="utf-8"), VALUES)
+
+
+def rendered_definition() -> dict[str, Any]:
+    return dict(json.loads(rendered_text()))
+
+
+# ---- the SageMaker execution role, as terraform/iam.tf writes it --------------------------
+
+TERRAFORM_IAM = ROOT / "terraform" / "iam.tf"
+SAGEMAKER_TRUST: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def sagemaker_s3_policy(bucket: str = BUCKET, *, without: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The S3 statements of ``aws_iam_policy_document.sagemaker`` (terraform/iam.tf) for
+    ``bucket``, as an IAM policy; ``without`` drops resources given as written there
+    (``"${local.bucket_arn}/models/*"``), to rebuild an older, narrower policy."""
+    options = SerializationOptions(
+        with_comments=False, explicit_blocks=False, strip_string_quotes=True
+    )
+    with TERRAFORM_IAM.open() as handle:
+        parsed = hcl2.load(handle, serialization_options=options)
+    documents = [
+        body
+        for block in parsed.get("data", [])
+        for name, body in block.get("aws_iam_policy_document", {}).items()
+        if name == "sagemaker"
+    ]
+    assert len(documents) == 1, "expected one aws_iam_policy_document.sagemaker in iam.tf"
+    statements = []
+    for statement in documents[0]["statement"]:
+        if not all(action.startswith("s3:") for action in statement["actions"]):
+            continue
+        resources = [
+            resource.replace("${local.bucket_arn}", f"arn:aws:s3:::{bucket}")
+            for resource in statement["resources"]
+            if resource not in without
+        ]
+        assert not any("${" in r for r in resources), f"unresolved reference in {resources}"
+        statements.append(
+            {
+                "Sid": statement["sid"],
+                "Effect": "Allow",
+                "Action": statement["actions"],
+                "Resource": resources,
+            }
+        )
+    assert statements, "aws_iam_policy_document.sagemaker has no S3 statement"
+    return {"Version": "2012-10-17", "Statement": statements}
