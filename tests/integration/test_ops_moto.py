@@ -17,11 +17,9 @@ from typing import Any
 import boto3
 import pytest
 
-from devtools.build import SOURCEDIR_FILES, tar_gz
 from local import moto_extensions
 from local.moto_extensions import PipelineRun
 from ops import cli
-from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 from tests.helpers.stack import (
     ACCOUNT,
     BUCKET,
@@ -293,19 +291,9 @@ def test_predict_on_a_missing_endpoint(stack: Stack, outputs: Path) -> None:
     )
 
 
-def test_predict_invokes_the_deployed_endpoint(stack: Stack, outputs: Path, tmp_path: Path) -> None:
+def test_predict_invokes_the_deployed_endpoint(stack: Stack, outputs: Path) -> None:
     deploy(stack)
-    # Put a real model where the registered package points, so the endpoint really answers.
-    [package] = stack.model_packages()
-    container = package["InferenceSpecification"]["Containers"][0]
-    model_dir = train_model_dir(split_iris(tmp_path / "raw", tmp_path / "split"), tmp_path / "m")
-    for uri, body in (
-        (container["ModelDataUrl"], model_tar_gz(model_dir)),
-        (container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"], tar_gz(SOURCEDIR_FILES)),
-    ):
-        bucket, _, key = uri.removeprefix("s3://").partition("/")
-        stack.s3.put_object(Bucket=bucket, Key=key, Body=body)
-
+    # The stack put a real model (its code inside) where the registered package points.
     code, out, err = ops(outputs, "predict")
 
     assert (code, err) == (0, "")
