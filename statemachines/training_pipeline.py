@@ -1168,6 +1168,17 @@ def _serving_check(failures: _Failures, deployment: State) -> Task:
             Catch(error_equals=["States.ALL"], next_step=check_failed, result_path="$.error")
         )
     serving_endpoint.next(config_route)
+    # A Deleting or Failed endpoint serves nothing: deploy (the deployment path waits for the
+    # deletion, or replaces the failed endpoint) instead of skipping as "already serving".
+    config_route.add_choice(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.StringEquals("$.serving_endpoint.EndpointStatus", "Deleting"),
+                ChoiceRule.StringEquals("$.serving_endpoint.EndpointStatus", "Failed"),
+            ]
+        ),
+        deployment,
+    )
     lookup_failed.add_choice(
         ChoiceRule.StringMatches("$.error.Cause", ENDPOINT_NOT_FOUND_CAUSE), deployment
     )

@@ -7,7 +7,7 @@ asserts the terminal status, the error name, the SNS messages and the states vis
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import botocore.session
@@ -15,6 +15,7 @@ import pytest
 import regex
 
 from local import moto_extensions
+from local.aws import sagemaker
 from local.moto_extensions import PipelineRun
 from tests.helpers.stack import BUCKET, ENDPOINT, ROLE_ARN, Run, Stack, evaluation_report
 
@@ -49,8 +50,13 @@ def never_finishes(run: PipelineRun) -> None:
 
 
 @pytest.fixture
-def stack(emulator: None) -> Stack:
-    return Stack()
+def stack(emulator: None) -> Iterator[Stack]:
+    # Endpoints really go through Creating/Updating/Deleting; short transitions keep each path
+    # within the stack's small endpoint poll budget (tests/integration/test_endpoint_lifecycle.py
+    # covers the status machine itself).
+    sagemaker.set_endpoint_transition_seconds(0.3)
+    yield Stack()
+    sagemaker.set_endpoint_transition_seconds(None)
 
 
 def passing(stack: Stack, accuracy: float = 0.97) -> None:
@@ -779,3 +785,21 @@ def test_model_registry_events_never_write_to_the_registry(stack: Stack) -> None
         written = [a for a in scheduled_actions(run) if a.startswith(("update", "create"))]
         assert "updateModelPackage" not in written
         assert "createModelPackage" not in written
+
+
+def test_approval_of_the_package_a_deleting_endpoint_had_deploys_it_again(stack: Stack) -> None:
+    # A Deleting endpoint serves nothing: its package is not "already serving" (found by the
+    # strict emulator, whose DeleteEndpoint takes time as SageMaker's does).
+    passing(stack)
+    training = stack.run({"deploy": True, "auto_approve": True})
+    assert training.status == "SUCCEEDED", training.cause
+    arn = training.output["model_package_arn"]
+    stack.set_endpoint_status("Deleting")
+    stack.set_endpoint_status("gone", once_waiting=True)
+
+    run = stack.run({"approved_model_package_arn": arn})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "AlreadyServing" not in run.states
+    assert run.entered("CreateEndpoint") == 1
+    assert stack.endpoints() == [ENDPOINT]
