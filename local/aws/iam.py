@@ -1022,7 +1022,7 @@ def trust_allows_service(
     return "Allow" in effects and "Deny" not in effects
 
 
-def _assumable_by(service: str, role_arn: str) -> bool:
+def assumable_by(service: str, role_arn: str) -> bool:
     """The role exists and trusts ``service`` with ``aws:SourceAccount`` = its account (the
     state machine's ARN, ``aws:SourceArn``, is not known where the client is built)."""
     from moto.iam.models import iam_backends
@@ -1084,7 +1084,7 @@ def service_role_credentials(
     from moto.sts.models import sts_backends
     from moto.utilities.utils import get_partition
 
-    if not _assumable_by(service, role_arn):
+    if not assumable_by(service, role_arn):
         return None
     key = (service, role_arn, session_name)
     cached = _service_sessions.get(key)
@@ -1135,7 +1135,7 @@ def role_decision(
         account=account,
     )
     request = Request(action, resource, principal, {**source, "aws:securetransport": ("true",)})
-    trusted = _assumable_by(service, role_arn)
+    trusted = assumable_by(service, role_arn)
     if not trusted:
         return Decision.IMPLICIT_DENY, (
             f"{service} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
@@ -1153,7 +1153,7 @@ def _task_client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
         # A role Step Functions cannot assume (missing, or not trusting states.amazonaws.com)
         # keeps moto's root client: a known gap, since on AWS CreateStateMachine refuses such a
         # role; tests/helpers/stack.py still builds its state machine with one.
-        if not role_arn or not _assumable_by("states.amazonaws.com", role_arn):
+        if not role_arn or not assumable_by("states.amazonaws.com", role_arn):
             return original(region, service, state_credentials)
         client = original(region, service, state_credentials)
         creds = task_credentials(original, region, role_arn)

@@ -2,12 +2,11 @@
 
 Split as the sagemaker SDK's local mode is (``sagemaker/local/pipeline.py``)::
 
-    pipeline.py       LocalPipelineExecutor: the runner moto_extensions calls; drives steps
+    pipeline.py       LocalPipelineExecutor: the runner local.aws.sagemaker calls; drives steps
     definition.py     pure: parameters, property paths, Get / Std:Join / Std:JsonGet, order
     steps.py          one StepExecutor per step type (Processing, Tuning), STEP_EXECUTORS
     jobs.py           job runners (processing, training) as local processes; JobRecords,
                       the one interface through which they report a job's life
-    emulator_jobs.py  JobRecords on the emulator (the only module here that knows moto)
 
 The tuner's objective is read as the service reads it (for the XGBoost image: the container's
 built-in regexes on the log as CloudWatch shows it, MetricDefinitions refused): local/tuning.py.

@@ -9,8 +9,9 @@ the container's paths mapped under the job's directory::
                       ─► JobRecords.update (Completed | Failed | Stopped, metrics, artifacts)
 
 The runners report a job's life only through ``JobRecords`` (fields named as ``Describe*Job``
-answers them); its one implementation is the emulator's (``emulator_jobs.py``), so nothing here
-knows moto. S3 is reached through an ``S3Transfer`` the caller builds for the job's role.
+answers them); its one implementation is the emulator's (``local/aws/sagemaker_jobs.py``), so
+nothing here knows moto. S3 is reached through an ``S3Transfer`` the caller builds for the job's
+role.
 """
 
 from __future__ import annotations

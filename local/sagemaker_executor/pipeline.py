@@ -1,13 +1,13 @@
 """The local SageMaker pipeline executor: one execution's driver (the SDK's
 ``LocalPipelineExecutor.execute``).
 
-Registered with ``local.moto_extensions.set_pipeline_runner``, it receives every
+Registered with ``local.aws.sagemaker.set_pipeline_runner``, it receives every
 ``StartPipelineExecution`` on the emulator and runs it in a background thread::
 
     definition ─► parameters, execution variables, steps in order        (definition.py)
                ─► for each step: Arguments resolved ─► STEP_EXECUTORS[Type]  (steps.py)
                       ─► job runners: scripts as local processes           (jobs.py)
-                      ─► job state reported to the emulator                (emulator_jobs.py)
+                      ─► job state reported to the emulator   (local/aws/sagemaker_jobs.py)
                ─► step status, FailureReason and metadata on the PipelineRun
 """
 
@@ -28,8 +28,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.access_control import _assumable_by, task_credentials
-from local.moto_extensions import PipelineRun
+from local.aws.iam import assumable_by, task_credentials
+from local.aws.sagemaker import PipelineRun
+from local.aws.sagemaker_jobs import EmulatorJobRecords
 from local.sagemaker_executor.definition import (
     Resolver,
     StepFailure,
@@ -37,7 +38,6 @@ from local.sagemaker_executor.definition import (
     execution_order,
     parameter_values,
 )
-from local.sagemaker_executor.emulator_jobs import EmulatorJobRecords
 from local.sagemaker_executor.jobs import S3Transfer
 from local.sagemaker_executor.steps import StepContext, StepResult, executor_for
 
@@ -49,7 +49,7 @@ SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
 
 class LocalPipelineExecutor:
-    """A pipeline runner for ``local.moto_extensions.set_pipeline_runner``.
+    """A pipeline runner for ``local.aws.sagemaker.set_pipeline_runner``.
 
     ``workdir`` holds one directory per execution (inputs, outputs, logs); ``endpoint_url`` is
     the emulator (``None``: boto3's default, which ``moto.mock_aws`` intercepts in-process);
@@ -152,11 +152,11 @@ class _Execution:
         SageMaker assumes the RoleArn passed to Create*Job and reads inputs and writes outputs
         with that session ("SageMaker AI Roles", "CreateTrainingJob" permissions:
         https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html). The emulator
-        authorises requests signed with STS credentials (local/access_control.py); the session
+        authorises requests signed with STS credentials (local/aws/iam.py); the session
         is assumed as Step Functions tasks' are, by the same function.
         """
         if role_arn not in self._role_storage:
-            if not _assumable_by(SAGEMAKER_PRINCIPAL, role_arn):
+            if not assumable_by(SAGEMAKER_PRINCIPAL, role_arn):
                 # AWS refuses such a role at Create*Job; the message is the one the API answers.
                 raise StepFailure(
                     f"ValidationException: Could not assume role {role_arn}. Please ensure that "

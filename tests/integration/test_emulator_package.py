@@ -20,10 +20,6 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "local" / "aws"
-#: Code outside the package that still reaches into moto, each with the function of the package
-#: that replaces it: local/sagemaker_executor/emulator_jobs.py is to call
-#: ``local.aws.sagemaker.moto_backend`` instead of importing ``moto.sagemaker.models``.
-PENDING_MOTO_IMPORTS = {"local/sagemaker_executor/emulator_jobs.py"}
 
 
 def _imports_moto(path: Path) -> bool:
@@ -99,4 +95,4 @@ def test_only_the_emulator_package_imports_moto() -> None:
             continue
         if _imports_moto(path):
             offenders.add(relative.as_posix())
-    assert offenders == PENDING_MOTO_IMPORTS
+    assert offenders == set()

@@ -17,8 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local import moto_extensions
-from local.moto_extensions import PipelineRun
+from local.aws import sagemaker as aws_sagemaker
+from local.aws.sagemaker import PipelineRun
 from ops import cli
 from tests.helpers.stack import (
     ACCOUNT,
@@ -69,7 +69,7 @@ def passing(stack: Stack, accuracy: float = 0.97) -> None:
         stack.put_evaluation(run.execution_id, evaluation_report(accuracy))
         run.set_status("Succeeded")
 
-    moto_extensions.set_pipeline_runner(runner)
+    aws_sagemaker.set_pipeline_runner(runner)
 
 
 def failing(reason: str) -> None:
@@ -77,7 +77,7 @@ def failing(reason: str) -> None:
         run.set_step("PrepareData", "Failed", failure_reason=reason)
         run.set_status("Failed", "Step failure: One or multiple steps failed.")
 
-    moto_extensions.set_pipeline_runner(runner)
+    aws_sagemaker.set_pipeline_runner(runner)
 
 
 def package_of(run: Run) -> str:

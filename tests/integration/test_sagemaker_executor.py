@@ -20,7 +20,8 @@ import boto3
 import pytest
 
 from devtools.build import tar_gz
-from local import moto_extensions, tuning
+from local import tuning
+from local.aws import sagemaker as aws_sagemaker
 from local.sagemaker_executor import LocalPipelineExecutor
 from tests.helpers.pipeline_definition import (
     BUCKET,
@@ -184,7 +185,7 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     executor = LocalPipelineExecutor(
         tmp_path / "work", endpoint_url=None, on_event=events.append, tuning_seed=1
     )
-    moto_extensions.set_pipeline_runner(executor)
+    aws_sagemaker.set_pipeline_runner(executor)
     yield {
         "s3": s3,
         "sm": sm,

@@ -14,9 +14,8 @@ import botocore.session
 import pytest
 import regex
 
-from local import moto_extensions
-from local.aws import sagemaker
-from local.moto_extensions import PipelineRun
+from local.aws import core, sagemaker
+from local.aws.sagemaker import PipelineRun
 from tests.helpers.stack import BUCKET, ENDPOINT, ROLE_ARN, Run, Stack, evaluation_report
 
 pytestmark = pytest.mark.integration
@@ -60,7 +59,7 @@ def stack(emulator: None) -> Iterator[Stack]:
 
 
 def passing(stack: Stack, accuracy: float = 0.97) -> None:
-    moto_extensions.set_pipeline_runner(succeed_with(stack, evaluation_report(accuracy)))
+    sagemaker.set_pipeline_runner(succeed_with(stack, evaluation_report(accuracy)))
 
 
 def scheduled_actions(run: Run) -> list[str]:
@@ -238,7 +237,7 @@ def test_gate_fails(stack: Stack) -> None:
 
 
 def test_pipeline_fails(stack: Stack) -> None:
-    moto_extensions.set_pipeline_runner(
+    sagemaker.set_pipeline_runner(
         fail_with("ClientError: data/raw/iris.csv row 7, column PetalLength: 'abc' is not a number")
     )
 
@@ -256,7 +255,7 @@ def test_pipeline_fails(stack: Stack) -> None:
 
 
 def test_evaluation_missing(stack: Stack) -> None:
-    moto_extensions.set_pipeline_runner(succeed_with(stack, None))
+    sagemaker.set_pipeline_runner(succeed_with(stack, None))
 
     run = stack.run({})
 
@@ -271,7 +270,7 @@ def test_evaluation_missing(stack: Stack) -> None:
 def test_evaluation_without_accuracy_is_invalid(stack: Stack) -> None:
     report = evaluation_report(0.97)
     del report["multiclass_classification_metrics"]["accuracy"]
-    moto_extensions.set_pipeline_runner(succeed_with(stack, report))
+    sagemaker.set_pipeline_runner(succeed_with(stack, report))
 
     run = stack.run({})
 
@@ -281,7 +280,7 @@ def test_evaluation_without_accuracy_is_invalid(stack: Stack) -> None:
 
 
 def test_evaluation_not_json_is_unreadable(stack: Stack) -> None:
-    moto_extensions.set_pipeline_runner(succeed_with(stack, "accuracy: high"))
+    sagemaker.set_pipeline_runner(succeed_with(stack, "accuracy: high"))
 
     run = stack.run({})
 
@@ -293,7 +292,7 @@ def test_evaluation_not_json_is_unreadable(stack: Stack) -> None:
 
 def test_throttled_then_retried(stack: Stack) -> None:
     passing(stack)
-    fault = moto_extensions.inject_fault("sagemaker", "StartPipelineExecution", times=1)
+    fault = core.inject_fault("sagemaker", "StartPipelineExecution", times=1)
 
     run = stack.run({})
 
@@ -318,7 +317,7 @@ def test_throttled_then_retried(stack: Stack) -> None:
 
 def test_throttling_that_never_stops_fails_clearly(stack: Stack) -> None:
     passing(stack)
-    moto_extensions.inject_fault("sagemaker", "StartPipelineExecution", times=10)
+    core.inject_fault("sagemaker", "StartPipelineExecution", times=10)
 
     run = stack.run({}, timeout=120)
 
@@ -335,7 +334,7 @@ def test_poll_budget_exhausted_stops_the_pipeline(stack: Stack) -> None:
         runs.append(run)
         never_finishes(run)
 
-    moto_extensions.set_pipeline_runner(runner)
+    sagemaker.set_pipeline_runner(runner)
 
     run = stack.run({"max_polls": 2})
 
@@ -371,7 +370,7 @@ def test_invalid_input_is_rejected_before_anything_starts(
     stack: Stack, bad_input: dict[str, Any]
 ) -> None:
     started: list[PipelineRun] = []
-    moto_extensions.set_pipeline_runner(started.append)
+    sagemaker.set_pipeline_runner(started.append)
 
     run = stack.run(bad_input)
 
@@ -570,7 +569,7 @@ def test_throttled_endpoint_check_is_retried_never_taken_for_not_found(stack: St
     passing(stack)
     first = stack.run({"deploy": True, "auto_approve": True})
     assert first.status == "SUCCEEDED", first.cause
-    moto_extensions.inject_fault("sagemaker", "DescribeEndpoint", times=1)
+    core.inject_fault("sagemaker", "DescribeEndpoint", times=1)
 
     run = stack.run({"deploy": True, "auto_approve": True})
 
@@ -584,7 +583,7 @@ def test_throttled_endpoint_check_is_retried_never_taken_for_not_found(stack: St
 
 def test_throttled_pipeline_polling_is_retried(stack: Stack) -> None:
     passing(stack)
-    fault = moto_extensions.inject_fault("sagemaker", "DescribePipelineExecution", times=1)
+    fault = core.inject_fault("sagemaker", "DescribePipelineExecution", times=1)
 
     run = stack.run({})
 
@@ -637,7 +636,7 @@ def test_an_execution_name_that_cannot_be_stored_is_refused_before_the_pipeline(
     stack: Stack, name: str
 ) -> None:
     started: list[PipelineRun] = []
-    moto_extensions.set_pipeline_runner(started.append)
+    sagemaker.set_pipeline_runner(started.append)
 
     run = stack.run({}, name=name)
 

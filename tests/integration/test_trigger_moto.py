@@ -1,7 +1,7 @@
 """The S3 trigger as deployed: S3 ─► EventBridge ─► SQS FIFO ─► event source mapping ─► Lambda.
 
 Everything runs on moto with the project's extensions: EventBridge delivers the S3 events to the
-FIFO queue, `local/event_source_mapping.py` polls it as Lambda does and runs the real trigger zip
+FIFO queue, `local/aws/sqs.py` polls it as Lambda does and runs the real trigger zip
 in process. moto's Step Functions does not execute the state machine here, so an execution stays
 RUNNING until the test stops it: the tests play "a run in progress" with that.
 
@@ -24,7 +24,9 @@ from moto import mock_aws
 
 from devtools import build
 from lambdas.trigger import logic
-from local import event_source_mapping, moto_extensions
+from local import aws as emulator_aws
+from local.aws import lambda_ as aws_lambda
+from local.aws import sqs as aws_sqs
 
 pytestmark = pytest.mark.integration
 
@@ -178,18 +180,18 @@ def build_trigger_stack(
 @pytest.fixture
 def aws(aws_env: None) -> Iterator[Callable[[str], Any]]:
     """moto with the extensions; Step Functions executions stay RUNNING until stopped."""
-    moto_extensions.apply()
-    event_source_mapping.install()
-    moto_extensions.clear_lambda_cache()
+    emulator_aws.install_all()
+    aws_sqs.install()
+    aws_lambda.clear_lambda_cache()
     with mock_aws():
         # One client per service, created here: creating a client iterates os.environ, which an
-        # in-process Lambda changes while it runs (local/moto_extensions.py applies its
+        # in-process Lambda changes while it runs (local/aws/ applies its
         # environment process-wide), so a client created mid-run can see it change under it.
         clients = {s: _client(s, region_name=REGION) for s in SERVICES}
         yield clients.__getitem__
-        assert event_source_mapping.reset(timeout=DEADLINE_SECONDS)
-    moto_extensions.clear_lambda_cache()
-    event_source_mapping.install()
+        assert aws_sqs.reset(timeout=DEADLINE_SECONDS)
+    aws_lambda.clear_lambda_cache()
+    aws_sqs.install()
 
 
 @pytest.fixture
@@ -416,7 +418,7 @@ def test_a_replayed_event_never_starts_a_second_run(
         MessageDeduplicationId="replay",
     )
     _eventually(lambda: _queue_depth(aws, stack.queue_url) == 0, "the replay to be handled")
-    assert event_source_mapping.wait_idle(DEADLINE_SECONDS)
+    assert aws_sqs.wait_idle(DEADLINE_SECONDS)
 
     assert [e["name"] for e in _executions(aws, stack.state_machine_arn)] == [name]
     assert _notifications(aws, stack.notifications_url) == []
@@ -432,7 +434,7 @@ def test_a_redelivered_event_is_deduplicated_by_the_queue(
 
     notes = _eventually(lambda: _notifications(aws, stack.notifications_url), "notification")
     _eventually(lambda: _queue_depth(aws, stack.queue_url) == 0, "the queue to drain")
-    assert event_source_mapping.wait_idle(DEADLINE_SECONDS)
+    assert aws_sqs.wait_idle(DEADLINE_SECONDS)
     notes += _notifications(aws, stack.notifications_url)
 
     assert len(notes) == 1  # content-based deduplication: one message, one decision

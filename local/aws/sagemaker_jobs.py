@@ -1,9 +1,9 @@
 """The emulator's side of ``JobRecords``: jobs created through the SageMaker API, then given
 their real state on moto's objects (moto creates every job already ``Completed``).
 
-This is the executor's only module that touches moto's internals (``sagemaker_backends`` and
-the attributes of its job objects); it belongs with the emulator's SageMaker extension and
-moves there when that package exists. ``Describe*Job`` field names map to moto's attributes
+It lives in the emulator package because it touches moto's internals (the attributes of its
+job objects); the local pipeline executor (``local/sagemaker_executor/``) sees only the
+``JobRecords`` interface. ``Describe*Job`` field names map to moto's attributes
 by moto's own convention (``TrainingJobStatus`` -> ``training_job_status``), except where
 moto keeps the API's name (``OverallBestTrainingJob``, moto/sagemaker/models.py).
 """
@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from local.aws.sagemaker import moto_backend
 from local.sagemaker_executor.jobs import JobKind, JobRecords
 
 #: kind -> (the client's create method, its ARN field, moto's collection on the backend)
@@ -36,24 +37,12 @@ def moto_attribute(field: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()
 
 
-def _moto_backend(account: str, region: str) -> Any | None:
-    """The in-process moto SageMaker backend, or None when moto runs elsewhere."""
-    try:
-        from moto.sagemaker.models import sagemaker_backends
-    except ImportError:  # pragma: no cover - moto is a dev dependency of the local runtime
-        return None
-    try:
-        return sagemaker_backends[account][region]
-    except KeyError:
-        return None
-
-
 class EmulatorJobRecords(JobRecords):
     """Jobs on the emulator in ``account``/``region``, created with ``sagemaker`` (a client)."""
 
     def __init__(self, sagemaker: Any, account: str, region: str) -> None:
         self.sagemaker = sagemaker
-        self.backend = _moto_backend(account, region)
+        self.backend = moto_backend(account, region)
 
     def create(self, kind: JobKind, request: Mapping[str, Any], state: Mapping[str, Any]) -> str:
         method, arn_field, _ = _KINDS[kind]
