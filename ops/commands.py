@@ -478,7 +478,10 @@ def endpoint_down(sagemaker: Any, endpoint_name: str) -> Teardown:
         if not is_not_found(err):
             raise
         config_name = None
-    sagemaker.delete_endpoint(EndpointName=endpoint_name)
+    if described.get("EndpointStatus") != "Deleting":
+        sagemaker.delete_endpoint(EndpointName=endpoint_name)
+    # DeleteEndpoint only starts the deletion (Deleting, then gone): wait, so "deleted" is true.
+    wait_until_endpoint_gone(sagemaker, endpoint_name)
     done.endpoint = endpoint_name
     if config_name:
         _delete_if_present(sagemaker.delete_endpoint_config, EndpointConfigName=config_name)
@@ -487,6 +490,37 @@ def endpoint_down(sagemaker: Any, endpoint_name: str) -> Teardown:
         if _delete_if_present(sagemaker.delete_model, ModelName=model):
             done.models.append(model)
     return done
+
+
+ENDPOINT_DELETE_TIMEOUT_SECONDS = 900.0
+ENDPOINT_DELETE_POLL_SECONDS = 2.0
+
+
+def wait_until_endpoint_gone(
+    sagemaker: Any,
+    endpoint_name: str,
+    timeout: float = ENDPOINT_DELETE_TIMEOUT_SECONDS,
+    *,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> None:
+    """Poll DescribeEndpoint until it answers "not found"; OperationError past ``timeout``."""
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
+    deadline = clock() + timeout
+    while True:
+        try:
+            status = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointStatus"]
+        except ClientError as err:
+            if is_not_found(err):
+                return
+            raise
+        if clock() >= deadline:
+            raise OperationError(
+                f"endpoint {endpoint_name} is still {status} after {timeout:.0f} s: run "
+                "make endpoint-down again later (deletion continues on its own)"
+            )
+        sleep(ENDPOINT_DELETE_POLL_SECONDS)
 
 
 def _delete_if_present(delete: Callable[..., Any], **kwargs: str) -> bool:

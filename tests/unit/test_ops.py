@@ -408,6 +408,22 @@ class FakeSageMaker:
     def describe_endpoint_config(self, EndpointConfigName: str) -> dict[str, Any]:
         return {"ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m-1"}]}
 
+    def delete_endpoint(self, EndpointName: str) -> dict[str, Any]:
+        # SageMaker deletes asynchronously: Deleting for two more looks, then gone.
+        self.calls.append(("delete_endpoint", {"EndpointName": EndpointName}))
+        self.looks_until_gone = 2
+        assert self.endpoint is not None
+        self.endpoint = {**self.endpoint, "EndpointStatus": "Deleting"}
+        self.describe_endpoint = self._deleting  # type: ignore[method-assign]
+        return {}
+
+    def _deleting(self, EndpointName: str) -> dict[str, Any]:
+        if self.looks_until_gone == 0:
+            raise client_error("ValidationException", f'Could not find endpoint "{EndpointName}".')
+        self.looks_until_gone -= 1
+        assert self.endpoint is not None
+        return self.endpoint
+
     def __getattr__(self, name: str) -> Any:
         def call(**kwargs: Any) -> dict[str, Any]:
             self.calls.append((name, kwargs))
@@ -518,7 +534,8 @@ def test_is_not_found_only_for_missing_resources() -> None:
 # ----------------------------------------------------------------------------- endpoint-down
 
 
-def test_endpoint_down_deletes_endpoint_config_and_models() -> None:
+def test_endpoint_down_deletes_endpoint_config_and_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands.time, "sleep", lambda seconds: None)
     sagemaker = FakeSageMaker({"EndpointStatus": "InService", "EndpointConfigName": "cfg-1"})
     done = commands.endpoint_down(sagemaker, "ep")
     assert [c[0] for c in sagemaker.calls] == [
@@ -532,6 +549,22 @@ def test_endpoint_down_deletes_endpoint_config_and_models() -> None:
         "deleted endpoint config cfg-1",
         "deleted model m-1",
     ]
+
+
+def test_endpoint_down_waits_until_the_endpoint_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(commands.time, "sleep", lambda seconds: None)
+    sagemaker = FakeSageMaker({"EndpointStatus": "InService", "EndpointConfigName": "cfg-1"})
+    commands.endpoint_down(sagemaker, "ep")
+    assert sagemaker.looks_until_gone == 0
+
+
+def test_waiting_for_a_deletion_has_a_deadline() -> None:
+    sagemaker = FakeSageMaker({"EndpointStatus": "Deleting", "EndpointConfigName": "cfg-1"})
+    now = iter(range(0, 10_000, 500))
+    with pytest.raises(OperationError, match="still Deleting after 900 s"):
+        commands.wait_until_endpoint_gone(
+            sagemaker, "ep", sleep=lambda seconds: None, clock=lambda: float(next(now))
+        )
 
 
 def test_endpoint_down_without_endpoint_is_a_clear_no_op() -> None:
