@@ -99,13 +99,7 @@ resource "aws_sqs_queue" "trigger_queue" {
   sqs_managed_sse_enabled     = true
   visibility_timeout_seconds  = local.trigger_queue_visibility_seconds
   message_retention_seconds   = 1209600
-}
 
-# A resource of its own, so the queue and its dead-letter queue are created in parallel: each
-# waits for its attributes to propagate (tens of seconds), and a chain of three such waits made
-# this the slowest path of an apply.
-resource "aws_sqs_queue_redrive_policy" "trigger_queue" {
-  queue_url = aws_sqs_queue.trigger_queue.id
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.trigger_queue_dlq.arn
     maxReceiveCount     = local.trigger_max_receive_count
