@@ -45,19 +45,22 @@ locals {
     1000, 2 * ceil(local.trigger_longest_run_seconds / local.trigger_retry_seconds) + 10
   )
   trigger_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.trigger_name}"
+  # Each queue's policy is set at CreateQueue (its `policy` argument), not by a separate
+  # aws_sqs_queue_policy: the provider waits for every SQS attribute write to propagate (about
+  # 30 s each: six consistent reads 5 s apart), so a separate policy adds one wait per queue.
+  # The policy names its queue by ARN, which is known before the queue exists.
+  trigger_dlq_name   = "${local.trigger_name}-dlq"
+  trigger_dlq_arn    = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.trigger_dlq_name}"
+  trigger_queue_name = "${local.trigger_name}-uploads.fifo"
+  trigger_queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.trigger_queue_name}"
 }
 
-resource "aws_sqs_queue" "trigger_dlq" {
-  name                      = "${local.trigger_name}-dlq"
-  sqs_managed_sse_enabled   = true
-  message_retention_seconds = 1209600
-}
 
 data "aws_iam_policy_document" "trigger_dlq" {
   statement {
     sid       = "EventBridgeDeadLetters"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.trigger_dlq.arn]
+    resources = [local.trigger_dlq_arn]
 
     principals {
       type        = "Service"
@@ -75,9 +78,11 @@ data "aws_iam_policy_document" "trigger_dlq" {
   }
 }
 
-resource "aws_sqs_queue_policy" "trigger_dlq" {
-  queue_url = aws_sqs_queue.trigger_dlq.id
-  policy    = data.aws_iam_policy_document.trigger_dlq.json
+resource "aws_sqs_queue" "trigger_dlq" {
+  name                      = local.trigger_dlq_name
+  sqs_managed_sse_enabled   = true
+  message_retention_seconds = 1209600
+  policy                    = data.aws_iam_policy_document.trigger_dlq.json
 }
 
 # The dead-letter queue of a FIFO queue must be a FIFO queue.
@@ -89,7 +94,7 @@ resource "aws_sqs_queue" "trigger_queue_dlq" {
 }
 
 resource "aws_sqs_queue" "trigger_queue" {
-  name       = "${local.trigger_name}-uploads.fifo"
+  name       = local.trigger_queue_name
   fifo_queue = true
   # An EventBridge rule cannot set MessageDeduplicationId; a FIFO target needs content-based
   # deduplication (EventBridge API reference, Target.SqsParameters).
@@ -104,13 +109,14 @@ resource "aws_sqs_queue" "trigger_queue" {
     deadLetterTargetArn = aws_sqs_queue.trigger_queue_dlq.arn
     maxReceiveCount     = local.trigger_max_receive_count
   })
+  policy = data.aws_iam_policy_document.trigger_queue.json
 }
 
 data "aws_iam_policy_document" "trigger_queue" {
   statement {
     sid       = "OnlyTheUploadRuleSends"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.trigger_queue.arn]
+    resources = [local.trigger_queue_arn]
 
     principals {
       type        = "Service"
@@ -123,11 +129,6 @@ data "aws_iam_policy_document" "trigger_queue" {
       values   = [local.trigger_rule_arn]
     }
   }
-}
-
-resource "aws_sqs_queue_policy" "trigger_queue" {
-  queue_url = aws_sqs_queue.trigger_queue.id
-  policy    = data.aws_iam_policy_document.trigger_queue.json
 }
 
 resource "aws_cloudwatch_metric_alarm" "trigger_queue_dead_letters" {
