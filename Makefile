@@ -21,7 +21,7 @@ export TF_PLUGIN_DIR ?= $(shell scripts/find-provider-mirror.sh)
 PYTEST_ARGS ?=
 
 .PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
-        checkov clean docs demo local-up local-down deploy plan destroy run-and-wait start status \
+        checkov clean docs demo local-up local-down local-status deploy plan destroy run-and-wait start status \
         logs models approve predict endpoint-down
 
 help: ## Show this help
@@ -91,16 +91,21 @@ test-fast: $(STAMP) build ## Unit tests only
 # ------------------------------------------------------------------------- local runtime
 DEMO_ARGS ?=
 
+# make demo works in .local/demo/ with its own emulator and port: it never touches a running
+# make local-up session (.local/session/). KEEP=1 makes the demo that session (refused if one runs).
 demo: $(STAMP) build ## Run the whole system locally: emulator, terraform apply, a real run, a prediction
 	$(PY) -m local.demo $(if $(filter 0 false no,$(DEPLOY)),--no-deploy) \
 	  $(if $(TUNING_JOBS),--tuning-jobs $(TUNING_JOBS)) $(if $(filter 1 true yes,$(KEEP)),--keep) \
 	  $(DEMO_ARGS)
 
-local-up: $(STAMP) build ## Start the emulator in the background and apply terraform/ to it
+local-up: $(STAMP) build ## Start the emulator in the background and apply terraform/ to it (.local/session/)
 	$(PY) -m local.demo up
 
-local-down: $(STAMP) ## Stop the background emulator
+local-down: $(STAMP) ## Stop the background emulator (its state is lost; the next local-up keeps the port)
 	$(PY) -m local.emulator down
+
+local-status: $(STAMP) ## Is the background emulator running? (else: where its log is)
+	$(PY) -m local.emulator status
 
 # ------------------------------------------------------------------------- AWS
 # Operations read names from Terraform outputs and talk to AWS (or to the emulator when

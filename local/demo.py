@@ -10,13 +10,23 @@
 ``python -m local.demo up`` only starts the emulator in the background and applies Terraform
 (``make local-up``), printing the environment to point the AWS CLI and ``make`` targets at it.
 Exit code 0 when the run succeeded, 1 when it failed (the failing state, error and the logs to
-read are printed), 2 for a problem before the run started.
+read are printed), 2 for a problem before the run started or an emulator that stopped answering.
+
+Each runtime has its own directory, emulator process and port, so they never disturb each other:
+
+    .local/session/   make local-up (and make demo KEEP=1, which becomes that session)
+    .local/demo/      make demo: wiped and rebuilt by every demo, never a session's
+    .local/emulator.json   the background session's pid, port and log (make local-down)
+
+A directory is claimed with an exclusive lock (``<dir>.lock``) while it is rebuilt and used, so
+a second ``make demo`` (or ``make local-up``) refuses with one line instead of wiping it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import shutil
 import sys
@@ -28,14 +38,28 @@ from typing import Any, TextIO
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 from local import terraform_local
-from local.emulator import STATE_DIR, Emulator, EmulatorError
+from local.emulator import (
+    STATE_DIR,
+    STATE_FILE,
+    Emulator,
+    EmulatorError,
+    gone_message,
+    is_healthy,
+    previous_port,
+    read_record,
+    read_state,
+    write_record,
+)
 from local.server import EVENTS_FILE
 from ops import commands
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = STATE_DIR / "demo"
+SESSION_DIR = STATE_DIR / "session"
 DEFAULT_DATA = ROOT / "data" / "raw" / "iris.csv"
 SAMPLE_ROW = "6.4,3.2,4.5,1.5"
 REGION = terraform_local.REGION
@@ -46,6 +70,72 @@ POLL_SECONDS = 0.5
 
 class DemoError(RuntimeError):
     """Something went wrong before the run could start (exit code 2)."""
+
+
+#: botocore's ways of saying the endpoint did not answer (refused, closed, timed out).
+UNREACHABLE = (BotoConnectionError, HTTPClientError)
+
+
+@dataclass(frozen=True)
+class LocalDirs:
+    """Where each local runtime keeps its state (see the module docstring): one place."""
+
+    root: Path = STATE_DIR
+
+    @property
+    def session(self) -> Path:
+        return self.root / SESSION_DIR.name
+
+    @property
+    def demo(self) -> Path:
+        return self.root / DEMO_DIR.name
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / STATE_FILE.name
+
+
+def workdir_for(dirs: LocalDirs, *, keep: bool, session: dict[str, Any] | None) -> Path:
+    """The directory a demo may wipe: never a running session's (refuses with what to do)."""
+    if not keep:
+        return dirs.demo
+    if session is not None:
+        raise DemoError(
+            f"a make local-up session is running at {session['endpoint_url']}: KEEP=1 would "
+            "replace it; run make demo without KEEP=1 (it uses its own emulator) or "
+            "make local-down first"
+        )
+    return dirs.session
+
+
+@contextlib.contextmanager
+def claimed(workdir: Path, what: str) -> Iterator[None]:
+    """Hold ``<workdir>.lock`` exclusively, or refuse: two runtimes never share a directory."""
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    lock = workdir.with_name(workdir.name + ".lock")
+    with lock.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DemoError(
+                f"another {what} is using {_rel(workdir)} (lock {_rel(lock)}): "
+                "wait for it to finish or stop it (Ctrl-C / make local-down)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def emulator_answers(stack: LocalStack) -> Iterator[None]:
+    """Turn botocore's connection failures into one EmulatorError line naming the log."""
+    try:
+        yield
+    except UNREACHABLE:
+        raise stack.emulator.gone() or EmulatorError(
+            gone_message(stack.endpoint_url, stack.emulator.log_path, None)
+        ) from None
 
 
 @dataclass
@@ -192,8 +282,9 @@ def start_stack(
     console: Console,
     *,
     detach: bool = False,
+    port: int = 0,
 ) -> LocalStack:
-    """Start the emulator and apply the real Terraform to it."""
+    """Start the emulator (on ``port``, 0: any free one) and apply the real Terraform to it."""
     workdir.mkdir(parents=True, exist_ok=True)
     if not (ROOT / "build" / "sourcedir.tar.gz").exists():
         raise DemoError("build/ is missing: run `make build` (make demo does it for you)")
@@ -202,11 +293,18 @@ def start_stack(
             log_path=workdir / "emulator.log",
             pipeline_workdir=workdir / "pipelines",
             detach=detach,
+            port=port,
         )
     console.say(f"  emulator: {emulator.endpoint_url}  (log: {_rel(workdir / 'emulator.log')})")
     try:
         with console.timed("terraform apply of terraform/ against the emulator"):
             outputs = terraform_local.apply(emulator, workdir / "terraform", variables)
+    except terraform_local.TerraformError as error:
+        gone = emulator.gone()  # the apply failed because the emulator died: say that, once
+        emulator.stop()
+        if gone is not None:
+            raise gone from error
+        raise
     except BaseException:
         emulator.stop()
         raise
@@ -450,23 +548,33 @@ def demo_variables(deploy: bool, tuning_jobs: int | None) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    workdir: Path = args.workdir
-    if workdir.exists():
-        shutil.rmtree(workdir)  # a demo starts from nothing, like a fresh account
-    stack = start_stack(
-        workdir, demo_variables(not args.no_deploy, args.tuning_jobs), console, detach=args.keep
-    )
-    try:
-        result = run_once(stack, args.data, console)
-    finally:
-        if args.keep:
-            _remember(stack)
-            console.say()
-            console.say("The emulator keeps running (make local-down stops it):")
-            for line in environment_lines(stack):
-                console.say(f"  {line}")
-        else:
-            stack.emulator.stop()
+    dirs = LocalDirs(args.state_dir)
+    workdir = workdir_for(dirs, keep=args.keep, session=read_state(dirs.state_file))
+    with claimed(workdir, "make local-up session" if args.keep else "make demo"):
+        if workdir.exists():
+            shutil.rmtree(workdir)  # a demo starts from nothing, like a fresh account
+        stack = start_stack(
+            workdir,
+            demo_variables(not args.no_deploy, args.tuning_jobs),
+            console,
+            detach=args.keep,
+        )
+        kept = args.keep
+        try:
+            with emulator_answers(stack):
+                result = run_once(stack, args.data, console)
+        except EmulatorError:
+            kept = False  # nothing left to keep
+            raise
+        finally:
+            if kept:
+                _remember(stack, dirs.state_file)
+                console.say()
+                console.say("The emulator keeps running (make local-down stops it):")
+                for line in environment_lines(stack):
+                    console.say(f"  {line}")
+            else:
+                stack.emulator.stop()
     return 0 if result.status == "SUCCEEDED" else 1
 
 
@@ -477,41 +585,54 @@ def environment_lines(stack: LocalStack) -> list[str]:
         f"export AWS_ENDPOINT_URL={stack.endpoint_url}",
         f"export AWS_DEFAULT_REGION={REGION} AWS_ACCESS_KEY_ID=testing "
         "AWS_SECRET_ACCESS_KEY=testing",
-        f"export MLOPS_TF_OUTPUTS={outputs_file.resolve()}",
+        f"export MLOPS_TF_OUTPUTS={outputs_file.resolve()} "
+        f"MLOPS_EMULATOR_LOG={(stack.workdir / 'emulator.log').resolve()}",
         "then: make status | make models | make predict | aws s3 ls "
         f"s3://{stack.outputs['bucket_name']}/",
     ]
 
 
-def _remember(stack: LocalStack) -> None:
+def _remember(stack: LocalStack, state_file: Path) -> None:
     """Record the detached emulator where ``python -m local.emulator down`` finds it."""
-    from local.emulator import STATE_FILE
+    write_record(state_file, stack.emulator, workdir=str(stack.workdir))
 
-    STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    STATE_FILE.write_text(
-        json.dumps(
-            {
-                "pid": stack.emulator.pid,
-                "port": stack.emulator.port,
-                "endpoint_url": stack.endpoint_url,
-            },
-            indent=2,
-        )
-        + "\n"
+
+def restart_note(record: dict[str, Any] | None, port: int) -> str | None:
+    """What a restart lost, in one line (``None`` on a first start)."""
+    if record is None:
+        return None
+    old = int(record.get("port") or 0)
+    where = f"same port {port}" if port and port == old else f"port {old} was taken, new port"
+    return (
+        f"restarting the session ({where}): the previous emulator's state (buckets, uploads, "
+        "runs, models, endpoints) was in memory only and is gone; Terraform is applied again "
+        "to an empty account, so upload your data again"
     )
 
 
 def up(args: argparse.Namespace, console: Console) -> int:
     """``make local-up``: the emulator in the background, Terraform applied, no run."""
-    from local.emulator import read_state
-
-    if read_state() is not None:
-        raise DemoError("an emulator is already running: make local-down first")
-    workdir: Path = args.workdir
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    stack = start_stack(workdir, demo_variables(True, args.tuning_jobs), console, detach=True)
-    _remember(stack)
+    dirs = LocalDirs(args.state_dir)
+    running = read_state(dirs.state_file)
+    if running is not None:
+        health = "" if is_healthy(running["endpoint_url"]) else " but not answering"
+        raise DemoError(
+            f"a make local-up session is already running at {running['endpoint_url']}"
+            f"{health}: use it, or make local-down first"
+        )
+    workdir = dirs.session
+    with claimed(workdir, "make local-up session"):
+        record = read_record(dirs.state_file)
+        port = previous_port(record)
+        note = restart_note(record, port)
+        if note:
+            console.step(note)
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        stack = start_stack(
+            workdir, demo_variables(True, args.tuning_jobs), console, detach=True, port=port
+        )
+        _remember(stack, dirs.state_file)
     console.say()
     console.say(
         "The emulator runs in the background (make local-down stops it). Point tools at it:"
@@ -548,7 +669,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_DATA,
         help="the CSV to upload (default: data/raw/iris.csv)",
     )
-    parser.add_argument("--workdir", type=Path, default=DEMO_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 

@@ -8,8 +8,11 @@
 SIGTERM handlers stop it too, so neither Ctrl-C nor a crash of the parent orphans the server.
 
 Python: ``with Emulator.start() as emu: boto3.client("s3", endpoint_url=emu.endpoint_url)``.
-CLI (``make local-up`` / ``make local-down``): ``python -m local.emulator up|down|status``
-keeps the server running in the background, with its pid and port in ``.local/emulator.json``.
+CLI (``make local-down`` / ``make local-status``): ``python -m local.emulator up|down|status``
+keeps the server running in the background, with its pid, port and log in ``.local/emulator.json``
+(``make local-up`` writes the same record). ``down`` keeps the port in the record, so the next
+``up`` listens on the same port; the emulator's state lives in memory only, so a restart starts
+from an empty account (moto has no persistence), and ``up`` says so.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +54,27 @@ SERVER_CLIENT_ENV = {
 
 class EmulatorError(RuntimeError):
     """The emulator did not start, or is not answering."""
+
+
+def gone_message(endpoint_url: str, log_path: Path | str | None, exit_code: int | None) -> str:
+    """One line for an emulator that stopped answering: what happened, its log, what to do."""
+    how = f" (its process exited with code {exit_code})" if exit_code is not None else ""
+    log = f": its log is {log_path}" if log_path else ""
+    return (
+        f"the emulator at {endpoint_url} stopped answering{how}{log}; its state is lost "
+        "(kept in memory only): make local-up or make demo starts a new one"
+    )
+
+
+def port_is_free(port: int, host: str = HOST) -> bool:
+    """Whether ``port`` can be bound now (as the server binds it: address reuse allowed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _request(url: str, data: dict[str, Any] | None = None, timeout: float = 5.0) -> Any:
@@ -102,10 +127,13 @@ def _stop_group(pgid: int, proc: subprocess.Popen[bytes] | None, timeout: float)
 class Emulator:
     """A running moto server with the project's extensions (see the module docstring)."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], host: str, port: int) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], host: str, port: int, log_path: Path | None = None
+    ) -> None:
         self.proc = proc
         self.host = host
         self.port = port
+        self.log_path = log_path
         self._stopped = False
         #: With ``start(tls=True)``: the HTTPS listener's port and the certificate to trust.
         self.tls_port: int | None = None
@@ -137,6 +165,7 @@ class Emulator:
         pipeline_workdir: Path | None = PIPELINE_WORKDIR,
         extra_args: list[str] | None = None,
         tls: bool = False,
+        port: int = 0,
     ) -> Emulator:
         """Start the server process, wait until it answers, enable Step Functions execution.
 
@@ -145,6 +174,7 @@ class Emulator:
         ``pipeline_workdir``: SageMaker pipelines run for real with the local executor there
         (``None``: moto's default, executions succeed at once and run nothing).
         ``tls=True``: also serve HTTPS (``tls_endpoint_url``, trust ``ca_bundle``).
+        ``port``: listen there (a restarted session keeps its port); 0 picks a free one.
         """
         executor_args = (
             ["--pipeline-workdir", str(pipeline_workdir)] if pipeline_workdir is not None else []
@@ -168,7 +198,7 @@ class Emulator:
                         "--host",
                         host,
                         "--port",
-                        "0",
+                        str(port),
                         "--ready-file",
                         str(ready),
                         *executor_args,
@@ -185,7 +215,7 @@ class Emulator:
             finally:
                 if log_path:
                     log.close()  # type: ignore[union-attr]
-            emulator = cls(proc, host, 0)
+            emulator = cls(proc, host, port, log_path)
             if not detach:
                 emulator._register_cleanup()
             try:
@@ -200,6 +230,13 @@ class Emulator:
                 emulator.stop()
                 raise
         return emulator
+
+    def gone(self) -> EmulatorError | None:
+        """An error naming the log when the server process has exited; ``None`` while alive."""
+        code = self.proc.poll()
+        if code is None:
+            return None
+        return EmulatorError(gone_message(self.endpoint_url, self.log_path, code))
 
     def _wait_healthy(self, deadline: float) -> None:
         while not is_healthy(self.endpoint_url):
@@ -266,36 +303,82 @@ def _wait_for_port(proc: subprocess.Popen[bytes], ready: Path, deadline: float) 
 # --------------------------------------------------------------------------- CLI
 
 
-def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
-    """The background emulator's ``{"pid", "port", "endpoint_url"}``, if one is running."""
+def read_record(path: Path = STATE_FILE) -> dict[str, Any] | None:
+    """The background emulator's record as written, whether or not it still runs."""
     try:
-        state = dict(json.loads(path.read_text()))
-    except (OSError, ValueError):
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError, TypeError):
         return None
-    if not _pid_alive(int(state["pid"])):
+
+
+def read_state(path: Path = STATE_FILE) -> dict[str, Any] | None:
+    """The background emulator's ``{"pid", "port", "endpoint_url", "log"}``, if one is running."""
+    state = read_record(path)
+    if state is None or "pid" not in state or not _pid_alive(int(state["pid"])):
         return None
     return state
+
+
+def write_record(path: Path, emulator: Emulator, **extra: Any) -> dict[str, Any]:
+    """Record a detached emulator where ``down``, ``status`` and the next ``up`` find it."""
+    record = {
+        "pid": emulator.pid,
+        "port": emulator.port,
+        "endpoint_url": emulator.endpoint_url,
+        "log": str(emulator.log_path) if emulator.log_path else None,
+        **extra,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return record
+
+
+def previous_port(record: dict[str, Any] | None, is_free: Any = port_is_free) -> int:
+    """The port a restarted session listens on: its previous one if still free, else 0 (any)."""
+    port = int((record or {}).get("port") or 0)
+    return port if port and is_free(port) else 0
 
 
 def up(path: Path = STATE_FILE) -> dict[str, Any]:
     state = read_state(path)
     if state is not None and is_healthy(state["endpoint_url"]):
         return state
+    port = previous_port(read_record(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    emulator = Emulator.start(detach=True, log_path=path.with_name("emulator.log"))
-    state = {"pid": emulator.pid, "port": emulator.port, "endpoint_url": emulator.endpoint_url}
-    path.write_text(json.dumps(state, indent=2) + "\n")
-    return state
+    emulator = Emulator.start(detach=True, log_path=path.with_name("emulator.log"), port=port)
+    return write_record(path, emulator)
 
 
 def down(path: Path = STATE_FILE, timeout: float = STOP_TIMEOUT) -> bool:
-    """Stop the background emulator; ``False`` when none was running."""
+    """Stop the background emulator; ``False`` when none was running.
+
+    The record stays, without the pid (a pid is reused by the OS; a stale one must never be
+    signalled), so the next ``up`` listens on the same port.
+    """
     state = read_state(path)
-    path.unlink(missing_ok=True)
+    record = read_record(path)
+    if record is not None:
+        kept = {k: record[k] for k in ("port", "endpoint_url", "log") if k in record}
+        path.write_text(json.dumps({**kept, "stopped": True}, indent=2) + "\n")
     if state is None:
         return False
     _stop_group(int(state["pid"]), None, timeout)
     return True
+
+
+def status_line(path: Path = STATE_FILE) -> tuple[str, int]:
+    """``make local-status``: one line and an exit code (0 running, 1 not)."""
+    record = read_record(path)
+    running = read_state(path)
+    if running is not None and is_healthy(running["endpoint_url"]):
+        return (
+            f"emulator running at {running['endpoint_url']} (pid {running['pid']}, "
+            f"log {running.get('log')})",
+            0,
+        )
+    if record is None or record.get("stopped"):
+        return "emulator not running: make local-up starts it", 1
+    return gone_message(record.get("endpoint_url", "?"), record.get("log"), None), 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -311,12 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "down":
         print("emulator stopped" if down(args.state_file) else "emulator was not running")
         return 0
-    running = read_state(args.state_file)
-    if running is None or not is_healthy(running["endpoint_url"]):
-        print("emulator not running")
-        return 1
-    print(f"emulator running at {running['endpoint_url']} (pid {running['pid']})")
-    return 0
+    line, code = status_line(args.state_file)
+    print(line)
+    return code
 
 
 if __name__ == "__main__":

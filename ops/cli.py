@@ -19,14 +19,21 @@ from typing import Any, TextIO
 import boto3
 from botocore.exceptions import (
     ClientError,
-    EndpointConnectionError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
 )
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ops import commands, render
-from ops.errors import ConfigError, OperationError, OpsError
+from ops.errors import (
+    EMULATOR_LOG_ENV,
+    ConfigError,
+    EndpointUnreachable,
+    OperationError,
+    OpsError,
+)
 from ops.outputs import TERRAFORM_DIR, load_outputs, require, resolve_region
 
 NO_CREDENTIALS = (
@@ -76,6 +83,8 @@ class Context:
     outputs: Mapping[str, Any]
     clients: Clients
     now: Callable[[], dt.datetime]
+    #: Prints a line now, before a long wait (the result is printed when the handler returns).
+    emit: Callable[[str], None] = print
 
 
 Handler = Callable[[Context], tuple[str, int]]
@@ -94,8 +103,10 @@ def cmd_start(ctx: Context) -> tuple[str, int]:
     )
     if not ctx.args.wait:
         return text + "\nfollow it with `make status` / `make logs`", 0
+    # The name first: if the wait fails (deadline, emulator gone, Ctrl-C) the user still has it.
+    ctx.emit(f"{text}\nwaiting up to {ctx.args.timeout:.0f} s for it to end ...")
     described = commands.wait_for_execution(ctx.clients.sfn, execution_arn, ctx.args.timeout)
-    return f"{text}\n{render.summary(described)}", 0 if described["status"] == "SUCCEEDED" else 1
+    return render.summary(described), 0 if described["status"] == "SUCCEEDED" else 1
 
 
 def cmd_status(ctx: Context) -> tuple[str, int]:
@@ -248,6 +259,17 @@ def describe_client_error(err: ClientError) -> tuple[str, int]:
     return f"AWS error in {operation}: {code}: {error.get('Message', '')}".rstrip(": "), 1
 
 
+def _say(line: str, out: TextIO) -> None:
+    print(line, file=out, flush=True)
+
+
+def unreachable(failure: Exception, env: Mapping[str, str]) -> EndpointUnreachable:
+    """botocore's connection failure as one named error, with the emulator's log if known."""
+    kwargs = getattr(failure, "kwargs", {})
+    endpoint = kwargs.get("endpoint_url") or env.get("AWS_ENDPOINT_URL")
+    return EndpointUnreachable(endpoint, env.get(EMULATOR_LOG_ENV) or None)
+
+
 def main(
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
@@ -265,7 +287,11 @@ def main(
         if region is None:
             raise ConfigError("No AWS region: pass --region or set AWS_REGION")
         clients = Clients(region, args.endpoint_url or env.get("AWS_ENDPOINT_URL"))
-        text, code = args.handler(Context(args, outputs, clients, now))
+        context = Context(args, outputs, clients, now, emit=lambda line: _say(line, out))
+        try:
+            text, code = args.handler(context)
+        except (BotoConnectionError, HTTPClientError) as failure:
+            raise unreachable(failure, env) from failure
     except OpsError as failure:
         print(f"error: {failure}", file=err)
         return failure.exit_code
@@ -275,13 +301,6 @@ def main(
     except NoRegionError:
         print("error: No AWS region: pass --region or set AWS_REGION", file=err)
         return 2
-    except EndpointConnectionError as failure:
-        print(
-            f"error: cannot reach {failure.kwargs.get('endpoint_url')}: "
-            "is the emulator running (make local-up)? is the region right?",
-            file=err,
-        )
-        return 1
     except ClientError as failure:
         message, code = describe_client_error(failure)
         print(f"error: {message}", file=err)
