@@ -267,7 +267,7 @@ def unreachable(failure: Exception, env: Mapping[str, str]) -> EndpointUnreachab
     """botocore's connection failure as one named error, with the emulator's log if known."""
     kwargs = getattr(failure, "kwargs", {})
     endpoint = kwargs.get("endpoint_url") or env.get("AWS_ENDPOINT_URL")
-    return EndpointUnreachable(endpoint, env.get(EMULATOR_LOG_ENV) or None)
+    return EndpointUnreachable(endpoint and endpoint.rstrip("/"), env.get(EMULATOR_LOG_ENV) or None)
 
 
 def main(

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from ops import cli, commands, render
-from ops.errors import ConfigError, OperationError
+from ops.errors import ConfigError, EndpointUnreachable, OperationError
 from ops.outputs import (
     NOT_FOUND,
     load_outputs,
@@ -694,3 +694,99 @@ def test_client_errors_become_one_line() -> None:
     message, code = cli.describe_client_error(client_error("ExpiredToken", "expired"))
     assert code == 2
     assert "AWS rejected the credentials (ExpiredToken)" in message
+
+
+# ----------------------------------------------------------------------------- unreachable endpoint
+
+
+def _dead_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # refused at once, not after botocore's retries
+
+
+@pytest.mark.usefixtures("fake_credentials")
+@pytest.mark.parametrize("argv", [["status"], ["models"], ["predict"], ["logs"], ["start"]])
+def test_a_dead_emulator_is_one_line_naming_its_log(outputs_file: Path, argv: list[str]) -> None:
+    url = f"http://127.0.0.1:{_dead_port()}"
+    env = {"MLOPS_EMULATOR_LOG": "/repo/.local/session/emulator.log"}
+
+    code, out, err = run_cli([*argv, "--outputs", str(outputs_file), "--endpoint-url", url], env)
+
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert err.startswith(f"error: the emulator at {url} is not answering")
+    assert "its log is /repo/.local/session/emulator.log" in err
+    assert "make local-up" in err
+
+
+def test_an_unreachable_endpoint_without_a_known_log_still_says_what_to_do() -> None:
+    failure = EndpointConnectionError(endpoint_url="https://states.eu-west-1.amazonaws.com/")
+    error = cli.unreachable(failure, {})
+    assert isinstance(error, EndpointUnreachable)
+    assert str(error) == (
+        "cannot reach https://states.eu-west-1.amazonaws.com: is the emulator running "
+        "(make local-up)? is the region right?"
+    )
+
+
+class _StartingSfn:
+    """Starts an execution, then fails while waiting for it (``describe`` raises ``fails``)."""
+
+    def __init__(self, fails: Exception | None) -> None:
+        self.fails = fails
+
+    def start_execution(self, **kwargs: Any) -> dict[str, Any]:
+        return {"executionArn": f"{SM_ARN}:{kwargs['name']}".replace("stateMachine", "execution")}
+
+    def describe_execution(self, executionArn: str) -> dict[str, Any]:
+        if self.fails is not None:
+            raise self.fails
+        return {"executionArn": executionArn, "status": "RUNNING"}
+
+
+@pytest.mark.parametrize(
+    ("fails", "message"),
+    [
+        (
+            EndpointConnectionError(endpoint_url="http://127.0.0.1:5"),
+            "error: the emulator at http://127.0.0.1:5 is not answering",
+        ),
+        (None, "is still RUNNING after 0 s"),
+    ],
+)
+def test_start_wait_prints_the_execution_name_before_the_wait_fails(
+    outputs_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fails: Exception | None,
+    message: str,
+) -> None:
+    sfn = _StartingSfn(fails)
+
+    class FakeClients:
+        def __init__(self, region: str, endpoint_url: str | None) -> None:
+            self.sfn = sfn
+
+    monkeypatch.setattr(cli, "Clients", FakeClients)
+    env = {"MLOPS_EMULATOR_LOG": "/log", "AWS_REGION": "eu-west-1"}
+
+    code, out, err = run_cli(
+        ["start", "--wait", "--timeout", "0", "--outputs", str(outputs_file)], env
+    )
+
+    assert code == 1
+    assert out.startswith("started manual-20240501T120000Z-"), out
+    assert "waiting up to 0 s" in out
+    assert err.count("\n") == 1 and message in err, err
