@@ -1,0 +1,161 @@
+"""The local runtime on a real emulator process: a crash mid-command, a restart's port.
+
+The crash is real: the server's process group is SIGKILLed while `python -m ops start --wait`
+waits for an execution, as when the emulator dies under a user; every command must then say
+so in one line with the log's path (no botocore traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from local import demo
+from local import emulator as emulator_module
+from local.demo import LocalStack
+from local.emulator import Emulator, EmulatorError
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "states.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+#: A run that outlives the test: the command is still waiting for it when the emulator dies.
+WAITING = {"StartAt": "Wait", "States": {"Wait": {"Type": "Wait", "Seconds": 600, "End": True}}}
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Emulator]:
+    emu = Emulator.start(pipeline_workdir=None, log_path=tmp_path / "emulator.log")
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+def _client(emu: Emulator, service: str) -> object:
+    return boto3.client(  # type: ignore[call-overload]
+        service,
+        endpoint_url=emu.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def _waiting_state_machine(emu: Emulator) -> str:
+    iam, sfn = _client(emu, "iam"), _client(emu, "stepfunctions")
+    role = iam.create_role(  # type: ignore[attr-defined]
+        RoleName="waiting-role", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )["Role"]["Arn"]
+    return str(
+        sfn.create_state_machine(  # type: ignore[attr-defined]
+            name="waiting", definition=json.dumps(WAITING), roleArn=role
+        )["stateMachineArn"]
+    )
+
+
+def _crash(emu: Emulator) -> None:
+    """SIGKILL the server's process group (no clean shutdown), and reap it."""
+    os.killpg(emu.pid, signal.SIGKILL)
+    emu.proc.wait(timeout=30)
+
+
+def _wait_for_text(path: Path, text: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in (path.read_text() if path.exists() else ""):
+        assert time.monotonic() < deadline, f"{text!r} not in {path} within {timeout} s"
+        time.sleep(0.2)
+
+
+def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"state_machine_arn": _waiting_state_machine(emulator)}))
+    state_file = tmp_path / "emulator.json"
+    emulator_module.write_record(state_file, emulator)
+    env = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_SESSION_TOKEN"}}
+    env.update(
+        AWS_ENDPOINT_URL=emulator.endpoint_url,
+        AWS_REGION=REGION,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        MLOPS_EMULATOR_LOG=str(emulator.log_path),
+    )
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+    with stdout.open("w") as out, stderr.open("w") as err:
+        command = subprocess.Popen(
+            [sys.executable, "-m", "ops", "start", "--wait", "--outputs", str(outputs)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+    try:
+        _wait_for_text(stdout, "waiting up to", timeout=60)
+        _crash(emulator)
+        code = command.wait(timeout=120)
+    finally:
+        if command.poll() is None:
+            command.kill()
+
+    assert code == 1
+    assert stdout.read_text().startswith("started manual-"), "the name came before the wait"
+    lines = stderr.read_text().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: the emulator at {emulator.endpoint_url} is not answering")
+    assert f"its log is {emulator.log_path}" in lines[0]
+
+    # `make local-status` on the dead session's record: one line, the same log.
+    status = subprocess.run(
+        [sys.executable, "-m", "local.emulator", "status", "--state-file", str(state_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert status.returncode == 1
+    assert status.stdout.strip() == emulator_module.gone_message(
+        emulator.endpoint_url, str(emulator.log_path), None
+    )
+    assert status.stderr == ""
+
+    # The demo's calls on a dead emulator: one EmulatorError line with the exit code and log.
+    stack = LocalStack(emulator, tmp_path, {"state_machine_arn": "arn:unused"})
+    with pytest.raises(EmulatorError) as raised, demo.emulator_answers(stack):
+        demo.executions(stack)
+    assert str(raised.value) == emulator_module.gone_message(
+        emulator.endpoint_url, emulator.log_path, -signal.SIGKILL
+    )
+
+
+def test_a_restarted_session_listens_on_the_same_port(tmp_path: Path) -> None:
+    state_file = tmp_path / "emulator.json"
+    first = emulator_module.up(state_file)
+    try:
+        assert emulator_module.down(state_file)
+        again = emulator_module.up(state_file)
+        assert again["port"] == first["port"]
+        assert again["pid"] != first["pid"]
+        assert emulator_module.is_healthy(again["endpoint_url"])
+    finally:
+        emulator_module.down(state_file)
+    assert emulator_module.read_state(state_file) is None
