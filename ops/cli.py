@@ -1,7 +1,8 @@
 """``python -m ops <command>``: argument parsing, client creation, messages and exit codes.
 
 Exit codes: 0 ok, 1 AWS/operation failure, 2 usage or configuration problem. Every known
-failure (no credentials, no outputs, no endpoint, AWS errors) is one clear line on stderr.
+failure (no credentials, no outputs, no endpoint, AWS errors, an endpoint or emulator that stopped
+answering) is one clear line on stderr.
 """
 
 from __future__ import annotations
