@@ -560,6 +560,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
             detach=args.keep,
         )
         kept = args.keep
+        if kept:  # recorded at once: make local-up and make local-down see it during the run
+            _remember(stack, dirs.state_file)
         try:
             with emulator_answers(stack):
                 result = run_once(stack, args.data, console)
@@ -568,7 +570,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
             raise
         finally:
             if kept:
-                _remember(stack, dirs.state_file)
                 console.say()
                 console.say("The emulator keeps running (make local-down stops it):")
                 for line in environment_lines(stack):
