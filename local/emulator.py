@@ -392,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export AWS_ENDPOINT_URL={state['endpoint_url']}")
         return 0
     if args.command == "down":
-        print("emulator stopped" if down(args.state_file) else "emulator was not running")
+        before, _ = status_line(args.state_file)  # a crashed one: say so, with its log
+        print("emulator stopped" if down(args.state_file) else before)
         return 0
     line, code = status_line(args.state_file)
     print(line)

@@ -158,3 +158,15 @@ def test_gone_message_is_one_line_with_the_log_and_what_to_do() -> None:
     assert "exited with code -9" in line
     assert "its log is /w/emulator.log" in line
     assert "make local-up" in line
+
+
+def test_local_down_of_a_crashed_emulator_names_its_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state_file = tmp_path / "emulator.json"
+    _record(state_file, pid=DEAD_PID, port=4567, endpoint_url="http://127.0.0.1:4567", log="/x.log")
+
+    assert emulator_module.main(["down", "--state-file", str(state_file)]) == 0
+
+    [line] = capsys.readouterr().out.splitlines()
+    assert "stopped answering" in line and "its log is /x.log" in line
