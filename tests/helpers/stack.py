@@ -196,6 +196,17 @@ class Stack:
             input=json.dumps(execution_input or {}),
         )["executionArn"]
 
+    def start_raw(self, text: str, *, name: str | None = None) -> str:
+        """Start an execution with ``text`` as its input, verbatim (``[]``, ``"x"``, ``3``)."""
+        self._runs += 1
+        return str(
+            self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name or f"test-run-{self._runs}",
+                input=text,
+            )["executionArn"]
+        )
+
     def wait(self, arn: str, *, timeout: float = 90.0) -> Run:
         """Wait (with a deadline) for the execution ``arn`` to end."""
         deadline = time.monotonic() + timeout
