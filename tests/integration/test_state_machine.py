@@ -450,7 +450,9 @@ def test_approving_a_package_deploys_it(stack: Stack) -> None:
     run = stack.run({"approved_model_package_arn": arn})
 
     assert run.status == "SUCCEEDED", run.cause
-    assert run.states[:4] == [
+    assert run.states[:6] == [
+        "CheckInput",
+        "InputChecked",
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",
