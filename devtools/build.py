@@ -3,6 +3,8 @@
 - ``build/sourcedir.tar.gz``: ``ml/train.py``, the training and serving script SageMaker's XGBoost
   container runs in script mode (``SAGEMAKER_PROGRAM=train.py``).
 - ``build/trigger.zip``: the S3-trigger Lambda, ``handler.py`` and ``logic.py`` at the zip root.
+- ``build/input_validator.zip``: the execution-input validator Lambda, ``handler.py``,
+  ``logic.py`` and its schema ``schema.json`` at the zip root.
 
 Archives are byte-identical for identical sources (sorted entries, fixed timestamps and modes),
 so Terraform's content hashes change only when code does.
@@ -23,6 +25,10 @@ SOURCEDIR_FILES = {"train.py": ROOT / "ml" / "train.py"}
 TRIGGER_FILES = {
     "handler.py": ROOT / "lambdas" / "trigger" / "handler.py",
     "logic.py": ROOT / "lambdas" / "trigger" / "logic.py",
+}
+INPUT_VALIDATOR_FILES = {
+    name: ROOT / "lambdas" / "input_validator" / name
+    for name in ("handler.py", "logic.py", "schema.json")
 }
 _EPOCH_ZIP = (1980, 1, 1, 0, 0, 0)
 
@@ -68,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _write(args.out / "sourcedir.tar.gz", tar_gz(SOURCEDIR_FILES))
     _write(args.out / "trigger.zip", zip_bytes(TRIGGER_FILES))
+    _write(args.out / "input_validator.zip", zip_bytes(INPUT_VALIDATOR_FILES))
     return 0
 
 

@@ -95,6 +95,10 @@ SERVICES: dict[str, ServiceNames] = {
     "s3": ServiceNames("s3", "S3", "S3Exception"),
     "sns": ServiceNames("sns", "Sns", "SnsException", "SNS", "AmazonSNSException"),
     "sfn": ServiceNames("stepfunctions", "Sfn", "SfnException"),
+    # https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html retries
+    # Lambda.ServiceException, Lambda.AWSLambdaException (the AWS SDK for Java 1.x base exception
+    # of the optimized lambda:invoke) and Lambda.SdkClientException (client side).
+    "lambda": ServiceNames("lambda", "Lambda", "LambdaException", "Lambda", "AWSLambdaException"),
 }
 
 _RESOURCE = re.compile(

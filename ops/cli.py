@@ -96,8 +96,9 @@ Handler = Callable[[Context], tuple[str, int]]
 
 def cmd_start(ctx: Context) -> tuple[str, int]:
     arn = require(ctx.outputs, "state_machine_arn")
-    payload = commands.execution_input(ctx.args.data, ctx.args.deploy)
+    payload = commands.execution_input(ctx.args.data, ctx.args.deploy, dict(ctx.args.set or []))
     name = commands.execution_name(ctx.now())
+    commands.check_execution_input(payload, require(ctx.outputs, "bucket_name"), name)
     execution_arn = commands.start_execution(ctx.clients.sfn, arn, name, payload)
     text = (
         f"started {name}\n  input: {payload or '{} (Terraform defaults)'}\n  arn:   {execution_arn}"
@@ -214,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
     start = add("start", cmd_start, "start a training execution")
     start.add_argument("--data", type=_arg(_data_uri), help="s3:// URI of the training CSV")
     start.add_argument("--deploy", action="store_true", help="ask the run to deploy")
+    start.add_argument(
+        "--set",
+        action="append",
+        type=_arg(commands.parse_setting),
+        metavar="KEY=VALUE",
+        help="another execution input key (JSON value), e.g. max_tuning_jobs=4; repeatable",
+    )
     start.add_argument("--wait", action="store_true", help="wait and print the result")
     start.add_argument("--timeout", type=float, default=DEFAULT_WAIT_SECONDS, help="seconds")
 

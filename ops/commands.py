@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lambdas.input_validator import logic as input_schema
 from ops.errors import ConfigError, OperationError
 
 #: The endpoint's label order (``ml/prepare.py`` encodes the species in this order).
@@ -55,9 +56,11 @@ def execution_name(now: dt.datetime, token: str | None = None) -> str:
     return f"manual-{stamp}-{token or secrets.token_hex(2)}"
 
 
-def execution_input(data_uri: str | None, deploy: bool) -> dict[str, Any]:
+def execution_input(
+    data_uri: str | None, deploy: bool, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Only the keys asked for: the state machine merges them over Terraform's defaults."""
-    payload: dict[str, Any] = {}
+    payload: dict[str, Any] = dict(settings or {})
     if data_uri:
         bucket, _, key = data_uri.removeprefix("s3://").partition("/")
         if not data_uri.startswith("s3://") or not bucket or not key:
@@ -66,6 +69,26 @@ def execution_input(data_uri: str | None, deploy: bool) -> dict[str, Any]:
     if deploy:
         payload["deploy"] = True
     return payload
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as JSON (``3``, ``true``, ``0.9``), else as a string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"expected KEY=VALUE (e.g. max_tuning_jobs=4), got {text!r}")
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+def check_execution_input(payload: Any, bucket: str, name: str) -> None:
+    """Refuse what the state machine's CheckInput would refuse, with the same words, before
+    StartExecution. Terraform's defaults live in the state machine, so a clash between a given
+    setting and a default (parallel_tuning_jobs over max_tuning_jobs) is still the run's to find."""
+    found = input_schema.problems(payload, bucket=bucket, execution_name=name)
+    if found:
+        raise ConfigError(input_schema.cause(found))
 
 
 def start_execution(sfn: Any, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:

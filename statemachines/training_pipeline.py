@@ -8,8 +8,10 @@ SNS on every outcome. ``python -m statemachines`` writes the ASL to
 
 One builder per phase, each wiring its own transitions (``build_definition`` composes them)::
 
-    entry:     LoadDefaults -> ApplyDefaults -> RouteRequest -> approved | rejected | training
-    input:     CheckInputTypes -> InspectInput -> ValidateInput --(invalid)--> InvalidInput ---+
+    input:     CheckInput (validator Lambda) -> InputChecked --(invalid)--> InvalidInput -----+
+               (validator failed) -> InputCheckFailed ---------------------------------------+
+    entry:     (valid) LoadDefaults -> ApplyDefaults -> RouteRequest -> approved | rejected |  |
+               training -> pipeline                                                         |
     pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
                    ^  (Executing)                                                      |     |
                    +-------------------------------------------------------------------+     |
@@ -74,6 +76,7 @@ PLACEHOLDERS = frozenset(
         "endpoint_name",
         "endpoint_instance_type",
         "model_name_prefix",
+        "input_validator_function_arn",
     }
 )
 
@@ -106,19 +109,16 @@ S3_TRANSIENT = ["S3.S3Exception"]
 # from a state machine on a real account settles it (its TaskFailed cause).
 ENDPOINT_LOOKUP_ERROR = ["SageMaker.SageMakerException"]
 ENDPOINT_NOT_FOUND_CAUSE = "*Could not find endpoint*"
-#: Settings that a Wait state's SecondsPath or a counter compare: positive integers.
-INTEGER_SETTINGS = (
-    "poll_interval_seconds",
-    "max_polls",
-    "max_tuning_jobs",
-    "parallel_tuning_jobs",
-    "endpoint_poll_interval_seconds",
-    "max_endpoint_polls",
-)
-#: ASCII characters Step Functions allows in an execution name that a CustomerMetadataValue
-#: (``[\p{L}\p{Z}\p{N}_.:\/=+\-@]*``, botocore's sagemaker model) refuses. The name rules:
-#: https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
-NAME_CHARACTERS_NOT_STORABLE = ("!", "'", "(", ")")
+# Lambda's optimized integration (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html):
+# AWS's documented retry of transient Lambda errors, less Lambda.SdkClientException (raised by the
+# client, never by the service: local/sfn_errors.py cannot name it for the task). A function
+# error would surface as its errorType; the validator answers instead of raising.
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.TooManyRequestsException",
+]
 
 EXECUTION_NAME = "$$.Execution.Name"
 #: Where the serving container finds train.py (model_fn etc.): the code/ directory of
@@ -190,71 +190,53 @@ class _Failures:
         )
 
 
-def _input_phase(failures: _Failures, pipeline: State) -> Choice:
-    """CheckInputTypes -> InspectInput -> ValidateInput: the merged config, checked first."""
-    # States.Format accepts only strings, numbers, booleans and null: an object or a list in a
-    # setting would fail InspectInput with States.Runtime (un-notified), so types come first.
-    check_types = Choice("CheckInputTypes", comment="The integer settings are numbers.")
-    # Choice rules cannot tell 2 from 2.5; the text form can. Wait's SecondsPath needs an integer
-    # (a fraction fails the run with States.Runtime, un-notified), so fractions are refused here.
-    inspect_input = Pass(
-        "InspectInput",
-        comment="Text forms of the integer settings and the execution name, for ValidateInput.",
+def _input_phase(failures: _Failures, accepted: State) -> Task:
+    """CheckInput -> InputChecked: the raw input, checked by the validator Lambda before anything.
+
+    The schema lives in ``lambdas/input_validator/schema.json`` (one home: the ops CLI and the
+    README table read it too); pure ASL can neither list unknown keys nor suggest names. The
+    result replaces the state (``ResultPath`` ``$``) because a non-object input (``[]``, ``3``)
+    cannot take a ``ResultPath`` field; the validator echoes the input back.
+    """
+    check_input = Task(
+        "CheckInput",
+        comment="Schema check of the raw input and the execution name (lambdas/input_validator).",
+        resource=LAMBDA_INVOKE,
         parameters={
-            **{f"{name}.$": f"States.Format('{{}}', $.config.{name})" for name in INTEGER_SETTINGS},
-            "execution_name.$": EXECUTION_NAME,
+            "FunctionName": "${input_validator_function_arn}",
+            "Payload": {
+                "input.$": "$",
+                "bucket": "${bucket}",
+                "defaults_json": "${defaults_json}",
+                "execution_name.$": EXECUTION_NAME,
+            },
         },
-        result_path="$.input_text",
+        result_selector={"check.$": "$.Payload"},
+        result_path="$",
     )
+    check_input.add_retry(_retry(LAMBDA_TRANSIENT))
+    # The validator crashing is not the input's fault: its own name. The Catch replaces the state
+    # for the same reason as the ResultPath above.
+    check_failed = failures.fail_with(
+        "InputCheckFailed",
+        "InputCheckFailed",
+        "States.Format('The execution input could not be checked: {} ({})', $.Cause, $.Error)",
+        "The validator Lambda failed (after retries).",
+    )
+    check_input.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=check_failed, result_path="$")
+    )
+    input_checked = Choice("InputChecked", comment="Did the input pass the schema?")
     invalid_input = failures.fail_with(
         "InvalidInput",
         "InvalidExecutionInput",
-        "States.Format('Execution input is invalid: {} (execution name {}). Expected data_uri (an "
-        "s3:// URI), accuracy_threshold (a number from 0 to 1), deploy and auto_approve "
-        "(booleans), positive whole-number polling and tuning settings, and an execution name "
-        "without ! or apostrophes or parentheses (it is stored in the model package metadata).', "
-        "States.JsonToString($.config), $$.Execution.Name)",
-        "Reject bad input before anything is started.",
+        "$.check.cause",
+        "Reject bad input before anything is started; the cause names each bad field.",
     )
-    validate_input = Choice("ValidateInput", comment="Types and ranges of the merged config.")
-    valid = ChoiceRule.And(
-        [
-            ChoiceRule.IsString("$.config.data_uri", True),
-            ChoiceRule.StringMatches("$.config.data_uri", "s3://*"),
-            ChoiceRule.IsNumeric("$.config.accuracy_threshold", True),
-            ChoiceRule.NumericGreaterThanEquals("$.config.accuracy_threshold", 0),
-            ChoiceRule.NumericLessThanEquals("$.config.accuracy_threshold", 1),
-            ChoiceRule.IsBoolean("$.config.deploy", True),
-            ChoiceRule.IsBoolean("$.config.auto_approve", True),
-            *[ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in INTEGER_SETTINGS],
-            *[
-                ChoiceRule.NumericGreaterThanEquals(f"$.config.{name}", 1)
-                for name in INTEGER_SETTINGS
-            ],
-            *[
-                ChoiceRule.Not(ChoiceRule.StringMatches(f"$.input_text.{name}", pattern))
-                for name in INTEGER_SETTINGS
-                for pattern in ("*.*", "*E*", "*e*")
-            ],
-            *[
-                ChoiceRule.Not(
-                    ChoiceRule.StringMatches("$.input_text.execution_name", f"*{character}*")
-                )
-                for character in NAME_CHARACTERS_NOT_STORABLE
-            ],
-        ]
-    )
-    check_types.add_choice(
-        ChoiceRule.And(
-            [ChoiceRule.IsNumeric(f"$.config.{name}", True) for name in INTEGER_SETTINGS]
-        ),
-        inspect_input,
-    )
-    check_types.default_choice(invalid_input)
-    inspect_input.next(validate_input)
-    validate_input.add_choice(valid, pipeline)
-    validate_input.default_choice(invalid_input)
-    return check_types
+    check_input.next(input_checked)
+    input_checked.add_choice(ChoiceRule.BooleanEquals("$.check.valid", True), accepted)
+    input_checked.default_choice(invalid_input)
+    return check_input
 
 
 def _pipeline_phase(failures: _Failures, gate: State) -> Task:
@@ -1299,12 +1281,12 @@ def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
     return find_serving
 
 
-def _entry(training: State, approved: State, rejected: State) -> Pass:
-    """LoadDefaults -> ApplyDefaults -> RouteRequest: a training run or a Model Registry event."""
+def _entry(failures: _Failures, training: State, approved: State, rejected: State) -> Task:
+    """CheckInput -> LoadDefaults -> ApplyDefaults -> RouteRequest: a run or a registry event."""
     load_defaults = Pass(
         "LoadDefaults",
         comment="Defaults baked in by Terraform, as an escaped JSON string.",
-        parameters={"defaults_json": "${defaults_json}", "input.$": "$"},
+        parameters={"defaults_json": "${defaults_json}", "input.$": "$.check.input"},
     )
     apply_defaults = Pass(
         "ApplyDefaults",
@@ -1328,7 +1310,7 @@ def _entry(training: State, approved: State, rejected: State) -> Pass:
         ChoiceRule.IsPresent("$.config.rejected_model_package_arn", True), rejected
     )
     route_request.default_choice(training)
-    return load_defaults
+    return _input_phase(failures, accepted=load_defaults)
 
 
 def build_definition() -> dict[str, Any]:
@@ -1339,11 +1321,10 @@ def build_definition() -> dict[str, Any]:
     registry = _registry_phase(failures, deployment=deployment, summary=summary)
     gate = _gate_phase(failures, registry=registry)
     pipeline = _pipeline_phase(failures, gate=gate)
-    training = _input_phase(failures, pipeline=pipeline)
     approved = _approval_event_phase(failures, deployment=deployment)
     rejected = _rejection_event_phase(failures, notify_success=notify_success)
     return graph_dict(
-        _entry(training, approved, rejected),
+        _entry(failures, pipeline, approved, rejected),
         comment="Train, tune, evaluate, gate, register and optionally deploy the XGBoost model "
         "(generated by statemachines/training_pipeline.py; do not edit by hand).",
     )

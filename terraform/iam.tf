@@ -274,6 +274,12 @@ data "aws_iam_policy_document" "state_machine" {
   }
 
   statement {
+    sid       = "CheckExecutionInput"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.input_validator.arn]
+  }
+
+  statement {
     sid       = "EncryptNotifications"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [local.sns_kms_key_arn]

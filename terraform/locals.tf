@@ -93,6 +93,8 @@ locals {
     endpoint_name            = local.endpoint_name
     endpoint_instance_type   = var.endpoint_instance_type
     model_name_prefix        = local.model_name_prefix
+    # The state machine's first Task (terraform/input_validation.tf).
+    input_validator_function_arn = aws_lambda_function.input_validator.arn
   }
 
   endpoint_dimensions = {

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 from moto.sagemaker.models import sagemaker_backends
 
+from devtools.build import INPUT_VALIDATOR_FILES, zip_bytes
 from devtools.generated import render
 from ml import train
 from statemachines.training_pipeline import ASL_PATH
@@ -54,7 +55,11 @@ def defaults_json(defaults: dict[str, Any]) -> str:
 
 
 def asl_values(
-    topic_arn: str, *, auto_approve_allowed: bool = True, defaults: dict[str, Any] | None = None
+    topic_arn: str,
+    *,
+    auto_approve_allowed: bool = True,
+    defaults: dict[str, Any] | None = None,
+    validator_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:input-validator",
 ) -> dict[str, str]:
     return {
         "defaults_json": defaults_json(defaults or DEFAULTS),
@@ -68,6 +73,7 @@ def asl_values(
         "endpoint_name": ENDPOINT,
         "endpoint_instance_type": "ml.m5.large",
         "model_name_prefix": "iris-xgb",
+        "input_validator_function_arn": validator_arn,
     }
 
 
@@ -124,16 +130,49 @@ class Stack:
             RoleName="sfn-role",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
+        self.validator_arn = self._create_input_validator(session)
         definition = render(
             ASL_PATH.read_text(encoding="utf-8"),
             asl_values(
-                self.topic_arn, auto_approve_allowed=auto_approve_allowed, defaults=defaults
+                self.topic_arn,
+                auto_approve_allowed=auto_approve_allowed,
+                defaults=defaults,
+                validator_arn=self.validator_arn,
             ),
         )
         self.state_machine_arn = self.sfn.create_state_machine(
             name="training", definition=definition, roleArn=role
         )["stateMachineArn"]
         self._runs = 0
+
+    @staticmethod
+    def _create_input_validator(session: boto3.Session) -> str:
+        """The real validator Lambda (the zip ``make build`` ships), as Terraform creates it."""
+        role = session.client("iam").create_role(
+            RoleName="input-validator",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        return str(
+            session.client("lambda").create_function(
+                FunctionName="input-validator",
+                Runtime="python3.12",
+                Role=role,
+                Handler="handler.lambda_handler",
+                Code={"ZipFile": zip_bytes(INPUT_VALIDATOR_FILES)},
+                Timeout=10,
+            )["FunctionArn"]
+        )
 
     # ------------------------------------------------------------------ running
 
@@ -156,6 +195,17 @@ class Stack:
             name=name or f"test-run-{self._runs}",
             input=json.dumps(execution_input or {}),
         )["executionArn"]
+
+    def start_raw(self, text: str, *, name: str | None = None) -> str:
+        """Start an execution with ``text`` as its input, verbatim (``[]``, ``"x"``, ``3``)."""
+        self._runs += 1
+        return str(
+            self.sfn.start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=name or f"test-run-{self._runs}",
+                input=text,
+            )["executionArn"]
+        )
 
     def wait(self, arn: str, *, timeout: float = 90.0) -> Run:
         """Wait (with a deadline) for the execution ``arn`` to end."""

@@ -158,3 +158,93 @@ def test_named_executions_keep_their_name(emulator: None) -> None:
     )["stateMachineArn"]
     arn = sfn.start_execution(stateMachineArn=machine, name="run-1")["executionArn"]
     assert arn.endswith(":execution:m:run-1")
+
+
+# ---------------------------------------------------------------- lambda:invoke (issue 10 item 3)
+
+
+def _zip(source: str) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("handler.py", source)
+    return out.getvalue()
+
+
+def _invoke_machine(function_source: str) -> tuple[str, str]:
+    """A one-Task machine calling a real Python function through lambda:invoke."""
+    lam = boto3.client("lambda")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = boto3.client("iam").create_role(
+        RoleName="fn", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    fn = lam.create_function(
+        FunctionName="f",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": _zip(function_source)},
+    )["FunctionArn"]
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": fn, "Payload.$": "$"},
+                "End": True,
+            }
+        },
+    }
+    sfn = boto3.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="m", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+    )["stateMachineArn"]
+    return machine, fn
+
+
+def _finish(machine: str, payload: str) -> dict[str, object]:
+    import time
+
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=machine, input=payload)["executionArn"]
+    deadline = time.monotonic() + 60
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "execution still RUNNING"
+        time.sleep(0.2)
+    return dict(described)
+
+
+def test_lambda_invoke_runs_the_functions_code_and_returns_its_payload(emulator: None) -> None:
+    # https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html: the result of the
+    # optimized integration carries the function's answer in Payload, with StatusCode 200.
+    machine, _ = _invoke_machine(
+        "def lambda_handler(event, context):\n    return {'n': event['n'] + 1}\n"
+    )
+    described = _finish(machine, '{"n": 1}')
+    assert described["status"] == "SUCCEEDED"
+    output = json.loads(str(described["output"]))
+    assert output["Payload"] == {"n": 2}
+    assert output["StatusCode"] == 200
+
+
+def test_a_function_error_surfaces_as_its_error_type(emulator: None) -> None:
+    # Same page: an unhandled function error is reported with the function's errorType as the
+    # error name (not Lambda.Unknown), the error payload as the cause.
+    machine, _ = _invoke_machine(
+        "def lambda_handler(event, context):\n    raise ValueError('bad n')\n"
+    )
+    described = _finish(machine, '{"n": 1}')
+    assert described["status"] == "FAILED"
+    assert described["error"] == "ValueError"
+    assert json.loads(str(described["cause"]))["errorMessage"] == "bad n"

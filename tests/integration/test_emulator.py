@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -118,3 +119,26 @@ def test_terraform_apply_of_the_real_module_then_plan_is_clean(tmp_path: Path) -
         )
         machine = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
         assert json.loads(machine["definition"])["StartAt"]
+        _bad_input_is_refused_as_applied(sfn, outputs["state_machine_arn"])
+
+
+def _bad_input_is_refused_as_applied(sfn: Any, machine_arn: str) -> None:
+    """The applied validator Lambda, invoked as the state machine's role (IAM decided), refuses a
+    typo and a non-object input: InvalidExecutionInput, field named, notified, nothing started."""
+    for name, text, field in (("typo", '{"deplyo": false}', "deplyo"), ("list", "[]", "input")):
+        arn = sfn.start_execution(stateMachineArn=machine_arn, name=name, input=text)[
+            "executionArn"
+        ]
+        deadline = time.monotonic() + 60
+        while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline, f"execution {name} still RUNNING"
+            time.sleep(0.5)
+        assert (described["status"], described.get("error")) == ("FAILED", "InvalidExecutionInput")
+        assert f"{field}: " in described["cause"]
+        events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        resources = [
+            e["taskSucceededEventDetails"]["resource"]
+            for e in events
+            if e["type"] == "TaskSucceeded"
+        ]
+        assert resources == ["invoke", "publish"], resources  # checked, notified, nothing else

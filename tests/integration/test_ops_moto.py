@@ -121,6 +121,30 @@ def test_start_with_deploy_and_data_passes_only_those_keys(stack: Stack, outputs
     assert json.loads(execution["input"]) == {"data_uri": data, "deploy": True}
 
 
+@pytest.mark.parametrize(
+    ("argv", "field", "allowed"),
+    [
+        (["--set", "deplyo=false"], "deplyo", "did you mean deploy?"),
+        (["--set", "max_tuning_jobs=2.5"], "max_tuning_jobs", "a whole number from 1 to 500"),
+        (
+            ["--set", "max_tuning_jobs=2", "--set", "parallel_tuning_jobs=3"],
+            "parallel_tuning_jobs",
+            "at most max_tuning_jobs (2)",
+        ),
+        (["--data", "s3://elsewhere/data/raw/x.csv"], "data_uri", f"s3://{BUCKET}/data/raw/..."),
+    ],
+)
+def test_start_refuses_bad_settings_before_starting_with_the_schemas_words(
+    stack: Stack, outputs: Path, argv: list[str], field: str, allowed: str
+) -> None:
+    code, _, err = ops(outputs, "start", *argv)
+
+    assert code == 2
+    assert "Execution input is invalid: " in err
+    assert f"{field}: " in err and allowed in err
+    assert executions(stack) == []
+
+
 def test_start_wait_reports_a_failure_with_exit_1(stack: Stack, outputs: Path) -> None:
     passing(stack, accuracy=0.5)
 

@@ -6,6 +6,7 @@ asserts the terminal status, the error name, the SNS messages and the states vis
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +20,8 @@ from local.aws.sagemaker import PipelineRun
 from tests.helpers.stack import BUCKET, ENDPOINT, ROLE_ARN, Run, Stack, evaluation_report
 
 pytestmark = pytest.mark.integration
+
+PACKAGE_ARN_NOT_SERVING = "arn:aws:sagemaker:us-east-1:123456789012:model-package/iris-xgboost/9"
 
 
 def succeed_with(
@@ -87,12 +90,12 @@ def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
 
     assert run.status == "SUCCEEDED", run.cause
     assert run.states[:6] == [
+        "CheckInput",
+        "InputChecked",
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",
-        "CheckInputTypes",
-        "InspectInput",
-        "ValidateInput",
+        "StartPipeline",
     ]
     for state in (
         "StartPipeline",
@@ -125,7 +128,7 @@ def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
 def test_defaults_come_from_terraform_and_input_overrides_them(stack: Stack) -> None:
     passing(stack, accuracy=0.92)
 
-    run = stack.run({"accuracy_threshold": 0.95, "data_uri": "s3://elsewhere/data/raw/x.csv"})
+    run = stack.run({"accuracy_threshold": 0.95, "data_uri": f"s3://{BUCKET}/data/raw/x.csv"})
 
     assert run.status == "FAILED"
     assert run.error == "QualityGateFailed"
@@ -135,7 +138,7 @@ def test_defaults_come_from_terraform_and_input_overrides_them(stack: Stack) -> 
         if e["type"] == "TaskScheduled"
         and e["taskScheduledEventDetails"]["resource"] == "startPipelineExecution"
     ]
-    assert "s3://elsewhere/data/raw/x.csv" in started[0]["taskScheduledEventDetails"]["parameters"]
+    assert f"s3://{BUCKET}/data/raw/x.csv" in started[0]["taskScheduledEventDetails"]["parameters"]
 
 
 def test_gate_passes_with_deploy(stack: Stack) -> None:
@@ -349,48 +352,70 @@ def test_poll_budget_exhausted_stops_the_pipeline(stack: Stack) -> None:
     assert [n["message"]["error"] for n in stack.notifications()] == ["PipelinePollBudgetExhausted"]
 
 
-@pytest.mark.parametrize(
-    "bad_input",
-    [
-        {"accuracy_threshold": 1.5},
-        {"accuracy_threshold": "0.9"},
-        {"deploy": "yes"},
-        {"data_uri": "/tmp/iris.csv"},
-        {"max_polls": 0},
-        # Wait's SecondsPath needs an integer: a fraction would fail later with States.Runtime.
-        {"poll_interval_seconds": 1.5},
-        {"endpoint_poll_interval_seconds": 2.0},
-        {"max_endpoint_polls": 2.5},
-        {"max_tuning_jobs": 1e3},
-        {"max_polls": {"n": 2}},
-        {"parallel_tuning_jobs": [1]},
-    ],
-)
+# (input, field the cause must name, what the cause must say is allowed): issue 10 item 3.
+REFUSED_INPUTS: list[tuple[Any, str, str]] = [
+    ({"deplyo": False}, "deplyo", "did you mean deploy?"),
+    ({"max_tuning_jobs": 2.5}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    ({"max_tuning_jobs": 10000}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    (
+        {"max_tuning_jobs": 3, "parallel_tuning_jobs": 4},
+        "parallel_tuning_jobs",
+        "at most max_tuning_jobs (3)",
+    ),
+    ({"accuracy_threshold": 1.5}, "accuracy_threshold", "a number from 0 to 1"),
+    ({"accuracy_threshold": "0.9"}, "accuracy_threshold", "a number from 0 to 1"),
+    ({"deploy": "yes"}, "deploy", "true or false"),
+    ({"data_uri": "/tmp/iris.csv"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
+    ({"data_uri": "s3://elsewhere/data/raw/x.csv"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
+    ({"data_uri": f"s3://{BUCKET}/code/x.csv"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
+    ({"max_polls": 0}, "max_polls", "a whole number from 1 to 10000"),
+    # Wait's SecondsPath needs an integer: a fraction would fail later with States.Runtime.
+    ({"poll_interval_seconds": 1.5}, "poll_interval_seconds", "a whole number from 1 to 3600"),
+    ({"endpoint_poll_interval_seconds": 2.0}, "endpoint_poll_interval_seconds", "1 to 3600"),
+    ({"max_endpoint_polls": 2.5}, "max_endpoint_polls", "a whole number from 1 to 10000"),
+    ({"max_tuning_jobs": 1e3}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    ({"max_polls": {"n": 2}}, "max_polls", "a whole number from 1 to 10000"),
+    ({"parallel_tuning_jobs": [1]}, "parallel_tuning_jobs", "a whole number from 1 to 500"),
+    ([], "execution input", "a JSON object"),
+    ("x", "execution input", "a JSON object"),
+    (3, "execution input", "a JSON object"),
+]
+
+
+@pytest.mark.parametrize(("bad_input", "field", "allowed"), REFUSED_INPUTS)
 def test_invalid_input_is_rejected_before_anything_starts(
-    stack: Stack, bad_input: dict[str, Any]
+    stack: Stack, bad_input: Any, field: str, allowed: str
 ) -> None:
     started: list[PipelineRun] = []
     sagemaker.set_pipeline_runner(started.append)
 
-    run = stack.run(bad_input)
+    run = stack.wait(stack.start_raw(json.dumps(bad_input)))
 
     assert run.status == "FAILED"
     assert run.error == "InvalidExecutionInput"
-    assert run.states[:4] == ["LoadDefaults", "ApplyDefaults", "RouteRequest", "CheckInputTypes"]
-    assert run.states[-3:] == ["InvalidInput", "NotifyFailure", "Failed"]
-    assert set(run.states) <= {
+    assert run.cause.startswith("Execution input is invalid: ")
+    assert f"{field}: " in run.cause
+    assert allowed in run.cause
+    assert "got " in run.cause
+    assert run.states == ["CheckInput", "InputChecked", "InvalidInput", "NotifyFailure", "Failed"]
+    assert started == []
+    [note] = stack.notifications()
+    assert note["message"]["error"] == "InvalidExecutionInput"
+    assert note["message"]["cause"] == run.cause
+
+
+def test_a_model_registry_event_passes_the_input_check(stack: Stack) -> None:
+    """Deploy-only executions enter through the same check: their key is in the schema."""
+    run = stack.run({"rejected_model_package_arn": PACKAGE_ARN_NOT_SERVING})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert run.states[:5] == [
+        "CheckInput",
+        "InputChecked",
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",
-        "CheckInputTypes",
-        "InspectInput",
-        "ValidateInput",
-        "InvalidInput",
-        "NotifyFailure",
-        "Failed",
-    }
-    assert started == []
-    assert [n["message"]["error"] for n in stack.notifications()] == ["InvalidExecutionInput"]
+    ]
 
 
 def test_pipeline_start_is_idempotent_per_execution(stack: Stack) -> None:
@@ -425,7 +450,9 @@ def test_approving_a_package_deploys_it(stack: Stack) -> None:
     run = stack.run({"approved_model_package_arn": arn})
 
     assert run.status == "SUCCEEDED", run.cause
-    assert run.states[:4] == [
+    assert run.states[:6] == [
+        "CheckInput",
+        "InputChecked",
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",

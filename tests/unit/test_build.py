@@ -13,7 +13,7 @@ from devtools import build
 def test_archives_are_byte_identical_across_builds(tmp_path: Path) -> None:
     build.main(["--out", str(tmp_path / "a")])
     build.main(["--out", str(tmp_path / "b")])
-    for name in ("sourcedir.tar.gz", "trigger.zip"):
+    for name in ("sourcedir.tar.gz", "trigger.zip", "input_validator.zip"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
@@ -30,3 +30,12 @@ def test_trigger_zip_has_the_handler_at_its_root(tmp_path: Path) -> None:
     build.main(["--out", str(tmp_path)])
     with zipfile.ZipFile(io.BytesIO((tmp_path / "trigger.zip").read_bytes())) as archive:
         assert sorted(archive.namelist()) == ["handler.py", "logic.py"]
+
+
+def test_input_validator_zip_ships_its_schema_beside_the_handler(tmp_path: Path) -> None:
+    build.main(["--out", str(tmp_path)])
+    with zipfile.ZipFile(io.BytesIO((tmp_path / "input_validator.zip").read_bytes())) as archive:
+        assert sorted(archive.namelist()) == ["handler.py", "logic.py", "schema.json"]
+        assert (
+            archive.read("schema.json") == build.INPUT_VALIDATOR_FILES["schema.json"].read_bytes()
+        )

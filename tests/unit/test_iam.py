@@ -55,9 +55,14 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::aws-sdk:sfn:describeExecution",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
     "arn:aws:states:::aws-sdk:sagemaker:describeModel",
+    # The execution input's schema check, first of all (lambdas/input_validator).
+    "arn:aws:states:::lambda:invoke",
 }
 # SDK service names that differ from their IAM prefix.
 IAM_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "eventbridge": "events"}
+# Optimized integrations whose action is not the IAM action: lambda:invoke needs
+# lambda:InvokeFunction (https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html).
+IAM_ACTION = {"lambda:Invoke": "lambda:InvokeFunction"}
 INTEGRATION = re.compile(
     r"^arn:aws:states:::(?:aws-sdk:)?(?P<service>[a-z0-9-]+):(?P<action>[A-Za-z0-9]+)"
     r"(?:\.(?:sync(?::2)?|waitForTaskToken))?$"
@@ -142,7 +147,8 @@ def iam_action(resource: str) -> str:
     assert match, f"unrecognised Task resource {resource!r}: add its IAM mapping to this test"
     service = IAM_PREFIX.get(match["service"], match["service"])
     action = match["action"]
-    return f"{service}:{action[0].upper()}{action[1:]}"
+    named = f"{service}:{action[0].upper()}{action[1:]}"
+    return IAM_ACTION.get(named, named)
 
 
 def asl_integrations() -> set[str]:

@@ -20,6 +20,7 @@ from statemachines.training_pipeline import build_definition
 AWS_SDK_DOC = "https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html"
 SAGEMAKER_DOC = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html"
 SNS_DOC = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-sns.html"
+LAMBDA_DOC = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html"
 
 # (integration, service, operation, code returned by the service, expected name, source)
 ROWS = [
@@ -162,6 +163,24 @@ ROWS = [
         "NotFound",
         "Sns.NotFoundException",
         f"{AWS_SDK_DOC}: Exception prefix 'Sns' for aws-sdk:sns",
+    ),
+    (
+        OPTIMIZED,
+        "lambda",
+        "invoke",
+        "TooManyRequestsException",
+        "Lambda.TooManyRequestsException",
+        f"{LAMBDA_DOC}: its retry example names Lambda.TooManyRequestsException; a modeled error "
+        "of Invoke (botocore lambda model)",
+    ),
+    (
+        OPTIMIZED,
+        "lambda",
+        "invoke",
+        "ThrottlingException",
+        "Lambda.AWSLambdaException",
+        f"{LAMBDA_DOC}: its retry example names Lambda.AWSLambdaException, the base exception of "
+        "the AWS SDK for Java 1.x client, for errors Invoke does not model",
     ),
 ]
 

@@ -1,0 +1,202 @@
+"""Check a training execution input against ``schema.json``: pure functions, no AWS.
+
+Every problem is one sentence naming the field, the value given and what is allowed, e.g.
+``max_tuning_jobs: got 2.5; allowed: a whole number from 1 to 500``; an unknown key also gets the
+closest valid key (``difflib``). The state machine (through this Lambda), the ops CLI and the
+README's input table all read the same schema.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).resolve().with_name("schema.json")
+#: Prefix of every cause, so a reader of ``make status`` sees at once what kind of failure it is.
+CAUSE_PREFIX = "Execution input is invalid: "
+#: A value longer than this is shortened in a cause: the cause names a value, it does not dump it.
+VALUE_CHARS = 80
+#: botocore's sagemaker model, shape ModelPackageArn (pattern, max 2048).
+MODEL_PACKAGE_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:model-package/[\S]{1,2048}$"
+)
+
+
+@cache
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+def field_names() -> list[str]:
+    return list(schema()["fields"])
+
+
+def shown(value: Any) -> str:
+    """``value`` as JSON, shortened: enough to recognise, never the whole config."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= VALUE_CHARS else text[: VALUE_CHARS - 3] + "..."
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a JSON array"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool):
+        return "a JSON boolean"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    return "null"
+
+
+def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> str:
+    """What ``name`` accepts, in words (the README table and every cause use this)."""
+    spec = schema()["fields"][name]
+    kind = spec["type"]
+    if kind == "boolean":
+        return "true or false"
+    if kind == "number":
+        return f"a number from {spec['minimum']} to {spec['maximum']}"
+    if kind == "integer":
+        text = f"a whole number from {spec['minimum']} to {spec['maximum']}"
+        other = spec.get("at_most")
+        if other:
+            limit = (merged or {}).get(other)
+            text += f" and at most {other}" + (f" ({shown(limit)})" if limit is not None else "")
+        return text
+    if kind == "s3_uri":
+        prefixes = " or ".join(f"s3://{bucket}/{p}..." for p in schema()["data_uri_prefixes"])
+        return f"an object URI {prefixes}"
+    if kind == "model_package_arn":
+        return (
+            "a SageMaker model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/...)"
+        )
+    raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
+
+
+def _is_integer(value: Any) -> bool:
+    # JSON 2.0 and 1e3 arrive as floats: Wait's SecondsPath and SageMaker's integer parameters
+    # refuse them, so only a JSON integer is whole. bool is an int in Python, not in JSON.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _value_ok(name: str, value: Any, bucket: str, merged: Mapping[str, Any]) -> bool:
+    spec = schema()["fields"][name]
+    kind = spec["type"]
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind in ("number", "integer"):
+        if not (_is_integer(value) if kind == "integer" else _is_number(value)):
+            return False
+        if not spec["minimum"] <= value <= spec["maximum"]:
+            return False
+        other = spec.get("at_most")
+        limit = merged.get(other) if other else None
+        return not (_is_integer(limit) and value > limit)
+    if kind == "s3_uri":
+        if not isinstance(value, str):
+            return False
+        uri_bucket, _, key = value.removeprefix("s3://").partition("/")
+        return (
+            value.startswith("s3://")
+            and uri_bucket == bucket
+            and any(
+                key.startswith(p) and len(key) > len(p) and not key.endswith("/")
+                for p in schema()["data_uri_prefixes"]
+            )
+        )
+    if kind == "model_package_arn":
+        return isinstance(value, str) and MODEL_PACKAGE_ARN.match(value) is not None
+    raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
+
+
+def unknown_key_problem(key: str, value: Any) -> str:
+    names = field_names()
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{key}: unknown key{hint}, got {shown(value)}; allowed keys: {', '.join(sorted(names))}"
+
+
+def name_problem(execution_name: str) -> str | None:
+    refused = [c for c in schema()["execution_name_refused_characters"] if c in execution_name]
+    if not refused:
+        return None
+    return (
+        f"execution name: got {shown(execution_name)}; allowed: a name without "
+        f"{' '.join(schema()['execution_name_refused_characters'])} (it is stored in the model "
+        "package metadata, which refuses them)"
+    )
+
+
+def problems(
+    value: Any,
+    *,
+    bucket: str,
+    defaults: Mapping[str, Any] | None = None,
+    execution_name: str | None = None,
+) -> list[str]:
+    """Every problem of the execution input ``value`` (merged over ``defaults``), in key order."""
+    found: list[str] = []
+    if execution_name is not None:
+        bad_name = name_problem(execution_name)
+        if bad_name:
+            found.append(bad_name)
+    if not isinstance(value, dict):
+        found.append(
+            f"execution input: got {shown(value)} ({_json_kind(value)}); allowed: a JSON object "
+            f"with keys among {', '.join(sorted(field_names()))}"
+        )
+        return found
+    fields = schema()["fields"]
+    merged = {**(defaults or {}), **value}
+    for key in value:
+        if key not in fields:
+            found.append(unknown_key_problem(key, value[key]))
+    for name in fields:
+        if name in merged and not _value_ok(name, merged[name], bucket, merged):
+            origin = "" if name in value else " (Terraform's default)"
+            found.append(
+                f"{name}: got {shown(merged[name])}{origin}; "
+                f"allowed: {allowed(name, bucket, merged)}"
+            )
+    return found
+
+
+def cause(found: list[str]) -> str:
+    return CAUSE_PREFIX + "; ".join(found) + "."
+
+
+def check(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The Lambda's answer: ``{"valid", "cause", "input"}`` (the input echoed for the next state,
+    since a non-object input cannot take a ResultPath)."""
+    value = event.get("input")
+    defaults_json = event.get("defaults_json")
+    found = problems(
+        value,
+        bucket=str(event["bucket"]),
+        defaults=json.loads(defaults_json) if defaults_json else None,
+        execution_name=event.get("execution_name"),
+    )
+    return {"valid": not found, "cause": cause(found) if found else None, "input": value}
+
+
+def markdown_table(bucket: str = "<bucket>") -> str:
+    """The README's input table, rendered from the schema."""
+    rows = ["| Key | Allowed | Default | What |", "|---|---|---|---|"]
+    for name, spec in schema()["fields"].items():
+        what = allowed(name, bucket)
+        if spec.get("at_most"):
+            what = what.replace(f"at most {spec['at_most']}", f"at most `{spec['at_most']}`")
+        rows.append(f"| `{name}` | {what} | {spec['default']} | {spec['description']} |")
+    return "\n".join(rows) + "\n"

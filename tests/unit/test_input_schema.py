@@ -1,0 +1,249 @@
+"""The execution-input schema (lambdas/input_validator) and its consumers kept in agreement."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lambdas.input_validator import handler, logic
+from ops import commands
+from ops.errors import ConfigError
+from statemachines.training_pipeline import build_definition
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "proj-bucket"
+DEFAULTS = {
+    "data_uri": f"s3://{BUCKET}/data/seed/iris.csv",
+    "accuracy_threshold": 0.9,
+    "deploy": False,
+    "auto_approve": False,
+    "poll_interval_seconds": 60,
+    "max_polls": 120,
+    "max_tuning_jobs": 9,
+    "parallel_tuning_jobs": 3,
+    "endpoint_poll_interval_seconds": 30,
+    "max_endpoint_polls": 60,
+}
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/iris-xgboost/3"
+
+# (input, field named in the cause, what the cause must say is allowed)
+REFUSALS: list[tuple[Any, str, str]] = [
+    ({"deplyo": False}, "deplyo", "did you mean deploy?"),
+    ({"max_tuning_jobs": 2.5}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    ({"max_tuning_jobs": 0}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    ({"max_tuning_jobs": 10000}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    ({"max_tuning_jobs": 1e3}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    ({"max_tuning_jobs": True}, "max_tuning_jobs", "a whole number from 1 to 500"),
+    (
+        {"max_tuning_jobs": 4, "parallel_tuning_jobs": 5},
+        "parallel_tuning_jobs",
+        "at most max_tuning_jobs (4)",
+    ),
+    ({"max_tuning_jobs": 2}, "parallel_tuning_jobs", "at most max_tuning_jobs (2)"),
+    ({"poll_interval_seconds": 1.5}, "poll_interval_seconds", "a whole number from 1 to 3600"),
+    ({"max_polls": {"n": 2}}, "max_polls", "a whole number from 1 to 10000"),
+    ({"max_endpoint_polls": 0}, "max_endpoint_polls", "a whole number from 1 to 10000"),
+    ({"endpoint_poll_interval_seconds": 2.0}, "endpoint_poll_interval_seconds", "1 to 3600"),
+    ({"accuracy_threshold": 1.5}, "accuracy_threshold", "a number from 0 to 1"),
+    ({"accuracy_threshold": "0.9"}, "accuracy_threshold", "a number from 0 to 1"),
+    ({"deploy": "yes"}, "deploy", "true or false"),
+    ({"auto_approve": 1}, "auto_approve", "true or false"),
+    ({"data_uri": "s3://elsewhere/data/raw/x.csv"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
+    ({"data_uri": f"s3://{BUCKET}/code/x.csv"}, "data_uri", f"s3://{BUCKET}/data/seed/..."),
+    ({"data_uri": "/tmp/iris.csv"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
+    ({"data_uri": f"s3://{BUCKET}/data/raw/"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
+    ({"approved_model_package_arn": "x"}, "approved_model_package_arn", "model package ARN"),
+    ([], "execution input", "a JSON object"),
+    ("x", "execution input", "a JSON object"),
+    (3, "execution input", "a JSON object"),
+    (None, "execution input", "a JSON object"),
+]
+
+
+def verdict(value: Any, name: str = "run-1") -> dict[str, Any]:
+    return handler.lambda_handler(
+        {
+            "input": value,
+            "bucket": BUCKET,
+            "defaults_json": json.dumps(DEFAULTS),
+            "execution_name": name,
+        },
+        None,
+    )
+
+
+@pytest.mark.parametrize(("value", "field", "allowed"), REFUSALS)
+def test_each_refusal_names_the_field_the_value_and_what_is_allowed(
+    value: Any, field: str, allowed: str
+) -> None:
+    answer = verdict(value)
+    assert answer["valid"] is False
+    assert answer["input"] == value
+    cause = answer["cause"]
+    assert cause.startswith(logic.CAUSE_PREFIX)
+    assert f"{field}: " in cause
+    assert allowed in cause
+    assert "got " in cause
+
+
+def test_the_cause_shows_the_value_given_not_the_merged_config() -> None:
+    cause = verdict({"max_tuning_jobs": 2.5})["cause"]
+    assert "got 2.5" in cause
+    assert "data/seed/iris.csv" not in cause  # the defaults are not dumped
+    long = verdict({"data_uri": "s3://x/" + "k" * 500})["cause"]
+    assert len(long) < 400
+
+
+def test_a_typo_gets_the_closest_key_and_an_unrelated_key_none() -> None:
+    assert "did you mean deploy?" in verdict({"deplyo": False})["cause"]
+    assert "did you mean max_tuning_jobs?" in verdict({"max_tunning_jobs": 3})["cause"]
+    cause = verdict({"colour": "red"})["cause"]
+    assert "did you mean" not in cause
+    assert "colour: unknown key" in cause
+    assert "allowed keys: accuracy_threshold," in cause
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    cause = verdict({"deploy": "yes", "max_polls": 0})["cause"]
+    assert 'deploy: got "yes"' in cause
+    assert "max_polls: got 0" in cause
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {"deploy": True, "auto_approve": True, "accuracy_threshold": 0},
+        {"accuracy_threshold": 1, "max_tuning_jobs": 500, "parallel_tuning_jobs": 500},
+        {"data_uri": f"s3://{BUCKET}/data/raw/uploads/a b.csv", "max_polls": 10000},
+        {"approved_model_package_arn": PACKAGE},
+        {"rejected_model_package_arn": PACKAGE},
+    ],
+)
+def test_valid_input_is_accepted_and_echoed(value: dict[str, Any]) -> None:
+    assert verdict(value) == {"valid": True, "cause": None, "input": value}
+
+
+@pytest.mark.parametrize("name", ["retrain(1)", "Bob's-run", "now!"])
+def test_an_execution_name_the_package_metadata_cannot_store_is_refused(name: str) -> None:
+    answer = verdict({}, name=name)
+    assert answer["valid"] is False
+    assert f"execution name: got {json.dumps(name)}" in answer["cause"]
+
+
+def test_a_bad_terraform_default_is_named_as_the_default() -> None:
+    problems = logic.problems({}, bucket=BUCKET, defaults={**DEFAULTS, "max_polls": 0})
+    assert problems == [
+        "max_polls: got 0 (Terraform's default); allowed: a whole number from 1 to 10000"
+    ]
+
+
+# ---------------------------------------------------------------- one home, read by every consumer
+
+
+def _readme_table() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(
+        r"<!-- BEGIN execution-input [^\n]*-->\n(.*?)<!-- END execution-input -->", text, re.S
+    )
+    assert match, "README.md has no execution-input table"
+    return match.group(1)
+
+
+def test_the_readme_table_is_the_schema_rendered() -> None:
+    assert _readme_table() == logic.markdown_table()
+
+
+def test_the_readme_table_lists_exactly_the_schema_fields() -> None:
+    keys = re.findall(r"^\| `([a-z_]+)` \|", _readme_table(), re.M)
+    assert keys == logic.field_names()
+
+
+def test_the_state_machine_reads_only_keys_the_schema_defines() -> None:
+    asl = json.dumps(build_definition())
+    used = set(re.findall(r"\$\.config\.([a-z_]+)", asl))
+    assert used, "the ASL reads its settings at $.config"
+    assert used <= set(logic.field_names())
+
+
+def test_the_state_machine_checks_input_with_the_validator_first() -> None:
+    definition = build_definition()
+    first = definition["States"][definition["StartAt"]]
+    assert first["Resource"] == "arn:aws:states:::lambda:invoke"
+    assert first["Parameters"]["FunctionName"] == "${input_validator_function_arn}"
+    assert first["Parameters"]["Payload"]["input.$"] == "$"
+
+
+def test_terraform_defaults_are_exactly_the_schemas_settings() -> None:
+    locals_tf = (ROOT / "terraform" / "locals.tf").read_text(encoding="utf-8")
+    block = locals_tf[locals_tf.index("execution_defaults = {") :]
+    block = block[: block.index("\n  }")]
+    keys = re.findall(r"^\s+([a-z_]+)\s+=", block, re.M)
+    event_keys = {"approved_model_package_arn", "rejected_model_package_arn"}
+    assert set(keys) == set(logic.field_names()) - event_keys
+
+
+def test_terraform_bounds_agree_with_the_schema() -> None:
+    variables = (ROOT / "terraform" / "variables.tf").read_text(encoding="utf-8")
+    spec = logic.schema()["fields"]
+    assert f"var.max_tuning_jobs <= {spec['max_tuning_jobs']['maximum']}" in variables
+    assert f"var.pipeline_max_polls <= {spec['max_polls']['maximum']}" in variables
+    assert f"var.endpoint_max_polls <= {spec['max_endpoint_polls']['maximum']}" in variables
+    assert (
+        f"var.pipeline_poll_interval_seconds <= {spec['poll_interval_seconds']['maximum']}"
+        in variables
+    )
+
+
+def test_no_second_copy_of_the_field_list_in_python() -> None:
+    """The schema's keys are spelled as a list only in schema.json."""
+    names = logic.field_names()
+    offenders = []
+    for path in [
+        *ROOT.glob("statemachines/*.py"),
+        *ROOT.glob("ops/*.py"),
+        *ROOT.glob("lambdas/**/*.py"),
+    ]:
+        text = path.read_text(encoding="utf-8")
+        if sum(f'"{name}"' in text for name in names) >= 4:
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_validator_zip_ships_its_schema() -> None:
+    from devtools.build import INPUT_VALIDATOR_FILES
+
+    assert set(INPUT_VALIDATOR_FILES) == {"handler.py", "logic.py", "schema.json"}
+    assert INPUT_VALIDATOR_FILES["schema.json"] == logic.SCHEMA_PATH
+
+
+# ---------------------------------------------------------------- the ops CLI: same words, earlier
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "allowed"),
+    [r for r in REFUSALS if isinstance(r[0], dict) and "max_tuning_jobs (2)" not in r[2]],
+)
+def test_ops_refuses_what_the_state_machine_refuses_with_the_same_cause(
+    value: dict[str, Any], field: str, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        commands.check_execution_input(value, BUCKET, "manual-20260101T000000Z-beef")
+    expected = logic.cause(logic.problems(value, bucket=BUCKET))
+    assert str(raised.value) == expected
+    assert f"{field}: " in str(raised.value) and allowed in str(raised.value)
+
+
+def test_ops_settings_parse_as_json_values() -> None:
+    assert commands.parse_setting("max_tuning_jobs=4") == ("max_tuning_jobs", 4)
+    assert commands.parse_setting("deploy=true") == ("deploy", True)
+    assert commands.parse_setting("data_uri=s3://b/data/raw/x.csv") == (
+        "data_uri",
+        "s3://b/data/raw/x.csv",
+    )
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        commands.parse_setting("max_tuning_jobs")
