@@ -13,7 +13,9 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
     pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
                    ^  (Executing)                                                      |     |
                    +-------------------------------------------------------------------+     |
-               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> PipelineFailed ------+
+               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> RanProcessingJob     |
+                   -> DescribeLastProcessingJob -> IsDataError -> DataInvalid (ExitMessage   |
+                      starts with DataValidationError: ) | PipelineFailed ------------------+
                                budget spent   -> StopPipeline -> PollBudgetExhausted --------+
     gate:      ReadEvaluation -> CheckEvaluation -> QualityGate --(below)--> QualityGateFailed +
     registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
@@ -55,6 +57,7 @@ from typing import Any
 from stepfunctions.steps import Catch, Choice, ChoiceRule, Pass, Retry, Wait
 from stepfunctions.steps.states import State
 
+from ml.prepare import DATA_ERROR_MARKER
 from statemachines.sdk_ext import Fail, Task, graph_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,6 +85,8 @@ SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
 SFN_SDK = "arn:aws:states:::aws-sdk:sfn:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
+
+PROCESSING_JOB_ARNS = "$.PipelineExecutionSteps[*].Metadata.ProcessingJob.Arn"
 
 # Retried error names, as local/sfn_errors.py names them (tests/unit/test_sfn_errors.py checks
 # that each can occur for its task). aws-sdk tasks report every error their operation does not
@@ -362,6 +367,10 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
             "steps.$": "$.PipelineExecutionSteps[*].StepName",
             "statuses.$": "$.PipelineExecutionSteps[*].StepStatus",
             "failure_reasons.$": "$.PipelineExecutionSteps[*].FailureReason",
+            # The processing jobs the steps ran, in step order: the last is the one that failed
+            # when a processing step failed (a failed step ends the pipeline).
+            "processing_jobs.$": PROCESSING_JOB_ARNS,
+            "processing_job_count.$": f"States.ArrayLength({PROCESSING_JOB_ARNS})",
         },
         result_path="$.pipeline_steps",
     )
@@ -378,6 +387,38 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         Catch(
             error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.pipeline_steps"
         )
+    )
+    # A data error is the prepare script's: its processing job's ExitMessage (the first 1 KB of
+    # /opt/ml/output/message, https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html)
+    # starts with DATA_ERROR_MARKER. FailureReason is not documented to carry the container's
+    # message, so the machine reads ExitMessage.
+    ran_processing = Choice("RanProcessingJob", comment="Did a processing step run a job?")
+    describe_data_step = Task(
+        "DescribeLastProcessingJob",
+        comment="Its ExitMessage tells a data error from any other failure.",
+        resource=SAGEMAKER_SDK + "describeProcessingJob",
+        parameters={
+            "ProcessingJobName.$": "States.ArrayGetItem(States.StringSplit(States.ArrayGetItem("
+            "$.pipeline_steps.processing_jobs, States.MathAdd($.pipeline_steps."
+            "processing_job_count, -1)), '/'), 1)"
+        },
+        # Whole answer: ExitMessage is absent when the script wrote none, and a ResultSelector
+        # path that matches nothing would fail the state.
+        result_path="$.processing_job",
+    )
+    describe_data_step.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    describe_data_step.add_catch(
+        Catch(
+            error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.processing_error"
+        )
+    )
+    data_error = Choice("IsDataError", comment="Does the job's ExitMessage name a data error?")
+    data_invalid = failures.fail_with(
+        "DataInvalid",
+        "DataValidationError",
+        "States.Format('{} (SageMaker pipeline execution {}, processing job {})', "
+        "$.processing_job.ExitMessage, $.pipeline.arn, $.processing_job.ProcessingJobName)",
+        "The data broke the contract: the prepare script's message, first; nothing registered.",
     )
 
     start_pipeline.next(wait_pipeline)
@@ -402,7 +443,23 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
     )
     pipeline_status.default_choice(wait_pipeline)
     stop_pipeline.next(poll_budget)
-    describe_failed_steps.next(pipeline_failed)
+    describe_failed_steps.next(ran_processing)
+    ran_processing.add_choice(
+        ChoiceRule.NumericGreaterThan("$.pipeline_steps.processing_job_count", 0),
+        describe_data_step,
+    )
+    ran_processing.default_choice(pipeline_failed)
+    describe_data_step.next(data_error)
+    data_error.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.processing_job.ExitMessage", True),
+                ChoiceRule.StringMatches("$.processing_job.ExitMessage", f"{DATA_ERROR_MARKER}*"),
+            ]
+        ),
+        data_invalid,
+    )
+    data_error.default_choice(pipeline_failed)
     return start_pipeline
 
 

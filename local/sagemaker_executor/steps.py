@@ -32,6 +32,7 @@ from local.sagemaker_executor.definition import (
 )
 from local.sagemaker_executor.jobs import (
     DEFAULT_MAX_RUNTIME_SECONDS,
+    FAILURE_REASON_MAX,
     JobRecords,
     ProcessingJobRunner,
     S3Transfer,
@@ -40,6 +41,7 @@ from local.sagemaker_executor.jobs import (
     decode_hyperparameter,
     map_container_path,
     slug,
+    truncate,
 )
 
 StepResult = tuple[dict[str, Any], dict[str, Any]]  # (properties, metadata)
@@ -323,7 +325,7 @@ class TuningStepExecutor(StepExecutor):
                 "HyperParameterTuningEndTime": datetime.now(UTC),
                 "BestTrainingJob": best,
                 "OverallBestTrainingJob": best,
-                "FailureReason": reason,
+                "FailureReason": None if reason is None else truncate(reason, FAILURE_REASON_MAX),
                 "TrainingJobStatusCounters": {
                     "Completed": statuses.count("Completed"),
                     "InProgress": 0,
