@@ -13,9 +13,9 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
     pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
                    ^  (Executing)                                                      |     |
                    +-------------------------------------------------------------------+     |
-               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> RanProcessingJob     |
-                   -> DescribeLastProcessingJob -> IsDataError -> DataInvalid (ExitMessage   |
-                      starts with DataValidationError: ) | PipelineFailed ------------------+
+               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> FindDataStep         |
+                   -> RanDataJob -> DescribeDataJob -> IsDataError -> DataInvalid (its       |
+                      ExitMessage starts with DataValidationError: ) | PipelineFailed ------+
                                budget spent   -> StopPipeline -> PollBudgetExhausted --------+
     gate:      ReadEvaluation -> CheckEvaluation -> QualityGate --(below)--> QualityGateFailed +
     registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
@@ -86,7 +86,7 @@ SFN_SDK = "arn:aws:states:::aws-sdk:sfn:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
-PROCESSING_JOB_ARNS = "$.PipelineExecutionSteps[*].Metadata.ProcessingJob.Arn"
+DATA_JOB_ARN = "$.data_step.steps[0].Metadata.ProcessingJob.Arn"
 
 # Retried error names, as local/sfn_errors.py names them (tests/unit/test_sfn_errors.py checks
 # that each can occur for its task). aws-sdk tasks report every error their operation does not
@@ -367,10 +367,6 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
             "steps.$": "$.PipelineExecutionSteps[*].StepName",
             "statuses.$": "$.PipelineExecutionSteps[*].StepStatus",
             "failure_reasons.$": "$.PipelineExecutionSteps[*].FailureReason",
-            # The processing jobs the steps ran, in step order: the last is the one that failed
-            # when a processing step failed (a failed step ends the pipeline).
-            "processing_jobs.$": PROCESSING_JOB_ARNS,
-            "processing_job_count.$": f"States.ArrayLength({PROCESSING_JOB_ARNS})",
         },
         result_path="$.pipeline_steps",
     )
@@ -392,25 +388,40 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
     # /opt/ml/output/message, https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html)
     # starts with DATA_ERROR_MARKER. FailureReason is not documented to carry the container's
     # message, so the machine reads ExitMessage.
-    ran_processing = Choice("RanProcessingJob", comment="Did a processing step run a job?")
-    describe_data_step = Task(
-        "DescribeLastProcessingJob",
+    # The data step is the pipeline's first (ListPipelineExecutionSteps, Ascending); definite
+    # paths only: a wildcard path gives one match as a scalar in the emulator's interpreter.
+    find_data_step = Task(
+        "FindDataStep",
+        comment="The pipeline's first step: the one that reads the uploaded data.",
+        resource=SAGEMAKER_SDK + "listPipelineExecutionSteps",
+        parameters={
+            "PipelineExecutionArn.$": "$.pipeline.arn",
+            "SortOrder": "Ascending",
+            "MaxResults": 1,
+        },
+        result_selector={"steps.$": "$.PipelineExecutionSteps"},
+        result_path="$.data_step",
+    )
+    find_data_step.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    find_data_step.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.data_error")
+    )
+    ran_processing = Choice("RanDataJob", comment="Did the data step get as far as its job?")
+    describe_data_job = Task(
+        "DescribeDataJob",
         comment="Its ExitMessage tells a data error from any other failure.",
         resource=SAGEMAKER_SDK + "describeProcessingJob",
         parameters={
-            "ProcessingJobName.$": "States.ArrayGetItem(States.StringSplit(States.ArrayGetItem("
-            "$.pipeline_steps.processing_jobs, States.MathAdd($.pipeline_steps."
-            "processing_job_count, -1)), '/'), 1)"
+            "ProcessingJobName.$": "States.ArrayGetItem(States.StringSplit("
+            f"{DATA_JOB_ARN}, '/'), 1)"
         },
         # Whole answer: ExitMessage is absent when the script wrote none, and a ResultSelector
         # path that matches nothing would fail the state.
         result_path="$.processing_job",
     )
-    describe_data_step.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
-    describe_data_step.add_catch(
-        Catch(
-            error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.processing_error"
-        )
+    describe_data_job.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    describe_data_job.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.data_error")
     )
     data_error = Choice("IsDataError", comment="Does the job's ExitMessage name a data error?")
     data_invalid = failures.fail_with(
@@ -443,13 +454,11 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
     )
     pipeline_status.default_choice(wait_pipeline)
     stop_pipeline.next(poll_budget)
-    describe_failed_steps.next(ran_processing)
-    ran_processing.add_choice(
-        ChoiceRule.NumericGreaterThan("$.pipeline_steps.processing_job_count", 0),
-        describe_data_step,
-    )
+    describe_failed_steps.next(find_data_step)
+    find_data_step.next(ran_processing)
+    ran_processing.add_choice(ChoiceRule.IsPresent(DATA_JOB_ARN, True), describe_data_job)
     ran_processing.default_choice(pipeline_failed)
-    describe_data_step.next(data_error)
+    describe_data_job.next(data_error)
     data_error.add_choice(
         ChoiceRule.And(
             [

@@ -332,13 +332,14 @@ class ProcessingJobRunner:
     storage: S3Transfer
     python: str
     should_stop: Callable[[], bool]
+    job_arn: str | None = None  # once created: a failed step still names its job
 
     def run(self, job_name: str, args: Mapping[str, Any], job_dir: Path) -> tuple[str, Path]:
         """Run the job in ``job_dir``; return its ARN and its local ``/opt/ml`` root."""
         root = job_dir / "opt" / "ml"
         app = args.get("AppSpecification") or {}
         container_args = [str(a) for a in app.get("ContainerArguments") or []]
-        job_arn = self.create(job_name, args, app, container_args)
+        job_arn = self.job_arn = self.create(job_name, args, app, container_args)
 
         try:
             self.download_inputs(args, root)
@@ -369,7 +370,7 @@ class ProcessingJobRunner:
             "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS
         )
         try:
-            code, _, stderr = run_process(
+            code, _, _ = run_process(
                 command, job_dir, env, job_dir, float(runtime), self.should_stop
             )
         except StepStopped:

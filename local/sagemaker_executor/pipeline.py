@@ -233,7 +233,13 @@ class _Execution:
                 return
             except Exception as error:
                 reason = self.reason_for(name, error)
-                run.set_step(name, "Failed", step_type=kind, failure_reason=reason)
+                run.set_step(
+                    name,
+                    "Failed",
+                    step_type=kind,
+                    failure_reason=reason,
+                    metadata=error.metadata if isinstance(error, StepFailure) else None,
+                )
                 self.event(
                     "step_finished",
                     step=name,
