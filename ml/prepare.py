@@ -10,13 +10,19 @@ label first as the class index 0..2, then the four features):
     <output-dir>/train/train.csv  <output-dir>/validation/validation.csv  <output-dir>/test/test.csv
 
 A validation problem exits with code 2, prints `ERROR: <message>` and writes the message to
-SageMaker's failure-reason file; outputs are written atomically, so a failed run leaves none.
+the processing container's message file (`/opt/ml/output/message`, which SageMaker returns as the
+job's `ExitMessage`); outputs are written atomically, so a failed run leaves none. A data
+problem's message starts with `DataValidationError: ` (`DATA_ERROR_MARKER`), the one fact the
+state machine matches to name the failure; any other failure writes `unexpected error: ...`.
+Common mistakes are named: gzip/zip content, a non-UTF-8 encoding (with the line and column of
+the first bad byte), a `;` or tab delimiter, a header-only file.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import logging
 import math
 import os
@@ -36,10 +42,27 @@ CLASS_NAMES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
 
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing"
-# SageMaker shows the content of this file as the job's FailureReason.
+# A processing container's message file: SageMaker returns its first 1 KB as the job's
+# ExitMessage (https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html).
 FAILURE_FILE_ENV = "SM_FAILURE_FILE"
 DEFAULT_FAILURE_FILE = "/opt/ml/output/message"
 VALIDATION_ERROR_EXIT_CODE = 2
+#: Every data error's message starts with this; the state machine (statemachines/
+#: training_pipeline.py, DATA_ERROR_MARKER) routes on it to the `DataValidationError` failure.
+DATA_ERROR_MARKER = "DataValidationError: "
+EXPECTED_FORMAT = "an uncompressed UTF-8 CSV file with comma-separated columns " + ",".join(
+    REQUIRED_COLUMNS
+)
+# Leading bytes of compressed content (gzip: RFC 1952 section 2.3.1; zip: PKWARE APPNOTE 4.3.7
+# local file header, 4.3.16 end of central directory record of an empty archive).
+COMPRESSED_MAGIC = (
+    (b"\x1f\x8b", "gzip-compressed", "decompress it (gunzip)"),
+    (b"PK\x03\x04", "a zip archive", "extract the CSV from the archive"),
+    (b"PK\x05\x06", "an (empty) zip archive", "extract the CSV from the archive"),
+)
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+# Delimiters people use by mistake (spreadsheet exports in locales with a decimal comma use ';').
+WRONG_DELIMITERS = {";": "';'", "\t": "a tab"}
 
 SPLIT_NAMES = ("train", "validation", "test")
 
@@ -87,7 +110,8 @@ def _parse_number(text: str, where: str, column: str) -> float:
         value = float(text)
     except ValueError:
         raise DataValidationError(
-            f"{where}, column '{column}': value '{text}' is not a number"
+            f"{where}, column '{column}': value '{text}' is not a number (expected a decimal "
+            "number such as 5.1)"
         ) from None
     if not math.isfinite(value):
         # 'nan' and 'inf' parse as floats but are missing or unusable measurements.
@@ -99,6 +123,12 @@ def _validate_numbered_rows(numbered: list[tuple[int, list[str]]], source: str) 
     if not numbered:
         raise DataValidationError(f"{source}: file is empty (no header row)")
     header_line, header_cells = numbered[0]
+    delimiter = wrong_delimiter(header_cells)
+    if delimiter:
+        raise DataValidationError(
+            f"{source} line {header_line}: the header is separated by {delimiter}, not by "
+            f"commas; expected {EXPECTED_FORMAT}"
+        )
     header = [cell.strip() for cell in header_cells]
     duplicates = sorted({name for name in header if header.count(name) > 1 and name})
     if duplicates:
@@ -115,7 +145,10 @@ def _validate_numbered_rows(numbered: list[tuple[int, list[str]]], source: str) 
     if extra:
         logger.warning("%s: ignoring extra column(s) %s", source, ", ".join(extra))
     if len(numbered) == 1:
-        raise DataValidationError(f"{source}: header only, no data rows")
+        raise DataValidationError(
+            f"{source}: header only, no data rows (expected at least one data row after the "
+            f"header on line {header_line})"
+        )
 
     positions = {name: header.index(name) for name in REQUIRED_COLUMNS}
     features: list[list[float]] = []
@@ -123,6 +156,12 @@ def _validate_numbered_rows(numbered: list[tuple[int, list[str]]], source: str) 
     for data_row, (line, cells) in enumerate(numbered[1:], start=1):
         where = f"{source} line {line} (data row {data_row})"
         if len(cells) != len(header):
+            delimiter = wrong_delimiter(cells)
+            if delimiter:
+                raise DataValidationError(
+                    f"{where}: the row is separated by {delimiter}, not by commas; expected "
+                    f"{len(header)} comma-separated fields like the header"
+                )
             raise DataValidationError(
                 f"{where}: expected {len(header)} fields like the header, found {len(cells)}"
             )
@@ -144,19 +183,57 @@ def _validate_numbered_rows(numbered: list[tuple[int, list[str]]], source: str) 
     return frame
 
 
-def read_csv_file(path: Path) -> pd.DataFrame:
-    """Read and validate one raw CSV file; errors carry the file name and 1-based line number."""
+def _line_and_column(raw: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and byte column of ``offset`` in ``raw``."""
+    line_start = raw.rfind(b"\n", 0, offset) + 1
+    return raw.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def decode_text(raw: bytes, source: str) -> str:
+    """The file's text, or a DataValidationError naming compressed or non-UTF-8 content."""
+    for magic, what, fix in COMPRESSED_MAGIC:
+        if raw.startswith(magic):
+            raise DataValidationError(
+                f"{source}: the file is {what} (starts with bytes {magic.hex(' ')}), not CSV "
+                f"text; expected {EXPECTED_FORMAT}: {fix} before uploading"
+            )
+    if raw.startswith(UTF16_BOMS):
+        raise DataValidationError(
+            f"{source}: the file is UTF-16 text (byte-order mark {raw[:2].hex(' ')}); expected "
+            f"{EXPECTED_FORMAT}: save it as UTF-8"
+        )
     try:
         # utf-8-sig drops the byte-order mark that spreadsheet exports put before the header.
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            numbered = []
-            for row in reader:
-                if not row or all(cell.strip() == "" for cell in row):
-                    continue  # blank lines (often a trailing one) carry no data
-                numbered.append((reader.line_num, row))
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise DataValidationError(f"{path.name}: not UTF-8 text ({error.reason})") from None
+        line, column = _line_and_column(raw, error.start)
+        raise DataValidationError(
+            f"{source} line {line}, byte column {column}: byte 0x{raw[error.start]:02x} is not "
+            f"valid UTF-8 ({error.reason}; the file is probably Latin-1 or Windows-1252); "
+            f"expected {EXPECTED_FORMAT}: save it as UTF-8"
+        ) from None
+
+
+def wrong_delimiter(cells: list[str]) -> str | None:
+    """The name of the delimiter a one-field row was separated with, if it is a known mistake."""
+    if len(cells) != 1:
+        return None
+    for delimiter, name in WRONG_DELIMITERS.items():
+        if delimiter in cells[0]:
+            return name
+    return None
+
+
+def read_csv_file(path: Path) -> pd.DataFrame:
+    """Read and validate one raw CSV file; errors carry the file name and 1-based line number."""
+    text = decode_text(path.read_bytes(), path.name)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        numbered = []
+        for row in reader:
+            if not row or all(cell.strip() == "" for cell in row):
+                continue  # blank lines (often a trailing one) carry no data
+            numbered.append((reader.line_num, row))
     except csv.Error as error:
         raise DataValidationError(f"{path.name}: malformed CSV ({error})") from None
     return _validate_numbered_rows(numbered, path.name)
@@ -318,6 +395,11 @@ def run(input_dir: Path, output_dir: Path, ratios: SplitRatios, seed: int) -> di
 # --------------------------------------------------------------------------- entry point
 
 
+def data_error_message(error: DataValidationError) -> str:
+    """The script's message for a data error: the marker, then file, line, column and fix."""
+    return f"{DATA_ERROR_MARKER}{error}"
+
+
 def write_failure_reason(message: str) -> None:
     """Record the failure for SageMaker: `$SM_FAILURE_FILE`, else /opt/ml/output/message."""
     configured = os.environ.get(FAILURE_FILE_ENV)
@@ -352,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.seed,
         )
     except DataValidationError as error:
-        message = str(error)
+        message = data_error_message(error)
         print(f"ERROR: {message}", file=sys.stderr)
         write_failure_reason(message)
         return VALIDATION_ERROR_EXIT_CODE

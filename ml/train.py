@@ -54,7 +54,10 @@ DEFAULT_VALIDATION_DIR = "/opt/ml/input/data/validation"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_OUTPUT_DATA_DIR = "/opt/ml/output/data"
 FAILURE_FILE_ENV = "SM_FAILURE_FILE"
-DEFAULT_FAILURE_FILE = "/opt/ml/output/message"
+# A training container's failure file: SageMaker returns its first 1024 characters as the job's
+# FailureReason (https://docs.aws.amazon.com/sagemaker/latest/dg/
+# your-algorithms-training-algo-output.html); /opt/ml/output/message is processing's file.
+DEFAULT_FAILURE_FILE = "/opt/ml/output/failure"
 VALIDATION_ERROR_EXIT_CODE = 2
 
 MODEL_FILE_NAME = "xgboost-model.json"
@@ -479,6 +482,42 @@ class ErrorResponse:
         return f"ErrorResponse({self.status}, {self.error!r}, {self.message!r})"
 
 
+#: Delimiters people send by mistake instead of commas (locales with a decimal comma use ';').
+WRONG_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def _expected_row() -> str:
+    return f"expected {len(FEATURE_COLUMNS)} comma-separated numbers ({','.join(FEATURE_COLUMNS)})"
+
+
+def _is_header(row: list[str]) -> bool:
+    """A first row of as many fields as features, none of them a number: the feature names."""
+    return len(row) == len(FEATURE_COLUMNS) and not any(_is_number(cell) for cell in row)
+
+
+def _row_problem(number: int, row: list[str]) -> str | None:
+    """Why a data row is not 4 finite numbers, naming what was found and what is expected."""
+    expected = len(FEATURE_COLUMNS)
+    if len(row) == 1:
+        for delimiter, name in WRONG_DELIMITERS.items():
+            if delimiter in row[0]:
+                return (
+                    f"row {number}: wrong delimiter: found values separated by {name} "
+                    f"('{row[0]}'), {_expected_row()}"
+                )
+    if len(row) != expected:
+        words = [cell for cell in row if not _is_number(cell)]
+        if words:
+            return f"row {number}: '{words[0]}' is not numeric; {_expected_row()}"
+        return f"row {number}: {_expected_row()}, got {len(row)} values"
+    for column, cell in zip(FEATURE_COLUMNS, row):
+        if not _is_number(cell):
+            return f"row {number}, {column}: '{cell}' is not a number; {_expected_row()}"
+        if not math.isfinite(float(cell)):
+            return f"row {number}, {column}: '{cell}' is not a finite number"
+    return None
+
+
 def parse_csv_request(request_body: str | bytes) -> np.ndarray:
     """One or more CSV rows of the 4 features as an (n, 4) array; ValueError says what is wrong."""
     if isinstance(request_body, (bytes, bytearray)):
@@ -494,34 +533,17 @@ def parse_csv_request(request_body: str | bytes) -> np.ndarray:
         for row in csv.reader(io.StringIO(request_body))
         if row and any(cell.strip() for cell in row)
     ]
-    # A first row with no numbers at all is a header (e.g. the feature names): skip it.
-    if rows and not any(_is_number(cell) for cell in rows[0]):
+    # A header (the feature names) may come first; "hello world" or a ';'-separated row is no
+    # header (one field), so it is reported as the data row it was meant to be.
+    if rows and _is_header(rows[0]):
         rows = rows[1:]
     if not rows:
-        raise ValueError("request body has no data rows")
-    expected = len(FEATURE_COLUMNS)
-    values: list[list[float]] = []
+        raise ValueError(f"request body has no data rows; {_expected_row()}")
     for number, row in enumerate(rows, start=1):
-        if len(row) != expected:
-            raise ValueError(
-                f"row {number}: expected {expected} values ({','.join(FEATURE_COLUMNS)}), "
-                f"got {len(row)}"
-            )
-        parsed = []
-        for column, cell in enumerate(row):
-            try:
-                value = float(cell)
-            except ValueError:
-                raise ValueError(
-                    f"row {number}, {FEATURE_COLUMNS[column]}: '{cell}' is not a number"
-                ) from None
-            if not math.isfinite(value):
-                raise ValueError(
-                    f"row {number}, {FEATURE_COLUMNS[column]}: '{cell}' is not a finite number"
-                )
-            parsed.append(value)
-        values.append(parsed)
-    return np.asarray(values, dtype="float64")
+        problem = _row_problem(number, row)
+        if problem:
+            raise ValueError(problem)
+    return np.asarray([[float(cell) for cell in row] for row in rows], dtype="float64")
 
 
 def input_fn(

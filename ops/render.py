@@ -35,8 +35,14 @@ def duration(start: dt.datetime, end: dt.datetime | None) -> str | None:
     return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
 
 
+def flatten(text: str | None) -> str:
+    """``text`` on one line, whole: a cause's useful part (file, line, what to do) often comes
+    after the first few hundred characters, so status and summaries never cut it."""
+    return " ".join((text or "").split())
+
+
 def shorten(text: str | None, width: int = CAUSE_WIDTH) -> str:
-    flat = " ".join((text or "").split())
+    flat = flatten(text)
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
@@ -81,7 +87,7 @@ def executions(items: Sequence[Execution]) -> str:
         lines.append("")
         lines.append(f"{e.name} failed in state {e.failed_state or '?'}")
         lines.append(f"  error: {e.error or '-'}")
-        lines.append(f"  cause: {shorten(e.cause)}")
+        lines.append(f"  cause: {flatten(e.cause)}")
     return "\n".join(lines)
 
 
@@ -96,7 +102,7 @@ def summary(described: dict[str, Any]) -> str:
         return f"{status}\n{json.dumps(output, indent=2, sort_keys=True)}"
     return (
         f"{status}\n  error: {described.get('error') or '-'}\n"
-        f"  cause: {shorten(described.get('cause'))}"
+        f"  cause: {flatten(described.get('cause'))}"
     )
 
 

@@ -15,7 +15,9 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
     pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
                    ^  (Executing)                                                      |     |
                    +-------------------------------------------------------------------+     |
-               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> PipelineFailed ------+
+               PipelineStatus: Failed/Stopped -> DescribeFailedSteps -> FindDataStep         |
+                   -> RanDataJob -> DescribeDataJob -> IsDataError -> DataInvalid (its       |
+                      ExitMessage starts with DataValidationError: ) | PipelineFailed ------+
                                budget spent   -> StopPipeline -> PollBudgetExhausted --------+
     gate:      ReadEvaluation -> CheckEvaluation -> QualityGate --(below)--> QualityGateFailed +
     registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
@@ -57,6 +59,7 @@ from typing import Any
 from stepfunctions.steps import Catch, Choice, ChoiceRule, Pass, Retry, Wait
 from stepfunctions.steps.states import State
 
+from ml.prepare import DATA_ERROR_MARKER
 from statemachines.sdk_ext import Fail, Task, graph_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +88,8 @@ SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
 SFN_SDK = "arn:aws:states:::aws-sdk:sfn:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
+
+DATA_JOB_ARN = "$.data_step.steps[0].Metadata.ProcessingJob.Arn"
 
 # Retried error names, as local/sfn_errors.py names them (tests/unit/test_sfn_errors.py checks
 # that each can occur for its task). aws-sdk tasks report every error their operation does not
@@ -361,6 +366,53 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
             error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.pipeline_steps"
         )
     )
+    # A data error is the prepare script's: its processing job's ExitMessage (the first 1 KB of
+    # /opt/ml/output/message, https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html)
+    # starts with DATA_ERROR_MARKER. FailureReason is not documented to carry the container's
+    # message, so the machine reads ExitMessage.
+    # The data step is the pipeline's first (ListPipelineExecutionSteps, Ascending); definite
+    # paths only: a wildcard path gives one match as a scalar in the emulator's interpreter.
+    find_data_step = Task(
+        "FindDataStep",
+        comment="The pipeline's first step: the one that reads the uploaded data.",
+        resource=SAGEMAKER_SDK + "listPipelineExecutionSteps",
+        parameters={
+            "PipelineExecutionArn.$": "$.pipeline.arn",
+            "SortOrder": "Ascending",
+            "MaxResults": 1,
+        },
+        result_selector={"steps.$": "$.PipelineExecutionSteps"},
+        result_path="$.data_step",
+    )
+    find_data_step.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    find_data_step.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.data_error")
+    )
+    ran_processing = Choice("RanDataJob", comment="Did the data step get as far as its job?")
+    describe_data_job = Task(
+        "DescribeDataJob",
+        comment="Its ExitMessage tells a data error from any other failure.",
+        resource=SAGEMAKER_SDK + "describeProcessingJob",
+        parameters={
+            "ProcessingJobName.$": "States.ArrayGetItem(States.StringSplit("
+            f"{DATA_JOB_ARN}, '/'), 1)"
+        },
+        # Whole answer: ExitMessage is absent when the script wrote none, and a ResultSelector
+        # path that matches nothing would fail the state.
+        result_path="$.processing_job",
+    )
+    describe_data_job.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    describe_data_job.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=pipeline_failed, result_path="$.data_error")
+    )
+    data_error = Choice("IsDataError", comment="Does the job's ExitMessage name a data error?")
+    data_invalid = failures.fail_with(
+        "DataInvalid",
+        "DataValidationError",
+        "States.Format('{} (SageMaker pipeline execution {}, processing job {})', "
+        "$.processing_job.ExitMessage, $.pipeline.arn, $.processing_job.ProcessingJobName)",
+        "The data broke the contract: the prepare script's message, first; nothing registered.",
+    )
 
     start_pipeline.next(wait_pipeline)
     wait_pipeline.next(describe_pipeline)
@@ -384,7 +436,21 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
     )
     pipeline_status.default_choice(wait_pipeline)
     stop_pipeline.next(poll_budget)
-    describe_failed_steps.next(pipeline_failed)
+    describe_failed_steps.next(find_data_step)
+    find_data_step.next(ran_processing)
+    ran_processing.add_choice(ChoiceRule.IsPresent(DATA_JOB_ARN, True), describe_data_job)
+    ran_processing.default_choice(pipeline_failed)
+    describe_data_job.next(data_error)
+    data_error.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.processing_job.ExitMessage", True),
+                ChoiceRule.StringMatches("$.processing_job.ExitMessage", f"{DATA_ERROR_MARKER}*"),
+            ]
+        ),
+        data_invalid,
+    )
+    data_error.default_choice(pipeline_failed)
     return start_pipeline
 
 

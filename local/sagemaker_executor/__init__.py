@@ -12,8 +12,9 @@ The tuner's objective is read as the service reads it (for the XGBoost image: th
 built-in regexes on the log as CloudWatch shows it, MetricDefinitions refused): local/tuning.py.
 Container paths (``/opt/ml/...``) map to ``<workdir>/<execution-id>/<step>/opt/ml/...``; each
 script's stdout and stderr go to log files there. A failing script fails its step and the
-execution with the script's own message (SageMaker's failure file, else its last ``ERROR:``
-line).
+execution as SageMaker reports it: a processing script's ``/opt/ml/output/message`` becomes the
+job's ``ExitMessage`` (its FailureReason stays SageMaker's own); a training script's
+``/opt/ml/output/failure`` (else its last ``ERROR:`` line) becomes the job's FailureReason.
 """
 
 from local.sagemaker_executor.pipeline import LocalPipelineExecutor

@@ -24,7 +24,13 @@ _TOKEN = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_:]*)|\[(\d+)\]|\['([^']*)'\]|\[\"(
 
 
 class StepFailure(Exception):
-    """A step failed; the message is its FailureReason."""
+    """A step failed; the message is its FailureReason.
+
+    ``metadata`` is what ``ListPipelineExecutionSteps`` shows for the failed step when it got as
+    far as creating its job (``{"ProcessingJob": {"Arn": ...}}``), as the service does.
+    """
+
+    metadata: dict[str, Any] | None = None
 
 
 class StepStopped(Exception):

@@ -38,9 +38,23 @@ from ml import evaluate as evaluate_script
 from ml import prepare as prepare_script
 
 CONTAINER_ROOT = "/opt/ml"
-FAILURE_FILE = "/opt/ml/output/message"
-PYTHON_COMMANDS = frozenset({"python", "python3"})
-FAILURE_FILE = "/opt/ml/output/message"
+# A processing container's message file: "the ExitMessage field in DescribeProcessingJob contains
+# the first 1 KB of this file", after any terminal status; a file that is not UTF-8 fails the job
+# with a ClientError (https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html).
+MESSAGE_FILE = "/opt/ml/output/message"
+# A training container's failure file: "SageMaker returns the first 1024 characters from this
+# file as FailureReason" (https://docs.aws.amazon.com/sagemaker/latest/dg/
+# your-algorithms-training-algo-output.html).
+FAILURE_FILE = "/opt/ml/output/failure"
+# botocore's sagemaker service-2.json: ExitMessage and FailureReason (jobs, pipeline steps) have
+# "max": 1024; PipelineExecutionFailureReason (DescribePipelineExecution) has "max": 1300.
+EXIT_MESSAGE_MAX = 1024
+FAILURE_REASON_MAX = 1024
+PIPELINE_FAILURE_REASON_MAX = 1300
+# What a failed processing job's FailureReason says. AWS documents ExitMessage, not FailureReason,
+# as the place of the container's own words (byoc-metadata.html), so the stricter reading is kept:
+# the script's message is NOT in FailureReason, and a consumer must read ExitMessage.
+PROCESSING_ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
 PYTHON_COMMANDS = frozenset({"python", "python3"})
 # The scripts default these CLI options to container paths (they run as `python3 script.py`
 # with no arguments in the container); locally the paths must be passed so they can be mapped.
@@ -108,19 +122,47 @@ def processing_command(
     return [map_container_path(part, root) for part in (*program, *arguments, *implicit)]
 
 
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to the service model's ``max`` length for the field."""
+    return text[:limit]
+
+
 def failure_reason(returncode: int, stderr: str, failure_file: Path) -> str:
-    """What SageMaker would report: the failure file, else the script's last ``ERROR:`` line."""
+    """A failed training job's FailureReason: the failure file, else the last ``ERROR:`` line.
+
+    Capped at FailureReason's 1024 characters (the documented "first 1024 characters").
+    """
     if failure_file.is_file():
         message = failure_file.read_text(encoding="utf-8", errors="replace").strip()
         if message:
-            return f"AlgorithmError: {message}"
+            return truncate(f"AlgorithmError: {message}", FAILURE_REASON_MAX)
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("ERROR:")]
     if errors:
-        return f"AlgorithmError: {errors[-1].removeprefix('ERROR:').strip()}"
-    if lines:
-        return f"AlgorithmError: {lines[-1]} (exit code {returncode})"
-    return f"AlgorithmError: exit code {returncode}"
+        reason = f"AlgorithmError: {errors[-1].removeprefix('ERROR:').strip()}"
+    elif lines:
+        reason = f"AlgorithmError: {lines[-1]} (exit code {returncode})"
+    else:
+        reason = f"AlgorithmError: exit code {returncode}"
+    return truncate(reason, FAILURE_REASON_MAX)
+
+
+def exit_message(message_file: Path) -> str | None:
+    """A processing job's ExitMessage: the first 1 KB of the message file, None if absent.
+
+    Raises StepFailure (ClientError) when the file is not UTF-8, as the documentation says.
+    """
+    if not message_file.is_file():
+        return None
+    data = message_file.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise StepFailure(
+            f"ClientError: {MESSAGE_FILE} of the processing container is not UTF-8 encoded"
+        ) from None
+    # 1 KB of bytes, without splitting a character at the cut.
+    return data[:EXIT_MESSAGE_MAX].decode("utf-8", errors="ignore") or None
 
 
 def decode_hyperparameter(value: str) -> str:
@@ -290,13 +332,14 @@ class ProcessingJobRunner:
     storage: S3Transfer
     python: str
     should_stop: Callable[[], bool]
+    job_arn: str | None = None  # once created: a failed step still names its job
 
     def run(self, job_name: str, args: Mapping[str, Any], job_dir: Path) -> tuple[str, Path]:
         """Run the job in ``job_dir``; return its ARN and its local ``/opt/ml`` root."""
         root = job_dir / "opt" / "ml"
         app = args.get("AppSpecification") or {}
         container_args = [str(a) for a in app.get("ContainerArguments") or []]
-        job_arn = self.create(job_name, args, app, container_args)
+        job_arn = self.job_arn = self.create(job_name, args, app, container_args)
 
         try:
             self.download_inputs(args, root)
@@ -309,8 +352,8 @@ class ProcessingJobRunner:
             Path(map_container_path(item["S3Output"]["LocalPath"], root)).mkdir(
                 parents=True, exist_ok=True
             )
-        failure_file = Path(map_container_path(FAILURE_FILE, root))
-        failure_file.parent.mkdir(parents=True, exist_ok=True)
+        message_file = Path(map_container_path(MESSAGE_FILE, root))
+        message_file.parent.mkdir(parents=True, exist_ok=True)
         command = processing_command(
             [str(p) for p in app.get("ContainerEntrypoint") or []],
             container_args,
@@ -320,36 +363,44 @@ class ProcessingJobRunner:
         env = job_env(
             {
                 **{str(k): str(v) for k, v in (args.get("Environment") or {}).items()},
-                prepare_script.FAILURE_FILE_ENV: str(failure_file),
+                prepare_script.FAILURE_FILE_ENV: str(message_file),
             }
         )
         runtime = (args.get("StoppingCondition") or {}).get(
             "MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME_SECONDS
         )
         try:
-            code, _, stderr = run_process(
+            code, _, _ = run_process(
                 command, job_dir, env, job_dir, float(runtime), self.should_stop
             )
         except StepStopped:
-            self.finish(job_name, "Stopped")
+            self.finish(job_name, "Stopped", message=self.read_message(job_name, message_file))
             raise
         except StepFailure as error:
-            self.finish(job_name, "Failed", str(error))
+            self.finish(job_name, "Failed", str(error), self.read_message(job_name, message_file))
             raise
+        message = self.read_message(job_name, message_file)
         if code != 0:
-            reason = failure_reason(code, stderr, failure_file)
-            self.finish(job_name, "Failed", reason)
-            raise StepFailure(reason)
+            self.finish(job_name, "Failed", PROCESSING_ALGORITHM_ERROR, message)
+            raise StepFailure(PROCESSING_ALGORITHM_ERROR)
 
         try:
             for item in outputs:
                 local = Path(map_container_path(item["S3Output"]["LocalPath"], root))
                 self.storage.upload_directory(local, str(item["S3Output"]["S3Uri"]))
         except StepFailure as error:
+            self.finish(job_name, "Failed", str(error), message)
+            raise
+        self.finish(job_name, "Completed", message=message)
+        return job_arn, root
+
+    def read_message(self, job_name: str, message_file: Path) -> str | None:
+        """The ExitMessage; a message file that is not UTF-8 fails the job (ClientError)."""
+        try:
+            return exit_message(message_file)
+        except StepFailure as error:
             self.finish(job_name, "Failed", str(error))
             raise
-        self.finish(job_name, "Completed")
-        return job_arn, root
 
     def download_inputs(self, args: Mapping[str, Any], root: Path) -> None:
         for item in args.get("ProcessingInputs") or []:
@@ -382,11 +433,15 @@ class ProcessingJobRunner:
             request["ProcessingOutputConfig"] = args["ProcessingOutputConfig"]
         return self.records.create("ProcessingJob", request, self._state("InProgress"))
 
-    def finish(self, job_name: str, status: str, reason: str | None = None) -> None:
-        self.records.update("ProcessingJob", job_name, self._state(status, reason))
+    def finish(
+        self, job_name: str, status: str, reason: str | None = None, message: str | None = None
+    ) -> None:
+        self.records.update("ProcessingJob", job_name, self._state(status, reason, message))
 
     @staticmethod
-    def _state(status: str, reason: str | None = None) -> dict[str, Any]:
+    def _state(
+        status: str, reason: str | None = None, message: str | None = None
+    ) -> dict[str, Any]:
         now = datetime.now(UTC)
         times = (
             {"ProcessingStartTime": now, "ProcessingEndTime": None}
@@ -395,7 +450,8 @@ class ProcessingJobRunner:
         )
         return {
             "ProcessingJobStatus": status,
-            "FailureReason": reason,
+            "FailureReason": None if reason is None else truncate(reason, FAILURE_REASON_MAX),
+            "ExitMessage": message,
             "LastModifiedTime": now,
             **times,
         }
@@ -561,7 +617,7 @@ class TrainingJobRunner:
             {
                 "TrainingJobStatus": status,
                 "SecondaryStatus": status,
-                "FailureReason": reason,
+                "FailureReason": None if reason is None else truncate(reason, FAILURE_REASON_MAX),
                 "LastModifiedTime": now,
                 "TrainingEndTime": now,
                 "TrainingTimeInSeconds": max(1, int((now - started).total_seconds())),

@@ -38,7 +38,12 @@ from local.sagemaker_executor.definition import (
     execution_order,
     parameter_values,
 )
-from local.sagemaker_executor.jobs import S3Transfer
+from local.sagemaker_executor.jobs import (
+    FAILURE_REASON_MAX,
+    PIPELINE_FAILURE_REASON_MAX,
+    S3Transfer,
+    truncate,
+)
 from local.sagemaker_executor.steps import StepContext, StepResult, executor_for
 
 logger = logging.getLogger("local.sagemaker_executor")
@@ -201,6 +206,7 @@ class _Execution:
             )
         except (ValueError, KeyError, StepFailure) as error:
             reason = str(error) if isinstance(error, StepFailure) else f"ValidationError: {error}"
+            reason = truncate(reason, PIPELINE_FAILURE_REASON_MAX)
             run.set_status("Failed", reason)
             self.event("pipeline_finished", status="Failed", failure_reason=reason)
             return
@@ -227,7 +233,13 @@ class _Execution:
                 return
             except Exception as error:
                 reason = self.reason_for(name, error)
-                run.set_step(name, "Failed", step_type=kind, failure_reason=reason)
+                run.set_step(
+                    name,
+                    "Failed",
+                    step_type=kind,
+                    failure_reason=reason,
+                    metadata=error.metadata if isinstance(error, StepFailure) else None,
+                )
                 self.event(
                     "step_finished",
                     step=name,
@@ -248,15 +260,18 @@ class _Execution:
         self.finish("Succeeded")
 
     def reason_for(self, step: str, error: Exception) -> str:
+        """The step's FailureReason, within the field's 1024 characters (botocore's model)."""
         if isinstance(error, StepFailure):
-            return str(error)
+            return truncate(str(error), FAILURE_REASON_MAX)
         # An executor bug, not the script's: keep the traceback next to the job's logs.
         (self.directory / f"{step}.executor-error.log").write_text(
             traceback.format_exc(), encoding="utf-8"
         )
-        return f"InternalError: {type(error).__name__}: {error}"
+        return truncate(f"InternalError: {type(error).__name__}: {error}", FAILURE_REASON_MAX)
 
     def finish(self, status: str, reason: str | None = None) -> None:
+        # DescribePipelineExecution's FailureReason holds at most 1300 characters.
+        reason = None if reason is None else truncate(reason, PIPELINE_FAILURE_REASON_MAX)
         self.run_.set_status(status, reason)
         self.event("pipeline_finished", status=status, failure_reason=reason)
 

@@ -32,6 +32,7 @@ from local.sagemaker_executor.definition import (
 )
 from local.sagemaker_executor.jobs import (
     DEFAULT_MAX_RUNTIME_SECONDS,
+    FAILURE_REASON_MAX,
     JobRecords,
     ProcessingJobRunner,
     S3Transfer,
@@ -40,6 +41,7 @@ from local.sagemaker_executor.jobs import (
     decode_hyperparameter,
     map_container_path,
     slug,
+    truncate,
 )
 
 StepResult = tuple[dict[str, Any], dict[str, Any]]  # (properties, metadata)
@@ -94,7 +96,13 @@ class ProcessingStepExecutor(StepExecutor):
             context.python,
             context.should_stop,
         )
-        job_arn, root = runner.run(job_name, arguments, job_dir)
+        try:
+            job_arn, root = runner.run(job_name, arguments, job_dir)
+        except StepFailure as error:
+            if runner.job_arn:
+                # The failed step still names its job, whose ExitMessage holds the script's words.
+                error.metadata = {"ProcessingJob": {"Arn": runner.job_arn}}
+            raise
         outputs = (arguments.get("ProcessingOutputConfig") or {}).get("Outputs") or []
         for spec in self.step.get("PropertyFiles") or []:
             output = get_property(outputs, [spec["OutputName"]], f"{name}.PropertyFiles")
@@ -103,9 +111,11 @@ class ProcessingStepExecutor(StepExecutor):
             try:
                 parsed = json.loads(document.read_text(encoding="utf-8"))
             except (OSError, ValueError) as error:
-                raise StepFailure(
+                failure = StepFailure(
                     f"ClientError: property file {spec['PropertyFileName']}: {error}"
-                ) from None
+                )
+                failure.metadata = {"ProcessingJob": {"Arn": job_arn}}
+                raise failure from None
             context.resolver.property_files[(name, spec["PropertyFileName"])] = parsed
         properties = {
             **arguments,
@@ -323,7 +333,7 @@ class TuningStepExecutor(StepExecutor):
                 "HyperParameterTuningEndTime": datetime.now(UTC),
                 "BestTrainingJob": best,
                 "OverallBestTrainingJob": best,
-                "FailureReason": reason,
+                "FailureReason": None if reason is None else truncate(reason, FAILURE_REASON_MAX),
                 "TrainingJobStatusCounters": {
                     "Completed": statuses.count("Completed"),
                     "InProgress": 0,

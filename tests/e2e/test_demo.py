@@ -74,12 +74,16 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
 
     assert result.status == "FAILED"
     assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
-    assert result.error == "PipelineExecutionFailed"
-    assert "SepalWidth" in (result.cause or "")
-    assert "abc" in (result.cause or "")
-    assert result.failing_state == "PipelineFailed"
+    # Issue 10 item 4: named, with prepare's own message first (file, line, column, expected).
+    assert result.error == "DataValidationError"
+    assert (result.cause or "").startswith(
+        "DataValidationError: iris.csv line 6 (data row 5), column 'SepalWidth': value 'abc' is "
+        "not a number (expected a decimal number such as 5.1) (SageMaker pipeline execution "
+    ), result.cause
+    assert result.failing_state == "DataInvalid"
     sent = published(stack, notifications)
-    assert any("PipelineExecutionFailed" in str(n["message"]) for n in sent), sent
+    failures = [n for n in sent if n["subject"] == "Training run failed: DataValidationError"]
+    assert [json.loads(str(n["message"]))["cause"] for n in failures] == [result.cause], sent
     sagemaker = stack.client("sagemaker")
     group = stack.outputs["model_package_group_name"]
     assert (
@@ -132,7 +136,8 @@ def test_operations_targets_work_against_the_emulator(stack: LocalStack) -> None
     sagemaker = stack.client("sagemaker")
 
     status = _make("status", env)
-    assert "SUCCEEDED" in status and "PipelineExecutionFailed" in status
+    assert "SUCCEEDED" in status and "error: DataValidationError" in status
+    assert "column 'SepalWidth': value 'abc' is not a number" in status  # the whole cause
 
     models = _make("models", env)
     assert "Approved" in models

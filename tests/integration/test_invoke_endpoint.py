@@ -205,6 +205,23 @@ def test_bad_body_is_a_model_error_with_the_scripts_message(
     assert error["OriginalStatusCode"] == 400
 
 
+def test_words_and_wrong_delimiter_get_precise_400s(aws: dict[str, Any], model_dir: Path) -> None:
+    """Issue 10 #6: "hello world" and a ';' row say what is wrong, not "no data rows"."""
+    endpoint = deploy_from_package(aws, upload_model(aws, model_dir, "models/c/model.tar.gz"))
+    expected = "expected 4 comma-separated numbers (SepalLength,SepalWidth,PetalLength,PetalWidth)"
+    for body, message in [
+        ("hello world", f"row 1: 'hello world' is not numeric; {expected}"),
+        (
+            "6.4;3.2;4.5;1.5",
+            "row 1: wrong delimiter: found values separated by ';' ('6.4;3.2;4.5;1.5'), "
+            + expected,
+        ),
+    ]:
+        with pytest.raises(ClientError) as caught:
+            invoke(aws, endpoint, body)
+        assert original(caught) == (400, {"error": "ValueError", "error-message": message})
+
+
 def original(caught: pytest.ExceptionInfo[ClientError]) -> tuple[int, dict[str, Any]]:
     """The container's status and JSON body, as a ModelError carries them."""
     response: dict[str, Any] = dict(caught.value.response)

@@ -330,9 +330,18 @@ def test_bad_row_fails_prepare_with_the_scripts_error(stack: dict[str, Any]) -> 
     assert described["PipelineExecutionStatus"] == "Failed"
     steps = _steps(sm, arn)
     assert list(steps) == ["PrepareData"]
+    # The script's words travel in the job's ExitMessage (the first 1 KB of
+    # /opt/ml/output/message, byoc-metadata.html); FailureReason is SageMaker's own.
     reason = steps["PrepareData"]["FailureReason"]
-    assert "line 6" in reason and "'SepalWidth'" in reason and "'abc'" in reason
+    assert reason == "AlgorithmError: See job logs for more information"
     assert reason in described["FailureReason"]
+    job_arn = steps["PrepareData"]["Metadata"]["ProcessingJob"]["Arn"]
+    job = sm.describe_processing_job(ProcessingJobName=job_arn.rsplit("/", 1)[-1])
+    assert (job["ProcessingJobStatus"], job["FailureReason"]) == ("Failed", reason)
+    assert job["ExitMessage"] == (
+        "DataValidationError: bad.csv line 6 (data row 5), column 'SepalWidth': value 'abc' is "
+        "not a number (expected a decimal number such as 5.1)"
+    )
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix="evaluation/")
     assert listed.get("KeyCount", 0) == 0
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"pipelines/{execution_id}/")

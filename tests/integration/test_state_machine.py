@@ -16,8 +16,18 @@ import pytest
 import regex
 
 from local.aws import core, sagemaker
-from local.aws.sagemaker import PipelineRun
-from tests.helpers.stack import BUCKET, ENDPOINT, ROLE_ARN, Run, Stack, evaluation_report
+from local.aws.sagemaker import PipelineRun, moto_backend
+from tests.helpers.stack import (
+    ACCOUNT,
+    BUCKET,
+    ENDPOINT,
+    REGION,
+    ROLE_ARN,
+    XGBOOST_IMAGE,
+    Run,
+    Stack,
+    evaluation_report,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -250,9 +260,114 @@ def test_pipeline_fails(stack: Stack) -> None:
     assert run.error == "PipelineExecutionFailed"
     assert "row 7, column PetalLength" in run.cause
     assert "PrepareData" in run.cause
-    assert run.states[-4:] == ["DescribeFailedSteps", "PipelineFailed", "NotifyFailure", "Failed"]
+    assert run.states[-5:] == [
+        "FindDataStep",
+        "RanDataJob",
+        "PipelineFailed",
+        "NotifyFailure",
+        "Failed",
+    ]
     assert "ReadEvaluation" not in run.states
     assert stack.model_packages() == []
+    [note] = stack.notifications()
+    assert note["message"]["error"] == "PipelineExecutionFailed"
+
+
+def processing_job(
+    stack: Stack, name: str, status: str, exit_message: str | None
+) -> dict[str, dict[str, str]]:
+    """A processing job as the local executor leaves it; the step metadata that names it."""
+    arn = stack.sagemaker.create_processing_job(
+        ProcessingJobName=name,
+        AppSpecification={"ImageUri": XGBOOST_IMAGE},
+        ProcessingResources={
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 30,
+            }
+        },
+        RoleArn=ROLE_ARN,
+    )["ProcessingJobArn"]
+    job = moto_backend(ACCOUNT, REGION).processing_jobs[name]  # moto creates it Completed
+    job.processing_job_status = status
+    if status == "Failed":
+        job.failure_reason = "AlgorithmError: See job logs for more information"
+    job.exit_message = exit_message
+    return {"ProcessingJob": {"Arn": arn}}
+
+
+def fail_processing_with(
+    stack: Stack, exit_message: str | None, step: str = "PrepareData"
+) -> Callable[[PipelineRun], None]:
+    """A pipeline whose ``step`` ran a processing job that failed, leaving ``exit_message``."""
+
+    def runner(run: PipelineRun) -> None:
+        prefix = f"pipelines-{run.execution_id}"
+        if step != "PrepareData":
+            metadata = processing_job(stack, f"{prefix}-PrepareData", "Completed", None)
+            run.set_step("PrepareData", "Succeeded", metadata=metadata)
+        run.set_step(
+            step,
+            "Failed",
+            failure_reason="AlgorithmError: See job logs for more information",
+            metadata=processing_job(stack, f"{prefix}-{step}", "Failed", exit_message),
+        )
+        run.set_status("Failed", f"Step {step} failed: AlgorithmError")
+
+    return runner
+
+
+DATA_MESSAGE = (
+    "DataValidationError: iris.csv line 7, byte column 29: byte 0xe9 is not valid UTF-8 "
+    "(invalid continuation byte; the file is probably Latin-1 or Windows-1252); expected an "
+    "uncompressed UTF-8 CSV file with comma-separated columns "
+    "SepalLength,SepalWidth,PetalLength,PetalWidth,Species: save it as UTF-8"
+)
+
+
+def test_a_data_error_is_named_with_the_scripts_message_first(stack: Stack) -> None:
+    """Issue 10 item 4: the error is DataValidationError and the cause starts with the message."""
+    sagemaker.set_pipeline_runner(fail_processing_with(stack, DATA_MESSAGE))
+
+    run = stack.run({})
+
+    assert (run.status, run.error) == ("FAILED", "DataValidationError")
+    assert run.cause is not None and run.cause.startswith(DATA_MESSAGE + " (SageMaker pipeline")
+    assert "processing job pipelines-" in run.cause
+    assert run.states[-5:] == [
+        "DescribeDataJob",
+        "IsDataError",
+        "DataInvalid",
+        "NotifyFailure",
+        "Failed",
+    ]
+    assert stack.model_packages() == []
+    [note] = stack.notifications()
+    assert note["subject"] == "Training run failed: DataValidationError"
+    assert note["message"]["error"] == "DataValidationError"
+    assert note["message"]["cause"] == run.cause  # the whole message, not a prefix
+
+
+@pytest.mark.parametrize(
+    ("exit_message", "step"),
+    [
+        pytest.param(None, "PrepareData", id="no-exit-message"),
+        pytest.param("unexpected error: MemoryError: ", "PrepareData", id="not-the-data"),
+        pytest.param(
+            "DataValidationError: written by a later step", "EvaluateModel", id="not-the-data-step"
+        ),
+    ],
+)
+def test_a_processing_failure_that_is_not_the_datas_keeps_its_name(
+    stack: Stack, exit_message: str | None, step: str
+) -> None:
+    sagemaker.set_pipeline_runner(fail_processing_with(stack, exit_message, step))
+
+    run = stack.run({})
+
+    assert (run.status, run.error) == ("FAILED", "PipelineExecutionFailed")
+    assert run.states[-4:] == ["IsDataError", "PipelineFailed", "NotifyFailure", "Failed"]
     [note] = stack.notifications()
     assert note["message"]["error"] == "PipelineExecutionFailed"
 

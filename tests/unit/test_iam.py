@@ -39,6 +39,8 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
     "arn:aws:states:::aws-sdk:sagemaker:stopPipelineExecution",
     "arn:aws:states:::aws-sdk:sagemaker:listPipelineExecutionSteps",
+    # A failed run's last processing job: its ExitMessage names a data error (issue 10 item 4).
+    "arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob",
     "arn:aws:states:::aws-sdk:s3:getObject",
     "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
     "arn:aws:states:::sagemaker:createModel",

@@ -338,6 +338,35 @@ def test_executions_table_with_result_and_failure_details() -> None:
     assert render.executions([]).startswith("No executions yet")
 
 
+LONG_DATA_CAUSE = (
+    "DataValidationError: iris.csv line 7, byte column 29: byte 0xe9 is not valid UTF-8 "
+    "(invalid continuation byte; the file is probably Latin-1 or Windows-1252); expected an "
+    "uncompressed UTF-8 CSV file with comma-separated columns "
+    "SepalLength,SepalWidth,PetalLength,PetalWidth,Species: save it as UTF-8 (SageMaker pipeline "
+    "execution arn:aws:sagemaker:us-east-1:123456789012:pipeline/iris/execution/abc, processing "
+    "job pipelines-abc-PrepareData-1234abcd)"
+)
+
+
+def test_status_and_summary_show_the_whole_cause() -> None:
+    """Issue 10 item 4: nothing of a long cause is cut (it used to stop at 300 characters)."""
+    assert len(LONG_DATA_CAUSE) > render.CAUSE_WIDTH
+    failed = commands.Execution(
+        "manual-2",
+        "arn:2",
+        "FAILED",
+        T0,
+        T0 + dt.timedelta(seconds=9),
+        error="DataValidationError",
+        cause=LONG_DATA_CAUSE,
+        failed_state="DataInvalid",
+    )
+    text = render.executions([failed])
+    assert f"  cause: {LONG_DATA_CAUSE}" in text.splitlines()
+    described = {"status": "FAILED", "error": "DataValidationError", "cause": LONG_DATA_CAUSE}
+    assert render.summary(described).splitlines()[-1] == f"  cause: {LONG_DATA_CAUSE}"
+
+
 def test_log_events_rendering() -> None:
     ms = int(T0.timestamp() * 1000)
     assert "does not exist" in render.log_events("/g", None)

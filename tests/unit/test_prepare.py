@@ -119,6 +119,124 @@ def test_bad_input_is_rejected_with_location(tmp_path: Path, text: str, expected
         prepare.load_dataset(write_input(tmp_path, text))
 
 
+# --------------------------------------------------------------------------- named mistakes
+
+EXPECTED = (
+    "expected an uncompressed UTF-8 CSV file with comma-separated columns "
+    "SepalLength,SepalWidth,PetalLength,PetalWidth,Species"
+)
+
+
+def load_bytes(directory: Path, raw: bytes) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "iris.csv").write_bytes(raw)
+    prepare.load_dataset(directory)
+
+
+def error_of(directory: Path, raw: bytes) -> str:
+    with pytest.raises(DataValidationError) as caught:
+        load_bytes(directory, raw)
+    return str(caught.value)
+
+
+def test_gzip_content_is_named(tmp_path: Path) -> None:
+    import gzip
+
+    raw = gzip.compress(IRIS_CSV.read_bytes())
+    assert error_of(tmp_path, raw) == (
+        "iris.csv: the file is gzip-compressed (starts with bytes 1f 8b), not CSV text; "
+        f"{EXPECTED}: decompress it (gunzip) before uploading"
+    )
+
+
+def test_zip_content_is_named(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("iris.csv", IRIS_CSV.read_text())
+    assert error_of(tmp_path, buffer.getvalue()) == (
+        "iris.csv: the file is a zip archive (starts with bytes 50 4b 03 04), not CSV text; "
+        f"{EXPECTED}: extract the CSV from the archive before uploading"
+    )
+
+
+def test_latin1_file_names_line_and_column_of_first_bad_byte(tmp_path: Path) -> None:
+    # 'é' in Latin-1 is the single byte 0xe9, invalid UTF-8 here; line 7, after "5.4,3.9,".
+    text = with_line(7, "5.4,3.9,1.7,0.4,Iris-setosa é")
+    assert error_of(tmp_path, text.encode("latin-1")) == (
+        "iris.csv line 7, byte column 29: byte 0xe9 is not valid UTF-8 (invalid continuation "
+        "byte; the file is probably Latin-1 or Windows-1252); "
+        f"{EXPECTED}: save it as UTF-8"
+    )
+
+
+def test_latin1_bad_byte_on_the_first_line(tmp_path: Path) -> None:
+    message = error_of(tmp_path, b"Sepal\xe9Length," + IRIS_CSV.read_bytes()[12:])
+    assert message.startswith("iris.csv line 1, byte column 6: byte 0xe9 is not valid UTF-8")
+
+
+def test_utf16_content_is_named(tmp_path: Path) -> None:
+    message = error_of(tmp_path, IRIS_CSV.read_text().encode("utf-16"))
+    assert message == (
+        f"iris.csv: the file is UTF-16 text (byte-order mark ff fe); {EXPECTED}: save it as UTF-8"
+    )
+
+
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "';'"), ("\t", "a tab")])
+def test_wrong_delimiter_in_header_is_named(tmp_path: Path, delimiter: str, name: str) -> None:
+    text = IRIS_CSV.read_text().replace(",", delimiter)
+    assert error_of(tmp_path, text.encode()) == (
+        f"iris.csv line 1: the header is separated by {name}, not by commas; {EXPECTED}"
+    )
+
+
+def test_wrong_delimiter_in_a_data_row_is_named(tmp_path: Path) -> None:
+    text = with_line(9, "4.4;2.9;1.4;0.2;Iris-setosa")
+    assert error_of(tmp_path, text.encode()) == (
+        "iris.csv line 9 (data row 8): the row is separated by ';', not by commas; "
+        "expected 5 comma-separated fields like the header"
+    )
+
+
+def test_header_only_file_names_the_header_line(tmp_path: Path) -> None:
+    assert error_of(tmp_path, ("\n" + HEADER + "\n\n").encode()) == (
+        "iris.csv: header only, no data rows (expected at least one data row after the header "
+        "on line 2)"
+    )
+
+
+def test_non_numeric_value_says_what_is_expected(tmp_path: Path) -> None:
+    assert error_of(tmp_path, with_line(8, "5.0,abc,1.5,0.2,Iris-setosa").encode()) == (
+        "iris.csv line 8 (data row 7), column 'SepalWidth': value 'abc' is not a number "
+        "(expected a decimal number such as 5.1)"
+    )
+
+
+def test_main_writes_the_marker_only_for_data_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failure_file = tmp_path / "sm-output" / "message"
+    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    input_dir = tmp_path / "in"
+    input_dir.mkdir()
+    (input_dir / "iris.csv").write_bytes(b"\x1f\x8b\x08\x00")
+    assert prepare.main(["--input-dir", str(input_dir), "--output-dir", str(tmp_path / "o")]) == 2
+    assert failure_file.read_text() == prepare.DATA_ERROR_MARKER + error_of(
+        tmp_path / "again", b"\x1f\x8b\x08\x00"
+    )
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(prepare, "run", crash)
+    with pytest.raises(RuntimeError):
+        prepare.main(["--input-dir", str(input_dir), "--output-dir", str(tmp_path / "o")])
+    assert failure_file.read_text() == "unexpected error: RuntimeError: disk on fire"
+    assert not failure_file.read_text().startswith(prepare.DATA_ERROR_MARKER)
+
+
 def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
     lines = iris_lines()
     lines.insert(2, "")  # a blank line 3 shifts the bad row from line 3 to line 4
@@ -255,8 +373,10 @@ def test_main_failure_exit_code_message_and_no_outputs(
     code = prepare.main(["--input-dir", str(input_dir), "--output-dir", str(out)])
     assert code == 2
     stderr = capsys.readouterr().err
-    assert "ERROR: iris.csv line 10 (data row 9), column 'Species'" in stderr
-    assert failure_file.read_text().startswith("iris.csv line 10 (data row 9)")
+    assert "ERROR: DataValidationError: iris.csv line 10 (data row 9), column 'Species'" in stderr
+    assert failure_file.read_text().startswith(
+        "DataValidationError: iris.csv line 10 (data row 9), column 'Species': unknown label"
+    )
     assert output_files(out) == []
 
 

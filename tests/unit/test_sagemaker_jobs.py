@@ -7,10 +7,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 
-from local.sagemaker_executor.definition import DefinitionError
-from local.sagemaker_executor.jobs import failure_reason, map_container_path, processing_command
+from local.sagemaker_executor.definition import DefinitionError, StepFailure
+from local.sagemaker_executor.jobs import (
+    EXIT_MESSAGE_MAX,
+    FAILURE_FILE,
+    FAILURE_REASON_MAX,
+    MESSAGE_FILE,
+    PIPELINE_FAILURE_REASON_MAX,
+    exit_message,
+    failure_reason,
+    map_container_path,
+    processing_command,
+)
 from local.sagemaker_executor.steps import STEP_EXECUTORS, executor_for
 from tests.helpers.pipeline_definition import rendered_definition
 
@@ -49,6 +60,45 @@ def test_failure_reason_prefers_the_failure_file_then_the_error_line(tmp_path: P
     message.write_text("from the file\n")
     assert failure_reason(2, stderr, message) == "AlgorithmError: from the file"
     assert failure_reason(1, "", tmp_path / "none") == "AlgorithmError: exit code 1"
+
+
+def test_container_files_and_limits_are_the_documented_ones() -> None:
+    # byoc-metadata.html (processing), your-algorithms-training-algo-output.html (training).
+    assert (MESSAGE_FILE, FAILURE_FILE) == ("/opt/ml/output/message", "/opt/ml/output/failure")
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    lengths = {
+        name: model.shape_for(name).metadata["max"]
+        for name in ("ExitMessage", "FailureReason", "PipelineExecutionFailureReason")
+    }
+    assert lengths == {
+        "ExitMessage": EXIT_MESSAGE_MAX,
+        "FailureReason": FAILURE_REASON_MAX,
+        "PipelineExecutionFailureReason": PIPELINE_FAILURE_REASON_MAX,
+    }
+
+
+def test_training_failure_reason_is_cut_at_1024_characters(tmp_path: Path) -> None:
+    failure = tmp_path / "failure"
+    failure.write_text("x" * 5000)
+    reason = failure_reason(2, "", failure)
+    assert reason == ("AlgorithmError: " + "x" * 5000)[:1024]
+
+
+def test_exit_message_is_the_first_kilobyte_of_the_message_file(tmp_path: Path) -> None:
+    message = tmp_path / "message"
+    assert exit_message(message) is None
+    message.write_text("DataValidationError: " + "é" * 2000, encoding="utf-8")
+    text = exit_message(message)
+    assert text is not None and text.startswith("DataValidationError: éé")
+    # 1 KB of bytes; a two-byte character cut in half is dropped, not mangled.
+    assert len(text.encode("utf-8")) == 1023 and "\ufffd" not in text
+
+
+def test_a_message_file_that_is_not_utf8_is_a_client_error(tmp_path: Path) -> None:
+    message = tmp_path / "message"
+    message.write_bytes(b"caf\xe9")
+    with pytest.raises(StepFailure, match=r"^ClientError: .* is not UTF-8 encoded$"):
+        exit_message(message)
 
 
 def test_every_step_type_of_the_definition_has_an_executor() -> None:

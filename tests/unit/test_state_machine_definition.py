@@ -165,3 +165,24 @@ def test_registered_metadata_stores_no_raw_data_uri() -> None:
     assert "$.config.data_uri" not in metadata.values()
     assert metadata["data_uri_sha256.$"] == "States.Hash($.config.data_uri, 'SHA-256')"
     assert "$.config.data_uri" in parameters["ModelPackageDescription.$"]
+
+
+def test_the_data_step_the_machine_reads_is_the_pipelines_first_and_runs_prepare() -> None:
+    """FindDataStep reads steps[0] (Ascending): that must be the step that runs ml/prepare.py."""
+    from local.sagemaker_executor.definition import execution_order
+    from ml import prepare
+    from statemachines.training_pipeline import DATA_ERROR_MARKER, DATA_JOB_ARN
+    from tests.helpers.pipeline_definition import rendered_definition
+
+    first = execution_order(list(rendered_definition()["Steps"]))[0]
+    assert first["Type"] == "Processing"
+    assert first["Arguments"]["AppSpecification"]["ContainerEntrypoint"][-1].endswith("prepare.py")
+    assert DATA_JOB_ARN.startswith("$.data_step.steps[0].")
+    assert DATA_ERROR_MARKER is prepare.DATA_ERROR_MARKER  # one home: the script's constant
+    states = json.loads(ASL_PATH.read_text(encoding="utf-8"))["States"]
+    assert states["FindDataStep"]["Parameters"]["SortOrder"] == "Ascending"
+    [rule] = states["IsDataError"]["Choices"]
+    assert {
+        "Variable": "$.processing_job.ExitMessage",
+        "StringMatches": "DataValidationError: *",
+    } in (rule["And"])

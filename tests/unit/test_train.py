@@ -325,8 +325,8 @@ def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("body", "content_type", "status", "message"),
     [
-        ("5.1,3.5,1.4", "text/csv", 400, r"row 1: expected 4 values"),
-        ("5.1,3.5,1.4,0.2,0.1", "text/csv", 400, r"row 1: expected 4 values"),
+        ("5.1,3.5,1.4", "text/csv", 400, r"row 1: expected 4 comma-separated numbers"),
+        ("5.1,3.5,1.4,0.2,0.1", "text/csv", 400, r"numbers .*, got 5 values"),
         ("5.1,3.5,1.4,0.2\n5.1,x,1.4,0.2", "text/csv", 400, r"row 2, SepalWidth: 'x' is not"),
         ("5.1,3.5,inf,0.2", "text/csv", 400, r"PetalLength: 'inf' is not a finite number"),
         ("", "text/csv", 400, "no data rows"),
@@ -354,6 +354,51 @@ def test_bad_requests_get_a_4xx_response_not_an_exception(
     assert set(payload) == {"error", "error-message"}
     if status == 415:
         assert payload["error"] == "UnsupportedFormatError"
+
+
+EXPECTED_ROW = "expected 4 comma-separated numbers (SepalLength,SepalWidth,PetalLength,PetalWidth)"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(
+            "hello world", f"row 1: 'hello world' is not numeric; {EXPECTED_ROW}", id="words"
+        ),
+        pytest.param(
+            "5.1;3.5;1.4;0.2",
+            f"row 1: wrong delimiter: found values separated by ';' ('5.1;3.5;1.4;0.2'), "
+            f"{EXPECTED_ROW}",
+            id="semicolon",
+        ),
+        pytest.param(
+            "5.1,3.5,1.4,0.2\n6.1\t2.8\t4.7\t1.2",
+            "row 2: wrong delimiter: found values separated by tabs ('6.1\t2.8\t4.7\t1.2'), "
+            f"{EXPECTED_ROW}",
+            id="tab-second-row",
+        ),
+        pytest.param(
+            "SepalLength;SepalWidth;PetalLength;PetalWidth\n5.1;3.5;1.4;0.2",
+            "row 1: wrong delimiter: found values separated by ';' "
+            f"('SepalLength;SepalWidth;PetalLength;PetalWidth'), {EXPECTED_ROW}",
+            id="semicolon-header",
+        ),
+        pytest.param(
+            "hello, world", f"row 1: 'hello' is not numeric; {EXPECTED_ROW}", id="two-words"
+        ),
+        pytest.param(
+            "5.1,3.5,1.4,abc",
+            f"row 1, PetalWidth: 'abc' is not a number; {EXPECTED_ROW}",
+            id="one-word",
+        ),
+        pytest.param("", f"request body has no data rows; {EXPECTED_ROW}", id="empty"),
+    ],
+)
+def test_bad_rows_are_named_precisely(body: str, message: str) -> None:
+    """Issue 10 #6: words or a wrong delimiter are named, not reported as "no data rows"."""
+    refused = train.input_fn(body, "text/csv")
+    assert isinstance(refused, train.ErrorResponse)
+    assert (refused.status, refused.error, refused.message) == (400, "ValueError", message)
 
 
 def test_output_fn_refuses_an_accept_without_json() -> None:

@@ -186,9 +186,15 @@ def test_bad_request_under_xgboost17(xgb17_python: str, trained17: dict[str, Any
         "import train\n"
         "refused = train.input_fn(b'1,2,3', 'text/csv')\n"
         "print('rejected:', refused.status, refused.message)\n"
+        "refused = train.input_fn(b'5.1;3.5;1.4;0.2', 'text/csv')\n"
+        "print('rejected:', refused.status, refused.message)\n"
     )
     completed = run_isolated(xgb17_python, ["-c", snippet], cwd=trained17["code_dir"])
-    assert "rejected: 400 row 1: expected 4 values" in completed.stdout
+    expected = "expected 4 comma-separated numbers (SepalLength,SepalWidth,PetalLength,PetalWidth)"
+    assert f"rejected: 400 row 1: {expected}, got 3 values" in completed.stdout
+    assert "rejected: 400 row 1: wrong delimiter: found values separated by ';'" in (
+        completed.stdout
+    )
 
 
 def test_serve_through_the_containers_stack_from_the_model_alone(
