@@ -3,8 +3,10 @@
 Required members, types, string/blob length, list/map size, numeric range, ``pattern`` and
 ``enum``; a violation is refused with AWS's ``ValidationException`` (``ValidationError`` for
 query services, or the validation error the service models) before moto stores anything.
-``core``'s front door calls ``check_request``. Tested in
-``tests/integration/test_request_validation.py``.
+``core``'s front door calls ``check_request``. S3 (rest-xml), served outside that front door,
+is checked by ``check_s3_request`` (called from ``local/aws/s3.py``) and refused with S3's own
+codes (InvalidArgument, MalformedXML, InvalidBucketName, ...). Tested in
+``tests/integration/test_request_validation.py`` and ``test_request_validation_s3_cloudwatch.py``.
 """
 
 from __future__ import annotations
