@@ -4,6 +4,8 @@
 2. Bucket-policy conditions evaluated (moto applied ``Deny unless aws:SecureTransport`` to all).
 3. No perpetual Terraform drift: the bucket's ``EventBridgeConfiguration`` is reported back.
 4. S3 events reach EventBridge in AWS's shape ("Object Created", sequencer, reason).
+5. Every bucket and object request is validated against botocore's s3 model
+   (``validation.check_s3_request``) and refused with S3's own error before moto serves it.
 
 Tested in ``tests/integration/test_aws_s3.py`` and ``test_event_delivery.py``.
 """
@@ -25,7 +27,7 @@ from moto.s3 import notifications as s3_notifications
 from moto.s3.models import FakeBucket
 from moto.s3.responses import S3Response
 
-from local.aws import core
+from local.aws import core, validation
 
 LOGGER = logging.getLogger(__name__)
 _S3_REASONS = {
@@ -175,6 +177,43 @@ def _get_bucket_notification(original: Callable[..., Any]) -> Callable[..., Any]
     return get
 
 
+# --------------------------------------------------------------------------- 8. validation
+
+
+def _validated(original: Callable[..., Any], with_key: bool) -> Callable[..., Any]:
+    # ``_bucket_response``/``_key_response`` run after ``setup_class`` (bucket name, decoded
+    # body) and inside moto's ``except S3ClientError``, so a refusal is rendered as S3's
+    # <Error> document with its status.
+    def respond(self: Any, request: Any, full_url: str) -> Any:
+        if validation.enabled() and self.bucket_name:
+            from urllib.parse import parse_qs, urlparse
+
+            refusal = validation.check_s3_request(
+                method=request.method,
+                bucket=self.bucket_name,
+                key=self.parse_key_name() if with_key else None,
+                query=parse_qs(urlparse(full_url).query, keep_blank_values=True),
+                headers=dict(request.headers),
+                body=self.body if isinstance(self.body, bytes) else bytes(self.body or b""),
+            )
+            if refusal is not None:
+                raise s3_error(refusal)
+        return original(self, request, full_url)
+
+    return respond
+
+
+def s3_error(refusal: validation.S3Refusal) -> Exception:
+    """The refusal as moto's S3 error (status 400, S3's <Error> document)."""
+    from moto.s3.exceptions import InvalidArgumentError, S3ClientError
+
+    if refusal.argument_name is not None:
+        return InvalidArgumentError(
+            refusal.message, refusal.argument_name, refusal.argument_value or ""
+        )
+    return S3ClientError(refusal.code, refusal.message)
+
+
 # Event sources -----------------------------------------------------------------------------------
 
 
@@ -244,7 +283,8 @@ def _send_s3_event_bridge_message(account_id: str, bucket: Any, event_name: str,
 
 @core.once
 def install() -> None:
-    """Lifecycle header, bucket-policy conditions, notification drift, EventBridge events."""
+    """Lifecycle header, bucket-policy conditions, notification drift, EventBridge events,
+    request validation."""
     S3Response._bucket_response_put = _bucket_response_put(  # type: ignore[method-assign]
         S3Response._bucket_response_put
     )
@@ -256,6 +296,8 @@ def install() -> None:
         S3Response.get_bucket_notification
     )
     s3_notifications._send_event_bridge_message = _send_s3_event_bridge_message
+    S3Response._bucket_response = _validated(S3Response._bucket_response, with_key=False)  # type: ignore[method-assign]
+    S3Response._key_response = _validated(S3Response._key_response, with_key=True)  # type: ignore[method-assign]
 
 
 def reset() -> None:

@@ -51,6 +51,9 @@ class PipelineRun:
     definition: str
     parameters: dict[str, str]
     execution: Any = field(repr=False)
+    #: The pipeline's RoleArn (CreatePipeline/UpdatePipeline): SageMaker Pipelines makes the
+    #: execution's own calls (Create*Job with iam:PassRole, Std:JsonGet's S3 reads) as this role.
+    role_arn: str = ""
 
     @property
     def execution_id(self) -> str:
@@ -159,6 +162,7 @@ def _start_pipeline_execution(original: Callable[..., dict[str, str]]) -> Callab
                     definition=pipeline.pipeline_definition,
                     parameters={p["Name"]: p["Value"] for p in (parameters or [])},
                     execution=execution,
+                    role_arn=str(pipeline.role_arn or ""),
                 )
             )
         return result

@@ -3,8 +3,10 @@
 Required members, types, string/blob length, list/map size, numeric range, ``pattern`` and
 ``enum``; a violation is refused with AWS's ``ValidationException`` (``ValidationError`` for
 query services, or the validation error the service models) before moto stores anything.
-``core``'s front door calls ``check_request``. Tested in
-``tests/integration/test_request_validation.py``.
+``core``'s front door calls ``check_request``. S3 (rest-xml), served outside that front door,
+is checked by ``check_s3_request`` (called from ``local/aws/s3.py``) and refused with S3's own
+codes (InvalidArgument, MalformedXML, InvalidBucketName, ...). Tested in
+``tests/integration/test_request_validation.py`` and ``test_request_validation_s3_cloudwatch.py``.
 """
 
 from __future__ import annotations
@@ -45,10 +47,9 @@ LOGGER = logging.getLogger(__name__)
 #   https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html).
 # - A value of the wrong JSON type: AWS's JSON protocols answer ``SerializationException``
 #   before any constraint is checked; moto's parser raising on it is reported the same way.
-# Not covered: S3 (rest-xml) is served by S3Response's own dispatch, not ``call_action``, and
-# answers each violation with its own code (InvalidArgument, MalformedXML, ...), so its requests
-# are not validated here; nor are requests moto's parsers cannot read (CloudWatch's
-# smithy-rpc-v2-cbor protocol has no parser in moto 5.2.5): those are logged at debug level.
+# S3 (rest-xml) is served by S3Response's own dispatch, not ``call_action``, and answers each
+# violation with its own code (InvalidArgument, MalformedXML, ...): ``check_s3_request`` below,
+# called by ``local/aws/s3.py``.
 
 #: The error code AWS uses for a constraint violation, per protocol.
 VALIDATION_ERROR_CODES = {
@@ -281,8 +282,16 @@ def request_parameters(response: BaseResponse) -> tuple[str, Any, dict[str, Any]
     return protocol, operation, dict(params or {})
 
 
-def validation_error_response(protocol: str, code: str, message: str) -> Any:
-    """The error AWS answers with, in the protocol's shape (JSON body or XML ErrorResponse)."""
+def validation_error_response(
+    protocol: str, code: str, message: str, query_error: str | None = None
+) -> Any:
+    """The error AWS answers with, in the protocol's shape (JSON body or XML ErrorResponse).
+
+    ``query_error``: for a JSON request to an ``awsQueryCompatible`` service, the query code
+    sent in the ``x-amzn-query-error`` header ("<code>;Sender"), from which AWS's SDKs take the
+    error code the service had under the query protocol (botocore ``parsers.py``,
+    ``_do_query_compatible_error_parse``; Smithy "awsQueryCompatible trait").
+    """
     request_id = str(uuid.uuid4())
     if protocol in {"json", "rest-json"}:
         body = json.dumps({"__type": code, "message": message})
@@ -292,6 +301,8 @@ def validation_error_response(protocol: str, code: str, message: str) -> Any:
             "x-amzn-RequestId": request_id,
             "Content-Type": "application/x-amz-json-1.1",
         }
+        if query_error is not None:
+            headers["x-amzn-query-error"] = f"{query_error};Sender"
         return 400, headers, body
     escaped = (
         message.replace("&", "&amp;")
@@ -325,21 +336,31 @@ def check_request(response: BaseResponse) -> Any | None:
         return validation_error_response(protocol, VALIDATION_ERROR_CODES[protocol], str(error))
     if not violations:
         return None
-    code = validation_error_code(operation.service_model, protocol)
-    return validation_error_response(protocol, code, validation_message(violations))
+    code, query_error = validation_error_code(operation.service_model, protocol)
+    return validation_error_response(
+        protocol, code, validation_message(violations), query_error=query_error
+    )
 
 
-def validation_error_code(service_model: Any, protocol: str) -> str:
-    """The code a service answers constraint violations with.
+def validation_error_code(service_model: Any, protocol: str) -> tuple[str, str | None]:
+    """The code a service answers constraint violations with, and, for a JSON request to an
+    ``awsQueryCompatible`` service, the query code for ``x-amzn-query-error``.
 
-    A service that models its validation error names it (sagemaker-runtime's
-    ``ValidationError``, the code the InvokeEndpoint API reference lists); otherwise the
-    protocol's usual code.
+    A service that models its validation error names it: sagemaker-runtime's ``ValidationError``
+    (the code the InvokeEndpoint API reference lists); CloudWatch's ``ValidationException``
+    shape, whose query code is ``ValidationError`` (its ``error.code`` in
+    botocore/data/cloudwatch/2010-08-01/service-2.json). Over the query protocol the shape's
+    ``error.code`` is the wire code; over JSON, the shape's name. Otherwise the protocol's usual
+    code.
     """
     for name in ("ValidationException", "ValidationError"):
         if name in service_model.shape_names:
-            return name
-    return VALIDATION_ERROR_CODES.get(protocol, "ValidationException")
+            query_code = service_model.shape_for(name).metadata.get("error", {}).get("code", name)
+            if protocol in {"query", "ec2"}:
+                return query_code, None
+            compatible = "awsQueryCompatible" in service_model.metadata
+            return name, (query_code if compatible else None)
+    return VALIDATION_ERROR_CODES.get(protocol, "ValidationException"), None
 
 
 # --------------------------------------------------------------------------- install
@@ -352,3 +373,228 @@ def install() -> None:
 def reset() -> None:
     """Validate every request again."""
     _STATE.enabled = True
+
+
+# --------------------------------------------------------------------------- S3 (rest-xml)
+
+# S3 is served by moto's own dispatch (``S3Response.bucket_response``/``key_response``), not
+# ``call_action``, and moto names its requests by IAM action ("PutObject", "ListBucket"), not by
+# API operation. So the operation is found here the way the model states it: each operation's
+# ``http.method`` and ``http.requestUri`` ("/{Bucket}?lifecycle", "/{Bucket}/{Key+}"), with the
+# request's required header and querystring members telling apart operations that share a URI
+# (PutObject / CopyObject / UploadPart / UploadPartCopy; GetObject / ListParts).
+# botocore/data/s3/2006-03-01/service-2.json; S3 API reference for each operation.
+#
+# S3 answers violations with its own codes, never ValidationException ("Error responses",
+# https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#ErrorCodeList):
+# - a member of the XML body breaking the schema (a missing required element, a value outside
+#   an enum): ``MalformedXML`` "The XML you provided was not well-formed or did not validate
+#   against our published schema";
+# - a required XML body that is absent: ``MissingRequestBodyError`` "Request Body is empty.";
+# - the bucket name: ``InvalidBucketName`` "The specified bucket is not valid.";
+# - ``x-amz-storage-class`` outside its enum: ``InvalidStorageClass`` "The storage class you
+#   specified is not valid";
+# - any other header or querystring member: ``InvalidArgument`` with ``ArgumentName`` and
+#   ``ArgumentValue``. S3's wording differs per argument ("Invalid canned ACL", "The encryption
+#   method specified is not supported") and is not documented for each: the code is S3's, the
+#   message is the front door's constraint text (stricter reading: every modelled constraint is
+#   enforced, even where S3 might accept the value).
+# - an operation whose model requires a request checksum (``httpChecksum.requestChecksumRequired``,
+#   e.g. PutBucketLifecycleConfiguration, DeleteObjects) without ``Content-MD5`` or an
+#   ``x-amz-checksum-*`` header or trailer: ``InvalidRequest`` "Missing required header for this
+#   request: Content-MD5" (S3 API reference, PutBucketLifecycleConfiguration / DeleteObjects:
+#   "The Content-MD5 or x-amz-checksum-algorithm header is required").
+
+S3_MALFORMED_XML = (
+    "MalformedXML",
+    "The XML you provided was not well-formed or did not validate against our published schema",
+)
+
+
+@dataclass(frozen=True)
+class S3Refusal:
+    """S3's answer to a request breaking the model: its code, message and, for
+    ``InvalidArgument``, the argument's name and value."""
+
+    code: str
+    message: str
+    argument_name: str | None = None
+    argument_value: str | None = None
+
+
+def _uri_literals(request_uri: str) -> tuple[str, dict[str, str | None]]:
+    """``("/{Bucket}", {"list-type": "2"})`` for ``"/{Bucket}?list-type=2"``."""
+    path, _, query = request_uri.partition("?")
+    literals: dict[str, str | None] = {}
+    for part in filter(None, query.split("&")):
+        name, equals, value = part.partition("=")
+        literals[name] = value if equals else None
+    return path, literals
+
+
+def _located_required(operation: Any) -> list[tuple[str, str]]:
+    """The operation's required header and querystring members, as (location, wire name)."""
+    shape = operation.input_shape
+    found = []
+    for name in shape.required_members if shape is not None else []:
+        serialization = shape.members[name].serialization
+        if serialization.get("location") in {"header", "querystring"}:
+            found.append((serialization["location"], serialization.get("name", name).lower()))
+    return found
+
+
+def s3_operation(
+    service_model: Any,
+    method: str,
+    has_key: bool,
+    query: dict[str, str],
+    headers: dict[str, str],
+) -> Any | None:
+    """The S3 operation a request is, by the model's ``http`` bindings; ``None`` if unknown.
+
+    ``query`` and ``headers`` are keyed by lower-case name. Of the operations whose method, URI
+    template (bucket, or bucket and key) and URI literals match, the most specific one whose
+    required header/querystring members are all present wins; deprecated operations
+    (PutBucketLifecycle, GetBucketNotification...) are not candidates, nor those without a
+    bucket (ListBuckets, ListDirectoryBuckets: nothing to validate).
+    """
+    best: tuple[int, Any] | None = None
+    for name in service_model.operation_names:
+        operation = service_model.operation_model(name)
+        http = operation.http
+        if http.get("method") != method or operation.deprecated:
+            continue
+        path, literals = _uri_literals(http.get("requestUri", "/"))
+        if path == "/":
+            continue  # ListBuckets and such: no bucket, nothing this emulator validates
+        if ("{Key+}" in path) != has_key:
+            continue
+        if any(
+            key.lower() not in query or (value is not None and query[key.lower()] != value)
+            for key, value in literals.items()
+            if key != "x-id"
+        ):
+            continue
+        required = _located_required(operation)
+        if not all(
+            (query if location == "querystring" else headers).get(wire) is not None
+            for location, wire in required
+        ):
+            continue
+        score = len(literals) + len(required)
+        if best is None or score > best[0]:
+            best = (score, operation)
+    return best[1] if best else None
+
+
+def checksum_refusal(operation: Any, headers: dict[str, str]) -> S3Refusal | None:
+    """``InvalidRequest`` when the model requires a request checksum and none is sent."""
+    http_checksum = operation.http_checksum or {}
+    if not (operation.http_checksum_required or http_checksum.get("requestChecksumRequired")):
+        return None
+    if "content-md5" in headers or any(h.startswith("x-amz-checksum-") for h in headers):
+        return None
+    if headers.get("x-amz-trailer", "").lower().startswith("x-amz-checksum-"):
+        return None
+    return S3Refusal("InvalidRequest", "Missing required header for this request: Content-MD5")
+
+
+def s3_refusal(operation: Any, violations: list[Violation]) -> S3Refusal:
+    """S3's error for the first violation, by where the offending member travels."""
+    shape = operation.input_shape
+    violation = violations[0]
+    top = violation.path.split(".", 1)[0]
+    name = next((n for n in shape.members if _lower_first(n) == top), top)
+    member = shape.members.get(name)
+    serialization = member.serialization if member is not None else {}
+    location = serialization.get("location")
+    if shape.serialization.get("payload") == name:
+        if violation.value is None and violation.path == top:
+            return S3Refusal("MissingRequestBodyError", "Request Body is empty.")
+        return S3Refusal(*S3_MALFORMED_XML)
+    if location == "uri" and name == "Bucket":
+        return S3Refusal("InvalidBucketName", "The specified bucket is not valid.")
+    if member is not None and member.name == "StorageClass" and location == "header":
+        return S3Refusal("InvalidStorageClass", "The storage class you specified is not valid")
+    if location in {"header", "querystring", "uri"}:
+        value = violation.value
+        return S3Refusal(
+            "InvalidArgument",
+            validation_message(violations),
+            argument_name=serialization.get("name", name),
+            argument_value="" if value is None else str(value),
+        )
+    return S3Refusal(*S3_MALFORMED_XML)  # a member of an unnamed body
+
+
+def check_s3_request(
+    method: str,
+    bucket: str,
+    key: str | None,
+    query: dict[str, list[str]],
+    headers: dict[str, str],
+    body: bytes,
+) -> S3Refusal | None:
+    """S3's refusal when the request breaks its operation's model, ``None`` when it is valid
+    (or is not an operation the model binds)."""
+    from moto.core.parse import RestXMLParser
+    from moto.core.utils import get_service_model
+    from werkzeug.datastructures import Headers, MultiDict
+
+    service_model = get_service_model("s3")
+    lower_headers = {k.lower(): v for k, v in headers.items()}
+    flat_query = {k.lower(): (v[0] if v else "") for k, v in query.items()}
+    operation = s3_operation(service_model, method, key is not None, flat_query, lower_headers)
+    if operation is None or operation.input_shape is None:
+        return None
+    try:
+        params = RestXMLParser(operation).parse(
+            {
+                "method": method,
+                "values": MultiDict([(k, v) for k, vs in query.items() for v in vs]),
+                "headers": Headers(headers),
+                "body": body,
+                "url_path": "",
+                "url_params": {"Bucket": bucket, "Key": key},
+            }
+        )
+    except Exception:  # the XML body is not well-formed, or a value does not parse
+        LOGGER.debug("S3 request not parsed for validation", exc_info=True)
+        payload = operation.input_shape.serialization.get("payload")
+        if payload and body and operation.input_shape.members[payload].type_name == "structure":
+            return S3Refusal(*S3_MALFORMED_XML)
+        return None
+    try:
+        violations = validate_structure(operation.input_shape, dict(params or {}))
+    except RequestTypeError:
+        return S3Refusal(*S3_MALFORMED_XML)
+    if violations:
+        return s3_refusal(operation, violations)
+    if operation.name == "CreateBucket" and bucket_name_refusal(bucket) is not None:
+        return S3Refusal("InvalidBucketName", "The specified bucket is not valid.")
+    return checksum_refusal(operation, lower_headers)
+
+
+# General purpose bucket naming rules (the model states none): 3-63 characters; lower-case
+# letters, digits, dots and hyphens; a letter or digit first and last; no two adjacent dots; not
+# an IP address; none of the reserved prefixes and suffixes. CreateBucket answers
+# InvalidBucketName. https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def bucket_name_refusal(name: str) -> str | None:
+    """The naming rule ``name`` breaks, ``None`` when it is a valid general purpose bucket."""
+    if _BUCKET_NAME.fullmatch(name) is None:
+        return "3-63 lower-case letters, digits, dots, hyphens; a letter or digit at each end"
+    if ".." in name:
+        return "no two adjacent periods"
+    if _IP_ADDRESS.fullmatch(name):
+        return "not formatted as an IP address"
+    if name.startswith(_RESERVED_PREFIXES):
+        return f"no reserved prefix {_RESERVED_PREFIXES}"
+    if name.endswith(_RESERVED_SUFFIXES):
+        return f"no reserved suffix {_RESERVED_SUFFIXES}"
+    return None

@@ -10,6 +10,9 @@ Split as the sagemaker SDK's local mode is (``sagemaker/local/pipeline.py``)::
 
 The tuner's objective is read as the service reads it (for the XGBoost image: the container's
 built-in regexes on the log as CloudWatch shows it, MetricDefinitions refused): local/tuning.py.
+The execution's own calls (each step's Create*Job with iam:PassRole of the job's role, and
+Std:JsonGet's S3 reads) are made as the pipeline's RoleArn; a tuning job's training jobs are
+created by the tuning service itself; each job's S3 access is as the job's RoleArn.
 Container paths (``/opt/ml/...``) map to ``<workdir>/<execution-id>/<step>/opt/ml/...``; each
 script's stdout and stderr go to log files there. A failing script fails its step and the
 execution as SageMaker reports it: a processing script's ``/opt/ml/output/message`` becomes the

@@ -27,8 +27,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
-from local.aws.iam import assumable_by, task_credentials
+from local.aws.iam import service_role_credentials
 from local.aws.sagemaker import PipelineRun
 from local.aws.sagemaker_jobs import EmulatorJobRecords
 from local.sagemaker_executor.definition import (
@@ -133,12 +134,15 @@ class _Execution:
         parts = run.arn.split(":")
         self.region, self.account = parts[3], parts[4]
         self.session = boto3.session.Session(region_name=self.region)
-        # The service's own clients (the account's root on the emulator): they create jobs and
-        # read Std:JsonGet S3 documents; jobs' S3 access goes through storage_for.
-        self.storage = S3Transfer(self.service_client(self.region, "s3"))
-        self.records = EmulatorJobRecords(
+        # The service's own clients (the account's root on the emulator): the tuning service
+        # creates its training jobs with them. The execution's own calls (the steps' Create*Job,
+        # Std:JsonGet's S3 reads) are made as the pipeline's role once ``run`` has assumed it;
+        # jobs' S3 access goes through storage_for, as each job's role.
+        self.service_records = EmulatorJobRecords(
             self.service_client(self.region, "sagemaker"), self.account, self.region
         )
+        self.records = self.service_records
+        self.storage = S3Transfer(self.service_client(self.region, "s3"))
         self.directory = executor.workdir / run.execution_id
         self.resolver: Resolver | None = None
         self._role_storage: dict[str, S3Transfer] = {}
@@ -151,6 +155,48 @@ class _Execution:
             config=CLIENT_CONFIG,
         )
 
+    def role_client(self, service: str, role_arn: str) -> Any:
+        """A client signed with a session of ``role_arn``, which SageMaker must be able to
+        assume (the role exists and trusts sagemaker.amazonaws.com for this account).
+
+        AWS refuses such a role at CreatePipeline / Create*Job; the message is the one the API
+        answers ("Could not assume role ...").
+        """
+        creds = service_role_credentials(SAGEMAKER_PRINCIPAL, role_arn, "SageMaker", self.region)
+        if creds is None:
+            raise StepFailure(
+                f"ValidationException: Could not assume role {role_arn}. Please ensure that "
+                f"the role exists and allows principal '{SAGEMAKER_PRINCIPAL}' to assume "
+                "the role."
+            )
+        return self.session.client(
+            service,  # type: ignore[call-overload]
+            region_name=self.region,
+            endpoint_url=self.executor.endpoint_url,
+            config=CLIENT_CONFIG,
+            aws_access_key_id=creds["aws_access_key_id"],
+            aws_secret_access_key=creds["aws_secret_access_key"],
+            aws_session_token=creds["aws_session_token"],
+        )
+
+    def as_pipeline_role(self) -> None:
+        """Make the execution's own calls as the pipeline's RoleArn, as SageMaker Pipelines
+        does: each step's Create*Job is authorised against the role's policies, with
+        ``iam:PassRole`` of the job's RoleArn (``iam:PassedToService`` sagemaker.amazonaws.com),
+        and a missing permission fails the step with AccessDenied. SageMaker developer guide,
+        "IAM Access Management" for Pipelines (the pipeline role needs sagemaker:Create*Job and
+        iam:PassRole for the roles it passes):
+        https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-access.html
+        A pipeline always has a RoleArn (CreatePipeline requires it); one without is refused.
+        """
+        role_arn = self.run_.role_arn
+        if not role_arn:
+            raise StepFailure("ValidationException: the pipeline has no RoleArn")
+        self.records = EmulatorJobRecords(
+            self.role_client("sagemaker", role_arn), self.account, self.region
+        )
+        self.storage = S3Transfer(self.role_client("s3", role_arn))
+
     def storage_for(self, role_arn: str) -> S3Transfer:
         """A job's S3 access, as the job's role: its policy and the bucket's policy decide.
 
@@ -161,24 +207,7 @@ class _Execution:
         is assumed as Step Functions tasks' are, by the same function.
         """
         if role_arn not in self._role_storage:
-            if not assumable_by(SAGEMAKER_PRINCIPAL, role_arn):
-                # AWS refuses such a role at Create*Job; the message is the one the API answers.
-                raise StepFailure(
-                    f"ValidationException: Could not assume role {role_arn}. Please ensure that "
-                    f"the role exists and allows principal '{SAGEMAKER_PRINCIPAL}' to assume "
-                    "the role."
-                )
-            creds = task_credentials(self.service_client, self.region, role_arn)
-            self._role_storage[role_arn] = S3Transfer(
-                self.session.client(
-                    "s3",
-                    endpoint_url=self.executor.endpoint_url,
-                    config=CLIENT_CONFIG,
-                    aws_access_key_id=creds["aws_access_key_id"],
-                    aws_secret_access_key=creds["aws_secret_access_key"],
-                    aws_session_token=creds["aws_session_token"],
-                )
-            )
+            self._role_storage[role_arn] = S3Transfer(self.role_client("s3", role_arn))
         return self._role_storage[role_arn]
 
     def event(self, kind: str, **fields: Any) -> None:
@@ -188,6 +217,7 @@ class _Execution:
         run = self.run_
         self.directory.mkdir(parents=True, exist_ok=True)
         try:
+            self.as_pipeline_role()
             definition = json.loads(run.definition)
             steps = execution_order(list(definition.get("Steps") or []))
             start = datetime.now(UTC).isoformat()
@@ -263,6 +293,14 @@ class _Execution:
         """The step's FailureReason, within the field's 1024 characters (botocore's model)."""
         if isinstance(error, StepFailure):
             return truncate(str(error), FAILURE_REASON_MAX)
+        if isinstance(error, ClientError):
+            # A call the pipeline's role may not make (AccessDenied on Create*Job or
+            # iam:PassRole), or one the service refused: the service's code and message.
+            details = error.response.get("Error", {})
+            return truncate(
+                f"{details.get('Code', 'ClientError')}: {details.get('Message', error)}",
+                FAILURE_REASON_MAX,
+            )
         # An executor bug, not the script's: keep the traceback next to the job's logs.
         (self.directory / f"{step}.executor-error.log").write_text(
             traceback.format_exc(), encoding="utf-8"
@@ -283,6 +321,7 @@ class _Execution:
             directory=self.directory,
             resolver=self.resolver,
             records=self.records,
+            tuning_records=self.service_records,
             storage_for=self.storage_for,
             event=self.event,
             should_stop=lambda: self.run_.stop_requested,

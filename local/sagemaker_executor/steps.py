@@ -54,7 +54,10 @@ class StepContext:
     execution_id: str
     directory: Path  # <workdir>/<execution id>
     resolver: Resolver
-    records: JobRecords
+    records: JobRecords  # the step's own jobs, created as the pipeline's role
+    #: Training jobs of a tuning job: the tuning service creates them itself (with the
+    #: tuning job's RoleArn passed on), not the pipeline's role.
+    tuning_records: JobRecords
     storage_for: Callable[[str], S3Transfer]  # a job's S3 access, given the job's RoleArn
     event: Callable[..., None]  # event(kind, **fields): progress for the on_event callback
     should_stop: Callable[[], bool]
@@ -173,7 +176,9 @@ class TuningStepExecutor(StepExecutor):
         code = self.stage_code(storage, job_dir, definition, static, decoded, metric_regexes)
 
         tuning_arn = self.create_tuning_job(tuning_name, config, definition)
-        trainer = TrainingJobRunner(context.records, storage, context.python, context.should_stop)
+        trainer = TrainingJobRunner(
+            context.tuning_records, storage, context.python, context.should_stop
+        )
 
         def run_trial(number: int, params: dict[str, str]) -> tuple[float | None, dict[str, Any]]:
             job_name = f"{tuning_name}-{number + 1:03d}-{uuid.uuid4().hex[:8]}"

@@ -1,5 +1,5 @@
 """The committed pipeline definition rendered for tests, as Terraform renders it, and the
-SageMaker execution role's S3 policy read from terraform/iam.tf.
+SageMaker execution role's policy read from terraform/iam.tf.
 
 One home for the template values the executor's tests use (unit and integration).
 """
@@ -61,6 +61,21 @@ def sagemaker_s3_policy(bucket: str = BUCKET, *, without: tuple[str, ...] = ()) 
     """The S3 statements of ``aws_iam_policy_document.sagemaker`` (terraform/iam.tf) for
     ``bucket``, as an IAM policy; ``without`` drops resources given as written there
     (``"${local.bucket_arn}/models/*"``), to rebuild an older, narrower policy."""
+    return sagemaker_policy(bucket, without=without, services=("s3",))
+
+
+def sagemaker_policy(
+    bucket: str = BUCKET,
+    *,
+    without: tuple[str, ...] = (),
+    without_actions: tuple[str, ...] = (),
+    services: tuple[str, ...] = ("s3", "sagemaker", "iam"),
+) -> dict[str, Any]:
+    """The statements of ``aws_iam_policy_document.sagemaker`` (terraform/iam.tf) whose actions
+    all belong to ``services`` (the S3 access of the jobs; the pipeline's own Create*Job and
+    iam:PassRole), resolved for ``bucket`` and this account, as an IAM policy. ``without``
+    drops resources as written there, ``without_actions`` drops actions
+    (``"sagemaker:CreateProcessingJob"``), to rebuild a narrower policy."""
     options = SerializationOptions(
         with_comments=False, explicit_blocks=False, strip_string_quotes=True
     )
@@ -73,23 +88,35 @@ def sagemaker_s3_policy(bucket: str = BUCKET, *, without: tuple[str, ...] = ()) 
         if name == "sagemaker"
     ]
     assert len(documents) == 1, "expected one aws_iam_policy_document.sagemaker in iam.tf"
+    references = {
+        "${local.bucket_arn}": f"arn:aws:s3:::{bucket}",
+        "${local.sagemaker_arn_prefix}": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}",
+        "${local.sagemaker_role_arn}": ROLE_ARN,
+    }
+
+    def resolved(value: str) -> str:
+        for reference, replacement in references.items():
+            value = value.replace(reference, replacement)
+        return value
+
     statements = []
     for statement in documents[0]["statement"]:
-        if not all(action.startswith("s3:") for action in statement["actions"]):
+        if not all(action.split(":")[0] in services for action in statement["actions"]):
             continue
-        resources = [
-            resource.replace("${local.bucket_arn}", f"arn:aws:s3:::{bucket}")
-            for resource in statement["resources"]
-            if resource not in without
-        ]
+        actions = [a for a in statement["actions"] if a not in without_actions]
+        resources = [resolved(r) for r in statement["resources"] if r not in without]
         assert not any("${" in r for r in resources), f"unresolved reference in {resources}"
-        statements.append(
-            {
-                "Sid": statement["sid"],
-                "Effect": "Allow",
-                "Action": statement["actions"],
-                "Resource": resources,
-            }
-        )
-    assert statements, "aws_iam_policy_document.sagemaker has no S3 statement"
+        if not actions or not resources:
+            continue
+        converted: dict[str, Any] = {
+            "Sid": statement["sid"],
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": resources,
+        }
+        for condition in statement.get("condition") or []:
+            block = converted.setdefault("Condition", {}).setdefault(condition["test"], {})
+            block[condition["variable"]] = [resolved(v) for v in condition["values"]]
+        statements.append(converted)
+    assert statements, f"aws_iam_policy_document.sagemaker has no statement for {services}"
     return {"Version": "2012-10-17", "Statement": statements}

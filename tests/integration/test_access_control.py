@@ -798,3 +798,113 @@ def test_service_decision_reads_the_key_policy_on_the_emulator(root: boto3.Sessi
         )
         is Decision.IMPLICIT_DENY
     )
+
+
+# --------------------------------------------------------------------------- S3 with SSE-KMS
+
+S3_OBJECTS = {
+    "Effect": "Allow",
+    "Action": ["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
+    "Resource": ["arn:aws:s3:::sse-kms", "arn:aws:s3:::sse-kms/*"],
+}
+
+
+def _sse_kms_bucket(root: boto3.Session) -> str:
+    """terraform/s3.tf with ``kms_key_arn`` set: default SSE-KMS with a customer managed key
+    whose (default) policy delegates to the account."""
+    key_arn = str(root.client("kms").create_key()["KeyMetadata"]["Arn"])
+    s3 = root.client("s3")
+    s3.create_bucket(Bucket="sse-kms")
+    s3.put_bucket_encryption(
+        Bucket="sse-kms",
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key_arn,
+                    },
+                    "BucketKeyEnabled": True,
+                }
+            ]
+        },
+    )
+    return key_arn
+
+
+def test_s3_put_object_with_sse_kms_needs_generate_data_key(root: boto3.Session) -> None:
+    key_arn = _sse_kms_bucket(root)
+    without = as_role(root, make_role(root, "no-kms", allow(S3_OBJECTS))).client("s3")
+    with pytest.raises(ClientError) as denied:
+        without.put_object(Bucket="sse-kms", Key="k", Body=b"x")
+    assert error_code(denied) == "AccessDenied"
+    assert f"kms:GenerateDataKey on resource: {key_arn}" in str(denied.value)
+    assert "Contents" not in root.client("s3").list_objects_v2(Bucket="sse-kms")
+
+    generate = {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key_arn}
+    writer = as_role(root, make_role(root, "kms-writer", allow(S3_OBJECTS, generate))).client("s3")
+    writer.put_object(Bucket="sse-kms", Key="k", Body=b"x")
+    assert root.client("s3").head_object(Bucket="sse-kms", Key="k")["SSEKMSKeyId"] == key_arn
+
+
+def test_s3_get_object_with_sse_kms_needs_decrypt(root: boto3.Session) -> None:
+    key_arn = _sse_kms_bucket(root)
+    root.client("s3").put_object(Bucket="sse-kms", Key="k", Body=b"x")
+    generate = {"Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": key_arn}
+    reader = as_role(root, make_role(root, "no-decrypt", allow(S3_OBJECTS, generate)))
+    with pytest.raises(ClientError) as denied:
+        reader.client("s3").get_object(Bucket="sse-kms", Key="k")
+    assert error_code(denied) == "AccessDenied"
+    assert f"kms:Decrypt on resource: {key_arn}" in str(denied.value)
+    reader.client("s3").head_object(Bucket="sse-kms", Key="k")  # HEAD decrypts nothing
+
+    decrypt = {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn}
+    allowed = as_role(root, make_role(root, "kms-reader", allow(S3_OBJECTS, decrypt)))
+    assert allowed.client("s3").get_object(Bucket="sse-kms", Key="k")["Body"].read() == b"x"
+
+
+def test_s3_sse_kms_key_policy_must_allow_or_delegate(root: boto3.Session) -> None:
+    # The key policy decides too: a key whose policy names only a service principal refuses a
+    # role whose identity policy allows every KMS action.
+    kms = root.client("kms")
+    closed = kms.create_key(
+        Policy=json.dumps(
+            allow(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            )
+        ),
+        BypassPolicyLockoutSafetyCheck=True,
+    )["KeyMetadata"]["Arn"]
+    root.client("s3").create_bucket(Bucket="sse-kms")
+    everything = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+    s3 = as_role(root, make_role(root, "kms-all", allow(S3_OBJECTS, everything))).client("s3")
+    with pytest.raises(ClientError) as denied:
+        s3.put_object(
+            Bucket="sse-kms", Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=closed
+        )
+    assert error_code(denied) == "AccessDenied"
+    s3.put_object(Bucket="sse-kms", Key="plain", Body=b"x", ServerSideEncryption="AES256")
+
+
+@pytest.mark.parametrize(
+    ("method", "query", "headers", "expected"),
+    [
+        ("PUT", {}, {}, ("write", ("kms:GenerateDataKey",))),
+        ("PUT", {}, {"x-amz-copy-source": "b/k"}, ("copy", ("kms:GenerateDataKey",))),
+        ("POST", {"uploads": [""]}, {}, ("write-multipart", ac.S3_MULTIPART_KMS)),
+        ("PUT", {"uploadId": ["u"], "partNumber": ["1"]}, {}, ("multipart", ac.S3_MULTIPART_KMS)),
+        ("GET", {}, {}, ("read", ("kms:Decrypt",))),
+        ("GET", {"tagging": [""]}, {}, ("", ())),
+        ("HEAD", {}, {}, ("", ())),
+        ("DELETE", {}, {}, ("", ())),
+    ],
+)
+def test_s3_kms_actions_per_request(
+    method: str, query: dict[str, Any], headers: dict[str, str], expected: tuple[str, Any]
+) -> None:
+    assert ac.s3_kms_actions(method, query, headers) == expected

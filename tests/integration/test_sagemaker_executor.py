@@ -31,7 +31,7 @@ from tests.helpers.pipeline_definition import (
     SAGEMAKER_TRUST,
     VALUES,
     rendered_text,
-    sagemaker_s3_policy,
+    sagemaker_policy,
 )
 from tests.helpers.pipeline_definition import rendered_definition as _definition
 
@@ -162,9 +162,10 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     s3: Any = boto3.client("s3", region_name=REGION)
     sm: Any = boto3.client("sagemaker", region_name=REGION)
     iam: Any = boto3.client("iam", region_name=REGION)
-    # The jobs run as the SageMaker role, with the S3 permissions terraform/iam.tf gives it.
+    # The pipeline and its jobs run as the SageMaker role, with the S3, SageMaker and
+    # iam:PassRole permissions terraform/iam.tf gives it.
     iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
-    _put_role_policy(iam, sagemaker_s3_policy())
+    _put_role_policy(iam, sagemaker_policy())
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="code/prepare.py", Body=(ROOT / "ml/prepare.py").read_bytes())
     s3.put_object(
@@ -379,7 +380,7 @@ MODELS = "${local.bucket_arn}/models/*"
 def test_training_output_needs_the_roles_models_permission(stack: dict[str, Any]) -> None:
     """The policy as it was before terraform/iam.tf granted models/*: tuning fails, named."""
     sm, s3 = stack["sm"], stack["s3"]
-    _put_role_policy(stack["iam"], sagemaker_s3_policy(without=(MODELS,)))
+    _put_role_policy(stack["iam"], sagemaker_policy(without=(MODELS,)))
     arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
     execution_id = arn.rsplit("/", 1)[-1]
     described = _wait(sm, arn)
@@ -415,6 +416,44 @@ def test_a_role_sagemaker_cannot_assume_fails_the_step(stack: dict[str, Any]) ->
     trust = {**SAGEMAKER_TRUST, "Statement": [statement]}
     iam.update_assume_role_policy(RoleName=ROLE_NAME, PolicyDocument=json.dumps(trust))
     arn = _start(sm)
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    # The pipeline's own role is the one SageMaker cannot assume here: nothing runs at all.
+    reason = described["FailureReason"]
+    assert reason.startswith(f"ValidationException: Could not assume role {ROLE_ARN}.")
+    assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
+
+
+# Issue 8: the pipeline's own calls are made as the pipeline's RoleArn, so terraform/iam.tf's
+# RunPipelineJobs and PassSelfToJobs statements decide, as on AWS.
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["sagemaker:CreateProcessingJob", "iam:PassRole"],
+)
+def test_the_pipeline_creates_its_jobs_as_the_pipeline_role(
+    stack: dict[str, Any], missing: str
+) -> None:
+    sm = stack["sm"]
+    _put_role_policy(stack["iam"], sagemaker_policy(without_actions=(missing,)))
+    arn = _start(sm)
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
     reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
-    assert reason.startswith(f"ValidationException: Could not assume role {ROLE_ARN}.")
+    assert reason.startswith("AccessDeniedException: User: arn:aws:sts::"), reason
+    assert f"assumed-role/{ROLE_NAME}/" in reason
+    assert f"is not authorized to perform: {missing}" in reason
+    assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
+
+
+def test_the_tuning_step_needs_create_hyper_parameter_tuning_job(stack: dict[str, Any]) -> None:
+    sm = stack["sm"]
+    missing = "sagemaker:CreateHyperParameterTuningJob"
+    _put_role_policy(stack["iam"], sagemaker_policy(without_actions=(missing,)))
+    arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    steps = _steps(sm, arn)
+    assert steps["PrepareData"]["StepStatus"] == "Succeeded"
+    reason = steps["TuneXGBoost"]["FailureReason"]
+    assert reason.startswith("AccessDeniedException: ") and missing in reason, reason
+    assert sm.list_training_jobs()["TrainingJobSummaries"] == []
