@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -104,3 +106,78 @@ def test_a_delete_retried_with_its_token_succeeds_again(emulator: None) -> None:
         assert answer["PipelineArn"] == arn
     with pytest.raises(ClientError):
         sm.delete_pipeline(PipelineName="retried", ClientRequestToken=uuid.uuid4().hex)
+
+
+class _AnswerLosingProxy:
+    """A TCP proxy to the emulator that, once, forwards a CreatePipeline and then closes the
+    client's connection without its answer: what an SDK sees when a loaded machine loses the
+    answer of a call that was carried out (connection reset, timeout)."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.dropped = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        with client, socket.create_connection(("127.0.0.1", self.upstream_port)) as upstream:
+            request = _read_request(client)
+            upstream.sendall(request)
+            answer = b"".join(iter(lambda: upstream.recv(65536), b""))  # the server closes
+            if b"SageMaker.CreatePipeline" in request and self.dropped == 0:
+                self.dropped += 1
+                return  # carried out, answer lost
+            client.sendall(answer)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _read_request(client: socket.socket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += client.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        body += client.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def test_terraform_like_retry_after_a_lost_answer_succeeds_on_the_server() -> None:
+    """The flake: the SDK resent CreatePipeline (same ClientRequestToken) after losing the answer
+    of the attempt that had created the pipeline, and the emulator refused the retry."""
+    from local.emulator import Emulator
+
+    def client(endpoint_url: str) -> Any:
+        return boto3.client(
+            "sagemaker",
+            endpoint_url=endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
+        )
+
+    with Emulator.start(pipeline_workdir=None) as emu:
+        proxy = _AnswerLosingProxy(emu.port)
+        try:
+            arn = _create_pipeline(client(f"http://127.0.0.1:{proxy.port}"), uuid.uuid4().hex)
+        finally:
+            proxy.close()
+        assert proxy.dropped == 1  # the first answer really was lost, and retried
+        assert arn.endswith("/retried")
+        assert len(client(emu.endpoint_url).list_pipelines()["PipelineSummaries"]) == 1
