@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.core.base_backend import BackendDict
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
 
@@ -262,14 +263,32 @@ def once(install: Callable[[], None]) -> Callable[[], None]:
 
 @once
 def install() -> None:
-    """The front door every request passes: injected faults, then request validation."""
+    """The front door every request passes: injected faults, request validation, idempotency
+    tokens (forgotten when moto resets its backends)."""
     BaseResponse.call_action = _call_action(BaseResponse.call_action)  # type: ignore[method-assign,assignment]
+    BackendDict.reset = _forgetting_tokens(BackendDict.reset)  # type: ignore[method-assign]
+
+
+def _forgetting_tokens(original: Callable[[], None]) -> Callable[[], None]:
+    """moto's reset (``mock_aws`` starting, the server's ``/moto-api/reset``) empties every
+    account; the answers kept for idempotency tokens go with the resources they describe."""
+
+    def reset(*_cls_or_self: Any) -> None:  # a classmethod: called on the class or a dict
+        original()
+        forget_tokens()
+
+    return reset
+
+
+def forget_tokens() -> None:
+    with _lock:
+        _STATE.answered.clear()
+        _STATE.in_flight.clear()
 
 
 def reset() -> None:
     """Forget injected faults, answered idempotency tokens and the server URL (deliveries in
     flight are left to finish)."""
     _STATE.faults.clear()
-    _STATE.answered.clear()
-    _STATE.in_flight.clear()
+    forget_tokens()
     _STATE.endpoint_url = None

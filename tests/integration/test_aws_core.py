@@ -108,6 +108,19 @@ def test_a_delete_retried_with_its_token_succeeds_again(emulator: None) -> None:
         sm.delete_pipeline(PipelineName="retried", ClientRequestToken=uuid.uuid4().hex)
 
 
+def test_a_reset_account_forgets_its_tokens(emulator: None) -> None:
+    """moto's reset (``mock_aws`` starting, the server's /moto-api/reset) empties every account:
+    a token answered before it must not replay a pipeline that no longer exists."""
+    from moto.core.base_backend import BackendDict
+
+    sm = boto3.client("sagemaker", config=Config(retries={"total_max_attempts": 1}))
+    token = uuid.uuid4().hex
+    _create_pipeline(sm, token)
+    BackendDict.reset()
+    _create_pipeline(sm, token)
+    assert len(sm.list_pipelines()["PipelineSummaries"]) == 1
+
+
 class _AnswerLosingProxy:
     """A TCP proxy to the emulator that, once, forwards a CreatePipeline and then closes the
     client's connection without its answer: what an SDK sees when a loaded machine loses the
