@@ -158,23 +158,36 @@ def idempotency_key(response: BaseResponse) -> IdempotencyKey | None:
     """What identifies the request ``response`` serves as one idempotent call, or ``None`` when
     its operation has no idempotency token or the request sent none."""
     try:
+        if not _token_members(response.boto3_service_name, response._get_action()):
+            return None  # most requests: not parsed a second time (validation parsed them)
         found = validation.request_parameters(response)
-    except Exception:  # moto's parser failed on the wire format: not a request to replay
+        if found is None:
+            return None
+        _, operation, params = found
+        if not any(params.get(name) for name in operation.idempotent_members):
+            return None
+        return (
+            str(response.current_account),
+            str(response.region),
+            str(operation.service_model.service_name),
+            str(operation.name),
+            json.dumps(params, sort_keys=True, default=str),
+        )
+    except Exception:  # not parsed (wire format, unmodelled action): not a request to replay
         LOGGER.debug("request not parsed for idempotency", exc_info=True)
         return None
-    if found is None:
-        return None
-    _, operation, params = found
-    tokens = {name: params[name] for name in operation.idempotent_members if params.get(name)}
-    if not tokens:
-        return None
-    return (
-        str(response.current_account),
-        str(response.region),
-        str(operation.service_model.service_name),
-        str(operation.name),
-        json.dumps(params, sort_keys=True, default=str),
-    )
+
+
+@functools.cache
+def _token_members(service: str | None, action: str | None) -> tuple[str, ...]:
+    from moto.core.utils import get_service_model
+
+    if not service or not action:
+        return ()
+    try:
+        return tuple(get_service_model(service).operation_model(action).idempotent_members)
+    except Exception:  # a service or action botocore does not model
+        return ()
 
 
 def _once_per_token(key: IdempotencyKey, carry_out: Callable[[], Any]) -> Any:
@@ -186,9 +199,15 @@ def _once_per_token(key: IdempotencyKey, carry_out: Callable[[], Any]) -> Any:
             status, headers, body = answered
             return status, dict(headers), body
         answer = carry_out()
-        status = int(answer[0])
-        if 200 <= status < 300:
-            _STATE.answered[key] = (status, dict(answer[1]), answer[2])
+        # Nothing below may raise: the call is carried out, and a 500 now would be retried.
+        if (
+            isinstance(answer, tuple)
+            and len(answer) == 3
+            and isinstance(answer[0], int)
+            and 200 <= answer[0] < 300
+            and isinstance(answer[1], dict)
+        ):
+            _STATE.answered[key] = (answer[0], dict(answer[1]), answer[2])
         return answer
 
 
