@@ -196,6 +196,8 @@ def _once_per_token(key: IdempotencyKey, carry_out: Callable[[], Any]) -> Any:
     with token_lock:
         answered = _STATE.answered.get(key)
         if answered is not None:
+            # Worth a line in the emulator's log: a client retried a call that was carried out.
+            LOGGER.warning("replayed the answer of %s %s to a retry with its token", *key[2:4])
             status, headers, body = answered
             return status, dict(headers), body
         answer = carry_out()

@@ -7,6 +7,7 @@ import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -170,7 +171,7 @@ def _read_request(client: socket.socket) -> bytes:
     return head + b"\r\n\r\n" + body
 
 
-def test_terraform_like_retry_after_a_lost_answer_succeeds_on_the_server() -> None:
+def test_terraform_like_retry_after_a_lost_answer_succeeds_on_the_server(tmp_path: Path) -> None:
     """The flake: the SDK resent CreatePipeline (same ClientRequestToken) after losing the answer
     of the attempt that had created the pipeline, and the emulator refused the retry."""
     from local.emulator import Emulator
@@ -185,7 +186,8 @@ def test_terraform_like_retry_after_a_lost_answer_succeeds_on_the_server() -> No
             config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
         )
 
-    with Emulator.start(pipeline_workdir=None) as emu:
+    log = tmp_path / "emulator.log"
+    with Emulator.start(pipeline_workdir=None, log_path=log) as emu:
         proxy = _AnswerLosingProxy(emu.port)
         try:
             arn = _create_pipeline(client(f"http://127.0.0.1:{proxy.port}"), uuid.uuid4().hex)
@@ -194,3 +196,8 @@ def test_terraform_like_retry_after_a_lost_answer_succeeds_on_the_server() -> No
         assert proxy.dropped == 1  # the first answer really was lost, and retried
         assert arn.endswith("/retried")
         assert len(client(emu.endpoint_url).list_pipelines()["PipelineSummaries"]) == 1
+    # The log says how each attempt was answered (the flake's log could not: "POST / 200").
+    lines = log.read_text().splitlines()
+    answered = [line for line in lines if "SageMaker.CreatePipeline" in line and '" 200 ' in line]
+    assert len(answered) == 2, lines
+    assert any("replayed" in line and "sagemaker CreatePipeline" in line for line in lines), lines
