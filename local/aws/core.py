@@ -4,7 +4,7 @@
   makes an API call fail N times, e.g. throttling), then request validation (``validation``),
   then idempotency: a request repeating a carried-out request's idempotency token (an SDK
   retrying after it lost the answer) gets the first answer again instead of being carried out
-  twice (``replayed_response``).
+  twice (``idempotency_key``).
 - The URL the server serves on (``set_emulator_endpoint``), handed to in-process Lambda handlers.
 - Asynchronous deliveries (EventBridge targets, async Lambda invocations) run in background
   threads that ``wait_for_deliveries`` can wait for, as AWS delivers asynchronously.
@@ -37,8 +37,9 @@ _lock = threading.Lock()
 #: ``AWS_ENDPOINT_URL`` so their boto3 calls reach the emulator. ``None`` under ``mock_aws``.
 
 
-#: (account, region, service, operation, the request's parameters with its idempotency token).
-IdempotencyKey = tuple[str, str, str, str, str]
+#: (account, region, service, operation, the request's parameters with its idempotency token, the
+#: caller's access key: a replay skips moto's authorisation, so only the same caller gets one).
+IdempotencyKey = tuple[str, str, str, str, str, str]
 #: (status, headers, body) as ``call_action`` returns it.
 Answer = tuple[int, dict[str, str], Any]
 
@@ -172,6 +173,7 @@ def idempotency_key(response: BaseResponse) -> IdempotencyKey | None:
             str(operation.service_model.service_name),
             str(operation.name),
             json.dumps(params, sort_keys=True, default=str),
+            str(response.get_access_key()),
         )
     except Exception:  # not parsed (wire format, unmodelled action): not a request to replay
         LOGGER.debug("request not parsed for idempotency", exc_info=True)

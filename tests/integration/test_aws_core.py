@@ -122,6 +122,32 @@ def test_a_reset_account_forgets_its_tokens(emulator: None) -> None:
     assert len(sm.list_pipelines()["PipelineSummaries"]) == 1
 
 
+def test_a_replay_is_no_way_around_authorisation(emulator: None) -> None:
+    """Another principal sending the same token and parameters is authorised afresh."""
+    root = boto3.Session(region_name="us-east-1")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    role = root.client("iam").create_role(
+        RoleName="nothing-allowed", AssumeRolePolicyDocument=json.dumps(trust)
+    )["Role"]["Arn"]
+    creds = root.client("sts").assume_role(RoleArn=role, RoleSessionName="stranger")["Credentials"]
+    stranger = boto3.client(
+        "sagemaker",
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    token = uuid.uuid4().hex
+    _create_pipeline(root.client("sagemaker"), token)
+    with pytest.raises(ClientError) as denied:
+        _create_pipeline(stranger, token)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
 class _AnswerLosingProxy:
     """A TCP proxy to the emulator that, once, forwards a CreatePipeline and then closes the
     client's connection without its answer: what an SDK sees when a loaded machine loses the
