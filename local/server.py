@@ -163,6 +163,22 @@ def _write_ready_file(path: Path, payload: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def with_operation_in_log(handler: type) -> type:
+    """``handler`` whose request log lines name the JSON protocol's operation (``X-Amz-Target``):
+    every SageMaker, Step Functions... request is ``POST /``, so the plain line cannot tell how
+    each call was answered (a CreatePipeline retried by the SDK looked like any other POST)."""
+
+    class OperationLoggingHandler(handler):  # type: ignore[misc,valid-type]
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            target = self.headers.get("X-Amz-Target") if getattr(self, "headers", None) else None
+            if target:
+                self.log("info", '"%s" %s %s %s', self.requestline, code, size, target)
+            else:
+                super().log_request(code, size)
+
+    return OperationLoggingHandler
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Imported here so ``--help`` stays fast and importing this module has no side effects.
@@ -170,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from local.aws.core import server_application
 
-    app, request_handler = server_application()
+    app, moto_handler = server_application()
+    request_handler = with_operation_in_log(moto_handler)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=request_handler)
     port = int(server.server_address[1])
     os.environ["MOTO_PORT"] = str(port)
