@@ -50,6 +50,7 @@ data "aws_iam_policy_document" "sagemaker" {
     actions = ["s3:GetObject"]
     resources = [
       "${local.bucket_arn}/data/*",
+      "${local.bucket_arn}/runs/*", # each run's copy of its input (the ASL's SnapshotInput)
       "${local.bucket_arn}/code/*",
       "${local.bucket_arn}/pipelines/*",
       "${local.bucket_arn}/models/*",
@@ -221,6 +222,22 @@ data "aws_iam_policy_document" "state_machine" {
     sid       = "ReadEvaluation"
     actions   = ["s3:GetObject"]
     resources = ["${local.bucket_arn}/evaluation/*"]
+  }
+
+  # SnapshotInput: CopyObject needs s3:GetObject on the source and s3:PutObject on the copy
+  # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, Permissions). It
+  # copies the current version (no VersionId), so no s3:GetObjectVersion; TaggingDirective
+  # REPLACE, so no tagging actions.
+  statement {
+    sid       = "SnapshotInputRead"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/data/*"]
+  }
+
+  statement {
+    sid       = "SnapshotInputWrite"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/runs/*"]
   }
 
   statement {
