@@ -694,3 +694,18 @@ def test_client_errors_become_one_line() -> None:
     message, code = cli.describe_client_error(client_error("ExpiredToken", "expired"))
     assert code == 2
     assert "AWS rejected the credentials (ExpiredToken)" in message
+
+
+def test_a_queue_the_operator_may_not_read_says_which_permission_is_missing() -> None:
+    class DeniedSQS:
+        def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetQueueAttributes"
+            )
+
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/p-trigger-uploads.fifo"
+    depths = commands.queue_depths(DeniedSQS(), {"trigger_queue_url": url})
+
+    text = render.queues(depths)
+    assert "p-trigger-uploads.fifo" in text
+    assert "AccessDenied: needs sqs:GetQueueAttributes on this queue" in text
