@@ -271,7 +271,8 @@ def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
     https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html), so
     ``data/raw/a.csv`` would also read ``data/raw/a.csv.1.csv``. The run therefore copies the
     exact object (S3 CopyObject, which copies the current version and returns its
-    ``CopySourceVersionId``) to a key only it writes, and the pipeline reads that copy.
+    ``CopySourceVersionId``; or the version the input's ``data_version_id`` names) to a key only
+    it writes, and the pipeline reads that copy.
 
     JSONPath intrinsics have no substring, so the key is rebuilt from ``States.StringSplit``
     (which drops empty parts) one part at a time; a URI the rebuild does not reproduce exactly
@@ -341,7 +342,7 @@ def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
             "Key.$": SNAPSHOT_KEY,
             # *Likely*: botocore URL-encodes a string CopySource (handle_copy_source_param);
             # AWS's SDK integration is assumed to do the same for keys with spaces or %.
-            "CopySource.$": "States.Format('{}/{}', $.input_object.bucket, $.input_object.key)",
+            "CopySource.$": "$.copy_source.value",
             # REPLACE without Tagging: the copy carries no tags, so the role needs no
             # s3:GetObjectTagging / s3:PutObjectTagging (CopyObject's permissions section:
             # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
@@ -362,6 +363,30 @@ def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
         )
     )
     versioned = Choice("InputVersioned", comment="The package records the version it trained on.")
+    # The trigger names the uploaded version (data_version_id), so an upload waiting in the
+    # queue is trained on even if its key is overwritten meanwhile; without one (make start, the
+    # console) the current version is copied.
+    version_given = Choice("InputVersionGiven", comment="Copy a named version, or the current one.")
+    pin_version = Pass(
+        "PinInputVersion",
+        parameters={
+            "value.$": "States.Format('{}/{}?versionId={}', $.input_object.bucket, "
+            "$.input_object.key, $.config.data_version_id)"
+        },
+        result_path="$.copy_source",
+    )
+    current_version = Pass(
+        "CurrentInputVersion",
+        parameters={"value.$": "States.Format('{}/{}', $.input_object.bucket, $.input_object.key)"},
+        result_path="$.copy_source",
+    )
+    version_not_text = failures.fail_with(
+        "InputVersionInvalid",
+        "InputVersionInvalid",
+        "States.Format('data_version_id {} is not an S3 version id (a non-empty string).', "
+        "States.JsonToString($.config.data_version_id))",
+        "A version id is text.",
+    )
     not_versioned = failures.fail_with(
         "InputNotVersioned",
         "InputNotVersioned",
@@ -388,8 +413,24 @@ def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
                 ChoiceRule.StringEqualsPath("$.input_object.uri", "$.config.data_uri"),
             ]
         ),
-        snapshot,
+        version_given,
     )
+    version_given.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent("$.config.data_version_id", True),
+                ChoiceRule.IsString("$.config.data_version_id", True),
+                ChoiceRule.Not(ChoiceRule.StringEquals("$.config.data_version_id", "")),
+            ]
+        ),
+        pin_version,
+    )
+    version_given.add_choice(
+        ChoiceRule.IsPresent("$.config.data_version_id", True), version_not_text
+    )
+    version_given.default_choice(current_version)
+    pin_version.next(snapshot)
+    current_version.next(snapshot)
     exact.default_choice(not_an_object)
     snapshot.next(versioned)
     versioned.add_choice(ChoiceRule.IsPresent("$.snapshot.CopySourceVersionId", True), pipeline)

@@ -224,13 +224,13 @@ data "aws_iam_policy_document" "state_machine" {
     resources = ["${local.bucket_arn}/evaluation/*"]
   }
 
-  # SnapshotInput: CopyObject needs s3:GetObject on the source and s3:PutObject on the copy
-  # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, Permissions). It
-  # copies the current version (no VersionId), so no s3:GetObjectVersion; TaggingDirective
-  # REPLACE, so no tagging actions.
+  # SnapshotInput: CopyObject needs s3:GetObject on the source (s3:GetObjectVersion when the
+  # source names a version, as the trigger's runs do) and s3:PutObject on the copy
+  # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, Permissions).
+  # TaggingDirective REPLACE, so no tagging actions.
   statement {
     sid       = "SnapshotInputRead"
-    actions   = ["s3:GetObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
     resources = ["${local.bucket_arn}/data/*"]
   }
 

@@ -877,7 +877,6 @@ def test_changing_the_key_during_a_run_changes_nothing_for_it(stack: Stack, chan
         f"s3://{BUCKET}/data/raw/",
         f"s3://{BUCKET}/data//raw/c.csv",
         f"s3://{BUCKET}",
-        f"s3:/{BUCKET}/data/raw/c.csv",
     ],
 )
 def test_a_uri_that_names_no_single_object_is_refused(stack: Stack, data_uri: str) -> None:
@@ -903,3 +902,31 @@ def test_a_missing_object_fails_before_the_pipeline_with_a_notification(stack: S
     assert "The specified key does not exist" in (run.cause or "")
     assert started == []
     assert [n["message"]["error"] for n in stack.notifications()] == ["InputUnreadable"]
+
+
+def test_a_named_version_is_trained_on_even_after_newer_uploads_of_the_key(stack: Stack) -> None:
+    """Two uploads of one key queue two runs: each trains on its own upload (issue 10 item 2)."""
+    data_uri = f"s3://{BUCKET}/data/raw/same.csv"
+    first = stack.put_data(data_uri, b"first upload\n")
+    stack.put_data(data_uri, b"second upload\n")
+    read: dict[str, bytes] = {}
+    reading_input(stack, read, lambda: None)
+
+    run = stack.run({"data_uri": data_uri, "data_version_id": first})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert read == {"same.csv": b"first upload\n"}
+    [package] = stack.model_packages()
+    assert package["CustomerMetadataProperties"]["data_version_id"] == first
+
+
+@pytest.mark.parametrize("version", [7, "", ["v"]])
+def test_a_version_that_is_not_text_is_refused(stack: Stack, version: Any) -> None:
+    started: list[PipelineRun] = []
+    sagemaker.set_pipeline_runner(started.append)
+
+    run = stack.run({"data_version_id": version})
+
+    assert run.status == "FAILED"
+    assert run.error == "InputVersionInvalid"
+    assert started == []

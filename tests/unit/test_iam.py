@@ -146,9 +146,10 @@ def iam_action(resource: str) -> str:
     return f"{service}:{action[0].upper()}{action[1:]}"
 
 
-# API operations that IAM authorises as other actions: CopyObject is s3:GetObject on the source
-# plus s3:PutObject on the copy (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
-IAM_ACTIONS_OF = {"s3:CopyObject": {"s3:GetObject", "s3:PutObject"}}
+# API operations that IAM authorises as other actions: CopyObject is s3:GetObject (and
+# s3:GetObjectVersion for a named version) on the source plus s3:PutObject on the copy
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+IAM_ACTIONS_OF = {"s3:CopyObject": {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}}
 
 
 def iam_actions(resource: str) -> set[str]:
@@ -216,6 +217,7 @@ def test_state_machine_s3_access_is_evaluations_inputs_and_run_copies() -> None:
     assert grants == {
         ("s3:GetObject", "/evaluation/*"),
         ("s3:GetObject", "/data/*"),
+        ("s3:GetObjectVersion", "/data/*"),
         ("s3:PutObject", "/runs/*"),
     }
 
