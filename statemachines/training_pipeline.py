@@ -10,6 +10,10 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
 
     entry:     LoadDefaults -> ApplyDefaults -> RouteRequest -> approved | rejected | training
     input:     CheckInputTypes -> InspectInput -> ValidateInput --(invalid)--> InvalidInput ---+
+    snapshot:  LocateInput -> InputHasKey -> StartInputKey -> (AppendInputKeyPart)*
+               -> RebuildInputUri -> InputUriExact -> InputVersionGiven -> PinInputVersion |
+               CurrentInputVersion
+               -> SnapshotInput (copy into runs/<execution>/input/) -> InputVersioned
     pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
                    ^  (Executing)                                                      |     |
                    +-------------------------------------------------------------------+     |
