@@ -8,7 +8,9 @@ uses :func:`render` to do the same.
 
 Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE_EXECUTION_ID)::
 
-     InputDataUri (default ${default_data_uri}, supplied by Terraform)
+     InputDataUri (default ${default_data_uri}, supplied by Terraform; the state machine passes
+            │      its run's own copy, s3://${bucket}/runs/<execution>/input/<name>, because an
+            │      S3Prefix input reads every key that starts with the URI)
             │
             ▼
      ┌─────────────┐  processing: sklearn image, prepare.py (stratified 60/20/20 split)

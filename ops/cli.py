@@ -77,6 +77,10 @@ class Clients:
     def logs(self) -> Any:
         return self._client("logs")
 
+    @cached_property
+    def sqs(self) -> Any:
+        return self._client("sqs")
+
 
 @dataclass
 class Context:
@@ -114,7 +118,8 @@ def cmd_start(ctx: Context) -> tuple[str, int]:
 def cmd_status(ctx: Context) -> tuple[str, int]:
     arn = require(ctx.outputs, "state_machine_arn")
     found = commands.latest_executions(ctx.clients.sfn, arn, ctx.args.limit)
-    return render.executions(found), 0
+    depths = commands.queue_depths(ctx.clients.sqs, ctx.outputs)
+    return f"{render.executions(found)}\n\n{render.queues(depths)}", 0
 
 
 def cmd_logs(ctx: Context) -> tuple[str, int]:

@@ -11,7 +11,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,6 +194,68 @@ def latest_executions(sfn: Any, state_machine_arn: str, limit: int) -> list[Exec
             execution.failed_state = failed_state(history(sfn, execution.arn))
         found.append(execution)
     return found
+
+
+# ----------------------------------------------------------------------------- upload queue
+
+#: Terraform outputs naming the trigger's queues, with what each holds (one list, read by
+#: ``make status`` and its tests).
+UPLOAD_QUEUES: tuple[tuple[str, str], ...] = (
+    ("trigger_queue_url", "uploads waiting for their run (FIFO)"),
+    ("trigger_queue_dlq_url", "uploads the trigger gave up on"),
+    ("trigger_dlq_url", "events EventBridge could not deliver"),
+)
+#: Only GetQueueAttributes: reading messages would hide them (visibility timeout) and so
+#: disturb the queue it reports on (the running upload's message is the queue's lock).
+QUEUE_ATTRIBUTES = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+
+
+@dataclass
+class QueueDepth:
+    name: str
+    holds: str
+    waiting: int | None  # ApproximateNumberOfMessages
+    in_flight: int | None  # ApproximateNumberOfMessagesNotVisible (the upload being run)
+    error: str | None = None
+
+
+def queue_name(url: str) -> str:
+    """``https://sqs.<region>.amazonaws.com/<account>/<name>`` -> ``<name>``."""
+    return url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def queue_depths(sqs: Any, outputs: Mapping[str, Any]) -> list[QueueDepth]:
+    """Approximate depth of each upload queue the outputs name; a refused read says why."""
+    depths = []
+    for output, holds in UPLOAD_QUEUES:
+        url = outputs.get(output)
+        if not isinstance(url, str) or not url:
+            continue
+        try:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=list(QUEUE_ATTRIBUTES)
+            )["Attributes"]
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code", "error")
+            depths.append(
+                QueueDepth(
+                    queue_name(url),
+                    holds,
+                    None,
+                    None,
+                    f"{code}: needs sqs:GetQueueAttributes on this queue",
+                )
+            )
+            continue
+        depths.append(
+            QueueDepth(
+                queue_name(url),
+                holds,
+                int(attributes.get("ApproximateNumberOfMessages", 0)),
+                int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            )
+        )
+    return depths
 
 
 # ----------------------------------------------------------------------------- logs

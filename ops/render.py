@@ -7,7 +7,15 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ops.commands import CLASS_NAMES, Approval, Execution, ModelPackage, Prediction, Teardown
+from ops.commands import (
+    CLASS_NAMES,
+    Approval,
+    Execution,
+    ModelPackage,
+    Prediction,
+    QueueDepth,
+    Teardown,
+)
 
 CAUSE_WIDTH = 300
 
@@ -89,6 +97,16 @@ def executions(items: Sequence[Execution]) -> str:
         lines.append(f"  error: {e.error or '-'}")
         lines.append(f"  cause: {flatten(e.cause)}")
     return "\n".join(lines)
+
+
+def queues(items: Sequence[QueueDepth]) -> str:
+    """The upload queues' approximate depths (SQS counts are approximate by design)."""
+    if not items:
+        return "Upload queues: not in the Terraform outputs (re-run `make deploy`)."
+    return "Upload queues (approximate):\n" + table(
+        ("QUEUE", "WAITING", "IN FLIGHT", "HOLDS"),
+        ((q.name, q.waiting, q.in_flight, q.error or q.holds) for q in items),
+    )
 
 
 def summary(described: dict[str, Any]) -> str:

@@ -11,7 +11,11 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
     input:     CheckInput (validator Lambda) -> InputChecked --(invalid)--> InvalidInput -----+
                (validator failed) -> InputCheckFailed ---------------------------------------+
     entry:     (valid) LoadDefaults -> ApplyDefaults -> RouteRequest -> approved | rejected |  |
-               training -> pipeline                                                         |
+               training -> snapshot                                                         |
+    snapshot:  LocateInput -> InputHasKey -> StartInputKey -> (AppendInputKeyPart)*
+               -> RebuildInputUri -> InputUriExact -> InputVersionGiven -> PinInputVersion |
+               CurrentInputVersion
+               -> SnapshotInput (copy into runs/<execution>/input/) -> InputVersioned
     pipeline:  StartPipeline -> WaitForPipeline -> DescribePipeline -> CountPoll -> PipelineStatus
                    ^  (Executing)                                                      |     |
                    +-------------------------------------------------------------------+     |
@@ -87,6 +91,7 @@ SAGEMAKER_SDK = "arn:aws:states:::aws-sdk:sagemaker:"
 SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
 SFN_SDK = "arn:aws:states:::aws-sdk:sfn:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
+S3_COPY_OBJECT = "arn:aws:states:::aws-sdk:s3:copyObject"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
 DATA_JOB_ARN = "$.data_step.steps[0].Metadata.ProcessingJob.Arn"
@@ -244,6 +249,168 @@ def _input_phase(failures: _Failures, accepted: State) -> Task:
     return check_input
 
 
+#: Where a run keeps its own copy of the object its data_uri names (SnapshotInput). Only the run
+#: writes below runs/<execution name>/input/, so the pipeline's S3Prefix input there matches
+#: exactly that one object, and overwriting or deleting the source key changes nothing.
+SNAPSHOT_KEY = "States.Format('runs/{}/input/{}', $$.Execution.Name, $.input_object.name)"
+
+
+def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
+    """LocateInput -> ... -> SnapshotInput: copy the one object data_uri names into the run.
+
+    SageMaker's S3Prefix input reads every key that *starts with* its URI (ProcessingS3Input,
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html), so
+    ``data/raw/a.csv`` would also read ``data/raw/a.csv.1.csv``. The run therefore copies the
+    exact object (S3 CopyObject, which copies the current version and returns its
+    ``CopySourceVersionId``; or the version the input's ``data_version_id`` names) to a key only
+    it writes, and the pipeline reads that copy.
+
+    JSONPath intrinsics have no substring, so the key is rebuilt from ``States.StringSplit``
+    (which drops empty parts) one part at a time; a URI the rebuild does not reproduce exactly
+    (``//``, a trailing ``/``, no key) names no single object and is refused.
+    """
+    locate = Pass(
+        "LocateInput",
+        comment="data_uri split at '/': [s3:, bucket, key parts...].",
+        parameters={
+            "parts.$": "States.StringSplit($.config.data_uri, '/')",
+            "count.$": "States.ArrayLength(States.StringSplit($.config.data_uri, '/'))",
+        },
+        result_path="$.input_object",
+    )
+    not_an_object = failures.fail_with(
+        "InputNotAnObject",
+        "InputNotAnObject",
+        "States.Format('data_uri {} does not name one S3 object: expected s3://<bucket>/<key> "
+        "with no empty path segment (no //, no trailing /).', $.config.data_uri)",
+        "A run reads exactly one object, never a key prefix.",
+    )
+    has_key = Choice("InputHasKey", comment="At least s3:, a bucket and one key part.")
+    start_key = Pass(
+        "StartInputKey",
+        parameters={
+            "parts.$": "$.input_object.parts",
+            "count.$": "$.input_object.count",
+            "bucket.$": "States.ArrayGetItem($.input_object.parts, 1)",
+            "key.$": "States.ArrayGetItem($.input_object.parts, 2)",
+            "next": 3,
+        },
+        result_path="$.input_object",
+    )
+    key_complete = Choice("InputKeyComplete")
+    append_part = Pass(
+        "AppendInputKeyPart",
+        parameters={
+            "parts.$": "$.input_object.parts",
+            "count.$": "$.input_object.count",
+            "bucket.$": "$.input_object.bucket",
+            "key.$": "States.Format('{}/{}', $.input_object.key, "
+            "States.ArrayGetItem($.input_object.parts, $.input_object.next))",
+            "next.$": "States.MathAdd($.input_object.next, 1)",
+        },
+        result_path="$.input_object",
+    )
+    rebuild = Pass(
+        "RebuildInputUri",
+        comment="The URI the parts describe, and the run's own key for the copy.",
+        parameters={
+            "bucket.$": "$.input_object.bucket",
+            "key.$": "$.input_object.key",
+            "scheme.$": "States.ArrayGetItem($.input_object.parts, 0)",
+            "uri.$": "States.Format('s3://{}/{}', $.input_object.bucket, $.input_object.key)",
+            "name.$": "States.ArrayGetItem($.input_object.parts, "
+            "States.MathAdd($.input_object.count, -1))",
+        },
+        result_path="$.input_object",
+    )
+    exact = Choice("InputUriExact", comment="The rebuilt URI is data_uri, character for character.")
+    snapshot = Task(
+        "SnapshotInput",
+        comment="Copy the current version of the object into the run's own prefix.",
+        resource=S3_COPY_OBJECT,
+        parameters={
+            "Bucket": "${bucket}",
+            "Key.$": SNAPSHOT_KEY,
+            # *Likely*: botocore URL-encodes a string CopySource (handle_copy_source_param);
+            # AWS's SDK integration is assumed to do the same for keys with spaces or %.
+            "CopySource.$": "$.copy_source.value",
+            # REPLACE without Tagging: the copy carries no tags, so the role needs no
+            # s3:GetObjectTagging / s3:PutObjectTagging (CopyObject's permissions section:
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+            "TaggingDirective": "REPLACE",
+        },
+        result_path="$.snapshot",
+    )
+    snapshot.add_retry(_retry(S3_TRANSIENT))
+    snapshot.add_catch(
+        Catch(
+            error_equals=["States.ALL"],
+            result_path="$.error",
+            next_step=failures.caught(
+                "InputSnapshotFailed",
+                "InputUnreadable",
+                "Could not copy the object data_uri names into the run",
+            ),
+        )
+    )
+    versioned = Choice("InputVersioned", comment="The package records the version it trained on.")
+    # The trigger names the uploaded version (data_version_id), so an upload waiting in the
+    # queue is trained on even if its key is overwritten meanwhile; without one (make start, the
+    # console) the current version is copied.
+    version_given = Choice("InputVersionGiven", comment="Copy a named version, or the current one.")
+    pin_version = Pass(
+        "PinInputVersion",
+        parameters={
+            "value.$": "States.Format('{}/{}?versionId={}', $.input_object.bucket, "
+            "$.input_object.key, $.config.data_version_id)"
+        },
+        result_path="$.copy_source",
+    )
+    current_version = Pass(
+        "CurrentInputVersion",
+        parameters={"value.$": "States.Format('{}/{}', $.input_object.bucket, $.input_object.key)"},
+        result_path="$.copy_source",
+    )
+    not_versioned = failures.fail_with(
+        "InputNotVersioned",
+        "InputNotVersioned",
+        "States.Format('data_uri {} is in a bucket without versioning: S3 returned no version "
+        "id, so the model package could not record exactly what it trained on. Enable "
+        "versioning on bucket {}.', $.config.data_uri, $.input_object.bucket)",
+        "Without a version the package could not name its data.",
+    )
+    locate.next(has_key)
+    has_key.add_choice(ChoiceRule.NumericGreaterThanEquals("$.input_object.count", 3), start_key)
+    has_key.default_choice(not_an_object)
+    start_key.next(key_complete)
+    key_complete.add_choice(
+        ChoiceRule.NumericLessThanPath("$.input_object.next", "$.input_object.count"),
+        append_part,
+    )
+    key_complete.default_choice(rebuild)
+    append_part.next(key_complete)
+    rebuild.next(exact)
+    exact.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.StringEquals("$.input_object.scheme", "s3:"),
+                ChoiceRule.StringEqualsPath("$.input_object.uri", "$.config.data_uri"),
+            ]
+        ),
+        version_given,
+    )
+    # CheckInput has already refused a data_version_id that is not a non-empty string.
+    version_given.add_choice(ChoiceRule.IsPresent("$.config.data_version_id", True), pin_version)
+    version_given.default_choice(current_version)
+    pin_version.next(snapshot)
+    current_version.next(snapshot)
+    exact.default_choice(not_an_object)
+    snapshot.next(versioned)
+    versioned.add_choice(ChoiceRule.IsPresent("$.snapshot.CopySourceVersionId", True), pipeline)
+    versioned.default_choice(not_versioned)
+    return locate
+
+
 def _pipeline_phase(failures: _Failures, gate: State) -> Task:
     """Start the SageMaker pipeline and poll it within the budget; ``gate`` on success."""
     start_pipeline = Task(
@@ -256,7 +423,11 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
             "PipelineExecutionDescription.$": "States.Format('Started by Step Functions "
             "execution {}', $$.Execution.Name)",
             "PipelineParameters": [
-                {"Name": "InputDataUri", "Value.$": "$.config.data_uri"},
+                # The run's own copy (SnapshotInput), never data_uri itself.
+                {
+                    "Name": "InputDataUri",
+                    "Value.$": "States.Format('s3://${bucket}/{}', " + SNAPSHOT_KEY + ")",
+                },
                 {
                     "Name": "MaxTuningJobs",
                     "Value.$": "States.Format('{}', $.config.max_tuning_jobs)",
@@ -558,8 +729,10 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
             # The full data URI lives here: a description may hold any letter, symbol or
             # punctuation, a metadata value may not (see CustomerMetadataProperties below).
             "ModelPackageDescription.$": "States.Format('Trained by Step Functions execution {}"
-            " (pipeline execution {}) on {}; test accuracy {}.', $$.Execution.Name, "
-            f"$.pipeline.id, $.config.data_uri, {ACCURACY})",
+            " (pipeline execution {}) on {} version {} (read from its copy s3://${bucket}/"
+            "{}); test accuracy {}.', $$.Execution.Name, "
+            f"$.pipeline.id, $.config.data_uri, $.snapshot.CopySourceVersionId, {SNAPSHOT_KEY}, "
+            f"{ACCURACY})",
             "ModelApprovalStatus.$": "$.approval.status",
             "InferenceSpecification": {
                 "Containers": [
@@ -595,6 +768,10 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
                 "pipeline_execution_id.$": "$.pipeline.id",
                 "accuracy.$": f"States.Format('{{}}', {ACCURACY})",
                 "data_uri_sha256.$": "States.Hash($.config.data_uri, 'SHA-256')",
+                # Exactly what was trained on: the bucket and the source object's version
+                # (SnapshotInput's CopySourceVersionId); the key is the URI's hash above.
+                "data_bucket.$": "$.input_object.bucket",
+                "data_version_id.$": "$.snapshot.CopySourceVersionId",
                 "deployed_by_run.$": "$.approval.run_deploys",
             },
         },
@@ -1387,10 +1564,11 @@ def build_definition() -> dict[str, Any]:
     registry = _registry_phase(failures, deployment=deployment, summary=summary)
     gate = _gate_phase(failures, registry=registry)
     pipeline = _pipeline_phase(failures, gate=gate)
+    snapshot = _snapshot_phase(failures, pipeline=pipeline)
     approved = _approval_event_phase(failures, deployment=deployment)
     rejected = _rejection_event_phase(failures, notify_success=notify_success)
     return graph_dict(
-        _entry(failures, pipeline, approved, rejected),
+        _entry(failures, snapshot, approved, rejected),
         comment="Train, tune, evaluate, gate, register and optionally deploy the XGBoost model "
         "(generated by statemachines/training_pipeline.py; do not edit by hand).",
     )

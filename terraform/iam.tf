@@ -50,6 +50,7 @@ data "aws_iam_policy_document" "sagemaker" {
     actions = ["s3:GetObject"]
     resources = [
       "${local.bucket_arn}/data/*",
+      "${local.bucket_arn}/runs/*", # each run's copy of its input (the ASL's SnapshotInput)
       "${local.bucket_arn}/code/*",
       "${local.bucket_arn}/pipelines/*",
       "${local.bucket_arn}/models/*",
@@ -229,6 +230,22 @@ data "aws_iam_policy_document" "state_machine" {
     sid       = "ReadEvaluation"
     actions   = ["s3:GetObject"]
     resources = ["${local.bucket_arn}/evaluation/*"]
+  }
+
+  # SnapshotInput: CopyObject needs s3:GetObject on the source (s3:GetObjectVersion when the
+  # source names a version, as the trigger's runs do) and s3:PutObject on the copy
+  # (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html, Permissions).
+  # TaggingDirective REPLACE, so no tagging actions.
+  statement {
+    sid       = "SnapshotInputRead"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${local.bucket_arn}/data/*"]
+  }
+
+  statement {
+    sid       = "SnapshotInputWrite"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/runs/*"]
   }
 
   statement {

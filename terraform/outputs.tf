@@ -95,6 +95,16 @@ output "trigger_dlq_url" {
   value       = aws_sqs_queue.trigger_dlq.url
 }
 
+output "trigger_queue_url" {
+  description = "SQS FIFO queue of uploads waiting for their run (make status shows its depth)."
+  value       = aws_sqs_queue.trigger_queue.url
+}
+
+output "trigger_queue_dlq_url" {
+  description = "Dead-letter queue of uploads the trigger gave up on."
+  value       = aws_sqs_queue.trigger_queue_dlq.url
+}
+
 output "notification_topic_arn" {
   description = "SNS topic receiving run results, failure events and alarms."
   value       = aws_sns_topic.notifications.arn

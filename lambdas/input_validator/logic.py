@@ -74,11 +74,18 @@ def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> 
     if kind == "s3_uri":
         prefixes = " or ".join(f"s3://{bucket}/{p}..." for p in schema()["data_uri_prefixes"])
         return f"an object URI {prefixes}"
+    if kind == "s3_version_id":
+        return f"an S3 version id: text of 1 to {S3_VERSION_ID_MAX} characters"
     if kind == "model_package_arn":
         return (
             "a SageMaker model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/...)"
         )
     raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
+
+
+#: "Version IDs are Unicode, UTF-8 encoded, URL-ready, opaque strings that are no more than 1,024
+#: bytes long" (S3 user guide, "How S3 Versioning works").
+S3_VERSION_ID_MAX = 1024
 
 
 def _is_integer(value: Any) -> bool:
@@ -116,6 +123,8 @@ def _value_ok(name: str, value: Any, bucket: str, merged: Mapping[str, Any]) -> 
                 for p in schema()["data_uri_prefixes"]
             )
         )
+    if kind == "s3_version_id":
+        return isinstance(value, str) and 0 < len(value) <= S3_VERSION_ID_MAX
     if kind == "model_package_arn":
         return isinstance(value, str) and MODEL_PACKAGE_ARN.match(value) is not None
     raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")

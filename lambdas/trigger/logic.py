@@ -316,8 +316,16 @@ def execution_name(upload: S3Upload) -> str:
 
 
 def execution_input(upload: S3Upload) -> str:
-    """The JSON input of the run: only the data location; the state machine has the defaults."""
-    return json.dumps({"data_uri": upload.uri}, sort_keys=True)
+    """The JSON input of the run: the data location and, when S3 gave one, the uploaded version.
+
+    The version pins the run to this upload: the state machine copies exactly that version, so
+    a later upload of the same key (queued behind this one) cannot take its place. The state
+    machine has the defaults.
+    """
+    document = {"data_uri": upload.uri}
+    if upload.version_id is not None:
+        document["data_version_id"] = upload.version_id
+    return json.dumps(document, sort_keys=True)
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:

@@ -214,6 +214,31 @@ def client_error(error: ClientError) -> StepFailure:
     return StepFailure(f"ClientError: {error}")
 
 
+def parse_manifest(entries: Any, uri: str) -> tuple[str, list[str]]:
+    """A manifest's ``(prefix, [relative keys])``; a malformed manifest is the job's ClientError.
+
+    Stricter reading where the documentation is silent: the prefix object comes first and at
+    least one relative key follows (an empty input is refused, like an empty S3Prefix).
+    """
+    if (
+        not isinstance(entries, list)
+        or len(entries) < 2
+        or not isinstance(entries[0], dict)
+        or not isinstance(entries[0].get("prefix"), str)
+        or not all(isinstance(entry, str) and entry for entry in entries[1:])
+    ):
+        raise StepFailure(
+            f"ClientError: manifest {uri} must be a JSON list: "
+            '[{"prefix": "s3://bucket/prefix/"}, "relative/key", ...]'
+        )
+    return str(entries[0]["prefix"]), [str(entry) for entry in entries[1:]]
+
+
+#: ProcessingS3Input.S3DataType's valid values (botocore's sagemaker model,
+#: ProcessingS3DataType): how S3Uri is read.
+S3_DATA_TYPES = ("S3Prefix", "ManifestFile")
+
+
 class S3Transfer:
     """A job's S3 reads and writes, with the client (hence the credentials) it is given."""
 
@@ -222,7 +247,12 @@ class S3Transfer:
         self.s3: Any = client
 
     def download(self, uri: str, destination: Path) -> list[Path]:
-        """Fetch every object under ``uri`` (an S3 prefix) into ``destination``."""
+        """Fetch every object whose key starts with ``uri``'s key (S3Prefix) into ``destination``.
+
+        A sibling that merely shares the prefix (``a.csv.1.csv`` for ``a.csv``) is read too:
+        "SageMaker uses all objects with the specified key name prefix"
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html).
+        """
         bucket, prefix = split_s3_uri(uri)
         destination.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
@@ -257,6 +287,40 @@ class S3Transfer:
                 "source. Please ensure that the bucket exists and that objects exist under "
                 "that S3 prefix."
             )
+        return written
+
+    def download_manifest(self, uri: str, destination: Path) -> list[Path]:
+        """Fetch exactly the objects the manifest at ``uri`` lists, each by its full key.
+
+        Manifest format (S3DataSource, ``ManifestFile``):
+        ``[{"prefix": "s3://bucket/some/prefix/"}, "relative/key-1", ...]``; each object is
+        ``prefix + relative`` and lands at ``destination/relative``. No listing: a key that
+        merely starts like a listed one is never read.
+        https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_S3DataSource.html
+        """
+        try:
+            entries = self.read_json(uri)
+        except ClientError as error:
+            raise client_error(error) from None
+        except ValueError:
+            raise StepFailure(f"ClientError: manifest {uri} is not JSON") from None
+        prefix, relatives = parse_manifest(entries, uri)
+        bucket, key_prefix = split_s3_uri(prefix)
+        destination.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        for relative in relatives:
+            target = (destination / relative).resolve()
+            if destination.resolve() not in target.parents:
+                raise StepFailure(
+                    f"ClientError: manifest entry {relative!r} escapes its local path"
+                )
+            try:
+                body = self.s3.get_object(Bucket=bucket, Key=key_prefix + relative)["Body"].read()
+            except ClientError as error:
+                raise client_error(error) from None
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(body)
+            written.append(target)
         return written
 
     def upload_directory(self, source: Path, uri: str) -> list[str]:
@@ -410,7 +474,18 @@ class ProcessingJobRunner:
                     f"ValidationError: input {item.get('InputName')}: only S3Input is supported"
                 )
             local = Path(map_container_path(s3_input["LocalPath"], root))
-            self.storage.download(str(s3_input["S3Uri"]), local)
+            # S3Prefix: every key that starts with S3Uri; ManifestFile: exactly the keys the
+            # manifest lists (API_ProcessingS3Input.html). S3DataType is required.
+            data_type = s3_input.get("S3DataType")
+            if data_type == "ManifestFile":
+                self.storage.download_manifest(str(s3_input["S3Uri"]), local)
+            elif data_type == "S3Prefix":
+                self.storage.download(str(s3_input["S3Uri"]), local)
+            else:
+                raise DefinitionError(
+                    f"ValidationError: input {item.get('InputName')}: S3DataType "
+                    f"{data_type!r} is not one of {', '.join(S3_DATA_TYPES)}"
+                )
 
     def create(
         self,

@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: The object DEFAULTS' data_uri names (the scripted pipelines never parse it).
+DEFAULT_DATA = b"sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,0\n"
+
+
 def defaults_json(defaults: dict[str, Any]) -> str:
     """Terraform's ``trim(jsonencode(jsonencode(x)), "\\"")``: JSON escaped to sit in a string."""
     return json.dumps(json.dumps(defaults, separators=(",", ":")))[1:-1]
@@ -114,6 +118,9 @@ class Stack:
         self.iam = session.client("iam")
 
         self.s3.create_bucket(Bucket=BUCKET)
+        # Versioned like terraform/s3.tf's bucket: SnapshotInput records the source version.
+        self.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        self.put_data(DEFAULTS["data_uri"], DEFAULT_DATA)
         self.topic_arn = self.sns.create_topic(Name="training-notifications")["TopicArn"]
         self.queue_url = self.sqs.create_queue(QueueName="notifications")["QueueUrl"]
         queue_arn = self.sqs.get_queue_attributes(
@@ -308,6 +315,11 @@ class Stack:
             threading.Thread(target=apply_once_waiting, daemon=True).start()
         else:
             apply()
+
+    def put_data(self, uri: str, body: bytes) -> str:
+        """Upload ``body`` to ``uri`` (in BUCKET); return the new object version."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return str(self.s3.put_object(Bucket=bucket, Key=key, Body=body)["VersionId"])
 
     def put_evaluation(self, execution_id: str, report: dict[str, Any] | str) -> None:
         body = report if isinstance(report, str) else json.dumps(report)

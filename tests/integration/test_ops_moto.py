@@ -178,7 +178,47 @@ def test_status_shows_the_failing_state_error_and_cause(stack: Stack, outputs: P
 
 
 def test_status_without_executions(stack: Stack, outputs: Path) -> None:
-    assert ops(outputs, "status")[:2] == (0, "No executions yet: start one with `make start`.\n")
+    code, out, _ = ops(outputs, "status")
+    assert code == 0
+    assert out.startswith("No executions yet: start one with `make start`.\n")
+
+
+def test_status_shows_how_many_uploads_wait_in_each_queue(stack: Stack, tmp_path: Path) -> None:
+    """Issue 10 item 2: the FIFO queue (waiting / in flight) and both dead-letter queues."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    urls = {
+        "trigger_queue_url": sqs.create_queue(QueueName="t-uploads.fifo", Attributes=fifo),
+        "trigger_queue_dlq_url": sqs.create_queue(QueueName="t-uploads-dlq.fifo", Attributes=fifo),
+        "trigger_dlq_url": sqs.create_queue(QueueName="t-dlq"),
+    }
+    urls = {name: created["QueueUrl"] for name, created in urls.items()}
+    for n in range(4):
+        sqs.send_message(
+            QueueUrl=urls["trigger_queue_url"], MessageBody=f"upload {n}", MessageGroupId="u"
+        )
+    # The trigger holds the running upload's message: received, not yet deleted.
+    sqs.receive_message(QueueUrl=urls["trigger_queue_url"], MaxNumberOfMessages=1)
+    sqs.send_message(QueueUrl=urls["trigger_dlq_url"], MessageBody="undelivered")
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"state_machine_arn": stack.state_machine_arn, **urls}))
+
+    code, out, _ = ops(path, "status")
+
+    assert code == 0
+    rows = {
+        line.split()[0]: line.split()[1:3] for line in out.splitlines() if line.startswith("t-")
+    }
+    assert rows == {
+        "t-uploads.fifo": ["3", "1"],
+        "t-uploads-dlq.fifo": ["0", "0"],
+        "t-dlq": ["1", "0"],
+    }
+    # Reporting never takes a message from the queue.
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=urls["trigger_queue_url"], AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "3"
 
 
 def test_logs_render_history_and_trigger_logs(stack: Stack, outputs: Path) -> None:

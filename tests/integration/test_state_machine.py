@@ -7,8 +7,10 @@ asserts the terminal status, the error name, the SNS messages and the states vis
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -17,6 +19,7 @@ import regex
 
 from local.aws import core, sagemaker
 from local.aws.sagemaker import PipelineRun, moto_backend
+from local.sagemaker_executor.jobs import S3Transfer
 from tests.helpers.stack import (
     ACCOUNT,
     BUCKET,
@@ -138,6 +141,7 @@ def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
 def test_defaults_come_from_terraform_and_input_overrides_them(stack: Stack) -> None:
     passing(stack, accuracy=0.92)
 
+    stack.put_data(f"s3://{BUCKET}/data/raw/x.csv", b"x\n")
     run = stack.run({"accuracy_threshold": 0.95, "data_uri": f"s3://{BUCKET}/data/raw/x.csv"})
 
     assert run.status == "FAILED"
@@ -148,7 +152,8 @@ def test_defaults_come_from_terraform_and_input_overrides_them(stack: Stack) -> 
         if e["type"] == "TaskScheduled"
         and e["taskScheduledEventDetails"]["resource"] == "startPipelineExecution"
     ]
-    assert f"s3://{BUCKET}/data/raw/x.csv" in started[0]["taskScheduledEventDetails"]["parameters"]
+    parameters = started[0]["taskScheduledEventDetails"]["parameters"]
+    assert f"s3://{BUCKET}/runs/test-run-1/input/x.csv" in parameters
 
 
 def test_gate_passes_with_deploy(stack: Stack) -> None:
@@ -760,6 +765,7 @@ def test_the_metadata_check_refuses_what_sagemaker_refuses() -> None:
 def test_any_data_key_registers_with_storable_metadata(stack: Stack) -> None:
     passing(stack)
     data_uri = f"s3://{BUCKET}/data/raw/iris v2+extra 100%.CSV"
+    stack.put_data(data_uri, b"x\n")
 
     run = stack.run({"data_uri": data_uri})
 
@@ -944,3 +950,126 @@ def test_approval_of_the_package_a_deleting_endpoint_had_deploys_it_again(stack:
     assert "AlreadyServing" not in run.states
     assert run.entered("CreateEndpoint") == 1
     assert stack.endpoints() == [ENDPOINT]
+
+
+# ---------------------------------------------------- exact input (issue 10 item 1)
+
+
+def reading_input(stack: Stack, read: dict[str, bytes], before: Callable[[], None]) -> None:
+    """A pipeline that reads InputDataUri as PrepareData's S3Prefix input does, then succeeds.
+
+    ``before`` runs first (an upload racing the run); ``read`` receives file name -> bytes.
+    """
+
+    def runner(run: PipelineRun) -> None:
+        before()
+        with tempfile.TemporaryDirectory() as directory:
+            for path in S3Transfer(stack.s3).download(
+                run.parameters["InputDataUri"], Path(directory)
+            ):
+                read[path.name] = path.read_bytes()
+        succeed_with(stack, evaluation_report(0.97))(run)
+
+    sagemaker.set_pipeline_runner(runner)
+
+
+def test_a_run_reads_only_its_object_never_a_sibling_sharing_the_prefix(stack: Stack) -> None:
+    data_uri = f"s3://{BUCKET}/data/raw/a.csv"
+    stack.put_data(f"{data_uri}.1.csv", b"someone else's file\n")
+    version = stack.put_data(data_uri, b"mine\n")
+    read: dict[str, bytes] = {}
+    reading_input(stack, read, lambda: None)
+
+    run = stack.run({"data_uri": data_uri})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert read == {"a.csv": b"mine\n"}
+    [package] = stack.model_packages()
+    metadata = package["CustomerMetadataProperties"]
+    assert metadata["data_bucket"] == BUCKET
+    assert metadata["data_version_id"] == version
+    assert f"{data_uri} version {version}" in package["ModelPackageDescription"]
+
+
+@pytest.mark.parametrize("change", ["overwrite", "delete"])
+def test_changing_the_key_during_a_run_changes_nothing_for_it(stack: Stack, change: str) -> None:
+    data_uri = f"s3://{BUCKET}/data/raw/b.csv"
+    version = stack.put_data(data_uri, b"original\n")
+    read: dict[str, bytes] = {}
+
+    def race() -> None:
+        if change == "overwrite":
+            stack.put_data(data_uri, b"replaced\n")
+        else:
+            stack.s3.delete_object(Bucket=BUCKET, Key="data/raw/b.csv")
+
+    reading_input(stack, read, race)
+
+    run = stack.run({"data_uri": data_uri})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert read == {"b.csv": b"original\n"}
+    [package] = stack.model_packages()
+    assert package["CustomerMetadataProperties"]["data_version_id"] == version
+
+
+@pytest.mark.parametrize(
+    "data_uri",
+    [
+        f"s3://{BUCKET}/data/raw/",
+        f"s3://{BUCKET}/data//raw/c.csv",
+        f"s3://{BUCKET}",
+    ],
+)
+def test_a_uri_that_names_no_single_object_is_refused(stack: Stack, data_uri: str) -> None:
+    started: list[PipelineRun] = []
+    sagemaker.set_pipeline_runner(started.append)
+
+    run = stack.run({"data_uri": data_uri})
+
+    assert run.status == "FAILED"
+    assert run.error == "InputNotAnObject"
+    assert data_uri in (run.cause or "")
+    assert started == []
+
+
+def test_a_missing_object_fails_before_the_pipeline_with_a_notification(stack: Stack) -> None:
+    started: list[PipelineRun] = []
+    sagemaker.set_pipeline_runner(started.append)
+
+    run = stack.run({"data_uri": f"s3://{BUCKET}/data/raw/missing.csv"})
+
+    assert run.status == "FAILED"
+    assert run.error == "InputUnreadable"
+    assert "The specified key does not exist" in (run.cause or "")
+    assert started == []
+    assert [n["message"]["error"] for n in stack.notifications()] == ["InputUnreadable"]
+
+
+def test_a_named_version_is_trained_on_even_after_newer_uploads_of_the_key(stack: Stack) -> None:
+    """Two uploads of one key queue two runs: each trains on its own upload (issue 10 item 2)."""
+    data_uri = f"s3://{BUCKET}/data/raw/same.csv"
+    first = stack.put_data(data_uri, b"first upload\n")
+    stack.put_data(data_uri, b"second upload\n")
+    read: dict[str, bytes] = {}
+    reading_input(stack, read, lambda: None)
+
+    run = stack.run({"data_uri": data_uri, "data_version_id": first})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert read == {"same.csv": b"first upload\n"}
+    [package] = stack.model_packages()
+    assert package["CustomerMetadataProperties"]["data_version_id"] == first
+
+
+@pytest.mark.parametrize("version", [7, "", ["v"]])
+def test_a_version_that_is_not_text_is_refused(stack: Stack, version: Any) -> None:
+    started: list[PipelineRun] = []
+    sagemaker.set_pipeline_runner(started.append)
+
+    run = stack.run({"data_version_id": version})
+
+    assert run.status == "FAILED"
+    assert run.error == "InvalidExecutionInput"
+    assert "data_version_id" in run.cause
+    assert started == []

@@ -42,6 +42,7 @@ CONTRACT_INTEGRATIONS = {
     # A failed run's last processing job: its ExitMessage names a data error (issue 10 item 4).
     "arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob",
     "arn:aws:states:::aws-sdk:s3:getObject",
+    "arn:aws:states:::aws-sdk:s3:copyObject",
     "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
     "arn:aws:states:::sagemaker:createModel",
     "arn:aws:states:::sagemaker:createEndpointConfig",
@@ -153,6 +154,18 @@ def iam_action(resource: str) -> str:
     return IAM_ACTION.get(named, named)
 
 
+# API operations that IAM authorises as other actions: CopyObject is s3:GetObject (and
+# s3:GetObjectVersion for a named version) on the source plus s3:PutObject on the copy
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html).
+IAM_ACTIONS_OF = {"s3:CopyObject": {"s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"}}
+
+
+def iam_actions(resource: str) -> set[str]:
+    """The IAM actions a Task resource needs."""
+    action = iam_action(resource)
+    return IAM_ACTIONS_OF.get(action, {action})
+
+
 def asl_integrations() -> set[str]:
     if not ASL_FILES:
         pytest.fail("no statemachines/*.asl.json found: generate the ASL before the IAM checks")
@@ -186,26 +199,35 @@ def test_asl_calls_only_contracted_integrations() -> None:
 
 
 def test_state_machine_role_grants_every_asl_integration() -> None:
-    required = {iam_action(r) for r in asl_integrations() | CONTRACT_INTEGRATIONS}
+    required = {a for r in asl_integrations() | CONTRACT_INTEGRATIONS for a in iam_actions(r)}
     missing = required - granted(state_machine_policy())
     assert not missing, f"state machine role lacks {sorted(missing)}"
 
 
 def test_state_machine_role_grants_nothing_else() -> None:
-    required = {iam_action(r) for r in asl_integrations() | CONTRACT_INTEGRATIONS}
+    required = {a for r in asl_integrations() | CONTRACT_INTEGRATIONS for a in iam_actions(r)}
     extra = granted(state_machine_policy()) - required - STATE_MACHINE_EXTRAS
     assert not extra, f"state machine role grants actions the ASL never calls: {sorted(extra)}"
     missing_extras = STATE_MACHINE_EXTRAS - granted(state_machine_policy())
     assert not missing_extras, f"state machine role lacks {sorted(missing_extras)}"
 
 
-def test_state_machine_reads_only_evaluations() -> None:
+def test_state_machine_s3_access_is_evaluations_inputs_and_run_copies() -> None:
+    """Reads evaluations and data (the copy's source); writes only runs/ (the copies)."""
     policy = state_machine_policy()
     s3 = [s for s in policy if any(a.startswith("s3:") for a in s["actions"])]
-    assert s3, "no S3 statement for ReadEvaluation"
-    for statement in s3:
-        assert statement["actions"] == ["s3:GetObject"]
-        assert all(r.endswith("/evaluation/*") for r in statement["resources"]), statement
+    grants = {
+        (action, resource.rsplit("}", 1)[-1])
+        for statement in s3
+        for action in statement["actions"]
+        for resource in statement["resources"]
+    }
+    assert grants == {
+        ("s3:GetObject", "/evaluation/*"),
+        ("s3:GetObject", "/data/*"),
+        ("s3:GetObjectVersion", "/data/*"),
+        ("s3:PutObject", "/runs/*"),
+    }
 
 
 def test_pass_role_is_conditioned_on_service() -> None:

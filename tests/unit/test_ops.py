@@ -819,3 +819,18 @@ def test_start_wait_prints_the_execution_name_before_the_wait_fails(
     assert out.startswith("started manual-20240501T120000Z-"), out
     assert "waiting up to 0 s" in out
     assert err.count("\n") == 1 and message in err, err
+
+
+def test_a_queue_the_operator_may_not_read_says_which_permission_is_missing() -> None:
+    class DeniedSQS:
+        def get_queue_attributes(self, **_: Any) -> dict[str, Any]:
+            raise ClientError(
+                {"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetQueueAttributes"
+            )
+
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/p-trigger-uploads.fifo"
+    depths = commands.queue_depths(DeniedSQS(), {"trigger_queue_url": url})
+
+    text = render.queues(depths)
+    assert "p-trigger-uploads.fifo" in text
+    assert "AccessDenied: needs sqs:GetQueueAttributes on this queue" in text

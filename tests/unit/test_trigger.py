@@ -366,6 +366,13 @@ def test_execution_input_is_the_data_uri() -> None:
     assert special == {"data_uri": "s3://iris-mlops-111122223333/data/raw/iris v2+extra 100%.CSV"}
 
 
+def test_execution_input_pins_the_uploaded_version_when_s3_gives_one() -> None:
+    """A later upload of the same key, queued behind this one, cannot take its place."""
+    versioned = json.loads(logic.execution_input(upload("s3_object_created_versioned")))
+    assert versioned["data_version_id"] == "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
+    assert versioned["data_uri"].startswith("s3://")
+
+
 def test_execution_arn() -> None:
     assert logic.execution_arn(STATE_MACHINE_ARN, "s3-iris-0123") == (
         "arn:aws:states:us-east-1:111122223333:execution:iris-mlops-training:s3-iris-0123"
