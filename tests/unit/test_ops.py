@@ -633,6 +633,7 @@ def outputs_file(tmp_path: Path) -> Path:
                 "state_machine_arn": {"value": SM_ARN},
                 "endpoint_name": {"value": "iris-endpoint"},
                 "model_package_group_name": {"value": "iris"},
+                "bucket_name": {"value": "iris-bucket"},
             }
         )
     )
