@@ -19,6 +19,10 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # A local copy of the Terraform providers (filesystem mirror), if this machine has one.
 export TF_PLUGIN_DIR ?= $(shell scripts/find-provider-mirror.sh)
 PYTEST_ARGS ?=
+# Test processes for `make test`: one test file per process at a time (module fixtures such as a
+# Terraform apply run once). Much of a test's time is spent waiting (Terraform's propagation
+# checks, polling loops), so more processes than cores still pays on a 2-core machine.
+TEST_WORKERS ?= 3
 
 .PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
         checkov clean docs demo local-up local-down local-status deploy plan destroy run-and-wait start status \
@@ -83,7 +87,7 @@ checkov: $(CHECKOV_STAMP) ## Static security checks of terraform/ (own venv: che
 
 test: $(STAMP) $(XGB17_STAMP) build ## Run every test (unit, integration, Terraform, checkov, xgboost 1.7)
 	$(MAKE) --no-print-directory checkov
-	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python $(PY) -m pytest $(PYTEST_ARGS)
+	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) build ## Unit tests only
 	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)
