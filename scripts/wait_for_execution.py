@@ -4,6 +4,7 @@
         ├─ SUCCEEDED                          ──► exit 0
         ├─ FAILED / TIMED_OUT / ABORTED       ──► exit 1 (error and cause printed)
         └─ still RUNNING at --timeout-seconds ──► exit 2 (the execution keeps running)
+    the endpoint stops answering (the local emulator died) ──► exit 1, one line naming its log
 
 The console link and the outcome go to stdout and, when set, to `$GITHUB_STEP_SUMMARY`
 (Markdown), so a deploy's result is one click away from the workflow run.
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1
@@ -31,6 +34,8 @@ DEFAULT_TIMEOUT_SECONDS = 90 * 60
 DEFAULT_POLL_SECONDS = 30
 # Step Functions caps error and cause at 256 and 32768 characters; a summary needs far less.
 MAX_CAUSE_CHARS = 4000
+#: Set by `make local-up` (as ops/cli.py reads it): where the emulator writes its log.
+EMULATOR_LOG_ENV = "MLOPS_EMULATOR_LOG"
 
 
 @dataclass(frozen=True)
@@ -159,8 +164,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def unreachable_line(failure: Exception, env: dict[str, str] | os._Environ[str]) -> str:
+    """botocore's connection failure as one line (the same words as `make start`'s)."""
+    where = getattr(failure, "kwargs", {}).get("endpoint_url") or env.get("AWS_ENDPOINT_URL") or ""
+    where = where.rstrip("/") or "the AWS endpoint"
+    log = env.get(EMULATOR_LOG_ENV)
+    if log:
+        return (
+            f"error: the emulator at {where} is not answering (stopped or crashed): "
+            f"its log is {log}; start a new one with make local-up"
+        )
+    return (
+        f"error: cannot reach {where}: is the emulator running (make local-up)? "
+        "is the region right?"
+    )
+
+
 def main(argv: list[str] | None = None, sfn: Any = None) -> int:
     args = parse_args(argv)
+    try:
+        return _start_and_wait(args, sfn)
+    except (BotoConnectionError, HTTPClientError) as failure:
+        print(unreachable_line(failure, os.environ), file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _start_and_wait(args: argparse.Namespace, sfn: Any) -> int:
     arn = args.state_machine_arn or args.execution_arn
     if sfn is None:
         sfn = boto3.client("stepfunctions", region_name=region_of(arn))

@@ -202,3 +202,35 @@ def test_cli_rejects_a_start_without_a_name_and_invalid_input() -> None:
         wfe.parse_args(["--state-machine-arn", arn, "--name", "n", "--input", "{not json"])
     with pytest.raises(ValueError, match="not an ARN"):
         wfe.region_of("my-state-machine")
+
+
+def test_a_dead_endpoint_is_one_line_naming_the_emulators_log(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    from botocore.config import Config
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("MLOPS_EMULATOR_LOG", "/tmp/emulator.log")
+    sfn = boto3.client(
+        "stepfunctions",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    arn = f"arn:aws:states:{REGION}:123456789012:execution:m:run-1"
+
+    code = wfe.main(["--execution-arn", arn, "--timeout-seconds", "5"], sfn=sfn)
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == wfe.EXIT_FAILED
+    assert err == [
+        f"error: the emulator at {endpoint} is not answering (stopped or crashed): "
+        "its log is /tmp/emulator.log; start a new one with make local-up"
+    ]
