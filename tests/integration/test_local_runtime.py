@@ -88,7 +88,15 @@ def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     outputs = tmp_path / "outputs.json"
-    outputs.write_text(json.dumps({"state_machine_arn": _waiting_state_machine(emulator)}))
+    outputs.write_text(
+        json.dumps(
+            {
+                "state_machine_arn": _waiting_state_machine(emulator),
+                # make start checks its input against the schema: data_uri must be in it.
+                "bucket_name": "waiting-bucket",
+            }
+        )
+    )
     state_file = tmp_path / "emulator.json"
     emulator_module.write_record(state_file, emulator)
     env = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_SESSION_TOKEN"}}

@@ -108,9 +108,10 @@ def test_gate_passes_registers_without_deploy(stack: Stack) -> None:
         "LoadDefaults",
         "ApplyDefaults",
         "RouteRequest",
-        "StartPipeline",
+        "LocateInput",
     ]
     for state in (
+        "SnapshotInput",
         "StartPipeline",
         "DescribePipeline",
         "ReadEvaluation",
@@ -1014,21 +1015,27 @@ def test_changing_the_key_during_a_run_changes_nothing_for_it(stack: Stack, chan
 
 
 @pytest.mark.parametrize(
-    "data_uri",
+    ("data_uri", "error"),
     [
-        f"s3://{BUCKET}/data/raw/",
-        f"s3://{BUCKET}/data//raw/c.csv",
-        f"s3://{BUCKET}",
+        # The input schema refuses what is plainly not an object under an allowed prefix ...
+        (f"s3://{BUCKET}/data/raw/", "InvalidExecutionInput"),
+        (f"s3://{BUCKET}/data//raw/c.csv", "InvalidExecutionInput"),
+        (f"s3://{BUCKET}", "InvalidExecutionInput"),
+        # ... the snapshot phase what S3 would read as another key than the one named.
+        (f"s3://{BUCKET}/data/raw//c.csv", "InputNotAnObject"),
+        (f"s3://{BUCKET}/data/raw/x//c.csv", "InputNotAnObject"),
     ],
 )
-def test_a_uri_that_names_no_single_object_is_refused(stack: Stack, data_uri: str) -> None:
+def test_a_uri_that_names_no_single_object_is_refused(
+    stack: Stack, data_uri: str, error: str
+) -> None:
     started: list[PipelineRun] = []
     sagemaker.set_pipeline_runner(started.append)
 
     run = stack.run({"data_uri": data_uri})
 
     assert run.status == "FAILED"
-    assert run.error == "InputNotAnObject"
+    assert run.error == error
     assert data_uri in (run.cause or "")
     assert started == []
 
