@@ -17,8 +17,13 @@ A refused action is dropped and logged, as AWS records it in the alarm's history
 execute action"). The message has the documented notification fields (AlarmName, NewStateValue,
 NewStateReason, StateChangeTime, Region, AlarmArn, OldStateValue, AWSAccountId); its Subject
 names the region by code, where AWS writes the region's long name. Not modelled: other action
-types (Auto Scaling, EC2, Systems Manager), and alarms changing state from metric data.
-Tested in ``tests/integration/test_event_delivery.py``.
+types (Auto Scaling, EC2, Systems Manager).
+
+Metric alarms change state from metric data: each PutMetricData evaluates the alarms that watch
+the metrics it wrote (Statistic, Period, EvaluationPeriods, DatapointsToAlarm, Threshold,
+ComparisonOperator, TreatMissingData; see "metric alarms" below for the rules and what is not
+modelled). Tested in ``tests/integration/test_event_delivery.py`` and
+``tests/integration/test_endpoint_metrics.py``.
 """
 
 from __future__ import annotations
@@ -26,9 +31,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from moto.cloudwatch.models import Alarm
+from moto.cloudwatch.models import (
+    Alarm,
+    CloudWatchBackend,
+    Dimension,
+    MetricDatum,
+    cloudwatch_backends,
+)
+from moto.core.utils import utcnow
 
 from local.aws import core, iam, lambda_
 
@@ -105,13 +118,217 @@ def _update_state(original: Callable[..., None]) -> Callable[..., None]:
     return update_state
 
 
+# --------------------------------------------------------------------------- metric alarms
+
+# moto stores metric data and alarms but never compares one with the other, so an alarm could
+# never leave OK on its own. Here every PutMetricData (a client's or the emulator's own, e.g.
+# SageMaker's invocation metrics) evaluates the alarms watching the metrics it wrote, as
+# CloudWatch's "Evaluating an alarm" describes
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html):
+# the alarm's Statistic over each of its last EvaluationPeriods periods of Period seconds is
+# compared with Threshold by ComparisonOperator; DatapointsToAlarm (default: EvaluationPeriods)
+# breaching periods make it ALARM, otherwise OK; periods without data count as TreatMissingData
+# says (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html:
+# breaching, notBreaching, ignore keeps the state, missing (the default) goes to
+# INSUFFICIENT_DATA when every period is missing). AWS evaluates on a schedule (every minute);
+# here evaluation follows each datapoint, so a datapoint acts at once and an alarm whose data
+# only ages out keeps its state. Not modelled (such alarms are left alone): extended statistics
+# (percentiles), metric-math alarms (Metrics), anomaly-detection operators, and the look-back
+# beyond the evaluation range that ignore/missing alarms do for partially missing data.
+
+#: The statistics an alarm's Statistic may name (PutMetricAlarm's Statistic enum in botocore's
+#: cloudwatch service model).
+STATISTICS: dict[str, Callable[[list[float]], float]] = {
+    "SampleCount": lambda values: float(len(values)),
+    "Sum": lambda values: float(sum(values)),
+    "Average": lambda values: float(sum(values)) / len(values),
+    "Minimum": lambda values: float(min(values)),
+    "Maximum": lambda values: float(max(values)),
+}
+#: The static-threshold ComparisonOperator values and what "breaching" means for each.
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
+    "GreaterThanThreshold": lambda value, threshold: value > threshold,
+    "LessThanThreshold": lambda value, threshold: value < threshold,
+    "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
+}
+#: How the notification's reason words each operator (as CloudWatch writes its StateReason).
+COMPARISON_WORDS = {
+    "GreaterThanOrEqualToThreshold": "greater than or equal to",
+    "GreaterThanThreshold": "greater than",
+    "LessThanThreshold": "less than",
+    "LessThanOrEqualToThreshold": "less than or equal to",
+}
+
+
+def period_values(
+    datapoints: list[tuple[datetime, float]],
+    statistic: str,
+    period_seconds: int,
+    periods: int,
+    now: datetime,
+) -> list[float | None]:
+    """The statistic of each of the last ``periods`` periods ending at ``now``, oldest first
+    (``None``: no datapoint in that period)."""
+    values: list[float | None] = []
+    for index in range(periods, 0, -1):
+        end = now - timedelta(seconds=period_seconds * (index - 1))
+        start = end - timedelta(seconds=period_seconds)
+        inside = [value for stamp, value in datapoints if start < stamp <= end]
+        values.append(STATISTICS[statistic](inside) if inside else None)
+    return values
+
+
+def alarm_state(
+    values: list[float | None],
+    comparison: str,
+    threshold: float,
+    datapoints_to_alarm: int,
+    treat_missing_data: str,
+    current_state: str,
+) -> str:
+    """The state the evaluated periods put an alarm in (``current_state`` when ignored)."""
+    breaching = missing_breach = 0
+    for value in values:
+        if value is None:
+            missing_breach += treat_missing_data == "breaching"
+        elif COMPARISONS[comparison](value, threshold):
+            breaching += 1
+    if breaching + missing_breach >= datapoints_to_alarm:
+        return "ALARM"
+    if all(value is None for value in values):
+        if treat_missing_data == "ignore":
+            return current_state
+        if treat_missing_data == "missing":
+            return "INSUFFICIENT_DATA"
+    return "OK"
+
+
+def evaluable(alarm: Any) -> bool:
+    """Whether the evaluator models ``alarm``'s shape (see the comment above)."""
+    return (
+        not alarm.metric_data_queries
+        and alarm.statistic in STATISTICS
+        and alarm.comparison_operator in COMPARISONS
+        and bool(alarm.metric_name)
+    )
+
+
+def _watches(alarm: Any, namespace: str, name: str, dimensions: list[Any]) -> bool:
+    # An alarm watches exactly one metric: its namespace, name and full set of dimensions.
+    return (
+        alarm.namespace == namespace
+        and alarm.metric_name == name
+        and sorted((d.name, d.value) for d in alarm.dimensions)
+        == sorted((d.name, d.value) for d in dimensions)
+    )
+
+
+def _naive_utc(stamp: Any) -> datetime:
+    # moto keeps its own datapoints' times as naive UTC, a client's as it sent them.
+    if isinstance(stamp, str):
+        stamp = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    return stamp
+
+
+def _datapoints(backend: Any, alarm: Any) -> list[tuple[datetime, float]]:
+    wanted = sorted((d.name, d.value) for d in alarm.dimensions)
+    return [
+        (_naive_utc(datum.timestamp), float(datum.value))
+        for datum in backend.get_all_metrics()
+        if isinstance(datum, MetricDatum)
+        and datum.namespace == alarm.namespace
+        and datum.name == alarm.metric_name
+        and sorted((d.name, d.value) for d in datum.dimensions) == wanted
+        and (not alarm.unit or datum.unit == alarm.unit)
+    ]
+
+
+def _reason(alarm: Any, values: list[float | None], state: str) -> tuple[str, str]:
+    shown = [value for value in values if value is not None]
+    word = COMPARISON_WORDS[alarm.comparison_operator]
+    verb = "was" if state == "ALARM" else "was not"
+    reason = (
+        f"Threshold Crossed: {len(shown)} datapoint(s) {shown} {verb} {word} the threshold "
+        f"({float(alarm.threshold)})."
+        if shown
+        else f"Threshold Crossed: no datapoints were received for {len(values)} period(s)."
+    )
+    data = {
+        "version": "1.0",
+        "statistic": alarm.statistic,
+        "period": int(alarm.period),
+        "recentDatapoints": shown,
+        "threshold": float(alarm.threshold),
+    }
+    return reason, json.dumps(data)
+
+
+def evaluate_alarm(backend: Any, alarm: Any, now: datetime) -> None:
+    """Evaluate one alarm against its metric's data and change its state if the data says so
+    (through ``Alarm.update_state``, which runs the new state's actions)."""
+    periods = int(alarm.evaluation_periods)
+    values = period_values(
+        _datapoints(backend, alarm), alarm.statistic, int(alarm.period), periods, now
+    )
+    state = alarm_state(
+        values,
+        alarm.comparison_operator,
+        float(alarm.threshold),
+        int(alarm.datapoints_to_alarm or periods),
+        alarm.treat_missing_data or "missing",
+        alarm.state_value,
+    )
+    if state != alarm.state_value:
+        reason, data = _reason(alarm, values, state)
+        alarm.update_state(reason, data, state)
+
+
+def evaluate_alarms_for(backend: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    """Evaluate every alarm that watches a metric just written to ``backend``."""
+    written = [
+        (
+            str(datum["MetricName"]),
+            [Dimension(d["Name"], d["Value"]) for d in datum.get("Dimensions") or []],
+        )
+        for datum in metric_data
+    ]
+    now = utcnow()
+    for alarm in list(backend.alarms.values()):
+        if evaluable(alarm) and any(
+            _watches(alarm, namespace, name, dims) for name, dims in written
+        ):
+            evaluate_alarm(backend, alarm, now)
+
+
+def _put_metric_data(original: Callable[..., None]) -> Callable[..., None]:
+    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+        original(self, namespace, metric_data)
+        evaluate_alarms_for(self, namespace, metric_data)
+
+    return put_metric_data
+
+
+def put_metric_data(
+    account_id: str, region: str, namespace: str, metric_data: list[dict[str, Any]]
+) -> None:
+    """Record datapoints as the AWS service that owns ``namespace`` would (no caller checks)."""
+    cloudwatch_backends[account_id][region].put_metric_data(namespace, metric_data)
+
+
 # --------------------------------------------------------------------------- install
 
 
 @core.once
 def install() -> None:
-    """Alarms run their SNS actions when their state changes."""
+    """Alarms run their SNS actions when their state changes; metric data is evaluated by the
+    alarms watching it."""
     Alarm.update_state = _update_state(Alarm.update_state)  # type: ignore[method-assign]
+    CloudWatchBackend.put_metric_data = _put_metric_data(  # type: ignore[method-assign]
+        CloudWatchBackend.put_metric_data
+    )
 
 
 def reset() -> None:

@@ -4,8 +4,12 @@ The endpoint's model artifact and ``SAGEMAKER_PROGRAM`` script (s3:// sourcedir 
 ``/opt/ml/model/code``) are served through the XGBoost 1.7-1 container's own serving stack in
 the xgboost 1.7 interpreter (``local/container_serving.py``); AWS's request limits (6 MB body,
 ``ContentType``) are enforced, a non-200 answer is a ``ModelError``, and only an endpoint whose
-status serves (``sagemaker.SERVING_ENDPOINT_STATUSES``) is reached. Tested in
-``tests/integration/test_invoke_endpoint.py``.
+status serves (``sagemaker.SERVING_ENDPOINT_STATUSES``) is reached. Each invocation records
+SageMaker's documented invocation metrics (AWS/SageMaker: Invocations, Invocation4XXErrors,
+Invocation5XXErrors, InvocationsPerInstance, ModelLatency, OverheadLatency) in CloudWatch, whose
+alarms evaluate them (``local/aws/cloudwatch.py``); ``set_model_latency`` (or
+``$EMULATOR_MODEL_LATENCY_SECONDS``) makes a model slow on purpose. Tested in
+``tests/integration/test_invoke_endpoint.py`` and ``tests/integration/test_endpoint_metrics.py``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +38,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.sagemaker import models as sm_models
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-from local.aws import core, sagemaker
+from local.aws import cloudwatch, core, sagemaker
 
 # --------------------------------------------------------------------------- endpoint inference
 
@@ -59,6 +64,8 @@ class _State:
     endpoint_cache_dir: Path = DEFAULT_ENDPOINT_CACHE_DIR
     #: One serving process per model, by config and artifact.
     served_models: dict[str, ServedModel] = field(default_factory=dict)
+    #: Injected model latency in seconds, by endpoint name (``set_model_latency``).
+    model_latency: dict[str, float] = field(default_factory=dict)
 
 
 _STATE = _State()
@@ -136,6 +143,8 @@ class ServingSpec:
     variant_name: str
     model_data_url: str
     environment: dict[str, str]
+    #: The variant's instances (``None``: serverless, which has none).
+    instance_count: int | None = None
 
 
 @dataclass(frozen=True)
@@ -263,6 +272,7 @@ def serving_spec(backend: Any, endpoint_name: str) -> ServingSpec:
         variant_name=variant.get("VariantName", "AllTraffic"),
         model_data_url=model_data_url,
         environment={k: str(v) for k, v in (container.get("Environment") or {}).items()},
+        instance_count=variant.get("InitialInstanceCount"),
     )
 
 
@@ -425,14 +435,154 @@ def validate_invocation(
 
 
 def invoke_model(
-    served: ServedModel, body: bytes | str, content_type: str | None, accept: str | None
+    served: ServedModel,
+    body: bytes | str,
+    content_type: str | None,
+    accept: str | None,
+    delay_seconds: float = 0.0,
 ) -> ContainerAnswer:
-    """One request through the container's serving stack; the container's status and type."""
+    """One request through the container's serving stack; the container's status and type.
+
+    ``delay_seconds`` makes the model that much slower to answer (``set_model_latency``); a
+    delay past the invocation timeout is the container not answering in time.
+    """
     payload = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    if delay_seconds > 0:
+        time.sleep(min(delay_seconds, INVOCATION_TIMEOUT_SECONDS))
+        if delay_seconds >= INVOCATION_TIMEOUT_SECONDS:
+            raise ServingError(
+                f"the model did not answer within {INVOCATION_TIMEOUT_SECONDS:.0f}s "
+                f"(injected latency {delay_seconds}s)"
+            )
     return served.server.invoke(payload, content_type, accept)
 
 
+# --------------------------------------------------------------------------- injected latency
+
+# A test/ops hook, not AWS behaviour: a slow model is otherwise hard to make on purpose, and the
+# guardrails (issue #12) must be shown to trip on one. The delay is spent inside the model's
+# time, so ModelLatency measures it as it would measure a slow container.
+
+#: Injected latency for the server process: a number of seconds for every endpoint, or
+#: comma-separated ``endpoint=seconds`` pairs.
+MODEL_LATENCY_ENV = "EMULATOR_MODEL_LATENCY_SECONDS"
+
+
+def set_model_latency(endpoint_name: str, seconds: float | None) -> None:
+    """Delay ``endpoint_name``'s model answers by ``seconds`` (``None``: env or no delay)."""
+    if seconds is None:
+        _STATE.model_latency.pop(endpoint_name, None)
+    elif seconds < 0:
+        raise ValueError(f"model latency for {endpoint_name} must be >= 0 seconds, not {seconds}")
+    else:
+        _STATE.model_latency[endpoint_name] = float(seconds)
+
+
+def clear_model_latency() -> None:
+    """No latency injected by ``set_model_latency`` on any endpoint (the env still applies)."""
+    _STATE.model_latency.clear()
+
+
+def parse_model_latency(value: str) -> dict[str, float]:
+    """``$EMULATOR_MODEL_LATENCY_SECONDS`` as latency by endpoint (``"*"``: every endpoint)."""
+    value = value.strip()
+    if not value:
+        return {}
+    try:
+        if "=" not in value:
+            return {"*": _non_negative(float(value))}
+        pairs = (item.split("=", 1) for item in value.split(",") if item.strip())
+        return {name.strip(): _non_negative(float(seconds)) for name, seconds in pairs}
+    except ValueError:
+        raise ValueError(
+            f"${MODEL_LATENCY_ENV}={value!r}: expected seconds (every endpoint) or "
+            f"endpoint=seconds pairs separated by commas, each >= 0"
+        ) from None
+
+
+def _non_negative(seconds: float) -> float:
+    if seconds < 0:
+        raise ValueError(seconds)
+    return seconds
+
+
+def model_latency(endpoint_name: str) -> float:
+    """The injected latency for ``endpoint_name`` (``set_model_latency``, then the env)."""
+    if endpoint_name in _STATE.model_latency:
+        return _STATE.model_latency[endpoint_name]
+    from_env = parse_model_latency(os.environ.get(MODEL_LATENCY_ENV, ""))
+    return from_env.get(endpoint_name, from_env.get("*", 0.0))
+
+
+# --------------------------------------------------------------------------- invocation metrics
+
+# SageMaker publishes per-invocation metrics for real-time endpoints in namespace AWS/SageMaker
+# with dimensions EndpointName and VariantName ("Monitor Amazon SageMaker AI with Amazon
+# CloudWatch", SageMaker AI endpoint invocation metrics:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html; the common metrics
+# are repeated in https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-monitor.html):
+# - Invocations: InvokeEndpoint requests sent to the endpoint (Units: None);
+# - Invocation4XXErrors / Invocation5XXErrors: 1 for each request the model answered with a
+#   4xx / 5xx status, otherwise 0 (Units: None);
+# - InvocationsPerInstance: 1/numberOfInstances on each request, the variant's instances at
+#   the time (API_ScalingPolicyMetric.html) (Units: None);
+# - ModelLatency: the time the model took to answer as seen from SageMaker, including the local
+#   round trip to the container (Units: Microseconds);
+# - OverheadLatency: the rest of SageMaker's time on the request, from receiving it to
+#   answering, minus ModelLatency (Units: Microseconds).
+# A request refused before reaching the endpoint (ValidationError: bad name, body too large, no
+# such or no serving endpoint) is no invocation of it and records nothing. A model that could not
+# be loaded or did not answer is a 5XX without a ModelLatency (no answer was timed: the stricter
+# reading, as AWS does not say).
+
+NAMESPACE = "AWS/SageMaker"
+
+
+@dataclass(frozen=True)
+class InvocationOutcome:
+    """What one invocation did, as the metrics need it."""
+
+    status: int
+    #: Seconds the model took to answer (``None``: it never answered).
+    model_seconds: float | None
+    total_seconds: float
+    instance_count: int | None
+
+
+def invocation_metrics(spec: ServingSpec, outcome: InvocationOutcome) -> list[dict[str, Any]]:
+    """The documented AWS/SageMaker datapoints for one invocation (PutMetricData's MetricData)."""
+    dimensions = [
+        {"Name": "EndpointName", "Value": spec.endpoint_name},
+        {"Name": "VariantName", "Value": spec.variant_name},
+    ]
+
+    def datum(name: str, value: float, unit: str) -> dict[str, Any]:
+        return {"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": unit}
+
+    data = [
+        datum("Invocations", 1.0, "None"),
+        datum("Invocation4XXErrors", float(400 <= outcome.status < 500), "None"),
+        datum("Invocation5XXErrors", float(500 <= outcome.status < 600), "None"),
+    ]
+    if outcome.instance_count:
+        data.append(datum("InvocationsPerInstance", 1.0 / outcome.instance_count, "None"))
+    model_seconds = outcome.model_seconds or 0.0
+    if outcome.model_seconds is not None:
+        data.append(datum("ModelLatency", round(model_seconds * 1e6), "Microseconds"))
+    overhead = max(outcome.total_seconds - model_seconds, 0.0)
+    data.append(datum("OverheadLatency", round(overhead * 1e6), "Microseconds"))
+    return data
+
+
+def record_invocation(
+    account_id: str, region: str, spec: ServingSpec, outcome: InvocationOutcome
+) -> None:
+    """Publish one invocation's metrics to CloudWatch in the endpoint's account and region."""
+    cloudwatch.put_metric_data(account_id, region, NAMESPACE, invocation_metrics(spec, outcome))
+
+
 def _invoke_endpoint(self: Any) -> Any:
+    started = time.perf_counter()
     account_id, region = self.current_account, self.region
     endpoint_name = self._get_params().get("EndpointName") or self.path.split("/")[2]
     # The raw bytes: moto decodes UTF-8 bodies to str, and a binary body must reach the container
@@ -444,15 +594,15 @@ def _invoke_endpoint(self: Any) -> Any:
     validate_invocation(endpoint_name, body, content_type, accept)
     backend = sm_models.sagemaker_backends[account_id][region]
     spec = serving_spec(backend, endpoint_name)
+    status, model_seconds = 500, None
     try:
-        served = served_model(spec, account_id, region)
-    except Exception as error:  # the container could not load the model: a server error
-        message = f"could not load the model: {type(error).__name__}: {error}"
-        raise _server_error(endpoint_name, account_id, message) from None
-    try:
-        answer = invoke_model(served, body, content_type, accept)
-    except ServingError as error:
-        raise _server_error(endpoint_name, account_id, str(error)) from None
+        answer, model_seconds = _serve(spec, account_id, region, body, content_type, accept)
+        status = answer.status
+    finally:
+        outcome = InvocationOutcome(
+            status, model_seconds, time.perf_counter() - started, spec.instance_count
+        )
+        record_invocation(account_id, region, spec, outcome)
     if answer.status != 200:
         kind = "client" if 400 <= answer.status < 500 else "server"
         message = answer.body.decode("utf-8", "replace")
@@ -462,6 +612,29 @@ def _invoke_endpoint(self: Any) -> Any:
         "x-Amzn-Invoked-Production-Variant": spec.variant_name,
     }
     return 200, headers, answer.body
+
+
+def _serve(
+    spec: ServingSpec,
+    account_id: str,
+    region: str,
+    body: bytes,
+    content_type: str | None,
+    accept: str | None,
+) -> tuple[ContainerAnswer, float]:
+    """The container's answer and the seconds the model took; a failure is a 500 ModelError."""
+    endpoint_name = spec.endpoint_name
+    try:
+        served = served_model(spec, account_id, region)
+    except Exception as error:  # the container could not load the model: a server error
+        message = f"could not load the model: {type(error).__name__}: {error}"
+        raise _server_error(endpoint_name, account_id, message) from None
+    model_started = time.perf_counter()
+    try:
+        answer = invoke_model(served, body, content_type, accept, model_latency(endpoint_name))
+    except ServingError as error:
+        raise _server_error(endpoint_name, account_id, str(error)) from None
+    return answer, time.perf_counter() - model_started
 
 
 def _invoke_requires_serving_endpoint(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -501,6 +674,8 @@ def install() -> None:
 
 
 def reset() -> None:
-    """Stop every serving process; models are extracted to the default directory again."""
+    """Stop every serving process; models are extracted to the default directory again, and
+    no latency is injected."""
     stop_served_models()
+    clear_model_latency()
     _STATE.endpoint_cache_dir = DEFAULT_ENDPOINT_CACHE_DIR
