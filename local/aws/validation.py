@@ -443,6 +443,44 @@ def _located_required(operation: Any) -> list[tuple[str, str]]:
     return found
 
 
+@dataclass(frozen=True)
+class _S3Route:
+    """One S3 operation's ``http`` binding, as ``s3_operation`` matches requests against it."""
+
+    operation: Any
+    method: str | None
+    has_key: bool
+    literals: dict[str, str | None]
+    required: tuple[tuple[str, str], ...]
+
+
+@functools.cache
+def _s3_routes(service_model: Any) -> tuple[_S3Route, ...]:
+    """Every candidate operation's binding, read from the model once (not per request).
+
+    Deprecated operations (PutBucketLifecycle, GetBucketNotification...) are not candidates, nor
+    those without a bucket (ListBuckets, ListDirectoryBuckets: nothing this emulator validates).
+    """
+    routes = []
+    for name in service_model.operation_names:
+        operation = service_model.operation_model(name)
+        if operation.deprecated:
+            continue
+        path, literals = _uri_literals(operation.http.get("requestUri", "/"))
+        if path == "/":
+            continue
+        routes.append(
+            _S3Route(
+                operation,
+                operation.http.get("method"),
+                "{Key+}" in path,
+                literals,
+                tuple(_located_required(operation)),
+            )
+        )
+    return tuple(routes)
+
+
 def s3_operation(
     service_model: Any,
     method: str,
@@ -454,36 +492,26 @@ def s3_operation(
 
     ``query`` and ``headers`` are keyed by lower-case name. Of the operations whose method, URI
     template (bucket, or bucket and key) and URI literals match, the most specific one whose
-    required header/querystring members are all present wins; deprecated operations
-    (PutBucketLifecycle, GetBucketNotification...) are not candidates, nor those without a
-    bucket (ListBuckets, ListDirectoryBuckets: nothing to validate).
+    required header/querystring members are all present wins (candidates: ``_s3_routes``).
     """
     best: tuple[int, Any] | None = None
-    for name in service_model.operation_names:
-        operation = service_model.operation_model(name)
-        http = operation.http
-        if http.get("method") != method or operation.deprecated:
-            continue
-        path, literals = _uri_literals(http.get("requestUri", "/"))
-        if path == "/":
-            continue  # ListBuckets and such: no bucket, nothing this emulator validates
-        if ("{Key+}" in path) != has_key:
+    for route in _s3_routes(service_model):
+        if route.method != method or route.has_key != has_key:
             continue
         if any(
             key.lower() not in query or (value is not None and query[key.lower()] != value)
-            for key, value in literals.items()
+            for key, value in route.literals.items()
             if key != "x-id"
         ):
             continue
-        required = _located_required(operation)
         if not all(
             (query if location == "querystring" else headers).get(wire) is not None
-            for location, wire in required
+            for location, wire in route.required
         ):
             continue
-        score = len(literals) + len(required)
+        score = len(route.literals) + len(route.required)
         if best is None or score > best[0]:
-            best = (score, operation)
+            best = (score, route.operation)
     return best[1] if best else None
 
 
