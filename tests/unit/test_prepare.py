@@ -820,3 +820,17 @@ def test_peak_memory_is_bounded_on_a_million_rows(tmp_path: Path) -> None:
     }
     print(f"prepare.py on {size} bytes, 1M rows: peak RSS {peak} bytes ({peak / size:.2f}x)")
     assert peak <= 3 * size, f"peak RSS {peak / 2**20:.0f} MiB > 3 x {size / 2**20:.0f} MiB"
+
+
+def test_label_table_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A label with ever more distinct values stops the read early (the table stays small)."""
+    monkeypatch.setattr(prepare, "MAX_DISTINCT_LABELS", 50)
+    numbers = "x,y\n" + "\n".join(f"{i},{i}" for i in range(200)) + "\n"
+    assert error_of(tmp_path / "n", numbers, DatasetSpec("y")).startswith(
+        "column 'y' has more than 50 distinct numeric values (e.g. 0, 1, 2, 3, 4)"
+    )
+    ids = "x,y\n" + "\n".join(f"{i},id-{i}" for i in range(200)) + "\n"
+    assert error_of(tmp_path / "s", ids, DatasetSpec("y")) == (
+        "column 'y' has more than 50 distinct labels, too many for classification (is it an "
+        "identifier?); set label_column to the column that holds the class of each row"
+    )
