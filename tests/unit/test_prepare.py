@@ -873,3 +873,11 @@ def test_label_table_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "column 'y' has more than 50 distinct labels, too many for classification (is it an "
         "identifier?); set label_column to the column that holds the class of each row"
     )
+
+
+def test_mmap_threshold_is_fixed_on_glibc() -> None:
+    """The allocator setting behind the memory bound takes effect where the scripts run."""
+    import platform
+
+    assert platform.libc_ver()[0] == "glibc"  # the containers and this machine
+    assert prepare.fix_mmap_threshold() is True
