@@ -2,13 +2,15 @@
 
 The committed ``ml/pipeline_definition.json`` is rendered like Terraform does, the real scripts
 are staged in the emulated S3, and the executor (registered as moto's pipeline runner) runs
-PrepareData, a small optuna search over the real ``train.py`` and EvaluateModel as subprocesses.
+PrepareData, the CheckProblemType condition, then the branch it picks (binary or multiclass):
+a small optuna search over the real ``train.py`` and the evaluation, as subprocesses.
 The tuner's pure pieces (metric reading, the search) are tested first; the definition's and the
 job runners' pure pieces are in tests/unit/test_sagemaker_{definition,jobs}.py.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -23,6 +25,7 @@ from devtools.build import tar_gz
 from local import tuning
 from local.aws import sagemaker as aws_sagemaker
 from local.sagemaker_executor import LocalPipelineExecutor
+from local.sagemaker_executor.definition import StepGraph
 from tests.helpers.pipeline_definition import (
     BUCKET,
     REGION,
@@ -39,8 +42,17 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "data" / "raw" / "iris.csv"
-PIPELINE = "iris-local-executor"
+IRIS_LABEL = "Species"
+PIPELINE = "local-executor"
 DEADLINE_SECONDS = 90
+TUNE_MULTICLASS = "TuneXGBoostMulticlass"
+EVALUATE_MULTICLASS = "EvaluateModelMulticlass"
+
+
+def _definition_step(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    """A step of the definition by name, a Condition step's branches included (the same dict,
+    so a test may change it in place)."""
+    return next(s for s in StepGraph.of(definition["Steps"]).steps if s["Name"] == name)
 
 
 def test_last_metric_takes_the_last_match() -> None:
@@ -61,7 +73,7 @@ XGBOOST_LOG = (
 
 def test_log_is_read_as_cloudwatch_shows_it() -> None:
     assert tuning.cloudwatch_log_text("[1]\ta\tb\n") == "[1]#011a#011b\n"
-    definition = _definition()["Steps"][1]["Arguments"]
+    definition = _definition_step(_definition(), TUNE_MULTICLASS)["Arguments"]
     regexes = tuning.objective_metric_regexes(
         definition["TrainingJobDefinition"]["AlgorithmSpecification"],
         definition["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"],
@@ -95,9 +107,9 @@ def test_metric_definitions_are_refused_for_the_xgboost_image() -> None:
 
 
 def test_search_space_comes_from_the_definition_ranges() -> None:
-    ranges = _definition()["Steps"][1]["Arguments"]["HyperParameterTuningJobConfig"][
-        "ParameterRanges"
-    ]
+    ranges = _definition_step(_definition(), TUNE_MULTICLASS)["Arguments"][
+        "HyperParameterTuningJobConfig"
+    ]["ParameterRanges"]
     specs = {spec.name: spec for spec in tuning.parse_parameter_ranges(ranges)}
     assert (specs["max_depth"].kind, specs["max_depth"].low, specs["max_depth"].high) == (
         "Integer",
@@ -205,10 +217,14 @@ def _put_role_policy(iam: Any, policy: dict[str, Any]) -> None:
     )
 
 
-def _start(sm: Any, **parameters: str) -> str:
+def _start(sm: Any, pipeline: str = PIPELINE, **parameters: str) -> str:
+    """Start ``pipeline``; the real one gets the iris label unless the test names another (the
+    state machine always passes LabelColumn, FeatureColumns and ClassOrder)."""
+    if pipeline == PIPELINE:
+        parameters = {"LabelColumn": IRIS_LABEL, **parameters}
     return str(
         sm.start_pipeline_execution(
-            PipelineName=PIPELINE,
+            PipelineName=pipeline,
             PipelineParameters=[{"Name": k, "Value": v} for k, v in parameters.items()],
         )["PipelineExecutionArn"]
     )
@@ -457,3 +473,134 @@ def test_the_tuning_step_needs_create_hyper_parameter_tuning_job(stack: dict[str
     reason = steps["TuneXGBoost"]["FailureReason"]
     assert reason.startswith("AccessDeniedException: ") and missing in reason, reason
     assert sm.list_training_jobs()["TrainingJobSummaries"] == []
+
+
+# --------------------------------------------------------------------- Condition steps (#11)
+# A pipeline of tiny processing steps around a Condition on a parameter: what runs, what
+# ListPipelineExecutionSteps shows, with no dependency on the ML scripts. Developer guide,
+# Condition step: https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps.html
+# #step-type-condition; outcome metadata: botocore ConditionStepMetadata.
+
+CONDITION_PIPELINE = "condition-only"
+TINY_SCRIPT = "import pathlib, sys\npathlib.Path(sys.argv[1], sys.argv[2]).write_text('ran')\n"
+
+
+def _tiny_step(name: str, **extra: Any) -> dict[str, Any]:
+    """A processing step (the role, image and cluster of the real PrepareData) whose script
+    writes ``<name>`` to its one output."""
+    prepare = _definition_step(_definition(), "PrepareData")["Arguments"]
+    arguments = copy.deepcopy(prepare)
+    arguments["ProcessingResources"]["ClusterConfig"].update(
+        InstanceType="ml.m5.large", InstanceCount=1
+    )
+    arguments["AppSpecification"] = {
+        "ImageUri": prepare["AppSpecification"]["ImageUri"],
+        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/tiny.py"],
+        "ContainerArguments": ["/opt/ml/processing/out", name],
+    }
+    [code] = [i for i in prepare["ProcessingInputs"] if i["InputName"] == "code"]
+    code = copy.deepcopy(code)
+    code["S3Input"]["S3Uri"] = f"s3://{BUCKET}/code/tiny.py"
+    arguments["ProcessingInputs"] = [code]
+    arguments["ProcessingOutputConfig"] = {
+        "Outputs": [
+            {
+                "OutputName": "out",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": {
+                        "Std:Join": {
+                            "On": "/",
+                            "Values": [
+                                f"s3://{BUCKET}/pipelines",
+                                {"Get": "Execution.PipelineExecutionId"},
+                                name,
+                            ],
+                        }
+                    },
+                    "LocalPath": "/opt/ml/processing/out",
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+        ]
+    }
+    return {"Name": name, "Type": "Processing", "Arguments": arguments, **extra}
+
+
+def _condition_pipeline(stack: dict[str, Any], right_value: Any = "yes") -> None:
+    """Flag == right_value ? Yes : No; After waits for Yes (outside the condition)."""
+    stack["s3"].put_object(Bucket=BUCKET, Key="code/tiny.py", Body=TINY_SCRIPT.encode())
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "Flag", "Type": "String", "DefaultValue": "no"}],
+        "Steps": [
+            {
+                "Name": "Check",
+                "Type": "Condition",
+                "Arguments": {
+                    "Conditions": [
+                        {
+                            "Type": "Equals",
+                            "LeftValue": {"Get": "Parameters.Flag"},
+                            "RightValue": right_value,
+                        }
+                    ],
+                    "IfSteps": [_tiny_step("Yes")],
+                    "ElseSteps": [_tiny_step("No")],
+                },
+            },
+            _tiny_step("After", DependsOn=["Yes"]),
+        ],
+    }
+    stack["sm"].create_pipeline(
+        PipelineName=CONDITION_PIPELINE,
+        PipelineDefinition=json.dumps(definition),
+        RoleArn=ROLE_ARN,
+    )
+
+
+def _written(s3: Any, execution_id: str) -> set[str]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"pipelines/{execution_id}/")
+    return {item["Key"].split("/")[2] for item in listed.get("Contents", [])}
+
+
+@pytest.mark.parametrize(
+    ("flag", "outcome", "ran"),
+    [("yes", "True", {"Yes", "After"}), ("no", "False", {"No"})],
+)
+def test_only_the_chosen_branch_runs_and_the_outcome_is_listed(
+    stack: dict[str, Any], flag: str, outcome: str, ran: set[str]
+) -> None:
+    sm, s3 = stack["sm"], stack["s3"]
+    _condition_pipeline(stack)
+    arn = _start(sm, CONDITION_PIPELINE, Flag=flag)
+    execution_id = arn.rsplit("/", 1)[-1]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    steps = _steps(sm, arn)
+    # The untaken branch, and After when it waits for the untaken Yes, never start: they are
+    # not step executions, so ListPipelineExecutionSteps does not list them.
+    assert {name: s["StepStatus"] for name, s in steps.items()} == {
+        "Check": "Succeeded",
+        **dict.fromkeys(ran, "Succeeded"),
+    }
+    assert steps["Check"]["Metadata"] == {"Condition": {"Outcome": outcome}}
+    assert _written(s3, execution_id) == ran
+    started = [e["step"] for e in stack["events"] if e["type"] == "step_started"]
+    assert started[0] == "Check" and set(started) == {"Check", *ran}
+
+
+def test_a_condition_that_cannot_be_evaluated_fails_its_step(stack: dict[str, Any]) -> None:
+    """A String parameter compared with an Integer: the step fails by name, no branch runs
+    (the SDK's local mode fails it the same way: "not of the same type")."""
+    sm, s3 = stack["sm"], stack["s3"]
+    _condition_pipeline(stack, right_value=2)
+    arn = _start(sm, CONDITION_PIPELINE, Flag="2")
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    steps = _steps(sm, arn)
+    assert list(steps) == ["Check"]
+    reason = steps["Check"]["FailureReason"]
+    assert reason.startswith("ValidationError: condition Equals: '2' (String) and 2 (Integer)")
+    assert reason in described["FailureReason"]
+    assert _written(s3, arn.rsplit("/", 1)[-1]) == set()

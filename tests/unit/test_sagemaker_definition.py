@@ -24,9 +24,11 @@ def test_property_paths_parse_like_sagemaker() -> None:
     assert parse_property_path(
         "Steps.PrepareData.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     ) == ["Steps", "PrepareData", "ProcessingOutputConfig", "Outputs", "train", "S3Output", "S3Uri"]
-    assert parse_property_path("Steps.TuneXGBoost.TrainingJobSummaries[0].TrainingJobName") == [
+    assert parse_property_path(
+        "Steps.TuneXGBoostBinary.TrainingJobSummaries[0].TrainingJobName"
+    ) == [
         "Steps",
-        "TuneXGBoost",
+        "TuneXGBoostBinary",
         "TrainingJobSummaries",
         0,
         "TrainingJobName",
@@ -36,11 +38,15 @@ def test_property_paths_parse_like_sagemaker() -> None:
 
 
 def test_real_definition_runs_in_data_dependency_order() -> None:
+    """The condition's branches are flattened, each step after its condition and its data."""
     steps = _definition()["Steps"]
     assert [s["Name"] for s in execution_order(list(reversed(steps)))] == [
         "PrepareData",
-        "TuneXGBoost",
-        "EvaluateModel",
+        "CheckProblemType",
+        "TuneXGBoostBinary",
+        "EvaluateModelBinary",
+        "TuneXGBoostMulticlass",
+        "EvaluateModelMulticlass",
     ]
 
 
