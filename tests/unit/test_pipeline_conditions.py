@@ -105,8 +105,8 @@ def test_conditions_that_cannot_be_evaluated_fail_the_step_by_name(
 
 def test_condition_outcome_values_are_the_service_models() -> None:
     shapes = botocore.session.get_session().get_service_model("sagemaker")
-    outcome = shapes.shape_for("ConditionStepMetadata").members["Outcome"]
-    assert outcome.enum == ["True", "False"]  # type: ignore[attr-defined]
+    metadata: Any = shapes.shape_for("ConditionStepMetadata")
+    assert metadata.members["Outcome"].enum == ["True", "False"]
 
 
 # --- the real definition's CheckProblemType ------------------------------------------------
