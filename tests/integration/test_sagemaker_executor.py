@@ -11,6 +11,8 @@ job runners' pure pieces are in tests/unit/test_sagemaker_{definition,jobs}.py.
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import threading
 import time
@@ -245,7 +247,14 @@ def _steps(sm: Any, arn: str) -> dict[str, dict[str, Any]]:
     return {step["StepName"]: step for step in listed}
 
 
+def _contract(s3: Any, execution_id: str) -> dict[str, Any]:
+    key = f"pipelines/{execution_id}/prepare/contract/contract.json"
+    return dict(json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+
+
 def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
+    """Iris (3 classes): CheckProblemType is False, the multiclass branch runs, the binary
+    branch never starts."""
     s3, sm, events = stack["s3"], stack["sm"], stack["events"]
     arn = _start(sm, MaxTuningJobs="3", MaxParallelTuningJobs="2")
     execution_id = arn.rsplit("/", 1)[-1]
@@ -255,9 +264,13 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     steps = _steps(sm, arn)
     assert {name: s["StepStatus"] for name, s in steps.items()} == {
         "PrepareData": "Succeeded",
-        "TuneXGBoost": "Succeeded",
-        "EvaluateModel": "Succeeded",
+        "CheckProblemType": "Succeeded",
+        TUNE_MULTICLASS: "Succeeded",
+        EVALUATE_MULTICLASS: "Succeeded",
     }
+    assert steps["CheckProblemType"]["Metadata"] == {"Condition": {"Outcome": "False"}}
+    contract = _contract(s3, execution_id)
+    assert (contract["num_classes"], contract["label_column"]) == (3, IRIS_LABEL)
 
     report = json.loads(
         s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/evaluation.json")[
@@ -265,13 +278,15 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
         ].read()
     )
     assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert "binary_classification_metrics" not in report
     assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+    assert report["dataset_contract"] == contract
 
     trials = [e for e in events if e["type"] == "trial_finished"]
     assert len(trials) == 3 and all(t["status"] == "Completed" for t in trials)
     best_trial = min(trials, key=lambda t: t["objective"])
 
-    tuning_arn = steps["TuneXGBoost"]["Metadata"]["TuningJob"]["Arn"]
+    tuning_arn = steps[TUNE_MULTICLASS]["Metadata"]["TuningJob"]["Arn"]
     tuning_job = sm.describe_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=tuning_arn.rsplit("/", 1)[-1]
     )
@@ -307,10 +322,88 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert prepare_job["ProcessingJobStatus"] == "Completed"
     assert [e["step"] for e in events if e["type"] == "step_started"] == [
         "PrepareData",
-        "TuneXGBoost",
-        "EvaluateModel",
+        "CheckProblemType",
+        TUNE_MULTICLASS,
+        EVALUATE_MULTICLASS,
     ]
     assert (stack["workdir"] / "work" / execution_id / "PrepareData" / "stderr.log").is_file()
+
+
+def _breast_cancer_csv() -> bytes:
+    """scikit-learn's breast cancer set (2 classes, 30 features whose names hold spaces) with
+    a string label column, "diagnosis", first."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["diagnosis", *data.feature_names])
+    for label, row in zip(data.target, data.data, strict=True):
+        writer.writerow([data.target_names[label], *(repr(float(x)) for x in row)])
+    return out.getvalue().encode()
+
+
+def test_a_binary_dataset_takes_the_binary_branch(stack: dict[str, Any]) -> None:
+    """Issue 11 #2: two classes ─► CheckProblemType True ─► binary:logistic tuned on
+    validation:logloss, evaluated with binary_classification_metrics; nothing multiclass runs."""
+    s3, sm = stack["s3"], stack["sm"]
+    s3.put_object(Bucket=BUCKET, Key="data/raw/breast_cancer.csv", Body=_breast_cancer_csv())
+    arn = _start(
+        sm,
+        InputDataUri=f"s3://{BUCKET}/data/raw/breast_cancer.csv",
+        LabelColumn="diagnosis",
+        MaxTuningJobs="2",
+        MaxParallelTuningJobs="2",
+    )
+    execution_id = arn.rsplit("/", 1)[-1]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    steps = _steps(sm, arn)
+    assert {name: s["StepStatus"] for name, s in steps.items()} == {
+        "PrepareData": "Succeeded",
+        "CheckProblemType": "Succeeded",
+        "TuneXGBoostBinary": "Succeeded",
+        "EvaluateModelBinary": "Succeeded",
+    }
+    assert steps["CheckProblemType"]["Metadata"] == {"Condition": {"Outcome": "True"}}
+
+    contract = _contract(s3, execution_id)
+    assert contract["num_classes"] == 2 and contract["problem_type"] == "binary"
+    assert contract["class_names"] == ["benign", "malignant"]  # sorted distinct labels
+    assert contract["label_column"] == "diagnosis" and len(contract["feature_columns"]) == 30
+    assert "mean radius" in contract["feature_columns"]
+
+    tuning_arn = steps["TuneXGBoostBinary"]["Metadata"]["TuningJob"]["Arn"]
+    tuning_job = sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning_arn.rsplit("/", 1)[-1]
+    )
+    objective = tuning_job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    assert objective == {"Type": "Minimize", "MetricName": "validation:logloss"}
+    static = tuning_job["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert json.loads(static["objective"]) == "binary:logistic"
+    channels = [c["ChannelName"] for c in tuning_job["TrainingJobDefinition"]["InputDataConfig"]]
+    assert channels == ["train", "validation", "contract"]
+    best = tuning_job["BestTrainingJob"]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == (
+        "validation:logloss"
+    )
+    training_job = sm.describe_training_job(TrainingJobName=best["TrainingJobName"])
+    metrics = {m["MetricName"]: m["Value"] for m in training_job["FinalMetricDataList"]}
+    assert metrics["validation:logloss"] == pytest.approx(
+        best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    )
+
+    report = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/evaluation.json")[
+            "Body"
+        ].read()
+    )
+    binary = report["binary_classification_metrics"]
+    assert "multiclass_classification_metrics" not in report
+    assert binary["accuracy"]["value"] >= 0.9
+    assert {"precision", "recall", "f1", "auc", "confusion_matrix"} <= set(binary)
+    assert report["dataset_contract"] == contract
+    assert report["model"]["training_job_name"] == best["TrainingJobName"]
 
 
 def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
@@ -319,7 +412,7 @@ def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
     """The old definition (custom MetricDefinitions) is refused as the service would refuse it."""
     sm = stack["sm"]
     definition = _definition()
-    algorithm = definition["Steps"][1]["Arguments"]["TrainingJobDefinition"][
+    algorithm = _definition_step(definition, TUNE_MULTICLASS)["Arguments"]["TrainingJobDefinition"][
         "AlgorithmSpecification"
     ]
     algorithm["MetricDefinitions"] = [
@@ -329,7 +422,7 @@ def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
     arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
     described = _wait(sm, arn)
     assert described["PipelineExecutionStatus"] == "Failed"
-    step = _steps(sm, arn)["TuneXGBoost"]
+    step = _steps(sm, arn)[TUNE_MULTICLASS]
     assert step["StepStatus"] == "Failed"
     assert "ValidationException: MetricDefinitions cannot be set" in step["FailureReason"]
     assert not [e for e in stack["events"] if e["type"] == "trial_finished"]
@@ -376,8 +469,8 @@ def test_stop_request_ends_tuning_early(stack: dict[str, Any]) -> None:
 
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Stopped"
     steps = _steps(sm, arn)
-    assert steps["TuneXGBoost"]["StepStatus"] == "Stopped"
-    assert "EvaluateModel" not in steps
+    assert steps[TUNE_MULTICLASS]["StepStatus"] == "Stopped"
+    assert EVALUATE_MULTICLASS not in steps
     assert len([e for e in events if e["type"] == "trial_finished"]) < 6
 
 
@@ -403,7 +496,7 @@ def test_training_output_needs_the_roles_models_permission(stack: dict[str, Any]
     assert described["PipelineExecutionStatus"] == "Failed"
     steps = _steps(sm, arn)
     assert steps["PrepareData"]["StepStatus"] == "Succeeded"
-    tune = steps["TuneXGBoost"]
+    tune = steps[TUNE_MULTICLASS]
     assert tune["StepStatus"] == "Failed"
     assert "AccessDenied" in tune["FailureReason"] and "PutObject" in tune["FailureReason"]
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"models/{execution_id}/")["KeyCount"] == 0
@@ -470,7 +563,7 @@ def test_the_tuning_step_needs_create_hyper_parameter_tuning_job(stack: dict[str
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
     steps = _steps(sm, arn)
     assert steps["PrepareData"]["StepStatus"] == "Succeeded"
-    reason = steps["TuneXGBoost"]["FailureReason"]
+    reason = steps[TUNE_MULTICLASS]["FailureReason"]
     assert reason.startswith("AccessDeniedException: ") and missing in reason, reason
     assert sm.list_training_jobs()["TrainingJobSummaries"] == []
 
