@@ -697,3 +697,24 @@ def test_a_condition_that_cannot_be_evaluated_fails_its_step(stack: dict[str, An
     assert reason.startswith("ValidationError: condition Equals: '2' (String) and 2 (Integer)")
     assert reason in described["FailureReason"]
     assert _written(s3, arn.rsplit("/", 1)[-1]) == set()
+
+
+def test_a_feature_list_longer_than_a_container_argument_is_refused(
+    stack: dict[str, Any],
+) -> None:
+    """FeatureColumns reaches prepare.py as one ContainerArgument, which AWS caps at 256
+    characters (botocore ``ContainerArgument`` "max": 256): CreateProcessingJob refuses a
+    longer list, so PrepareData fails before any job exists. The execution input must refuse
+    such a list first (or name fewer columns and let prepare.py derive the rest)."""
+    sm = stack["sm"]
+    names = [f"a rather long feature column name {i:02d}" for i in range(8)]
+    text = json.dumps(names)
+    assert len(text) > 256
+    arn = _start(sm, FeatureColumns=text)
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
+    assert reason.startswith("ValidationException"), reason
+    # The 4th argument (1-based, AWS's member path): --label-column, <label>, --feature-columns.
+    assert "at 'appSpecification.containerArguments.4.member'" in reason, reason
+    assert reason.endswith("Member must have length less than or equal to 256"), reason
+    assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
