@@ -11,8 +11,6 @@ job runners' pure pieces are in tests/unit/test_sagemaker_{definition,jobs}.py.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import threading
 import time
@@ -28,6 +26,7 @@ from local import tuning
 from local.aws import sagemaker as aws_sagemaker
 from local.sagemaker_executor import LocalPipelineExecutor
 from local.sagemaker_executor.definition import StepGraph
+from tests.helpers import datasets
 from tests.helpers.pipeline_definition import (
     BUCKET,
     REGION,
@@ -329,29 +328,17 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert (stack["workdir"] / "work" / execution_id / "PrepareData" / "stderr.log").is_file()
 
 
-def _breast_cancer_csv() -> bytes:
-    """scikit-learn's breast cancer set (2 classes, 30 features whose names hold spaces) with
-    a string label column, "diagnosis", first."""
-    from sklearn.datasets import load_breast_cancer
-
-    data = load_breast_cancer()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["diagnosis", *data.feature_names])
-    for label, row in zip(data.target, data.data, strict=True):
-        writer.writerow([data.target_names[label], *(repr(float(x)) for x in row)])
-    return out.getvalue().encode()
-
-
 def test_a_binary_dataset_takes_the_binary_branch(stack: dict[str, Any]) -> None:
     """Issue 11 #2: two classes ─► CheckProblemType True ─► binary:logistic tuned on
     validation:logloss, evaluated with binary_classification_metrics; nothing multiclass runs."""
     s3, sm = stack["s3"], stack["sm"]
-    s3.put_object(Bucket=BUCKET, Key="data/raw/breast_cancer.csv", Body=_breast_cancer_csv())
+    # scikit-learn's breast cancer set: string labels in the second column, spaces in names.
+    body = datasets.breast_cancer_csv().encode()
+    s3.put_object(Bucket=BUCKET, Key="data/raw/breast_cancer.csv", Body=body)
     arn = _start(
         sm,
         InputDataUri=f"s3://{BUCKET}/data/raw/breast_cancer.csv",
-        LabelColumn="diagnosis",
+        LabelColumn=datasets.CANCER_LABEL,
         MaxTuningJobs="2",
         MaxParallelTuningJobs="2",
     )
@@ -370,7 +357,8 @@ def test_a_binary_dataset_takes_the_binary_branch(stack: dict[str, Any]) -> None
     contract = _contract(s3, execution_id)
     assert contract["num_classes"] == 2 and contract["problem_type"] == "binary"
     assert contract["class_names"] == ["benign", "malignant"]  # sorted distinct labels
-    assert contract["label_column"] == "diagnosis" and len(contract["feature_columns"]) == 30
+    assert contract["label_column"] == datasets.CANCER_LABEL
+    assert len(contract["feature_columns"]) == 30
     assert "mean radius" in contract["feature_columns"]
 
     tuning_arn = steps["TuneXGBoostBinary"]["Metadata"]["TuningJob"]["Arn"]
