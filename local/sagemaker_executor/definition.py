@@ -106,7 +106,7 @@ CONDITION_TYPE = "Condition"
 BRANCHES = ("IfSteps", "ElseSteps")
 
 
-def _own_arguments(step: Mapping[str, Any]) -> dict[str, Any]:
+def own_arguments(step: Mapping[str, Any]) -> dict[str, Any]:
     """The arguments a step itself evaluates: a Condition step's are its ``Conditions``; its
     IfSteps/ElseSteps are steps of their own (the SDK's ``ConditionStep.step_only_arguments``)."""
     arguments = dict(step.get("Arguments") or {})
@@ -171,7 +171,7 @@ class StepGraph:
                     f"ValidationError: step {name} DependsOn condition step(s) "
                     f"{waits_for_condition}; put it in their IfSteps or ElseSteps instead"
                 )
-            deps = step_references(_own_arguments(step)) | set(step.get("DependsOn") or [])
+            deps = step_references(own_arguments(step)) | set(step.get("DependsOn") or [])
             deps |= step_references(step.get("PropertyFiles", []))
             if parent is not None:
                 deps.add(parent)

@@ -25,12 +25,14 @@ from typing import Any, ClassVar
 from local import tuning
 from local.sagemaker_executor import conditions
 from local.sagemaker_executor.definition import (
+    CONDITION_TYPE,
     DefinitionError,
     Resolver,
     StepFailure,
     StepStopped,
     branch_step_names,
     get_property,
+    own_arguments,
 )
 from local.sagemaker_executor.jobs import (
     DEFAULT_MAX_RUNTIME_SECONDS,
@@ -82,8 +84,9 @@ class StepExecutor(ABC):
         self.name = str(step["Name"])
 
     def own_arguments(self) -> dict[str, Any]:
-        """The part of the step's ``Arguments`` resolved before ``execute`` (all of it)."""
-        return dict(self.step.get("Arguments") or {})
+        """The part of the step's ``Arguments`` resolved before ``execute``: all of it, but a
+        Condition step's branches, which reference steps that have not run."""
+        return own_arguments(self.step)
 
     @abstractmethod
     def execute(self, arguments: dict[str, Any]) -> StepResult:
@@ -377,11 +380,7 @@ class ConditionStepExecutor(StepExecutor):
     any step that waits for one of them (the SDK's local mode blocks the same sub-graph).
     """
 
-    step_type = "Condition"
-
-    def own_arguments(self) -> dict[str, Any]:
-        # IfSteps/ElseSteps reference steps that have not run: only Conditions are resolved.
-        return {"Conditions": (self.step.get("Arguments") or {}).get("Conditions") or []}
+    step_type = CONDITION_TYPE
 
     def execute(self, arguments: dict[str, Any]) -> StepResult:
         outcome = conditions.evaluate_all(arguments["Conditions"])
