@@ -9,10 +9,13 @@
    its approval emits "SageMaker Model Package State Change" to EventBridge.
 3. Endpoints follow SageMaker's status machine (Creating, Updating, RollingBack, Deleting take
    ``endpoint_transition_seconds()``; a model that cannot be loaded ends Failed; UpdateEndpoint,
-   which moto lacks, only from InService).
+   which moto lacks, only from InService). UpdateEndpoint's ``DeploymentConfig`` runs the
+   deployment guardrails: blue/green traffic steps, routed by ``route_invocation``, rolled back
+   when an auto-rollback alarm is in ALARM while they bake.
 
 Tested in ``tests/integration/test_aws_sagemaker.py`` (pipelines, model packages),
-``test_endpoint_lifecycle.py`` and ``test_event_delivery.py`` (model package events).
+``test_endpoint_lifecycle.py``, ``test_deployment_guardrails.py`` and ``test_event_delivery.py``
+(model package events).
 """
 
 from __future__ import annotations
@@ -377,7 +380,7 @@ def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
                 return
             endpoint.last_modified_time = utcnow()
             if transition.deployment is not None and transition.deployment.step >= 0:
-                _next_traffic_step(backend, endpoint, transition)
+                _next_traffic_step(backend, endpoint, transition, transition.ends_at)
                 continue
             if transition.status == "RollingBack":
                 endpoint.endpoint_status = "InService"
@@ -385,8 +388,10 @@ def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
                 continue
             reason = model_load_failure(backend, endpoint, transition.config_name)
             if reason is None and transition.deployment is not None:
-                # The green fleet is up: the first traffic step begins (guardrails below).
-                _next_traffic_step(backend, endpoint, transition)
+                # The green fleet is up once its model has loaded (which takes real time here):
+                # the first traffic step begins then (guardrails below).
+                started = max(transition.ends_at, time.monotonic())
+                _next_traffic_step(backend, endpoint, transition, started)
             elif reason is None:
                 _apply_config(backend, endpoint, transition.config_name)
                 endpoint.endpoint_status = "InService"
@@ -521,11 +526,12 @@ def update_endpoint_refusal(status: str, arn: str) -> str | None:
 #   to blue at once) ─► InService on the old config, FailureReason naming the alarm.
 #
 # Readings where the documents leave room (the stricter one is modelled):
-# - The canary guide's "final baking period" after the full shift is taken to be the
-#   TerminationWaitInSeconds wait: BlueGreenUpdatePolicy documents MaximumExecutionTimeoutInSeconds
-#   as "larger than the total waiting time specified in TerminationWaitInSeconds and
-#   WaitIntervalInSeconds", and its own example (600 + 600 < 1800) leaves no room for a second
-#   WaitIntervalInSeconds. Alarms are watched through it, since the blue fleet still exists.
+# - The canary guide's "final baking period" after the full shift is the
+#   TerminationWaitInSeconds wait: the documented VariantStatus message is "Baking for X seconds
+#   (TerminationWaitInSeconds) with traffic enabled on full capacity of Y instance(s)"
+#   (automating-sagemaker-with-eventbridge.html), and BlueGreenUpdatePolicy documents
+#   MaximumExecutionTimeoutInSeconds as "larger than the total waiting time specified in
+#   TerminationWaitInSeconds and WaitIntervalInSeconds". Alarms are watched through it.
 # - An alarm already in ALARM when a step begins trips the rollback ("if any alarms trip during
 #   the baking period": being in ALARM is read as tripped). The watched alarms are re-evaluated
 #   when UpdateEndpoint is called, as CloudWatch evaluates every minute, so data that has aged
@@ -537,7 +543,9 @@ def update_endpoint_refusal(status: str, arn: str) -> str | None:
 #   / the green variant's instance count. Routing is deterministic (a counter per step: requests
 #   1, 1+1/share, ... go to green) so tests are reproducible; AWS routes at random.
 # - Not modelled: RollingUpdatePolicy (refused, said so), MaximumExecutionTimeoutInSeconds as a
-#   running timeout (only validated), CreateEndpoint's DeploymentConfig.
+#   running timeout (only validated), CreateEndpoint's DeploymentConfig, the ActivatingTraffic
+#   VariantStatus (traffic moves at once), the "SageMaker Endpoint Deployment State Change"
+#   EventBridge events (documented only by an example of an Updating endpoint).
 
 #: VariantStatus values (botocore's VariantStatus enum) for the green fleet's phases.
 GREEN_PROVISIONING_STATUS = "Creating"
@@ -555,7 +563,10 @@ class TrafficStep:
 
     share: float
     seconds: float
-    description: str
+    #: "canary", "linear step" or "full" (as VariantStatus messages name the capacity).
+    capacity: str
+    #: The DeploymentConfig field the bake's length comes from.
+    wait_field: str = "WaitIntervalInSeconds"
 
 
 @dataclass
@@ -616,17 +627,30 @@ def traffic_steps(deployment_config: dict[str, Any], green_instances: int) -> li
     routing = policy.get("TrafficRoutingConfiguration") or {"Type": "ALL_AT_ONCE"}
     wait = float(routing.get("WaitIntervalInSeconds") or 0)
     termination = float(policy.get("TerminationWaitInSeconds") or 0)
-    final = TrafficStep(1.0, termination, "all traffic on the new fleet")
+    final = TrafficStep(1.0, termination, "full", "TerminationWaitInSeconds")
     if routing["Type"] == "CANARY":
         share = capacity_share(routing["CanarySize"], green_instances)
-        return [TrafficStep(share, wait, f"canary: {share:.0%} of traffic"), final]
+        return [TrafficStep(share, wait, "canary"), final]
     if routing["Type"] == "LINEAR":
         step = capacity_share(routing["LinearStepSize"], green_instances)
         count = int(round(1.0 / step, 6) + 0.999999)  # steps until all traffic has moved
         shares = [min(step * (index + 1), 1.0) for index in range(count - 1)]
-        linear = [TrafficStep(s, wait, f"linear step: {s:.0%} of traffic") for s in shares]
-        return [*linear, final]
-    return [TrafficStep(1.0, wait, "all at once: all traffic"), final]
+        return [*(TrafficStep(s, wait, "linear step") for s in shares), final]
+    return [TrafficStep(1.0, wait, "full"), final]
+
+
+def variant_status_message(step: TrafficStep | None, green_instances: int) -> str:
+    """A VariantStatus StatusMessage in the documented forms ("Launching X instance(s).",
+    "Baking for X seconds (TerminationWaitInSeconds) with traffic enabled on full capacity of Y
+    instance(s)."): SageMaker developer guide, automating-sagemaker-with-eventbridge.html,
+    "SageMaker endpoint deployment state change")."""
+    if step is None:
+        return f"Launching {green_instances} instance(s)."
+    instances = max(1, math.ceil(step.share * green_instances - 1e-9))
+    return (
+        f"Baking for {step.seconds:g} seconds ({step.wait_field}) with traffic enabled on "
+        f"{step.capacity} capacity of {instances} instance(s)."
+    )
 
 
 def deployment_config_refusal(
@@ -742,11 +766,11 @@ def alarm_rollback_reason(deployment: Deployment, alarm: str) -> str:
     AWS documents that FailureReason is set when "the status is InService but update operation
     fails", not its wording for an alarm; this names the alarm, the config and the step.
     """
-    step = deployment.steps[deployment.step].description if deployment.step >= 0 else "deployment"
+    step = deployment.steps[deployment.step]
     return (
         f"Deployment of endpoint config {deployment.new_config} was rolled back to "
         f"{deployment.old_config}: auto-rollback alarm {alarm} was in ALARM during the baking "
-        f"period ({step})."
+        f"period with traffic enabled on {step.capacity} capacity ({step.share:.0%} of traffic)."
     )
 
 
@@ -775,8 +799,10 @@ def _alarm_tripped(backend: Any, deployment: Deployment, since: Any) -> str | No
     return None
 
 
-def _next_traffic_step(backend: Any, endpoint: Any, transition: EndpointTransition) -> None:
-    """The step after ``transition``'s (which has run its time) begins, or the update ends."""
+def _next_traffic_step(
+    backend: Any, endpoint: Any, transition: EndpointTransition, start: float
+) -> None:
+    """The step after ``transition``'s begins at ``start`` (monotonic), or the update ends."""
     deployment = transition.deployment
     assert deployment is not None
     step = deployment.step + 1
@@ -786,7 +812,7 @@ def _next_traffic_step(backend: Any, endpoint: Any, transition: EndpointTransiti
         endpoint.failure_reason = None
         return
     deployment.step, deployment.requests = step, 0
-    deployment.step_started = _wall_clock(transition.ends_at)
+    deployment.step_started = _wall_clock(start)
     _guardrails(backend).setdefault(
         endpoint.endpoint_name, EndpointGuardrails()
     ).config_dimension = True
@@ -795,7 +821,7 @@ def _next_traffic_step(backend: Any, endpoint: Any, transition: EndpointTransiti
         endpoint,
         EndpointTransition(
             "Updating",
-            transition.ends_at + deployment.steps[step].seconds,
+            start + deployment.steps[step].seconds,
             transition.config_name,
             previous_config=transition.previous_config,
             deployment=deployment,
@@ -803,9 +829,7 @@ def _next_traffic_step(backend: Any, endpoint: Any, transition: EndpointTransiti
     )
     deployment.tripped = _alarm_tripped(backend, deployment, deployment.step_started)
     if deployment.tripped is not None:
-        _roll_back(
-            backend, endpoint, _transitions(backend)[endpoint.endpoint_name], transition.ends_at
-        )
+        _roll_back(backend, endpoint, _transitions(backend)[endpoint.endpoint_name], start)
 
 
 def _roll_back_if_tripped(backend: Any, name: str, now: float) -> None:
@@ -866,14 +890,18 @@ def pending_deployment_summary(backend: Any, transition: EndpointTransition) -> 
     deployment = transition.deployment
     variants = []
     for variant in backend.describe_endpoint_config(transition.config_name)["ProductionVariants"]:
+        instances = int(variant.get("InitialInstanceCount") or 1)
         if deployment is None or deployment.step < 0:
-            status = {"Status": GREEN_PROVISIONING_STATUS, "StatusMessage": "provisioning"}
+            status = {
+                "Status": GREEN_PROVISIONING_STATUS,
+                "StatusMessage": variant_status_message(None, instances),
+            }
             started = deployment.started if deployment is not None else None
         else:
             step = deployment.steps[deployment.step]
             status = {
                 "Status": GREEN_BAKING_STATUS,
-                "StatusMessage": f"{step.description}; baking for {step.seconds:g} seconds",
+                "StatusMessage": variant_status_message(step, instances),
             }
             started = deployment.step_started
         if started is not None:
