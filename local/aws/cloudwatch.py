@@ -22,8 +22,10 @@ types (Auto Scaling, EC2, Systems Manager).
 Metric alarms change state from metric data: each PutMetricData evaluates the alarms that watch
 the metrics it wrote (Statistic, Period, EvaluationPeriods, DatapointsToAlarm, Threshold,
 ComparisonOperator, TreatMissingData; see "metric alarms" below for the rules and what is not
-modelled). Tested in ``tests/integration/test_event_delivery.py`` and
-``tests/integration/test_endpoint_metrics.py``.
+modelled); other services may listen to alarm state changes (``add_state_listener``: SageMaker's
+deployment guardrails). GetMetricStatistics matches the requested dimension set exactly, as
+CloudWatch does. Tested in ``tests/integration/test_event_delivery.py``,
+``tests/integration/test_endpoint_metrics.py`` and ``test_deployment_guardrails.py``.
 """
 
 from __future__ import annotations

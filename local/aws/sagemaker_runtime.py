@@ -8,8 +8,10 @@ status serves (``sagemaker.SERVING_ENDPOINT_STATUSES``) is reached. Each invocat
 SageMaker's documented invocation metrics (AWS/SageMaker: Invocations, Invocation4XXErrors,
 Invocation5XXErrors, InvocationsPerInstance, ModelLatency, OverheadLatency) in CloudWatch, whose
 alarms evaluate them (``local/aws/cloudwatch.py``); ``set_model_latency`` (or
-``$EMULATOR_MODEL_LATENCY_SECONDS``) makes a model slow on purpose. Tested in
-``tests/integration/test_invoke_endpoint.py`` and ``tests/integration/test_endpoint_metrics.py``.
+``$EMULATOR_MODEL_LATENCY_SECONDS``) makes a model (or one fleet) slow on purpose. During a
+guarded update (``sagemaker.route_invocation``) a request reaches the old or the new fleet.
+Tested in ``tests/integration/test_invoke_endpoint.py``, ``test_endpoint_metrics.py`` and
+``test_deployment_guardrails.py``.
 """
 
 from __future__ import annotations
