@@ -403,3 +403,60 @@ def test_traffic_steps_follow_the_routing_type() -> None:
     assert [round(s.share, 2) for s in steps(linear, 1)] == [0.3, 0.6, 0.9, 1.0]
     # No update policy: "blue/green deployment strategy with all at once traffic shifting".
     assert [(s.share, s.seconds) for s in steps({}, 1)] == [(1.0, 0.0), (1.0, 0.0)]
+
+
+def test_an_alarm_already_in_alarm_when_baking_begins_rolls_back(
+    aws: dict[str, Any],  # noqa: F811
+    model_dir: Path,  # noqa: F811
+    other_model_dir: Path,  # noqa: F811
+) -> None:
+    # "if your old fleet trips the alarm during the deployment, SageMaker terminates your
+    # deployment" (deployment-guardrails-configuration.html): a client error on the old fleet
+    # puts the 4XX alarm in ALARM before the update, and it still is when the canary begins.
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
+    config = new_config(aws, container(upload_model(aws, other_model_dir, "models/b/model.tar.gz")))
+    alarms = guardrail_alarms(endpoint)
+    with pytest.raises(ClientError):
+        invoke(aws, endpoint, "hello world")  # the old model answers 4xx
+    deployment = canary_config(alarms)
+
+    aws["sm"].update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=config, DeploymentConfig=deployment
+    )
+
+    assert_rolled_back(aws, endpoint, deployment, ["errors-4xx"])
+    assert metric_sum(endpoint, "Invocations", config) == 0  # the canary never took a request
+    assert_old_model_answers(aws, endpoint, model_dir)
+
+
+def test_retain_deployment_config_reuses_the_last_one(
+    aws: dict[str, Any],  # noqa: F811
+    model_dir: Path,  # noqa: F811
+    other_model_dir: Path,  # noqa: F811
+) -> None:
+    endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
+    aws["s3"].put_object(Bucket=BUCKET, Key="models/corrupt/model.tar.gz", Body=b"not a tarball")
+    corrupt = new_config(aws, container(f"s3://{BUCKET}/models/corrupt/model.tar.gz"))
+    deployment = canary_config(guardrail_alarms(endpoint))
+    aws["sm"].update_endpoint(
+        EndpointName=endpoint, EndpointConfigName=corrupt, DeploymentConfig=deployment
+    )
+    assert_rolled_back(aws, endpoint, deployment, ["ping health check"])
+    aws["sm"].create_model(
+        ModelName="iris-model-3",
+        PrimaryContainer=container(upload_model(aws, other_model_dir, "models/b/model.tar.gz")),
+        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/sagemaker",
+    )
+    endpoint_config(aws["sm"], "iris-config-3", "iris-model-3")
+
+    aws["sm"].update_endpoint(
+        EndpointName=endpoint, EndpointConfigName="iris-config-3", RetainDeploymentConfig=True
+    )
+
+    baking = wait_until_baking(aws, endpoint)  # a plain update never bakes
+    message = baking["PendingDeploymentSummary"]["ProductionVariants"][0]["VariantStatus"][0]
+    assert (
+        f"Baking for {LONG_BAKE_SECONDS} seconds (WaitIntervalInSeconds)"
+        in message["StatusMessage"]
+    )
+    assert baking["LastDeploymentConfig"] == deployment
