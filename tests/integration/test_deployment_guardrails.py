@@ -47,6 +47,8 @@ NEW_CONFIG = "iris-config-2"
 #: not wait for it to end.
 LONG_BAKE_SECONDS = 60
 DEADLINE_SECONDS = 60.0
+#: Endpoint transitions (provisioning, RollingBack) long enough for a test to see each status.
+OBSERVABLE_SECONDS = 3.0
 
 
 @pytest.fixture(autouse=True)
@@ -187,7 +189,7 @@ def test_a_corrupt_artifact_fails_the_update_and_the_old_model_keeps_answering(
     aws["s3"].put_object(Bucket=BUCKET, Key="models/corrupt/model.tar.gz", Body=b"not a tarball")
     config = new_config(aws, container(f"s3://{BUCKET}/models/corrupt/model.tar.gz"))
     deployment = canary_config(guardrail_alarms(endpoint))
-    sagemaker.set_endpoint_transition_seconds(2.0)  # long enough to see each status
+    sagemaker.set_endpoint_transition_seconds(OBSERVABLE_SECONDS)
 
     aws["sm"].update_endpoint(
         EndpointName=endpoint, EndpointConfigName=config, DeploymentConfig=deployment
@@ -228,6 +230,7 @@ def test_a_model_answering_errors_trips_the_5xx_alarm_during_baking_and_rolls_ba
         aws, container(model_uri, "raising.py", f"s3://{BUCKET}/code/raising.tar.gz")
     )
     deployment = canary_config(guardrail_alarms(endpoint))
+    sagemaker.set_endpoint_transition_seconds(OBSERVABLE_SECONDS)
     aws["sm"].update_endpoint(
         EndpointName=endpoint, EndpointConfigName=config, DeploymentConfig=deployment
     )
@@ -257,8 +260,9 @@ def test_a_slow_model_trips_the_latency_alarm_and_rolls_back(
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
     config = new_config(aws, container(upload_model(aws, other_model_dir, "models/b/model.tar.gz")))
-    sagemaker_runtime.set_model_latency(config, 0.6)  # only the new fleet is slow
+    sagemaker_runtime.set_model_latency(config, 1.5)  # only the new fleet is slow
     deployment = canary_config(guardrail_alarms(endpoint))
+    sagemaker.set_endpoint_transition_seconds(OBSERVABLE_SECONDS)
     aws["sm"].update_endpoint(
         EndpointName=endpoint, EndpointConfigName=config, DeploymentConfig=deployment
     )
@@ -271,7 +275,7 @@ def test_a_slow_model_trips_the_latency_alarm_and_rolls_back(
     assert_rolled_back(aws, endpoint, deployment, ["model-latency"])
     started = time.perf_counter()
     assert_old_model_answers(aws, endpoint, model_dir)
-    assert time.perf_counter() - started < 0.6
+    assert time.perf_counter() - started < 1.5
 
 
 def test_a_good_model_completes_the_shift_and_serves_on_the_new_config(
