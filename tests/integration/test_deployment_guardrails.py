@@ -323,6 +323,7 @@ def test_an_update_without_deployment_config_keeps_the_plain_update(
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
     config = new_config(aws, container(upload_model(aws, other_model_dir, "models/b/model.tar.gz")))
 
+    sagemaker.set_endpoint_transition_seconds(OBSERVABLE_SECONDS)
     aws["sm"].update_endpoint(EndpointName=endpoint, EndpointConfigName=config)
 
     assert green_status(describe(aws, endpoint)) == "Creating"
