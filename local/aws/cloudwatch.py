@@ -22,8 +22,10 @@ types (Auto Scaling, EC2, Systems Manager).
 Metric alarms change state from metric data: each PutMetricData evaluates the alarms that watch
 the metrics it wrote (Statistic, Period, EvaluationPeriods, DatapointsToAlarm, Threshold,
 ComparisonOperator, TreatMissingData; see "metric alarms" below for the rules and what is not
-modelled). Tested in ``tests/integration/test_event_delivery.py`` and
-``tests/integration/test_endpoint_metrics.py``.
+modelled); other services may listen to alarm state changes (``add_state_listener``: SageMaker's
+deployment guardrails). GetMetricStatistics matches the requested dimension set exactly, as
+CloudWatch does. Tested in ``tests/integration/test_event_delivery.py``,
+``tests/integration/test_endpoint_metrics.py`` and ``test_deployment_guardrails.py``.
 """
 
 from __future__ import annotations
@@ -108,14 +110,50 @@ def run_actions(alarm: Any, old_state: str) -> None:
         lambda_.send_to_queue_or_topic(action, json.dumps(notification(alarm, old_state)), {})
 
 
+#: Called with (alarm, old state) after an alarm changes state: other services that watch alarms
+#: (SageMaker's deployment guardrails roll back on them) register here.
+AlarmListener = Callable[[Any, str], None]
+_STATE_LISTENERS: list[AlarmListener] = []
+
+
+def add_state_listener(listener: AlarmListener) -> None:
+    """Have ``listener`` told of every alarm state change (once, however often added)."""
+    if listener not in _STATE_LISTENERS:
+        _STATE_LISTENERS.append(listener)
+
+
 def _update_state(original: Callable[..., None]) -> Callable[..., None]:
     def update_state(self: Any, reason: str, reason_data: str, state_value: str) -> None:
         old_state = self.state_value
         original(self, reason, reason_data, state_value)
         if state_value != old_state:
             run_actions(self, old_state)
+            for listener in list(_STATE_LISTENERS):
+                try:
+                    listener(self, old_state)
+                except Exception:  # a watcher's failure must not fail the metric write
+                    LOGGER.exception("alarm %s: state listener %r failed", self.name, listener)
 
     return update_state
+
+
+def find_alarms(account_id: str, region: str, names: list[str]) -> dict[str, Any]:
+    """The metric alarms among ``names`` that exist in ``account_id`` and ``region``."""
+    alarms = cloudwatch_backends[account_id][region].alarms
+    return {name: alarms[name] for name in names if name in alarms}
+
+
+def in_alarm_since(alarm: Any, moment: datetime) -> bool:
+    """Whether ``alarm`` is in ALARM and entered it no later than ``moment`` (naive UTC)."""
+    return bool(
+        alarm.state_value == "ALARM" and _naive_utc(alarm.state_updated_timestamp) <= moment
+    )
+
+
+def reevaluate(account_id: str, region: str, alarm: Any) -> None:
+    """Evaluate ``alarm`` now, as CloudWatch's schedule would (data may have aged out)."""
+    if evaluable(alarm):
+        evaluate_alarm(cloudwatch_backends[account_id][region], alarm, utcnow())
 
 
 # --------------------------------------------------------------------------- metric alarms
@@ -311,6 +349,28 @@ def _put_metric_data(original: Callable[..., None]) -> Callable[..., None]:
     return put_metric_data
 
 
+def _get_metric_statistics(original: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+    # GetMetricStatistics, Dimensions: "If the metric contains multiple dimensions, you must
+    # include a value for each dimension. CloudWatch treats each unique combination of dimensions
+    # as a separate metric. If a specific combination of dimensions was not published, you can't
+    # retrieve statistics for it." (CloudWatch API reference, API_GetMetricStatistics.html).
+    # moto returns every datapoint whose dimensions include the requested ones, so an
+    # endpoint's {EndpointName, VariantName} statistics summed its per-config metrics in too.
+    def get_metric_statistics(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        dimensions = kwargs.get("dimensions", args[6] if len(args) > 6 else [])
+        wanted = sorted((d["Name"], d.get("Value")) for d in dimensions or [])
+        periods = original(self, *args, **kwargs)
+        for period in periods:  # each period's statistics are computed from its metric_data
+            period.metric_data = [
+                datum
+                for datum in period.metric_data
+                if sorted((d.name, d.value) for d in datum.dimensions) == wanted
+            ]
+        return [period for period in periods if period.metric_data]
+
+    return get_metric_statistics
+
+
 def put_metric_data(
     account_id: str, region: str, namespace: str, metric_data: list[dict[str, Any]]
 ) -> None:
@@ -328,6 +388,9 @@ def install() -> None:
     Alarm.update_state = _update_state(Alarm.update_state)  # type: ignore[method-assign]
     CloudWatchBackend.put_metric_data = _put_metric_data(  # type: ignore[method-assign]
         CloudWatchBackend.put_metric_data
+    )
+    CloudWatchBackend.get_metric_statistics = _get_metric_statistics(  # type: ignore[method-assign]
+        CloudWatchBackend.get_metric_statistics
     )
 
 

@@ -8,8 +8,10 @@ status serves (``sagemaker.SERVING_ENDPOINT_STATUSES``) is reached. Each invocat
 SageMaker's documented invocation metrics (AWS/SageMaker: Invocations, Invocation4XXErrors,
 Invocation5XXErrors, InvocationsPerInstance, ModelLatency, OverheadLatency) in CloudWatch, whose
 alarms evaluate them (``local/aws/cloudwatch.py``); ``set_model_latency`` (or
-``$EMULATOR_MODEL_LATENCY_SECONDS``) makes a model slow on purpose. Tested in
-``tests/integration/test_invoke_endpoint.py`` and ``tests/integration/test_endpoint_metrics.py``.
+``$EMULATOR_MODEL_LATENCY_SECONDS``) makes a model (or one fleet) slow on purpose. During a
+guarded update (``sagemaker.route_invocation``) a request reaches the old or the new fleet.
+Tested in ``tests/integration/test_invoke_endpoint.py``, ``test_endpoint_metrics.py`` and
+``test_deployment_guardrails.py``.
 """
 
 from __future__ import annotations
@@ -249,14 +251,21 @@ class ServedModel:
     model_dir: Path
 
 
-def serving_spec(backend: Any, endpoint_name: str) -> ServingSpec:
-    """Follow endpoint ─► config ─► model ─► container (or its model package) in the backend."""
+def serving_spec(
+    backend: Any, endpoint_name: str, endpoint_config_name: str | None = None
+) -> ServingSpec:
+    """Follow endpoint ─► config ─► model ─► container (or its model package) in the backend.
+
+    ``endpoint_config_name`` names the fleet (during a blue/green update, the green fleet's
+    config); by default the endpoint's current config.
+    """
     endpoint = backend.endpoints.get(endpoint_name)
     if endpoint is None:
         raise InvocationValidationError(
             f"Endpoint {endpoint_name} of account {backend.account_id} not found."
         )
-    config = backend.describe_endpoint_config(endpoint.endpoint_config_name)
+    config_name = endpoint_config_name or endpoint.endpoint_config_name
+    config = backend.describe_endpoint_config(config_name)
     variant = config["ProductionVariants"][0]
     model = backend.describe_model(variant["ModelName"])
     container = dict(model.primary_container or (model.containers or [{}])[0])
@@ -268,7 +277,7 @@ def serving_spec(backend: Any, endpoint_name: str) -> ServingSpec:
         raise _server_error(endpoint_name, backend.account_id, "the model has no ModelDataUrl")
     return ServingSpec(
         endpoint_name=endpoint_name,
-        endpoint_config_name=endpoint.endpoint_config_name,
+        endpoint_config_name=config_name,
         variant_name=variant.get("VariantName", "AllTraffic"),
         model_data_url=model_data_url,
         environment={k: str(v) for k, v in (container.get("Environment") or {}).items()},
@@ -469,7 +478,9 @@ MODEL_LATENCY_ENV = "EMULATOR_MODEL_LATENCY_SECONDS"
 
 
 def set_model_latency(endpoint_name: str, seconds: float | None) -> None:
-    """Delay ``endpoint_name``'s model answers by ``seconds`` (``None``: env or no delay)."""
+    """Delay ``endpoint_name``'s model answers by ``seconds`` (``None``: env or no delay).
+
+    ``endpoint_name`` may also be an endpoint config's name: only that fleet is slow."""
     if seconds is None:
         _STATE.model_latency.pop(endpoint_name, None)
     elif seconds < 0:
@@ -506,12 +517,18 @@ def _non_negative(seconds: float) -> float:
     return seconds
 
 
-def model_latency(endpoint_name: str) -> float:
-    """The injected latency for ``endpoint_name`` (``set_model_latency``, then the env)."""
-    if endpoint_name in _STATE.model_latency:
-        return _STATE.model_latency[endpoint_name]
+def model_latency(endpoint_name: str, endpoint_config_name: str = "") -> float:
+    """The injected latency for ``endpoint_name``'s fleet of ``endpoint_config_name``
+    (``set_model_latency``, then the env; a config's own setting wins over its endpoint's, so
+    one fleet of a blue/green update can be made slow)."""
+    for name in (endpoint_config_name, endpoint_name):
+        if name and name in _STATE.model_latency:
+            return _STATE.model_latency[name]
     from_env = parse_model_latency(os.environ.get(MODEL_LATENCY_ENV, ""))
-    return from_env.get(endpoint_name, from_env.get("*", 0.0))
+    for name in (endpoint_config_name, endpoint_name, "*"):
+        if name and name in from_env:
+            return from_env[name]
+    return 0.0
 
 
 # --------------------------------------------------------------------------- invocation metrics
@@ -547,15 +564,36 @@ class InvocationOutcome:
     model_seconds: float | None
     total_seconds: float
     instance_count: int | None
+    #: Also publish the set with the serving fleet's EndpointConfigName (after a guarded update
+    #: routed traffic to a new fleet: ``sagemaker.publishes_config_dimension``).
+    config_dimension: bool = False
 
 
 def invocation_metrics(spec: ServingSpec, outcome: InvocationOutcome) -> list[dict[str, Any]]:
-    """The documented AWS/SageMaker datapoints for one invocation (PutMetricData's MetricData)."""
-    dimensions = [
+    """The documented AWS/SageMaker datapoints for one invocation (PutMetricData's MetricData).
+
+    Always with dimensions EndpointName and VariantName; with ``outcome.config_dimension`` the
+    same datapoints again with EndpointConfigName of the fleet that served the request as well
+    ("CloudWatch publishes the metrics with the dimension EndpointConfigName:{New-Ep-Config}
+    after the new fleet starts receiving traffic, and these metrics last even after the
+    deployment is complete"; the old fleet's are selected by its config name: SageMaker
+    developer guide, deployment-guardrails-configuration.html). Whether AWS also publishes
+    EndpointConfigName before any blue/green deployment is not documented; it is not published.
+    """
+    endpoint_dimensions = [
         {"Name": "EndpointName", "Value": spec.endpoint_name},
         {"Name": "VariantName", "Value": spec.variant_name},
     ]
+    data = _invocation_data(endpoint_dimensions, outcome)
+    if outcome.config_dimension:
+        config = {"Name": "EndpointConfigName", "Value": spec.endpoint_config_name}
+        data += _invocation_data([*endpoint_dimensions, config], outcome)
+    return data
 
+
+def _invocation_data(
+    dimensions: list[dict[str, str]], outcome: InvocationOutcome
+) -> list[dict[str, Any]]:
     def datum(name: str, value: float, unit: str) -> dict[str, Any]:
         return {"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": unit}
 
@@ -593,14 +631,19 @@ def _invoke_endpoint(self: Any) -> Any:
     content_type, accept = self.headers.get("Content-Type"), self.headers.get("Accept")
     validate_invocation(endpoint_name, body, content_type, accept)
     backend = sm_models.sagemaker_backends[account_id][region]
-    spec = serving_spec(backend, endpoint_name)
+    # During a guarded update the request goes to the blue or the green fleet.
+    spec = serving_spec(backend, endpoint_name, sagemaker.route_invocation(backend, endpoint_name))
     status, model_seconds = 500, None
     try:
         answer, model_seconds = _serve(spec, account_id, region, body, content_type, accept)
         status = answer.status
     finally:
         outcome = InvocationOutcome(
-            status, model_seconds, time.perf_counter() - started, spec.instance_count
+            status,
+            model_seconds,
+            time.perf_counter() - started,
+            spec.instance_count,
+            sagemaker.publishes_config_dimension(backend, endpoint_name),
         )
         record_invocation(account_id, region, spec, outcome)
     if answer.status != 200:
@@ -631,7 +674,8 @@ def _serve(
         raise _server_error(endpoint_name, account_id, message) from None
     model_started = time.perf_counter()
     try:
-        answer = invoke_model(served, body, content_type, accept, model_latency(endpoint_name))
+        delay = model_latency(endpoint_name, spec.endpoint_config_name)
+        answer = invoke_model(served, body, content_type, accept, delay)
     except ServingError as error:
         raise _server_error(endpoint_name, account_id, str(error)) from None
     return answer, time.perf_counter() - model_started
