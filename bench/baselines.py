@@ -49,11 +49,18 @@ def prepare(input_csv: Path, output_dir: Path, label_column: str, seed: int = 42
 
 
 def booster_params(hyperparameters: Mapping[str, Any], num_classes: int) -> dict[str, Any]:
-    """train.py's booster parameters for this class count (INTERFACES.md, "Training")."""
+    """train.py's booster parameters for this class count (INTERFACES.md, "Training").
+
+    The objective follows the class count and the eval metrics are train.py's own list for it
+    (they cost time every round, so the baseline must compute the same ones).
+    """
+    from ml import train as subject  # the one home of the eval metrics
+
     binary = num_classes == 2
+    objective = subject.BINARY_OBJECTIVE if binary else subject.MULTICLASS_OBJECTIVE
     params: dict[str, Any] = {
-        "objective": "binary:logistic" if binary else "multi:softprob",
-        "eval_metric": "logloss" if binary else "mlogloss",
+        "objective": objective,
+        "eval_metric": list(subject.EVAL_METRICS[objective]),
         "max_depth": int(hyperparameters["max_depth"]),
         "eta": float(hyperparameters["eta"]),
         "seed": int(hyperparameters["seed"]),

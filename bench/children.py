@@ -6,8 +6,8 @@ high-water mark across fork and exec, so a child forked straight from this proce
 start at this process's size (pandas and numpy loaded: ~190 MB, measured). Each measured
 command is therefore started by a launcher, this file run as a script with only the standard
 library (~10 MB): the launcher forks and execs the command, reaps it with ``wait4`` and writes
-its seconds, peak and exit code as JSON. Each subject and each baseline runs in its own process,
-so every figure is that process's alone.
+its seconds, CPU seconds, peak and exit code as JSON. Each subject and each baseline runs in its
+own process, so every figure is that process's alone.
 
     python bench/children.py REPORT.json COMMAND [ARGS...]
 """
@@ -33,6 +33,8 @@ class ChildFailed(RuntimeError):
 @dataclass(frozen=True)
 class ChildRun:
     seconds: float
+    #: User plus system CPU time: less sensitive than wall time to other load on the machine.
+    cpu_seconds: float
     peak_rss_bytes: int
     returncode: int
 
@@ -50,7 +52,8 @@ def launch(argv: Sequence[str]) -> ChildRun:
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return ChildRun(seconds, maxrss_bytes(usage.ru_maxrss), proc.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(seconds, cpu, maxrss_bytes(usage.ru_maxrss), proc.returncode)
 
 
 def run_measured(

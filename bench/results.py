@@ -7,7 +7,8 @@ results.json holds one block per subject with exactly the issue's fields (#11, i
     endpoint:       samples, p50/p99 seconds of invoke_endpoint for 1 row and for 100 rows,
                     and of the emulator's round-trip floor (a trivial API call, `floor_call`)
 
-beside `targets` (each target's measured ratio, limit and verdict) and `environment`.
+beside `cpu` (each run's user + system CPU seconds, context for wall times on a busy machine),
+`targets` (each target's measured ratio, limit and verdict) and `environment`.
 """
 
 from __future__ import annotations
@@ -178,6 +179,17 @@ def table_rows(results: Mapping[str, Any]) -> list[tuple[str, str, str, str, str
                 _verdict(time_target),
             )
         )
+        cpu = results.get("cpu", {}).get(block)
+        if cpu:
+            rows.append(
+                (
+                    f"{block} CPU time",
+                    _seconds(cpu["seconds"]),
+                    _seconds(cpu["baseline_seconds"]),
+                    f"{ratio(cpu['seconds'], cpu['baseline_seconds']):.2f}x",
+                    "(no target; user + system, context for the wall time)",
+                )
+            )
         memory = by_name.get(f"{block} memory")
         rows.append(
             (
@@ -222,6 +234,13 @@ def render_table(results: Mapping[str, Any]) -> str:
 
     prepare, train, endpoint = results["prepare"], results["train"], results["endpoint"]
     rule = "-" * len(line(header))
+    notes = []
+    import_floor = results.get("environment", {}).get("pandas_import_peak_rss_bytes")
+    if import_floor:
+        notes.append(
+            f"(python with numpy and pandas imported, nothing read: {_bytes(import_floor)} peak, "
+            f"{ratio(import_floor, prepare['input_bytes']):.2f}x the input)"
+        )
     return "\n".join(
         [
             f"prepare: {prepare['rows']:,} rows, {_bytes(prepare['input_bytes'])} input; "
@@ -230,6 +249,7 @@ def render_table(results: Mapping[str, Any]) -> str:
             line(header),
             rule,
             *(line(row) for row in rows[1:]),
+            *notes,
         ]
     )
 

@@ -110,7 +110,7 @@ def test_sample_results_pass_the_schema() -> None:
 
 
 def test_run_block_writes_exactly_the_schema() -> None:
-    run = children.ChildRun(seconds=1.5, peak_rss_bytes=10, returncode=0)
+    run = children.ChildRun(seconds=1.5, cpu_seconds=1.0, peak_rss_bytes=10, returncode=0)
     block = cli.run_block(run, run, rows=5, input_bytes=100)
     assert tuple(block) == results.RUN_FIELDS
 
@@ -182,6 +182,22 @@ def test_table_shows_each_figure_beside_its_baseline() -> None:
     assert "2.50x" in lines["invoke 1 row p50"]
     assert "3.00x" in lines["invoke 100 rows p99"]
     assert "floor = sts:GetCallerIdentity" in table
+
+
+def test_table_shows_cpu_time_when_measured() -> None:
+    assert "CPU time" not in results.render_table(sample_results())
+    cpu = {"seconds": 30.0, "baseline_seconds": 25.0}
+    doc = {**sample_results(), "cpu": {"prepare": cpu, "train": cpu}}
+    lines = {line.split("  ")[0]: line for line in results.render_table(doc).splitlines()}
+    assert "30.00 s" in lines["train CPU time"]
+    assert "25.00 s" in lines["train CPU time"]
+    assert "1.20x" in lines["train CPU time"]
+
+
+def test_table_notes_the_import_floor_when_measured() -> None:
+    assert "nothing read" not in results.render_table(sample_results())
+    doc = {**sample_results(), "environment": {"pandas_import_peak_rss_bytes": 75_000_000}}
+    assert "nothing read: 75 MB peak, 2.50x the input" in results.render_table(doc)
 
 
 def test_targets_block_records_verdicts() -> None:
@@ -265,6 +281,7 @@ def test_run_measured_sees_the_childs_peak(tmp_path: Path) -> None:
     assert run.peak_rss_bytes >= 200 * 1024 * 1024
     assert idle.peak_rss_bytes < 50 * 1024 * 1024
     assert run.seconds > 0
+    assert run.cpu_seconds > 0
 
 
 def test_run_measured_names_a_failed_child_and_its_log(tmp_path: Path) -> None:
@@ -310,11 +327,11 @@ def test_baseline_booster_params_follow_the_class_count() -> None:
     multi = baselines.booster_params(hp, 3)
     assert multi["objective"] == "multi:softprob"
     assert multi["num_class"] == 3
-    assert multi["eval_metric"] == "mlogloss"
+    assert multi["eval_metric"] == train.EVAL_METRICS["multi:softprob"]
     binary = baselines.booster_params(hp, 2)
     assert binary["objective"] == "binary:logistic"
     assert "num_class" not in binary
-    assert binary["eval_metric"] == "logloss"
+    assert binary["eval_metric"] == train.EVAL_METRICS["binary:logistic"]
     assert multi["max_depth"] == hp["max_depth"]
     assert multi["eta"] == hp["eta"]
 
