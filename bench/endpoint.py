@@ -15,6 +15,7 @@ with no work behind it. Every figure is the client's view (perf_counter around t
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -61,6 +62,22 @@ def request_rows(test_csv: Path, rows: int) -> str:
     if len(lines) < rows:
         raise ValueError(f"{test_csv} has {len(lines)} rows, {rows} are needed")
     return features_only(lines)
+
+
+def check_answer(body: bytes, rows: int) -> None:
+    """Raise unless the endpoint answered one list of class probabilities per request row."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise RuntimeError(f"the bench endpoint answered non-JSON: {body[:200]!r}") from None
+    if not (
+        isinstance(answer, list)
+        and len(answer) == rows
+        and all(isinstance(row, list) and row for row in answer)
+    ):
+        raise RuntimeError(
+            f"the bench endpoint answered {body[:200]!r}, not {rows} rows of probabilities"
+        )
 
 
 def model_tar_gz(model_dir: Path) -> bytes:
@@ -154,6 +171,9 @@ def sample(emulator: Emulator, one_row: str, hundred_rows: str, samples: int) ->
         return call
 
     calls = (sts.get_caller_identity, invoke(one_row), invoke(hundred_rows))
+    # Time only calls that are known to work: each request is answered as the model would.
+    check_answer(calls[1](), 1)
+    check_answer(calls[2](), hundred_rows.count("\n"))
     for _ in range(WARMUP_CALLS):
         for call in calls:
             call()

@@ -355,6 +355,14 @@ def test_baseline_prepare_writes_label_index_first(tmp_path: Path) -> None:
     assert train_split.shape[1] == len(pd.read_csv(data.path).columns)
 
 
+def test_check_answer() -> None:
+    endpoint.check_answer(b"[[0.1, 0.8, 0.1], [0.7, 0.2, 0.1]]", 2)
+    with pytest.raises(RuntimeError, match="not 3 rows of probabilities"):
+        endpoint.check_answer(b"[[0.1, 0.8, 0.1]]", 3)
+    with pytest.raises(RuntimeError, match="non-JSON"):
+        endpoint.check_answer(b"<html>500</html>", 1)
+
+
 def test_request_rows_are_features_only(tmp_path: Path) -> None:
     split = tmp_path / "test.csv"
     split.write_text("1,6.4,3.2,4.5,1.5\n0,5.1,3.5,1.4,0.2\n2,7.7,3.0,6.1,2.3\n")
