@@ -355,7 +355,9 @@ def build_smoke_test(
     features = np.asarray(
         [[float(cell) for cell in row.split(",")] for row in rows], dtype="float64"
     ).reshape(len(rows), len(contract["feature_columns"]))
-    probabilities = predict_probabilities(booster, features, contract) if rows else []
+    probabilities: list[list[float]] = (
+        predict_probabilities(booster, features, contract).tolist() if rows else []
+    )
     return {
         "content_type": "text/csv",
         "body": "".join(row + "\n" for row in rows),

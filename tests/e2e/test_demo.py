@@ -224,5 +224,5 @@ def _predict_directly(stack: LocalStack, artifact_uri: str, tmp_path: Path) -> l
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         archive.extractall(model_dir, filter="data")
     model = train.model_fn(str(model_dir))
-    data = train.parse_csv_request(demo.SAMPLE_ROW)
+    data = train.parse_csv_request(demo.SAMPLE_ROW, model.contract.feature_columns)
     return list(json.loads(train.probabilities_json(train.predict_probabilities(data, model)))[0])

@@ -57,7 +57,9 @@ def other_model_dir(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 def direct_prediction(model_dir: Path, body: str) -> np.ndarray:
     model = train.model_fn(str(model_dir))
-    return train.predict_probabilities(train.parse_csv_request(body), model)
+    return train.predict_probabilities(
+        train.parse_csv_request(body, model.contract.feature_columns), model
+    )
 
 
 @pytest.fixture
@@ -177,7 +179,8 @@ def test_several_rows_give_one_answer_each(aws: dict[str, Any], model_dir: Path)
     assert probabilities.shape == (2, 3)
     np.testing.assert_allclose(probabilities, direct_prediction(model_dir, body), atol=1e-6)
     # The second row is a textbook setosa.
-    assert int(np.argmax(probabilities[1])) == train.CLASS_NAMES.index("Iris-setosa")
+    classes = train.model_fn(str(model_dir)).class_names
+    assert int(np.argmax(probabilities[1])) == classes.index("Iris-setosa")
 
 
 def test_model_with_model_data_url_and_no_package(aws: dict[str, Any], model_dir: Path) -> None:
@@ -448,6 +451,8 @@ def test_the_script_named_by_sagemaker_program_is_the_one_run(
 
     answer = invoke(aws, endpoint, SAMPLE)
 
-    assert answer["json"] == {"files": [train.METADATA_FILE_NAME, train.MODEL_FILE_NAME]}
+    assert answer["json"] == {
+        "files": [train.CONTRACT_FILE_NAME, train.METADATA_FILE_NAME, train.MODEL_FILE_NAME]
+    }
     # A bare string from output_fn goes out as Flask's default type (the defect of issue 9 #9).
     assert answer["ContentType"].startswith("text/html")
