@@ -25,7 +25,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 3
 
 .PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
-        checkov clean docs demo local-up local-down local-status deploy plan destroy run-and-wait start status \
+        checkov clean docs bench demo local-up local-down local-status deploy plan destroy run-and-wait start status \
         logs models approve predict endpoint-down
 
 help: ## Show this help
@@ -69,7 +69,7 @@ check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy ml statemachines lambdas local devtools ops scripts/wait_for_execution.py
+	$(VENV)/bin/mypy ml statemachines lambdas local devtools ops bench scripts/wait_for_execution.py
 	$(MAKE) --no-print-directory check-definitions
 	terraform fmt -check -recursive terraform
 	$(MAKE) --no-print-directory lint-workflows
@@ -91,6 +91,13 @@ test: $(STAMP) $(XGB17_STAMP) build ## Run every test (unit, integration, Terraf
 
 test-fast: $(STAMP) build ## Unit tests only
 	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)
+
+# Not part of `make test`: a measurement of minutes (README, "Benchmark"). BENCH_ARGS passes
+# options (--rows, --samples); being over a target is reported, and still exits 0.
+BENCH_ARGS ?=
+
+bench: $(STAMP) $(XGB17_STAMP) ## Time and peak memory of prepare/train vs baselines, endpoint latency
+	$(PY) -m bench $(BENCH_ARGS)
 
 # ------------------------------------------------------------------------- local runtime
 DEMO_ARGS ?=
