@@ -37,6 +37,9 @@ XGBOOST_IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:
 
 DEFAULTS: dict[str, Any] = {
     "data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
+    "label_column": "species",
+    "feature_columns": [],
+    "class_order": [],
     "accuracy_threshold": 0.9,
     "deploy": False,
     "auto_approve": False,
