@@ -359,5 +359,8 @@ def test_predict_invokes_the_deployed_endpoint(stack: Stack, outputs: Path) -> N
 
     assert (code, err) == (0, "")
     header, line = out.splitlines()
-    assert header == f"endpoint {ENDPOINT}, row 6.4,3.2,4.5,1.5"
+    # The row and the names come from the served package's report (dataset_contract,
+    # smoke_test), never from the CLI.
+    assert header == f"endpoint {ENDPOINT}, label species, row 6.4,3.2,4.5,1.5"
+    assert line.startswith("Iris-setosa=")
     assert line.endswith("-> Iris-versicolor")
