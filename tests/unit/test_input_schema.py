@@ -225,7 +225,10 @@ def test_terraform_bounds_agree_with_the_schema() -> None:
 
 def test_no_second_copy_of_the_field_list_in_python() -> None:
     """The schema's keys are spelled as a list only in schema.json."""
-    names = logic.field_names()
+    # The dataset contract (prepare.py's artifact, INTERFACES.md) has keys of the same names:
+    # reading a contract (ops' predict) is not a copy of the field list; the other names still are.
+    contract_keys = {"label_column", "feature_columns"}
+    names = [name for name in logic.field_names() if name not in contract_keys]
     offenders = []
     for path in [
         *ROOT.glob("statemachines/*.py"),
