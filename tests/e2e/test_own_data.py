@@ -92,7 +92,8 @@ class KeptDemo:
         return env
 
     def client(self, service: str) -> Any:
-        return boto3.client(
+        session: Any = boto3.session.Session()
+        return session.client(
             service,
             endpoint_url=self.endpoint_url,
             region_name=demo.REGION,
