@@ -153,7 +153,7 @@ def test_start_wait_reports_a_failure_with_exit_1(stack: Stack, outputs: Path) -
     assert code == 1
     assert "FAILED" in out
     assert "error: QualityGateFailed" in out
-    assert "0.5 is below the threshold 0.9" in out
+    assert "0.5 (label species, multiclass) is below the threshold 0.9" in out
 
 
 # ----------------------------------------------------------------------------- status / logs
@@ -242,7 +242,9 @@ def test_logs_render_history_and_trigger_logs(stack: Stack, outputs: Path) -> No
     assert re.search(r"\+0\.0s\s+ExecutionStarted", history)
     assert re.search(r"TaskStateEntered\s+StartPipeline", history)
     assert re.search(
-        r"ExecutionFailed\s+QualityGateFailed: .*0\.5 is below the threshold 0\.9", history
+        r"ExecutionFailed\s+QualityGateFailed: .*0\.5 \(label species, multiclass\) is below "
+        r"the threshold 0\.9",
+        history,
     )
     assert "== /aws/lambda/iris-trigger: last 1 events" in out
     assert "started execution s3-abc" in out
