@@ -2,9 +2,13 @@
 
 SageMaker Processing script, run as `python3 evaluate.py ...` in the XGBoost 1.7-1 container
 (Python 3.8). It is shipped alone, so it imports only the standard library, numpy, pandas,
-scikit-learn and xgboost. `evaluation.json` follows SageMaker's model-quality statistics shape;
-the state machine reads `multiclass_classification_metrics.accuracy.value` and
-`model.artifact_uri`, so those paths are part of the contract.
+scikit-learn and xgboost. The dataset contract (`contract.json`, written by prepare.py and copied
+into the model by train.py) names the features and classes. `evaluation.json` follows SageMaker's
+model-quality statistics shape: `binary_classification_metrics` for two classes, else
+`multiclass_classification_metrics`; the state machine reads `<block>.accuracy.value` and
+`model.artifact_uri`, so those paths are part of the contract. It also carries the contract
+(`dataset_contract`) and a `smoke_test` (test rows with the model's answer for them, used by the
+deployment's smoke test and `make predict`).
 
     --model-dir  model.tar.gz (training output) or an extracted dir with xgboost-model.json
     --test-dir   test CSVs (no header, label first)  ─►  --output-dir/evaluation.json
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 import tarfile
@@ -26,10 +31,14 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-
-FEATURE_COLUMNS = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
-CLASS_NAMES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    precision_recall_curve,
+    precision_recall_fscore_support,
+    roc_auc_score,
+    roc_curve,
+)
 
 DEFAULT_MODEL_DIR = "/opt/ml/processing/model"
 DEFAULT_TEST_DIR = "/opt/ml/processing/test"
@@ -37,12 +46,21 @@ DEFAULT_OUTPUT_DIR = "/opt/ml/processing/evaluation"
 MODEL_ARCHIVE_NAME = "model.tar.gz"
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
+CONTRACT_FILE_NAME = "contract.json"
+BINARY_OBJECTIVE = "binary:logistic"
 EVALUATION_FILE_NAME = "evaluation.json"
 FAILURE_FILE_ENV = "SM_FAILURE_FILE"
 DEFAULT_FAILURE_FILE = "/opt/ml/output/message"
 VALIDATION_ERROR_EXIT_CODE = 2
 # SageMaker's model-quality statistics carry a standard deviation; a single test split has none.
 NO_DEVIATION = "NaN"
+# The smoke test: at most this many test rows, the model's answer rounded as the endpoint rounds
+# it (train.py probabilities_json: 6 decimals), compared within this tolerance.
+SMOKE_TEST_ROWS = 5
+SMOKE_TEST_DECIMALS = 6
+SMOKE_TEST_TOLERANCE = 1e-4
+# Points kept of the ROC and precision-recall curves (the report stays small on big test sets).
+CURVE_POINTS = 101
 
 logger = logging.getLogger("evaluate")
 
@@ -105,7 +123,8 @@ def locate_model(model_dir: Path, scratch_dir: Path) -> Path:
     return directory
 
 
-def load_model(directory: Path) -> tuple[xgb.Booster, dict[str, Any]]:
+def load_model(directory: Path) -> tuple[xgb.Booster, dict[str, Any], dict[str, Any]]:
+    """The booster, its metadata.json and the dataset contract, all from the model directory."""
     booster = xgb.Booster()
     try:
         booster.load_model(str(directory / MODEL_FILE_NAME))
@@ -118,22 +137,53 @@ def load_model(directory: Path) -> tuple[xgb.Booster, dict[str, Any]]:
         metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
     except ValueError as error:
         raise DataValidationError(f"{METADATA_FILE_NAME}: invalid JSON ({error})") from None
-    return booster, metadata
+    return booster, metadata, load_contract(directory)
+
+
+def load_contract(directory: Path) -> dict[str, Any]:
+    path = directory / CONTRACT_FILE_NAME
+    if not path.is_file():
+        raise DataValidationError(
+            f"the model has no {CONTRACT_FILE_NAME} (train.py copies the dataset contract into "
+            "the model directory): retrain with the current train.py"
+        )
+    try:
+        contract = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise DataValidationError(f"{CONTRACT_FILE_NAME}: invalid JSON ({error})") from None
+    features, classes = contract.get("feature_columns"), contract.get("class_names")
+    if not isinstance(features, list) or not features or not isinstance(classes, list):
+        raise DataValidationError(f"{CONTRACT_FILE_NAME}: no feature_columns / class_names")
+    if len(classes) < 2 or contract.get("num_classes") != len(classes):
+        raise DataValidationError(
+            f"{CONTRACT_FILE_NAME}: num_classes {contract.get('num_classes')!r} does not match "
+            f"{len(classes)} class_names"
+        )
+    return contract
+
+
+def is_binary(contract: dict[str, Any]) -> bool:
+    return len(contract["class_names"]) == 2
 
 
 # --------------------------------------------------------------------------- data
 
 
-def read_test_set(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read every CSV in `test_dir` (no header, label first); error when there are no rows."""
+def test_files(test_dir: Path) -> list[Path]:
     if not test_dir.is_dir():
         raise DataValidationError(f"test directory {test_dir} does not exist")
     files = sorted(p for p in test_dir.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
     if not files:
         raise DataValidationError(f"no .csv file in test directory {test_dir}")
-    expected = 1 + len(FEATURE_COLUMNS)
+    return files
+
+
+def read_test_set(test_dir: Path, contract: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Every CSV in `test_dir` (no header, label first), read typed; error if there are no rows."""
+    num_classes = len(contract["class_names"])
+    expected = 1 + len(contract["feature_columns"])
     frames = []
-    for path in files:
+    for path in test_files(test_dir):
         try:
             frame = pd.read_csv(path, header=None, dtype="float64")
         except pd.errors.EmptyDataError:
@@ -142,8 +192,8 @@ def read_test_set(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
             raise DataValidationError(f"{path.name}: non-numeric value ({error})") from None
         if frame.shape[1] != expected:
             raise DataValidationError(
-                f"{path.name}: expected {expected} columns (label + features), "
-                f"found {frame.shape[1]}"
+                f"{path.name}: expected {expected} columns (the label, then the contract's "
+                f"features {', '.join(contract['feature_columns'])}), found {frame.shape[1]}"
             )
         if frame.isna().any().any():
             row = int(np.flatnonzero(frame.isna().any(axis=1).to_numpy())[0]) + 1
@@ -153,22 +203,56 @@ def read_test_set(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataValidationError(f"the test set in {test_dir} is empty")
     data = pd.concat(frames, ignore_index=True)
     labels = data.iloc[:, 0].to_numpy()
-    bad = ~np.isin(labels, np.arange(len(CLASS_NAMES)))
+    bad = ~np.isin(labels, np.arange(num_classes))
     if bad.any():
         raise DataValidationError(
             f"test label '{labels[np.flatnonzero(bad)[0]]}' is not a class index "
-            f"0..{len(CLASS_NAMES) - 1}"
+            f"0..{num_classes - 1}"
         )
     return data.iloc[:, 1:].to_numpy(dtype="float64"), labels.astype("int64")
+
+
+def smoke_test_rows(test_dir: Path, num_classes: int, limit: int = SMOKE_TEST_ROWS) -> list[str]:
+    """Up to `limit` test rows' feature text (label dropped), one per class first, then in order.
+
+    Streams the files line by line and stops once every class has a row and `limit` rows are
+    chosen: the exact text from the test split, as a client would send it.
+    """
+    first_of_class: dict[int, str] = {}
+    others: list[str] = []
+    for path in test_files(test_dir):
+        with path.open("r", encoding="utf-8") as handle:
+            for line in handle:
+                label, _, features = line.rstrip("\r\n").partition(",")
+                if not features:
+                    continue
+                index = int(float(label))
+                if index not in first_of_class:
+                    first_of_class[index] = features
+                elif len(others) < limit:
+                    others.append(features)
+                if len(first_of_class) == num_classes and len(others) >= limit:
+                    break
+    chosen = [first_of_class[index] for index in sorted(first_of_class)]
+    return (chosen + others)[:limit]
 
 
 # --------------------------------------------------------------------------- metrics
 
 
-def predict_classes(booster: xgb.Booster, features: np.ndarray) -> np.ndarray:
-    matrix = xgb.DMatrix(features, feature_names=list(FEATURE_COLUMNS))
-    probabilities = np.asarray(booster.predict(matrix)).reshape(len(features), len(CLASS_NAMES))
-    return probabilities.argmax(axis=1)
+def predict_probabilities(
+    booster: xgb.Booster, features: np.ndarray, contract: dict[str, Any]
+) -> np.ndarray:
+    """(n, number of classes) probabilities, as the endpoint answers (binary: [1-p, p])."""
+    names = list(contract["feature_columns"])
+    # As train.py: xgboost refuses names with '[', ']' or '<', and then neither side sets them.
+    feature_names = None if any(set(n) & set("[]<") for n in names) else names
+    matrix = xgb.DMatrix(features, feature_names=feature_names)
+    predicted = np.asarray(booster.predict(matrix), dtype="float64")
+    if is_binary(contract):
+        positive = predicted.reshape(len(features))
+        return np.column_stack([1.0 - positive, positive])
+    return predicted.reshape(len(features), len(contract["class_names"]))
 
 
 def _metric(value: float) -> dict[str, Any]:
@@ -176,7 +260,7 @@ def _metric(value: float) -> dict[str, Any]:
 
 
 def compute_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str] = CLASS_NAMES
+    y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return (multiclass_classification_metrics, per_class_metrics) for the report."""
     labels = list(range(len(class_names)))
@@ -210,17 +294,101 @@ def compute_metrics(
     return overall, per_class
 
 
+def _downsample(values: np.ndarray, points: int = CURVE_POINTS) -> list[float]:
+    if len(values) > points:
+        values = values[np.linspace(0, len(values) - 1, points).round().astype(int)]
+    return [float(v) for v in values]
+
+
+def compute_binary_metrics(
+    y_true: np.ndarray, positive_probability: np.ndarray, class_names: Sequence[str]
+) -> dict[str, Any]:
+    """SageMaker's `binary_classification_metrics` (model-quality statistics), positive = index 1.
+
+    Shape as in https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html
+    (binary classification metrics): `{"value": x, "standard_deviation": "NaN"}` per metric, the
+    confusion matrix as actual -> predicted -> count, the ROC and precision-recall curves as
+    lists.
+    """
+    y_pred = (positive_probability >= 0.5).astype("int64")
+    matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
+    (tn, fp), (fn, tp) = matrix.tolist()
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=[1], average=None, zero_division=0
+    )
+    both_present = len(np.unique(y_true)) == 2
+    # AUC is undefined when the test set holds one class only; SageMaker writes NaN then.
+    auc = float(roc_auc_score(y_true, positive_probability)) if both_present else float("nan")
+    metrics: dict[str, Any] = {
+        "accuracy": _metric(accuracy_score(y_true, y_pred)),
+        "precision": _metric(precision[0]),
+        "recall": _metric(recall[0]),
+        "f1": _metric(f1[0]),
+        "auc": {"value": auc if math.isfinite(auc) else "NaN", "standard_deviation": NO_DEVIATION},
+        "true_positive_rate": _metric(tp / (tp + fn) if tp + fn else 0.0),
+        "true_negative_rate": _metric(tn / (tn + fp) if tn + fp else 0.0),
+        "false_positive_rate": _metric(fp / (fp + tn) if fp + tn else 0.0),
+        "false_negative_rate": _metric(fn / (fn + tp) if fn + tp else 0.0),
+        "confusion_matrix": {
+            actual: {predicted: int(matrix[i][j]) for j, predicted in enumerate(class_names)}
+            for i, actual in enumerate(class_names)
+        },
+    }
+    if both_present:
+        fpr, tpr, _ = roc_curve(y_true, positive_probability)
+        precisions, recalls, _ = precision_recall_curve(y_true, positive_probability)
+        metrics["receiver_operating_characteristic_curve"] = {
+            "false_positive_rates": _downsample(fpr),
+            "true_positive_rates": _downsample(tpr),
+        }
+        metrics["precision_recall_curve"] = {
+            "precisions": _downsample(precisions),
+            "recalls": _downsample(recalls),
+        }
+    return metrics
+
+
+def build_smoke_test(
+    booster: xgb.Booster, rows: Sequence[str], contract: dict[str, Any]
+) -> dict[str, Any]:
+    """The rows' exact text and the model's rounded answer for them, as the endpoint gives it."""
+    features = np.asarray(
+        [[float(cell) for cell in row.split(",")] for row in rows], dtype="float64"
+    ).reshape(len(rows), len(contract["feature_columns"]))
+    probabilities: list[list[float]] = (
+        predict_probabilities(booster, features, contract).tolist() if rows else []
+    )
+    return {
+        "content_type": "text/csv",
+        "body": "".join(row + "\n" for row in rows),
+        "rows": len(rows),
+        "probabilities": [
+            [round(float(p), SMOKE_TEST_DECIMALS) for p in row] for row in probabilities
+        ],
+        "tolerance": SMOKE_TEST_TOLERANCE,
+    }
+
+
 def build_report(
     y_true: np.ndarray,
-    y_pred: np.ndarray,
+    probabilities: np.ndarray,
     metadata: dict[str, Any],
+    contract: dict[str, Any],
     model_uri: str,
+    smoke_test: dict[str, Any],
 ) -> dict[str, Any]:
-    class_names = list(metadata.get("class_names") or CLASS_NAMES)
-    overall, per_class = compute_metrics(y_true, y_pred, class_names)
+    class_names = list(contract["class_names"])
+    y_pred = probabilities.argmax(axis=1)
+    _, per_class = compute_metrics(y_true, y_pred, class_names)
+    if is_binary(contract):
+        block = "binary_classification_metrics"
+        overall = compute_binary_metrics(y_true, probabilities[:, 1], class_names)
+    else:
+        block = "multiclass_classification_metrics"
+        overall, _ = compute_metrics(y_true, y_pred, class_names)
     counts = metadata.get("row_counts") or {}
     return {
-        "multiclass_classification_metrics": overall,
+        block: overall,
         "per_class_metrics": per_class,
         "model": {
             "artifact_uri": model_uri,
@@ -235,8 +403,17 @@ def build_report(
             "validation": counts.get("validation"),
             "test": len(y_true),
         },
+        "dataset_contract": contract,
+        "smoke_test": smoke_test,
         "xgboost_version": xgb.__version__,
     }
+
+
+def accuracy_of(report: dict[str, Any]) -> float:
+    block = (
+        report.get("binary_classification_metrics") or report["multiclass_classification_metrics"]
+    )
+    return float(block["accuracy"]["value"])
 
 
 def write_json_atomically(target: Path, payload: dict[str, Any]) -> None:
@@ -254,9 +431,13 @@ def write_json_atomically(target: Path, payload: dict[str, Any]) -> None:
 def run(model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str) -> dict[str, Any]:
     """Evaluate and write `<output_dir>/evaluation.json`; return the report."""
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
-        booster, metadata = load_model(locate_model(model_dir, Path(scratch)))
-    features, labels = read_test_set(test_dir)
-    report = build_report(labels, predict_classes(booster, features), metadata, model_uri)
+        booster, metadata, contract = load_model(locate_model(model_dir, Path(scratch)))
+    features, labels = read_test_set(test_dir, contract)
+    probabilities = predict_probabilities(booster, features, contract)
+    del features
+    rows = smoke_test_rows(test_dir, len(contract["class_names"]))
+    smoke_test = build_smoke_test(booster, rows, contract)
+    report = build_report(labels, probabilities, metadata, contract, model_uri, smoke_test)
     write_json_atomically(output_dir / EVALUATION_FILE_NAME, report)
     return report
 
@@ -283,7 +464,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = _ArgumentParser(description="Evaluate the iris model on the test split.")
+    parser = _ArgumentParser(description="Evaluate the model on the test split.")
     parser.add_argument("--model-dir", type=Path, default=Path(DEFAULT_MODEL_DIR))
     parser.add_argument("--test-dir", type=Path, default=Path(DEFAULT_TEST_DIR))
     parser.add_argument("--output-dir", type=Path, default=Path(DEFAULT_OUTPUT_DIR))
@@ -304,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:
         write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
         raise
-    accuracy = report["multiclass_classification_metrics"]["accuracy"]["value"]
+    accuracy = accuracy_of(report)
     logger.info("test accuracy %.4f on %d rows", accuracy, report["row_counts"]["test"])
     return 0
 

@@ -11,23 +11,34 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
      InputDataUri (default ${default_data_uri}, supplied by Terraform; the state machine passes
             │      its run's own copy, s3://${bucket}/runs/<execution>/input/<name>, because an
             │      S3Prefix input reads every key that starts with the URI)
+            │      LabelColumn, FeatureColumns, ClassOrder (text; "" = derive) ─► prepare.py's
+            ▼      --label-column, --feature-columns, --class-order
+     ┌─────────────┐  processing: sklearn image, prepare.py (validation, stratified 60/20/20 split,
+     │ PrepareData │  dataset contract) ─► s3://${bucket}/pipelines/<execution-id>/prepare/
+     └─────────────┘  {train,validation,test,contract}; PropertyFile DatasetContract (contract.json)
             │
             ▼
-     ┌─────────────┐  processing: sklearn image, prepare.py (stratified 60/20/20 split)
-     │ PrepareData │  ─► s3://${bucket}/pipelines/<execution-id>/prepare/{train,validation,test}
-     └─────────────┘
-     test │   │ train, validation (text/csv)
-          │   ▼
-          │ ┌─────────────┐  tuning: Bayesian, minimise validation:mlogloss, max_depth 3-10,
-          │ │ TuneXGBoost │  eta 0.01-0.3, num_round 30-150; MaxTuningJobs (9) and
-          │ └─────────────┘  MaxParallelTuningJobs (3) limit the trials; models ─►
-          │   │              s3://${bucket}/models/<execution-id>/training (kept: registered
-          │   │              packages reference them; splits stay under pipelines/)
-          │   │ best model (TrainingJobSummaries[0])
-          ▼   ▼
-     ┌───────────────┐  processing: xgboost image, evaluate.py, PropertyFile EvaluationReport
-     │ EvaluateModel │  ─► s3://${bucket}/evaluation/<execution-id>/evaluation.json
-     └───────────────┘
+     ┌──────────────────┐  JsonGet(DatasetContract, "num_classes") == 2 ?
+     │ CheckProblemType │
+     └──────────────────┘
+         true │                                  │ false
+              ▼                                  ▼
+     ┌───────────────────┐              ┌───────────────────────┐  tuning: Bayesian, max_depth
+     │ TuneXGBoostBinary │              │ TuneXGBoostMulticlass │  3-10, eta 0.01-0.3, num_round
+     └───────────────────┘              └───────────────────────┘  30-150, MaxTuningJobs (9) and
+      binary:logistic, minimise          multi:softprob, minimise   MaxParallelTuningJobs (3);
+      validation:logloss                 validation:mlogloss        channels train, validation
+              │                                  │                  (text/csv), contract (json);
+              ▼                                  ▼                  models ─► s3://${bucket}/
+     ┌─────────────────────┐            ┌─────────────────────────┐ models/<execution-id>/training
+     │ EvaluateModelBinary │            │ EvaluateModelMulticlass │
+     └─────────────────────┘            └─────────────────────────┘
+      processing: xgboost image, evaluate.py on the best model (TrainingJobSummaries[0]) and the
+      test split; PropertyFile EvaluationReport ─► s3://${bucket}/evaluation/<execution-id>/
+      evaluation.json (the same place on both branches: the state machine reads only that file)
+
+Only the branch the condition picks runs; the other never starts (nor appears in
+ListPipelineExecutionSteps). Nothing follows the condition outside its branches.
 
 Usage::
 
@@ -45,6 +56,7 @@ import socket
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +65,15 @@ from sagemaker.inputs import TrainingInput
 from sagemaker.parameter import ContinuousParameter, IntegerParameter
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
 from sagemaker.tuner import HyperparameterTuner
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.conditions import ConditionEquals
 from sagemaker.workflow.execution_variables import ExecutionVariables
-from sagemaker.workflow.functions import Join
+from sagemaker.workflow.functions import Join, JsonGet
 from sagemaker.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
-from sagemaker.workflow.steps import ProcessingStep, TuningStep
+from sagemaker.workflow.steps import ProcessingStep, Step, TuningStep
 from sagemaker.xgboost.estimator import XGBoost
 
 from devtools.generated import write_or_check
@@ -104,22 +118,57 @@ _GENERATION_REGION = "us-east-1"
 
 PROCESSING_ROOT = "/opt/ml/processing"
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
-# A metric the XGBoost image itself defines (local/tuning.py XGBOOST_BUILTIN_METRICS, from the
-# container's algorithm_mode/metrics.py): tuning treats the image as a built-in algorithm, so the
-# tuner sends NO MetricDefinitions (aws/sagemaker-xgboost-container issue #121) and train.py logs
-# xgboost's own `[i]\t...\tvalidation-mlogloss:<x>` lines that the built-in regex reads.
-OBJECTIVE_METRIC = "validation:mlogloss"
 #: Top-level prefix of the tuning trials' models (registered packages point at them).
 MODELS_PREFIX = "models"
 DEFAULT_MAX_TUNING_JOBS = 9
 DEFAULT_MAX_PARALLEL_JOBS = 3
 STATIC_HYPERPARAMETERS: Mapping[str, str] = {"early_stopping_rounds": "10", "seed": "42"}
 RUN_SPECIFIC_HYPERPARAMETERS = ("sagemaker_region", "sagemaker_job_name")
+# Neutral names: the pipeline serves any tabular dataset (Terraform names the real pipeline).
+BASE_JOB_NAME = "xgboost"
 
 STEP_PREPARE = "PrepareData"
-STEP_TUNE = "TuneXGBoost"
-STEP_EVALUATE = "EvaluateModel"
+STEP_CHECK_PROBLEM_TYPE = "CheckProblemType"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
+CONTRACT_PROPERTY_FILE = "DatasetContract"
+CONTRACT_OUTPUT = "contract"
+#: The file prepare.py writes in its contract output (INTERFACES: contract/contract.json).
+CONTRACT_FILE = "contract.json"
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class ProblemBranch:
+    """One side of CheckProblemType: the objective and the tuner's objective metric.
+
+    Both metrics are ones the XGBoost image itself defines (local/tuning.py
+    XGBOOST_BUILTIN_METRICS, from the container's algorithm_mode/metrics.py): tuning treats the
+    image as a built-in algorithm, so the tuner sends NO MetricDefinitions
+    (aws/sagemaker-xgboost-container issue #121) and train.py logs xgboost's own
+    `[i]\t...\tvalidation-<metric>:<x>` lines that the built-in regex reads.
+    """
+
+    problem_type: str
+    objective: str
+    objective_metric: str
+
+    @property
+    def suffix(self) -> str:
+        return self.problem_type.capitalize()
+
+    @property
+    def tune_step(self) -> str:
+        return f"TuneXGBoost{self.suffix}"
+
+    @property
+    def evaluate_step(self) -> str:
+        return f"EvaluateModel{self.suffix}"
+
+
+#: The condition's true branch (num_classes == 2), then its false branch.
+BINARY = ProblemBranch("binary", "binary:logistic", "validation:logloss")
+MULTICLASS = ProblemBranch("multiclass", "multi:softprob", "validation:mlogloss")
+BINARY_NUM_CLASSES = 2
 
 
 def _offline_boto_session(region: str = _GENERATION_REGION) -> boto3.Session:
@@ -236,90 +285,46 @@ def _flatten_join(join: Join) -> Join:
     return Join(on=join.on, values=values)
 
 
-def build_pipeline(
-    *,
-    max_tuning_jobs: int = DEFAULT_MAX_TUNING_JOBS,
-    max_parallel_jobs: int = DEFAULT_MAX_PARALLEL_JOBS,
-    values: Mapping[str, str] = SENTINELS,
-) -> Pipeline:
-    """Build the PrepareData ─► TuneXGBoost ─► EvaluateModel pipeline.
+@dataclass(frozen=True)
+class _Shared:
+    """What both branches of CheckProblemType build on."""
 
-    ``values`` supplies the environment-specific strings (sentinels by default); the tuning
-    limits are the defaults of the ``MaxTuningJobs`` / ``MaxParallelTuningJobs`` parameters.
-    """
+    values: Mapping[str, str]
+    session: OfflinePipelineSession
+    prepare_outputs: Any  # PrepareData's ProcessingOutputConfig.Outputs (a PropertiesList)
+    processing_instance_type: ParameterString
+    processing_instance_count: ParameterInteger
+    training_instance_type: ParameterString
+    training_instance_count: ParameterInteger
+    max_tuning_jobs: ParameterInteger
+    max_parallel_jobs: ParameterInteger
+
+
+def _tuning_step(shared: _Shared, branch: ProblemBranch) -> TuningStep:
+    """The branch's tuning step: the objective is a static hyperparameter, the tuner minimises
+    the branch's built-in metric; channels train, validation (CSV) and contract (JSON)."""
+    values = shared.values
     bucket = values["bucket"]
-    role = values["sagemaker_role_arn"]
-    session = OfflinePipelineSession(bucket)
     execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
-
-    input_data_uri = ParameterString(name="InputDataUri", default_value=values["default_data_uri"])
-    processing_instance_type = ParameterString(
-        name="ProcessingInstanceType", default_value="ml.m5.large"
-    )
-    processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
-    training_instance_type = ParameterString(
-        name="TrainingInstanceType", default_value="ml.m5.large"
-    )
-    training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
-    max_tuning_jobs_param = ParameterInteger(name="MaxTuningJobs", default_value=max_tuning_jobs)
-    max_parallel_jobs_param = ParameterInteger(
-        name="MaxParallelTuningJobs", default_value=max_parallel_jobs
-    )
-
-    # --- PrepareData ------------------------------------------------------------------------
-    prepare_processor = ScriptProcessor(
-        role=role,
-        image_uri=values["sklearn_image_uri"],
-        command=["python3"],
-        instance_type=processing_instance_type,
-        instance_count=processing_instance_count,
-        base_job_name="iris-prepare",
-        sagemaker_session=session,
-    )
-    splits = ("train", "validation", "test")
-    prepare_step = ProcessingStep(
-        name=STEP_PREPARE,
-        step_args=prepare_processor.run(
-            code=values["prepare_script_uri"],
-            inputs=[
-                ProcessingInput(
-                    input_name="input",
-                    source=input_data_uri,
-                    destination=f"{PROCESSING_ROOT}/input",
-                )
-            ],
-            outputs=[
-                ProcessingOutput(
-                    output_name=split,
-                    source=f"{PROCESSING_ROOT}/{split}",
-                    destination=_s3(bucket, "pipelines", execution_id, "prepare", split),
-                )
-                for split in splits
-            ],
-        ),
-    )
-    prepare_outputs = prepare_step.properties.ProcessingOutputConfig.Outputs
-
-    # --- TuneXGBoost ------------------------------------------------------------------------
     estimator = XGBoost(
         entry_point="train.py",
         source_dir=values["train_source_uri"],
         framework_version=XGBOOST_FRAMEWORK_VERSION,
         image_uri=values["xgboost_image_uri"],
-        role=role,
-        instance_type=training_instance_type,
-        instance_count=training_instance_count,
+        role=values["sagemaker_role_arn"],
+        instance_type=shared.training_instance_type,
+        instance_count=shared.training_instance_count,
         output_path=_s3(bucket, MODELS_PREFIX, execution_id, "training"),
-        base_job_name="iris-xgboost",
-        hyperparameters=dict(STATIC_HYPERPARAMETERS),
+        base_job_name=f"{BASE_JOB_NAME}-training",
+        hyperparameters={**STATIC_HYPERPARAMETERS, "objective": branch.objective},
         # Debugger/profiler rules would add region-specific images and extra jobs.
         disable_profiler=True,
         debugger_hook_config=False,
-        sagemaker_session=session,
+        sagemaker_session=shared.session,
     )
     tuner = HyperparameterTuner(
         estimator=estimator,
-        objective_metric_name=OBJECTIVE_METRIC,
+        objective_metric_name=branch.objective_metric,
         objective_type="Minimize",
         hyperparameter_ranges={
             "max_depth": IntegerParameter(3, 10),
@@ -327,21 +332,26 @@ def build_pipeline(
             "num_round": IntegerParameter(30, 150),
         },
         strategy="Bayesian",
-        max_jobs=max_tuning_jobs_param,
-        max_parallel_jobs=max_parallel_jobs_param,
-        base_tuning_job_name="iris-tuning",
+        max_jobs=shared.max_tuning_jobs,
+        max_parallel_jobs=shared.max_parallel_jobs,
+        base_tuning_job_name=f"{BASE_JOB_NAME}-tuning",
     )
-    tune_step = TuningStep(
-        name=STEP_TUNE,
-        step_args=tuner.fit(
-            inputs={
-                split: TrainingInput(
-                    s3_data=prepare_outputs[split].S3Output.S3Uri, content_type="text/csv"
-                )
-                for split in ("train", "validation")
-            }
-        ),
+    outputs = shared.prepare_outputs
+    channels = {
+        split: TrainingInput(s3_data=outputs[split].S3Output.S3Uri, content_type="text/csv")
+        for split in ("train", "validation")
+    }
+    channels[CONTRACT_OUTPUT] = TrainingInput(
+        s3_data=outputs[CONTRACT_OUTPUT].S3Output.S3Uri, content_type="application/json"
     )
+    return TuningStep(name=branch.tune_step, step_args=tuner.fit(inputs=channels))
+
+
+def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningStep) -> Step:
+    """The branch's evaluation of its best model; both branches write the same report key."""
+    values = shared.values
+    bucket = values["bucket"]
+    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
     # The best trial's model: <output_path>/<training job name>/output/model.tar.gz. The SDK
     # annotates `prefix` as str, but it only becomes one more value of the returned Join.
     training_prefix = Join(on="/", values=[MODELS_PREFIX, execution_id, "training"])
@@ -352,23 +362,21 @@ def build_pipeline(
             prefix=training_prefix,  # type: ignore[arg-type]
         )
     )
-
-    # --- EvaluateModel ----------------------------------------------------------------------
-    evaluate_processor = ScriptProcessor(
-        role=role,
+    processor = ScriptProcessor(
+        role=values["sagemaker_role_arn"],
         image_uri=values["xgboost_image_uri"],
         command=["python3"],
-        instance_type=processing_instance_type,
-        instance_count=processing_instance_count,
-        base_job_name="iris-evaluate",
-        sagemaker_session=session,
+        instance_type=shared.processing_instance_type,
+        instance_count=shared.processing_instance_count,
+        base_job_name=f"{BASE_JOB_NAME}-evaluate",
+        sagemaker_session=shared.session,
     )
-    evaluation_report = PropertyFile(
+    report = PropertyFile(
         name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
     )
-    evaluate_step = ProcessingStep(
-        name=STEP_EVALUATE,
-        step_args=evaluate_processor.run(
+    return ProcessingStep(
+        name=branch.evaluate_step,
+        step_args=processor.run(
             code=values["evaluate_script_uri"],
             inputs=[
                 ProcessingInput(
@@ -378,7 +386,7 @@ def build_pipeline(
                 ),
                 ProcessingInput(
                     input_name="test",
-                    source=prepare_outputs["test"].S3Output.S3Uri,
+                    source=shared.prepare_outputs["test"].S3Output.S3Uri,
                     destination=f"{PROCESSING_ROOT}/test",
                 ),
             ],
@@ -400,14 +408,133 @@ def build_pipeline(
                 best_model_uri,
             ],
         ),
-        property_files=[evaluation_report],
+        property_files=[report],
+    )
+
+
+def build_pipeline(
+    *,
+    max_tuning_jobs: int = DEFAULT_MAX_TUNING_JOBS,
+    max_parallel_jobs: int = DEFAULT_MAX_PARALLEL_JOBS,
+    values: Mapping[str, str] = SENTINELS,
+) -> Pipeline:
+    """Build PrepareData ─► CheckProblemType ─► (binary | multiclass) tuning ─► evaluation.
+
+    ``values`` supplies the environment-specific strings (sentinels by default); the tuning
+    limits are the defaults of the ``MaxTuningJobs`` / ``MaxParallelTuningJobs`` parameters.
+    """
+    bucket = values["bucket"]
+    role = values["sagemaker_role_arn"]
+    session = OfflinePipelineSession(bucket)
+    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
+
+    input_data_uri = ParameterString(name="InputDataUri", default_value=values["default_data_uri"])
+    # The dataset contract's settings, as text (lists as JSON); "" lets prepare.py derive them.
+    # The state machine always passes all three (INTERFACES.md, "SageMaker Pipeline").
+    label_column = ParameterString(name="LabelColumn", default_value="")
+    feature_columns = ParameterString(name="FeatureColumns", default_value="")
+    class_order = ParameterString(name="ClassOrder", default_value="")
+    processing_instance_type = ParameterString(
+        name="ProcessingInstanceType", default_value="ml.m5.large"
+    )
+    processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
+    training_instance_type = ParameterString(
+        name="TrainingInstanceType", default_value="ml.m5.large"
+    )
+    training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
+    max_tuning_jobs_param = ParameterInteger(name="MaxTuningJobs", default_value=max_tuning_jobs)
+    max_parallel_jobs_param = ParameterInteger(
+        name="MaxParallelTuningJobs", default_value=max_parallel_jobs
+    )
+
+    # --- PrepareData ------------------------------------------------------------------------
+    prepare_processor = ScriptProcessor(
+        role=role,
+        image_uri=values["sklearn_image_uri"],
+        command=["python3"],
+        instance_type=processing_instance_type,
+        instance_count=processing_instance_count,
+        base_job_name=f"{BASE_JOB_NAME}-prepare",
+        sagemaker_session=session,
+    )
+    dataset_contract = PropertyFile(
+        name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
+    )
+    prepare_step = ProcessingStep(
+        name=STEP_PREPARE,
+        step_args=prepare_processor.run(
+            code=values["prepare_script_uri"],
+            inputs=[
+                ProcessingInput(
+                    input_name="input",
+                    source=input_data_uri,
+                    destination=f"{PROCESSING_ROOT}/input",
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name=name,
+                    source=f"{PROCESSING_ROOT}/{name}",
+                    destination=_s3(bucket, "pipelines", execution_id, "prepare", name),
+                )
+                for name in (*SPLITS, CONTRACT_OUTPUT)
+            ],
+            # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
+            # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".
+            arguments=[
+                "--label-column",
+                label_column,
+                "--feature-columns",
+                feature_columns,
+                "--class-order",
+                class_order,
+            ],
+        ),
+        property_files=[dataset_contract],
+    )
+    shared = _Shared(
+        values=values,
+        session=session,
+        prepare_outputs=prepare_step.properties.ProcessingOutputConfig.Outputs,
+        processing_instance_type=processing_instance_type,
+        processing_instance_count=processing_instance_count,
+        training_instance_type=training_instance_type,
+        training_instance_count=training_instance_count,
+        max_tuning_jobs=max_tuning_jobs_param,
+        max_parallel_jobs=max_parallel_jobs_param,
+    )
+
+    # --- CheckProblemType ─► one (tuning, evaluation) pair per problem type -----------------
+    branches: dict[str, list[Step]] = {}
+    for branch in (BINARY, MULTICLASS):
+        tune_step = _tuning_step(shared, branch)
+        branches[branch.problem_type] = [tune_step, _evaluation_step(shared, branch, tune_step)]
+    check_problem_type = ConditionStep(
+        name=STEP_CHECK_PROBLEM_TYPE,
+        conditions=[
+            # The SDK's annotation omits JsonGet, which its own docs use as a condition operand
+            # (it serialises as Std:JsonGet on the PropertyFile).
+            ConditionEquals(
+                left=JsonGet(  # type: ignore[arg-type]
+                    step_name=STEP_PREPARE,
+                    property_file=dataset_contract,
+                    json_path="num_classes",
+                ),
+                right=BINARY_NUM_CLASSES,
+            )
+        ],
+        if_steps=branches[BINARY.problem_type],  # type: ignore[arg-type]
+        else_steps=branches[MULTICLASS.problem_type],  # type: ignore[arg-type]
     )
 
     # Terraform names the real pipeline; this name only exists inside the SDK.
     return Pipeline(
-        name="iris-xgboost-pipeline",
+        name=f"{BASE_JOB_NAME}-pipeline",
         parameters=[
             input_data_uri,
+            label_column,
+            feature_columns,
+            class_order,
             processing_instance_type,
             processing_instance_count,
             training_instance_type,
@@ -415,9 +542,20 @@ def build_pipeline(
             max_tuning_jobs_param,
             max_parallel_jobs_param,
         ],
-        steps=[prepare_step, tune_step, evaluate_step],
+        steps=[prepare_step, check_problem_type],
         sagemaker_session=session,
     )
+
+
+def flattened_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every step of a definition, a Condition step's IfSteps/ElseSteps included."""
+    for step in steps:
+        yield step
+        if step.get("Type") == "Condition":
+            arguments = step.get("Arguments") or {}
+            yield from flattened_steps(
+                [*(arguments.get("IfSteps") or []), *(arguments.get("ElseSteps") or [])]
+            )
 
 
 def _strip_run_specific_hyperparameters(definition: dict[str, Any]) -> dict[str, Any]:
@@ -427,7 +565,7 @@ def _strip_run_specific_hyperparameters(definition: dict[str, Any]) -> dict[str,
     the container's own region) and ``sagemaker_job_name`` carries a timestamp (the toolkit
     defaults it to empty; every tuning trial has its own job name anyway).
     """
-    for step in definition["Steps"]:
+    for step in flattened_steps(definition["Steps"]):
         training = step.get("Arguments", {}).get("TrainingJobDefinition", {})
         static = training.get("StaticHyperParameters", {})
         for name in RUN_SPECIFIC_HYPERPARAMETERS:

@@ -1,21 +1,24 @@
-"""Train and serve the iris XGBoost classifier (SageMaker XGBoost 1.7-1 container, script mode).
+"""Train and serve an XGBoost classifier for any tabular dataset (SageMaker XGBoost 1.7-1 container,
+script mode).
 
 Shipped alone in `sourcedir.tar.gz`, so it imports only the standard library, numpy, pandas and
 xgboost, and runs on the container's Python 3.8 with xgboost 1.7 as well as on xgboost 3.x.
 
 Training contract: hyperparameters arrive as CLI args (`--max_depth 5 --eta 0.1 --num_round 100`),
-channels as CSV (no header, label first) under `SM_CHANNEL_TRAIN` / `SM_CHANNEL_VALIDATION`; the
-model goes to `SM_MODEL_DIR/xgboost-model.json` with `metadata.json` beside it and this script in
-`SM_MODEL_DIR/code/` (so model.tar.gz serves with `SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`).
-The log carries xgboost's own evaluation lines (`[i]\ttrain-...\tvalidation-mlogloss:<x>`), the
-form the tuner reads for this image with the container's built-in regexes (local/tuning.py).
+channels as CSV (no header, label first) under `SM_CHANNEL_TRAIN` / `SM_CHANNEL_VALIDATION`, and
+the dataset contract prepare.py wrote (`contract.json`) under `SM_CHANNEL_CONTRACT`: it names the
+features and classes and sets the objective (`binary:logistic` for two classes, else
+`multi:softprob`). The model goes to `SM_MODEL_DIR/xgboost-model.json` with `metadata.json` and
+`contract.json` beside it and this script in `SM_MODEL_DIR/code/` (so model.tar.gz serves with
+`SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`). The log carries xgboost's own evaluation lines
+(`[i]\ttrain-...\tvalidation-logloss:<x>` or `...validation-mlogloss:<x>`), the form the tuner
+reads for this image with the container's built-in regexes (local/tuning.py).
 
 Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`), as the container's
-sagemaker-containers 2.8.6 transformer runs them: `text/csv` rows of
-SepalLength,SepalWidth,PetalLength,PetalWidth in, `application/json` class probabilities out
-(label order Iris-setosa, Iris-versicolor, Iris-virginica); a request the script refuses is
-answered with a 4xx JSON error (`ErrorResponse`), never an exception (which the container turns
-into an HTML 500).
+sagemaker-containers 2.8.6 transformer runs them: `text/csv` rows of the contract's feature columns
+in, `application/json` class probabilities out, one per class in the contract's class order
+(binary: `[1-p, p]`); a request the script refuses is answered with a 4xx JSON error
+(`ErrorResponse`), never an exception (which the container turns into an HTML 500).
 """
 
 from __future__ import annotations
@@ -39,18 +42,17 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-FEATURE_COLUMNS = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
-CLASS_NAMES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
-
 # Container environment (names and defaults as in aws/sagemaker-xgboost-container).
 SM_CHANNEL_TRAIN = "SM_CHANNEL_TRAIN"
 SM_CHANNEL_VALIDATION = "SM_CHANNEL_VALIDATION"
+SM_CHANNEL_CONTRACT = "SM_CHANNEL_CONTRACT"
 SM_MODEL_DIR = "SM_MODEL_DIR"
 SM_OUTPUT_DATA_DIR = "SM_OUTPUT_DATA_DIR"
 SM_TRAINING_ENV = "SM_TRAINING_ENV"
 TRAINING_JOB_NAME = "TRAINING_JOB_NAME"
 DEFAULT_TRAIN_DIR = "/opt/ml/input/data/train"
 DEFAULT_VALIDATION_DIR = "/opt/ml/input/data/validation"
+DEFAULT_CONTRACT_DIR = "/opt/ml/input/data/contract"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_OUTPUT_DATA_DIR = "/opt/ml/output/data"
 FAILURE_FILE_ENV = "SM_FAILURE_FILE"
@@ -62,14 +64,21 @@ VALIDATION_ERROR_EXIT_CODE = 2
 
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
+#: The dataset contract (written by prepare.py, INTERFACES.md); copied beside the model.
+CONTRACT_FILE_NAME = "contract.json"
+CONTRACT_SCHEMA_VERSION = 1
+BINARY_OBJECTIVE, MULTICLASS_OBJECTIVE = "binary:logistic", "multi:softprob"
 #: Where the script copies itself inside the model directory: the model tarball carries its code,
 #: and a package serves it with SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code.
 MODEL_CODE_DIR = "code"
-OBJECTIVE = "multi:softprob"
-# xgboost early-stops on the LAST metric listed, and the tuner minimises mlogloss. It must also
-# be the last of its log line: the container's regex `.*\[[0-9]+\].*#011validation-mlogloss:(\S+)`
-# captures up to the end of the line (a following `#011...` would be captured with it).
-EVAL_METRICS = ["merror", "mlogloss"]
+# Per objective, xgboost's eval metrics. xgboost early-stops on the LAST metric listed, and the
+# tuner minimises (m)logloss. It must also be the last of its log line: the container's regex
+# `.*\[[0-9]+\].*#011validation-mlogloss:(\S+)` captures up to the end of the line (a following
+# `#011...` would be captured with it).
+EVAL_METRICS = {
+    BINARY_OBJECTIVE: ["error", "logloss"],
+    MULTICLASS_OBJECTIVE: ["merror", "mlogloss"],
+}
 #: The eval set names in xgboost's log lines; the tuner's regexes look for `validation-<metric>`.
 TRAIN_SET, VALIDATION_SET = "train", "validation"
 
@@ -81,6 +90,112 @@ logger = logging.getLogger("train")
 
 class DataValidationError(ValueError):
     """Channel data or hyperparameters break the contract; the message says where."""
+
+
+# --------------------------------------------------------------------------- dataset contract
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The parts of prepare.py's dataset contract that training and serving use."""
+
+    feature_columns: list[str]
+    class_names: list[str]
+    objective: str
+    document: dict[str, Any]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def binary(self) -> bool:
+        return self.objective == BINARY_OBJECTIVE
+
+    @property
+    def eval_metrics(self) -> list[str]:
+        return list(EVAL_METRICS[self.objective])
+
+    @property
+    def objective_metric(self) -> str:
+        """The metric the tuner minimises: the last eval metric (see EVAL_METRICS)."""
+        return EVAL_METRICS[self.objective][-1]
+
+    def feature_names(self) -> list[str] | None:
+        """Names for xgboost's DMatrix, or None when a column name is one xgboost refuses.
+
+        xgboost 1.7 and 3.x refuse feature names containing '[', ']' or '<' (core.py,
+        DMatrix.feature_names setter); the contract keeps the real names either way.
+        """
+        if any(set(name) & set("[]<") for name in self.feature_columns):
+            return None
+        return list(self.feature_columns)
+
+
+def parse_contract(document: Any, source: str) -> Contract:
+    """Check the contract's shape; the message names the file and the broken field."""
+
+    def broken(problem: str) -> DataValidationError:
+        return DataValidationError(
+            f"{source}: {problem}; it is written by prepare.py (the PrepareData step): rerun it"
+        )
+
+    if not isinstance(document, dict):
+        raise broken("not a JSON object")
+    if document.get("schema_version") != CONTRACT_SCHEMA_VERSION:
+        raise broken(
+            f"schema_version {document.get('schema_version')!r}, expected {CONTRACT_SCHEMA_VERSION}"
+        )
+    features = document.get("feature_columns")
+    classes = document.get("class_names")
+    if (
+        not isinstance(features, list)
+        or not features
+        or not all(isinstance(f, str) for f in features)
+    ):
+        raise broken("feature_columns is not a non-empty list of names")
+    if (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(isinstance(c, str) for c in classes)
+    ):
+        raise broken("class_names is not a list of at least two names")
+    expected = BINARY_OBJECTIVE if len(classes) == 2 else MULTICLASS_OBJECTIVE
+    if document.get("objective") != expected or document.get("num_classes") != len(classes):
+        raise broken(
+            f"objective {document.get('objective')!r} / num_classes "
+            f"{document.get('num_classes')!r} do not fit {len(classes)} classes "
+            f"(expected {expected!r})"
+        )
+    return Contract(list(features), list(classes), expected, dict(document))
+
+
+def load_contract(directory: str | Path, what: str) -> Contract:
+    """Read `contract.json` from a directory (the contract channel, or the model directory)."""
+    path = Path(directory) / CONTRACT_FILE_NAME
+    if not path.is_file():
+        raise DataValidationError(
+            f"no {CONTRACT_FILE_NAME} in the {what} ({Path(directory)}); prepare.py writes it "
+            "beside the splits (processing output 'contract')"
+        )
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise DataValidationError(f"{path.name} in the {what}: invalid JSON ({error})") from None
+    return parse_contract(document, f"{path.name} in the {what}")
+
+
+def check_objective(requested: str | None, contract: Contract) -> None:
+    """An `objective` hyperparameter (the pipeline passes one per branch) must match the data."""
+    if requested is None or _unquote(requested) == "":
+        return
+    if _unquote(requested) != contract.objective:
+        raise DataValidationError(
+            f"hyperparameter objective '{_unquote(requested)}' does not fit the data: the "
+            f"contract has {contract.num_classes} classes ({', '.join(contract.class_names)}), "
+            f"which needs objective '{contract.objective}'; the pipeline chose the wrong branch "
+            "or the hyperparameter is stale"
+        )
 
 
 # --------------------------------------------------------------------------- hyperparameters
@@ -148,11 +263,10 @@ class Hyperparameters:
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
-    def booster_params(self) -> dict[str, Any]:
-        return {
-            "objective": OBJECTIVE,
-            "num_class": len(CLASS_NAMES),
-            "eval_metric": list(EVAL_METRICS),
+    def booster_params(self, contract: Contract) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "objective": contract.objective,
+            "eval_metric": contract.eval_metrics,
             "max_depth": self.max_depth,
             "eta": self.eta,
             "subsample": self.subsample,
@@ -163,6 +277,9 @@ class Hyperparameters:
             "tree_method": "hist",
             "verbosity": 1,
         }
+        if not contract.binary:
+            params["num_class"] = contract.num_classes  # binary:logistic refuses num_class > 1
+        return params
 
 
 _HYPERPARAMETER_TYPES = {
@@ -186,7 +303,7 @@ class _ArgumentParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ArgumentParser(description="Train the iris XGBoost classifier.")
+    parser = _ArgumentParser(description="Train an XGBoost classifier on prepared CSV splits.")
     defaults = Hyperparameters()
     for name, kind in _HYPERPARAMETER_TYPES.items():
         parser.add_argument(f"--{name}", type=kind, default=getattr(defaults, name))
@@ -194,6 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--validation", default=os.environ.get(SM_CHANNEL_VALIDATION, DEFAULT_VALIDATION_DIR)
     )
+    parser.add_argument(
+        "--contract", default=os.environ.get(SM_CHANNEL_CONTRACT, DEFAULT_CONTRACT_DIR)
+    )
+    # Optional: when given (the pipeline passes it per branch), it must match the contract.
+    parser.add_argument("--objective", default=None)
     parser.add_argument("--model-dir", default=os.environ.get(SM_MODEL_DIR, DEFAULT_MODEL_DIR))
     parser.add_argument(
         "--output-data-dir", default=os.environ.get(SM_OUTPUT_DATA_DIR, DEFAULT_OUTPUT_DATA_DIR)
@@ -227,7 +349,9 @@ def training_job_name(environ: dict[str, str] | None = None) -> str:
 # --------------------------------------------------------------------------- data
 
 
-def read_channel(channel_dir: str | Path, channel: str) -> tuple[np.ndarray, np.ndarray]:
+def read_channel(
+    channel_dir: str | Path, channel: str, contract: Contract
+) -> tuple[np.ndarray, np.ndarray]:
     """Read every CSV in a channel (no header, label first) into features and integer labels."""
     directory = Path(channel_dir)
     if not directory.is_dir():
@@ -237,7 +361,7 @@ def read_channel(channel_dir: str | Path, channel: str) -> tuple[np.ndarray, np.
         raise DataValidationError(f"no .csv file in the {channel} channel ({directory})")
     features, labels = [], []
     for path in files:
-        x, y = read_labelled_csv(path)
+        x, y = read_labelled_csv(path, contract)
         features.append(x)
         labels.append(y)
     x_all, y_all = np.vstack(features), np.concatenate(labels)
@@ -246,34 +370,39 @@ def read_channel(channel_dir: str | Path, channel: str) -> tuple[np.ndarray, np.
     return x_all, y_all
 
 
-def read_labelled_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    expected = 1 + len(FEATURE_COLUMNS)
+def read_labelled_csv(path: Path, contract: Contract) -> tuple[np.ndarray, np.ndarray]:
+    """One split file, read typed (float64, pandas' C parser): no Python loop over rows."""
+    width = len(contract.feature_columns)
+    expected = 1 + width
     try:
         frame = pd.read_csv(path, header=None, dtype="float64")
     except pd.errors.EmptyDataError:
-        return np.empty((0, len(FEATURE_COLUMNS))), np.empty(0, dtype="int64")
+        return np.empty((0, width)), np.empty(0, dtype="int64")
     except ValueError as error:
         raise DataValidationError(f"{path.name}: non-numeric value ({error})") from None
     if frame.shape[1] != expected:
         raise DataValidationError(
-            f"{path.name}: expected {expected} columns (label + features), found {frame.shape[1]}"
+            f"{path.name}: expected {expected} columns (the label, then the contract's features "
+            f"{', '.join(contract.feature_columns)}), found {frame.shape[1]}"
         )
     if frame.isna().any().any():
         row = int(np.flatnonzero(frame.isna().any(axis=1).to_numpy())[0]) + 1
         raise DataValidationError(f"{path.name} line {row}: missing value")
     labels = frame.iloc[:, 0].to_numpy()
-    bad = ~np.isin(labels, np.arange(len(CLASS_NAMES)))
+    bad = ~np.isin(labels, np.arange(contract.num_classes))
     if bad.any():
         row = int(np.flatnonzero(bad)[0]) + 1
         raise DataValidationError(
             f"{path.name} line {row}, column 1 (label): '{labels[row - 1]}' is not a class index "
-            f"0..{len(CLASS_NAMES) - 1}"
+            f"0..{contract.num_classes - 1}"
         )
     return frame.iloc[:, 1:].to_numpy(dtype="float64"), labels.astype("int64")
 
 
-def make_dmatrix(features: np.ndarray, labels: np.ndarray | None = None) -> xgb.DMatrix:
-    return xgb.DMatrix(features, label=labels, feature_names=list(FEATURE_COLUMNS))
+def make_dmatrix(
+    features: np.ndarray, contract: Contract, labels: np.ndarray | None = None
+) -> xgb.DMatrix:
+    return xgb.DMatrix(features, label=labels, feature_names=contract.feature_names())
 
 
 # --------------------------------------------------------------------------- training
@@ -290,14 +419,16 @@ class TrainingResult:
 
 def train_model(
     params: Hyperparameters,
+    contract: Contract,
     train: tuple[np.ndarray, np.ndarray],
     validation: tuple[np.ndarray, np.ndarray],
 ) -> TrainingResult:
     """Train with validation-based early stopping; the returned booster ends at the best round."""
-    dtrain, dvalidation = make_dmatrix(*train), make_dmatrix(*validation)
+    dtrain = make_dmatrix(train[0], contract, train[1])
+    dvalidation = make_dmatrix(validation[0], contract, validation[1])
     history: dict[str, Any] = {}
     booster = xgb.train(
-        params.booster_params(),
+        params.booster_params(contract),
         dtrain,
         num_boost_round=params.num_round,
         # Validation last: xgboost writes the sets in this order, and the objective must end the
@@ -309,7 +440,7 @@ def train_model(
         # tuner reads for this image (aws/sagemaker-xgboost-container algorithm_mode/metrics.py).
         verbose_eval=True,
     )
-    rounds_trained = len(history[VALIDATION_SET]["mlogloss"])
+    rounds_trained = len(history[VALIDATION_SET][contract.objective_metric])
     if params.early_stopping_rounds:
         best_iteration = int(booster.best_iteration)
         # Keep only the rounds up to the best one, so every consumer (1.7 predicts with all
@@ -317,11 +448,15 @@ def train_model(
         booster = booster[: best_iteration + 1]
     else:
         best_iteration = rounds_trained - 1
-    metrics = {name: float(history[VALIDATION_SET][name][best_iteration]) for name in EVAL_METRICS}
+    metrics = {
+        name: float(history[VALIDATION_SET][name][best_iteration]) for name in contract.eval_metrics
+    }
     return TrainingResult(booster, best_iteration, metrics, history, rounds_trained)
 
 
-def evaluation_line(history: dict[str, dict[str, list[float]]], iteration: int) -> str:
+def evaluation_line(
+    history: dict[str, dict[str, list[float]]], iteration: int, metrics: Sequence[str]
+) -> str:
     """Round ``iteration``'s metrics as xgboost's EvaluationMonitor prints them.
 
     `[i]` then, per eval set in order, per metric in order, `\t<set>-<metric>:<value:.5f>`
@@ -329,13 +464,14 @@ def evaluation_line(history: dict[str, dict[str, list[float]]], iteration: int) 
     """
     parts = [f"[{iteration}]"]
     for data in (TRAIN_SET, VALIDATION_SET):
-        for metric in EVAL_METRICS:
+        for metric in metrics:
             parts.append(f"{data}-{metric}:{history[data][metric][iteration]:.5f}")
     return "\t".join(parts)
 
 
 def build_metadata(
     params: Hyperparameters,
+    contract: Contract,
     result: TrainingResult,
     job_name: str,
     row_counts: dict[str, int],
@@ -343,12 +479,12 @@ def build_metadata(
     return {
         "training_job_name": job_name,
         "hyperparameters": params.as_dict(),
-        "objective": OBJECTIVE,
+        "objective": contract.objective,
         "best_iteration": result.best_iteration,
         "rounds_trained": result.rounds_trained,
         "validation_metrics": dict(result.validation_metrics),
-        "feature_names": list(FEATURE_COLUMNS),
-        "class_names": list(CLASS_NAMES),
+        "feature_names": list(contract.feature_columns),
+        "class_names": list(contract.class_names),
         "row_counts": dict(row_counts),
         "xgboost_version": xgb.__version__,
     }
@@ -366,11 +502,16 @@ def write_bytes_atomically(target: Path, data: bytes) -> None:
         raise
 
 
-def save_model(model_dir: Path, booster: xgb.Booster, metadata: dict[str, Any]) -> None:
+def save_model(
+    model_dir: Path, booster: xgb.Booster, metadata: dict[str, Any], contract: Contract
+) -> None:
     # save_raw("json") works the same on 1.7 and 3.x and lets us write through a temp file.
     write_bytes_atomically(model_dir / MODEL_FILE_NAME, bytes(booster.save_raw(raw_format="json")))
     text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
     write_bytes_atomically(model_dir / METADATA_FILE_NAME, text.encode("utf-8"))
+    # The contract travels inside model.tar.gz: serving and evaluate.py read it from there.
+    contract_text = json.dumps(contract.document, indent=2, sort_keys=True) + "\n"
+    write_bytes_atomically(model_dir / CONTRACT_FILE_NAME, contract_text.encode("utf-8"))
 
 
 def copy_code_into_model(model_dir: Path, script: Path | None = None) -> Path:
@@ -389,20 +530,31 @@ def copy_code_into_model(model_dir: Path, script: Path | None = None) -> Path:
 def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
     """Read channels, train, save model + metadata + code + history; return the metadata."""
     params = hyperparameters_from_args(args)
-    train = read_channel(args.train, "train")
-    validation = read_channel(args.validation, "validation")
+    contract = load_contract(args.contract, "contract channel")
+    check_objective(args.objective, contract)
+    train = read_channel(args.train, "train", contract)
+    validation = read_channel(args.validation, "validation", contract)
     logger.info(
-        "training %s on %d rows, validating on %d", job_name, len(train[1]), len(validation[1])
+        "training %s (%s, %d classes) on %d rows, validating on %d",
+        job_name,
+        contract.objective,
+        contract.num_classes,
+        len(train[1]),
+        len(validation[1]),
     )
-    result = train_model(params, train, validation)
+    result = train_model(params, contract, train, validation)
     metadata = build_metadata(
-        params, result, job_name, {"train": len(train[1]), "validation": len(validation[1])}
+        params,
+        contract,
+        result,
+        job_name,
+        {"train": len(train[1]), "validation": len(validation[1])},
     )
-    save_model(Path(args.model_dir), result.booster, metadata)
+    save_model(Path(args.model_dir), result.booster, metadata, contract)
     copy_code_into_model(Path(args.model_dir))
     # Restate the kept round last, in xgboost's own form: whether the service keeps the last or
     # the best value it read, it then reports the metrics of the saved model.
-    print(evaluation_line(result.history, result.best_iteration), flush=True)
+    print(evaluation_line(result.history, result.best_iteration, contract.eval_metrics), flush=True)
     history_text = json.dumps(result.history, indent=2) + "\n"
     write_bytes_atomically(
         Path(args.output_data_dir) / "evals_result.json", history_text.encode("utf-8")
@@ -416,22 +568,22 @@ def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
 @dataclass
 class LoadedModel:
     booster: xgb.Booster
-    class_names: list[str]
+    contract: Contract
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.contract.class_names
 
 
 def model_fn(model_dir: str) -> LoadedModel:
-    """Load the booster and its class names from the model directory."""
+    """Load the booster and the dataset contract (features, classes) from the model directory."""
     directory = Path(model_dir)
     model_path = directory / MODEL_FILE_NAME
     if not model_path.is_file():
         raise FileNotFoundError(f"no {MODEL_FILE_NAME} in {directory}")
     booster = xgb.Booster()
     booster.load_model(str(model_path))
-    class_names = list(CLASS_NAMES)
-    metadata_path = directory / METADATA_FILE_NAME
-    if metadata_path.is_file():
-        class_names = list(json.loads(metadata_path.read_text(encoding="utf-8"))["class_names"])
-    return LoadedModel(booster=booster, class_names=class_names)
+    return LoadedModel(booster=booster, contract=load_contract(directory, "model directory"))
 
 
 def _media_type(content_type: str | None) -> str:
@@ -444,6 +596,17 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+@dataclass(frozen=True)
+class CsvRows:
+    """A `text/csv` request split into rows of stripped cells, checked against the model later.
+
+    The container calls `input_fn(body, content_type)` without the model, so the rows are only
+    matched against the contract's features in predict_fn.
+    """
+
+    rows: list[list[str]]
 
 
 class ErrorResponse:
@@ -486,40 +649,40 @@ class ErrorResponse:
 WRONG_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
-def _expected_row() -> str:
-    return f"expected {len(FEATURE_COLUMNS)} comma-separated numbers ({','.join(FEATURE_COLUMNS)})"
+def _expected_row(features: Sequence[str]) -> str:
+    return f"expected {len(features)} comma-separated numbers ({','.join(features)})"
 
 
-def _is_header(row: list[str]) -> bool:
+def _is_header(row: list[str], features: Sequence[str]) -> bool:
     """A first row of as many fields as features, none of them a number: the feature names."""
-    return len(row) == len(FEATURE_COLUMNS) and not any(_is_number(cell) for cell in row)
+    return len(row) == len(features) and not any(_is_number(cell) for cell in row)
 
 
-def _row_problem(number: int, row: list[str]) -> str | None:
-    """Why a data row is not 4 finite numbers, naming what was found and what is expected."""
-    expected = len(FEATURE_COLUMNS)
-    if len(row) == 1:
+def _row_problem(number: int, row: list[str], features: Sequence[str]) -> str | None:
+    """Why a data row is not the features' finite numbers, naming what was found and expected."""
+    expected = len(features)
+    if len(row) == 1 and expected > 1:
         for delimiter, name in WRONG_DELIMITERS.items():
             if delimiter in row[0]:
                 return (
                     f"row {number}: wrong delimiter: found values separated by {name} "
-                    f"('{row[0]}'), {_expected_row()}"
+                    f"('{row[0]}'), {_expected_row(features)}"
                 )
     if len(row) != expected:
         words = [cell for cell in row if not _is_number(cell)]
         if words:
-            return f"row {number}: '{words[0]}' is not numeric; {_expected_row()}"
-        return f"row {number}: {_expected_row()}, got {len(row)} values"
-    for column, cell in zip(FEATURE_COLUMNS, row):
+            return f"row {number}: '{words[0]}' is not numeric; {_expected_row(features)}"
+        return f"row {number}: {_expected_row(features)}, got {len(row)} values"
+    for column, cell in zip(features, row):
         if not _is_number(cell):
-            return f"row {number}, {column}: '{cell}' is not a number; {_expected_row()}"
+            return f"row {number}, {column}: '{cell}' is not a number; {_expected_row(features)}"
         if not math.isfinite(float(cell)):
             return f"row {number}, {column}: '{cell}' is not a finite number"
     return None
 
 
-def parse_csv_request(request_body: str | bytes) -> np.ndarray:
-    """One or more CSV rows of the 4 features as an (n, 4) array; ValueError says what is wrong."""
+def split_csv_request(request_body: str | bytes) -> CsvRows:
+    """The body's non-blank CSV rows (cells stripped); ValueError if it is not UTF-8 text."""
     if isinstance(request_body, (bytes, bytearray)):
         try:
             request_body = bytes(request_body).decode("utf-8-sig")
@@ -528,32 +691,44 @@ def parse_csv_request(request_body: str | bytes) -> np.ndarray:
     if "\ufffd" in request_body:
         # The container decodes text/csv bodies with errors="replace" (werkzeug get_data).
         raise ValueError("request body is not UTF-8 text")
-    rows = [
-        [cell.strip() for cell in row]
-        for row in csv.reader(io.StringIO(request_body))
-        if row and any(cell.strip() for cell in row)
-    ]
+    return CsvRows(
+        [
+            [cell.strip() for cell in row]
+            for row in csv.reader(io.StringIO(request_body))
+            if row and any(cell.strip() for cell in row)
+        ]
+    )
+
+
+def rows_to_features(request: CsvRows, features: Sequence[str]) -> np.ndarray:
+    """The rows as an (n, number of features) array; ValueError names the first bad row."""
+    rows = request.rows
     # A header (the feature names) may come first; "hello world" or a ';'-separated row is no
     # header (one field), so it is reported as the data row it was meant to be.
-    if rows and _is_header(rows[0]):
+    if rows and _is_header(rows[0], features):
         rows = rows[1:]
     if not rows:
-        raise ValueError(f"request body has no data rows; {_expected_row()}")
+        raise ValueError(f"request body has no data rows; {_expected_row(features)}")
     for number, row in enumerate(rows, start=1):
-        problem = _row_problem(number, row)
+        problem = _row_problem(number, row, features)
         if problem:
             raise ValueError(problem)
     return np.asarray([[float(cell) for cell in row] for row in rows], dtype="float64")
 
 
+def parse_csv_request(request_body: str | bytes, features: Sequence[str]) -> np.ndarray:
+    """CSV rows of the given features as an (n, len(features)) array; ValueError says why not."""
+    return rows_to_features(split_csv_request(request_body), features)
+
+
 def input_fn(
     request_body: str | bytes, request_content_type: str | None
-) -> np.ndarray | ErrorResponse:
-    """`text/csv` rows as an (n, 4) array; anything else is refused with a 4xx ErrorResponse.
+) -> CsvRows | ErrorResponse:
+    """`text/csv` rows (checked against the model in predict_fn); else a 4xx ErrorResponse.
 
     A wrong content type gets 415 with the container's UnsupportedFormatError (sagemaker-containers
     `_errors.UnsupportedFormatError`, mapped to UNSUPPORTED_MEDIA_TYPE by
-    `_transformer._default_transform_fn`); a body that is not valid CSV of 4 numbers gets 400.
+    `_transformer._default_transform_fn`); a body that is not UTF-8 text gets 400.
     """
     media_type = _media_type(request_content_type)
     if media_type != CSV_CONTENT_TYPE:
@@ -564,25 +739,41 @@ def input_fn(
             f"send {CSV_CONTENT_TYPE}",
         )
     try:
-        return parse_csv_request(request_body)
+        return split_csv_request(request_body)
     except ValueError as error:
         return ErrorResponse(400, "ValueError", str(error))
 
 
 def predict_fn(
-    input_data: np.ndarray | ErrorResponse, model: LoadedModel
+    input_data: CsvRows | np.ndarray | ErrorResponse, model: LoadedModel
 ) -> np.ndarray | ErrorResponse:
-    """Class probabilities, shape (n, number of classes), each row summing to 1."""
+    """Class probabilities, shape (n, number of classes), each row summing to 1.
+
+    Rows that are not the contract's feature columns as finite numbers get 400.
+    """
     if isinstance(input_data, ErrorResponse):
         return input_data  # refused by input_fn: output_fn answers it
+    if isinstance(input_data, CsvRows):
+        try:
+            input_data = rows_to_features(input_data, model.contract.feature_columns)
+        except ValueError as error:
+            return ErrorResponse(400, "ValueError", str(error))
     return predict_probabilities(input_data, model)
 
 
 def predict_probabilities(features: np.ndarray, model: LoadedModel) -> np.ndarray:
-    """Class probabilities for an (n, 4) feature array, shape (n, number of classes)."""
+    """Class probabilities for an (n, features) array, shape (n, number of classes).
+
+    binary:logistic predicts P(class 1) only; the answer is [1-p, p] in class order.
+    """
     features = np.atleast_2d(np.asarray(features, dtype="float64"))
-    probabilities = model.booster.predict(make_dmatrix(features))
-    return np.asarray(probabilities, dtype="float64").reshape(len(features), len(model.class_names))
+    predicted = np.asarray(
+        model.booster.predict(make_dmatrix(features, model.contract)), dtype="float64"
+    )
+    if model.contract.binary:
+        positive = predicted.reshape(len(features))
+        return np.column_stack([1.0 - positive, positive])
+    return predicted.reshape(len(features), model.contract.num_classes)
 
 
 def accepts_json(accept: str | None) -> bool:

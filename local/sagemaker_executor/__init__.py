@@ -4,7 +4,10 @@ Split as the sagemaker SDK's local mode is (``sagemaker/local/pipeline.py``)::
 
     pipeline.py       LocalPipelineExecutor: the runner local.aws.sagemaker calls; drives steps
     definition.py     pure: parameters, property paths, Get / Std:Join / Std:JsonGet, order
-    steps.py          one StepExecutor per step type (Processing, Tuning), STEP_EXECUTORS
+                      (a Condition step's branches flattened), what a skipped branch takes along
+    conditions.py     pure: a Condition step's Conditions (Equals, In, Not, Or, orderings)
+    steps.py          one StepExecutor per step type (Processing, Tuning, Condition),
+                      STEP_EXECUTORS
     jobs.py           job runners (processing, training) as local processes; JobRecords,
                       the one interface through which they report a job's life
 

@@ -7,7 +7,8 @@ definition rather than the SDK's objects::
     parameters      declared defaults, then StartPipelineExecution's overrides, typed as declared
     property paths  ``Steps.X.Outputs['train'].S3Output.S3Uri`` ─► tokens ─► a step's properties
     functions       ``Get``, ``Std:Join``, ``Std:JsonGet`` (PropertyFile or S3Uri)
-    order           data references (``Get: Steps.X...``) + ``DependsOn``, ties in definition order
+    order           data references (``Get: Steps.X...``) + ``DependsOn``, ties in definition order;
+                    a Condition step's IfSteps/ElseSteps flattened, each waiting for its condition
 
 Nothing here does I/O: reading an S3 JSON document for ``Std:JsonGet`` is a function handed in.
 """
@@ -15,7 +16,7 @@ Nothing here does I/O: reading an S3 JSON document for ``Std:JsonGet`` is a func
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,31 +102,127 @@ def step_references(value: Any) -> set[str]:
     return found
 
 
-def execution_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Steps in dependency order (data references + ``DependsOn``), ties in definition order."""
-    by_name = {step["Name"]: step for step in steps}
-    if len(by_name) != len(steps):
-        raise DefinitionError("ValidationError: step names are not unique")
-    needs: dict[str, set[str]] = {}
+CONDITION_TYPE = "Condition"
+BRANCHES = ("IfSteps", "ElseSteps")
+
+
+def own_arguments(step: Mapping[str, Any]) -> dict[str, Any]:
+    """The arguments a step itself evaluates: a Condition step's are its ``Conditions``; its
+    IfSteps/ElseSteps are steps of their own (the SDK's ``ConditionStep.step_only_arguments``)."""
+    arguments = dict(step.get("Arguments") or {})
+    if step.get("Type") == CONDITION_TYPE:
+        return {"Conditions": arguments.get("Conditions") or []}
+    return arguments
+
+
+def branch_step_names(step: Mapping[str, Any], branch: str) -> list[str]:
+    """Names of the steps directly in a Condition step's ``IfSteps`` or ``ElseSteps``."""
+    return [str(s["Name"]) for s in (step.get("Arguments") or {}).get(branch) or []]
+
+
+def _flatten(
+    steps: Iterable[dict[str, Any]], parent: str | None = None
+) -> Iterator[tuple[dict[str, Any], str | None]]:
     for step in steps:
-        deps = step_references(step.get("Arguments", {})) | set(step.get("DependsOn") or [])
-        deps |= step_references(step.get("PropertyFiles", []))
-        unknown = sorted(deps - by_name.keys())
-        if unknown:
-            raise DefinitionError(
-                f"ValidationError: step {step['Name']} depends on unknown step(s) {unknown}"
-            )
-        needs[step["Name"]] = deps - {step["Name"]}
-    ordered: list[dict[str, Any]] = []
-    done: set[str] = set()
-    while len(ordered) < len(steps):
-        ready = [s for s in steps if s["Name"] not in done and needs[s["Name"]] <= done]
-        if not ready:
-            cycle = sorted(by_name.keys() - done)
-            raise DefinitionError(f"ValidationError: dependency cycle among steps {cycle}")
-        ordered.append(ready[0])
-        done.add(ready[0]["Name"])
-    return ordered
+        yield step, parent
+        if step.get("Type") == CONDITION_TYPE:
+            arguments = step.get("Arguments") or {}
+            for branch in BRANCHES:
+                yield from _flatten(arguments.get(branch) or [], str(step["Name"]))
+
+
+@dataclass(frozen=True)
+class StepGraph:
+    """A definition's steps, Condition branches flattened, with what each step waits for.
+
+    A step in IfSteps/ElseSteps waits for its Condition step (the SDK's ``PipelineGraph``
+    adds the same edge, ``sagemaker/workflow/pipeline.py``); every step waits for the steps its
+    own arguments and PropertyFiles reference and those in its ``DependsOn``.
+    """
+
+    steps: tuple[dict[str, Any], ...]  # flattened, in definition order
+    needs: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, steps: Iterable[dict[str, Any]]) -> StepGraph:
+        flat = list(_flatten(steps))
+        names = [str(step["Name"]) for step, _ in flat]
+        if len(set(names)) != len(names):
+            # AWS: "A condition step can't use identical steps in both branches" (step names
+            # are unique across the whole pipeline, nested steps included).
+            raise DefinitionError("ValidationError: step names are not unique")
+        conditions = {str(step["Name"]) for step, _ in flat if step.get("Type") == CONDITION_TYPE}
+        needs: dict[str, frozenset[str]] = {}
+        for step, parent in flat:
+            name = str(step["Name"])
+            if parent is not None and name in conditions:
+                # "Pipelines doesn't support the use of nested condition steps" (developer
+                # guide, Condition step: https://docs.aws.amazon.com/sagemaker/latest/dg/
+                # build-and-manage-steps.html#step-type-condition).
+                raise DefinitionError(
+                    f"ValidationError: condition step {name} is nested in {parent}; "
+                    "nested condition steps are not supported"
+                )
+            waits_for_condition = sorted(set(step.get("DependsOn") or []) & conditions)
+            if waits_for_condition:
+                # A condition step cannot be a DependsOn of another step; CreatePipeline
+                # refuses it (aws/sagemaker-python-sdk#3565). Put the step in a branch instead.
+                raise DefinitionError(
+                    f"ValidationError: step {name} DependsOn condition step(s) "
+                    f"{waits_for_condition}; put it in their IfSteps or ElseSteps instead"
+                )
+            deps = step_references(own_arguments(step)) | set(step.get("DependsOn") or [])
+            deps |= step_references(step.get("PropertyFiles", []))
+            if parent is not None:
+                deps.add(parent)
+            unknown = sorted(deps - set(names))
+            if unknown:
+                raise DefinitionError(
+                    f"ValidationError: step {name} depends on unknown step(s) {unknown}"
+                )
+            needs[name] = frozenset(deps - {name})
+        return cls(tuple(step for step, _ in flat), needs)
+
+    def ordered(self) -> list[dict[str, Any]]:
+        """Steps in dependency order, ties in definition order."""
+        ordered: list[dict[str, Any]] = []
+        done: set[str] = set()
+        while len(ordered) < len(self.steps):
+            ready = [
+                s for s in self.steps if s["Name"] not in done and self.needs[s["Name"]] <= done
+            ]
+            if not ready:
+                cycle = sorted({str(s["Name"]) for s in self.steps} - done)
+                raise DefinitionError(f"ValidationError: dependency cycle among steps {cycle}")
+            ordered.append(ready[0])
+            done.add(str(ready[0]["Name"]))
+        return ordered
+
+    def downstream(self, names: Iterable[str]) -> set[str]:
+        """``names`` and every step that waits for one of them, directly or not.
+
+        What a Condition step's untaken branch takes with it: a step outside the condition that
+        waits for a step of the untaken branch never runs. The service starts a step only when
+        all its dependencies completed, so one waiting for the last step of each branch never
+        starts (aws/sagemaker-python-sdk#3565, "ability to rejoin the pipeline flow after a
+        ConditionStep", closed as a feature request); the SDK's local mode blocks the same set
+        (``_ConditionStepExecutor`` ─► ``PipelineGraph.get_steps_in_sub_dag``). The execution
+        still succeeds when every step that ran did.
+        """
+        found = set(names)
+        grew = True
+        while grew:
+            grew = False
+            for name, deps in self.needs.items():
+                if name not in found and deps & found:
+                    found.add(name)
+                    grew = True
+        return found
+
+
+def execution_order(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Steps (Condition branches flattened) in dependency order, ties in definition order."""
+    return StepGraph.of(steps).ordered()
 
 
 def _typed(kind: str, name: str, value: Any) -> Any:

@@ -5,7 +5,8 @@ Registered with ``local.aws.sagemaker.set_pipeline_runner``, it receives every
 ``StartPipelineExecution`` on the emulator and runs it in a background thread::
 
     definition ─► parameters, execution variables, steps in order        (definition.py)
-               ─► for each step: Arguments resolved ─► STEP_EXECUTORS[Type]  (steps.py)
+               ─► for each step not skipped: Arguments resolved ─► STEP_EXECUTORS[Type]
+                      (steps.py; a Condition step skips its untaken branch)
                       ─► job runners: scripts as local processes           (jobs.py)
                       ─► job state reported to the emulator   (local/aws/sagemaker_jobs.py)
                ─► step status, FailureReason and metadata on the PipelineRun
@@ -20,7 +21,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,8 @@ from local.aws.sagemaker_jobs import EmulatorJobRecords
 from local.sagemaker_executor.definition import (
     Resolver,
     StepFailure,
+    StepGraph,
     StepStopped,
-    execution_order,
     parameter_values,
 )
 from local.sagemaker_executor.jobs import (
@@ -145,6 +146,9 @@ class _Execution:
         self.storage = S3Transfer(self.service_client(self.region, "s3"))
         self.directory = executor.workdir / run.execution_id
         self.resolver: Resolver | None = None
+        self.graph: StepGraph | None = None
+        #: Steps that must never start: a Condition step's untaken branch and what waits for it.
+        self.skipped: set[str] = set()
         self._role_storage: dict[str, S3Transfer] = {}
 
     def service_client(self, region: str, service: str) -> Any:
@@ -219,7 +223,8 @@ class _Execution:
         try:
             self.as_pipeline_role()
             definition = json.loads(run.definition)
-            steps = execution_order(list(definition.get("Steps") or []))
+            self.graph = StepGraph.of(list(definition.get("Steps") or []))
+            steps = self.graph.ordered()
             start = datetime.now(UTC).isoformat()
             self.resolver = Resolver(
                 parameters=parameter_values(definition.get("Parameters") or [], run.parameters),
@@ -248,6 +253,8 @@ class _Execution:
         )
         for step in steps:
             name, kind = step["Name"], step.get("Type", "")
+            if name in self.skipped:
+                continue
             if run.stop_requested:
                 self.finish("Stopped")
                 return
@@ -313,9 +320,13 @@ class _Execution:
         self.run_.set_status(status, reason)
         self.event("pipeline_finished", status=status, failure_reason=reason)
 
+    def skip(self, names: Iterable[str]) -> None:
+        """Never start ``names`` nor any step that waits for one of them."""
+        assert self.graph is not None
+        self.skipped |= self.graph.downstream(names)
+
     def execute_step(self, step: dict[str, Any]) -> StepResult:
         assert self.resolver is not None
-        arguments = self.resolver.resolve(step.get("Arguments") or {})
         context = StepContext(
             execution_id=self.run_.execution_id,
             directory=self.directory,
@@ -328,5 +339,7 @@ class _Execution:
             python=self.executor.python,
             max_workers=self.executor.max_workers,
             tuning_seed=self.executor.tuning_seed,
+            skip=self.skip,
         )
-        return executor_for(context, step).execute(arguments)
+        executor = executor_for(context, step)
+        return executor.execute(self.resolver.resolve(executor.own_arguments()))

@@ -16,19 +16,23 @@ import shutil
 import tarfile
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from local import tuning
+from local.sagemaker_executor import conditions
 from local.sagemaker_executor.definition import (
+    CONDITION_TYPE,
     DefinitionError,
     Resolver,
     StepFailure,
     StepStopped,
+    branch_step_names,
     get_property,
+    own_arguments,
 )
 from local.sagemaker_executor.jobs import (
     DEFAULT_MAX_RUNTIME_SECONDS,
@@ -64,6 +68,9 @@ class StepContext:
     python: str
     max_workers: int
     tuning_seed: int | None
+    #: skip(names): these steps (and every step waiting for them) must never start, as a
+    #: Condition step's untaken branch.
+    skip: Callable[[Iterable[str]], None] = lambda _names: None
 
 
 class StepExecutor(ABC):
@@ -75,6 +82,11 @@ class StepExecutor(ABC):
         self.context = context
         self.step = step
         self.name = str(step["Name"])
+
+    def own_arguments(self) -> dict[str, Any]:
+        """The part of the step's ``Arguments`` resolved before ``execute``: all of it, but a
+        Condition step's branches, which reference steps that have not run."""
+        return own_arguments(self.step)
 
     @abstractmethod
     def execute(self, arguments: dict[str, Any]) -> StepResult:
@@ -355,6 +367,29 @@ class TuningStepExecutor(StepExecutor):
         )
 
 
+class ConditionStepExecutor(StepExecutor):
+    """``Type: Condition``: evaluate ``Conditions``, run one branch, never start the other.
+
+    SageMaker developer guide, Condition step
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps.html#step-type-condition):
+    IfSteps run when every condition is true, ElseSteps otherwise. The step's property is
+    ``Outcome`` (the SDK's ``ConditionStep.properties``) and ``ListPipelineExecutionSteps``
+    shows ``Metadata.Condition.Outcome`` "True" or "False" (botocore ``ConditionStepMetadata``,
+    ``ConditionOutcome`` enum). The untaken branch's steps are never started, so they do not
+    appear in ``ListPipelineExecutionSteps`` (which lists step executions), and neither does
+    any step that waits for one of them (the SDK's local mode blocks the same sub-graph).
+    """
+
+    step_type = CONDITION_TYPE
+
+    def execute(self, arguments: dict[str, Any]) -> StepResult:
+        outcome = conditions.evaluate_all(arguments["Conditions"])
+        untaken = "ElseSteps" if outcome else "IfSteps"
+        self.context.skip(branch_step_names(self.step, untaken))
+        text = "True" if outcome else "False"
+        return {"Outcome": outcome}, {"Condition": {"Outcome": text}}
+
+
 def summary(
     result: tuning.TrialResult, tuning_name: str, objective: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -379,7 +414,8 @@ def summary(
 
 #: Step type (the definition's ``Type``) -> its executor: the one place a step type is named.
 STEP_EXECUTORS: Mapping[str, type[StepExecutor]] = {
-    cls.step_type: cls for cls in (ProcessingStepExecutor, TuningStepExecutor)
+    cls.step_type: cls
+    for cls in (ProcessingStepExecutor, TuningStepExecutor, ConditionStepExecutor)
 }
 
 

@@ -234,5 +234,5 @@ def _predict_directly(
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         archive.extractall(model_dir, filter="data")
     model = train.model_fn(str(model_dir))
-    data = train.parse_csv_request(row)
+    data = train.parse_csv_request(row, model.contract.feature_columns)
     return list(json.loads(train.probabilities_json(train.predict_probabilities(data, model)))[0])

@@ -19,19 +19,23 @@ def split_iris(raw: Path, out: Path) -> Path:
     """The fixed 60/20/20 split of the iris data in ``out``."""
     raw.mkdir(parents=True, exist_ok=True)
     (raw / "iris.csv").write_bytes(IRIS_CSV.read_bytes())
-    prepare.run(raw, out, prepare.SplitRatios(), seed=42)
+    prepare.run(raw, out, prepare.DatasetSpec("Species"), prepare.SplitRatios(), seed=42)
     return out
 
 
 def train_model_dir(split_dir: Path, target: Path, **overrides: Any) -> Path:
     params = train.Hyperparameters(**{**FAST, **overrides})
+    contract = train.load_contract(split_dir / "contract", "contract channel")
     result = train.train_model(
         params,
-        train.read_channel(split_dir / "train", "train"),
-        train.read_channel(split_dir / "validation", "validation"),
+        contract,
+        train.read_channel(split_dir / "train", "train", contract),
+        train.read_channel(split_dir / "validation", "validation", contract),
     )
-    metadata = train.build_metadata(params, result, "invoke-test", {"train": 0, "validation": 0})
-    train.save_model(target, result.booster, metadata)
+    metadata = train.build_metadata(
+        params, contract, result, "invoke-test", {"train": 0, "validation": 0}
+    )
+    train.save_model(target, result.booster, metadata, contract)
     return target
 
 

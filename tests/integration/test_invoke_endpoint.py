@@ -57,7 +57,9 @@ def other_model_dir(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 def direct_prediction(model_dir: Path, body: str) -> np.ndarray:
     model = train.model_fn(str(model_dir))
-    return train.predict_probabilities(train.parse_csv_request(body), model)
+    return train.predict_probabilities(
+        train.parse_csv_request(body, model.contract.feature_columns), model
+    )
 
 
 @pytest.fixture
@@ -177,7 +179,8 @@ def test_several_rows_give_one_answer_each(aws: dict[str, Any], model_dir: Path)
     assert probabilities.shape == (2, 3)
     np.testing.assert_allclose(probabilities, direct_prediction(model_dir, body), atol=1e-6)
     # The second row is a textbook setosa.
-    assert int(np.argmax(probabilities[1])) == train.CLASS_NAMES.index("Iris-setosa")
+    classes = train.model_fn(str(model_dir)).class_names
+    assert int(np.argmax(probabilities[1])) == classes.index("Iris-setosa")
 
 
 def test_model_with_model_data_url_and_no_package(aws: dict[str, Any], model_dir: Path) -> None:

@@ -2,13 +2,15 @@
 
 The committed ``ml/pipeline_definition.json`` is rendered like Terraform does, the real scripts
 are staged in the emulated S3, and the executor (registered as moto's pipeline runner) runs
-PrepareData, a small optuna search over the real ``train.py`` and EvaluateModel as subprocesses.
+PrepareData, the CheckProblemType condition, then the branch it picks (binary or multiclass):
+a small optuna search over the real ``train.py`` and the evaluation, as subprocesses.
 The tuner's pure pieces (metric reading, the search) are tested first; the definition's and the
 job runners' pure pieces are in tests/unit/test_sagemaker_{definition,jobs}.py.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -23,6 +25,8 @@ from devtools.build import tar_gz
 from local import tuning
 from local.aws import sagemaker as aws_sagemaker
 from local.sagemaker_executor import LocalPipelineExecutor
+from local.sagemaker_executor.definition import StepGraph
+from tests.helpers import datasets
 from tests.helpers.pipeline_definition import (
     BUCKET,
     REGION,
@@ -39,8 +43,17 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 IRIS = ROOT / "data" / "raw" / "iris.csv"
-PIPELINE = "iris-local-executor"
+IRIS_LABEL = "Species"
+PIPELINE = "local-executor"
 DEADLINE_SECONDS = 90
+TUNE_MULTICLASS = "TuneXGBoostMulticlass"
+EVALUATE_MULTICLASS = "EvaluateModelMulticlass"
+
+
+def _definition_step(definition: dict[str, Any], name: str) -> dict[str, Any]:
+    """A step of the definition by name, a Condition step's branches included (the same dict,
+    so a test may change it in place)."""
+    return next(s for s in StepGraph.of(definition["Steps"]).steps if s["Name"] == name)
 
 
 def test_last_metric_takes_the_last_match() -> None:
@@ -61,7 +74,7 @@ XGBOOST_LOG = (
 
 def test_log_is_read_as_cloudwatch_shows_it() -> None:
     assert tuning.cloudwatch_log_text("[1]\ta\tb\n") == "[1]#011a#011b\n"
-    definition = _definition()["Steps"][1]["Arguments"]
+    definition = _definition_step(_definition(), TUNE_MULTICLASS)["Arguments"]
     regexes = tuning.objective_metric_regexes(
         definition["TrainingJobDefinition"]["AlgorithmSpecification"],
         definition["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"],
@@ -95,9 +108,9 @@ def test_metric_definitions_are_refused_for_the_xgboost_image() -> None:
 
 
 def test_search_space_comes_from_the_definition_ranges() -> None:
-    ranges = _definition()["Steps"][1]["Arguments"]["HyperParameterTuningJobConfig"][
-        "ParameterRanges"
-    ]
+    ranges = _definition_step(_definition(), TUNE_MULTICLASS)["Arguments"][
+        "HyperParameterTuningJobConfig"
+    ]["ParameterRanges"]
     specs = {spec.name: spec for spec in tuning.parse_parameter_ranges(ranges)}
     assert (specs["max_depth"].kind, specs["max_depth"].low, specs["max_depth"].high) == (
         "Integer",
@@ -205,10 +218,14 @@ def _put_role_policy(iam: Any, policy: dict[str, Any]) -> None:
     )
 
 
-def _start(sm: Any, **parameters: str) -> str:
+def _start(sm: Any, pipeline: str = PIPELINE, **parameters: str) -> str:
+    """Start ``pipeline``; the real one gets the iris label unless the test names another (the
+    state machine always passes LabelColumn, FeatureColumns and ClassOrder)."""
+    if pipeline == PIPELINE:
+        parameters = {"LabelColumn": IRIS_LABEL, **parameters}
     return str(
         sm.start_pipeline_execution(
-            PipelineName=PIPELINE,
+            PipelineName=pipeline,
             PipelineParameters=[{"Name": k, "Value": v} for k, v in parameters.items()],
         )["PipelineExecutionArn"]
     )
@@ -229,7 +246,14 @@ def _steps(sm: Any, arn: str) -> dict[str, dict[str, Any]]:
     return {step["StepName"]: step for step in listed}
 
 
+def _contract(s3: Any, execution_id: str) -> dict[str, Any]:
+    key = f"pipelines/{execution_id}/prepare/contract/contract.json"
+    return dict(json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+
+
 def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
+    """Iris (3 classes): CheckProblemType is False, the multiclass branch runs, the binary
+    branch never starts."""
     s3, sm, events = stack["s3"], stack["sm"], stack["events"]
     arn = _start(sm, MaxTuningJobs="3", MaxParallelTuningJobs="2")
     execution_id = arn.rsplit("/", 1)[-1]
@@ -239,9 +263,13 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     steps = _steps(sm, arn)
     assert {name: s["StepStatus"] for name, s in steps.items()} == {
         "PrepareData": "Succeeded",
-        "TuneXGBoost": "Succeeded",
-        "EvaluateModel": "Succeeded",
+        "CheckProblemType": "Succeeded",
+        TUNE_MULTICLASS: "Succeeded",
+        EVALUATE_MULTICLASS: "Succeeded",
     }
+    assert steps["CheckProblemType"]["Metadata"] == {"Condition": {"Outcome": "False"}}
+    contract = _contract(s3, execution_id)
+    assert (contract["num_classes"], contract["label_column"]) == (3, IRIS_LABEL)
 
     report = json.loads(
         s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/evaluation.json")[
@@ -249,13 +277,15 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
         ].read()
     )
     assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert "binary_classification_metrics" not in report
     assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+    assert report["dataset_contract"] == contract
 
     trials = [e for e in events if e["type"] == "trial_finished"]
     assert len(trials) == 3 and all(t["status"] == "Completed" for t in trials)
     best_trial = min(trials, key=lambda t: t["objective"])
 
-    tuning_arn = steps["TuneXGBoost"]["Metadata"]["TuningJob"]["Arn"]
+    tuning_arn = steps[TUNE_MULTICLASS]["Metadata"]["TuningJob"]["Arn"]
     tuning_job = sm.describe_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=tuning_arn.rsplit("/", 1)[-1]
     )
@@ -291,10 +321,77 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert prepare_job["ProcessingJobStatus"] == "Completed"
     assert [e["step"] for e in events if e["type"] == "step_started"] == [
         "PrepareData",
-        "TuneXGBoost",
-        "EvaluateModel",
+        "CheckProblemType",
+        TUNE_MULTICLASS,
+        EVALUATE_MULTICLASS,
     ]
     assert (stack["workdir"] / "work" / execution_id / "PrepareData" / "stderr.log").is_file()
+
+
+def test_a_binary_dataset_takes_the_binary_branch(stack: dict[str, Any]) -> None:
+    """Issue 11 #2: two classes ─► CheckProblemType True ─► binary:logistic tuned on
+    validation:logloss, evaluated with binary_classification_metrics; nothing multiclass runs."""
+    s3, sm = stack["s3"], stack["sm"]
+    # scikit-learn's breast cancer set: string labels in the second column, spaces in names.
+    body = datasets.breast_cancer_csv().encode()
+    s3.put_object(Bucket=BUCKET, Key="data/raw/breast_cancer.csv", Body=body)
+    arn = _start(
+        sm,
+        InputDataUri=f"s3://{BUCKET}/data/raw/breast_cancer.csv",
+        LabelColumn=datasets.CANCER_LABEL,
+        MaxTuningJobs="2",
+        MaxParallelTuningJobs="2",
+    )
+    execution_id = arn.rsplit("/", 1)[-1]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    steps = _steps(sm, arn)
+    assert {name: s["StepStatus"] for name, s in steps.items()} == {
+        "PrepareData": "Succeeded",
+        "CheckProblemType": "Succeeded",
+        "TuneXGBoostBinary": "Succeeded",
+        "EvaluateModelBinary": "Succeeded",
+    }
+    assert steps["CheckProblemType"]["Metadata"] == {"Condition": {"Outcome": "True"}}
+
+    contract = _contract(s3, execution_id)
+    assert contract["num_classes"] == 2 and contract["problem_type"] == "binary"
+    assert contract["class_names"] == ["benign", "malignant"]  # sorted distinct labels
+    assert contract["label_column"] == datasets.CANCER_LABEL
+    assert len(contract["feature_columns"]) == 30
+    assert "mean radius" in contract["feature_columns"]
+
+    tuning_arn = steps["TuneXGBoostBinary"]["Metadata"]["TuningJob"]["Arn"]
+    tuning_job = sm.describe_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning_arn.rsplit("/", 1)[-1]
+    )
+    objective = tuning_job["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    assert objective == {"Type": "Minimize", "MetricName": "validation:logloss"}
+    static = tuning_job["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert json.loads(static["objective"]) == "binary:logistic"
+    channels = [c["ChannelName"] for c in tuning_job["TrainingJobDefinition"]["InputDataConfig"]]
+    assert channels == ["train", "validation", "contract"]
+    best = tuning_job["BestTrainingJob"]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == (
+        "validation:logloss"
+    )
+    training_job = sm.describe_training_job(TrainingJobName=best["TrainingJobName"])
+    metrics = {m["MetricName"]: m["Value"] for m in training_job["FinalMetricDataList"]}
+    assert metrics["validation:logloss"] == pytest.approx(
+        best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    )
+
+    report = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/evaluation.json")[
+            "Body"
+        ].read()
+    )
+    binary = report["binary_classification_metrics"]
+    assert "multiclass_classification_metrics" not in report
+    assert binary["accuracy"]["value"] >= 0.9
+    assert {"precision", "recall", "f1", "auc", "confusion_matrix"} <= set(binary)
+    assert report["dataset_contract"] == contract
+    assert report["model"]["training_job_name"] == best["TrainingJobName"]
 
 
 def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
@@ -303,7 +400,7 @@ def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
     """The old definition (custom MetricDefinitions) is refused as the service would refuse it."""
     sm = stack["sm"]
     definition = _definition()
-    algorithm = definition["Steps"][1]["Arguments"]["TrainingJobDefinition"][
+    algorithm = _definition_step(definition, TUNE_MULTICLASS)["Arguments"]["TrainingJobDefinition"][
         "AlgorithmSpecification"
     ]
     algorithm["MetricDefinitions"] = [
@@ -313,7 +410,7 @@ def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
     arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
     described = _wait(sm, arn)
     assert described["PipelineExecutionStatus"] == "Failed"
-    step = _steps(sm, arn)["TuneXGBoost"]
+    step = _steps(sm, arn)[TUNE_MULTICLASS]
     assert step["StepStatus"] == "Failed"
     assert "ValidationException: MetricDefinitions cannot be set" in step["FailureReason"]
     assert not [e for e in stack["events"] if e["type"] == "trial_finished"]
@@ -360,8 +457,8 @@ def test_stop_request_ends_tuning_early(stack: dict[str, Any]) -> None:
 
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Stopped"
     steps = _steps(sm, arn)
-    assert steps["TuneXGBoost"]["StepStatus"] == "Stopped"
-    assert "EvaluateModel" not in steps
+    assert steps[TUNE_MULTICLASS]["StepStatus"] == "Stopped"
+    assert EVALUATE_MULTICLASS not in steps
     assert len([e for e in events if e["type"] == "trial_finished"]) < 6
 
 
@@ -387,7 +484,7 @@ def test_training_output_needs_the_roles_models_permission(stack: dict[str, Any]
     assert described["PipelineExecutionStatus"] == "Failed"
     steps = _steps(sm, arn)
     assert steps["PrepareData"]["StepStatus"] == "Succeeded"
-    tune = steps["TuneXGBoost"]
+    tune = steps[TUNE_MULTICLASS]
     assert tune["StepStatus"] == "Failed"
     assert "AccessDenied" in tune["FailureReason"] and "PutObject" in tune["FailureReason"]
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix=f"models/{execution_id}/")["KeyCount"] == 0
@@ -454,6 +551,158 @@ def test_the_tuning_step_needs_create_hyper_parameter_tuning_job(stack: dict[str
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
     steps = _steps(sm, arn)
     assert steps["PrepareData"]["StepStatus"] == "Succeeded"
-    reason = steps["TuneXGBoost"]["FailureReason"]
+    reason = steps[TUNE_MULTICLASS]["FailureReason"]
     assert reason.startswith("AccessDeniedException: ") and missing in reason, reason
     assert sm.list_training_jobs()["TrainingJobSummaries"] == []
+
+
+# --------------------------------------------------------------------- Condition steps (#11)
+# A pipeline of tiny processing steps around a Condition on a parameter: what runs, what
+# ListPipelineExecutionSteps shows, with no dependency on the ML scripts. Developer guide,
+# Condition step: https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps.html
+# #step-type-condition; outcome metadata: botocore ConditionStepMetadata.
+
+CONDITION_PIPELINE = "condition-only"
+TINY_SCRIPT = "import pathlib, sys\npathlib.Path(sys.argv[1], sys.argv[2]).write_text('ran')\n"
+
+
+def _tiny_step(name: str, **extra: Any) -> dict[str, Any]:
+    """A processing step (the role, image and cluster of the real PrepareData) whose script
+    writes ``<name>`` to its one output."""
+    prepare = _definition_step(_definition(), "PrepareData")["Arguments"]
+    arguments = copy.deepcopy(prepare)
+    arguments["ProcessingResources"]["ClusterConfig"].update(
+        InstanceType="ml.m5.large", InstanceCount=1
+    )
+    arguments["AppSpecification"] = {
+        "ImageUri": prepare["AppSpecification"]["ImageUri"],
+        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/tiny.py"],
+        "ContainerArguments": ["/opt/ml/processing/out", name],
+    }
+    [code] = [i for i in prepare["ProcessingInputs"] if i["InputName"] == "code"]
+    code = copy.deepcopy(code)
+    code["S3Input"]["S3Uri"] = f"s3://{BUCKET}/code/tiny.py"
+    arguments["ProcessingInputs"] = [code]
+    arguments["ProcessingOutputConfig"] = {
+        "Outputs": [
+            {
+                "OutputName": "out",
+                "AppManaged": False,
+                "S3Output": {
+                    "S3Uri": {
+                        "Std:Join": {
+                            "On": "/",
+                            "Values": [
+                                f"s3://{BUCKET}/pipelines",
+                                {"Get": "Execution.PipelineExecutionId"},
+                                name,
+                            ],
+                        }
+                    },
+                    "LocalPath": "/opt/ml/processing/out",
+                    "S3UploadMode": "EndOfJob",
+                },
+            }
+        ]
+    }
+    return {"Name": name, "Type": "Processing", "Arguments": arguments, **extra}
+
+
+def _condition_pipeline(stack: dict[str, Any], right_value: Any = "yes") -> None:
+    """Flag == right_value ? Yes : No; After waits for Yes (outside the condition)."""
+    stack["s3"].put_object(Bucket=BUCKET, Key="code/tiny.py", Body=TINY_SCRIPT.encode())
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "Flag", "Type": "String", "DefaultValue": "no"}],
+        "Steps": [
+            {
+                "Name": "Check",
+                "Type": "Condition",
+                "Arguments": {
+                    "Conditions": [
+                        {
+                            "Type": "Equals",
+                            "LeftValue": {"Get": "Parameters.Flag"},
+                            "RightValue": right_value,
+                        }
+                    ],
+                    "IfSteps": [_tiny_step("Yes")],
+                    "ElseSteps": [_tiny_step("No")],
+                },
+            },
+            _tiny_step("After", DependsOn=["Yes"]),
+        ],
+    }
+    stack["sm"].create_pipeline(
+        PipelineName=CONDITION_PIPELINE,
+        PipelineDefinition=json.dumps(definition),
+        RoleArn=ROLE_ARN,
+    )
+
+
+def _written(s3: Any, execution_id: str) -> set[str]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=f"pipelines/{execution_id}/")
+    return {item["Key"].split("/")[2] for item in listed.get("Contents", [])}
+
+
+@pytest.mark.parametrize(
+    ("flag", "outcome", "ran"),
+    [("yes", "True", {"Yes", "After"}), ("no", "False", {"No"})],
+)
+def test_only_the_chosen_branch_runs_and_the_outcome_is_listed(
+    stack: dict[str, Any], flag: str, outcome: str, ran: set[str]
+) -> None:
+    sm, s3 = stack["sm"], stack["s3"]
+    _condition_pipeline(stack)
+    arn = _start(sm, CONDITION_PIPELINE, Flag=flag)
+    execution_id = arn.rsplit("/", 1)[-1]
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    steps = _steps(sm, arn)
+    # The untaken branch, and After when it waits for the untaken Yes, never start: they are
+    # not step executions, so ListPipelineExecutionSteps does not list them.
+    assert {name: s["StepStatus"] for name, s in steps.items()} == {
+        "Check": "Succeeded",
+        **dict.fromkeys(ran, "Succeeded"),
+    }
+    assert steps["Check"]["Metadata"] == {"Condition": {"Outcome": outcome}}
+    assert _written(s3, execution_id) == ran
+    started = [e["step"] for e in stack["events"] if e["type"] == "step_started"]
+    assert started[0] == "Check" and set(started) == {"Check", *ran}
+
+
+def test_a_condition_that_cannot_be_evaluated_fails_its_step(stack: dict[str, Any]) -> None:
+    """A String parameter compared with an Integer: the step fails by name, no branch runs
+    (the SDK's local mode fails it the same way: "not of the same type")."""
+    sm, s3 = stack["sm"], stack["s3"]
+    _condition_pipeline(stack, right_value=2)
+    arn = _start(sm, CONDITION_PIPELINE, Flag="2")
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    steps = _steps(sm, arn)
+    assert list(steps) == ["Check"]
+    reason = steps["Check"]["FailureReason"]
+    assert reason.startswith("ValidationError: condition Equals: '2' (String) and 2 (Integer)")
+    assert reason in described["FailureReason"]
+    assert _written(s3, arn.rsplit("/", 1)[-1]) == set()
+
+
+def test_a_feature_list_longer_than_a_container_argument_is_refused(
+    stack: dict[str, Any],
+) -> None:
+    """FeatureColumns reaches prepare.py as one ContainerArgument, which AWS caps at 256
+    characters (botocore ``ContainerArgument`` "max": 256): CreateProcessingJob refuses a
+    longer list, so PrepareData fails before any job exists. The execution input must refuse
+    such a list first (or name fewer columns and let prepare.py derive the rest)."""
+    sm = stack["sm"]
+    names = [f"a rather long feature column name {i:02d}" for i in range(8)]
+    text = json.dumps(names)
+    assert len(text) > 256
+    arn = _start(sm, FeatureColumns=text)
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
+    assert reason.startswith("ValidationException"), reason
+    # The 4th argument (1-based, AWS's member path): --label-column, <label>, --feature-columns.
+    assert "at 'appSpecification.containerArguments.4.member'" in reason, reason
+    assert reason.endswith("Member must have length less than or equal to 256"), reason
+    assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []

@@ -45,7 +45,7 @@ def split_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     input_dir = tmp_path_factory.mktemp("raw")
     (input_dir / "iris.csv").write_bytes(IRIS_CSV.read_bytes())
     output_dir = tmp_path_factory.mktemp("split")
-    prepare.run(input_dir, output_dir, prepare.SplitRatios(), seed=42)
+    prepare.run(input_dir, output_dir, prepare.DatasetSpec("Species"), prepare.SplitRatios(), 42)
     return output_dir
 
 
@@ -62,6 +62,8 @@ def model_dir(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         str(split_dir / "train"),
         "--validation",
         str(split_dir / "validation"),
+        "--contract",
+        str(split_dir / "contract"),
         "--model-dir",
         str(directory),
         "--output-data-dir",

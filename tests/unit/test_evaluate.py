@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ml import evaluate
+from ml import evaluate, train
 from ml.evaluate import DataValidationError
+from tests.helpers import datasets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVALUATE_SCRIPT = REPO_ROOT / "ml" / "evaluate.py"
@@ -30,6 +31,8 @@ def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) ->
         "model",
         "class_names",
         "row_counts",
+        "dataset_contract",
+        "smoke_test",
         "xgboost_version",
     ]
     metrics = report["multiclass_classification_metrics"]
@@ -63,6 +66,7 @@ def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) ->
     assert report["class_names"] == CLASSES
     assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
     assert report["xgboost_version"] == evaluate.xgb.__version__
+    assert report["dataset_contract"]["class_names"] == CLASSES
 
 
 def test_evaluation_json_from_model_archive(
@@ -97,7 +101,7 @@ def test_extracted_model_dir_is_accepted(model_dir: Path, split_dir: Path, tmp_p
 def test_compute_metrics_known_values() -> None:
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 0, 1, 2, 2, 2])
-    overall, per_class = evaluate.compute_metrics(y_true, y_pred)
+    overall, per_class = evaluate.compute_metrics(y_true, y_pred, CLASSES)
     assert overall["accuracy"]["value"] == pytest.approx(5 / 6)
     assert overall["confusion_matrix"]["Iris-versicolor"] == {
         "Iris-setosa": 0,
@@ -173,15 +177,15 @@ def test_corrupt_archive(tmp_path: Path) -> None:
     ],
     ids=["empty", "columns", "label", "missing"],
 )
-def test_bad_test_set(tmp_path: Path, content: str, message: str) -> None:
+def test_bad_test_set(tmp_path: Path, model_dir: Path, content: str, message: str) -> None:
     (tmp_path / "test.csv").write_text(content)
     with pytest.raises(DataValidationError, match=message):
-        evaluate.read_test_set(tmp_path)
+        evaluate.read_test_set(tmp_path, evaluate.load_contract(model_dir))
 
 
-def test_no_test_files(tmp_path: Path) -> None:
+def test_no_test_files(tmp_path: Path, model_dir: Path) -> None:
     with pytest.raises(DataValidationError, match=r"no \.csv file in test directory"):
-        evaluate.read_test_set(tmp_path)
+        evaluate.read_test_set(tmp_path, evaluate.load_contract(model_dir))
 
 
 def test_script_failure_convention(model_archive_dir: Path, tmp_path: Path) -> None:
@@ -211,3 +215,163 @@ def test_script_failure_convention(model_archive_dir: Path, tmp_path: Path) -> N
     assert "ERROR: the test set in" in completed.stderr
     assert "is empty" in failure_file.read_text()
     assert not (tmp_path / "evaluation").exists()
+
+
+# --------------------------------------------------------------------------- contract, smoke test
+
+
+def test_dataset_contract_is_the_models_copy(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    contract = json.loads((split_dir / "contract" / "contract.json").read_text())
+    assert report["dataset_contract"] == contract
+
+
+def test_model_without_contract_is_refused(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "model"
+    bare.mkdir()
+    for name in ("xgboost-model.json", "metadata.json"):
+        (bare / name).write_bytes((model_dir / name).read_bytes())
+    with pytest.raises(DataValidationError, match=r"the model has no contract\.json"):
+        evaluate.run(bare, split_dir / "test", tmp_path / "out", MODEL_URI)
+    assert not (tmp_path / "out").exists()
+
+
+def test_smoke_test_rows_one_per_class_first_exact_text(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    smoke = report["smoke_test"]
+    assert set(smoke) == {"content_type", "body", "rows", "probabilities", "tolerance"}
+    assert (smoke["content_type"], smoke["rows"], smoke["tolerance"]) == ("text/csv", 5, 1e-4)
+    test_lines = (split_dir / "test" / "test.csv").read_text().splitlines()
+    by_text = {line.split(",", 1)[1]: int(line.split(",", 1)[0]) for line in test_lines}
+    rows = smoke["body"].splitlines()
+    assert smoke["body"].endswith("\n") and len(rows) == 5
+    assert all(row in by_text for row in rows)  # the exact feature text of test rows
+    assert [by_text[row] for row in rows[:3]] == [0, 1, 2]  # one per class first
+    # The probabilities are what the endpoint answers for that body (train.py's serving).
+    model = train.model_fn(str(model_dir))
+    served = json.loads(
+        train.output_fn(train.predict_fn(train.input_fn(smoke["body"], "text/csv"), model), None)[0]
+    )
+    assert np.allclose(served, smoke["probabilities"], atol=smoke["tolerance"])
+    assert [len(p) for p in smoke["probabilities"]] == [3] * 5
+
+
+def test_smoke_test_rows_with_fewer_test_rows_than_the_limit(tmp_path: Path) -> None:
+    (tmp_path / "test.csv").write_text("1,2.5,3\n1,2.0,3\n0,9,9\n")
+    assert evaluate.smoke_test_rows(tmp_path, 2) == ["9,9", "2.5,3", "2.0,3"]
+
+
+# --------------------------------------------------------------------------- binary
+
+
+@pytest.fixture(scope="module")
+def cancer_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("cancer-eval")
+    split = datasets.prepare_dataset(
+        datasets.breast_cancer_csv(), "cancer.csv", datasets.CANCER_LABEL, root
+    )
+    args, _ = train.parse_args(
+        [
+            "--max_depth",
+            "3",
+            "--eta",
+            "0.3",
+            "--num_round",
+            "30",
+            "--early_stopping_rounds",
+            "5",
+            "--train",
+            str(split / "train"),
+            "--validation",
+            str(split / "validation"),
+            "--contract",
+            str(split / "contract"),
+            "--model-dir",
+            str(root / "model"),
+            "--output-data-dir",
+            str(root / "output"),
+        ]
+    )
+    train.run_training(args, job_name="cancer-job")
+    return {"split": split, "model": root / "model"}
+
+
+def test_binary_report_has_sagemakers_binary_metrics(
+    cancer_model: dict[str, Path], tmp_path: Path
+) -> None:
+    report = evaluate.run(
+        cancer_model["model"], cancer_model["split"] / "test", tmp_path, MODEL_URI
+    )
+    assert "multiclass_classification_metrics" not in report
+    metrics = report["binary_classification_metrics"]
+    for name in ("accuracy", "precision", "recall", "f1", "auc"):
+        assert set(metrics[name]) == {"value", "standard_deviation"}
+        assert metrics[name]["standard_deviation"] == "NaN"
+        assert 0.0 <= metrics[name]["value"] <= 1.0
+    assert metrics["accuracy"]["value"] >= 0.9 and metrics["auc"]["value"] >= 0.95
+    matrix = metrics["confusion_matrix"]
+    assert list(matrix) == ["benign", "malignant"]
+    assert sum(sum(row.values()) for row in matrix.values()) == report["row_counts"]["test"] == 114
+    (tn, fp), (fn, tp) = ([row[p] for p in matrix] for row in matrix.values())
+    assert metrics["accuracy"]["value"] == pytest.approx((tp + tn) / 114)
+    assert metrics["precision"]["value"] == pytest.approx(tp / (tp + fp))
+    assert metrics["recall"]["value"] == pytest.approx(tp / (tp + fn))
+    roc = metrics["receiver_operating_characteristic_curve"]
+    assert len(roc["false_positive_rates"]) == len(roc["true_positive_rates"]) <= 101
+    assert report["class_names"] == ["benign", "malignant"]
+    assert report["dataset_contract"]["problem_type"] == "binary"
+    assert evaluate.accuracy_of(report) == metrics["accuracy"]["value"]
+    smoke = report["smoke_test"]
+    assert [len(p) for p in smoke["probabilities"]] == [2] * smoke["rows"]
+    assert all(abs(sum(p) - 1) < 1e-5 for p in smoke["probabilities"])
+
+
+def test_compute_binary_metrics_known_values() -> None:
+    y_true = np.array([0, 0, 0, 1, 1])
+    probability = np.array([0.1, 0.6, 0.2, 0.8, 0.4])
+    metrics = evaluate.compute_binary_metrics(y_true, probability, ["no", "yes"])
+    assert metrics["confusion_matrix"] == {"no": {"no": 2, "yes": 1}, "yes": {"no": 1, "yes": 1}}
+    assert metrics["accuracy"]["value"] == pytest.approx(3 / 5)
+    assert metrics["precision"]["value"] == pytest.approx(1 / 2)
+    assert metrics["recall"]["value"] == pytest.approx(1 / 2)
+    assert metrics["f1"]["value"] == pytest.approx(1 / 2)
+    assert metrics["auc"]["value"] == pytest.approx(5 / 6)
+    assert metrics["false_positive_rate"]["value"] == pytest.approx(1 / 3)
+
+
+def test_wine_multiclass_with_numeric_labels_first(tmp_path: Path) -> None:
+    split = datasets.prepare_dataset(datasets.wine_csv(), "wine.csv", datasets.WINE_LABEL, tmp_path)
+    contract = json.loads((split / "contract" / "contract.json").read_text())
+    assert contract["class_names"] == ["1", "2", "3"]
+    assert len(contract["feature_columns"]) == 13
+    args, _ = train.parse_args(
+        [
+            "--max_depth",
+            "3",
+            "--eta",
+            "0.3",
+            "--num_round",
+            "30",
+            "--train",
+            str(split / "train"),
+            "--validation",
+            str(split / "validation"),
+            "--contract",
+            str(split / "contract"),
+            "--model-dir",
+            str(tmp_path / "model"),
+            "--output-data-dir",
+            str(tmp_path / "output"),
+        ]
+    )
+    train.run_training(args, job_name="wine-job")
+    report = evaluate.run(tmp_path / "model", split / "test", tmp_path / "eval", MODEL_URI)
+    assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.85
+    assert list(report["multiclass_classification_metrics"]["confusion_matrix"]) == ["1", "2", "3"]
+    assert [len(p) for p in report["smoke_test"]["probabilities"]] == [3] * 5

@@ -1,8 +1,10 @@
 """Tests for the SageMaker Pipeline definition generator (``ml/pipeline.py``).
 
 They pin the committed ``ml/pipeline_definition.json`` to a fresh, offline generation and check
-the contracts other parts rely on: placeholder names, the step graph, the tuning setup and
-where the evaluation report lands.
+the contracts other parts rely on: placeholder names, the step graph (PrepareData, then the
+CheckProblemType condition choosing the binary or the multiclass tuning and evaluation), the
+tuning setup, the dataset contract's parameters and output, and where the evaluation report
+lands.
 """
 
 from __future__ import annotations
@@ -52,7 +54,14 @@ def definition(fresh_text: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {step["Name"]: step for step in definition["Steps"]}
+    """Every step by name, the Condition step's IfSteps/ElseSteps included."""
+    return {step["Name"]: step for step in pipeline.flattened_steps(definition["Steps"])}
+
+
+BRANCHES = [
+    pytest.param(pipeline.BINARY, id="binary"),
+    pytest.param(pipeline.MULTICLASS, id="multiclass"),
+]
 
 
 def _references(node: Any) -> set[str]:
@@ -126,7 +135,9 @@ def test_rendered_definition_is_valid_json_without_placeholders(fresh_text: str)
     rendered = render(fresh_text, SAMPLE_VALUES)
     assert "${" not in rendered
     parsed = json.loads(rendered)
-    prepare = {step["Name"]: step for step in parsed["Steps"]}["PrepareData"]["Arguments"]
+    prepare = {s["Name"]: s for s in pipeline.flattened_steps(parsed["Steps"])}["PrepareData"][
+        "Arguments"
+    ]
     assert prepare["RoleArn"] == SAMPLE_VALUES["sagemaker_role_arn"]
     assert prepare["AppSpecification"]["ImageUri"] == SAMPLE_VALUES["sklearn_image_uri"]
     input_param = {p["Name"]: p for p in parsed["Parameters"]}["InputDataUri"]
@@ -154,6 +165,10 @@ def test_parameters(definition: dict[str, Any]) -> None:
     assert params == {
         # Terraform supplies the default (issue 9 #2: the object it names exists after apply).
         "InputDataUri": ("String", "${default_data_uri}"),
+        # The dataset contract's settings (issue 11 #1): "" lets prepare.py derive them.
+        "LabelColumn": ("String", ""),
+        "FeatureColumns": ("String", ""),
+        "ClassOrder": ("String", ""),
         "ProcessingInstanceType": ("String", "ml.m5.large"),
         "ProcessingInstanceCount": ("Integer", 1),
         "TrainingInstanceType": ("String", "ml.m5.large"),
@@ -168,26 +183,80 @@ def test_step_order_types_and_dependencies(
 ) -> None:
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
         ("PrepareData", "Processing"),
-        ("TuneXGBoost", "Tuning"),
-        ("EvaluateModel", "Processing"),
+        ("CheckProblemType", "Condition"),
     ]
-    # Data dependencies (not DependsOn) order the graph.
+    condition = steps["CheckProblemType"]["Arguments"]
+    assert [(s["Name"], s["Type"]) for s in condition["IfSteps"]] == [
+        ("TuneXGBoostBinary", "Tuning"),
+        ("EvaluateModelBinary", "Processing"),
+    ]
+    assert [(s["Name"], s["Type"]) for s in condition["ElseSteps"]] == [
+        ("TuneXGBoostMulticlass", "Tuning"),
+        ("EvaluateModelMulticlass", "Processing"),
+    ]
+    # Data dependencies (not DependsOn) order the graph; a branch's steps never read the
+    # other branch's.
     step_refs = {
         name: {ref.split(".")[1] for ref in _references(step) if ref.startswith("Steps.")}
         for name, step in steps.items()
+        if step["Type"] != "Condition"
     }
     assert step_refs == {
         "PrepareData": set(),
-        "TuneXGBoost": {"PrepareData"},
-        "EvaluateModel": {"PrepareData", "TuneXGBoost"},
+        "TuneXGBoostBinary": {"PrepareData"},
+        "EvaluateModelBinary": {"PrepareData", "TuneXGBoostBinary"},
+        "TuneXGBoostMulticlass": {"PrepareData"},
+        "EvaluateModelMulticlass": {"PrepareData", "TuneXGBoostMulticlass"},
     }
-    assert all("DependsOn" not in step for step in definition["Steps"])
+    assert all("DependsOn" not in step for step in steps.values())
+
+
+def test_condition_branches_on_the_contracts_number_of_classes(
+    steps: dict[str, dict[str, Any]],
+) -> None:
+    """Issue 11 #2: the objective follows the number of classes, read from the contract that
+    PrepareData derived (Std:JsonGet on its PropertyFile, resolved by SageMaker at run time)."""
+    assert steps["CheckProblemType"]["Arguments"]["Conditions"] == [
+        {
+            "Type": "Equals",
+            "LeftValue": {
+                "Std:JsonGet": {
+                    "PropertyFile": {"Get": "Steps.PrepareData.PropertyFiles.DatasetContract"},
+                    "Path": "num_classes",
+                }
+            },
+            "RightValue": 2,
+        }
+    ]
+    assert steps["PrepareData"]["PropertyFiles"] == [
+        {
+            "FilePath": "contract.json",
+            "OutputName": "contract",
+            "PropertyFileName": "DatasetContract",
+        }
+    ]
+    assert "PropertyFiles" not in steps["CheckProblemType"]
+
+
+def test_no_dataset_name_in_the_definition(fresh_text: str) -> None:
+    """Issue 11 #1: the pipeline serves any dataset; only the default data URI names one,
+    and that comes from Terraform."""
+    assert "iris" not in fresh_text.lower()
 
 
 def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
     args = steps["PrepareData"]["Arguments"]
+    # INTERFACES.md, prepare.py CLI: the dataset settings as text, every flag with its value.
     assert args["AppSpecification"] == {
         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prepare.py"],
+        "ContainerArguments": [
+            "--label-column",
+            {"Get": "Parameters.LabelColumn"},
+            "--feature-columns",
+            {"Get": "Parameters.FeatureColumns"},
+            "--class-order",
+            {"Get": "Parameters.ClassOrder"},
+        ],
         "ImageUri": "${sklearn_image_uri}",
     }
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
@@ -195,7 +264,7 @@ def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
     assert inputs["input"]["LocalPath"] == "/opt/ml/processing/input"
     assert inputs["code"]["S3Uri"] == "${prepare_script_uri}"
     outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
-    assert list(outputs) == ["train", "validation", "test"]
+    assert list(outputs) == ["train", "validation", "test", "contract"]
     for split, output in outputs.items():
         assert output["LocalPath"] == f"/opt/ml/processing/{split}"
         assert output["S3Uri"] == {
@@ -213,13 +282,14 @@ def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
 # --- tuning --------------------------------------------------------------------------------
 
 
-def test_tuning_job_config(steps: dict[str, dict[str, Any]]) -> None:
-    config = steps["TuneXGBoost"]["Arguments"]["HyperParameterTuningJobConfig"]
+@pytest.mark.parametrize(
+    ("step", "metric"),
+    [("TuneXGBoostBinary", "validation:logloss"), ("TuneXGBoostMulticlass", "validation:mlogloss")],
+)
+def test_tuning_job_config(steps: dict[str, dict[str, Any]], step: str, metric: str) -> None:
+    config = steps[step]["Arguments"]["HyperParameterTuningJobConfig"]
     assert config["Strategy"] == "Bayesian"
-    assert config["HyperParameterTuningJobObjective"] == {
-        "MetricName": "validation:mlogloss",
-        "Type": "Minimize",
-    }
+    assert config["HyperParameterTuningJobObjective"] == {"MetricName": metric, "Type": "Minimize"}
     assert config["ResourceLimits"] == {
         "MaxNumberOfTrainingJobs": {"Get": "Parameters.MaxTuningJobs"},
         "MaxParallelTrainingJobs": {"Get": "Parameters.MaxParallelTuningJobs"},
@@ -234,13 +304,14 @@ def test_tuning_job_config(steps: dict[str, dict[str, Any]]) -> None:
     assert ranges["CategoricalParameterRanges"] == []
 
 
+@pytest.mark.parametrize("branch", BRANCHES)
 def test_tuning_asks_for_what_the_xgboost_image_accepts(
-    fresh_text: str, steps: dict[str, dict[str, Any]]
+    fresh_text: str, steps: dict[str, dict[str, Any]], branch: pipeline.ProblemBranch
 ) -> None:
     """Issue 9 #3: no MetricDefinitions for the built-in XGBoost image, and an objective the
     container itself defines (sagemaker-xgboost-container issue #121, algorithm_mode/metrics.py).
     """
-    args = steps["TuneXGBoost"]["Arguments"]
+    args = steps[branch.tune_step]["Arguments"]
     algorithm = args["TrainingJobDefinition"]["AlgorithmSpecification"]
     assert "MetricDefinitions" not in algorithm
     assert "MetricDefinitions" not in fresh_text
@@ -248,7 +319,8 @@ def test_tuning_asks_for_what_the_xgboost_image_accepts(
     builtin = tuning.XGBOOST_BUILTIN_METRICS[objective["MetricName"]]
     assert objective["Type"] == builtin.direction
     rendered = json.loads(render(fresh_text, SAMPLE_VALUES))
-    tuning_args = {s["Name"]: s for s in rendered["Steps"]}["TuneXGBoost"]["Arguments"]
+    rendered_steps = {s["Name"]: s for s in pipeline.flattened_steps(rendered["Steps"])}
+    tuning_args = rendered_steps[branch.tune_step]["Arguments"]
     assert (
         tuning.objective_metric_regexes(
             tuning_args["TrainingJobDefinition"]["AlgorithmSpecification"], objective
@@ -259,8 +331,9 @@ def test_tuning_asks_for_what_the_xgboost_image_accepts(
 
 def test_trained_models_live_under_models_not_pipelines(steps: dict[str, dict[str, Any]]) -> None:
     """Issue 9 #8: trial models (what packages reference) are outside the expiring pipelines/."""
-    training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
-    assert training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2] == "models"
+    for branch in (pipeline.BINARY, pipeline.MULTICLASS):
+        training = steps[branch.tune_step]["Arguments"]["TrainingJobDefinition"]
+        assert training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2] == "models"
     for step in steps.values():
         for output in (step["Arguments"].get("ProcessingOutputConfig") or {}).get("Outputs", []):
             values = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
@@ -295,9 +368,10 @@ def test_sagemaker_role_may_write_and_read_every_prefix_the_pipeline_writes(
 ) -> None:
     """The move of trial models to models/ (issue 9 #8) needs the role's S3 grants to follow."""
     written = set()
-    training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
-    written.add(training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2])
     for step in steps.values():
+        training = step["Arguments"].get("TrainingJobDefinition")
+        if training:
+            written.add(training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2])
         for output in (step["Arguments"].get("ProcessingOutputConfig") or {}).get("Outputs", []):
             written.add(output["S3Output"]["S3Uri"]["Std:Join"]["Values"][2])
     assert written == {"pipelines", "models", "evaluation"}
@@ -305,15 +379,19 @@ def test_sagemaker_role_may_write_and_read_every_prefix_the_pipeline_writes(
     assert written <= _sagemaker_role_s3_prefixes("s3:GetObject")
 
 
-def test_training_job_definition(steps: dict[str, dict[str, Any]]) -> None:
-    training = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_training_job_definition(
+    steps: dict[str, dict[str, Any]], branch: pipeline.ProblemBranch
+) -> None:
+    training = steps[branch.tune_step]["Arguments"]["TrainingJobDefinition"]
     algorithm = training["AlgorithmSpecification"]
     assert algorithm["TrainingImage"] == "${xgboost_image_uri}"
     assert training["RoleArn"] == "${sagemaker_role_arn}"
     channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
-    assert set(channels) == {"train", "validation"}
+    # INTERFACES.md: train.py reads the dataset contract from its own channel.
+    assert list(channels) == ["train", "validation", "contract"]
     for name, channel in channels.items():
-        assert channel["ContentType"] == "text/csv"
+        assert channel["ContentType"] == ("application/json" if name == "contract" else "text/csv")
         assert channel["DataSource"]["S3DataSource"]["S3Uri"] == {
             "Get": f"Steps.PrepareData.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"
         }
@@ -328,16 +406,21 @@ def test_training_job_definition(steps: dict[str, dict[str, Any]]) -> None:
     assert resources["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
 
 
+@pytest.mark.parametrize(
+    ("step", "objective"),
+    [("TuneXGBoostBinary", "binary:logistic"), ("TuneXGBoostMulticlass", "multi:softprob")],
+)
 def test_static_hyperparameters_are_script_mode_and_run_independent(
-    steps: dict[str, dict[str, Any]],
+    steps: dict[str, dict[str, Any]], step: str, objective: str
 ) -> None:
-    static = steps["TuneXGBoost"]["Arguments"]["TrainingJobDefinition"]["StaticHyperParameters"]
+    static = steps[step]["Arguments"]["TrainingJobDefinition"]["StaticHyperParameters"]
     # Script-mode values are JSON-encoded strings; the training toolkit decodes them.
     decoded = {name: json.loads(value) for name, value in static.items()}
     assert decoded["sagemaker_program"] == "train.py"
     assert decoded["sagemaker_submit_directory"] == "${train_source_uri}"
     assert decoded["early_stopping_rounds"] == "10"
     assert decoded["seed"] == "42"
+    assert decoded["objective"] == objective
     assert not set(pipeline.RUN_SPECIFIC_HYPERPARAMETERS) & set(static)
     assert not {"max_depth", "eta", "num_round"} & set(static)
 
@@ -345,8 +428,9 @@ def test_static_hyperparameters_are_script_mode_and_run_independent(
 # --- evaluation ----------------------------------------------------------------------------
 
 
-def test_evaluate_step(steps: dict[str, dict[str, Any]]) -> None:
-    step = steps["EvaluateModel"]
+@pytest.mark.parametrize("branch", BRANCHES)
+def test_evaluate_step(steps: dict[str, dict[str, Any]], branch: pipeline.ProblemBranch) -> None:
+    step = steps[branch.evaluate_step]
     args = step["Arguments"]
     best_model_uri = {
         "Std:Join": {
@@ -357,7 +441,7 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]]) -> None:
                 "models",
                 EXECUTION_ID,
                 "training",
-                {"Get": "Steps.TuneXGBoost.TrainingJobSummaries[0].TrainingJobName"},
+                {"Get": f"Steps.{branch.tune_step}.TrainingJobSummaries[0].TrainingJobName"},
                 "output/model.tar.gz",
             ],
         }

@@ -1,8 +1,12 @@
-"""Tests for `ml/prepare.py`: input validation, the stratified split and atomic outputs."""
+"""Tests for `ml/prepare.py`: the dataset contract, validation refusals, the split and its scale."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +14,17 @@ import pandas as pd
 import pytest
 
 from ml import prepare
-from ml.prepare import DataValidationError
+from ml.prepare import DatasetSpec, DataValidationError
 
-IRIS_CSV = Path(__file__).resolve().parents[2] / "data" / "raw" / "iris.csv"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+IRIS_CSV = REPO_ROOT / "data" / "raw" / "iris.csv"
+PREPARE_SCRIPT = REPO_ROOT / "ml" / "prepare.py"
 HEADER = "SepalLength,SepalWidth,PetalLength,PetalWidth,Species"
+IRIS = DatasetSpec("Species")
+EXPECTED = (
+    "expected an uncompressed UTF-8 CSV file with comma-separated columns and a header row "
+    "naming them"
+)
 
 
 def iris_lines() -> list[str]:
@@ -37,6 +48,25 @@ def output_files(output_dir: Path) -> list[Path]:
     return sorted(p for p in output_dir.rglob("*") if p.is_file()) if output_dir.exists() else []
 
 
+def run_on(directory: Path, spec: DatasetSpec = IRIS, **kwargs: object) -> dict:
+    return prepare.run(directory, directory.parent / f"{directory.name}-out", spec, **kwargs)
+
+
+def error_of(directory: Path, text: str | bytes, spec: DatasetSpec = IRIS) -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    (directory / "iris.csv").write_bytes(raw)
+    out = directory.parent / f"{directory.name}-out"
+    with pytest.raises(DataValidationError) as caught:
+        prepare.run(directory, out, spec)
+    assert output_files(out) == []  # a refused run leaves nothing behind
+    return str(caught.value)
+
+
+def read_split(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / name / f"{name}.csv", header=None)
+
+
 # --------------------------------------------------------------------------- the committed data
 
 
@@ -44,7 +74,7 @@ def test_committed_iris_csv_matches_generator() -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "make_iris_csv", IRIS_CSV.parents[2] / "scripts" / "make_iris_csv.py"
+        "make_iris_csv", REPO_ROOT / "scripts" / "make_iris_csv.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
@@ -56,94 +86,286 @@ def test_committed_iris_csv_matches_generator() -> None:
     assert len(lines) == 151
 
 
-def test_real_iris_loads_with_balanced_classes(tmp_path: Path) -> None:
-    frame = prepare.load_dataset(write_input(tmp_path, IRIS_CSV.read_text()))
-    assert list(frame.columns) == ["label", *prepare.FEATURE_COLUMNS]
-    assert frame["label"].value_counts().sort_index().tolist() == [50, 50, 50]
-    assert frame.iloc[0].tolist() == [0, 5.1, 3.5, 1.4, 0.2]
+# --------------------------------------------------------------------------- the contract
 
 
-# --------------------------------------------------------------------------- validation errors
+def test_iris_contract_is_derived_from_the_data(split_dir: Path) -> None:
+    text = (split_dir / "contract" / "contract.json").read_text()
+    contract = json.loads(text)
+    assert text == json.dumps(contract, indent=2, sort_keys=True) + "\n"  # sorted keys
+    assert contract == {
+        "schema_version": 1,
+        "label_column": "Species",
+        "feature_columns": ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"],
+        "feature_types": {
+            "SepalLength": "float64",
+            "SepalWidth": "float64",
+            "PetalLength": "float64",
+            "PetalWidth": "float64",
+        },
+        "class_names": ["Iris-setosa", "Iris-versicolor", "Iris-virginica"],
+        "num_classes": 3,
+        "problem_type": "multiclass",
+        "objective": "multi:softprob",
+        "tuning_metric": "validation:mlogloss",
+        "rows": {"total": 150, "train": 90, "validation": 30, "test": 30},
+        "class_counts": {"Iris-setosa": 50, "Iris-versicolor": 50, "Iris-virginica": 50},
+        "source_files": ["iris.csv"],
+        "source_bytes": IRIS_CSV.stat().st_size,
+    }
+
+
+def test_outputs_are_the_three_splits_and_the_contract(split_dir: Path) -> None:
+    assert [p.relative_to(split_dir).as_posix() for p in output_files(split_dir)] == [
+        "contract/contract.json",
+        "test/test.csv",
+        "train/train.csv",
+        "validation/validation.csv",
+    ]
+
+
+def breast_cancer_csv() -> str:
+    """sklearn's breast cancer data: label second, spaces in names, string labels."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer(as_frame=True)
+    frame = data.frame.drop(columns="target")
+    frame.insert(1, "diagnosis", [data.target_names[t] for t in data.target])
+    return frame.to_csv(index=False)
+
+
+def test_binary_string_labels_label_not_last_spaces_in_names(tmp_path: Path) -> None:
+    text = breast_cancer_csv()
+    header = text.splitlines()[0].split(",")
+    assert header[1] == "diagnosis" and " " in header[0]
+    contract = run_on(write_input(tmp_path / "raw", text, "cancer.csv"), DatasetSpec("diagnosis"))
+    assert contract["class_names"] == ["benign", "malignant"]  # sorted strings
+    assert contract["feature_columns"] == [h for h in header if h != "diagnosis"]
+    assert len(contract["feature_columns"]) == 30
+    assert contract["problem_type"] == "binary"
+    assert contract["objective"] == "binary:logistic"
+    assert contract["tuning_metric"] == "validation:logloss"
+    assert contract["class_counts"] == {"benign": 357, "malignant": 212}
+    assert contract["rows"]["total"] == 569
+    out = tmp_path / "raw-out"
+    train = read_split(out, "train")
+    assert train.shape[1] == 31 and set(train[0]) == {0, 1}
+    # Feature text is written exactly as in the file, in contract order.
+    source = pd.read_csv(tmp_path / "raw" / "cancer.csv", dtype=str)
+    first = (out / "train" / "train.csv").read_text().splitlines()[0].split(",")
+    matches = source[source["mean radius"] == first[1]]
+    assert [list(row) for row in matches[contract["feature_columns"]].to_numpy()].count(
+        first[1:]
+    ) >= 1
+
+
+def test_numeric_labels_sort_numerically_and_become_strings(tmp_path: Path) -> None:
+    rows = [f"{i % 7}.5,{i},{[10, 2, 1][i % 3]}" for i in range(60)]
+    rows[4] = "1.5,4,2.0"  # 2.0 is the class "2" (row 4 held a 2)
+    contract = run_on(
+        write_input(tmp_path / "raw", "a,b,grade\n" + "\n".join(rows) + "\n"), DatasetSpec("grade")
+    )
+    assert contract["class_names"] == ["1", "2", "10"]
+    assert contract["class_counts"] == {"1": 20, "2": 20, "10": 20}
+
+
+def test_feature_columns_choose_and_order_the_features(tmp_path: Path) -> None:
+    spec = DatasetSpec("Species", feature_columns=["PetalWidth", "SepalLength"])
+    contract = run_on(write_input(tmp_path / "raw", IRIS_CSV.read_text()), spec)
+    assert contract["feature_columns"] == ["PetalWidth", "SepalLength"]
+    lines = (tmp_path / "raw-out" / "train" / "train.csv").read_text().splitlines()
+    assert all(len(line.split(",")) == 3 for line in lines)
+    original = {tuple(line.split(",")[::-1][1::3]) for line in iris_lines()[1:]}
+    # (SepalLength, PetalWidth) pairs of the file, written as label, PetalWidth, SepalLength.
+    assert {(line.split(",")[2], line.split(",")[1]) for line in lines} <= {
+        (cells[0], cells[3]) for cells in (line.split(",") for line in iris_lines()[1:])
+    }
+    assert original  # the file has rows
+
+
+def test_class_order_sets_the_label_indices(tmp_path: Path) -> None:
+    order = ["Iris-virginica", "Iris-setosa", "Iris-versicolor"]
+    contract = run_on(
+        write_input(tmp_path / "raw", IRIS_CSV.read_text()), DatasetSpec("Species", None, order)
+    )
+    assert contract["class_names"] == order
+    lines = (tmp_path / "raw-out" / "test" / "test.csv").read_text().splitlines()
+    # Setosa has the smallest petals (PetalLength < 2.5): its index is now 1.
+    for line in lines:
+        label, *features = line.split(",")
+        assert (label == "1") == (float(features[2]) < 2.5)
+
+
+def test_extra_columns_are_ignored_when_features_are_named(tmp_path: Path) -> None:
+    text = "Id,Species,PetalWidth,PetalLength,SepalWidth,SepalLength,note\n"
+    names = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    text += "\n".join(f"{i},{names[i % 3]},0.2,1.4,3.5,5.1,n{i}" for i in range(1, 31))
+    spec = DatasetSpec("Species", ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"])
+    run_on(write_input(tmp_path / "raw", text + "\n"), spec)
+    first = (tmp_path / "raw-out" / "train" / "train.csv").read_text().splitlines()[0]
+    assert first.split(",")[1:] == ["5.1", "3.5", "1.4", "0.2"]
+
+
+# --------------------------------------------------------------------------- refusals (#11.3)
+
+
+def test_missing_label_column_lists_the_available_columns(tmp_path: Path) -> None:
+    message = error_of(tmp_path / "raw", IRIS_CSV.read_text(), DatasetSpec("species"))
+    assert message == (
+        "iris.csv line 1: label column 'species' not found; available columns: SepalLength, "
+        "SepalWidth, PetalLength, PetalWidth, Species. Set label_column to the column that holds "
+        "the class of each row"
+    )
+
+
+def test_one_class_is_refused(tmp_path: Path) -> None:
+    text = "\n".join(iris_lines()[:51]) + "\n"
+    assert error_of(tmp_path / "raw", text) == (
+        "column 'Species' has a single class 'Iris-setosa': classification needs at least two "
+        "classes; add rows of the other classes or choose another label column"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "distinct"),
+    [
+        pytest.param([f"{v / 7:.3f}" for v in range(200)], 200, id="fractional"),
+        pytest.param([str(v) for v in range(200)], 200, id="many-integers"),
+    ],
+)
+def test_regression_like_label_is_refused(tmp_path: Path, values: list[str], distinct: int) -> None:
+    text = "x,price\n" + "\n".join(f"{i},{v}" for i, v in enumerate(values)) + "\n"
+    message = error_of(tmp_path / "raw", text, DatasetSpec("price"))
+    assert message.startswith(f"column 'price' has {distinct} distinct numeric values (e.g. 0")
+    assert "regression is not supported, only classification" in message
+
+
+def test_few_fractional_label_values_are_classes(tmp_path: Path) -> None:
+    text = "x,dose\n" + "\n".join(f"{i},{[0.5, 1.5][i % 2]}" for i in range(40)) + "\n"
+    contract = run_on(write_input(tmp_path / "raw", text), DatasetSpec("dose"))
+    assert contract["class_names"] == ["0.5", "1.5"]
+
+
+def test_non_numeric_feature_columns_are_all_listed(tmp_path: Path) -> None:
+    lines = ["id,colour,size,shape,y"]
+    lines += [f"{i},red,{i}.5,round,{'ab'[i % 2]}" for i in range(30)]
+    message = error_of(tmp_path / "raw", "\n".join(lines) + "\n", DatasetSpec("y"))
+    assert message == (
+        "iris.csv: feature column(s) 'colour' (e.g. 'red' on line 2), 'shape' (e.g. 'round' on "
+        "line 2) are not numeric (XGBoost needs numbers); encode them as numbers first (one-hot "
+        "or ordinal encoding), or leave them out by setting feature_columns to the numeric "
+        "columns (the label column 'y' may hold text)"
+    )
+
+
+def test_duplicate_column_names_come_from_the_raw_header(tmp_path: Path) -> None:
+    # pandas would read the second 'a' as 'a.1'; the raw header is checked first.
+    text = "a,b, a,y\n" + "\n".join(f"{i},1,2,{'xy'[i % 2]}" for i in range(20)) + "\n"
+    assert error_of(tmp_path / "raw", text, DatasetSpec("y")) == (
+        "iris.csv line 1: duplicate column(s) a; every column needs a unique name: rename or "
+        "remove the repeated column(s)"
+    )
+
+
+def test_feature_list_naming_absent_columns(tmp_path: Path) -> None:
+    spec = DatasetSpec("Species", ["SepalLength", "Sepal Width", "petal"])
+    assert error_of(tmp_path / "raw", IRIS_CSV.read_text(), spec) == (
+        "iris.csv line 1: feature column(s) 'Sepal Width', 'petal' not found; available columns: "
+        "SepalLength, SepalWidth, PetalLength, PetalWidth, Species. Fix feature_columns (or "
+        "leave it empty to use every column except 'Species')"
+    )
+
+
+def test_feature_list_naming_the_label(tmp_path: Path) -> None:
+    spec = DatasetSpec("Species", ["SepalLength", "Species"])
+    assert "feature_columns names the label column 'Species'" in error_of(
+        tmp_path / "raw", IRIS_CSV.read_text(), spec
+    )
+
+
+def test_class_order_must_name_exactly_the_classes(tmp_path: Path) -> None:
+    spec = DatasetSpec("Species", None, ["Iris-setosa", "Iris-virginica", "Iris-germanica"])
+    assert error_of(tmp_path / "raw", IRIS_CSV.read_text(), spec) == (
+        "class_order does not match the classes in column 'Species': it leaves out "
+        "'Iris-versicolor'; 'Iris-germanica' never occur; list exactly the classes present "
+        "(Iris-setosa, Iris-versicolor, Iris-virginica), or leave class_order empty to sort them"
+    )
+
+
+def test_too_few_rows_of_a_class_to_stratify(tmp_path: Path) -> None:
+    lines = iris_lines()
+    text = "\n".join(lines[:101] + lines[101:103]) + "\n"  # only 2 virginica rows
+    assert error_of(tmp_path / "raw", text) == (
+        "column 'Species': class 'Iris-virginica' has 2 row(s), at least 5 are needed to "
+        "stratify train/validation/test; add rows of that class or remove it"
+    )
+
+
+# --------------------------------------------------------------------------- precise locations
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         pytest.param(
-            "SepalLength,SepalWidth,PetalLength,Species\n5.1,3.5,1.4,Iris-setosa\n",
-            r"iris\.csv line 1: missing required column\(s\) PetalWidth",
-            id="missing-column",
-        ),
-        pytest.param(
             with_line(8, "5.0,abc,1.5,0.2,Iris-setosa"),
-            r"iris\.csv line 8 \(data row 7\), column 'SepalWidth': value 'abc' is not a number",
+            "iris.csv line 8 (data row 7), column 'SepalWidth': value 'abc' is not a number "
+            "(expected a decimal number such as 5.1)",
             id="non-numeric",
         ),
-        pytest.param(
-            with_line(3, "4.9,3.0,1.4,0.2,Iris-germanica"),
-            r"iris\.csv line 3 \(data row 2\), column 'Species': unknown label 'Iris-germanica'",
-            id="unknown-label",
-        ),
-        pytest.param("", r"iris\.csv: file is empty", id="empty-file"),
-        pytest.param("\n\n", r"iris\.csv: file is empty", id="blank-lines-only"),
-        pytest.param(HEADER + "\n", r"iris\.csv: header only, no data rows", id="header-only"),
+        pytest.param("", "iris.csv: file is empty (no header row)", id="empty-file"),
+        pytest.param("\n\n", "iris.csv: file is empty (no header row)", id="blank-lines-only"),
         pytest.param(
             with_line(5, "4.6,3.1,,0.2,Iris-setosa"),
-            r"iris\.csv line 5 \(data row 4\), column 'PetalLength': missing value",
+            "iris.csv line 5 (data row 4), column 'PetalLength': missing value",
             id="missing-feature",
         ),
         pytest.param(
             with_line(5, "4.6,3.1,1.5,0.2,"),
-            r"iris\.csv line 5 \(data row 4\), column 'Species': missing value",
+            "iris.csv line 5 (data row 4), column 'Species': missing value",
             id="missing-label",
         ),
         pytest.param(
             with_line(6, "4.6,3.1,nan,0.2,Iris-setosa"),
-            r"line 6 \(data row 5\), column 'PetalLength': missing or non-finite value",
+            "iris.csv line 6 (data row 5), column 'PetalLength': missing or non-finite value",
             id="nan-feature",
         ),
         pytest.param(
+            with_line(6, "4.6,3.1,inf,0.2,Iris-setosa"),
+            "iris.csv line 6 (data row 5), column 'PetalLength': missing or non-finite value",
+            id="inf-feature",
+        ),
+        pytest.param(
             with_line(4, "4.7,3.2,1.3,Iris-setosa"),
-            r"iris\.csv line 4 \(data row 3\): expected 5 fields like the header, found 4",
+            "iris.csv line 4 (data row 3): expected 5 fields like the header, found 4",
             id="short-row",
         ),
         pytest.param(
-            HEADER + ",Species\n",
-            r"iris\.csv line 1: duplicate column\(s\) Species",
-            id="duplicate-column",
+            with_line(4, "4.7,3.2,1.3,0.2,Iris-setosa,extra"),
+            "iris.csv line 4 (data row 3): expected 5 fields like the header, found 6",
+            id="long-row",
+        ),
+        pytest.param(
+            with_line(9, "4.4;2.9;1.4;0.2;Iris-setosa"),
+            "iris.csv line 9 (data row 8): the row is separated by ';', not by commas; "
+            "expected 5 comma-separated fields like the header",
+            id="delimiter-in-a-row",
+        ),
+        pytest.param(
+            with_line(9, ",,,,"),
+            "iris.csv line 9 (data row 8), column 'SepalLength': missing value",
+            id="row-of-commas",
         ),
     ],
 )
-def test_bad_input_is_rejected_with_location(tmp_path: Path, text: str, expected: str) -> None:
-    with pytest.raises(DataValidationError, match=expected):
-        prepare.load_dataset(write_input(tmp_path, text))
-
-
-# --------------------------------------------------------------------------- named mistakes
-
-EXPECTED = (
-    "expected an uncompressed UTF-8 CSV file with comma-separated columns "
-    "SepalLength,SepalWidth,PetalLength,PetalWidth,Species"
-)
-
-
-def load_bytes(directory: Path, raw: bytes) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "iris.csv").write_bytes(raw)
-    prepare.load_dataset(directory)
-
-
-def error_of(directory: Path, raw: bytes) -> str:
-    with pytest.raises(DataValidationError) as caught:
-        load_bytes(directory, raw)
-    return str(caught.value)
+def test_bad_value_is_located_precisely(tmp_path: Path, text: str, expected: str) -> None:
+    assert error_of(tmp_path / "raw", text) == expected
 
 
 def test_gzip_content_is_named(tmp_path: Path) -> None:
     import gzip
 
-    raw = gzip.compress(IRIS_CSV.read_bytes())
-    assert error_of(tmp_path, raw) == (
+    assert error_of(tmp_path / "raw", gzip.compress(IRIS_CSV.read_bytes())) == (
         "iris.csv: the file is gzip-compressed (starts with bytes 1f 8b), not CSV text; "
         f"{EXPECTED}: decompress it (gunzip) before uploading"
     )
@@ -156,7 +378,7 @@ def test_zip_content_is_named(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("iris.csv", IRIS_CSV.read_text())
-    assert error_of(tmp_path, buffer.getvalue()) == (
+    assert error_of(tmp_path / "raw", buffer.getvalue()) == (
         "iris.csv: the file is a zip archive (starts with bytes 50 4b 03 04), not CSV text; "
         f"{EXPECTED}: extract the CSV from the archive before uploading"
     )
@@ -165,21 +387,32 @@ def test_zip_content_is_named(tmp_path: Path) -> None:
 def test_latin1_file_names_line_and_column_of_first_bad_byte(tmp_path: Path) -> None:
     # 'é' in Latin-1 is the single byte 0xe9, invalid UTF-8 here; line 7, after "5.4,3.9,".
     text = with_line(7, "5.4,3.9,1.7,0.4,Iris-setosa é")
-    assert error_of(tmp_path, text.encode("latin-1")) == (
+    assert error_of(tmp_path / "raw", text.encode("latin-1")) == (
         "iris.csv line 7, byte column 29: byte 0xe9 is not valid UTF-8 (invalid continuation "
         "byte; the file is probably Latin-1 or Windows-1252); "
         f"{EXPECTED}: save it as UTF-8"
     )
 
 
+def test_utf8_check_across_small_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of 7 bytes cut multi-byte characters and lines: same answers as one block."""
+    monkeypatch.setattr(prepare, "UTF8_BLOCK_BYTES", 7)
+    good = IRIS_CSV.read_text().replace("Iris-setosa", "Iris-sétosa€")
+    contract = run_on(write_input(tmp_path / "good", good))
+    assert contract["class_names"][0] == "Iris-sétosa€"
+    text = with_line(7, "5.4,3.9,1.7,0.4,Iris-setosa é")
+    assert error_of(tmp_path / "bad", text.encode("latin-1")).startswith(
+        "iris.csv line 7, byte column 29: byte 0xe9 is not valid UTF-8"
+    )
+
+
 def test_latin1_bad_byte_on_the_first_line(tmp_path: Path) -> None:
-    message = error_of(tmp_path, b"Sepal\xe9Length," + IRIS_CSV.read_bytes()[12:])
+    message = error_of(tmp_path / "raw", b"Sepal\xe9Length," + IRIS_CSV.read_bytes()[12:])
     assert message.startswith("iris.csv line 1, byte column 6: byte 0xe9 is not valid UTF-8")
 
 
 def test_utf16_content_is_named(tmp_path: Path) -> None:
-    message = error_of(tmp_path, IRIS_CSV.read_text().encode("utf-16"))
-    assert message == (
+    assert error_of(tmp_path / "raw", IRIS_CSV.read_text().encode("utf-16")) == (
         f"iris.csv: the file is UTF-16 text (byte-order mark ff fe); {EXPECTED}: save it as UTF-8"
     )
 
@@ -187,107 +420,92 @@ def test_utf16_content_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("delimiter", "name"), [(";", "';'"), ("\t", "a tab")])
 def test_wrong_delimiter_in_header_is_named(tmp_path: Path, delimiter: str, name: str) -> None:
     text = IRIS_CSV.read_text().replace(",", delimiter)
-    assert error_of(tmp_path, text.encode()) == (
+    assert error_of(tmp_path / "raw", text) == (
         f"iris.csv line 1: the header is separated by {name}, not by commas; {EXPECTED}"
     )
 
 
-def test_wrong_delimiter_in_a_data_row_is_named(tmp_path: Path) -> None:
-    text = with_line(9, "4.4;2.9;1.4;0.2;Iris-setosa")
-    assert error_of(tmp_path, text.encode()) == (
-        "iris.csv line 9 (data row 8): the row is separated by ';', not by commas; "
-        "expected 5 comma-separated fields like the header"
-    )
-
-
 def test_header_only_file_names_the_header_line(tmp_path: Path) -> None:
-    assert error_of(tmp_path, ("\n" + HEADER + "\n\n").encode()) == (
+    assert error_of(tmp_path / "raw", "\n" + HEADER + "\n\n") == (
         "iris.csv: header only, no data rows (expected at least one data row after the header "
         "on line 2)"
     )
 
 
-def test_non_numeric_value_says_what_is_expected(tmp_path: Path) -> None:
-    assert error_of(tmp_path, with_line(8, "5.0,abc,1.5,0.2,Iris-setosa").encode()) == (
-        "iris.csv line 8 (data row 7), column 'SepalWidth': value 'abc' is not a number "
-        "(expected a decimal number such as 5.1)"
-    )
-
-
-def test_main_writes_the_marker_only_for_data_errors(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    failure_file = tmp_path / "sm-output" / "message"
-    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
-    input_dir = tmp_path / "in"
-    input_dir.mkdir()
-    (input_dir / "iris.csv").write_bytes(b"\x1f\x8b\x08\x00")
-    assert prepare.main(["--input-dir", str(input_dir), "--output-dir", str(tmp_path / "o")]) == 2
-    assert failure_file.read_text() == prepare.DATA_ERROR_MARKER + error_of(
-        tmp_path / "again", b"\x1f\x8b\x08\x00"
-    )
-
-    def crash(*_: object) -> None:
-        raise RuntimeError("disk on fire")
-
-    monkeypatch.setattr(prepare, "run", crash)
-    with pytest.raises(RuntimeError):
-        prepare.main(["--input-dir", str(input_dir), "--output-dir", str(tmp_path / "o")])
-    assert failure_file.read_text() == "unexpected error: RuntimeError: disk on fire"
-    assert not failure_file.read_text().startswith(prepare.DATA_ERROR_MARKER)
+def test_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "iris.csv").write_bytes(b"\xef\xbb\xbf" + IRIS_CSV.read_bytes())
+    assert run_on(raw)["feature_columns"][0] == "SepalLength"
 
 
 def test_line_numbers_count_blank_lines(tmp_path: Path) -> None:
     lines = iris_lines()
     lines.insert(2, "")  # a blank line 3 shifts the bad row from line 3 to line 4
     lines[3] = "4.9,3.0,1.4,zero,Iris-setosa"
-    with pytest.raises(DataValidationError, match=r"line 4 \(data row 2\), column 'PetalWidth'"):
-        prepare.load_dataset(write_input(tmp_path, "\n".join(lines) + "\n"))
+    message = error_of(tmp_path / "raw", "\n".join(lines) + "\n")
+    assert message.startswith("iris.csv line 4 (data row 2), column 'PetalWidth'")
+
+
+def test_blank_lines_are_skipped_consistently(tmp_path: Path, split_dir: Path) -> None:
+    lines = iris_lines()
+    lines.insert(40, "")
+    lines.insert(90, "   ")
+    contract = run_on(write_input(tmp_path / "raw", "\n".join(lines) + "\n\n"))
+    assert contract["rows"]["total"] == 150
+    for name in prepare.SPLIT_NAMES:
+        produced = (tmp_path / "raw-out" / name / f"{name}.csv").read_bytes()
+        assert produced == (split_dir / name / f"{name}.csv").read_bytes()
+
+
+def test_bad_row_in_a_later_chunk_is_located(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prepare, "CHUNK_TEXT_BYTES", 1)
+    monkeypatch.setattr(prepare, "MIN_CHUNK_ROWS", 16)
+    message = error_of(tmp_path / "raw", with_line(140, "6.7,3.0,5.2,two,Iris-virginica"))
+    assert message.startswith("iris.csv line 140 (data row 139), column 'PetalWidth'")
+
+
+def test_small_chunks_give_the_same_outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split_dir: Path
+) -> None:
+    monkeypatch.setattr(prepare, "CHUNK_TEXT_BYTES", 1)
+    monkeypatch.setattr(prepare, "MIN_CHUNK_ROWS", 7)
+    run_on(write_input(tmp_path / "raw", IRIS_CSV.read_text()))
+    assert [p.read_bytes() for p in output_files(tmp_path / "raw-out")] == [
+        p.read_bytes() for p in output_files(split_dir)
+    ]
 
 
 def test_error_names_the_offending_file_among_several(tmp_path: Path) -> None:
     lines = iris_lines()
-    write_input(tmp_path, "\n".join(lines[:76]) + "\n", name="a.csv")
-    write_input(tmp_path, "\n".join([lines[0], "1,2,3,4,Iris-foo"]) + "\n", name="b.csv")
+    write_input(tmp_path / "raw", "\n".join(lines[:76]) + "\n", name="a.csv")
+    write_input(tmp_path / "raw", "\n".join([lines[0], "1,2,,4,Iris-foo"]) + "\n", name="b.csv")
     with pytest.raises(DataValidationError, match=r"^b\.csv line 2 \(data row 1\)"):
-        prepare.load_dataset(tmp_path)
+        run_on(tmp_path / "raw")
+
+
+def test_several_files_are_one_dataset(tmp_path: Path, split_dir: Path) -> None:
+    lines = iris_lines()
+    write_input(tmp_path / "raw", "\n".join(lines[:76]) + "\n", name="a.csv")
+    write_input(tmp_path / "raw", "\n".join([lines[0], *lines[76:]]) + "\n", name="b.csv")
+    contract = run_on(tmp_path / "raw")
+    assert contract["source_files"] == ["a.csv", "b.csv"]
+    assert [p.read_bytes() for p in output_files(tmp_path / "raw-out")][1:] == [
+        p.read_bytes() for p in output_files(split_dir)
+    ][1:]
 
 
 def test_no_csv_in_directory(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not data")
     with pytest.raises(DataValidationError, match=r"no \.csv file found in"):
-        prepare.load_dataset(tmp_path)
+        prepare.run(tmp_path, tmp_path / "out", IRIS)
 
 
 def test_missing_input_directory(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError, match="does not exist"):
-        prepare.load_dataset(tmp_path / "absent")
-
-
-def test_too_few_rows_of_a_class_to_stratify(tmp_path: Path) -> None:
-    lines = iris_lines()
-    # Keep all setosa and versicolor rows but only 2 virginica rows.
-    text = "\n".join(lines[:101] + lines[101:103]) + "\n"
-    with pytest.raises(
-        DataValidationError, match=r"class 'Iris-virginica' has 2 row\(s\), at least 5"
-    ):
-        prepare.load_dataset(write_input(tmp_path, text))
-
-
-def test_extra_columns_are_ignored_and_order_is_free(tmp_path: Path) -> None:
-    text = "Id,Species,PetalWidth,PetalLength,SepalWidth,SepalLength\n"
-    text += "\n".join(
-        f"{i},{name},0.2,1.4,3.5,5.1" for i in range(1, 31) for name in [prepare.CLASS_NAMES[i % 3]]
-    )
-    frame = prepare.load_dataset(write_input(tmp_path, text + "\n"))
-    assert list(frame.columns) == ["label", *prepare.FEATURE_COLUMNS]
-    assert frame.iloc[0].tolist() == [1, 5.1, 3.5, 1.4, 0.2]
-
-
-def test_validate_frame_reports_missing_values() -> None:
-    frame = pd.DataFrame({"label": [0, 1], **{c: [1.0, np.nan] for c in prepare.FEATURE_COLUMNS}})
-    with pytest.raises(DataValidationError, match=r"data row 2, column 'SepalLength'"):
-        prepare.validate_frame(frame)
+        prepare.run(tmp_path / "absent", tmp_path / "out", IRIS)
 
 
 def test_invalid_ratios_are_rejected() -> None:
@@ -300,34 +518,27 @@ def test_invalid_ratios_are_rejected() -> None:
 
 def test_split_sizes_and_stratification(split_dir: Path) -> None:
     expected = {"train": 90, "validation": 30, "test": 30}
-    all_rows = []
+    rows = []
     for name, size in expected.items():
-        frame = pd.read_csv(split_dir / name / f"{name}.csv", header=None)
+        frame = read_split(split_dir, name)
         assert frame.shape == (size, 5)
-        # Label first as an integer class index, then the four features.
-        assert frame[0].dtype.kind == "i"
+        assert frame[0].dtype.kind == "i"  # label first as an integer class index
         assert frame[0].value_counts().sort_index().tolist() == [size // 3] * 3
-        all_rows.append(frame)
-    combined = pd.concat(all_rows)
-    original = prepare.validate_frame(prepare.read_csv_file(IRIS_CSV))
-    # Together the splits are exactly the original rows (as a multiset).
-    as_tuples = sorted(map(tuple, combined.to_numpy().tolist()))
-    assert as_tuples == sorted(map(tuple, original.to_numpy().tolist()))
-
-
-def test_split_has_no_header_and_keeps_exact_values(split_dir: Path) -> None:
-    first = (split_dir / "train" / "train.csv").read_text().splitlines()[0]
-    label, *features = first.split(",")
-    assert label in {"0", "1", "2"}
-    assert all(len(value.split(".")[1]) == 1 for value in features)
+        rows += [
+            line.split(",") for line in (split_dir / name / f"{name}.csv").read_text().splitlines()
+        ]
+    # Together the splits are exactly the file's rows (as a multiset), feature text unchanged.
+    classes = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    original = sorted([*line.split(",")[:4], line.split(",")[4]] for line in iris_lines()[1:])
+    assert sorted([*row[1:], classes[int(row[0])]] for row in rows) == original
 
 
 def test_split_is_deterministic_and_seed_dependent(tmp_path: Path, split_dir: Path) -> None:
-    input_dir = write_input(tmp_path / "raw", IRIS_CSV.read_text())
+    raw = write_input(tmp_path / "raw", IRIS_CSV.read_text())
 
     def digest(seed: int, name: str) -> str:
         out = tmp_path / f"out-{seed}-{name}"
-        prepare.run(input_dir, out, prepare.SplitRatios(), seed)
+        prepare.run(raw, out, IRIS, prepare.SplitRatios(), seed)
         files = [out / split / f"{split}.csv" for split in prepare.SPLIT_NAMES]
         return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
@@ -340,43 +551,112 @@ def test_split_is_deterministic_and_seed_dependent(tmp_path: Path, split_dir: Pa
     )
 
 
-def test_split_custom_ratios() -> None:
-    frame = prepare.validate_frame(prepare.read_csv_file(IRIS_CSV))
-    splits = prepare.split_dataset(frame, prepare.SplitRatios(0.7, 0.1), seed=1)
-    assert {k: len(v) for k, v in splits.items()} == {"train": 105, "validation": 15, "test": 30}
-    for part in splits.values():
-        assert part["label"].nunique() == 3
+def test_assign_splits_custom_ratios_and_seed() -> None:
+    labels = np.repeat(np.arange(3, dtype="int8"), 50)
+    names = ["a", "b", "c"]
+    assignment = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 1, names)
+    assert np.bincount(assignment).tolist() == [105, 15, 30]
+    for split in range(3):
+        assert set(labels[assignment == split].tolist()) == {0, 1, 2}
+    again = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 1, names)
+    other = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 2, names)
+    assert (assignment == again).all() and not (assignment == other).all()
+    test_rows = set(np.flatnonzero(assignment == 2).tolist())
+    assert test_rows != {*range(10), *range(50, 60), *range(100, 110)}  # not the first rows
 
 
 # --------------------------------------------------------------------------- entry point
 
 
-def test_main_writes_the_three_splits(tmp_path: Path) -> None:
-    input_dir = write_input(tmp_path / "in", IRIS_CSV.read_text())
+def test_cli_derives_features_and_classes_from_empty_options(tmp_path: Path) -> None:
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    for features, order in (("", ""), ("[]", "[]")):
+        out = tmp_path / f"out{features}"
+        argv = ["--input-dir", str(raw), "--output-dir", str(out), "--label-column", "Species"]
+        argv += ["--feature-columns", features, "--class-order", order]
+        assert prepare.main(argv) == 0
+        contract = json.loads((out / "contract" / "contract.json").read_text())
+        assert contract["feature_columns"][0] == "SepalLength"
+        assert contract["class_names"][0] == "Iris-setosa"
+
+
+def test_cli_passes_json_lists(tmp_path: Path) -> None:
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
     out = tmp_path / "out"
-    code = prepare.main(["--input-dir", str(input_dir), "--output-dir", str(out)])
-    assert code == 0
-    assert [p.relative_to(out).as_posix() for p in output_files(out)] == [
-        "test/test.csv",
-        "train/train.csv",
-        "validation/validation.csv",
-    ]
+    argv = ["--input-dir", str(raw), "--output-dir", str(out), "--label-column", "Species"]
+    argv += ["--feature-columns", '["PetalLength", "PetalWidth"]']
+    argv += ["--class-order", '["Iris-virginica", "Iris-versicolor", "Iris-setosa"]']
+    assert prepare.main(argv) == 0
+    contract = json.loads((out / "contract" / "contract.json").read_text())
+    assert contract["feature_columns"] == ["PetalLength", "PetalWidth"]
+    assert contract["class_names"] == ["Iris-virginica", "Iris-versicolor", "Iris-setosa"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param([], "the following arguments are required: --label-column", id="no-label"),
+        pytest.param(["--label-column", " "], "--label-column is empty", id="empty-label"),
+        pytest.param(
+            ["--label-column", "Species", "--feature-columns", "SepalLength"],
+            "feature_columns must be a JSON list",
+            id="not-json",
+        ),
+        pytest.param(
+            ["--label-column", "Species", "--class-order", '["a", "a"]'],
+            "class_order names a more than once",
+            id="repeated",
+        ),
+    ],
+)
+def test_cli_refuses_bad_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
+) -> None:
+    failure_file = tmp_path / "message"
+    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    code = prepare.main(["--input-dir", str(raw), "--output-dir", str(tmp_path / "o"), *argv])
+    assert code == 2
+    assert failure_file.read_text().startswith(prepare.DATA_ERROR_MARKER)
+    assert message in failure_file.read_text()
+
+
+def test_main_writes_the_marker_only_for_data_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failure_file = tmp_path / "sm-output" / "message"
+    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    input_dir = tmp_path / "in"
+    input_dir.mkdir()
+    (input_dir / "iris.csv").write_bytes(b"\x1f\x8b\x08\x00")
+    argv = ["--input-dir", str(input_dir), "--output-dir", str(tmp_path / "o")]
+    argv += ["--label-column", "Species"]
+    assert prepare.main(argv) == 2
+    assert failure_file.read_text() == prepare.DATA_ERROR_MARKER + error_of(
+        tmp_path / "again", b"\x1f\x8b\x08\x00"
+    )
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(prepare, "run", crash)
+    with pytest.raises(RuntimeError):
+        prepare.main(argv)
+    assert failure_file.read_text() == "unexpected error: RuntimeError: disk on fire"
 
 
 def test_main_failure_exit_code_message_and_no_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    input_dir = write_input(tmp_path / "in", with_line(10, "4.4,2.9,1.4,0.2,Iris-unknown"))
+    input_dir = write_input(tmp_path / "in", with_line(10, "4.4,2.9,x,0.2,Iris-setosa"))
     failure_file = tmp_path / "sm-output" / "message"
     monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
     out = tmp_path / "out"
-    code = prepare.main(["--input-dir", str(input_dir), "--output-dir", str(out)])
-    assert code == 2
-    stderr = capsys.readouterr().err
-    assert "ERROR: DataValidationError: iris.csv line 10 (data row 9), column 'Species'" in stderr
-    assert failure_file.read_text().startswith(
-        "DataValidationError: iris.csv line 10 (data row 9), column 'Species': unknown label"
-    )
+    argv = ["--input-dir", str(input_dir), "--output-dir", str(out), "--label-column", "Species"]
+    assert prepare.main(argv) == 2
+    expected = "DataValidationError: iris.csv line 10 (data row 9), column 'PetalLength'"
+    assert f"ERROR: {expected}" in capsys.readouterr().err
+    assert failure_file.read_text().startswith(expected)
     assert output_files(out) == []
 
 
@@ -392,34 +672,151 @@ def test_failure_file_skipped_outside_sagemaker(
 def test_write_failure_mid_way_leaves_no_partial_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frame = prepare.validate_frame(prepare.read_csv_file(IRIS_CSV))
-    splits = prepare.split_dataset(frame)
+    raw = write_input(tmp_path / "raw", IRIS_CSV.read_text())
     real_replace = prepare.os.replace
     calls = []
 
     def flaky_replace(src: str | Path, dst: str | Path) -> None:
-        # The first file lands, the second rename fails.
+        # The first files land, the contract's rename (the last) fails.
         calls.append(dst)
-        if len(calls) == 2:
+        if len(calls) == 4:
             raise OSError("disk full")
         real_replace(src, dst)
 
     monkeypatch.setattr(prepare.os, "replace", flaky_replace)
     with pytest.raises(OSError, match="disk full"):
-        prepare.write_splits(splits, tmp_path / "out")
-    # Neither the already renamed file, nor the others, nor any temp file remain.
-    assert len(calls) == 2
+        prepare.run(raw, tmp_path / "out", IRIS)
+    assert [Path(c).name for c in calls][-1] == "contract.json"
+    # Neither the renamed splits, nor the contract, nor any temp file remain.
     assert output_files(tmp_path / "out") == []
 
 
-def test_seed_changes_which_rows_are_held_out() -> None:
-    frame = prepare.validate_frame(prepare.read_csv_file(IRIS_CSV))
-    frame = frame.assign(row=range(len(frame)))
+# --------------------------------------------------------------------------- memory (#11.5)
 
-    def test_rows(seed: int) -> set[int]:
-        return set(prepare.split_dataset(frame, seed=seed)["test"]["row"])
 
-    assert test_rows(42) == test_rows(42)
-    assert test_rows(42) != test_rows(7)
-    # Not simply the first rows of each class.
-    assert test_rows(42) != {*range(10), *range(50, 60), *range(100, 110)}
+def test_memory_limit_reads_cgroup_and_meminfo(tmp_path: Path) -> None:
+    v2, v1, meminfo = tmp_path / "memory.max", tmp_path / "limit", tmp_path / "meminfo"
+    meminfo.write_text("MemTotal: 16000000 kB\nMemAvailable:    8000000 kB\n")
+    paths = {"cgroup_v2": str(v2), "cgroup_v1": str(v1), "meminfo": str(meminfo)}
+    assert prepare.memory_limit({}, **paths) == (8000000 * 1024, f"MemAvailable in {meminfo}")
+    v2.write_text("max\n")  # no cgroup limit: the host's available memory decides
+    assert prepare.memory_limit({}, **paths)[0] == 8000000 * 1024
+    v2.write_text("2147483648\n")
+    assert prepare.memory_limit({}, **paths) == (2147483648, f"cgroup {v2}")
+    env = {prepare.MEMORY_LIMIT_ENV: "1000"}
+    assert prepare.memory_limit(env, **paths) == (1000, prepare.MEMORY_LIMIT_ENV)
+    missing = {k: str(tmp_path / "none") for k in paths}
+    assert prepare.memory_limit({}, **missing) == (None, "")
+
+
+def test_input_larger_than_memory_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 1.2 GB CSV against an 8 GiB instance: refused with the parameter to raise."""
+    calls: list[str] = []
+    monkeypatch.setattr(prepare, "scan_file", lambda *a, **k: calls.append("read"))
+    with pytest.raises(DataValidationError) as caught:
+        prepare.check_memory(1_200_000_000 * 30, 30.0, (8 * 2**30, "cgroup memory.max"))
+    assert str(caught.value) == (
+        "input too large for this instance: 34332 MiB of CSV (about 1200000001 rows) needs about "
+        "45936 MiB of memory to prepare, but only 8192 MiB is available (cgroup memory.max); "
+        "raise the pipeline parameter ProcessingInstanceType to an instance with more memory, "
+        "e.g. ml.m5.4xlarge (64 GiB)"
+    )
+    prepare.check_memory(30_000_000, 30.0, (8 * 2**30, "cgroup memory.max"))  # 1M rows fit
+    assert calls == []
+
+
+def test_too_large_input_fails_clearly_in_a_subprocess(tmp_path: Path) -> None:
+    """The whole script under a small memory limit: exit 2 and the message, no OOM kill."""
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    failure_file = tmp_path / "message"
+    env = {**os.environ, prepare.MEMORY_LIMIT_ENV: str(64 * 2**20)}
+    env[prepare.FAILURE_FILE_ENV] = str(failure_file)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(PREPARE_SCRIPT),
+            "--input-dir",
+            str(raw),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--label-column",
+            "Species",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 2, completed.stderr
+    message = failure_file.read_text()
+    assert message.startswith("DataValidationError: input too large for this instance")
+    assert f"64 MiB is available ({prepare.MEMORY_LIMIT_ENV})" in message
+    assert "ProcessingInstanceType" in message and "ml.m5.large (8 GiB)" in message
+    assert output_files(tmp_path / "out") == []
+
+
+# Runs the script as __main__ and reports its peak RSS: VmHWM of /proc/self/status, the high-water
+# mark of this process's own memory map. Not ru_maxrss: Linux carries it across execve, so a
+# child forked from the (large) pytest process would report the parent's size.
+PEAK_RSS_WRAPPER = """
+import runpy, sys
+sys.argv = sys.argv[1:]
+code = 0
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+print("PEAK_RSS_KIB", status)
+sys.exit(code)
+"""
+
+
+def iris_like_csv(path: Path, rows: int) -> None:
+    """An iris-like file: 4 features with 2 decimals, 3 string classes (~34 bytes a row)."""
+    rng = np.random.RandomState(0)
+    classes = rng.randint(0, 3, rows)
+    means = np.array([[5.0, 3.4, 1.5, 0.2], [5.9, 2.8, 4.3, 1.3], [6.6, 3.0, 5.6, 2.0]])
+    values = np.abs(means[classes] + rng.normal(0, 0.3, (rows, 4))).round(2)
+    frame = pd.DataFrame(values, columns=["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"])
+    frame["Species"] = np.array(["Iris-setosa", "Iris-versicolor", "Iris-virginica"])[classes]
+    frame.to_csv(path, index=False, float_format="%.2f")
+
+
+def test_peak_memory_is_bounded_on_a_million_rows(tmp_path: Path) -> None:
+    raw = tmp_path / "in"
+    raw.mkdir()
+    iris_like_csv(raw / "big.csv", 1_000_000)
+    size = (raw / "big.csv").stat().st_size
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            PEAK_RSS_WRAPPER,
+            str(PREPARE_SCRIPT),
+            "--input-dir",
+            str(raw),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--label-column",
+            "Species",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    peak = int(completed.stdout.split("PEAK_RSS_KIB")[-1]) * 1024
+    contract = json.loads((tmp_path / "out" / "contract" / "contract.json").read_text())
+    assert contract["rows"] == {
+        "total": 1_000_000,
+        "train": 600_000,
+        "validation": 200_000,
+        "test": 200_000,
+    }
+    print(f"prepare.py on {size} bytes, 1M rows: peak RSS {peak} bytes ({peak / size:.2f}x)")
+    assert peak <= 3 * size, f"peak RSS {peak / 2**20:.0f} MiB > 3 x {size / 2**20:.0f} MiB"

@@ -6,6 +6,7 @@ functions, on the committed pipeline definition where it has the case.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,9 +25,11 @@ def test_property_paths_parse_like_sagemaker() -> None:
     assert parse_property_path(
         "Steps.PrepareData.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
     ) == ["Steps", "PrepareData", "ProcessingOutputConfig", "Outputs", "train", "S3Output", "S3Uri"]
-    assert parse_property_path("Steps.TuneXGBoost.TrainingJobSummaries[0].TrainingJobName") == [
+    assert parse_property_path(
+        "Steps.TuneXGBoostBinary.TrainingJobSummaries[0].TrainingJobName"
+    ) == [
         "Steps",
-        "TuneXGBoost",
+        "TuneXGBoostBinary",
         "TrainingJobSummaries",
         0,
         "TrainingJobName",
@@ -36,11 +39,15 @@ def test_property_paths_parse_like_sagemaker() -> None:
 
 
 def test_real_definition_runs_in_data_dependency_order() -> None:
+    """The condition's branches are flattened, each step after its condition and its data."""
     steps = _definition()["Steps"]
     assert [s["Name"] for s in execution_order(list(reversed(steps)))] == [
         "PrepareData",
-        "TuneXGBoost",
-        "EvaluateModel",
+        "CheckProblemType",
+        "TuneXGBoostBinary",
+        "EvaluateModelBinary",
+        "TuneXGBoostMulticlass",
+        "EvaluateModelMulticlass",
     ]
 
 
@@ -86,3 +93,25 @@ def test_resolver_evaluates_gets_joins_and_json_get() -> None:
     assert resolver.resolve(json_get) == 0.97
     with pytest.raises(DefinitionError, match="cannot resolve"):
         resolver.resolve({"Get": "Steps.Missing.X"})
+
+
+def test_empty_dataset_settings_reach_prepare_as_empty_arguments(tmp_path: Path) -> None:
+    """FeatureColumns/ClassOrder default to "" (derive): each flag keeps its value, an empty
+    ContainerArgument (botocore ``ContainerArgument`` "min": 0), so argparse never reads the
+    next flag as a value."""
+    from local.sagemaker_executor.definition import StepGraph
+    from local.sagemaker_executor.jobs import processing_command
+
+    definition = _definition()
+    [prepare] = [s for s in StepGraph.of(definition["Steps"]).steps if s["Name"] == "PrepareData"]
+    resolver = Resolver(
+        parameters=parameter_values(definition["Parameters"], {"LabelColumn": "Species"}),
+        execution={"PipelineExecutionId": "abc123"},
+        steps={},
+        property_files={},
+    )
+    app = resolver.resolve(prepare["Arguments"]["AppSpecification"])
+    arguments = app["ContainerArguments"]
+    assert arguments == ["--label-column", "Species", "--feature-columns", "", "--class-order", ""]
+    command = processing_command(app["ContainerEntrypoint"], arguments, tmp_path, "python3")
+    assert command[2:8] == arguments

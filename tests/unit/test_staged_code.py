@@ -19,8 +19,9 @@ def test_staged_script_names_match_the_pipeline_entrypoints() -> None:
     definition = json.loads(pipeline.DEFINITION_PATH.read_text())
     entrypoints = {
         step["Name"]: step["Arguments"]["AppSpecification"]["ContainerEntrypoint"][-1]
-        for step in definition["Steps"]
+        for step in pipeline.flattened_steps(definition["Steps"])
         if step["Type"] == "Processing"
     }
     assert entrypoints["PrepareData"].endswith("/" + keys["prepare"].rsplit("/", 1)[-1])
-    assert entrypoints["EvaluateModel"].endswith("/" + keys["evaluate"].rsplit("/", 1)[-1])
+    for branch in (pipeline.BINARY, pipeline.MULTICLASS):
+        assert entrypoints[branch.evaluate_step].endswith("/" + keys["evaluate"].rsplit("/", 1)[-1])

@@ -448,8 +448,10 @@ def std_join_pattern(node: Any, bucket: str = "${bucket}") -> str:
 
 
 def pipeline_step(name: str) -> dict[str, Any]:
+    from ml.pipeline import flattened_steps  # a Condition step's branches included
+
     steps = json.loads(PIPELINE_TEMPLATE.read_text())["Steps"]
-    (step,) = [s for s in steps if s["Name"] == name]
+    (step,) = [s for s in flattened_steps(steps) if s["Name"] == name]
     return dict(step["Arguments"])
 
 
@@ -516,14 +518,23 @@ def package_states() -> list[tuple[str, dict[str, Any]]]:
 
 
 def model_artifact_pattern() -> str:
-    """Where evaluation.json's model.artifact_uri points: EvaluateModel's --model-uri argument,
-    which must lie under the tuning step's training OutputDataConfig.S3OutputPath."""
-    arguments = pipeline_step("EvaluateModel")["AppSpecification"]["ContainerArguments"]
-    model_uri = std_join_pattern(arguments[arguments.index("--model-uri") + 1])
-    output_path = std_join_pattern(
-        pipeline_step("TuneXGBoost")["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"]
-    )
-    assert model_uri.startswith(output_path.rstrip("/") + "/"), (model_uri, output_path)
+    """Where evaluation.json's model.artifact_uri points: the evaluation step's --model-uri
+    argument, which must lie under its tuning step's training OutputDataConfig.S3OutputPath
+    (the same pattern on both branches of CheckProblemType)."""
+    from ml.pipeline import BINARY, MULTICLASS
+
+    patterns = set()
+    for branch in (BINARY, MULTICLASS):
+        arguments = pipeline_step(branch.evaluate_step)["AppSpecification"]["ContainerArguments"]
+        model_uri = std_join_pattern(arguments[arguments.index("--model-uri") + 1])
+        output_path = std_join_pattern(
+            pipeline_step(branch.tune_step)["TrainingJobDefinition"]["OutputDataConfig"][
+                "S3OutputPath"
+            ]
+        )
+        assert model_uri.startswith(output_path.rstrip("/") + "/"), (model_uri, output_path)
+        patterns.add(model_uri)
+    (model_uri,) = patterns
     return model_uri
 
 

@@ -17,6 +17,7 @@ import pytest
 from local import tuning
 from ml import train
 from ml.train import DataValidationError
+from tests.helpers import datasets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TRAIN_SCRIPT = REPO_ROOT / "ml" / "train.py"
@@ -26,9 +27,13 @@ FAST_ARGS += ["--early_stopping_rounds", "5"]
 ONE_ROW = "5.1,3.5,1.4,0.2"
 
 
+def iris_contract(split_dir: Path) -> train.Contract:
+    return train.load_contract(split_dir / "contract", "contract channel")
+
+
 def accuracy_on_test_split(model_dir: Path, split_dir: Path) -> float:
     model = train.model_fn(str(model_dir))
-    features, labels = train.read_channel(split_dir / "test", "test")
+    features, labels = train.read_channel(split_dir / "test", "test", model.contract)
     predicted = train.predict_probabilities(features, model).argmax(axis=1)
     return float((predicted == labels).mean())
 
@@ -75,19 +80,23 @@ def test_defaults() -> None:
 
 
 def test_channel_defaults_follow_container_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SM_CHANNEL_TRAIN", "SM_CHANNEL_VALIDATION", "SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR"):
+    names = ("SM_CHANNEL_TRAIN", "SM_CHANNEL_VALIDATION", "SM_CHANNEL_CONTRACT", "SM_MODEL_DIR")
+    for name in (*names, "SM_OUTPUT_DATA_DIR"):
         monkeypatch.delenv(name, raising=False)
     args, _ = train.parse_args([])
-    assert (args.train, args.validation, args.model_dir, args.output_data_dir) == (
+    assert (args.train, args.validation, args.contract, args.model_dir, args.output_data_dir) == (
         "/opt/ml/input/data/train",
         "/opt/ml/input/data/validation",
+        "/opt/ml/input/data/contract",
         "/opt/ml/model",
         "/opt/ml/output/data",
     )
+    assert args.objective is None
     monkeypatch.setenv("SM_CHANNEL_TRAIN", "/data/t")
+    monkeypatch.setenv("SM_CHANNEL_CONTRACT", "/data/c")
     monkeypatch.setenv("SM_MODEL_DIR", "/m")
     args, _ = train.parse_args([])
-    assert (args.train, args.model_dir) == ("/data/t", "/m")
+    assert (args.train, args.contract, args.model_dir) == ("/data/t", "/data/c", "/m")
 
 
 @pytest.mark.parametrize(
@@ -103,24 +112,110 @@ def test_training_job_name(environ: dict[str, str], expected: str) -> None:
     assert train.training_job_name(environ) == expected
 
 
+# --------------------------------------------------------------------------- the contract
+
+
+def contract_document(classes: list[str], features: list[str]) -> dict[str, Any]:
+    binary = len(classes) == 2
+    return {
+        "schema_version": 1,
+        "feature_columns": features,
+        "class_names": classes,
+        "num_classes": len(classes),
+        "objective": "binary:logistic" if binary else "multi:softprob",
+    }
+
+
+def test_contract_sets_objective_metrics_and_num_class() -> None:
+    binary = train.parse_contract(contract_document(["no", "yes"], ["a b", "c"]), "c.json")
+    multi = train.parse_contract(contract_document(["x", "y", "z"], ["a"]), "c.json")
+    params = train.Hyperparameters()
+    assert binary.binary and not multi.binary
+    binary_params, multi_params = params.booster_params(binary), params.booster_params(multi)
+    assert binary_params["objective"] == "binary:logistic" and "num_class" not in binary_params
+    assert binary_params["eval_metric"] == ["error", "logloss"]
+    assert multi_params["objective"] == "multi:softprob" and multi_params["num_class"] == 3
+    assert multi_params["eval_metric"] == ["merror", "mlogloss"]
+    assert (binary.objective_metric, multi.objective_metric) == ("logloss", "mlogloss")
+    # The tuner's objective metric (prepare.py writes it as tuning_metric) has a built-in regex.
+    for contract in (binary, multi):
+        assert f"validation:{contract.objective_metric}" in tuning.XGBOOST_BUILTIN_METRICS
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"schema_version": 2}, "schema_version 2, expected 1"),
+        ({"feature_columns": []}, "feature_columns is not a non-empty list"),
+        ({"class_names": ["only"]}, "class_names is not a list of at least two names"),
+        ({"objective": "multi:softprob"}, "do not fit 2 classes"),
+        ({"num_classes": 3}, "do not fit 2 classes"),
+    ],
+)
+def test_broken_contract_is_refused(change: dict[str, Any], message: str) -> None:
+    document = {**contract_document(["no", "yes"], ["a"]), **change}
+    with pytest.raises(DataValidationError, match=message) as caught:
+        train.parse_contract(document, "contract.json in the contract channel")
+    assert "rerun it" in str(caught.value)
+
+
+def test_missing_contract_channel_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match=r"no contract\.json in the contract channel"):
+        train.load_contract(tmp_path, "contract channel")
+
+
+@pytest.mark.parametrize("objective", ["binary:logistic", '"binary:logistic"'])
+def test_objective_hyperparameter_must_match_the_contract(objective: str) -> None:
+    multi = train.parse_contract(contract_document(["x", "y", "z"], ["a"]), "c.json")
+    with pytest.raises(DataValidationError) as caught:
+        train.check_objective(objective, multi)
+    assert str(caught.value) == (
+        "hyperparameter objective 'binary:logistic' does not fit the data: the contract has 3 "
+        "classes (x, y, z), which needs objective 'multi:softprob'; the pipeline chose the "
+        "wrong branch or the hyperparameter is stale"
+    )
+    train.check_objective("multi:softprob", multi)
+    train.check_objective(None, multi)
+
+
+def test_feature_names_xgboost_refuses_are_left_out_of_the_dmatrix() -> None:
+    odd = train.parse_contract(contract_document(["x", "y"], ["a[1]", "b<2"]), "c.json")
+    assert odd.feature_names() is None
+    matrix = train.make_dmatrix(np.ones((2, 2)), odd, np.array([0, 1]))
+    assert matrix.num_col() == 2
+
+
 # --------------------------------------------------------------------------- channels
 
 
-def test_read_channel_rejects_bad_labels_and_shapes(tmp_path: Path) -> None:
+def test_read_channel_rejects_bad_labels_and_shapes(tmp_path: Path, split_dir: Path) -> None:
+    contract = iris_contract(split_dir)
     (tmp_path / "a.csv").write_text("0,5.1,3.5,1.4,0.2\n3,5.1,3.5,1.4,0.2\n")
     with pytest.raises(DataValidationError, match=r"a\.csv line 2, column 1 \(label\)"):
-        train.read_channel(tmp_path, "train")
+        train.read_channel(tmp_path, "train", contract)
     (tmp_path / "a.csv").write_text("0,5.1,3.5,1.4\n")
-    with pytest.raises(DataValidationError, match="expected 5 columns"):
-        train.read_channel(tmp_path, "train")
+    with pytest.raises(DataValidationError) as caught:
+        train.read_channel(tmp_path, "train", contract)
+    assert str(caught.value) == (
+        "a.csv: expected 5 columns (the label, then the contract's features SepalLength, "
+        "SepalWidth, PetalLength, PetalWidth), found 4"
+    )
     (tmp_path / "a.csv").write_text("")
     with pytest.raises(DataValidationError, match="has no data rows"):
-        train.read_channel(tmp_path, "train")
+        train.read_channel(tmp_path, "train", contract)
     with pytest.raises(DataValidationError, match="does not exist"):
-        train.read_channel(tmp_path / "missing", "validation")
+        train.read_channel(tmp_path / "missing", "validation", contract)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataValidationError, match=r"no \.csv file in the validation channel"):
-        train.read_channel(tmp_path / "empty", "validation")
+        train.read_channel(tmp_path / "empty", "validation", contract)
+
+
+def test_read_channel_round_trip_of_prepare_output(split_dir: Path) -> None:
+    features, labels = train.read_channel(split_dir / "train", "train", iris_contract(split_dir))
+    frame = pd.read_csv(split_dir / "train" / "train.csv", header=None)
+    assert features.dtype == np.float64 and labels.dtype == np.int64
+    assert np.array_equal(features, frame.iloc[:, 1:].to_numpy())
+    assert np.array_equal(labels, frame[0].to_numpy())
 
 
 # --------------------------------------------------------------------------- training
@@ -130,19 +225,24 @@ def test_training_reaches_good_test_accuracy(model_dir: Path, split_dir: Path) -
     assert accuracy_on_test_split(model_dir, split_dir) >= 0.9
 
 
-def test_model_files_and_metadata(model_dir: Path) -> None:
+def test_model_files_and_metadata(model_dir: Path, split_dir: Path) -> None:
     assert sorted(p.name for p in model_dir.iterdir()) == [
         "code",
+        "contract.json",
         "metadata.json",
         "xgboost-model.json",
     ]
+    contract = json.loads((split_dir / "contract" / "contract.json").read_text())
+    # The contract travels in the model unchanged.
+    assert json.loads((model_dir / "contract.json").read_text()) == contract
     metadata = json.loads((model_dir / "metadata.json").read_text())
     assert metadata["training_job_name"] == "unit-test-job"
     assert metadata["hyperparameters"]["max_depth"] == 3
     assert metadata["hyperparameters"]["eta"] == 0.3
     assert metadata["row_counts"] == {"train": 90, "validation": 30}
-    assert metadata["class_names"] == train.CLASS_NAMES
-    assert metadata["feature_names"] == train.FEATURE_COLUMNS
+    assert metadata["class_names"] == contract["class_names"]
+    assert metadata["feature_names"] == contract["feature_columns"]
+    assert metadata["objective"] == "multi:softprob"
     assert set(metadata["validation_metrics"]) == {"mlogloss", "merror"}
     assert 0 <= metadata["best_iteration"] < metadata["rounds_trained"] <= 30
     assert metadata["xgboost_version"] == train.xgb.__version__
@@ -152,13 +252,18 @@ def test_model_files_and_metadata(model_dir: Path) -> None:
     json.loads((model_dir / "xgboost-model.json").read_text())  # booster JSON format
 
 
+def channels(split_dir: Path) -> tuple[Any, Any, Any]:
+    contract = iris_contract(split_dir)
+    return (
+        contract,
+        train.read_channel(split_dir / "train", "train", contract),
+        train.read_channel(split_dir / "validation", "validation", contract),
+    )
+
+
 def test_early_stopping_cuts_the_model_at_the_best_round(split_dir: Path) -> None:
     params = train.Hyperparameters(max_depth=3, eta=0.5, num_round=300, early_stopping_rounds=3)
-    result = train.train_model(
-        params,
-        train.read_channel(split_dir / "train", "train"),
-        train.read_channel(split_dir / "validation", "validation"),
-    )
+    result = train.train_model(params, *channels(split_dir))
     history = result.history["validation"]["mlogloss"]
     assert result.rounds_trained == len(history) < 300  # it did stop early
     assert result.best_iteration == int(np.argmin(history))
@@ -169,11 +274,7 @@ def test_early_stopping_cuts_the_model_at_the_best_round(split_dir: Path) -> Non
 
 def test_early_stopping_off_keeps_every_round(split_dir: Path) -> None:
     params = train.Hyperparameters(max_depth=2, num_round=7, early_stopping_rounds=0)
-    result = train.train_model(
-        params,
-        train.read_channel(split_dir / "train", "train"),
-        train.read_channel(split_dir / "validation", "validation"),
-    )
+    result = train.train_model(params, *channels(split_dir))
     assert result.best_iteration == 6
     assert result.booster.num_boosted_rounds() == 7
     assert result.validation_metrics["mlogloss"] == pytest.approx(
@@ -183,14 +284,10 @@ def test_early_stopping_off_keeps_every_round(split_dir: Path) -> None:
 
 # The regex the tuner applies for this image: the container's built-in table (local/tuning.py,
 # from aws/sagemaker-xgboost-container algorithm_mode/metrics.py), never a copy of our own.
-OBJECTIVE_REGEX = tuning.XGBOOST_BUILTIN_METRICS["validation:mlogloss"].regex
-
-
-def service_objective(log: str) -> float | None:
+def service_objective(log: str, metric: str = "validation:mlogloss") -> float | None:
     """The objective as the service reads it: built-in regex on the log as CloudWatch shows it."""
-    return tuning.read_metrics({"validation:mlogloss": OBJECTIVE_REGEX}, log).get(
-        "validation:mlogloss"
-    )
+    regex = tuning.XGBOOST_BUILTIN_METRICS[metric].regex
+    return tuning.read_metrics({metric: regex}, log).get(metric)
 
 
 def test_evaluation_line_is_xgboosts_format_and_read_by_the_builtin_regex() -> None:
@@ -198,33 +295,54 @@ def test_evaluation_line_is_xgboosts_format_and_read_by_the_builtin_regex() -> N
         "train": {"merror": [0.5, 0.01], "mlogloss": [0.9, 0.2]},
         "validation": {"merror": [0.5, 0.03333], "mlogloss": [0.95, 0.0731]},
     }
-    line = train.evaluation_line(history, 1)
+    line = train.evaluation_line(history, 1, ["merror", "mlogloss"])
     assert line == (
         "[1]\ttrain-merror:0.01000\ttrain-mlogloss:0.20000"
         "\tvalidation-merror:0.03333\tvalidation-mlogloss:0.07310"
     )
     assert service_objective(line) == pytest.approx(0.0731)
     # The raw tab never matches: the regex expects the log's "#011".
-    assert re.search(OBJECTIVE_REGEX, line) is None
+    regex = tuning.XGBOOST_BUILTIN_METRICS["validation:mlogloss"].regex
+    assert re.search(regex, line) is None
 
 
-def test_script_subprocess_env_contract(split_dir: Path, tmp_path: Path) -> None:
-    """Run train.py as SageMaker does: env channels, CLI hyperparameters, xgboost eval lines."""
+def run_script(env_channels: dict[str, str], tmp_path: Path, *args: str) -> Any:
     env = {
         **os.environ,
-        "SM_CHANNEL_TRAIN": str(split_dir / "train"),
-        "SM_CHANNEL_VALIDATION": str(split_dir / "validation"),
+        **env_channels,
         "SM_MODEL_DIR": str(tmp_path / "model"),
         "SM_OUTPUT_DATA_DIR": str(tmp_path / "output"),
+        "SM_FAILURE_FILE": str(tmp_path / "failure" / "message"),
         "TRAINING_JOB_NAME": "subprocess-job",
     }
-    completed = subprocess.run(
-        [sys.executable, str(TRAIN_SCRIPT), *FAST_ARGS, "--unexpected_extra", "1"],
+    return subprocess.run(
+        [sys.executable, str(TRAIN_SCRIPT), *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+    )
+
+
+def split_channels(split_dir: Path) -> dict[str, str]:
+    return {
+        "SM_CHANNEL_TRAIN": str(split_dir / "train"),
+        "SM_CHANNEL_VALIDATION": str(split_dir / "validation"),
+        "SM_CHANNEL_CONTRACT": str(split_dir / "contract"),
+    }
+
+
+def test_script_subprocess_env_contract(split_dir: Path, tmp_path: Path) -> None:
+    """Run train.py as SageMaker does: env channels, CLI hyperparameters, xgboost eval lines."""
+    completed = run_script(
+        split_channels(split_dir),
+        tmp_path,
+        *FAST_ARGS,
+        "--objective",
+        "multi:softprob",
+        "--unexpected_extra",
+        "1",
     )
     assert completed.returncode == 0, completed.stderr
     assert "ignoring unknown arguments: --unexpected_extra 1" in completed.stderr
@@ -241,7 +359,27 @@ def test_script_subprocess_env_contract(split_dir: Path, tmp_path: Path) -> None
     objective = service_objective(completed.stdout + "\n" + completed.stderr)
     assert objective == pytest.approx(metadata["validation_metrics"]["mlogloss"], abs=1e-5)
     assert (tmp_path / "output" / "evals_result.json").is_file()
+    assert (tmp_path / "model" / "contract.json").is_file()
     assert accuracy_on_test_split(tmp_path / "model", split_dir) >= 0.9
+
+
+def test_script_refuses_an_objective_the_data_does_not_fit(split_dir: Path, tmp_path: Path) -> None:
+    completed = run_script(
+        split_channels(split_dir), tmp_path, *FAST_ARGS, "--objective", "binary:logistic"
+    )
+    assert completed.returncode == 2
+    message = (tmp_path / "failure" / "message").read_text()
+    assert message.startswith("hyperparameter objective 'binary:logistic' does not fit the data")
+    assert not (tmp_path / "model").exists()
+
+
+def test_script_without_contract_channel_fails_with_reason(split_dir: Path, tmp_path: Path) -> None:
+    channels_only = {**split_channels(split_dir), "SM_CHANNEL_CONTRACT": str(tmp_path / "none")}
+    completed = run_script(channels_only, tmp_path, *FAST_ARGS)
+    assert completed.returncode == 2
+    assert (
+        "no contract.json in the contract channel" in (tmp_path / "failure" / "message").read_text()
+    )
 
 
 def test_model_directory_carries_its_code(model_dir: Path) -> None:
@@ -251,21 +389,7 @@ def test_model_directory_carries_its_code(model_dir: Path) -> None:
 
 
 def test_script_bad_hyperparameter_fails_with_reason(split_dir: Path, tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "SM_CHANNEL_TRAIN": str(split_dir / "train"),
-        "SM_CHANNEL_VALIDATION": str(split_dir / "validation"),
-        "SM_MODEL_DIR": str(tmp_path / "model"),
-        "SM_FAILURE_FILE": str(tmp_path / "failure" / "message"),
-    }
-    completed = subprocess.run(
-        [sys.executable, str(TRAIN_SCRIPT), "--max_depth", "deep"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    completed = run_script(split_channels(split_dir), tmp_path, "--max_depth", "deep")
     assert completed.returncode == 2
     assert "ERROR: invalid arguments: argument --max_depth: 'deep' is not a number" in (
         completed.stderr
@@ -274,7 +398,80 @@ def test_script_bad_hyperparameter_fails_with_reason(split_dir: Path, tmp_path: 
     assert not (tmp_path / "model").exists()
 
 
-# --------------------------------------------------------------------------- serving
+# --------------------------------------------------------------------------- binary (cancer)
+
+
+@pytest.fixture(scope="module")
+def cancer(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Breast cancer through prepare.py and train.py's entry point: a binary model."""
+    root = tmp_path_factory.mktemp("cancer")
+    split = datasets.prepare_dataset(
+        datasets.breast_cancer_csv(), "cancer.csv", datasets.CANCER_LABEL, root
+    )
+    completed = run_script(
+        split_channels(split), root, *FAST_ARGS, "--objective", "binary:logistic"
+    )
+    assert completed.returncode == 0, completed.stderr
+    return {"split": split, "model": root / "model", "stdout": completed.stdout}
+
+
+def test_binary_training_logs_logloss_for_the_tuner(cancer: dict[str, Any]) -> None:
+    metadata = json.loads((cancer["model"] / "metadata.json").read_text())
+    assert metadata["objective"] == "binary:logistic"
+    assert metadata["class_names"] == ["benign", "malignant"]
+    assert set(metadata["validation_metrics"]) == {"error", "logloss"}
+    rounds = [line for line in cancer["stdout"].splitlines() if re.match(r"\[\d+\]\t", line)]
+    assert rounds[-1].startswith(f"[{metadata['best_iteration']}]\ttrain-error:")
+    assert rounds[-1].endswith(
+        f"validation-logloss:{metadata['validation_metrics']['logloss']:.5f}"
+    )
+    objective = service_objective(cancer["stdout"], "validation:logloss")
+    assert objective == pytest.approx(metadata["validation_metrics"]["logloss"], abs=1e-5)
+    config = json.loads(train.model_fn(str(cancer["model"])).booster.save_config())
+    assert config["learner"]["objective"]["name"] == "binary:logistic"
+    assert accuracy_on_test_split(cancer["model"], cancer["split"]) >= 0.9
+
+
+def test_binary_serving_answers_two_probabilities_per_row(cancer: dict[str, Any]) -> None:
+    model = train.model_fn(str(cancer["model"]))
+    lines = (cancer["split"] / "test" / "test.csv").read_text().splitlines()[:3]
+    body = "\n".join(line.split(",", 1)[1] for line in lines)
+    answer, content_type = answered(
+        train.output_fn(train.predict_fn(train.input_fn(body, "text/csv"), model), None)
+    )
+    rows = json.loads(answer)
+    assert content_type == "application/json"
+    assert [len(row) for row in rows] == [2, 2, 2]
+    raw = model.booster.predict(
+        train.make_dmatrix(
+            np.asarray([[float(v) for v in line.split(",")[1:]] for line in lines]),
+            model.contract,
+        )
+    )
+    # [1-p, p]: p is xgboost's probability of class 1 ("malignant").
+    assert np.allclose([row[1] for row in rows], raw, atol=1e-6)
+    assert np.allclose(np.sum(rows, axis=1), 1.0, atol=1e-5)
+
+
+def test_binary_serving_messages_name_the_contracts_columns(cancer: dict[str, Any]) -> None:
+    model = train.model_fn(str(cancer["model"]))
+    features = model.contract.feature_columns
+    refused = train.predict_fn(train.input_fn("1.0,2.0", "text/csv"), model)
+    assert isinstance(refused, train.ErrorResponse) and refused.status == 400
+    assert refused.message == (
+        f"row 1: expected 30 comma-separated numbers ({','.join(features)}), got 2 values"
+    )
+    row = ["1.0"] * 30
+    row[2] = "big"
+    refused = train.predict_fn(train.input_fn(",".join(row), "text/csv"), model)
+    assert isinstance(refused, train.ErrorResponse)
+    assert refused.message.startswith("row 1, mean perimeter: 'big' is not a number")
+    # A header of the contract's names (with their spaces) is skipped.
+    body = ",".join(features) + "\n" + ",".join(["1.0"] * 30)
+    assert np.asarray(train.predict_fn(train.input_fn(body, "text/csv"), model)).shape == (1, 2)
+
+
+# --------------------------------------------------------------------------- serving (iris)
 
 
 def answered(result: tuple[str, str] | train.ErrorResponse) -> tuple[str, str]:
@@ -282,12 +479,16 @@ def answered(result: tuple[str, str] | train.ErrorResponse) -> tuple[str, str]:
     return result
 
 
+def serve(model: train.LoadedModel, body: str | bytes, content_type: str | None) -> Any:
+    return train.predict_fn(train.input_fn(body, content_type), model)
+
+
 def test_inference_round_trip(model_dir: Path) -> None:
     model = train.model_fn(str(model_dir))
     body = "5.1,3.5,1.4,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
-    features = train.input_fn(body.encode(), "text/csv")
-    assert isinstance(features, np.ndarray) and features.shape == (3, 4)
-    probabilities = train.predict_fn(features, model)
+    request = train.input_fn(body.encode(), "text/csv")
+    assert isinstance(request, train.CsvRows) and len(request.rows) == 3
+    probabilities = train.predict_fn(request, model)
     assert isinstance(probabilities, np.ndarray) and probabilities.shape == (3, 3)
     body_out, content_type = answered(train.output_fn(probabilities, "application/json"))
     # Issue 9 #9: the (body, content type) tuple the container's transformer turns into a
@@ -299,27 +500,22 @@ def test_inference_round_trip(model_dir: Path) -> None:
 
 
 def test_inference_single_row_header_and_wildcard_accept(model_dir: Path) -> None:
+    """Iris keeps its answer shape: one row of 3 probabilities in class order."""
     model = train.model_fn(str(model_dir))
     body = "SepalLength,SepalWidth,PetalLength,PetalWidth\r\n" + ONE_ROW + "\r\n"
-    features = train.input_fn(body, "text/csv; charset=utf-8")
-    output, content_type = answered(train.output_fn(train.predict_fn(features, model), "*/*"))
+    probabilities = serve(model, body, "text/csv; charset=utf-8")
+    output, content_type = answered(train.output_fn(probabilities, "*/*"))
     assert content_type == "application/json"
     parsed = json.loads(output)
     assert len(parsed) == 1 and len(parsed[0]) == 3
     assert parsed[0][0] > 0.5  # a setosa flower
-    assert json.loads(answered(train.output_fn(train.predict_fn(features, model), None))[0]) == (
-        parsed
-    )
+    assert json.loads(answered(train.output_fn(probabilities, None))[0]) == parsed
 
 
-def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -> None:
-    """model_fn also works with only xgboost-model.json (default class order)."""
+def test_model_without_contract_is_refused_at_load(model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "xgboost-model.json").write_bytes((model_dir / "xgboost-model.json").read_bytes())
-    model = train.model_fn(str(tmp_path))
-    assert model.class_names == train.CLASS_NAMES
-    features = train.parse_csv_request(ONE_ROW)
-    expected = train.predict_probabilities(features, train.model_fn(str(model_dir)))
-    assert np.allclose(train.predict_probabilities(features, model), expected)
+    with pytest.raises(DataValidationError, match=r"no contract\.json in the model directory"):
+        train.model_fn(str(tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -338,10 +534,10 @@ def test_predictions_match_metadata_free_load(model_dir: Path, tmp_path: Path) -
     ],
 )
 def test_bad_requests_get_a_4xx_response_not_an_exception(
-    body: str | bytes, content_type: str | None, status: int, message: str
+    model_dir: Path, body: str | bytes, content_type: str | None, status: int, message: str
 ) -> None:
     """Issue 9 #9: an exception would be the container's HTML 500; a refusal answers 4xx JSON."""
-    refused = train.input_fn(body, content_type)
+    refused = serve(train.model_fn(str(model_dir)), body, content_type)
     assert isinstance(refused, train.ErrorResponse)
     assert (refused.status, re.search(message, refused.message) is not None) == (status, True)
     # It travels through predict_fn and output_fn unchanged, and answers as a WSGI application.
@@ -394,9 +590,9 @@ EXPECTED_ROW = "expected 4 comma-separated numbers (SepalLength,SepalWidth,Petal
         pytest.param("", f"request body has no data rows; {EXPECTED_ROW}", id="empty"),
     ],
 )
-def test_bad_rows_are_named_precisely(body: str, message: str) -> None:
+def test_bad_rows_are_named_precisely(model_dir: Path, body: str, message: str) -> None:
     """Issue 10 #6: words or a wrong delimiter are named, not reported as "no data rows"."""
-    refused = train.input_fn(body, "text/csv")
+    refused = serve(train.model_fn(str(model_dir)), body, "text/csv")
     assert isinstance(refused, train.ErrorResponse)
     assert (refused.status, refused.error, refused.message) == (400, "ValueError", message)
 
@@ -415,8 +611,11 @@ def test_model_fn_missing_model(tmp_path: Path) -> None:
         train.model_fn(str(tmp_path))
 
 
-def test_read_channel_round_trip_of_prepare_output(split_dir: Path) -> None:
-    features, labels = train.read_channel(split_dir / "train", "train")
-    frame = pd.read_csv(split_dir / "train" / "train.csv", header=None)
-    assert np.array_equal(features, frame.iloc[:, 1:].to_numpy())
-    assert np.array_equal(labels, frame[0].to_numpy())
+def test_no_dataset_names_in_the_ml_scripts() -> None:
+    """One home for a dataset's names: the contract. No script keeps a copy of iris's."""
+    for script in ("prepare.py", "train.py", "evaluate.py"):
+        text = (REPO_ROOT / "ml" / script).read_text()
+        for constant in ("FEATURE_COLUMNS", "CLASS_NAMES", "LABEL_COLUMN"):
+            assert constant not in text, (script, constant)
+        for name in ("Iris-setosa", "Iris-versicolor", "Iris-virginica", "SepalLength", "Species"):
+            assert name not in text, (script, name)

@@ -25,6 +25,7 @@ import pytest
 
 from local import tuning
 from ml import train
+from tests.helpers import datasets
 
 pytestmark = pytest.mark.xgb17
 
@@ -112,7 +113,18 @@ def split17(xgb17_python: str, workspace: Path) -> Path:
     shutil.copy2(IRIS_CSV, raw / "iris.csv")
     script = alone("prepare.py", workspace / "code-prepare")
     out = workspace / "split"
-    run_isolated(xgb17_python, [str(script), "--input-dir", str(raw), "--output-dir", str(out)])
+    run_isolated(
+        xgb17_python,
+        [
+            str(script),
+            "--input-dir",
+            str(raw),
+            "--output-dir",
+            str(out),
+            "--label-column",
+            "Species",
+        ],
+    )
     return out
 
 
@@ -128,6 +140,7 @@ def trained17(xgb17_python: str, workspace: Path, split17: Path) -> dict[str, An
         extra_env={
             "SM_CHANNEL_TRAIN": str(split17 / "train"),
             "SM_CHANNEL_VALIDATION": str(split17 / "validation"),
+            "SM_CHANNEL_CONTRACT": str(split17 / "contract"),
             "SM_MODEL_DIR": str(model_dir),
             "SM_OUTPUT_DATA_DIR": str(workspace / "output-data"),
             "TRAINING_JOB_NAME": "xgb17-job",
@@ -140,6 +153,9 @@ def test_prepare_split_is_identical_to_the_main_environment(split17: Path, split
     for name in ("train", "validation", "test"):
         relative = Path(name) / f"{name}.csv"
         assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
+    # The same contract (Python 3.8 + pandas 1.5 in the container vs the local stack).
+    relative = Path("contract") / "contract.json"
+    assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
 
 
 def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
@@ -183,13 +199,16 @@ def test_serve_under_xgboost17(
 
 def test_bad_request_under_xgboost17(xgb17_python: str, trained17: dict[str, Any]) -> None:
     snippet = (
-        "import train\n"
-        "refused = train.input_fn(b'1,2,3', 'text/csv')\n"
+        "import sys, train\n"
+        "model = train.model_fn(sys.argv[1])\n"
+        "refused = train.predict_fn(train.input_fn(b'1,2,3', 'text/csv'), model)\n"
         "print('rejected:', refused.status, refused.message)\n"
-        "refused = train.input_fn(b'5.1;3.5;1.4;0.2', 'text/csv')\n"
+        "refused = train.predict_fn(train.input_fn(b'5.1;3.5;1.4;0.2', 'text/csv'), model)\n"
         "print('rejected:', refused.status, refused.message)\n"
     )
-    completed = run_isolated(xgb17_python, ["-c", snippet], cwd=trained17["code_dir"])
+    completed = run_isolated(
+        xgb17_python, ["-c", snippet, str(trained17["model_dir"])], cwd=trained17["code_dir"]
+    )
     expected = "expected 4 comma-separated numbers (SepalLength,SepalWidth,PetalLength,PetalWidth)"
     assert f"rejected: 400 row 1: {expected}, got 3 values" in completed.stdout
     assert "rejected: 400 row 1: wrong delimiter: found values separated by ';'" in (
@@ -294,8 +313,100 @@ def test_model_from_xgboost17_serves_the_same_under_xgboost3(
     )
     served17 = np.asarray(json.loads(completed.stdout.strip().splitlines()[-1]))
     model = train.model_fn(str(trained17["model_dir"]))
-    features = train.parse_csv_request(rows)
+    features = train.parse_csv_request(rows, model.contract.feature_columns)
     served3 = np.asarray(
         json.loads(train.probabilities_json(train.predict_probabilities(features, model)))
     )
     assert np.allclose(served17, served3, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- binary under 1.7
+
+
+@pytest.fixture(scope="module")
+def cancer17(xgb17_python: str, workspace: Path) -> dict[str, Path]:
+    """Breast cancer (label second, spaces in names, string labels) through the three scripts."""
+    raw = workspace / "cancer-raw"
+    raw.mkdir()
+    (raw / "cancer.csv").write_text(datasets.breast_cancer_csv())
+    split = workspace / "cancer-split"
+    prepare_script = alone("prepare.py", workspace / "cancer-code-prepare")
+    run_isolated(
+        xgb17_python,
+        [
+            str(prepare_script),
+            "--input-dir",
+            str(raw),
+            "--output-dir",
+            str(split),
+            "--label-column",
+            datasets.CANCER_LABEL,
+        ],
+    )
+    code_dir = workspace / "cancer-code-train"
+    script = alone("train.py", code_dir)
+    model_dir = workspace / "cancer-model"
+    completed = run_isolated(
+        xgb17_python,
+        [str(script), *FAST_ARGS, "--objective", "binary:logistic"],
+        cwd=code_dir,
+        extra_env={
+            "SM_CHANNEL_TRAIN": str(split / "train"),
+            "SM_CHANNEL_VALIDATION": str(split / "validation"),
+            "SM_CHANNEL_CONTRACT": str(split / "contract"),
+            "SM_MODEL_DIR": str(model_dir),
+            "SM_OUTPUT_DATA_DIR": str(workspace / "cancer-output"),
+        },
+    )
+    (workspace / "cancer-stdout.txt").write_text(completed.stdout)
+    return {"split": split, "model_dir": model_dir, "code_dir": code_dir, "workspace": workspace}
+
+
+def test_binary_train_serve_evaluate_under_xgboost17(
+    xgb17_python: str, cancer17: dict[str, Path]
+) -> None:
+    contract = json.loads((cancer17["split"] / "contract" / "contract.json").read_text())
+    assert contract["objective"] == "binary:logistic"
+    assert contract["class_names"] == ["benign", "malignant"]
+    stdout = (cancer17["workspace"] / "cancer-stdout.txt").read_text()
+    metadata = json.loads((cancer17["model_dir"] / "metadata.json").read_text())
+    metric = "validation:logloss"
+    regex = tuning.XGBOOST_BUILTIN_METRICS[metric].regex
+    objective = tuning.read_metrics({metric: regex}, stdout)[metric]
+    assert objective == pytest.approx(metadata["validation_metrics"]["logloss"], abs=1e-5)
+    # Serving: [1-p, p] per row, the same under 1.7 and 3.x.
+    lines = (cancer17["split"] / "test" / "test.csv").read_text().splitlines()[:4]
+    body = cancer17["workspace"] / "cancer-request.csv"
+    body.write_text("\n".join(line.split(",", 1)[1] for line in lines) + "\n")
+    completed = run_isolated(
+        xgb17_python,
+        ["-c", SERVE_SNIPPET, str(cancer17["model_dir"]), str(body)],
+        cwd=cancer17["code_dir"],
+    )
+    served17 = np.asarray(json.loads(completed.stdout.strip().splitlines()[-1]))
+    assert served17.shape == (4, 2)
+    assert np.allclose(served17.sum(axis=1), 1.0, atol=1e-5)
+    model = train.model_fn(str(cancer17["model_dir"]))
+    served3 = train.predict_probabilities(
+        train.parse_csv_request(body.read_text(), model.contract.feature_columns), model
+    )
+    assert np.allclose(served17, served3, atol=1e-5)
+    # Evaluation: SageMaker's binary block and a smoke test of two probabilities per row.
+    script = alone("evaluate.py", cancer17["workspace"] / "cancer-code-evaluate")
+    out = cancer17["workspace"] / "cancer-evaluation"
+    run_isolated(
+        xgb17_python,
+        [
+            str(script),
+            "--model-dir",
+            str(cancer17["model_dir"]),
+            "--test-dir",
+            str(cancer17["split"] / "test"),
+            "--output-dir",
+            str(out),
+        ],
+    )
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["binary_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert report["dataset_contract"] == contract
+    assert [len(p) for p in report["smoke_test"]["probabilities"]] == [2] * 5
