@@ -658,7 +658,8 @@ def scan_file(
 
 def too_many_labels(column: str, names: Sequence[str]) -> DataValidationError:
     if all(_is_number(name) for name in names):
-        return regression_error(column, len(names), names)
+        examples = sorted(names, key=float)
+        return regression_error(column, f"more than {MAX_DISTINCT_LABELS}", examples)
     return DataValidationError(
         f"column '{column}' has more than {MAX_DISTINCT_LABELS} distinct labels, too many for "
         "classification (is it an identifier?); set label_column to the column that holds the "
@@ -666,7 +667,7 @@ def too_many_labels(column: str, names: Sequence[str]) -> DataValidationError:
     )
 
 
-def regression_error(column: str, distinct: int, names: Sequence[str]) -> DataValidationError:
+def regression_error(column: str, distinct: object, names: Sequence[str]) -> DataValidationError:
     examples = ", ".join(list(names)[:5])
     return DataValidationError(
         f"column '{column}' has {distinct} distinct numeric values (e.g. {examples}): it looks "

@@ -1,5 +1,4 @@
-"""Train and serve an XGBoost classifier for any tabular dataset (SageMaker XGBoost 1.7-1 container,
-script mode).
+"""Train and serve an XGBoost classifier on any prepared dataset (XGBoost 1.7-1, script mode).
 
 Shipped alone in `sourcedir.tar.gz`, so it imports only the standard library, numpy, pandas and
 xgboost, and runs on the container's Python 3.8 with xgboost 1.7 as well as on xgboost 3.x.
@@ -278,7 +277,8 @@ class Hyperparameters:
             "verbosity": 1,
         }
         if not contract.binary:
-            params["num_class"] = contract.num_classes  # binary:logistic refuses num_class > 1
+            # num_class belongs to multi:softprob only (xgboost's learner parameters).
+            params["num_class"] = contract.num_classes
         return params
 
 

@@ -451,6 +451,8 @@ def test_the_script_named_by_sagemaker_program_is_the_one_run(
 
     answer = invoke(aws, endpoint, SAMPLE)
 
-    assert answer["json"] == {"files": [train.METADATA_FILE_NAME, train.MODEL_FILE_NAME]}
+    assert answer["json"] == {
+        "files": [train.CONTRACT_FILE_NAME, train.METADATA_FILE_NAME, train.MODEL_FILE_NAME]
+    }
     # A bare string from output_fn goes out as Flask's default type (the defect of issue 9 #9).
     assert answer["ContentType"].startswith("text/html")
