@@ -104,10 +104,12 @@ DEMO_ARGS ?=
 
 # make demo works in .local/demo/ with its own emulator and port: it never touches a running
 # make local-up session (.local/session/). KEEP=1 makes the demo that session (refused if one runs).
-demo: $(STAMP) build ## Run the whole system locally: emulator, terraform apply, a real run, a prediction
+# DATA=<local .csv> LABEL=<its label column> runs the same system on your file (README: "Use your
+# own data"); without them it runs the seed data, data/raw/iris.csv.
+demo: $(STAMP) build ## Run the whole system locally (DATA=<local csv> LABEL=<column> for your own data)
 	$(PY) -m local.demo $(if $(filter 0 false no,$(DEPLOY)),--no-deploy) \
 	  $(if $(TUNING_JOBS),--tuning-jobs $(TUNING_JOBS)) $(if $(filter 1 true yes,$(KEEP)),--keep) \
-	  $(DEMO_ARGS)
+	  $(if $(DATA),--data '$(DATA)') $(if $(LABEL),--label '$(LABEL)') $(DEMO_ARGS)
 
 local-up: $(STAMP) build ## Start the emulator in the background and apply terraform/ to it (.local/session/)
 	$(PY) -m local.demo up
@@ -191,7 +193,7 @@ models: $(STAMP) ## Model Registry: versions, approval status, accuracy and F1
 approve: $(STAMP) ## Approve the latest (or PACKAGE=arn) model package: this deploys it
 	$(OPS) approve $(if $(PACKAGE),--package $(PACKAGE)) $(OPS_ARGS)
 
-predict: $(STAMP) ## Invoke the endpoint with ROW (default 6.4,3.2,4.5,1.5)
+predict: $(STAMP) ## Invoke the endpoint with ROW (default: a test row from the served model's evaluation report)
 	$(OPS) predict $(if $(ROW),--row '$(ROW)') $(OPS_ARGS)
 
 endpoint-down: $(STAMP) ## Delete the endpoint (and its config and model) to stop its cost

@@ -2,11 +2,18 @@
 
     start the emulator (moto + our extensions + the local SageMaker executor)
       -> terraform apply of the real terraform/ (local settings from local/terraform/)
-      -> upload data/raw/iris.csv to s3://<bucket>/data/raw/  (EventBridge -> Lambda -> run)
+      -> upload the CSV to s3://<bucket>/data/raw/<its name>  (EventBridge -> Lambda -> run)
       -> follow the run live: states entered, pipeline steps, tuning trials
       -> summary, a prediction from the endpoint, an HTML report
 
-``python -m local.demo [--no-deploy] [--tuning-jobs N] [--keep] [--data CSV]`` runs it;
+``python -m local.demo [--no-deploy] [--tuning-jobs N] [--keep] [--data CSV --label COLUMN]``
+runs it. Without ``--data`` it trains on the seed data (data/raw/iris.csv, whose label column is
+Terraform's ``label_column`` default). With it, the label column is applied as the Terraform
+variable ``label_column`` (local tfvars): S3-triggered runs take their dataset settings from
+Terraform's defaults, exactly as on AWS, so nothing in the upload path is special to the demo.
+The prediction sends the first smoke_test row of the run's evaluation report (a row of the
+file's own test split) and prints one probability per class, named by the dataset contract.
+
 ``python -m local.demo up`` only starts the emulator in the background and applies Terraform
 (``make local-up``), printing the environment to point the AWS CLI and ``make`` targets at it.
 Exit code 0 when the run succeeded, 1 when it failed (the failing state, error and the logs to
@@ -41,6 +48,7 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 
+from lambdas.input_validator import logic as input_schema
 from local import terraform_local
 from local.emulator import (
     STATE_DIR,
@@ -61,7 +69,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_DIR = STATE_DIR / "demo"
 SESSION_DIR = STATE_DIR / "session"
 DEFAULT_DATA = ROOT / "data" / "raw" / "iris.csv"
-SAMPLE_ROW = "6.4,3.2,4.5,1.5"
 REGION = terraform_local.REGION
 RUN_APPEAR_TIMEOUT = 60.0
 RUN_TIMEOUT = 30 * 60.0
@@ -314,7 +321,9 @@ def start_stack(
     return LocalStack(emulator, workdir, outputs)
 
 
-def upload(stack: LocalStack, data: Path, key: str = "data/raw/iris.csv") -> str:
+def upload(stack: LocalStack, data: Path, key: str | None = None) -> str:
+    """Upload ``data`` under the trigger's prefix (``data/raw/<its name>``)."""
+    key = key or f"data/raw/{data.name}"
     s3 = stack.client("s3")
     s3.upload_file(str(data), stack.outputs["bucket_name"], key)
     return f"s3://{stack.outputs['bucket_name']}/{key}"
@@ -428,13 +437,27 @@ def read_evaluation(stack: LocalStack, uri: str) -> dict[str, Any]:
     return dict(json.loads(body))
 
 
-def predict(stack: LocalStack, endpoint: str, row: str = SAMPLE_ROW) -> dict[str, Any]:
-    runtime = stack.client("sagemaker-runtime")
-    response = runtime.invoke_endpoint(
-        EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=row
-    )
-    probabilities = json.loads(response["Body"].read())[0]
-    return {"row": row, "probabilities": probabilities}
+def predict(
+    stack: LocalStack, endpoint: str, evaluation: dict[str, Any], evaluation_uri: str
+) -> dict[str, Any]:
+    """Send the report's first smoke row (one of the file's own test rows) to the endpoint;
+    the class names and the row come from the report's dataset contract, as ``make predict``'s."""
+    contract = commands.contract_of(evaluation, "(this run's package)", evaluation_uri)
+    row = contract.default_row
+    found = commands.predict(
+        stack.client("sagemaker"),
+        stack.client("sagemaker-runtime"),
+        endpoint,
+        row,
+        contract.class_names,
+    )[0]
+    return {
+        "row": row,
+        "probabilities": found.probabilities,
+        "class_names": contract.class_names,
+        "label": found.label,
+        "label_column": contract.label_column,
+    }
 
 
 def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResult:
@@ -443,12 +466,10 @@ def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResul
     if output.get("evaluation_uri"):
         result.evaluation = read_evaluation(stack, output["evaluation_uri"])
     deployment = output.get("deployment") or {}
-    if deployment.get("deployed"):
-        result.prediction = predict(stack, deployment["endpoint_name"])
-        classes = (result.evaluation or {}).get("class_names") or []
-        probabilities = result.prediction["probabilities"]
-        best = max(range(len(probabilities)), key=probabilities.__getitem__)
-        result.prediction["label"] = classes[best] if best < len(classes) else str(best)
+    if deployment.get("deployed") and result.evaluation is not None:
+        result.prediction = predict(
+            stack, deployment["endpoint_name"], result.evaluation, output["evaluation_uri"]
+        )
     if result.evaluation is not None:
         from local.report import write_report
 
@@ -480,10 +501,17 @@ def print_summary(stack: LocalStack, result: RunResult, console: Console) -> Non
     output = result.output or {}
     console.say(f"✔ Run {result.execution_name} SUCCEEDED in {result.seconds:.0f} s")
     console.say(f"  path: {path_summary(result.states)}")
-    if "accuracy" in output:
+    if output.get("label_column"):
+        classes = ", ".join(output.get("class_names") or [])
         console.say(
-            f"  accuracy {output['accuracy']:.4f}   weighted F1 {output['weighted_f1']:.4f}"
-            f"   (threshold {output['accuracy_threshold']})"
+            f"  label {output['label_column']} ({output.get('problem_type')}): classes {classes}"
+        )
+    if "accuracy" in output:
+        f1 = commands.f1_of(result.evaluation)
+        console.say(
+            f"  accuracy {output['accuracy']:.4f}"
+            + (f"   F1 {f1:.4f}" if f1 is not None else "")
+            + f"   (threshold {output['accuracy_threshold']})"
         )
     if result.evaluation:
         params = result.evaluation.get("model", {}).get("hyperparameters", {})
@@ -501,13 +529,19 @@ def print_summary(stack: LocalStack, result: RunResult, console: Console) -> Non
     else:
         console.say(f"  endpoint: not deployed ({deployment.get('reason', 'n/a')})")
     if result.prediction:
-        probabilities = ", ".join(f"{p:.3f}" for p in result.prediction["probabilities"])
-        console.say(
-            f"  prediction for {result.prediction['row']}: {result.prediction['label']}"
-            f"  [{probabilities}]"
-        )
+        console.say(f"  prediction for {prediction_line(result.prediction)}")
     if result.report:
         console.say(f"  report: {_rel(result.report)}")
+
+
+def prediction_line(prediction: dict[str, Any]) -> str:
+    """``<row>: <label>  [name=p, ...]``: every class by the contract's name, with its
+    probability, so the line reads without knowing the dataset."""
+    shown = ", ".join(
+        f"{name}={p:.3f}"
+        for name, p in zip(prediction["class_names"], prediction["probabilities"], strict=True)
+    )
+    return f"{prediction['row']}: {prediction['label']}  [{shown}]"
 
 
 def _console_link(arn: str) -> str:
@@ -539,8 +573,14 @@ def run_once(stack: LocalStack, data: Path, console: Console) -> RunResult:
     return result
 
 
-def demo_variables(deploy: bool, tuning_jobs: int | None) -> dict[str, Any]:
+def demo_variables(
+    deploy: bool, tuning_jobs: int | None, label_column: str | None = None
+) -> dict[str, Any]:
+    """The demo's Terraform variables over local/terraform/local.tfvars.json. ``label_column``
+    becomes Terraform's default for every run (the S3 trigger passes no dataset settings)."""
     variables: dict[str, Any] = {"deploy_endpoint": deploy}
+    if label_column is not None:
+        variables["label_column"] = label_column
     if tuning_jobs is not None:
         variables["max_tuning_jobs"] = tuning_jobs
         variables["parallel_tuning_jobs"] = min(tuning_jobs, 2)
@@ -555,7 +595,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
             shutil.rmtree(workdir)  # a demo starts from nothing, like a fresh account
         stack = start_stack(
             workdir,
-            demo_variables(not args.no_deploy, args.tuning_jobs),
+            demo_variables(not args.no_deploy, args.tuning_jobs, args.label),
             console,
             detach=args.keep,
         )
@@ -667,11 +707,49 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--data",
         type=Path,
-        default=DEFAULT_DATA,
-        help="the CSV to upload (default: data/raw/iris.csv)",
+        default=None,
+        help="a local CSV to train on (default: the seed data, data/raw/iris.csv); needs --label",
+    )
+    parser.add_argument(
+        "--label",
+        default=None,
+        help="the label column of --data (becomes Terraform's label_column for the demo)",
     )
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+def check_data(args: argparse.Namespace) -> None:
+    """The demo's preconditions on DATA and LABEL, each refused with what to do."""
+    if args.command == "up" and (args.data is not None or args.label is not None):
+        raise DemoError(
+            "make local-up takes no DATA or LABEL: upload the file to the session's "
+            "s3://<bucket>/data/raw/ and start runs with make start "
+            "(make start OPS_ARGS='--set label_column=\"<column>\"')"
+        )
+    if args.data is None:
+        if args.label is not None:
+            raise DemoError(
+                f"LABEL={args.label} names a column of DATA, but no DATA was given: pass "
+                "DATA=<path to a local .csv> too (make demo with neither runs the seed data)"
+            )
+        args.data = DEFAULT_DATA
+        return
+    if not args.data.is_file():
+        raise DemoError(f"DATA={args.data}: no such file")
+    if args.data.suffix.lower() != ".csv":
+        raise DemoError(
+            f"DATA={args.data} is not a .csv file: the S3 trigger starts runs only for .csv "
+            "uploads under data/raw/ (rename or convert it)"
+        )
+    if not args.label:
+        raise DemoError(
+            f"DATA={args.data} needs LABEL=<its label column>: the one dataset setting "
+            "(README: Use your own data)"
+        )
+    problems = input_schema.problems({"label_column": args.label}, bucket="-")
+    if problems:
+        raise DemoError(f"LABEL: {'; '.join(problems)}")
 
 
 def _positive(text: str) -> int:
@@ -686,8 +764,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     console = console or Console()
     commands: dict[str, Callable[[argparse.Namespace, Console], int]] = {"run": run, "up": up}
     try:
-        if not args.data.is_file():
-            raise DemoError(f"no such file: {args.data}")
+        check_data(args)
         return commands[args.command](args, console)
     except (DemoError, EmulatorError, terraform_local.TerraformError) as error:
         console.say()

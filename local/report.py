@@ -114,7 +114,12 @@ def format_prediction(prediction: Any) -> str:
 
 
 def metric_value(evaluation: Mapping[str, Any], name: str) -> float | None:
-    metrics = evaluation.get("multiclass_classification_metrics") or {}
+    # One block, after the dataset contract's problem type (ml/evaluate.py).
+    metrics = (
+        evaluation.get("multiclass_classification_metrics")
+        or evaluation.get("binary_classification_metrics")
+        or {}
+    )
     entry = metrics.get(name)
     return finite(entry.get("value")) if isinstance(entry, Mapping) else None
 
@@ -151,7 +156,12 @@ def img(uri: str, alt: str) -> str:
 
 def confusion_matrix_rows(evaluation: Mapping[str, Any]) -> tuple[list[str], list[list[int]]]:
     """(class names, counts[actual][predicted]) in ``class_names`` order; empty if absent."""
-    metrics = evaluation.get("multiclass_classification_metrics") or {}
+    # One block, after the dataset contract's problem type (ml/evaluate.py).
+    metrics = (
+        evaluation.get("multiclass_classification_metrics")
+        or evaluation.get("binary_classification_metrics")
+        or {}
+    )
     matrix = metrics.get("confusion_matrix") or {}
     if not matrix:
         return [], []

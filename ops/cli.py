@@ -163,8 +163,19 @@ def cmd_approve(ctx: Context) -> tuple[str, int]:
 
 def cmd_predict(ctx: Context) -> tuple[str, int]:
     endpoint = require(ctx.outputs, "endpoint_name")
-    found = commands.predict(ctx.clients.sagemaker, ctx.clients.runtime, endpoint, ctx.args.row)
-    return f"endpoint {endpoint}, row {ctx.args.row}\n{render.predictions(found)}", 0
+    sagemaker = ctx.clients.sagemaker
+    if commands.endpoint_status(sagemaker, endpoint) is None:
+        raise commands.missing_endpoint(endpoint)
+    # The served package's evaluation report names the features, the classes and a sample row.
+    contract = commands.serving_contract(sagemaker, ctx.clients.s3, endpoint)
+    row = ctx.args.row if ctx.args.row is not None else contract.default_row
+    body = commands.parse_row(row, contract.feature_columns)
+    found = commands.predict(sagemaker, ctx.clients.runtime, endpoint, body, contract.class_names)
+    return (
+        f"endpoint {endpoint}, label {contract.label_column}, row {body}\n"
+        f"{render.predictions(found)}",
+        0,
+    )
 
 
 def cmd_endpoint_down(ctx: Context) -> tuple[str, int]:
@@ -245,12 +256,16 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--package", help="model package ARN (default: the newest)")
     approve.add_argument("--description", default="Approved with `make approve`.")
 
-    predict = add("predict", cmd_predict, "send one CSV row to the endpoint")
+    predict = add(
+        "predict",
+        cmd_predict,
+        "send one CSV row to the endpoint; print each class's probability",
+    )
     predict.add_argument(
         "--row",
-        type=_arg(commands.parse_row),
-        default=commands.DEFAULT_ROW,
-        help=f"{','.join(commands.FEATURES)} (default {commands.DEFAULT_ROW})",
+        default=None,
+        help="comma-separated feature values in the order of the served model's contract "
+        "(default: the first smoke_test row of its evaluation report)",
     )
 
     add("endpoint-down", cmd_endpoint_down, "delete the endpoint, its config and model")

@@ -11,7 +11,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,10 +20,6 @@ from botocore.exceptions import ClientError
 from lambdas.input_validator import logic as input_schema
 from ops.errors import ConfigError, OperationError
 
-#: The endpoint's label order (``ml/prepare.py`` encodes the species in this order).
-CLASS_NAMES = ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
-FEATURES = ("SepalLength", "SepalWidth", "PetalLength", "PetalWidth")
-DEFAULT_ROW = "6.4,3.2,4.5,1.5"
 APPROVED = "Approved"
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 NOT_FOUND_CODES = frozenset(
@@ -327,7 +323,7 @@ class ModelPackage:
     approval: str
     created: dt.datetime
     accuracy: float | None = None
-    weighted_f1: float | None = None
+    f1: float | None = None
     execution: str | None = None
     evaluation_uri: str | None = None
     details: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -341,12 +337,33 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+#: An evaluation report holds one of these, after the contract's problem type (ml/evaluate.py).
+METRICS_BLOCKS = ("binary_classification_metrics", "multiclass_classification_metrics")
+#: The F1 each block reports: binary F1 of the positive class, or the class-weighted mean.
+F1_METRICS = {
+    "binary_classification_metrics": "f1",
+    "multiclass_classification_metrics": "weighted_f1",
+}
+
+
 def metric(report: dict[str, Any] | None, name: str) -> float | None:
-    """``multiclass_classification_metrics.<name>.value`` of an evaluation report."""
+    """``<block>.<name>.value`` of an evaluation report, from whichever metrics block it has."""
     if not isinstance(report, dict):
         return None
-    entry = report.get("multiclass_classification_metrics", {}).get(name)
-    return _number(entry.get("value")) if isinstance(entry, dict) else None
+    for block in METRICS_BLOCKS:
+        entries = report.get(block)
+        if isinstance(entries, dict):
+            entry = entries.get(name)
+            return _number(entry.get("value")) if isinstance(entry, dict) else None
+    return None
+
+
+def f1_of(report: dict[str, Any] | None) -> float | None:
+    """The report's F1: binary ``f1`` or multiclass ``weighted_f1``."""
+    if not isinstance(report, dict):
+        return None
+    block = next((b for b in METRICS_BLOCKS if isinstance(report.get(b), dict)), None)
+    return metric(report, F1_METRICS[block]) if block else None
 
 
 def read_s3_json(s3: Any, uri: str) -> dict[str, Any] | None:
@@ -394,7 +411,7 @@ def describe_package(sagemaker: Any, s3: Any, arn: str) -> ModelPackage:
     )
     if uri:
         report = read_s3_json(s3, uri)
-        package.weighted_f1 = metric(report, "weighted_f1")
+        package.f1 = f1_of(report)
         if package.accuracy is None:
             package.accuracy = metric(report, "accuracy")
     return package
@@ -453,21 +470,125 @@ def approve(sagemaker: Any, group: str, package_arn: str | None, description: st
 # ----------------------------------------------------------------------------- predict
 
 
-def parse_row(text: str) -> str:
-    """Validate one CSV row of the 4 features; returns the body to send (``text/csv``)."""
+@dataclass(frozen=True)
+class ServingContract:
+    """What the endpoint's model was trained on: the dataset contract prepare.py derived, as
+    the serving package's evaluation report carries it (``dataset_contract``), and the report's
+    smoke rows (``smoke_test.body``: feature rows of the test split, no header)."""
+
+    package_arn: str
+    evaluation_uri: str
+    label_column: str
+    feature_columns: list[str]
+    class_names: list[str]
+    smoke_rows: list[str]
+
+    @property
+    def default_row(self) -> str:
+        if not self.smoke_rows:
+            raise OperationError(
+                f"the evaluation report {self.evaluation_uri} has no smoke_test rows to "
+                "predict by default: pass ROW (make predict ROW=...)"
+            )
+        return self.smoke_rows[0]
+
+
+def _serving_package(sagemaker: Any, endpoint_name: str) -> str:
+    """endpoint -> its config -> its model -> the model package the model was created from."""
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except ClientError as err:
+        if is_not_found(err):
+            raise missing_endpoint(endpoint_name) from err
+        raise
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model_name = config["ProductionVariants"][0]["ModelName"]
+    model = sagemaker.describe_model(ModelName=model_name)
+    containers = [model.get("PrimaryContainer") or {}, *model.get("Containers", [])]
+    package = next((c["ModelPackageName"] for c in containers if c.get("ModelPackageName")), None)
+    if not package:
+        raise OperationError(
+            f"endpoint {endpoint_name} serves model {model_name}, which was not created from a "
+            "model package: its class names (the package's evaluation report) are unknown"
+        )
+    return str(package)
+
+
+def serving_contract(sagemaker: Any, s3: Any, endpoint_name: str) -> ServingContract:
+    """The dataset contract of the package the endpoint serves (one home: the report the
+    package's ModelMetrics names; the CLI keeps no column or class names of its own)."""
+    package_arn = _serving_package(sagemaker, endpoint_name)
+    described = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    uri = (
+        described.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
+    )
+    if not uri:
+        raise OperationError(
+            f"model package {package_arn} has no ModelMetrics statistics: its class names are "
+            "unknown (packages the state machine registers name their evaluation.json)"
+        )
+    report = read_s3_json(s3, uri)
+    if report is None:
+        raise OperationError(
+            f"the evaluation report {uri} of model package {package_arn} is missing or not JSON: "
+            "its class names are unknown"
+        )
+    return contract_of(report, package_arn, uri)
+
+
+def contract_of(report: Mapping[str, Any], package_arn: str, uri: str) -> ServingContract:
+    """The contract in an evaluation report, checked: a clear message beats a wrong label."""
+    found = report.get("dataset_contract")
+    contract: Mapping[str, Any] = found if isinstance(found, dict) else {}
+    names = contract.get("class_names")
+    features = contract.get("feature_columns")
+    if not (
+        isinstance(names, list)
+        and len(names) >= 2
+        and all(isinstance(n, str) for n in names)
+        and isinstance(features, list)
+        and features
+        and all(isinstance(f, str) for f in features)
+    ):
+        raise OperationError(
+            f"the evaluation report {uri} of model package {package_arn} has no "
+            "dataset_contract with class_names and feature_columns (written by ml/evaluate.py "
+            "from prepare.py's contract): retrain with the current pipeline"
+        )
+    smoke = report.get("smoke_test")
+    body = smoke.get("body") if isinstance(smoke, dict) else None
+    rows = (
+        [line.strip() for line in body.splitlines() if line.strip()]
+        if isinstance(body, str)
+        else []
+    )
+    return ServingContract(
+        package_arn=package_arn,
+        evaluation_uri=uri,
+        label_column=str(contract.get("label_column", "?")),
+        feature_columns=list(features),
+        class_names=list(names),
+        smoke_rows=rows,
+    )
+
+
+def parse_row(text: str, features: Sequence[str]) -> str:
+    """Validate one CSV row of the contract's features; returns the body to send (text/csv)."""
     values = [v.strip() for v in text.strip().split(",")]
-    if len(values) != len(FEATURES):
+    if len(values) != len(features):
+        shown = ",".join(features)
+        shown = shown if len(shown) <= 200 else shown[:197] + "..."
         raise ConfigError(
-            f"ROW needs {len(FEATURES)} comma-separated numbers ({','.join(FEATURES)}), "
+            f"ROW needs {len(features)} comma-separated numbers ({shown}), "
             f"got {len(values)}: {text!r}"
         )
-    for name, value in zip(FEATURES, values, strict=True):
+    for name, value in zip(features, values, strict=True):
         if _number(value) is None:
             raise ConfigError(f"ROW {name} must be a number, got {value!r}")
     return ",".join(values)
 
 
-def parse_probabilities(body: bytes | str) -> list[list[float]]:
+def parse_probabilities(body: bytes | str, num_classes: int) -> list[list[float]]:
     """The endpoint's answer as rows of class probabilities (JSON ``[[...]]`` or ``[...]``,
     or CSV lines, which the XGBoost container returns for ``Accept: text/csv``)."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -482,14 +603,14 @@ def parse_probabilities(body: bytes | str) -> list[list[float]]:
     rows: list[list[float]] = []
     for row in data if isinstance(data, list) else []:
         numbers = [_number(v) for v in row] if isinstance(row, list) else []
-        if len(numbers) != len(CLASS_NAMES) or any(n is None for n in numbers):
+        if len(numbers) != num_classes or any(n is None for n in numbers):
             rows = []
             break
         rows.append([n for n in numbers if n is not None])
     if rows:
         return rows
     raise OperationError(
-        f"the endpoint did not answer with {len(CLASS_NAMES)} class probabilities per row: "
+        f"the endpoint did not answer with {num_classes} class probabilities per row: "
         f"{text[:200]!r}"
     )
 
@@ -497,14 +618,17 @@ def parse_probabilities(body: bytes | str) -> list[list[float]]:
 @dataclass
 class Prediction:
     probabilities: list[float]
+    class_names: list[str]
 
     @property
     def label(self) -> str:
         best = max(range(len(self.probabilities)), key=self.probabilities.__getitem__)
-        return CLASS_NAMES[best]
+        return self.class_names[best]
 
 
-def predict(sagemaker: Any, runtime: Any, endpoint_name: str, body: str) -> list[Prediction]:
+def predict(
+    sagemaker: Any, runtime: Any, endpoint_name: str, body: str, class_names: Sequence[str]
+) -> list[Prediction]:
     """Invoke the endpoint (checked first: a clear message beats an opaque invoke error)."""
     status = endpoint_status(sagemaker, endpoint_name)
     if status is None:
@@ -522,7 +646,8 @@ def predict(sagemaker: Any, runtime: Any, endpoint_name: str, body: str) -> list
         if is_not_found(err):
             raise missing_endpoint(endpoint_name) from err
         raise
-    return [Prediction(row) for row in parse_probabilities(answer["Body"].read())]
+    rows = parse_probabilities(answer["Body"].read(), len(class_names))
+    return [Prediction(row, list(class_names)) for row in rows]
 
 
 # ----------------------------------------------------------------------------- endpoint-down

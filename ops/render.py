@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ops.commands import (
-    CLASS_NAMES,
     Approval,
     Execution,
     ModelPackage,
@@ -165,14 +164,14 @@ def models(items: Sequence[ModelPackage], group: str) -> str:
     if not items:
         return f"Model package group {group} has no packages yet: run `make start`."
     return table(
-        ("VERSION", "STATUS", "APPROVAL", "ACCURACY", "WEIGHTED_F1", "CREATED (UTC)", "EXECUTION"),
+        ("VERSION", "STATUS", "APPROVAL", "ACCURACY", "F1", "CREATED (UTC)", "EXECUTION"),
         (
             (
                 p.version,
                 p.status,
                 p.approval,
                 fmt(p.accuracy),
-                fmt(p.weighted_f1),
+                fmt(p.f1),
                 timestamp(p.created),
                 p.execution,
             )
@@ -194,9 +193,10 @@ def approval(result: Approval) -> str:
 
 
 def predictions(items: Sequence[Prediction]) -> str:
+    """One line per row: each class name of the contract with its probability, then the label."""
     return "\n".join(
         "  ".join(
-            f"{name}={p:.4f}" for name, p in zip(CLASS_NAMES, item.probabilities, strict=True)
+            f"{name}={p:.4f}" for name, p in zip(item.class_names, item.probabilities, strict=True)
         )
         + f"  -> {item.label}"
         for item in items

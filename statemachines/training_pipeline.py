@@ -23,7 +23,9 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
                    -> RanDataJob -> DescribeDataJob -> IsDataError -> DataInvalid (its       |
                       ExitMessage starts with DataValidationError: ) | PipelineFailed ------+
                                budget spent   -> StopPipeline -> PollBudgetExhausted --------+
-    gate:      ReadEvaluation -> CheckEvaluation -> QualityGate --(below)--> QualityGateFailed +
+    gate:      ReadEvaluation -> EvaluationKind -> BinaryEvaluation | MulticlassEvaluation    |
+               (neither or both: EvaluationHasNoMetrics) -> CheckEvaluation              |
+               -> QualityGate --(below)--> QualityGateFailed ---------------------------+
     registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
                -> DeployRequested --(no)--> NoDeploy | DeploySkipped -> Summary             |
     deployment (yes, Approved): NameDeployment -> CreateModel -> CreateEndpointConfig       |
@@ -135,26 +137,34 @@ EXECUTION_NAME = "$$.Execution.Name"
 #: model.tar.gz, the sagemaker SDK's repack convention.
 MODEL_CODE_DIRECTORY = "/opt/ml/model/code"
 EVALUATION_KEY = "States.Format('evaluation/{}/evaluation.json', $.pipeline.id)"
-ACCURACY = "$.evaluation.report.multiclass_classification_metrics.accuracy.value"
+#: The report's metrics block, binary or multiclass (EvaluationKind copies it to $.quality).
+BINARY_METRICS = "$.evaluation.report.binary_classification_metrics"
+MULTICLASS_METRICS = "$.evaluation.report.multiclass_classification_metrics"
+ACCURACY = "$.quality.metrics.accuracy.value"
+#: The dataset contract prepare.py derived, as evaluate.py copies it into the report.
+CONTRACT = "$.evaluation.report.dataset_contract"
 
 
 def _retry(errors: list[str], attempts: int = 4) -> Retry:
     return Retry(error_equals=errors, interval_seconds=2, max_attempts=attempts, backoff_rate=2.0)
 
 
-def _failure(state_id: str, error: str, cause: str, comment: str) -> Pass:
-    """A Pass state recording a failure (``cause`` is an intrinsic expression) at ``$.failure``."""
-    return Pass(
-        state_id,
-        comment=comment,
-        parameters={
-            "error": error,
-            "cause.$": cause,
-            "state": state_id,
-            "execution.$": EXECUTION_NAME,
-        },
-        result_path="$.failure",
-    )
+def _failure(state_id: str, error: str, cause: str, comment: str, *, dataset: bool = False) -> Pass:
+    """A Pass state recording a failure (``cause`` is an intrinsic expression) at ``$.failure``.
+
+    ``dataset``: the failure happened in a training run after the defaults were merged, so the
+    notification names the data and its label column too.
+    """
+    parameters = {
+        "error": error,
+        "cause.$": cause,
+        "state": state_id,
+        "execution.$": EXECUTION_NAME,
+    }
+    if dataset:
+        parameters["data_uri.$"] = "$.config.data_uri"
+        parameters["label_column.$"] = "$.config.label_column"
+    return Pass(state_id, comment=comment, parameters=parameters, result_path="$.failure")
 
 
 class _Failures:
@@ -185,18 +195,21 @@ class _Failures:
         )
         self.notify.next(self.failed)
 
-    def fail_with(self, state_id: str, error: str, cause: str, comment: str) -> Pass:
-        state = _failure(state_id, error, cause, comment)
+    def fail_with(
+        self, state_id: str, error: str, cause: str, comment: str, *, dataset: bool = False
+    ) -> Pass:
+        state = _failure(state_id, error, cause, comment, dataset=dataset)
         state.next(self.notify)
         return state
 
-    def caught(self, state_id: str, error: str, what: str) -> Pass:
+    def caught(self, state_id: str, error: str, what: str, *, dataset: bool = False) -> Pass:
         """A failure branch for a Catch that stored the task error at ``$.error``."""
         return self.fail_with(
             state_id,
             error,
             f"States.Format('{what}: {{}} ({{}})', $.error.Cause, $.error.Error)",
             f"{what} (after retries).",
+            dataset=dataset,
         )
 
 
@@ -284,6 +297,7 @@ def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
         "States.Format('data_uri {} does not name one S3 object: expected s3://<bucket>/<key> "
         "with no empty path segment (no //, no trailing /).', $.config.data_uri)",
         "A run reads exactly one object, never a key prefix.",
+        dataset=True,
     )
     has_key = Choice("InputHasKey", comment="At least s3:, a bucket and one key part.")
     start_key = Pass(
@@ -350,6 +364,7 @@ def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
                 "InputSnapshotFailed",
                 "InputUnreadable",
                 "Could not copy the object data_uri names into the run",
+                dataset=True,
             ),
         )
     )
@@ -378,6 +393,7 @@ def _snapshot_phase(failures: _Failures, pipeline: State) -> Pass:
         "id, so the model package could not record exactly what it trained on. Enable "
         "versioning on bucket {}.', $.config.data_uri, $.input_object.bucket)",
         "Without a version the package could not name its data.",
+        dataset=True,
     )
     locate.next(has_key)
     has_key.add_choice(ChoiceRule.NumericGreaterThanEquals("$.input_object.count", 3), start_key)
@@ -436,6 +452,15 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
                     "Name": "MaxParallelTuningJobs",
                     "Value.$": "States.Format('{}', $.config.parallel_tuning_jobs)",
                 },
+                # The dataset settings (INTERFACES: prepare.py reads the lists as JSON text,
+                # "[]" meaning derive from the data). CheckInput has bounded each list's JSON
+                # text to a pipeline parameter's 1024 characters.
+                {"Name": "LabelColumn", "Value.$": "$.config.label_column"},
+                {
+                    "Name": "FeatureColumns",
+                    "Value.$": "States.JsonToString($.config.feature_columns)",
+                },
+                {"Name": "ClassOrder", "Value.$": "States.JsonToString($.config.class_order)"},
             ],
         },
         result_selector={
@@ -453,6 +478,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
                 "PipelineStartFailed",
                 "PipelineStartFailed",
                 "Could not start the SageMaker pipeline ${pipeline_name}",
+                dataset=True,
             ),
         )
     )
@@ -473,6 +499,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
                 "PipelineMonitoringFailed",
                 "PipelineMonitoringFailed",
                 "Could not read the status of the pipeline execution",
+                dataset=True,
             ),
         )
     )
@@ -505,6 +532,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         "long.', $.pipeline.arn, $.pipeline_status.status, $.poll.pipeline, "
         "$.config.poll_interval_seconds)",
         "Poll budget exhausted.",
+        dataset=True,
     )
     stop_pipeline.add_catch(
         Catch(error_equals=["States.ALL"], next_step=poll_budget, result_path="$.stop_error")
@@ -531,6 +559,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         "failure reasons: {}', $.pipeline.arn, $.pipeline_status.status, "
         "States.JsonToString($.pipeline_steps))",
         "The pipeline failed or was stopped; nothing is registered.",
+        dataset=True,
     )
     describe_failed_steps.add_catch(
         Catch(
@@ -583,6 +612,7 @@ def _pipeline_phase(failures: _Failures, gate: State) -> Task:
         "States.Format('{} (SageMaker pipeline execution {}, processing job {})', "
         "$.processing_job.ExitMessage, $.pipeline.arn, $.processing_job.ProcessingJobName)",
         "The data broke the contract: the prepare script's message, first; nothing registered.",
+        dataset=True,
     )
 
     start_pipeline.next(wait_pipeline)
@@ -646,6 +676,7 @@ def _gate_phase(failures: _Failures, registry: State) -> Task:
                 f"States.Format('The pipeline succeeded but s3://${{bucket}}/{{}} does not exist: "
                 f"the EvaluateModel step did not write its report.', {EVALUATION_KEY})",
                 "No evaluation.json: nothing to gate on.",
+                dataset=True,
             ),
         )
     )
@@ -657,28 +688,76 @@ def _gate_phase(failures: _Failures, registry: State) -> Task:
                 "EvaluationUnreadable",
                 "EvaluationUnreadable",
                 "Could not read the evaluation report",
+                dataset=True,
             ),
         )
+    )
+    # evaluate.py writes exactly one metrics block, SageMaker's model-quality shape for the
+    # problem type; the gate reads accuracy from whichever it is (copied to $.quality).
+    evaluation_kind = Choice("EvaluationKind", comment="Binary or multiclass metrics?")
+    binary = Pass(
+        "BinaryEvaluation",
+        parameters={"problem_type": "binary", "metrics.$": BINARY_METRICS},
+        result_path="$.quality",
+    )
+    multiclass = Pass(
+        "MulticlassEvaluation",
+        parameters={"problem_type": "multiclass", "metrics.$": MULTICLASS_METRICS},
+        result_path="$.quality",
+    )
+    no_metrics = failures.fail_with(
+        "EvaluationHasNoMetrics",
+        "EvaluationHasNoMetrics",
+        "States.Format('evaluation.json must hold exactly one of binary_classification_metrics "
+        "and multiclass_classification_metrics (the EvaluateModel step writes one for the "
+        "dataset contract problem type); it holds neither or both: {}', "
+        "States.JsonToString($.evaluation.report))",
+        "No metrics block to gate on.",
+        dataset=True,
     )
     check_evaluation = Choice("CheckEvaluation")
     evaluation_invalid = failures.fail_with(
         "EvaluationInvalid",
         "EvaluationInvalid",
-        "States.Format('evaluation.json has no numeric "
-        "multiclass_classification_metrics.accuracy.value or model.artifact_uri: {}', "
-        "States.JsonToString($.evaluation.report))",
+        "States.Format('evaluation.json has no numeric accuracy.value in its {} metrics, or no "
+        "model.artifact_uri, or no dataset_contract with label_column, class_names and "
+        "num_classes: {}', $.quality.problem_type, States.JsonToString($.evaluation.report))",
         "The report does not follow the contract.",
+        dataset=True,
     )
     quality_gate = Choice("QualityGate", comment="Register only models at or above the threshold.")
     gate_failed = failures.fail_with(
         "QualityGateFailed",
         "QualityGateFailed",
-        f"States.Format('Model accuracy {{}} is below the threshold {{}}; the model was not "
-        f"registered.', {ACCURACY}, $.config.accuracy_threshold)",
+        f"States.Format('Model accuracy {{}} (label {{}}, {{}}) is below the threshold {{}}; the "
+        f"model was not registered.', {ACCURACY}, {CONTRACT}.label_column, "
+        "$.quality.problem_type, $.config.accuracy_threshold)",
         "Rejected by the quality gate.",
+        dataset=True,
     )
 
-    read_evaluation.next(check_evaluation)
+    read_evaluation.next(evaluation_kind)
+    evaluation_kind.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent(BINARY_METRICS, True),
+                ChoiceRule.IsPresent(MULTICLASS_METRICS, False),
+            ]
+        ),
+        binary,
+    )
+    evaluation_kind.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.IsPresent(MULTICLASS_METRICS, True),
+                ChoiceRule.IsPresent(BINARY_METRICS, False),
+            ]
+        ),
+        multiclass,
+    )
+    evaluation_kind.default_choice(no_metrics)
+    binary.next(check_evaluation)
+    multiclass.next(check_evaluation)
     check_evaluation.add_choice(
         ChoiceRule.And(
             [
@@ -686,9 +765,11 @@ def _gate_phase(failures: _Failures, registry: State) -> Task:
                 ChoiceRule.IsNumeric(ACCURACY, True),
                 ChoiceRule.IsPresent("$.evaluation.report.model.artifact_uri", True),
                 ChoiceRule.IsString("$.evaluation.report.model.artifact_uri", True),
-                ChoiceRule.IsPresent(
-                    "$.evaluation.report.multiclass_classification_metrics.weighted_f1.value", True
-                ),
+                ChoiceRule.IsPresent(f"{CONTRACT}.label_column", True),
+                ChoiceRule.IsString(f"{CONTRACT}.label_column", True),
+                ChoiceRule.IsPresent(f"{CONTRACT}.class_names", True),
+                ChoiceRule.IsPresent(f"{CONTRACT}.num_classes", True),
+                ChoiceRule.IsNumeric(f"{CONTRACT}.num_classes", True),
             ]
         ),
         quality_gate,
@@ -773,6 +854,14 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
                 "data_bucket.$": "$.input_object.bucket",
                 "data_version_id.$": "$.snapshot.CopySourceVersionId",
                 "deployed_by_run.$": "$.approval.run_deploys",
+                # The dataset contract (prepare.py): its label column (CheckInput refuses a name
+                # this pattern would refuse) and its shape. The class names themselves stay in
+                # the report ModelMetrics names (dataset_contract.class_names): a label may hold
+                # any character and the list any length, which ASL cannot check against this
+                # pattern and 256-character limit, and a refused value would fail registration.
+                "label_column.$": f"{CONTRACT}.label_column",
+                "problem_type.$": "$.quality.problem_type",
+                "num_classes.$": f"States.Format('{{}}', {CONTRACT}.num_classes)",
             },
         },
         result_selector={
@@ -790,6 +879,7 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
                 "RegistrationFailed",
                 "ModelRegistrationFailed",
                 "Could not register the model package",
+                dataset=True,
             ),
         )
     )
@@ -1160,8 +1250,9 @@ def _success_phase() -> tuple[Choice, Pass, Task]:
             "pipeline_execution_arn.$": "$.pipeline.arn",
             "data_uri.$": "$.config.data_uri",
             "accuracy.$": ACCURACY,
-            "weighted_f1.$": "$.evaluation.report.multiclass_classification_metrics"
-            ".weighted_f1.value",
+            "problem_type.$": "$.quality.problem_type",
+            "label_column.$": f"{CONTRACT}.label_column",
+            "class_names.$": f"{CONTRACT}.class_names",
             "accuracy_threshold.$": "$.config.accuracy_threshold",
             "evaluation_uri.$": "States.Format('s3://${bucket}/{}', " + EVALUATION_KEY + ")",
             "model_package_arn.$": "$.model_package.arn",

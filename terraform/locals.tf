@@ -56,6 +56,9 @@ locals {
 
   execution_defaults = {
     data_uri                       = local.default_data_uri
+    label_column                   = var.label_column
+    feature_columns                = var.feature_columns
+    class_order                    = var.class_order
     accuracy_threshold             = var.accuracy_threshold
     deploy                         = var.deploy_endpoint
     auto_approve                   = var.auto_approve

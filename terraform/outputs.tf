@@ -74,8 +74,8 @@ output "endpoint_name" {
 }
 
 output "endpoint_invoke_command" {
-  description = "Sends one iris row (SepalLength,SepalWidth,PetalLength,PetalWidth) and prints class probabilities."
-  value       = "aws sagemaker-runtime invoke-endpoint --region ${local.region} --endpoint-name ${local.endpoint_name} --content-type text/csv --body '5.1,3.5,1.4,0.2' --cli-binary-format raw-in-base64-out /dev/stdout"
+  description = "Sends ROW, one CSV row of the served model's features in its dataset contract's order, and prints one probability per class (in the contract's class order; `make predict` names them and picks a test row from the model's evaluation report)."
+  value       = "aws sagemaker-runtime invoke-endpoint --region ${local.region} --endpoint-name ${local.endpoint_name} --content-type text/csv --body \"$ROW\" --cli-binary-format raw-in-base64-out /dev/stdout"
 }
 
 # ---- Trigger, notifications, monitoring ------------------------------------------------------

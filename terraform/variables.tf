@@ -172,6 +172,43 @@ variable "state_machine_name" {
   }
 }
 
+variable "label_column" {
+  description = "The CSV column holding the class label: the one dataset setting (prepare.py derives features, types and classes from the data). The default is the seed dataset's label column (data/raw/iris.csv)."
+  type        = string
+  default     = "Species"
+
+  validation {
+    # Stored in the model package's CustomerMetadataProperties (botocore's sagemaker model:
+    # CustomerMetadataValue, 1-256 characters of [\p{L}\p{Z}\p{N}_.:\/=+\-@]); the execution
+    # input's schema (lambdas/input_validator/schema.json) refuses the same names.
+    condition     = length(var.label_column) >= 1 && length(var.label_column) <= 256 && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]+$", var.label_column))
+    error_message = "label_column must be 1-256 letters, digits, spaces or _ . : / = + - @ (it is stored in the model package metadata)."
+  }
+}
+
+variable "feature_columns" {
+  description = "Feature columns in the order the endpoint expects them; [] means every column but the label, in file order."
+  type        = list(string)
+  default     = []
+
+  validation {
+    # The list reaches the pipeline as JSON text in a pipeline parameter (String1024).
+    condition     = length(distinct(var.feature_columns)) == length(var.feature_columns) && alltrue([for c in var.feature_columns : c != ""]) && length(jsonencode(var.feature_columns)) <= 1024
+    error_message = "feature_columns must hold distinct, non-empty names whose JSON text fits 1024 characters ([] = every column but the label)."
+  }
+}
+
+variable "class_order" {
+  description = "Class names in label-index order (the endpoint's probability order), naming exactly the labels present; [] means the sorted distinct labels."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.class_order) != 1 && length(distinct(var.class_order)) == length(var.class_order) && alltrue([for c in var.class_order : c != ""]) && length(jsonencode(var.class_order)) <= 1024
+    error_message = "class_order must be [] or at least 2 distinct, non-empty class names whose JSON text fits 1024 characters."
+  }
+}
+
 variable "accuracy_threshold" {
   description = "Quality gate: the model is registered only if test accuracy is at least this value."
   type        = number

@@ -12,6 +12,7 @@ import difflib
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -80,12 +81,39 @@ def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> 
         return (
             "a SageMaker model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/...)"
         )
+    if kind == "column_name":
+        return (
+            f"a column name of 1 to {spec['max_length']} letters, digits, spaces or "
+            f"{' '.join(METADATA_PUNCTUATION)} (it is stored in the model package metadata, "
+            "which refuses other characters)"
+        )
+    if kind == "column_list":
+        return (
+            f"[] (derive from the data) or a JSON array of at least {spec['min_items']} distinct, "
+            f"non-empty names whose compact JSON text fits {PIPELINE_PARAMETER_MAX} characters "
+            "(a SageMaker pipeline parameter)"
+        )
     raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
 
 
 #: "Version IDs are Unicode, UTF-8 encoded, URL-ready, opaque strings that are no more than 1,024
 #: bytes long" (S3 user guide, "How S3 Versioning works").
 S3_VERSION_ID_MAX = 1024
+#: botocore's sagemaker model: CustomerMetadataValue matches [\p{L}\p{Z}\p{N}_.:\/=+\-@]*.
+METADATA_PUNCTUATION = ("_", ".", ":", "/", "=", "+", "-", "@")
+#: botocore's sagemaker model: a pipeline Parameter's Value is String1024.
+PIPELINE_PARAMETER_MAX = 1024
+
+
+def metadata_safe(text: str) -> bool:
+    """Whether a model package metadata value may hold ``text`` (letters, separators, numbers
+    and the punctuation above, as the \\p{L} \\p{Z} \\p{N} classes of botocore's pattern)."""
+    return all(unicodedata.category(c)[0] in "LZN" or c in METADATA_PUNCTUATION for c in text)
+
+
+def compact_json(value: Any) -> str:
+    """``value`` as States.JsonToString writes it: no spaces between items."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _is_integer(value: Any) -> bool:
@@ -127,6 +155,21 @@ def _value_ok(name: str, value: Any, bucket: str, merged: Mapping[str, Any]) -> 
         return isinstance(value, str) and 0 < len(value) <= S3_VERSION_ID_MAX
     if kind == "model_package_arn":
         return isinstance(value, str) and MODEL_PACKAGE_ARN.match(value) is not None
+    if kind == "column_name":
+        return (
+            isinstance(value, str) and 0 < len(value) <= spec["max_length"] and metadata_safe(value)
+        )
+    if kind == "column_list":
+        if not isinstance(value, list):
+            return False
+        if not value:
+            return True  # derive from the data
+        return (
+            len(value) >= spec["min_items"]
+            and all(isinstance(item, str) and item != "" for item in value)
+            and len(set(value)) == len(value)
+            and len(compact_json(value)) <= PIPELINE_PARAMETER_MAX
+        )
     raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
 
 

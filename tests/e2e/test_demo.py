@@ -115,9 +115,16 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
 
     # The endpoint answers with the registered model: load it directly and compare.
     assert result.prediction is not None
-    expected = _predict_directly(stack, attached["model"]["artifact_uri"], tmp_path)
+    # The demo sends the report's first smoke row (a test row of the file) and names the classes
+    # from the report's dataset contract.
+    assert result.prediction["row"] == attached["smoke_test"]["body"].splitlines()[0]
+    assert result.prediction["class_names"] == attached["dataset_contract"]["class_names"]
+    expected = _predict_directly(
+        stack, attached["model"]["artifact_uri"], tmp_path, result.prediction["row"]
+    )
     assert result.prediction["probabilities"] == pytest.approx(expected, abs=1e-5)
-    assert result.prediction["label"] == "Iris-versicolor"
+    best = max(range(len(expected)), key=expected.__getitem__)
+    assert result.prediction["label"] == attached["dataset_contract"]["class_names"][best]
 
     assert result.report is not None and result.report.exists()
     sent = published(stack, notifications)
@@ -164,7 +171,8 @@ def test_operations_targets_work_against_the_emulator(stack: LocalStack) -> None
     )
 
     predicted = _make("predict", env)
-    assert "-> Iris-versicolor" in predicted
+    assert "Iris-setosa=" in predicted and "Iris-virginica=" in predicted, predicted
+    assert "-> Iris-" in predicted
 
     started = _make("start", env, "WAIT=1")
     assert "SUCCEEDED" in started
@@ -217,12 +225,14 @@ def _wait_for_registry_run(stack: LocalStack, input_key: str, known: set[str]) -
     raise AssertionError(f"no finished execution with {input_key} within 120 s")
 
 
-def _predict_directly(stack: LocalStack, artifact_uri: str, tmp_path: Path) -> list[float]:
+def _predict_directly(
+    stack: LocalStack, artifact_uri: str, tmp_path: Path, row: str
+) -> list[float]:
     bucket, _, key = artifact_uri.removeprefix("s3://").partition("/")
     body = stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     model_dir = tmp_path / "model"
     with tarfile.open(fileobj=io.BytesIO(body)) as archive:
         archive.extractall(model_dir, filter="data")
     model = train.model_fn(str(model_dir))
-    data = train.parse_csv_request(demo.SAMPLE_ROW, model.contract.feature_columns)
+    data = train.parse_csv_request(row, model.contract.feature_columns)
     return list(json.loads(train.probabilities_json(train.predict_probabilities(data, model)))[0])

@@ -37,6 +37,9 @@ XGBOOST_IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:
 
 DEFAULTS: dict[str, Any] = {
     "data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
+    "label_column": "species",
+    "feature_columns": [],
+    "class_order": [],
     "accuracy_threshold": 0.9,
     "deploy": False,
     "auto_approve": False,
@@ -347,16 +350,56 @@ def _model_artifact() -> bytes:
         return model_tar_gz(model_dir)
 
 
-def evaluation_report(accuracy: float, *, execution_id: str = "abc") -> dict[str, Any]:
-    """A report in the contract's shape (``ml/evaluate.py`` writes the real one)."""
-    classes = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+def evaluation_report(
+    accuracy: float, *, execution_id: str = "abc", binary: bool = False
+) -> dict[str, Any]:
+    """A report in the contract's shape (``ml/evaluate.py`` writes the real one): multiclass
+    (the iris-like seed), or ``binary`` with SageMaker's binary_classification_metrics."""
+    classes = (
+        ["malignant", "benign"] if binary else ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    )
+    metrics: dict[str, Any]
+    if binary:
+        metrics = {
+            "binary_classification_metrics": {
+                name: {"value": accuracy, "standard_deviation": "NaN"}
+                for name in ("accuracy", "precision", "recall", "f1", "auc")
+            }
+        }
+        metrics["binary_classification_metrics"]["confusion_matrix"] = {
+            "0": {"0": 10, "1": 0},
+            "1": {"0": 0, "1": 10},
+        }
+    else:
+        metrics = {
+            "multiclass_classification_metrics": {
+                "accuracy": {"value": accuracy, "standard_deviation": "NaN"},
+                "weighted_f1": {"value": accuracy, "standard_deviation": "NaN"},
+                "weighted_precision": {"value": accuracy, "standard_deviation": "NaN"},
+                "weighted_recall": {"value": accuracy, "standard_deviation": "NaN"},
+                "confusion_matrix": {a: {p: 10 if a == p else 0 for p in classes} for a in classes},
+            }
+        }
+    features = ["mean radius", "mean texture"] if binary else ["f1", "f2", "f3", "f4"]
     return {
-        "multiclass_classification_metrics": {
-            "accuracy": {"value": accuracy, "standard_deviation": "NaN"},
-            "weighted_f1": {"value": accuracy, "standard_deviation": "NaN"},
-            "weighted_precision": {"value": accuracy, "standard_deviation": "NaN"},
-            "weighted_recall": {"value": accuracy, "standard_deviation": "NaN"},
-            "confusion_matrix": {a: {p: 10 if a == p else 0 for p in classes} for a in classes},
+        **metrics,
+        "dataset_contract": {
+            "schema_version": 1,
+            "label_column": "diagnosis" if binary else "species",
+            "feature_columns": features,
+            "feature_types": {f: "float64" for f in features},
+            "class_names": classes,
+            "num_classes": len(classes),
+            "problem_type": "binary" if binary else "multiclass",
+            "objective": "binary:logistic" if binary else "multi:softprob",
+            "tuning_metric": "validation:logloss" if binary else "validation:mlogloss",
+        },
+        # Rows of the test split, features only (the real evaluate.py takes them from its split).
+        "smoke_test": {
+            "content_type": "text/csv",
+            "body": "14.2,20.1\n" if binary else "6.4,3.2,4.5,1.5\n5.1,3.5,1.4,0.2\n",
+            "rows": 1 if binary else 2,
+            "tolerance": 1e-4,
         },
         "model": {
             "artifact_uri": f"s3://{BUCKET}/pipelines/{execution_id}/training/job-001/output/"

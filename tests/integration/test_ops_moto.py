@@ -153,7 +153,7 @@ def test_start_wait_reports_a_failure_with_exit_1(stack: Stack, outputs: Path) -
     assert code == 1
     assert "FAILED" in out
     assert "error: QualityGateFailed" in out
-    assert "0.5 is below the threshold 0.9" in out
+    assert "0.5 (label species, multiclass) is below the threshold 0.9" in out
 
 
 # ----------------------------------------------------------------------------- status / logs
@@ -242,7 +242,9 @@ def test_logs_render_history_and_trigger_logs(stack: Stack, outputs: Path) -> No
     assert re.search(r"\+0\.0s\s+ExecutionStarted", history)
     assert re.search(r"TaskStateEntered\s+StartPipeline", history)
     assert re.search(
-        r"ExecutionFailed\s+QualityGateFailed: .*0\.5 is below the threshold 0\.9", history
+        r"ExecutionFailed\s+QualityGateFailed: .*0\.5 \(label species, multiclass\) is below "
+        r"the threshold 0\.9",
+        history,
     )
     assert "== /aws/lambda/iris-trigger: last 1 events" in out
     assert "started execution s3-abc" in out
@@ -359,5 +361,8 @@ def test_predict_invokes_the_deployed_endpoint(stack: Stack, outputs: Path) -> N
 
     assert (code, err) == (0, "")
     header, line = out.splitlines()
-    assert header == f"endpoint {ENDPOINT}, row 6.4,3.2,4.5,1.5"
+    # The row and the names come from the served package's report (dataset_contract,
+    # smoke_test), never from the CLI.
+    assert header == f"endpoint {ENDPOINT}, label species, row 6.4,3.2,4.5,1.5"
+    assert line.startswith("Iris-setosa=")
     assert line.endswith("-> Iris-versicolor")

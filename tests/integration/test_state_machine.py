@@ -245,7 +245,7 @@ def test_gate_fails(stack: Stack) -> None:
 
     assert run.status == "FAILED"
     assert run.error == "QualityGateFailed"
-    assert "0.5 is below the threshold 0.9" in run.cause
+    assert "0.5 (label species, multiclass) is below the threshold 0.9" in run.cause
     assert run.states[-3:] == ["QualityGateFailed", "NotifyFailure", "Failed"]
     assert "RegisterModel" not in run.states
     assert stack.model_packages() == []
@@ -401,6 +401,108 @@ def test_evaluation_without_accuracy_is_invalid(stack: Stack) -> None:
     assert run.status == "FAILED"
     assert run.error == "EvaluationInvalid"
     assert stack.model_packages() == []
+
+
+def test_binary_report_passes_the_gate_and_registers_the_contract(stack: Stack) -> None:
+    sagemaker.set_pipeline_runner(succeed_with(stack, evaluation_report(0.96, binary=True)))
+
+    run = stack.run({})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "BinaryEvaluation" in run.states and "MulticlassEvaluation" not in run.states
+    assert run.output["accuracy"] == 0.96
+    assert run.output["problem_type"] == "binary"
+    assert run.output["label_column"] == "diagnosis"
+    assert run.output["class_names"] == ["malignant", "benign"]
+    [package] = stack.model_packages()
+    metadata = package["CustomerMetadataProperties"]
+    assert metadata["label_column"] == "diagnosis"
+    assert metadata["problem_type"] == "binary"
+    assert metadata["num_classes"] == "2"
+    assert metadata["accuracy"] == "0.96"
+    [note] = stack.notifications()
+    assert note["message"]["label_column"] == "diagnosis"
+    assert note["message"]["class_names"] == ["malignant", "benign"]
+
+
+def test_binary_report_below_the_threshold_fails_the_gate_naming_the_label(stack: Stack) -> None:
+    sagemaker.set_pipeline_runner(succeed_with(stack, evaluation_report(0.6, binary=True)))
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error == "QualityGateFailed"
+    assert "0.6 (label diagnosis, binary) is below the threshold 0.9" in run.cause
+    assert stack.model_packages() == []
+    [note] = stack.notifications()
+    assert note["message"]["label_column"] == "species"  # the run's setting (Terraform's)
+
+
+def test_multiclass_package_records_its_label_and_class_count(stack: Stack) -> None:
+    passing(stack)
+
+    run = stack.run({})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert "MulticlassEvaluation" in run.states
+    [package] = stack.model_packages()
+    metadata = package["CustomerMetadataProperties"]
+    assert (metadata["label_column"], metadata["problem_type"], metadata["num_classes"]) == (
+        "species",
+        "multiclass",
+        "3",
+    )
+
+
+@pytest.mark.parametrize("blocks", ["neither", "both"])
+def test_a_report_without_exactly_one_metrics_block_is_refused(stack: Stack, blocks: str) -> None:
+    report = evaluation_report(0.97)
+    if blocks == "neither":
+        del report["multiclass_classification_metrics"]
+    else:
+        binary = evaluation_report(0.97, binary=True)
+        report["binary_classification_metrics"] = binary["binary_classification_metrics"]
+    sagemaker.set_pipeline_runner(succeed_with(stack, report))
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error == "EvaluationHasNoMetrics"
+    assert "exactly one of binary_classification_metrics and multiclass" in run.cause
+    assert stack.model_packages() == []
+    [note] = stack.notifications()
+    assert note["message"]["error"] == "EvaluationHasNoMetrics"
+    assert note["message"]["label_column"] == "species"
+
+
+def test_a_report_without_the_dataset_contract_is_invalid(stack: Stack) -> None:
+    report = evaluation_report(0.97)
+    del report["dataset_contract"]
+    sagemaker.set_pipeline_runner(succeed_with(stack, report))
+
+    run = stack.run({})
+
+    assert run.status == "FAILED"
+    assert run.error == "EvaluationInvalid"
+    assert "dataset_contract" in run.cause
+    assert stack.model_packages() == []
+
+
+def test_the_dataset_settings_reach_the_pipeline_as_parameters(stack: Stack) -> None:
+    passing(stack)
+
+    run = stack.run({"label_column": "kind", "class_order": ["b", "a"]})
+
+    started = [
+        e["taskScheduledEventDetails"]["parameters"]
+        for e in run.history
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resource"] == "startPipelineExecution"
+    ]
+    parameters = {p["Name"]: p["Value"] for p in json.loads(started[0])["PipelineParameters"]}
+    assert parameters["LabelColumn"] == "kind"
+    assert parameters["FeatureColumns"] == "[]"  # Terraform's default: derive
+    assert json.loads(parameters["ClassOrder"]) == ["b", "a"]
 
 
 def test_evaluation_not_json_is_unreadable(stack: Stack) -> None:

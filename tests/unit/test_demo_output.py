@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from local import demo
 from local.demo import describe_event, path_summary, progress_bar
 
 
@@ -52,3 +57,59 @@ def test_failed_step_line_names_the_reason() -> None:
 
 def test_uninteresting_events_have_no_line() -> None:
     assert describe_event({"type": "pipeline_started"}) is None
+
+
+def test_prediction_line_names_every_class_of_the_contract() -> None:
+    line = demo.prediction_line(
+        {
+            "row": "1.5,2",
+            "probabilities": [0.25, 0.75],
+            "class_names": ["benign", "malignant"],
+            "label": "malignant",
+        }
+    )
+    assert line == "1.5,2: malignant  [benign=0.250, malignant=0.750]"
+
+
+def test_the_label_becomes_terraforms_label_column() -> None:
+    assert demo.demo_variables(True, None, "diagnosis")["label_column"] == "diagnosis"
+    assert "label_column" not in demo.demo_variables(True, None)  # the seed's default
+
+
+def test_no_data_runs_the_seed_data() -> None:
+    args = demo.parse_args([])
+    demo.check_data(args)
+    assert args.data == demo.DEFAULT_DATA
+
+
+@pytest.mark.parametrize(
+    ("files", "argv", "message"),
+    [
+        ({}, ["--label", "y"], "LABEL=y names a column of DATA, but no DATA was given"),
+        ({}, ["--data", "{tmp}/missing.csv", "--label", "y"], "missing.csv: no such file"),
+        ({"d.txt": "a,y\n1,0\n"}, ["--data", "{tmp}/d.txt", "--label", "y"], "is not a .csv"),
+        ({"d.csv": "a,y\n1,0\n"}, ["--data", "{tmp}/d.csv"], "needs LABEL=<its label column>"),
+        (
+            {"d.csv": "a,y\n1,0\n"},
+            ["--data", "{tmp}/d.csv", "--label", "y (class)"],
+            "label_column: got",
+        ),
+        ({"d.csv": "a,y\n1,0\n"}, ["up", "--data", "{tmp}/d.csv"], "takes no DATA or LABEL"),
+    ],
+)
+def test_data_and_label_preconditions_are_refused_with_what_to_do(
+    tmp_path: Path, files: dict[str, str], argv: list[str], message: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    args = demo.parse_args([a.replace("{tmp}", str(tmp_path)) for a in argv])
+    with pytest.raises(demo.DemoError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        demo.check_data(args)
+
+
+def test_a_csv_with_its_label_is_accepted(tmp_path: Path) -> None:
+    data = tmp_path / "Wine Data.CSV"
+    data.write_text("a,y\n1,0\n")
+    args = demo.parse_args(["--data", str(data), "--label", "class label"])
+    demo.check_data(args)
+    assert (args.data, args.label) == (data, "class label")

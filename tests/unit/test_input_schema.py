@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "proj-bucket"
 DEFAULTS = {
     "data_uri": f"s3://{BUCKET}/data/seed/iris.csv",
+    "label_column": "species",
+    "feature_columns": [],
+    "class_order": [],
     "accuracy_threshold": 0.9,
     "deploy": False,
     "auto_approve": False,
@@ -57,6 +60,21 @@ REFUSALS: list[tuple[Any, str, str]] = [
     ({"data_uri": "/tmp/iris.csv"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
     ({"data_uri": f"s3://{BUCKET}/data/raw/"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
     ({"approved_model_package_arn": "x"}, "approved_model_package_arn", "model package ARN"),
+    ({"label_column": ""}, "label_column", "a column name of 1 to 256"),
+    ({"label_column": 3}, "label_column", "a column name of 1 to 256"),
+    ({"label_column": "income (>50K)"}, "label_column", "stored in the model package metadata"),
+    ({"label_column": "x" * 257}, "label_column", "a column name of 1 to 256"),
+    ({"feature_columns": "a,b"}, "feature_columns", "a JSON array of at least 1 distinct"),
+    ({"feature_columns": ["a", "a"]}, "feature_columns", "distinct, non-empty names"),
+    ({"feature_columns": ["a", ""]}, "feature_columns", "distinct, non-empty names"),
+    ({"feature_columns": ["a", 1]}, "feature_columns", "distinct, non-empty names"),
+    (
+        {"feature_columns": [f"feature number {i}" for i in range(60)]},
+        "feature_columns",
+        "fits 1024 characters",
+    ),
+    ({"class_order": ["only"]}, "class_order", "at least 2 distinct"),
+    ({"class_order": ["a", "b", "a"]}, "class_order", "at least 2 distinct"),
     ([], "execution input", "a JSON object"),
     ("x", "execution input", "a JSON object"),
     (3, "execution input", "a JSON object"),
@@ -122,6 +140,9 @@ def test_every_problem_is_reported_at_once() -> None:
         {"data_uri": f"s3://{BUCKET}/data/raw/uploads/a b.csv", "max_polls": 10000},
         {"approved_model_package_arn": PACKAGE},
         {"rejected_model_package_arn": PACKAGE},
+        {"label_column": "mean radius", "feature_columns": ["od280/od315", "x"]},
+        {"label_column": "Ünits_2", "class_order": ["malignant", "benign"]},
+        {"feature_columns": [], "class_order": []},
     ],
 )
 def test_valid_input_is_accepted_and_echoed(value: dict[str, Any]) -> None:
@@ -204,7 +225,10 @@ def test_terraform_bounds_agree_with_the_schema() -> None:
 
 def test_no_second_copy_of_the_field_list_in_python() -> None:
     """The schema's keys are spelled as a list only in schema.json."""
-    names = logic.field_names()
+    # The dataset contract (prepare.py's artifact, INTERFACES.md) has keys of the same names:
+    # reading a contract (ops' predict) is not a copy of the field list; the other names still are.
+    contract_keys = {"label_column", "feature_columns"}
+    names = [name for name in logic.field_names() if name not in contract_keys]
     offenders = []
     for path in [
         *ROOT.glob("statemachines/*.py"),
@@ -250,3 +274,31 @@ def test_ops_settings_parse_as_json_values() -> None:
     )
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         commands.parse_setting("max_tuning_jobs")
+
+
+def test_a_list_that_fits_the_pipeline_parameter_exactly_is_accepted() -> None:
+    """The bound is the compact JSON text States.JsonToString passes (String1024)."""
+    names = [f"c{i:03d}" for i in range(100)]  # 7 characters each as JSON, with its comma
+    text = logic.compact_json(names)
+    names[-1] += "x" * (logic.PIPELINE_PARAMETER_MAX - len(text))
+    assert len(logic.compact_json(names)) == logic.PIPELINE_PARAMETER_MAX
+    assert verdict({"feature_columns": names})["valid"] is True
+    names[-1] += "x"
+    assert verdict({"feature_columns": names})["valid"] is False
+
+
+def test_the_metadata_check_follows_botocores_character_classes() -> None:
+    assert logic.metadata_safe("Species")
+    assert logic.metadata_safe("mean radius_2/x=y+z-w@v:u.t")
+    assert logic.metadata_safe("Größe 3")
+    for refused in ("a(b)", ">50K", "a,b", "a;b", 'a"b', "a#b"):
+        assert not logic.metadata_safe(refused), refused
+
+
+def test_terraform_validates_the_dataset_settings_as_the_schema_does() -> None:
+    variables = (ROOT / "terraform" / "variables.tf").read_text(encoding="utf-8")
+    spec = logic.schema()["fields"]
+    assert f"length(var.label_column) <= {spec['label_column']['max_length']}" in variables
+    for name in ("feature_columns", "class_order"):
+        assert f"length(jsonencode(var.{name})) <= {logic.PIPELINE_PARAMETER_MAX}" in variables
+    assert 'default     = "Species"' in variables  # the seed data's label (data/raw/iris.csv)

@@ -393,12 +393,21 @@ def test_metric_reads_the_model_quality_shape() -> None:
     )
 
 
+def test_metrics_come_from_whichever_block_the_report_has() -> None:
+    binary = {"binary_classification_metrics": {"accuracy": {"value": 0.9}, "f1": {"value": 0.8}}}
+    multiclass = {"multiclass_classification_metrics": {"weighted_f1": {"value": 0.7}}}
+    assert commands.metric(binary, "accuracy") == 0.9
+    assert commands.f1_of(binary) == 0.8
+    assert commands.f1_of(multiclass) == 0.7
+    assert commands.f1_of({"model": {}}) is None
+
+
 def test_models_table() -> None:
     package = commands.ModelPackage(
         "arn:p/2", 2, "Completed", "PendingManualApproval", T0, 0.9667, None, "manual-1"
     )
     lines = render.models([package], "g").splitlines()
-    assert lines[0].split()[:5] == ["VERSION", "STATUS", "APPROVAL", "ACCURACY", "WEIGHTED_F1"]
+    assert lines[0].split()[:5] == ["VERSION", "STATUS", "APPROVAL", "ACCURACY", "F1"]
     assert lines[2].split() == [
         "2",
         "Completed",
@@ -475,27 +484,32 @@ def test_approve_already_approved_is_a_no_op() -> None:
 # ----------------------------------------------------------------------------- predict
 
 
+# A contract unlike any real dataset's: the CLI must take every name from the report.
+FEATURES = ["f one", "f2", "f3"]
+CLASSES = ["cold", "warm", "hot"]
+
+
 @pytest.mark.parametrize(
     ("row", "body"),
-    [("6.4,3.2,4.5,1.5", "6.4,3.2,4.5,1.5"), (" 5, 3.5 ,1.4,0.2\n", "5,3.5,1.4,0.2")],
+    [("6.4,3.2,4.5", "6.4,3.2,4.5"), (" 5, 3.5 ,1.4\n", "5,3.5,1.4")],
 )
-def test_parse_row_accepts_four_numbers(row: str, body: str) -> None:
-    assert commands.parse_row(row) == body
+def test_parse_row_accepts_one_number_per_contract_feature(row: str, body: str) -> None:
+    assert commands.parse_row(row, FEATURES) == body
 
 
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("6.4,3.2,4.5", "needs 4 comma-separated numbers"),
-        ("6.4,3.2,4.5,1.5,9", "got 5"),
-        ("6.4,abc,4.5,1.5", "SepalWidth must be a number"),
-        ("6.4,3.2,nan,1.5", "PetalLength must be a number"),
+        ("6.4,3.2", r"needs 3 comma-separated numbers \(f one,f2,f3\)"),
+        ("6.4,3.2,4.5,1.5", "got 4"),
+        ("6.4,abc,4.5", "f2 must be a number"),
+        ("nan,3.2,4.5", "f one must be a number"),
         ("", "got 1"),
     ],
 )
 def test_parse_row_rejects_bad_rows(row: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        commands.parse_row(row)
+        commands.parse_row(row, FEATURES)
 
 
 @pytest.mark.parametrize(
@@ -508,13 +522,19 @@ def test_parse_row_rejects_bad_rows(row: str, message: str) -> None:
     ],
 )
 def test_parse_probabilities_shapes(body: bytes) -> None:
-    assert commands.parse_probabilities(body) == [[0.02, 0.96, 0.02]]
+    assert commands.parse_probabilities(body, 3) == [[0.02, 0.96, 0.02]]
 
 
 @pytest.mark.parametrize("body", [b"body", b"[[0.5, 0.5]]", b"[]", b'{"a": 1}', b"[[1,2,3],[1]]"])
 def test_parse_probabilities_rejects_other_answers(body: bytes) -> None:
     with pytest.raises(OperationError, match="3 class probabilities"):
-        commands.parse_probabilities(body)
+        commands.parse_probabilities(body, 3)
+
+
+def test_a_binary_answer_has_two_probabilities() -> None:
+    assert commands.parse_probabilities(b"[[0.3, 0.7]]", 2) == [[0.3, 0.7]]
+    with pytest.raises(OperationError, match="2 class probabilities"):
+        commands.parse_probabilities(b"[[0.02, 0.96, 0.02]]", 2)
 
 
 class FakeRuntime:
@@ -530,27 +550,140 @@ class FakeRuntime:
 def test_predict_sends_csv_and_names_the_class() -> None:
     runtime = FakeRuntime(b"[[0.01, 0.02, 0.97], [0.9, 0.05, 0.05]]")
     sagemaker = FakeSageMaker({"EndpointStatus": "InService"})
-    found = commands.predict(sagemaker, runtime, "ep", "6.4,3.2,4.5,1.5")
+    found = commands.predict(sagemaker, runtime, "ep", "6.4,3.2,4.5", CLASSES)
     assert runtime.calls == [
         {
             "EndpointName": "ep",
             "ContentType": "text/csv",
             "Accept": "application/json",
-            "Body": b"6.4,3.2,4.5,1.5",
+            "Body": b"6.4,3.2,4.5",
         }
     ]
-    assert [p.label for p in found] == ["Iris-virginica", "Iris-setosa"]
+    assert [p.label for p in found] == ["hot", "cold"]
     assert render.predictions(found).splitlines()[0] == (
-        "Iris-setosa=0.0100  Iris-versicolor=0.0200  Iris-virginica=0.9700  -> Iris-virginica"
+        "cold=0.0100  warm=0.0200  hot=0.9700  -> hot"
     )
+
+
+def report(**changes: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "multiclass_classification_metrics": {"accuracy": {"value": 0.9}},
+        "dataset_contract": {
+            "label_column": "weather",
+            "feature_columns": FEATURES,
+            "class_names": CLASSES,
+            "num_classes": 3,
+        },
+        "smoke_test": {"content_type": "text/csv", "body": "1,2,3\n4,5,6\n", "rows": 2},
+    }
+    found.update(changes)
+    return found
+
+
+class ServingSageMaker(FakeSageMaker):
+    """An endpoint serving model m-1, created from package arn:p/7 (the state machine's way)."""
+
+    def __init__(self, model: dict[str, Any], package: dict[str, Any]) -> None:
+        super().__init__({"EndpointStatus": "InService", "EndpointConfigName": "cfg-1"})
+        self.model = model
+        self.package = package
+
+    def describe_model(self, ModelName: str) -> dict[str, Any]:
+        assert ModelName == "m-1"
+        return self.model
+
+    def describe_model_package(self, ModelPackageName: str) -> dict[str, Any]:
+        assert ModelPackageName == "arn:p/7"
+        return self.package
+
+
+class FakeS3:
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        if f"{Bucket}/{Key}" not in self.objects:
+            raise client_error("NoSuchKey", "The specified key does not exist.")
+        return {"Body": io.BytesIO(self.objects[f"{Bucket}/{Key}"])}
+
+
+PACKAGE = {
+    "ModelMetrics": {"ModelQuality": {"Statistics": {"S3Uri": "s3://b/evaluation/x/e.json"}}}
+}
+MODEL = {"PrimaryContainer": {"ModelPackageName": "arn:p/7"}}
+
+
+def test_the_serving_contract_comes_from_the_served_packages_report() -> None:
+    s3 = FakeS3({"b/evaluation/x/e.json": json.dumps(report()).encode()})
+    contract = commands.serving_contract(ServingSageMaker(MODEL, PACKAGE), s3, "ep")
+    assert contract.class_names == CLASSES
+    assert contract.feature_columns == FEATURES
+    assert contract.label_column == "weather"
+    assert contract.default_row == "1,2,3"
+    assert contract.evaluation_uri == "s3://b/evaluation/x/e.json"
+
+
+@pytest.mark.parametrize(
+    ("model", "package", "objects", "message"),
+    [
+        ({"PrimaryContainer": {"Image": "x"}}, PACKAGE, {}, "not created from a model package"),
+        (MODEL, {}, {}, "has no ModelMetrics statistics"),
+        (MODEL, PACKAGE, {}, "is missing or not JSON"),
+        (
+            MODEL,
+            PACKAGE,
+            {"b/evaluation/x/e.json": json.dumps(report(dataset_contract={})).encode()},
+            "has no dataset_contract with class_names and feature_columns",
+        ),
+    ],
+)
+def test_an_unknown_contract_is_a_clear_error(
+    model: dict[str, Any], package: dict[str, Any], objects: dict[str, bytes], message: str
+) -> None:
+    with pytest.raises(OperationError, match=message):
+        commands.serving_contract(ServingSageMaker(model, package), FakeS3(objects), "ep")
+
+
+def test_a_report_without_smoke_rows_asks_for_a_row() -> None:
+    contract = commands.contract_of(report(smoke_test=None), "arn:p/7", "s3://b/e.json")
+    with pytest.raises(OperationError, match=r"no smoke_test rows .* pass ROW"):
+        _ = contract.default_row
+
+
+def test_cli_predict_prints_the_contracts_class_names(tmp_path: Path) -> None:
+    path = tmp_path / "o.json"
+    path.write_text(json.dumps({"endpoint_name": {"value": "ep"}}))
+    s3 = FakeS3({"b/evaluation/x/e.json": json.dumps(report()).encode()})
+    runtime = FakeRuntime(b"[[0.2, 0.5, 0.3]]")
+
+    class Clients:
+        sagemaker = ServingSageMaker(MODEL, PACKAGE)
+
+    Clients.s3 = s3  # type: ignore[attr-defined]
+    Clients.runtime = runtime  # type: ignore[attr-defined]
+    args = cli.build_parser().parse_args(["predict", "--outputs", str(path)])
+    context = cli.Context(args, {"endpoint_name": "ep"}, Clients(), lambda: T0)  # type: ignore[arg-type]
+    text, code = cli.cmd_predict(context)
+    assert code == 0
+    assert text.splitlines() == [
+        "endpoint ep, label weather, row 1,2,3",
+        "cold=0.2000  warm=0.5000  hot=0.3000  -> warm",
+    ]
+    assert runtime.calls[0]["Body"] == b"1,2,3"
+    args = cli.build_parser().parse_args(["predict", "--row", "1,2"])
+    context = cli.Context(args, {"endpoint_name": "ep"}, Clients(), lambda: T0)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="ROW needs 3"):
+        cli.cmd_predict(context)
 
 
 def test_predict_explains_a_missing_or_busy_endpoint() -> None:
     runtime = FakeRuntime(b"[]")
     with pytest.raises(OperationError, match=r"endpoint ep does not exist: deploy a model \(make"):
-        commands.predict(FakeSageMaker(None), runtime, "ep", "1,2,3,4")
+        commands.predict(FakeSageMaker(None), runtime, "ep", "1,2,3", CLASSES)
     with pytest.raises(OperationError, match="endpoint ep is Creating"):
-        commands.predict(FakeSageMaker({"EndpointStatus": "Creating"}), runtime, "ep", "1,2,3,4")
+        commands.predict(
+            FakeSageMaker({"EndpointStatus": "Creating"}), runtime, "ep", "1,2,3", CLASSES
+        )
     assert runtime.calls == []
 
 
@@ -688,7 +821,6 @@ def test_cli_missing_output_and_region(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["predict", "--row", "1,2,3"],
         ["start", "--data", "not-s3"],
         ["status", "--limit", "0"],
         ["frobnicate"],
@@ -712,7 +844,7 @@ def test_cli_parses_the_make_targets_arguments() -> None:
         True,
         30.0,
     )
-    assert cli.build_parser().parse_args(["predict"]).row == commands.DEFAULT_ROW
+    assert cli.build_parser().parse_args(["predict"]).row is None  # the report's smoke row
     assert cli.build_parser().parse_args(["start"]).deploy is False
 
 
