@@ -70,8 +70,10 @@ def smoke_test_spec(report: Any) -> dict[str, Any]:
     body, expected = spec.get("body"), spec.get("probabilities")
     if not isinstance(body, str) or not body.strip():
         raise SmokeTestUnavailable("the evaluation report's smoke_test.body is empty")
-    if not isinstance(expected, list) or not expected or not all(
-        isinstance(row, list) for row in expected
+    if (
+        not isinstance(expected, list)
+        or not expected
+        or not all(isinstance(row, list) for row in expected)
     ):
         raise SmokeTestUnavailable(
             "the evaluation report's smoke_test.probabilities is not a list of rows"

@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 from moto.sagemaker.models import sagemaker_backends
 
-from devtools.build import INPUT_VALIDATOR_FILES, zip_bytes
+from devtools.build import INPUT_VALIDATOR_FILES, SMOKE_TEST_FILES, zip_bytes
 from devtools.generated import render
 from ml import train
 from statemachines.training_pipeline import ASL_PATH
@@ -49,6 +49,21 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Terraform's deployment_guardrails (terraform/deployment_guardrails.tf) with the local stack's
+#: short baking period; the alarm names are the ones ``Stack.create_rollback_alarms`` creates.
+GUARDRAILS: dict[str, Any] = {
+    "instance_count": 2,
+    "canary_percent": 50,
+    "baking_seconds": 1,
+    "termination_wait_seconds": 0,
+    "max_execution_seconds": 1802,
+    "alarms": [
+        {"AlarmName": f"{ENDPOINT}-{name}"}
+        for name in ("invocation-4xx", "invocation-5xx", "model-latency")
+    ],
+}
+
+
 #: The object DEFAULTS' data_uri names (the scripted pipelines never parse it).
 DEFAULT_DATA = b"sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,0\n"
 
@@ -64,6 +79,8 @@ def asl_values(
     auto_approve_allowed: bool = True,
     defaults: dict[str, Any] | None = None,
     validator_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:input-validator",
+    smoke_test_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:smoke-test",
+    guardrails: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     return {
         "defaults_json": defaults_json(defaults or DEFAULTS),
@@ -78,6 +95,8 @@ def asl_values(
         "endpoint_instance_type": "ml.m5.large",
         "model_name_prefix": "iris-xgb",
         "input_validator_function_arn": validator_arn,
+        "smoke_test_function_arn": smoke_test_arn,
+        "deployment_guardrails_json": defaults_json(guardrails or GUARDRAILS),
     }
 
 
@@ -137,7 +156,8 @@ class Stack:
             RoleName="sfn-role",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
-        self.validator_arn = self._create_input_validator(session)
+        self.validator_arn = self._create_lambda(session, "input-validator", INPUT_VALIDATOR_FILES)
+        self.smoke_test_arn = self._create_lambda(session, "smoke-test", SMOKE_TEST_FILES)
         definition = render(
             ASL_PATH.read_text(encoding="utf-8"),
             asl_values(
@@ -145,6 +165,7 @@ class Stack:
                 auto_approve_allowed=auto_approve_allowed,
                 defaults=defaults,
                 validator_arn=self.validator_arn,
+                smoke_test_arn=self.smoke_test_arn,
             ),
         )
         self.state_machine_arn = self.sfn.create_state_machine(
@@ -153,10 +174,10 @@ class Stack:
         self._runs = 0
 
     @staticmethod
-    def _create_input_validator(session: boto3.Session) -> str:
-        """The real validator Lambda (the zip ``make build`` ships), as Terraform creates it."""
+    def _create_lambda(session: boto3.Session, name: str, files: dict[str, Path]) -> str:
+        """A real Lambda (the zip ``make build`` ships), as Terraform creates it."""
         role = session.client("iam").create_role(
-            RoleName="input-validator",
+            RoleName=name,
             AssumeRolePolicyDocument=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -172,12 +193,12 @@ class Stack:
         )["Role"]["Arn"]
         return str(
             session.client("lambda").create_function(
-                FunctionName="input-validator",
+                FunctionName=name,
                 Runtime="python3.12",
                 Role=role,
                 Handler="handler.lambda_handler",
-                Code={"ZipFile": zip_bytes(INPUT_VALIDATOR_FILES)},
-                Timeout=10,
+                Code={"ZipFile": zip_bytes(files)},
+                Timeout=60,
             )["FunctionArn"]
         )
 
