@@ -1457,6 +1457,28 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         "endpoint failed",
         "SageMaker could not bring the endpoint into service.",
     )
+    new_endpoint_deleted = history.failed(
+        "NewEndpointFailedDeleted",
+        "EndpointDeploymentFailed",
+        "States.Format('Endpoint ${endpoint_name} could not be created with model package {}: "
+        "{}. This was the first deployment, with no previous configuration to go back to, so "
+        "the endpoint was deleted. Fix the model, then approve a new version.', "
+        "$.model_package.arn, $.endpoint.FailureReason)",
+        "endpoint failed: endpoint deleted",
+        "A first deployment that never reached InService leaves no endpoint behind.",
+    )
+    delete_new_endpoint = Task(
+        "DeleteFailedNewEndpoint",
+        resource=SAGEMAKER_SDK + "deleteEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path=None,
+    )
+    delete_new_endpoint.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    # Not deleted: say so (the next deployment replaces a Failed endpoint anyway).
+    delete_new_endpoint.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=endpoint_failed, result_path="$.error")
+    )
+    delete_new_endpoint.next(new_endpoint_deleted)
     endpoint_timeout = history.failed(
         "EndpointTimedOut",
         "EndpointDeploymentTimedOut",
@@ -1578,6 +1600,17 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
     # (an alarm tripped, or the new fleet could not serve) and the previous config serves.
     endpoint_status.add_choice(
         ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), rolled_back
+    )
+    # The first deployment is protected too: a new endpoint that could not start is deleted
+    # (a Failed endpoint can only be deleted) rather than left behind.
+    endpoint_status.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"),
+                ChoiceRule.StringEquals("$.attempt.mode", "create"),
+            ]
+        ),
+        delete_new_endpoint,
     )
     endpoint_status.add_choice(
         ChoiceRule.Or(

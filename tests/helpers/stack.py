@@ -64,6 +64,24 @@ GUARDRAILS: dict[str, Any] = {
 }
 
 
+#: terraform/deployment_guardrails.tf's smoke-test policy (logs aside), for the test stack.
+SMOKE_TEST_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/evaluation/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{ENDPOINT}",
+        },
+    ],
+}
+
+
 #: The object DEFAULTS' data_uri names (the scripted pipelines never parse it).
 DEFAULT_DATA = b"sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,0\n"
 
@@ -157,7 +175,9 @@ class Stack:
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
         self.validator_arn = self._create_lambda(session, "input-validator", INPUT_VALIDATOR_FILES)
-        self.smoke_test_arn = self._create_lambda(session, "smoke-test", SMOKE_TEST_FILES)
+        self.smoke_test_arn = self._create_lambda(
+            session, "smoke-test", SMOKE_TEST_FILES, SMOKE_TEST_POLICY
+        )
         definition = render(
             ASL_PATH.read_text(encoding="utf-8"),
             asl_values(
@@ -174,9 +194,15 @@ class Stack:
         self._runs = 0
 
     @staticmethod
-    def _create_lambda(session: boto3.Session, name: str, files: dict[str, Path]) -> str:
-        """A real Lambda (the zip ``make build`` ships), as Terraform creates it."""
-        role = session.client("iam").create_role(
+    def _create_lambda(
+        session: boto3.Session,
+        name: str,
+        files: dict[str, Path],
+        policy: dict[str, Any] | None = None,
+    ) -> str:
+        """A real Lambda (the zip ``make build`` ships) and its role, as Terraform creates them."""
+        iam = session.client("iam")
+        role = iam.create_role(
             RoleName=name,
             AssumeRolePolicyDocument=json.dumps(
                 {
@@ -191,6 +217,8 @@ class Stack:
                 }
             ),
         )["Role"]["Arn"]
+        if policy is not None:
+            iam.put_role_policy(RoleName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
         return str(
             session.client("lambda").create_function(
                 FunctionName=name,
@@ -358,14 +386,39 @@ class Stack:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=_model_artifact())
 
 
+#: Test-split rows the smoke test sends (one per class), as evaluate.py picks them.
+SMOKE_TEST_BODY = "5.0,3.4,1.5,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
+
+
 @functools.cache
-def _model_artifact() -> bytes:
+def _trained() -> tuple[bytes, str]:
+    """The test model's artifact and its answer for SMOKE_TEST_BODY (as the endpoint gives it)."""
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         split = split_iris(root / "raw", root / "split")
         model_dir = train_model_dir(split, root / "model")
         train.copy_code_into_model(model_dir)
-        return model_tar_gz(model_dir)
+        model = train.model_fn(str(model_dir))
+        answer = train.probabilities_json(
+            train.predict_probabilities(train.parse_csv_request(SMOKE_TEST_BODY), model)
+        )
+        return model_tar_gz(model_dir), answer
+
+
+def _model_artifact() -> bytes:
+    return _trained()[0]
+
+
+def smoke_test_block() -> dict[str, Any]:
+    """evaluation.json's ``smoke_test`` for the test model (INTERFACES.md, ml/evaluate.py)."""
+    probabilities = json.loads(_trained()[1])
+    return {
+        "content_type": "text/csv",
+        "body": SMOKE_TEST_BODY,
+        "rows": len(probabilities),
+        "probabilities": probabilities,
+        "tolerance": 1e-4,
+    }
 
 
 def evaluation_report(accuracy: float, *, execution_id: str = "abc") -> dict[str, Any]:
@@ -387,4 +440,5 @@ def evaluation_report(accuracy: float, *, execution_id: str = "abc") -> dict[str
         },
         "class_names": classes,
         "row_counts": {"train": 90, "validation": 30, "test": 30},
+        "smoke_test": smoke_test_block(),
     }

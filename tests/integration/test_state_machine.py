@@ -191,7 +191,9 @@ def test_gate_passes_with_deploy(stack: Stack) -> None:
         "deployed": True,
         "endpoint_name": ENDPOINT,
         "model_name": model["ModelName"],
-        "reason": "deployed the approved package",
+        "previous_config": "none",
+        "smoke_test": "3 rows answered as the evaluation predicted",
+        "reason": "deployed the approved package; the smoke test passed",
     }
     [note] = stack.notifications()
     assert note["message"]["deployment"]["deployed"] is True
