@@ -1187,9 +1187,10 @@ def _rollback_report(history: _DeploymentHistory) -> Task:
         "RolledBack",
         "DeploymentFailed",
         "States.Format('SageMaker rolled back the deployment of model package {} (endpoint "
-        "config {}) on endpoint ${endpoint_name}. Rollback alarms in ALARM: {}. FailureReason: "
-        "{}. Configuration restored: {} serves again. See the alarms in CloudWatch, fix the "
-        "model, then approve a new version.', $.model_package.arn, $.deployment_names.name, "
+        "config {}) on endpoint ${endpoint_name}. Rollback alarms in ALARM: {} ("
+        "FailureReason: {}). Configuration restored: {} serves again. See the alarms in "
+        "CloudWatch, fix the model, then approve a new version.', $.model_package.arn, "
+        "$.deployment_names.name, "
         "States.JsonToString($.tripped.names), $.rollback_reason.text, "
         "$.endpoint.EndpointConfigName)",
         "rolled back",
@@ -1960,8 +1961,9 @@ def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
             "model_package_arn.$": "$.config.rejected_model_package_arn",
             "endpoint_name": "${endpoint_name}",
             "serving": True,
-            "action": "approve and deploy another version, or delete the endpoint "
-            "(make endpoint-down)",
+            "action": "roll back to the previously serving approved package (make rollback: "
+            "the guarded deployment path), approve and deploy another version, or delete the "
+            "endpoint (make endpoint-down)",
         },
     )
     find_serving.add_retry(_lookup_retry())
