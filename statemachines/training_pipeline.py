@@ -26,18 +26,26 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
     gate:      ReadEvaluation -> CheckEvaluation -> QualityGate --(below)--> QualityGateFailed +
     registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
                -> DeployRequested --(no)--> NoDeploy | DeploySkipped -> Summary             |
-    deployment (yes, Approved): NameDeployment -> CreateModel -> CreateEndpointConfig       |
-               -> CheckEndpoint -> ExistingEndpointStatus                                   |
-                    not found (EndpointLookupFailed)  -> CreateEndpoint                     |
+    deployment (yes, Approved): NameDeployment -> ReadGuardrails -> CreateModel             |
+               -> CreateEndpointConfig -> CheckEndpoint -> ExistingEndpointStatus           |
+                    not found (EndpointLookupFailed) -> NoteFirstDeployment -> CreateEndpoint
                     InService -> CheckDeployedConfig -> CheckDeployedModel                  |
-                              -> AlreadyDeployed (serves it) | UpdateEndpoint               |
+                              -> AlreadyDeployed (serves it) | NoteUpdate -> UpdateEndpoint |
+                                 (blue/green canary, automatic rollback on the alarms)      |
                     Failed -> NoteFailedEndpoint -> DeleteFailedEndpoint                    |
                            -> NotifyReplacingFailedEndpoint -> (wait, look again)           |
                     busy, Deleting, lookup error -> EndpointCheckBudget -> CountEndpointCheck
                            -> WaitBeforeEndpointCheck -> CheckEndpoint  (budget spent:      |
                               EndpointBusyTimedOut) ----------------------------------------+
                Create/UpdateEndpoint -> WaitForEndpoint <-> DescribeEndpoint               |
-               -> EndpointStatus -> Deployed -> SummaryRoute -> Summary | ApprovalSummary   |
+               -> EndpointStatus: InService on the new config -> ReadSmokeTestSource       |
+                    -> SmokeTest (Lambda) -> SmokeTestVerdict -> Deployed -> NoteDeployed   |
+                       -> RecordDeployment -> SummaryRoute -> Summary | ApprovalSummary    |
+                    failed: update -> StartRestore -> RestorePreviousConfig -> (wait) ->    |
+                            SmokeTestFailedRestored; first -> DeleteUnverifiedEndpoint      |
+                    InService on another config (rolled back) -> FindTrippedAlarms ->      |
+                       RolledBack;  Failed (first) -> DeleteFailedNewEndpoint               |
+               every failed attempt -> NoteFailedDeployment -> RecordFailedDeployment -----+
     success:   -> NotifySuccess (end)                every failure -> NotifyFailure -> Failed
     approved:  DescribeApprovedPackage -> ApprovedPackageRoute -> PackageNotDeployable |
                (deployed_by_run) DescribeRegisteringRun -> RegisteringRunRoute

@@ -709,8 +709,9 @@ def test_first_deploy_tells_not_found_from_the_error_it_really_gets(stack: Stack
     # DescribeEndpoint models no errors: "Could not find endpoint" is the SDK's base exception.
     assert task_errors(run, "describeEndpoint") == ["SageMaker.SageMakerException"]
     states = run.states
-    assert states[states.index("CheckEndpoint") + 1 :][:2] == [
+    assert states[states.index("CheckEndpoint") + 1 :][:3] == [
         "EndpointLookupFailed",
+        "NoteFirstDeployment",
         "CreateEndpoint",
     ]
 
