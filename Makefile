@@ -26,7 +26,7 @@ TEST_WORKERS ?= 3
 
 .PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
         checkov clean docs bench demo local-up local-down local-status deploy plan destroy run-and-wait start status \
-        logs models approve predict endpoint-down
+        logs models approve predict endpoint-down rollback
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\nTargets:\n"} \
@@ -181,7 +181,7 @@ start: $(STAMP) ## Start a training run (DEPLOY=1, DATA=s3://..., WAIT=1)
 	$(OPS) start $(if $(filter 1 true yes,$(DEPLOY)),--deploy) $(if $(DATA),--data $(DATA)) \
 	  $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
 
-status: $(STAMP) ## Latest runs, their state, and why failed ones failed
+status: $(STAMP) ## Latest runs (why failed ones failed) and the endpoint's deployment history
 	$(OPS) status $(OPS_ARGS)
 
 logs: $(STAMP) ## Timeline of the latest (or EXECUTION=...) run and recent log events
@@ -198,6 +198,9 @@ predict: $(STAMP) ## Invoke the endpoint with ROW (default: a test row from the 
 
 endpoint-down: $(STAMP) ## Delete the endpoint (and its config and model) to stop its cost
 	$(OPS) endpoint-down $(OPS_ARGS)
+
+rollback: $(STAMP) ## Redeploy the previously serving approved package, guarded (WAIT=1: wait for it)
+	$(OPS) rollback $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
 
 clean: ## Remove build outputs and caches (keeps the virtualenvs)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

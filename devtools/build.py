@@ -5,6 +5,7 @@
 - ``build/trigger.zip``: the S3-trigger Lambda, ``handler.py`` and ``logic.py`` at the zip root.
 - ``build/input_validator.zip``: the execution-input validator Lambda, ``handler.py``,
   ``logic.py`` and its schema ``schema.json`` at the zip root.
+- ``build/smoke_test.zip``: the deployment smoke-test Lambda, ``handler.py`` and ``logic.py``.
 
 Archives are byte-identical for identical sources (sorted entries, fixed timestamps and modes),
 so Terraform's content hashes change only when code does.
@@ -29,6 +30,9 @@ TRIGGER_FILES = {
 INPUT_VALIDATOR_FILES = {
     name: ROOT / "lambdas" / "input_validator" / name
     for name in ("handler.py", "logic.py", "schema.json")
+}
+SMOKE_TEST_FILES = {
+    name: ROOT / "lambdas" / "smoke_test" / name for name in ("handler.py", "logic.py")
 }
 _EPOCH_ZIP = (1980, 1, 1, 0, 0, 0)
 
@@ -75,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     _write(args.out / "sourcedir.tar.gz", tar_gz(SOURCEDIR_FILES))
     _write(args.out / "trigger.zip", zip_bytes(TRIGGER_FILES))
     _write(args.out / "input_validator.zip", zip_bytes(INPUT_VALIDATOR_FILES))
+    _write(args.out / "smoke_test.zip", zip_bytes(SMOKE_TEST_FILES))
     return 0
 
 

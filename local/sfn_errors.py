@@ -99,6 +99,11 @@ SERVICES: dict[str, ServiceNames] = {
     # Lambda.ServiceException, Lambda.AWSLambdaException (the AWS SDK for Java 1.x base exception
     # of the optimized lambda:invoke) and Lambda.SdkClientException (client side).
     "lambda": ServiceNames("lambda", "Lambda", "LambdaException", "Lambda", "AWSLambdaException"),
+    # The AWS SDK for Java 2.x client of CloudWatch is CloudWatchClient, its base exception
+    # CloudWatchException (software.amazon.awssdk.services.cloudwatch.model); the prefix follows
+    # the same Pascal-case client name as S3/Sfn above. *Likely*: one DescribeAlarms refused on a
+    # real account (say, without cloudwatch:DescribeAlarms) settles the spelling.
+    "cloudwatch": ServiceNames("cloudwatch", "CloudWatch", "CloudWatchException"),
 }
 
 _RESOURCE = re.compile(

@@ -119,7 +119,25 @@ def cmd_status(ctx: Context) -> tuple[str, int]:
     arn = require(ctx.outputs, "state_machine_arn")
     found = commands.latest_executions(ctx.clients.sfn, arn, ctx.args.limit)
     depths = commands.queue_depths(ctx.clients.sqs, ctx.outputs)
-    return f"{render.executions(found)}\n\n{render.queues(depths)}", 0
+    parts = [render.executions(found), render.queues(depths)]
+    endpoint, bucket = ctx.outputs.get("endpoint_name"), ctx.outputs.get("bucket_name")
+    if endpoint and bucket:
+        records = commands.deployment_history(ctx.clients.s3, str(bucket), str(endpoint))
+        parts.append(render.deployments(records, str(endpoint), ctx.args.limit))
+    return "\n\n".join(parts), 0
+
+
+def cmd_rollback(ctx: Context) -> tuple[str, int]:
+    for name in ("state_machine_arn", "bucket_name", "endpoint_name"):
+        require(ctx.outputs, name)
+    clients = ctx.clients
+    result = commands.rollback(clients.sfn, clients.sagemaker, clients.s3, ctx.outputs, ctx.now())
+    text = render.rollback(result)
+    if not ctx.args.wait:
+        return text + "\nfollow it with `make status`", 0
+    ctx.emit(f"{text}\nwaiting up to {ctx.args.timeout:.0f} s for it to end ...")
+    described = commands.wait_for_execution(clients.sfn, result.execution_arn, ctx.args.timeout)
+    return render.summary(described), 0 if described["status"] == "SUCCEEDED" else 1
 
 
 def cmd_logs(ctx: Context) -> tuple[str, int]:
@@ -269,6 +287,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add("endpoint-down", cmd_endpoint_down, "delete the endpoint, its config and model")
+
+    rollback = add(
+        "rollback",
+        cmd_rollback,
+        "redeploy the previously serving approved package (the guarded deployment path)",
+    )
+    rollback.add_argument("--wait", action="store_true", help="wait and print the result")
+    rollback.add_argument("--timeout", type=float, default=DEFAULT_WAIT_SECONDS, help="seconds")
     return parser
 
 

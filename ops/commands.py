@@ -741,3 +741,130 @@ def _delete_if_present(delete: Callable[..., Any], **kwargs: str) -> bool:
             return False
         raise
     return True
+
+
+# ----------------------------------------------------------------------------- deployments
+
+#: Where the state machine records each deployment attempt (statemachines/training_pipeline.py,
+#: DEPLOYMENT_RECORD_KEY): one JSON object per attempt, keys sorting by start time.
+DEPLOYMENTS_PREFIX = "deployments/{endpoint}/"
+DEPLOYED = "deployed"
+
+
+@dataclass
+class DeploymentRecord:
+    """One deployment attempt, as the state machine wrote it."""
+
+    started: str
+    ended: str
+    model_package_arn: str
+    model_package_version: str
+    outcome: str
+    detail: str
+    endpoint_config: str
+    previous_config: str
+    execution: str
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> DeploymentRecord | None:
+        try:
+            return cls(**{name: str(data[name]) for name in cls.__dataclass_fields__})
+        except (KeyError, TypeError):
+            return None
+
+
+def deployment_history(s3: Any, bucket: str, endpoint_name: str) -> list[DeploymentRecord]:
+    """The endpoint's deployment attempts, newest first (unreadable records are skipped)."""
+    prefix = DEPLOYMENTS_PREFIX.format(endpoint=endpoint_name)
+    keys: list[str] = []
+    kwargs: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        page = s3.list_objects_v2(**kwargs)
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+        if not page.get("IsTruncated"):
+            break
+        kwargs["ContinuationToken"] = page["NextContinuationToken"]
+    records = []
+    for key in keys:
+        data = read_s3_json(s3, f"s3://{bucket}/{key}")
+        record = DeploymentRecord.parse(data) if data else None
+        if record is not None:
+            records.append(record)
+    return sorted(records, key=lambda r: (r.started, r.ended), reverse=True)
+
+
+def serving_package(sagemaker: Any, endpoint_name: str) -> str | None:
+    """The model package the endpoint serves now (``None``: no endpoint, or not a package)."""
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+        config = sagemaker.describe_endpoint_config(
+            EndpointConfigName=endpoint["EndpointConfigName"]
+        )
+        model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    except ClientError as err:
+        if is_not_found(err):
+            return None
+        raise
+    name = model.get("PrimaryContainer", {}).get("ModelPackageName")
+    return str(name) if name else None
+
+
+def rollback_target(
+    records: Iterable[DeploymentRecord], serving: str | None, endpoint_name: str
+) -> DeploymentRecord:
+    """The newest successful deployment of a package other than the one serving now."""
+    for record in records:
+        if record.outcome == DEPLOYED and record.model_package_arn != serving:
+            return record
+    now = f"it serves {serving}" if serving else "it serves no model package"
+    raise OperationError(
+        f"nothing to roll back to: the deployment history of endpoint {endpoint_name} names no "
+        f"other package that was deployed successfully ({now}). Approve a version to deploy it "
+        "(make approve PACKAGE=...)."
+    )
+
+
+@dataclass
+class Rollback:
+    target: DeploymentRecord
+    serving: str | None
+    execution_name: str
+    execution_arn: str
+
+
+def rollback(
+    sfn: Any,
+    sagemaker: Any,
+    s3: Any,
+    outputs: Mapping[str, Any],
+    now: dt.datetime,
+) -> Rollback:
+    """Redeploy the previously serving package through the state machine's guarded path.
+
+    The run is an approval request (``approved_model_package_arn``): governance holds (only a
+    package still Approved is deployed) and the deployment gets the canary, the rollback alarms
+    and the smoke test like any other.
+    """
+    endpoint_name = str(outputs["endpoint_name"])
+    records = deployment_history(s3, str(outputs["bucket_name"]), endpoint_name)
+    serving = serving_package(sagemaker, endpoint_name)
+    target = rollback_target(records, serving, endpoint_name)
+    try:
+        described = sagemaker.describe_model_package(ModelPackageName=target.model_package_arn)
+    except ClientError as err:
+        if is_not_found(err):
+            raise OperationError(
+                f"the previous package {target.model_package_arn} no longer exists"
+            ) from err
+        raise
+    status = described.get("ModelApprovalStatus")
+    if status != APPROVED:
+        raise OperationError(
+            f"the previous package {target.model_package_arn} (version "
+            f"{target.model_package_version}, deployed {target.started}) is {status} now: only "
+            "an Approved package is deployed. Approve it first (make approve PACKAGE=...)."
+        )
+    payload = {"approved_model_package_arn": target.model_package_arn}
+    name = "rollback-" + execution_name(now).removeprefix("manual-")
+    arn = start_execution(sfn, str(outputs["state_machine_arn"]), name, payload)
+    return Rollback(target, serving, name, arn)

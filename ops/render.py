@@ -8,11 +8,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ops.commands import (
+    DEPLOYED,
     Approval,
+    DeploymentRecord,
     Execution,
     ModelPackage,
     Prediction,
     QueueDepth,
+    Rollback,
     Teardown,
 )
 
@@ -211,3 +214,43 @@ def teardown(result: Teardown, endpoint_name: str) -> str:
         lines.append(f"deleted endpoint config {result.endpoint_config}")
     lines.extend(f"deleted model {m}" for m in result.models)
     return "\n".join(lines)
+
+
+def deployments(records: Sequence[DeploymentRecord], endpoint_name: str, limit: int) -> str:
+    """The endpoint's deployment history: which package, when, and the outcome (and why)."""
+    if not records:
+        return f"Deployments of {endpoint_name}: none recorded yet."
+    shown = records[:limit]
+    lines = [
+        f"Deployments of {endpoint_name} (newest first):",
+        table(
+            ("STARTED (UTC)", "PACKAGE", "OUTCOME", "ENDPOINT CONFIG", "EXECUTION"),
+            (
+                (
+                    r.started[:19].replace("T", " "),
+                    f"v{r.model_package_version}",
+                    r.outcome,
+                    r.endpoint_config,
+                    r.execution,
+                )
+                for r in shown
+            ),
+        ),
+    ]
+    for record in shown:
+        if record.outcome != DEPLOYED:
+            detail = flatten(record.detail)
+            lines.append(f"  v{record.model_package_version} {record.outcome}: {detail}")
+    return "\n".join(lines)
+
+
+def rollback(result: Rollback) -> str:
+    target = result.target
+    return (
+        f"rolling back to model package version {target.model_package_version} "
+        f"({target.model_package_arn}), deployed {target.started[:19].replace('T', ' ')} UTC "
+        f"by {target.execution}\n"
+        f"  serving now: {result.serving or 'no model package'}\n"
+        f"started {result.execution_name}: the same guarded path as an approval (canary, "
+        f"rollback alarms, smoke test)\n  arn:   {result.execution_arn}"
+    )

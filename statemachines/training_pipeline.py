@@ -28,18 +28,26 @@ One builder per phase, each wiring its own transitions (``build_definition`` com
                -> QualityGate --(below)--> QualityGateFailed ---------------------------+
     registry:  DecideApproval -> ApproveAutomatically | AwaitManualApproval -> RegisterModel |
                -> DeployRequested --(no)--> NoDeploy | DeploySkipped -> Summary             |
-    deployment (yes, Approved): NameDeployment -> CreateModel -> CreateEndpointConfig       |
-               -> CheckEndpoint -> ExistingEndpointStatus                                   |
-                    not found (EndpointLookupFailed)  -> CreateEndpoint                     |
+    deployment (yes, Approved): NameDeployment -> ReadGuardrails -> CreateModel             |
+               -> CreateEndpointConfig -> CheckEndpoint -> ExistingEndpointStatus           |
+                    not found (EndpointLookupFailed) -> NoteFirstDeployment -> CreateEndpoint
                     InService -> CheckDeployedConfig -> CheckDeployedModel                  |
-                              -> AlreadyDeployed (serves it) | UpdateEndpoint               |
+                              -> AlreadyDeployed (serves it) | NoteUpdate -> UpdateEndpoint |
+                                 (blue/green canary, automatic rollback on the alarms)      |
                     Failed -> NoteFailedEndpoint -> DeleteFailedEndpoint                    |
                            -> NotifyReplacingFailedEndpoint -> (wait, look again)           |
                     busy, Deleting, lookup error -> EndpointCheckBudget -> CountEndpointCheck
                            -> WaitBeforeEndpointCheck -> CheckEndpoint  (budget spent:      |
                               EndpointBusyTimedOut) ----------------------------------------+
                Create/UpdateEndpoint -> WaitForEndpoint <-> DescribeEndpoint               |
-               -> EndpointStatus -> Deployed -> SummaryRoute -> Summary | ApprovalSummary   |
+               -> EndpointStatus: InService on the new config -> ReadSmokeTestSource       |
+                    -> SmokeTest (Lambda) -> SmokeTestVerdict -> Deployed -> NoteDeployed   |
+                       -> RecordDeployment -> SummaryRoute -> Summary | ApprovalSummary    |
+                    failed: update -> StartRestore -> RestorePreviousConfig -> (wait) ->    |
+                            SmokeTestFailedRestored; first -> DeleteUnverifiedEndpoint      |
+                    InService on another config (rolled back) -> FindTrippedAlarms ->      |
+                       RolledBack;  Failed (first) -> DeleteFailedNewEndpoint               |
+               every failed attempt -> NoteFailedDeployment -> RecordFailedDeployment -----+
     success:   -> NotifySuccess (end)                every failure -> NotifyFailure -> Failed
     approved:  DescribeApprovedPackage -> ApprovedPackageRoute -> PackageNotDeployable |
                (deployed_by_run) DescribeRegisteringRun -> RegisteringRunRoute
@@ -86,6 +94,8 @@ PLACEHOLDERS = frozenset(
         "endpoint_instance_type",
         "model_name_prefix",
         "input_validator_function_arn",
+        "smoke_test_function_arn",
+        "deployment_guardrails_json",
     }
 )
 
@@ -94,6 +104,8 @@ SAGEMAKER_OPTIMISED = "arn:aws:states:::sagemaker:"
 SFN_SDK = "arn:aws:states:::aws-sdk:sfn:"
 S3_GET_OBJECT = "arn:aws:states:::aws-sdk:s3:getObject"
 S3_COPY_OBJECT = "arn:aws:states:::aws-sdk:s3:copyObject"
+S3_PUT_OBJECT = "arn:aws:states:::aws-sdk:s3:putObject"
+CLOUDWATCH_SDK = "arn:aws:states:::aws-sdk:cloudwatch:"
 SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
 DATA_JOB_ARN = "$.data_step.steps[0].Metadata.ProcessingJob.Arn"
@@ -113,6 +125,8 @@ SNS_TRANSIENT = [
     "SNS.KMSThrottlingException",
 ]
 SFN_SDK_TRANSIENT = ["Sfn.SfnException"]
+# DescribeAlarms models only InvalidNextToken: throttling arrives as the base exception.
+CLOUDWATCH_TRANSIENT = ["CloudWatch.CloudWatchException"]
 # SlowDown and InternalError are not modeled for GetObject: both are S3Exception.
 S3_TRANSIENT = ["S3.S3Exception"]
 # DescribeEndpoint models no errors: "Could not find endpoint" (ValidationException) and
@@ -930,6 +944,369 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
     return decide_approval
 
 
+#: Where each deployment attempt is recorded: one JSON object per attempt, named so that keys
+#: sort by start time (``make status`` lists the endpoint's history from them).
+DEPLOYMENT_RECORD_KEY = (
+    "States.Format('deployments/${endpoint_name}/{}-{}.json', $.record.started, $$.Execution.Name)"
+)
+
+
+class _DeploymentHistory:
+    """Record every deployment attempt, then go on: ``succeeded`` -> done, ``failed`` -> notify.
+
+    An attempt starts at NoteFirstDeployment / NoteUpdate (``$.attempt``); its record names the
+    package, the config deployed and the one it replaced, start and end, and the outcome.
+    """
+
+    def __init__(self, failures: _Failures, done: State) -> None:
+        self.succeeded = Pass(
+            "NoteDeployed",
+            parameters=self._record("deployed", "$.smoke.description"),
+            result_path="$.record",
+        )
+        self._note_failed = Pass(
+            "NoteFailedDeployment",
+            parameters=self._record(None, "$.failure.cause"),
+            result_path="$.record",
+        )
+        record_deployed = self._put("RecordDeployment")
+        record_failed = self._put("RecordFailedDeployment")
+        # The model serves either way: a lost record must not fail the deployment (the
+        # execution's output keeps $.history_error, and the run's notification says so).
+        record_deployed.add_catch(
+            Catch(error_equals=["States.ALL"], next_step=done, result_path="$.history_error")
+        )
+        record_failed.add_catch(
+            Catch(
+                error_equals=["States.ALL"],
+                next_step=failures.notify,
+                result_path="$.history_error",
+            )
+        )
+        self.succeeded.next(record_deployed)
+        record_deployed.next(done)
+        self._note_failed.next(record_failed)
+        record_failed.next(failures.notify)
+
+    @staticmethod
+    def _record(outcome: str | None, detail: str) -> dict[str, Any]:
+        record: dict[str, Any] = {
+            "endpoint_name": "${endpoint_name}",
+            "execution.$": EXECUTION_NAME,
+            "model_package_arn.$": "$.model_package.arn",
+            "model_package_version.$": "$.model_package.version",
+            "endpoint_config.$": "$.deployment_names.name",
+            "previous_config.$": "$.attempt.previous_config",
+            "mode.$": "$.attempt.mode",
+            "started.$": "$.attempt.started",
+            "ended.$": "$$.State.EnteredTime",
+            "detail.$": detail,
+        }
+        if outcome is None:
+            record["outcome.$"] = "$.failure.outcome"
+        else:
+            record["outcome"] = outcome
+        return record
+
+    @staticmethod
+    def _put(state_id: str) -> Task:
+        put = Task(
+            state_id,
+            comment="deployments/<endpoint>/<start>-<execution>.json, read by make status.",
+            resource=S3_PUT_OBJECT,
+            parameters={
+                "Bucket": "${bucket}",
+                "Key.$": DEPLOYMENT_RECORD_KEY,
+                "Body.$": "States.JsonToString($.record)",
+                "ContentType": "application/json",
+            },
+            result_path=None,
+        )
+        put.add_retry(_retry(S3_TRANSIENT))
+        return put
+
+    def failed(
+        self, state_id: str, error: str, cause: str, outcome: str, comment: str, **extra: str
+    ) -> Pass:
+        """A failed attempt: ``$.failure`` (with the package and configs), recorded, notified."""
+        state = Pass(
+            state_id,
+            comment=comment,
+            parameters={
+                "error": error,
+                "cause.$": cause,
+                "state": state_id,
+                "execution.$": EXECUTION_NAME,
+                "outcome": outcome,
+                "endpoint_name": "${endpoint_name}",
+                "model_package_arn.$": "$.model_package.arn",
+                "endpoint_config.$": "$.deployment_names.name",
+                "previous_config.$": "$.attempt.previous_config",
+                **extra,
+            },
+            result_path="$.failure",
+        )
+        state.next(self._note_failed)
+        return state
+
+
+def _smoke_test(history: _DeploymentHistory, deployed: State) -> Task:
+    """InService on the new config: invoke it with the evaluation's rows before calling it done.
+
+    A failure after an update restores the previous config; after a first deployment (nothing to
+    go back to) it deletes the endpoint. Either way the run ends ``DeploymentFailed`` with what
+    the smoke test saw.
+    """
+    read_source = Task(
+        "ReadSmokeTestSource",
+        comment="The package's own evaluation report: runs and approval events read the same.",
+        resource=SAGEMAKER_SDK + "describeModelPackage",
+        parameters={"ModelPackageName.$": "$.model_package.arn"},
+        result_selector={"statistics_uri.$": "$.ModelMetrics.ModelQuality.Statistics.S3Uri"},
+        result_path="$.smoke_source",
+    )
+    run = Task(
+        "SmokeTest",
+        comment="lambdas/smoke_test: the report's smoke_test rows against the endpoint.",
+        resource=LAMBDA_INVOKE,
+        parameters={
+            "FunctionName": "${smoke_test_function_arn}",
+            "Payload": {
+                "endpoint_name": "${endpoint_name}",
+                "statistics_uri.$": "$.smoke_source.statistics_uri",
+            },
+        },
+        result_selector={"passed.$": "$.Payload.passed", "description.$": "$.Payload.description"},
+        result_path="$.smoke",
+    )
+    read_source.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    run.add_retry(_retry(LAMBDA_TRANSIENT))
+    # A deployment that cannot be verified is not kept: the same path as a failed check.
+    not_run = Pass(
+        "SmokeTestNotRun",
+        parameters={
+            "passed": False,
+            "description.$": "States.Format('the smoke test could not run: {} ({})', "
+            "$.error.Cause, $.error.Error)",
+        },
+        result_path="$.smoke",
+    )
+    for task in (read_source, run):
+        task.add_catch(Catch(error_equals=["States.ALL"], next_step=not_run, result_path="$.error"))
+    verdict = Choice("SmokeTestVerdict")
+    restore = _restore_previous_config(history)
+    deleted = history.failed(
+        "SmokeTestFailedEndpointDeleted",
+        "DeploymentFailed",
+        "States.Format('The smoke test of model package {} on the new endpoint ${endpoint_name} "
+        "failed: {}. This was the first deployment, with no previous configuration to go back "
+        "to, so the endpoint was deleted. Fix the model, then approve a new version.', "
+        "$.model_package.arn, $.smoke.description)",
+        "smoke test failed: endpoint deleted",
+        "A first deployment that fails its smoke test leaves no endpoint behind.",
+    )
+    delete_failed = history.failed(
+        "SmokeTestFailedDeleteFailed",
+        "DeploymentFailed",
+        "States.Format('The smoke test of model package {} on the new endpoint ${endpoint_name} "
+        "failed: {}; deleting the endpoint then failed too: {} ({}). Delete it (make "
+        "endpoint-down).', $.model_package.arn, $.smoke.description, $.error.Cause, "
+        "$.error.Error)",
+        "smoke test failed: endpoint not deleted",
+        "The endpoint that failed its smoke test could not be deleted.",
+    )
+    delete_endpoint = Task(
+        "DeleteUnverifiedEndpoint",
+        resource=SAGEMAKER_SDK + "deleteEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path=None,
+    )
+    delete_endpoint.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    delete_endpoint.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=delete_failed, result_path="$.error")
+    )
+    read_source.next(run)
+    run.next(verdict)
+    not_run.next(verdict)
+    verdict.add_choice(ChoiceRule.BooleanEquals("$.smoke.passed", True), deployed)
+    verdict.add_choice(ChoiceRule.StringEquals("$.attempt.mode", "create"), delete_endpoint)
+    verdict.default_choice(restore)
+    delete_endpoint.next(deleted)
+    return read_source
+
+
+def _restore_previous_config(history: _DeploymentHistory) -> Pass:
+    """The smoke test failed after an update: put the previous config back, wait for InService.
+
+    Without a DeploymentConfig on purpose: the previous config served (and passed its own smoke
+    test) until minutes ago, and its rollback alarms may still be in ALARM because of the model
+    being replaced; under AutoRollbackConfiguration such an alarm would roll the restore back
+    and leave the failed model serving.
+    """
+    start = Pass(
+        "StartRestore",
+        comment="A fresh poll budget for the restore.",
+        parameters={"pipeline.$": "$.poll.pipeline", "endpoint": 0},
+        result_path="$.poll",
+    )
+    restore = Task(
+        "RestorePreviousConfig",
+        resource=SAGEMAKER_OPTIMISED + "updateEndpoint",
+        parameters={
+            "EndpointName": "${endpoint_name}",
+            "EndpointConfigName.$": "$.attempt.previous_config",
+        },
+        result_path=None,
+    )
+    wait = Wait("WaitForRestore", seconds_path="$.config.endpoint_poll_interval_seconds")
+    describe = Task(
+        "DescribeRestoredEndpoint",
+        resource=SAGEMAKER_SDK + "describeEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path="$.endpoint",
+    )
+    count = Pass(
+        "CountRestorePoll",
+        parameters={
+            "pipeline.$": "$.poll.pipeline",
+            "endpoint.$": "States.MathAdd($.poll.endpoint, 1)",
+        },
+        result_path="$.poll",
+    )
+    status = Choice("RestoreStatus")
+    restored = history.failed(
+        "SmokeTestFailedRestored",
+        "DeploymentFailed",
+        "States.Format('The smoke test of model package {} (endpoint config {}) on endpoint "
+        "${endpoint_name} failed: {}. Configuration restored: {} serves again. Fix the model, "
+        "then approve a new version.', $.model_package.arn, $.deployment_names.name, "
+        "$.smoke.description, $.attempt.previous_config)",
+        "smoke test failed: previous configuration restored",
+        "The previous configuration serves again.",
+        **{"restored_config.$": "$.attempt.previous_config"},
+    )
+    not_restored = history.failed(
+        "RestoreFailed",
+        "DeploymentFailed",
+        "States.Format('The smoke test of model package {} on endpoint ${endpoint_name} failed: "
+        "{}. Restoring configuration {} did not complete: the endpoint is {} on {} after {} "
+        "polls. Roll back by hand (make rollback) or delete the endpoint (make endpoint-down).', "
+        "$.model_package.arn, $.smoke.description, $.attempt.previous_config, "
+        "$.endpoint.EndpointStatus, $.endpoint.EndpointConfigName, $.poll.endpoint)",
+        "smoke test failed: restore failed",
+        "The previous configuration could not be restored.",
+    )
+    restore_error = history.failed(
+        "RestoreRefused",
+        "DeploymentFailed",
+        "States.Format('The smoke test of model package {} on endpoint ${endpoint_name} failed: "
+        "{}. Restoring configuration {} was refused: {} ({}). Roll back by hand (make "
+        "rollback) or delete the endpoint (make endpoint-down).', $.model_package.arn, "
+        "$.smoke.description, $.attempt.previous_config, $.error.Cause, $.error.Error)",
+        "smoke test failed: restore failed",
+        "UpdateEndpoint back to the previous configuration failed (after retries).",
+    )
+    restore.add_retry(_retry(SAGEMAKER_OPTIMISED_TRANSIENT))
+    describe.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    for task in (restore, describe):
+        task.add_catch(
+            Catch(error_equals=["States.ALL"], next_step=restore_error, result_path="$.error")
+        )
+    start.next(restore)
+    restore.next(wait)
+    wait.next(describe)
+    describe.next(count)
+    count.next(status)
+    status.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"),
+                ChoiceRule.StringEqualsPath(
+                    "$.endpoint.EndpointConfigName", "$.attempt.previous_config"
+                ),
+            ]
+        ),
+        restored,
+    )
+    status.add_choice(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"),
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"),
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "UpdateRollbackFailed"),
+                ChoiceRule.NumericGreaterThanEqualsPath(
+                    "$.poll.endpoint", "$.config.max_endpoint_polls"
+                ),
+            ]
+        ),
+        not_restored,
+    )
+    status.default_choice(wait)
+    return start
+
+
+def _rollback_report(history: _DeploymentHistory) -> Task:
+    """SageMaker rolled the update back: name the package, the alarm and the config restored."""
+    find_alarms = Task(
+        "FindTrippedAlarms",
+        comment="Which of the rollback alarms is in ALARM?",
+        resource=CLOUDWATCH_SDK + "describeAlarms",
+        parameters={
+            "AlarmNames.$": "$.guardrails.settings.alarms[*].AlarmName",
+            "StateValue": "ALARM",
+        },
+        result_selector={"names.$": "$.MetricAlarms[*].AlarmName"},
+        result_path="$.tripped",
+    )
+    find_alarms.add_retry(_retry(CLOUDWATCH_TRANSIENT))
+    unknown_alarms = Pass(
+        "TrippedAlarmsUnknown",
+        parameters={
+            "names.$": "States.Array(States.Format('unknown: DescribeAlarms failed ({})', "
+            "$.error.Error))"
+        },
+        result_path="$.tripped",
+    )
+    find_alarms.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=unknown_alarms, result_path="$.error")
+    )
+    reason_given = Choice("RollbackReasonGiven")
+    with_reason = Pass(
+        "RollbackReason",
+        parameters={"text.$": "$.endpoint.FailureReason"},
+        result_path="$.rollback_reason",
+    )
+    without_reason = Pass(
+        "RollbackReasonMissing",
+        parameters={"text": "none given"},
+        result_path="$.rollback_reason",
+    )
+    rolled_back = history.failed(
+        "RolledBack",
+        "DeploymentFailed",
+        "States.Format('SageMaker rolled back the deployment of model package {} (endpoint "
+        "config {}) on endpoint ${endpoint_name}. Rollback alarms in ALARM: {} ("
+        "FailureReason: {}). Configuration restored: {} serves again. See the alarms in "
+        "CloudWatch, fix the model, then approve a new version.', $.model_package.arn, "
+        "$.deployment_names.name, "
+        "States.JsonToString($.tripped.names), $.rollback_reason.text, "
+        "$.endpoint.EndpointConfigName)",
+        "rolled back",
+        "The new fleet tripped a rollback alarm or could not serve: the old one serves.",
+        **{
+            "restored_config.$": "$.endpoint.EndpointConfigName",
+            "alarms.$": "$.tripped.names",
+        },
+    )
+    find_alarms.next(reason_given)
+    unknown_alarms.next(reason_given)
+    reason_given.add_choice(ChoiceRule.IsPresent("$.endpoint.FailureReason", True), with_reason)
+    reason_given.default_choice(without_reason)
+    with_reason.next(rolled_back)
+    without_reason.next(rolled_back)
+    return find_alarms
+
+
 def _deployment_phase(failures: _Failures, done: State) -> Pass:
     """Model, endpoint config, create or update the endpoint, wait for InService; then ``done``."""
     deploy_failed = failures.caught(
@@ -943,8 +1320,17 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         parameters={
             "name.$": "States.Format('${model_name_prefix}-v{}-{}', $.model_package.version, "
             "States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 0))",
+            # Terraform's guardrail settings (deployment_guardrails.tf), an escaped JSON text
+            # like defaults_json: numbers cannot be placeholders of a JSON document.
+            "guardrails_json": "${deployment_guardrails_json}",
         },
         result_path="$.deployment_names",
+    )
+    read_guardrails = Pass(
+        "ReadGuardrails",
+        comment="Instance count, canary size, baking period and rollback alarms, as JSON.",
+        parameters={"settings.$": "States.StringToJson($.deployment_names.guardrails_json)"},
+        result_path="$.guardrails",
     )
     create_model = Task(
         "CreateModel",
@@ -966,7 +1352,8 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
                     "VariantName": "AllTraffic",
                     "ModelName.$": "$.deployment_names.name",
                     "InstanceType": "${endpoint_instance_type}",
-                    "InitialInstanceCount": 1,
+                    # A canary is at most 50% of the fleet, in whole instances: at least two.
+                    "InitialInstanceCount.$": "$.guardrails.settings.instance_count",
                 }
             ],
             "DataCaptureConfig": {
@@ -996,16 +1383,56 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
     }
     create_endpoint = Task(
         "CreateEndpoint",
+        comment="No previous configuration: the smoke test guards the first deployment.",
         resource=SAGEMAKER_OPTIMISED + "createEndpoint",
         parameters=endpoint_params,
         result_path=None,
     )
+    settings = "$.guardrails.settings"
     update_endpoint = Task(
         "UpdateEndpoint",
-        comment="Only an InService endpoint accepts UpdateEndpoint.",
+        comment="Only an InService endpoint accepts UpdateEndpoint. Blue/green with a canary: "
+        "SageMaker rolls back by itself when a rollback alarm trips during baking.",
         resource=SAGEMAKER_OPTIMISED + "updateEndpoint",
-        parameters=endpoint_params,
+        parameters={
+            **endpoint_params,
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-canary.html
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": {
+                    "TrafficRoutingConfiguration": {
+                        "Type": "CANARY",
+                        "CanarySize": {
+                            "Type": "CAPACITY_PERCENT",
+                            "Value.$": f"{settings}.canary_percent",
+                        },
+                        "WaitIntervalInSeconds.$": f"{settings}.baking_seconds",
+                    },
+                    "TerminationWaitInSeconds.$": f"{settings}.termination_wait_seconds",
+                    "MaximumExecutionTimeoutInSeconds.$": f"{settings}.max_execution_seconds",
+                },
+                "AutoRollbackConfiguration": {"Alarms.$": f"{settings}.alarms"},
+            },
+        },
         result_path=None,
+    )
+    # What this attempt replaces: recorded in the history, restored after a failed smoke test.
+    note_first = Pass(
+        "NoteFirstDeployment",
+        parameters={
+            "mode": "create",
+            "previous_config": "none",
+            "started.$": "$$.State.EnteredTime",
+        },
+        result_path="$.attempt",
+    )
+    note_update = Pass(
+        "NoteUpdate",
+        parameters={
+            "mode": "update",
+            "previous_config.$": "$.existing_endpoint.config_name",
+            "started.$": "$$.State.EnteredTime",
+        },
+        result_path="$.attempt",
     )
     # Not found and throttled share one error name (see ENDPOINT_LOOKUP_ERROR): the cause tells
     # them apart. Anything but "not found" is retried through the bounded wait below, never
@@ -1115,19 +1542,48 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         },
         result_path="$.poll",
     )
-    endpoint_status = Choice("EndpointStatus")
-    endpoint_failed = failures.fail_with(
+    endpoint_status = Choice(
+        "EndpointStatus",
+        comment="InService on the new config: smoke test. InService on another config: "
+        "SageMaker rolled the update back. Failed, UpdateRollbackFailed: fail.",
+    )
+    history = _DeploymentHistory(failures, done)
+    endpoint_failed = history.failed(
         "EndpointFailed",
         "EndpointDeploymentFailed",
         "States.Format('Endpoint ${endpoint_name} is {}: {}', $.endpoint.EndpointStatus, "
         "$.endpoint.FailureReason)",
+        "endpoint failed",
         "SageMaker could not bring the endpoint into service.",
     )
-    endpoint_timeout = failures.fail_with(
+    new_endpoint_deleted = history.failed(
+        "NewEndpointFailedDeleted",
+        "EndpointDeploymentFailed",
+        "States.Format('Endpoint ${endpoint_name} could not be created with model package {}: "
+        "{}. This was the first deployment, with no previous configuration to go back to, so "
+        "the endpoint was deleted. Fix the model, then approve a new version.', "
+        "$.model_package.arn, $.endpoint.FailureReason)",
+        "endpoint failed: endpoint deleted",
+        "A first deployment that never reached InService leaves no endpoint behind.",
+    )
+    delete_new_endpoint = Task(
+        "DeleteFailedNewEndpoint",
+        resource=SAGEMAKER_SDK + "deleteEndpoint",
+        parameters={"EndpointName": "${endpoint_name}"},
+        result_path=None,
+    )
+    delete_new_endpoint.add_retry(_retry(SAGEMAKER_SDK_TRANSIENT))
+    # Not deleted: say so (the next deployment replaces a Failed endpoint anyway).
+    delete_new_endpoint.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=endpoint_failed, result_path="$.error")
+    )
+    delete_new_endpoint.next(new_endpoint_deleted)
+    endpoint_timeout = history.failed(
         "EndpointTimedOut",
         "EndpointDeploymentTimedOut",
         "States.Format('Endpoint ${endpoint_name} was still {} after {} polls, {} s apart.', "
         "$.endpoint.EndpointStatus, $.poll.endpoint, $.config.endpoint_poll_interval_seconds)",
+        "timed out",
         "The endpoint did not reach InService within the poll budget.",
     )
     # Just before updating, once more: a duplicate approval handled concurrently may have
@@ -1160,9 +1616,7 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         # The check only avoids a duplicate: a config or model deleted behind the endpoint's
         # back must not block the update.
         task.add_catch(
-            Catch(
-                error_equals=["States.ALL"], next_step=update_endpoint, result_path="$.check_error"
-            )
+            Catch(error_equals=["States.ALL"], next_step=note_update, result_path="$.check_error")
         )
     deployed = Pass(
         "Deployed",
@@ -1170,18 +1624,25 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
             "deployed": True,
             "endpoint_name": "${endpoint_name}",
             "model_name.$": "$.deployment_names.name",
-            "reason": "deployed the approved package",
+            "previous_config.$": "$.attempt.previous_config",
+            "smoke_test.$": "$.smoke.description",
+            "reason": "deployed the approved package; the smoke test passed",
         },
         result_path="$.deployment",
     )
+    smoke_test = _smoke_test(history, deployed)
+    rolled_back = _rollback_report(history)
 
-    name_deployment.next(create_model)
+    name_deployment.next(read_guardrails)
+    read_guardrails.next(create_model)
     create_model.next(create_config)
     create_config.next(check_endpoint)
     check_endpoint.next(existing_status)
     lookup_failed.add_choice(
-        ChoiceRule.StringMatches("$.lookup_error.Cause", ENDPOINT_NOT_FOUND_CAUSE), create_endpoint
+        ChoiceRule.StringMatches("$.lookup_error.Cause", ENDPOINT_NOT_FOUND_CAUSE), note_first
     )
+    note_first.next(create_endpoint)
+    note_update.next(update_endpoint)
     lookup_failed.default_choice(endpoint_check_budget)
     existing_status.add_choice(
         ChoiceRule.StringEquals("$.existing_endpoint.status", "InService"), deployed_config
@@ -1202,7 +1663,7 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
         ),
         already_deployed,
     )
-    deployed_route.default_choice(update_endpoint)
+    deployed_route.default_choice(note_update)
     already_deployed.next(done)
     existing_status.add_choice(
         ChoiceRule.StringEquals("$.existing_endpoint.status", "Failed"), note_failed_endpoint
@@ -1224,17 +1685,47 @@ def _deployment_phase(failures: _Failures, done: State) -> Pass:
     describe_endpoint.next(count_endpoint_poll)
     count_endpoint_poll.next(endpoint_status)
     endpoint_status.add_choice(
-        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), deployed
+        ChoiceRule.And(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"),
+                ChoiceRule.StringEqualsPath(
+                    "$.endpoint.EndpointConfigName", "$.deployment_names.name"
+                ),
+            ]
+        ),
+        smoke_test,
+    )
+    # InService, but not on the config this run deployed: SageMaker rolled the update back
+    # (an alarm tripped, or the new fleet could not serve) and the previous config serves.
+    endpoint_status.add_choice(
+        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), rolled_back
+    )
+    # The first deployment is protected too: a new endpoint that could not start is deleted
+    # (a Failed endpoint can only be deleted) rather than left behind.
+    endpoint_status.add_choice(
+        ChoiceRule.And(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"),
+                ChoiceRule.StringEquals("$.attempt.mode", "create"),
+            ]
+        ),
+        delete_new_endpoint,
     )
     endpoint_status.add_choice(
-        ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"), endpoint_failed
+        ChoiceRule.Or(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"),
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "UpdateRollbackFailed"),
+            ]
+        ),
+        endpoint_failed,
     )
     endpoint_status.add_choice(
         ChoiceRule.NumericGreaterThanEqualsPath("$.poll.endpoint", "$.config.max_endpoint_polls"),
         endpoint_timeout,
     )
     endpoint_status.default_choice(wait_endpoint)
-    deployed.next(done)
+    deployed.next(history.succeeded)
     return name_deployment
 
 
@@ -1569,8 +2060,9 @@ def _rejection_event_phase(failures: _Failures, notify_success: State) -> Task:
             "model_package_arn.$": "$.config.rejected_model_package_arn",
             "endpoint_name": "${endpoint_name}",
             "serving": True,
-            "action": "approve and deploy another version, or delete the endpoint "
-            "(make endpoint-down)",
+            "action": "roll back to the previously serving approved package (make rollback: "
+            "the guarded deployment path), approve and deploy another version, or delete the "
+            "endpoint (make endpoint-down)",
         },
     )
     find_serving.add_retry(_lookup_retry())

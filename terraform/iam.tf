@@ -157,6 +157,15 @@ data "aws_iam_policy_document" "sagemaker" {
     }
   }
 
+  statement {
+    sid = "ReadRollbackAlarms"
+    # Deployment guardrails: "Ensure that your IAM execution role has permission to perform the
+    # cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
+    # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = [for alarm in aws_cloudwatch_metric_alarm.endpoint : alarm.arn]
+  }
+
   dynamic "statement" {
     for_each = var.kms_key_arn == "" ? [] : [var.kms_key_arn]
 
@@ -305,6 +314,29 @@ data "aws_iam_policy_document" "state_machine" {
   }
 
   statement {
+    sid       = "SmokeTestDeployments"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.smoke_test.arn]
+  }
+
+  statement {
+    sid = "NameTrippedRollbackAlarms"
+    # After an automatic rollback, which of the rollback alarms is in ALARM (the notification
+    # names it). The same permission SageMaker's guardrails documentation asks of the caller of
+    # UpdateEndpoint with AutoRollbackConfiguration
+    # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = [for alarm in aws_cloudwatch_metric_alarm.endpoint : alarm.arn]
+  }
+
+  statement {
+    sid = "RecordDeploymentHistory"
+    # One JSON object per deployment attempt, read by `make status`.
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/deployments/*"]
+  }
+
+  statement {
     sid       = "EncryptNotifications"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [local.sns_kms_key_arn]
@@ -357,6 +389,16 @@ data "aws_iam_policy_document" "state_machine" {
     content {
       sid       = "DecryptEvaluation"
       actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == "" ? [] : [var.kms_key_arn]
+
+    content {
+      sid       = "EncryptDeploymentHistory"
+      actions   = ["kms:GenerateDataKey"]
       resources = [statement.value]
     }
   }

@@ -98,35 +98,17 @@ locals {
     model_name_prefix        = local.model_name_prefix
     # The state machine's first Task (terraform/input_validation.tf).
     input_validator_function_arn = aws_lambda_function.input_validator.arn
+    # Guarded deployment (terraform/deployment_guardrails.tf): the smoke test, the canary's
+    # settings and rollback alarms (an escaped JSON document, like defaults_json), and where
+    # each deployment attempt is recorded.
+    smoke_test_function_arn    = aws_lambda_function.smoke_test.arn
+    deployment_guardrails_json = trim(jsonencode(jsonencode(local.deployment_guardrails)), "\"")
   }
 
   endpoint_dimensions = {
     EndpointName = local.endpoint_name
     VariantName  = var.endpoint_variant_name
   }
-
-  # Endpoint alarms only make sense where runs deploy by default.
-  endpoint_alarms = var.deploy_endpoint ? {
-    invocation-5xx = {
-      metric    = "Invocation5XXErrors"
-      statistic = "Sum"
-      threshold = 1
-      text      = "The endpoint returned 5XX errors."
-    }
-    invocation-4xx = {
-      metric    = "Invocation4XXErrors"
-      statistic = "Sum"
-      threshold = 5
-      text      = "Clients sent requests the endpoint rejected (4XX)."
-    }
-    model-latency = {
-      metric    = "ModelLatency"
-      statistic = "Average"
-      # ModelLatency is reported in microseconds.
-      threshold = var.endpoint_latency_threshold_ms * 1000
-      text      = "Average model latency is above ${var.endpoint_latency_threshold_ms} ms."
-    }
-  } : {}
 
   # Console links in outputs.tf.
   console = "https://${local.region}.console.aws.amazon.com"

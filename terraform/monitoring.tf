@@ -1,6 +1,6 @@
 # ---------------------------------------------------------------------------------------------
-# Monitoring: CloudWatch alarms on failed runs, dead letters and (when endpoints are deployed)
-# endpoint errors and latency; every alarm notifies the topic.
+# Monitoring: CloudWatch alarms on failed runs, dead letters and the endpoint's
+# errors and latency (deployment_guardrails.tf); every alarm notifies the topic.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "executions_failed" {
@@ -34,20 +34,5 @@ resource "aws_cloudwatch_metric_alarm" "trigger_dead_letters" {
   alarm_actions       = [aws_sns_topic.notifications.arn]
 }
 
-resource "aws_cloudwatch_metric_alarm" "endpoint" {
-  for_each = local.endpoint_alarms
-
-  alarm_name          = "${local.name}-endpoint-${each.key}"
-  alarm_description   = "${local.endpoint_name}: ${each.value.text}"
-  namespace           = "AWS/SageMaker"
-  metric_name         = each.value.metric
-  dimensions          = local.endpoint_dimensions
-  statistic           = each.value.statistic
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = each.value.threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
-  ok_actions          = [aws_sns_topic.notifications.arn]
-}
+# The endpoint alarms (5XX, 4XX, model latency) live in deployment_guardrails.tf: they are also
+# the rollback alarms of every deployment.

@@ -243,7 +243,7 @@ variable "parallel_tuning_jobs" {
 }
 
 variable "deploy_endpoint" {
-  description = "Default for the execution input `deploy`; also creates the endpoint alarms."
+  description = "Default for the execution input `deploy`."
   type        = bool
   default     = false
 }
@@ -294,9 +294,9 @@ variable "endpoint_poll_interval_seconds" {
 }
 
 variable "endpoint_max_polls" {
-  description = "Poll budget for the endpoint to reach InService."
+  description = "Poll budget for the endpoint to reach InService (a guarded update bakes twice: see deployment_baking_seconds)."
   type        = number
-  default     = 60
+  default     = 120
 
   validation {
     condition     = var.endpoint_max_polls >= 1 && var.endpoint_max_polls <= 10000
@@ -347,12 +347,95 @@ variable "sns_kms_key_id" {
 }
 
 variable "endpoint_latency_threshold_ms" {
-  description = "ModelLatency alarm threshold (average over 5 minutes), in milliseconds."
+  description = "ModelLatency rollback alarm threshold (average over a minute), in milliseconds."
   type        = number
   default     = 500
 
   validation {
     condition     = var.endpoint_latency_threshold_ms > 0
     error_message = "endpoint_latency_threshold_ms must be positive."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Guarded deployment: blue/green canary with automatic rollback (deployment_guardrails.tf)
+# ---------------------------------------------------------------------------------------------
+
+variable "endpoint_instance_count" {
+  description = "Instances behind the endpoint. A canary needs at least two: it may hold at most 50% of the fleet, in whole instances."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.endpoint_instance_count >= 2 && var.endpoint_instance_count == floor(var.endpoint_instance_count)
+    error_message = "endpoint_instance_count must be a whole number of at least 2: SageMaker's canary is at most 50% of the fleet, so one instance leaves no room for a canary."
+  }
+}
+
+variable "deployment_canary_percent" {
+  description = "Share of the new fleet that takes traffic first (CanarySize, CAPACITY_PERCENT); must be a whole number of instances."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.deployment_canary_percent >= 1 && var.deployment_canary_percent <= 50
+    error_message = "deployment_canary_percent must be from 1 to 50 (SageMaker: at most 50% of the fleet)."
+  }
+
+  validation {
+    condition = (
+      var.endpoint_instance_count * var.deployment_canary_percent % 100 == 0
+    )
+    error_message = "deployment_canary_percent of endpoint_instance_count must be a whole number of instances (e.g. 50 with 2 instances, 25 with 4)."
+  }
+}
+
+variable "deployment_baking_seconds" {
+  description = "Baking period: seconds the canary (and then the full fleet) is watched by the rollback alarms (WaitIntervalInSeconds)."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.deployment_baking_seconds >= 0 && var.deployment_baking_seconds <= 3600 && var.deployment_baking_seconds == floor(var.deployment_baking_seconds)
+    error_message = "deployment_baking_seconds must be a whole number from 0 to 3600 (SageMaker's WaitIntervalInSeconds)."
+  }
+
+  validation {
+    # The state machine waits for the canary's and the final baking period (then the smoke test).
+    condition     = var.endpoint_poll_interval_seconds * var.endpoint_max_polls >= 2 * var.deployment_baking_seconds + var.deployment_termination_wait_seconds
+    error_message = "endpoint_poll_interval_seconds x endpoint_max_polls must cover two baking periods plus the termination wait: raise endpoint_max_polls or shorten deployment_baking_seconds."
+  }
+}
+
+variable "deployment_termination_wait_seconds" {
+  description = "Seconds the old fleet is kept after a successful shift before SageMaker terminates it (TerminationWaitInSeconds)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.deployment_termination_wait_seconds >= 0 && var.deployment_termination_wait_seconds <= 3600 && var.deployment_termination_wait_seconds == floor(var.deployment_termination_wait_seconds)
+    error_message = "deployment_termination_wait_seconds must be a whole number from 0 to 3600 (SageMaker's TerminationWaitInSeconds)."
+  }
+}
+
+variable "deployment_5xx_errors_threshold" {
+  description = "Invocation5XXErrors rollback alarm threshold: errors in a minute."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.deployment_5xx_errors_threshold >= 1
+    error_message = "deployment_5xx_errors_threshold must be at least 1."
+  }
+}
+
+variable "deployment_4xx_errors_threshold" {
+  description = "Invocation4XXErrors rollback alarm threshold: refused invocations in a minute."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.deployment_4xx_errors_threshold >= 1
+    error_message = "deployment_4xx_errors_threshold must be at least 1."
   }
 }

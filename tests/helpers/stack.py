@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 from moto.sagemaker.models import sagemaker_backends
 
-from devtools.build import INPUT_VALIDATOR_FILES, zip_bytes
+from devtools.build import INPUT_VALIDATOR_FILES, SMOKE_TEST_FILES, zip_bytes
 from devtools.generated import render
 from ml import train
 from statemachines.training_pipeline import ASL_PATH
@@ -52,6 +52,39 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Terraform's deployment_guardrails (terraform/deployment_guardrails.tf) with the local stack's
+#: short baking period; the alarm names are the ones ``Stack.create_rollback_alarms`` creates.
+GUARDRAILS: dict[str, Any] = {
+    "instance_count": 2,
+    "canary_percent": 50,
+    "baking_seconds": 1,
+    "termination_wait_seconds": 0,
+    "max_execution_seconds": 1802,
+    "alarms": [
+        {"AlarmName": f"{ENDPOINT}-{name}"}
+        for name in ("invocation-4xx", "invocation-5xx", "model-latency")
+    ],
+}
+
+
+#: terraform/deployment_guardrails.tf's smoke-test policy (logs aside), for the test stack.
+SMOKE_TEST_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/evaluation/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": "sagemaker:InvokeEndpoint",
+            "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{ENDPOINT}",
+        },
+    ],
+}
+
+
 #: The object DEFAULTS' data_uri names (the scripted pipelines never parse it).
 DEFAULT_DATA = b"sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,0\n"
 
@@ -67,6 +100,8 @@ def asl_values(
     auto_approve_allowed: bool = True,
     defaults: dict[str, Any] | None = None,
     validator_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:input-validator",
+    smoke_test_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:smoke-test",
+    guardrails: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     return {
         "defaults_json": defaults_json(defaults or DEFAULTS),
@@ -81,6 +116,8 @@ def asl_values(
         "endpoint_instance_type": "ml.m5.large",
         "model_name_prefix": "iris-xgb",
         "input_validator_function_arn": validator_arn,
+        "smoke_test_function_arn": smoke_test_arn,
+        "deployment_guardrails_json": defaults_json(guardrails or GUARDRAILS),
     }
 
 
@@ -140,7 +177,10 @@ class Stack:
             RoleName="sfn-role",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
-        self.validator_arn = self._create_input_validator(session)
+        self.validator_arn = self._create_lambda(session, "input-validator", INPUT_VALIDATOR_FILES)
+        self.smoke_test_arn = self._create_lambda(
+            session, "smoke-test", SMOKE_TEST_FILES, SMOKE_TEST_POLICY
+        )
         definition = render(
             ASL_PATH.read_text(encoding="utf-8"),
             asl_values(
@@ -148,6 +188,7 @@ class Stack:
                 auto_approve_allowed=auto_approve_allowed,
                 defaults=defaults,
                 validator_arn=self.validator_arn,
+                smoke_test_arn=self.smoke_test_arn,
             ),
         )
         self.state_machine_arn = self.sfn.create_state_machine(
@@ -156,10 +197,16 @@ class Stack:
         self._runs = 0
 
     @staticmethod
-    def _create_input_validator(session: boto3.Session) -> str:
-        """The real validator Lambda (the zip ``make build`` ships), as Terraform creates it."""
-        role = session.client("iam").create_role(
-            RoleName="input-validator",
+    def _create_lambda(
+        session: boto3.Session,
+        name: str,
+        files: dict[str, Path],
+        policy: dict[str, Any] | None = None,
+    ) -> str:
+        """A real Lambda (the zip ``make build`` ships) and its role, as Terraform creates them."""
+        iam = session.client("iam")
+        role = iam.create_role(
+            RoleName=name,
             AssumeRolePolicyDocument=json.dumps(
                 {
                     "Version": "2012-10-17",
@@ -173,14 +220,16 @@ class Stack:
                 }
             ),
         )["Role"]["Arn"]
+        if policy is not None:
+            iam.put_role_policy(RoleName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
         return str(
             session.client("lambda").create_function(
-                FunctionName="input-validator",
+                FunctionName=name,
                 Runtime="python3.12",
                 Role=role,
                 Handler="handler.lambda_handler",
-                Code={"ZipFile": zip_bytes(INPUT_VALIDATOR_FILES)},
-                Timeout=10,
+                Code={"ZipFile": zip_bytes(files)},
+                Timeout=60,
             )["FunctionArn"]
         )
 
@@ -340,14 +389,39 @@ class Stack:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=_model_artifact())
 
 
+#: Test-split rows the smoke test sends (one per class), as evaluate.py picks them.
+SMOKE_TEST_BODY = "5.0,3.4,1.5,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
+
+
 @functools.cache
-def _model_artifact() -> bytes:
+def _trained() -> tuple[bytes, str]:
+    """The test model's artifact and its answer for SMOKE_TEST_BODY (as the endpoint gives it)."""
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         split = split_iris(root / "raw", root / "split")
         model_dir = train_model_dir(split, root / "model")
         train.copy_code_into_model(model_dir)
-        return model_tar_gz(model_dir)
+        model = train.model_fn(str(model_dir))
+        answer = train.probabilities_json(
+            train.predict_probabilities(train.parse_csv_request(SMOKE_TEST_BODY), model)
+        )
+        return model_tar_gz(model_dir), answer
+
+
+def _model_artifact() -> bytes:
+    return _trained()[0]
+
+
+def smoke_test_block() -> dict[str, Any]:
+    """evaluation.json's ``smoke_test`` for the test model (INTERFACES.md, ml/evaluate.py)."""
+    probabilities = json.loads(_trained()[1])
+    return {
+        "content_type": "text/csv",
+        "body": SMOKE_TEST_BODY,
+        "rows": len(probabilities),
+        "probabilities": probabilities,
+        "tolerance": 1e-4,
+    }
 
 
 def evaluation_report(
@@ -409,4 +483,5 @@ def evaluation_report(
         },
         "class_names": classes,
         "row_counts": {"train": 90, "validation": 30, "test": 30},
+        "smoke_test": smoke_test_block(),
     }

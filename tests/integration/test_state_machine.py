@@ -191,7 +191,9 @@ def test_gate_passes_with_deploy(stack: Stack) -> None:
         "deployed": True,
         "endpoint_name": ENDPOINT,
         "model_name": model["ModelName"],
-        "reason": "deployed the approved package",
+        "previous_config": "none",
+        "smoke_test": "3 rows answered as the evaluation predicted",
+        "reason": "deployed the approved package; the smoke test passed",
     }
     [note] = stack.notifications()
     assert note["message"]["deployment"]["deployed"] is True
@@ -809,8 +811,9 @@ def test_first_deploy_tells_not_found_from_the_error_it_really_gets(stack: Stack
     # DescribeEndpoint models no errors: "Could not find endpoint" is the SDK's base exception.
     assert task_errors(run, "describeEndpoint") == ["SageMaker.SageMakerException"]
     states = run.states
-    assert states[states.index("CheckEndpoint") + 1 :][:2] == [
+    assert states[states.index("CheckEndpoint") + 1 :][:3] == [
         "EndpointLookupFailed",
+        "NoteFirstDeployment",
         "CreateEndpoint",
     ]
 

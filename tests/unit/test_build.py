@@ -13,7 +13,7 @@ from devtools import build
 def test_archives_are_byte_identical_across_builds(tmp_path: Path) -> None:
     build.main(["--out", str(tmp_path / "a")])
     build.main(["--out", str(tmp_path / "b")])
-    for name in ("sourcedir.tar.gz", "trigger.zip", "input_validator.zip"):
+    for name in ("sourcedir.tar.gz", "trigger.zip", "input_validator.zip", "smoke_test.zip"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 

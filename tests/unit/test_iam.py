@@ -58,8 +58,12 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::aws-sdk:sfn:describeExecution",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
     "arn:aws:states:::aws-sdk:sagemaker:describeModel",
-    # The execution input's schema check, first of all (lambdas/input_validator).
+    # The execution input's schema check, first of all (lambdas/input_validator), and the
+    # deployment smoke test (lambdas/smoke_test).
     "arn:aws:states:::lambda:invoke",
+    # Guarded deployment (issue 12): name the rollback alarm that tripped, record each attempt.
+    "arn:aws:states:::aws-sdk:cloudwatch:describeAlarms",
+    "arn:aws:states:::aws-sdk:s3:putObject",
 }
 # SDK service names that differ from their IAM prefix.
 IAM_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "eventbridge": "events"}
@@ -213,7 +217,7 @@ def test_state_machine_role_grants_nothing_else() -> None:
 
 
 def test_state_machine_s3_access_is_evaluations_inputs_and_run_copies() -> None:
-    """Reads evaluations and data (the copy's source); writes only runs/ (the copies)."""
+    """Reads evaluations and data (the copy's source); writes runs/ copies and deployments/."""
     policy = state_machine_policy()
     s3 = [s for s in policy if any(a.startswith("s3:") for a in s["actions"])]
     grants = {
@@ -227,6 +231,8 @@ def test_state_machine_s3_access_is_evaluations_inputs_and_run_copies() -> None:
         ("s3:GetObject", "/data/*"),
         ("s3:GetObjectVersion", "/data/*"),
         ("s3:PutObject", "/runs/*"),
+        # One record per deployment attempt (issue 12 #5), read by `make status`.
+        ("s3:PutObject", "/deployments/*"),
     }
 
 

@@ -104,11 +104,25 @@ def test_every_failure_path_notifies_then_fails_with_its_own_error() -> None:
         for name, s in states.items()
         if s["Type"] == "Pass" and s.get("ResultPath") == "$.failure"
     }
-    assert len(failures) >= 12
-    errors = [s["Parameters"]["error"] for s in failures.values()]
+    # A deployment attempt's failures are recorded in the history first; they share the error
+    # names the issue gives them (DeploymentFailed, ...) and differ in their outcome.
+    attempts = {n: s for n, s in failures.items() if s["Next"] == "NoteFailedDeployment"}
+    others = {n: s for n, s in failures.items() if n not in attempts}
+    assert len(others) >= 12
+    errors = [s["Parameters"]["error"] for s in others.values()]
     assert len(set(errors)) == len(errors), "each failure branch has its own error name"
-    for state in failures.values():
+    for state in others.values():
         assert state["Next"] == "NotifyFailure"
+    assert len(attempts) >= 6
+    for name, state in attempts.items():
+        assert {"outcome", "model_package_arn.$", "endpoint_config.$"} <= state["Parameters"].keys()
+        assert state["Parameters"]["error"] in {
+            "DeploymentFailed",
+            "EndpointDeploymentFailed",
+            "EndpointDeploymentTimedOut",
+        }, name
+    assert states["NoteFailedDeployment"]["Next"] == "RecordFailedDeployment"
+    assert states["RecordFailedDeployment"]["Next"] == "NotifyFailure"
     assert states["NotifyFailure"]["Next"] == "Failed"
     assert states["Failed"] == {
         "Comment": "Ends every failure path.",
@@ -147,6 +161,8 @@ def test_model_registry_events_never_update_a_package() -> None:
     assert writes == {
         "RegisterModel": "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
         "DescribeApprovedPackage": "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
+        # The smoke test finds the package's evaluation report (read-only).
+        "ReadSmokeTestSource": "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
     }
 
 

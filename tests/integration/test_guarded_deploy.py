@@ -1,0 +1,371 @@
+"""Guarded deployment through the real state machine on the emulator (issue 12).
+
+Real models are served by the emulator: a corrupt artifact cannot be loaded (an update is rolled
+back by SageMaker, a new endpoint ends Failed), and a model that answers differently from its
+evaluation fails the smoke test. Each test checks the run's error and cause, the notification,
+which config serves afterwards (and that it still answers), and the deployment history.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local.aws import sagemaker
+from local.aws.sagemaker import PipelineRun
+from ops import cli, commands
+from tests.helpers.stack import (
+    BUCKET,
+    ENDPOINT,
+    GROUP,
+    REGION,
+    SMOKE_TEST_BODY,
+    Stack,
+    evaluation_report,
+)
+
+pytestmark = pytest.mark.integration
+
+RUN = {"deploy": True, "auto_approve": True}
+
+
+@pytest.fixture
+def stack(emulator: None) -> Iterator[Stack]:
+    sagemaker.set_endpoint_transition_seconds(0.3)
+    yield Stack()
+    sagemaker.set_endpoint_transition_seconds(None)
+
+
+def pipeline_writing(stack: Stack, report: dict[str, Any], artifact: bytes | None = None) -> None:
+    """The next runs' pipeline writes ``report`` and, if given, ``artifact`` as the model."""
+
+    def runner(run: PipelineRun) -> None:
+        for step in ("PrepareData", "TuneXGBoost", "EvaluateModel"):
+            run.set_step(step, "Succeeded")
+        stack.put_evaluation(run.execution_id, report)
+        if artifact is not None:
+            key = report["model"]["artifact_uri"].removeprefix(f"s3://{BUCKET}/")
+            stack.s3.put_object(Bucket=BUCKET, Key=key, Body=artifact)
+        run.set_status("Succeeded")
+
+    sagemaker.set_pipeline_runner(runner)
+
+
+def good(stack: Stack, execution_id: str = "good") -> None:
+    pipeline_writing(stack, evaluation_report(0.97, execution_id=execution_id))
+
+
+def corrupt(stack: Stack) -> None:
+    report = evaluation_report(0.97, execution_id="corrupt")
+    pipeline_writing(stack, report, artifact=b"this is not a gzipped tar archive")
+
+
+def disagreeing(stack: Stack) -> None:
+    """A model that loads and answers, but not what its evaluation predicted."""
+    report = evaluation_report(0.97, execution_id="disagreeing")
+    report["smoke_test"]["probabilities"][1] = [0.9, 0.05, 0.05]
+    pipeline_writing(stack, report)
+
+
+def invoke() -> list[list[float]]:
+    runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+    answer = runtime.invoke_endpoint(
+        EndpointName=ENDPOINT, ContentType="text/csv", Body=SMOKE_TEST_BODY.encode()
+    )
+    rows: list[list[float]] = json.loads(answer["Body"].read())
+    return rows
+
+
+def serving_config(stack: Stack) -> str:
+    endpoint = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT)
+    assert endpoint["EndpointStatus"] == "InService"
+    return str(endpoint["EndpointConfigName"])
+
+
+def history(stack: Stack) -> list[dict[str, Any]]:
+    listed = stack.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"deployments/{ENDPOINT}/")
+    return [
+        json.loads(stack.s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
+        for item in sorted(listed.get("Contents", []), key=lambda item: item["Key"])
+    ]
+
+
+def deployed_good_model(stack: Stack) -> tuple[str, list[list[float]]]:
+    good(stack)
+    first = stack.run(RUN)
+    assert first.status == "SUCCEEDED", first.cause
+    stack.notifications()
+    return serving_config(stack), invoke()
+
+
+def test_a_good_model_is_smoke_tested_deployed_and_recorded(stack: Stack) -> None:
+    good(stack)
+    run = stack.run(RUN)
+
+    assert run.status == "SUCCEEDED", run.cause
+    states = run.states
+    assert states.index("CreateEndpoint") < states.index("SmokeTest") < states.index("Deployed")
+    assert run.output["deployment"]["smoke_test"] == "3 rows answered as the evaluation predicted"
+    [record] = history(stack)
+    assert record["outcome"] == "deployed"
+    assert record["mode"] == "create"
+    assert record["previous_config"] == "none"
+    assert record["model_package_arn"] == run.output["model_package_arn"]
+    assert record["endpoint_config"] == serving_config(stack)
+    assert record["started"] <= record["ended"]
+
+
+def test_an_update_is_a_blue_green_canary_with_the_rollback_alarms(stack: Stack) -> None:
+    previous, _ = deployed_good_model(stack)
+    good(stack, "second")
+
+    run = stack.run(RUN)
+
+    assert run.status == "SUCCEEDED", run.cause
+    [scheduled] = [
+        json.loads(e["taskScheduledEventDetails"]["parameters"])
+        for e in run.history
+        if e.get("taskScheduledEventDetails", {}).get("resource") == "updateEndpoint"
+    ]
+    config = scheduled["DeploymentConfig"]
+    routing = config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert routing == {
+        "Type": "CANARY",
+        "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+        "WaitIntervalInSeconds": 1,
+    }
+    assert [a["AlarmName"] for a in config["AutoRollbackConfiguration"]["Alarms"]] == [
+        f"{ENDPOINT}-invocation-4xx",
+        f"{ENDPOINT}-invocation-5xx",
+        f"{ENDPOINT}-model-latency",
+    ]
+    records = history(stack)
+    assert [r["outcome"] for r in records] == ["deployed", "deployed"]
+    assert records[1]["previous_config"] == previous
+    assert records[1]["mode"] == "update"
+
+
+def test_a_corrupt_artifact_is_rolled_back_and_the_old_model_keeps_answering(
+    stack: Stack,
+) -> None:
+    previous, answer = deployed_good_model(stack)
+    corrupt(stack)
+
+    run = stack.run(RUN)
+
+    assert run.status == "FAILED"
+    assert run.error == "DeploymentFailed"
+    package = run_package(stack)
+    assert f"SageMaker rolled back the deployment of model package {package}" in run.cause
+    assert f"Configuration restored: {previous} serves again" in run.cause
+    assert "did not pass the ping health check" in run.cause  # the FailureReason
+    assert "SmokeTest" not in run.states
+    assert serving_config(stack) == previous
+    assert invoke() == answer
+    [note] = stack.notifications()
+    assert note["subject"] == "Training run failed: DeploymentFailed"
+    assert note["message"]["state"] == "RolledBack"
+    assert note["message"]["model_package_arn"] == package
+    assert note["message"]["restored_config"] == previous
+    assert note["message"]["alarms"] == []  # no alarm: the new fleet could not start
+    assert [r["outcome"] for r in history(stack)] == ["deployed", "rolled back"]
+
+
+def run_package(stack: Stack) -> str:
+    """The newest package of the group."""
+    packages = stack.model_packages()
+    return str(max(packages, key=lambda p: p["ModelPackageVersion"])["ModelPackageArn"])
+
+
+def test_an_approved_model_failing_its_smoke_test_is_replaced_by_the_previous_config(
+    stack: Stack,
+) -> None:
+    previous, answer = deployed_good_model(stack)
+    disagreeing(stack)
+    registered = stack.run({})  # registered, pending: a person approves it below
+    assert registered.status == "SUCCEEDED", registered.cause
+    stack.notifications()
+    arn = registered.output["model_package_arn"]
+    stack.sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    run = stack.run({"approved_model_package_arn": arn})
+
+    assert run.status == "FAILED"
+    assert run.error == "DeploymentFailed"
+    assert run.states.index("UpdateEndpoint") < run.states.index("SmokeTest")
+    assert run.states.index("SmokeTest") < run.states.index("RestorePreviousConfig")
+    assert f"The smoke test of model package {arn}" in run.cause
+    assert "row 1: expected [0.9, 0.05, 0.05]" in run.cause
+    assert f"Configuration restored: {previous} serves again" in run.cause
+    assert serving_config(stack) == previous
+    assert invoke() == answer
+    [note] = stack.notifications()
+    assert note["message"]["state"] == "SmokeTestFailedRestored"
+    assert note["message"]["restored_config"] == previous
+    records = history(stack)
+    assert [r["outcome"] for r in records] == [
+        "deployed",
+        "smoke test failed: previous configuration restored",
+    ]
+    assert records[1]["model_package_arn"] == arn
+
+
+def test_a_first_deployment_failing_its_smoke_test_deletes_the_endpoint(stack: Stack) -> None:
+    disagreeing(stack)
+
+    run = stack.run(RUN)
+
+    assert run.status == "FAILED"
+    assert run.error == "DeploymentFailed"
+    assert "row 1: expected [0.9, 0.05, 0.05]" in run.cause
+    assert "so the endpoint was deleted" in run.cause
+    assert "DeleteUnverifiedEndpoint" in run.states
+    assert wait_until_gone(stack)
+    [note] = stack.notifications()
+    assert note["message"]["state"] == "SmokeTestFailedEndpointDeleted"
+    assert [r["outcome"] for r in history(stack)] == ["smoke test failed: endpoint deleted"]
+
+
+def test_a_first_deployment_of_a_corrupt_artifact_deletes_the_endpoint(stack: Stack) -> None:
+    corrupt(stack)
+
+    run = stack.run(RUN)
+
+    assert run.status == "FAILED"
+    assert run.error == "EndpointDeploymentFailed"
+    assert "could not be created with model package" in run.cause
+    assert "so the endpoint was deleted" in run.cause
+    assert "DeleteFailedNewEndpoint" in run.states
+    assert wait_until_gone(stack)
+    [note] = stack.notifications()
+    assert note["message"]["state"] == "NewEndpointFailedDeleted"
+    assert [r["outcome"] for r in history(stack)] == ["endpoint failed: endpoint deleted"]
+
+
+def wait_until_gone(stack: Stack, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ENDPOINT not in stack.endpoints():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+# ---------------------------------------------------------------- make rollback / make status
+
+
+def ops(stack: Stack, tmp_path: Path, *argv: str) -> tuple[int, str, str]:
+    """``python -m ops`` end to end against the test stack (outputs as Terraform writes them)."""
+    path = tmp_path / "outputs.json"
+    values = {
+        "bucket_name": BUCKET,
+        "state_machine_arn": stack.state_machine_arn,
+        "model_package_group_name": GROUP,
+        "endpoint_name": ENDPOINT,
+    }
+    path.write_text(json.dumps({k: {"value": v} for k, v in values.items()}))
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main([*argv, "--outputs", str(path)], env=dict(os.environ), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_make_rollback_redeploys_the_previous_package_through_the_guarded_path(
+    stack: Stack, tmp_path: Path
+) -> None:
+    first_config, _ = deployed_good_model(stack)
+    first = stack.model_packages()[0]["ModelPackageArn"]
+    good(stack, "second")
+    second = stack.run(RUN)
+    assert second.status == "SUCCEEDED", second.cause
+    stack.notifications()
+
+    code, out, err = ops(stack, tmp_path, "rollback", "--wait", "--timeout", "120")
+
+    assert code == 0, err
+    assert f"rolling back to model package version 1 ({first})" in out
+    assert f"serving now: {second.output['model_package_arn']}" in out
+    assert "SUCCEEDED" in out
+    assert commands.serving_package(stack.sagemaker, ENDPOINT) == first
+    assert serving_config(stack) != first_config  # a new config of the same package
+    [note] = stack.notifications()
+    assert note["subject"] == "Approved model deployed"
+    records = history(stack)
+    assert [(r["model_package_version"], r["outcome"]) for r in records] == [
+        ("1", "deployed"),
+        ("2", "deployed"),
+        ("1", "deployed"),
+    ]
+    assert records[2]["execution"].startswith("rollback-")
+    assert records[2]["mode"] == "update"  # the canary and the smoke test, like any update
+
+    code, status, _ = ops(stack, tmp_path, "status")
+    assert code == 0
+    assert f"Deployments of {ENDPOINT} (newest first):" in status
+    print(out, status, sep="\n")
+
+
+def test_make_rollback_refuses_when_there_is_no_previous_package(
+    stack: Stack, tmp_path: Path
+) -> None:
+    deployed_good_model(stack)
+
+    code, _, err = ops(stack, tmp_path, "rollback")
+
+    assert code != 0
+    assert "nothing to roll back to" in err
+    assert "names no other package that was deployed successfully" in err
+
+
+def test_make_rollback_refuses_a_previous_package_that_was_rejected(
+    stack: Stack, tmp_path: Path
+) -> None:
+    deployed_good_model(stack)
+    first = stack.model_packages()[0]["ModelPackageArn"]
+    good(stack, "second")
+    assert stack.run(RUN).status == "SUCCEEDED"
+    stack.sagemaker.update_model_package(ModelPackageArn=first, ModelApprovalStatus="Rejected")
+
+    code, _, err = ops(stack, tmp_path, "rollback")
+
+    assert code != 0
+    assert f"the previous package {first} (version 1" in err
+    assert "is Rejected now: only an Approved package is deployed" in err
+
+
+def test_status_shows_the_deployment_history_with_why_an_attempt_failed(
+    stack: Stack, tmp_path: Path
+) -> None:
+    deployed_good_model(stack)
+    corrupt(stack)
+    assert stack.run(RUN).status == "FAILED"
+
+    code, out, _ = ops(stack, tmp_path, "status")
+
+    assert code == 0
+    history_part = out[out.index(f"Deployments of {ENDPOINT}") :]
+    lines = history_part.splitlines()
+    assert "v2" in lines[3] and "rolled back" in lines[3]  # newest first
+    assert "v1" in lines[4] and "deployed" in lines[4]
+    assert "v2 rolled back: SageMaker rolled back the deployment of model package" in out
+    print(out)
+
+
+def test_rejecting_the_serving_package_offers_make_rollback(stack: Stack) -> None:
+    deployed_good_model(stack)
+    serving = stack.model_packages()[0]["ModelPackageArn"]
+    stack.sagemaker.update_model_package(ModelPackageArn=serving, ModelApprovalStatus="Rejected")
+
+    run = stack.run({"rejected_model_package_arn": serving})
+
+    assert run.status == "SUCCEEDED", run.cause
+    [note] = stack.notifications()
+    assert note["subject"] == "Rejected model is still serving"
+    assert "make rollback" in note["message"]["action"]
