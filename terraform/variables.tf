@@ -192,9 +192,10 @@ variable "feature_columns" {
   default     = []
 
   validation {
-    # The list reaches the pipeline as JSON text in a pipeline parameter (String1024).
-    condition     = length(distinct(var.feature_columns)) == length(var.feature_columns) && alltrue([for c in var.feature_columns : c != ""]) && length(jsonencode(var.feature_columns)) <= 1024
-    error_message = "feature_columns must hold distinct, non-empty names whose JSON text fits 1024 characters ([] = every column but the label)."
+    # The list reaches prepare.py as JSON text in one processing container argument (at most 256
+    # characters in botocore's sagemaker model; lambdas/input_validator/logic.py COLUMN_LIST_TEXT_MAX).
+    condition     = length(distinct(var.feature_columns)) == length(var.feature_columns) && alltrue([for c in var.feature_columns : c != ""]) && length(jsonencode(var.feature_columns)) <= 256
+    error_message = "feature_columns must hold distinct, non-empty names whose JSON text fits 256 characters ([] = every column but the label)."
   }
 }
 
@@ -204,8 +205,8 @@ variable "class_order" {
   default     = []
 
   validation {
-    condition     = length(var.class_order) != 1 && length(distinct(var.class_order)) == length(var.class_order) && alltrue([for c in var.class_order : c != ""]) && length(jsonencode(var.class_order)) <= 1024
-    error_message = "class_order must be [] or at least 2 distinct, non-empty class names whose JSON text fits 1024 characters."
+    condition     = length(var.class_order) != 1 && length(distinct(var.class_order)) == length(var.class_order) && alltrue([for c in var.class_order : c != ""]) && length(jsonencode(var.class_order)) <= 256
+    error_message = "class_order must be [] or at least 2 distinct, non-empty class names whose JSON text fits 256 characters."
   }
 }
 

@@ -90,8 +90,8 @@ def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> 
     if kind == "column_list":
         return (
             f"[] (derive from the data) or a JSON array of at least {spec['min_items']} distinct, "
-            f"non-empty names whose compact JSON text fits {PIPELINE_PARAMETER_MAX} characters "
-            "(a SageMaker pipeline parameter)"
+            f"non-empty names whose compact JSON text fits {COLUMN_LIST_TEXT_MAX} characters "
+            "(a SageMaker processing container argument)"
         )
     raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
 
@@ -101,8 +101,11 @@ def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> 
 S3_VERSION_ID_MAX = 1024
 #: botocore's sagemaker model: CustomerMetadataValue matches [\p{L}\p{Z}\p{N}_.:\/=+\-@]*.
 METADATA_PUNCTUATION = ("_", ".", ":", "/", "=", "+", "-", "@")
-#: botocore's sagemaker model: a pipeline Parameter's Value is String1024.
-PIPELINE_PARAMETER_MAX = 1024
+#: The lists travel as JSON text in a pipeline parameter (String1024) and then reach prepare.py as
+#: ONE processing container argument: botocore's sagemaker model caps a ContainerArgument at 256
+#: characters, so 256 is the binding limit (a longer list would pass this check and fail
+#: PrepareData's CreateProcessingJob after the run started).
+COLUMN_LIST_TEXT_MAX = 256
 
 
 def metadata_safe(text: str) -> bool:
@@ -168,7 +171,7 @@ def _value_ok(name: str, value: Any, bucket: str, merged: Mapping[str, Any]) -> 
             len(value) >= spec["min_items"]
             and all(isinstance(item, str) and item != "" for item in value)
             and len(set(value)) == len(value)
-            and len(compact_json(value)) <= PIPELINE_PARAMETER_MAX
+            and len(compact_json(value)) <= COLUMN_LIST_TEXT_MAX
         )
     raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
 

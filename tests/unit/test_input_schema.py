@@ -71,7 +71,7 @@ REFUSALS: list[tuple[Any, str, str]] = [
     (
         {"feature_columns": [f"feature number {i}" for i in range(60)]},
         "feature_columns",
-        "fits 1024 characters",
+        "fits 256 characters",
     ),
     ({"class_order": ["only"]}, "class_order", "at least 2 distinct"),
     ({"class_order": ["a", "b", "a"]}, "class_order", "at least 2 distinct"),
@@ -276,12 +276,12 @@ def test_ops_settings_parse_as_json_values() -> None:
         commands.parse_setting("max_tuning_jobs")
 
 
-def test_a_list_that_fits_the_pipeline_parameter_exactly_is_accepted() -> None:
-    """The bound is the compact JSON text States.JsonToString passes (String1024)."""
-    names = [f"c{i:03d}" for i in range(100)]  # 7 characters each as JSON, with its comma
+def test_a_list_that_fits_a_container_argument_exactly_is_accepted() -> None:
+    """The bound is the compact JSON text prepare.py receives as one container argument (256)."""
+    names = [f"c{i:03d}" for i in range(30)]  # 7 characters each as JSON, with its comma
     text = logic.compact_json(names)
-    names[-1] += "x" * (logic.PIPELINE_PARAMETER_MAX - len(text))
-    assert len(logic.compact_json(names)) == logic.PIPELINE_PARAMETER_MAX
+    names[-1] += "x" * (logic.COLUMN_LIST_TEXT_MAX - len(text))
+    assert len(logic.compact_json(names)) == logic.COLUMN_LIST_TEXT_MAX
     assert verdict({"feature_columns": names})["valid"] is True
     names[-1] += "x"
     assert verdict({"feature_columns": names})["valid"] is False
@@ -300,5 +300,13 @@ def test_terraform_validates_the_dataset_settings_as_the_schema_does() -> None:
     spec = logic.schema()["fields"]
     assert f"length(var.label_column) <= {spec['label_column']['max_length']}" in variables
     for name in ("feature_columns", "class_order"):
-        assert f"length(jsonencode(var.{name})) <= {logic.PIPELINE_PARAMETER_MAX}" in variables
+        assert f"length(jsonencode(var.{name})) <= {logic.COLUMN_LIST_TEXT_MAX}" in variables
     assert 'default     = "Species"' in variables  # the seed data's label (data/raw/iris.csv)
+
+
+def test_the_list_bound_is_botocores_container_argument_limit() -> None:
+    """The lists reach prepare.py as one ContainerArgument: the schema's bound is that shape's."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    assert model.shape_for("ContainerArgument").metadata["max"] == logic.COLUMN_LIST_TEXT_MAX
