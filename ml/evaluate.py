@@ -24,6 +24,7 @@ import os
 import sys
 import tarfile
 import tempfile
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -369,6 +370,37 @@ def build_smoke_test(
     }
 
 
+# A model package metadata value: at most 256 characters of letters, separators, numbers and
+# _ . : / = + - @ (botocore's sagemaker model, CustomerMetadataValue; the input check's copy is
+# lambdas/input_validator/logic.py metadata_safe, and a test holds the two to the same answers).
+METADATA_VALUE_MAX = 256
+_METADATA_PUNCTUATION = "_.:/=+-@"
+CLASS_NAMES_SEPARATOR = " / "
+CLASS_NAMES_ELSEWHERE = (
+    "not storable here: see dataset_contract.class_names in the evaluation report"
+)
+
+
+def metadata_safe(text: str) -> bool:
+    """Whether a model package metadata value may hold ``text`` (letters, separators, numbers
+    and the punctuation above, as the \\p{L} \\p{Z} \\p{N} classes of botocore's pattern)."""
+    return all(ch in _METADATA_PUNCTUATION or unicodedata.category(ch)[0] in "LZN" for ch in text)
+
+
+def class_names_metadata(class_names: Sequence[str]) -> str:
+    """The class names as one metadata value, in label-index order, joined by `` / ``.
+
+    A name the metadata cannot hold (a forbidden character, a ``/`` that would make the list
+    ambiguous) or a list over 256 characters gives a pointer to the report instead, so
+    registration never fails on a label.
+    """
+    names = [str(name) for name in class_names]
+    text = CLASS_NAMES_SEPARATOR.join(names)
+    if any("/" in name for name in names) or not metadata_safe(text):
+        return CLASS_NAMES_ELSEWHERE
+    return text if len(text) <= METADATA_VALUE_MAX else CLASS_NAMES_ELSEWHERE
+
+
 def build_report(
     y_true: np.ndarray,
     probabilities: np.ndarray,
@@ -404,6 +436,8 @@ def build_report(
             "test": len(y_true),
         },
         "dataset_contract": contract,
+        # What the state machine copies into the model package's metadata as is.
+        "registry_metadata": {"class_names": class_names_metadata(class_names)},
         "smoke_test": smoke_test,
         "xgboost_version": xgb.__version__,
     }

@@ -784,6 +784,8 @@ def _gate_phase(failures: _Failures, registry: State) -> Task:
                 ChoiceRule.IsPresent(f"{CONTRACT}.class_names", True),
                 ChoiceRule.IsPresent(f"{CONTRACT}.num_classes", True),
                 ChoiceRule.IsNumeric(f"{CONTRACT}.num_classes", True),
+                ChoiceRule.IsPresent("$.evaluation.report.registry_metadata.class_names", True),
+                ChoiceRule.IsString("$.evaluation.report.registry_metadata.class_names", True),
             ]
         ),
         quality_gate,
@@ -869,11 +871,13 @@ def _registry_phase(failures: _Failures, deployment: State, summary: State) -> C
                 "data_version_id.$": "$.snapshot.CopySourceVersionId",
                 "deployed_by_run.$": "$.approval.run_deploys",
                 # The dataset contract (prepare.py): its label column (CheckInput refuses a name
-                # this pattern would refuse) and its shape. The class names themselves stay in
-                # the report ModelMetrics names (dataset_contract.class_names): a label may hold
-                # any character and the list any length, which ASL cannot check against this
-                # pattern and 256-character limit, and a refused value would fail registration.
+                # this pattern would refuse), its shape, and the class names in label-index
+                # order as evaluate.py made them storable (joined by " / ", or a pointer to the
+                # report's dataset_contract when a name or the list cannot be stored: ASL cannot
+                # check a label against this pattern, and a refused value would fail
+                # registration).
                 "label_column.$": f"{CONTRACT}.label_column",
+                "class_names.$": "$.evaluation.report.registry_metadata.class_names",
                 "problem_type.$": "$.quality.problem_type",
                 "num_classes.$": f"States.Format('{{}}', {CONTRACT}.num_classes)",
             },

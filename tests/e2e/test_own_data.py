@@ -194,6 +194,7 @@ def test_make_demo_trains_deploys_and_predicts_on_another_dataset(
     assert metadata["label_column"] == dataset.label
     assert metadata["problem_type"] == dataset.problem_type
     assert metadata["num_classes"] == str(len(dataset.classes))
+    assert metadata["class_names"] == " / ".join(dataset.classes)
     uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     report = json.loads(kept.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())

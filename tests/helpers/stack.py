@@ -403,7 +403,9 @@ def _trained() -> tuple[bytes, str]:
         train.copy_code_into_model(model_dir)
         model = train.model_fn(str(model_dir))
         answer = train.probabilities_json(
-            train.predict_probabilities(train.parse_csv_request(SMOKE_TEST_BODY), model)
+            train.predict_probabilities(
+                train.parse_csv_request(SMOKE_TEST_BODY, model.contract.feature_columns), model
+            )
         )
         return model_tar_gz(model_dir), answer
 
@@ -468,6 +470,7 @@ def evaluation_report(
             "objective": "binary:logistic" if binary else "multi:softprob",
             "tuning_metric": "validation:logloss" if binary else "validation:mlogloss",
         },
+        "registry_metadata": {"class_names": " / ".join(classes)},
         # Rows of the test split, features only (the real evaluate.py takes them from its split);
         # the multiclass report's rows and answers are the test model's own, so a deployment of it
         # passes the smoke test.

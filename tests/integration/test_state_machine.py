@@ -454,6 +454,8 @@ def test_multiclass_package_records_its_label_and_class_count(stack: Stack) -> N
         "multiclass",
         "3",
     )
+    # The class names in label-index order, as the report made them storable.
+    assert metadata["class_names"] == "Iris-setosa / Iris-versicolor / Iris-virginica"
 
 
 @pytest.mark.parametrize("blocks", ["neither", "both"])

@@ -375,3 +375,45 @@ def test_wine_multiclass_with_numeric_labels_first(tmp_path: Path) -> None:
     assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.85
     assert list(report["multiclass_classification_metrics"]["confusion_matrix"]) == ["1", "2", "3"]
     assert [len(p) for p in report["smoke_test"]["probabilities"]] == [3] * 5
+
+
+@pytest.mark.parametrize(
+    ("names", "stored"),
+    [
+        (
+            ["Iris-setosa", "Iris-versicolor", "Iris-virginica"],
+            "Iris-setosa / Iris-versicolor / Iris-virginica",
+        ),
+        (["malignant", "benign"], "malignant / benign"),
+        (["0", "1", "2"], "0 / 1 / 2"),
+        ([">50K", "<=50K"], evaluate.CLASS_NAMES_ELSEWHERE),  # '>' and '<' are refused
+        (["a/b", "c"], evaluate.CLASS_NAMES_ELSEWHERE),  # a '/' would make the list ambiguous
+        ([f"class number {i:03d}" for i in range(20)], evaluate.CLASS_NAMES_ELSEWHERE),  # > 256
+    ],
+)
+def test_class_names_are_stored_in_the_package_metadata_when_they_fit(
+    names: list[str], stored: str
+) -> None:
+    """registry_metadata.class_names is what CreateModelPackage's metadata can hold (botocore's
+    CustomerMetadataValue: 256 characters of letters, separators, numbers, _ . : / = + - @)."""
+    value = evaluate.class_names_metadata(names)
+    assert value == stored
+    assert len(value) <= 256 and evaluate.metadata_safe(value)
+
+
+def test_the_metadata_rule_is_the_input_checks() -> None:
+    """evaluate.py ships alone, so it keeps its own copy of the rule; both answer alike."""
+    from lambdas.input_validator import logic
+
+    for text in (
+        "Species",
+        "mean radius_2/x=y+z-w@v:u.t",
+        "Größe 3",
+        "a(b)",
+        ">50K",
+        "a,b",
+        'a"b',
+        "a#b",
+        "x\ty",
+    ):
+        assert evaluate.metadata_safe(text) == logic.metadata_safe(text), text
