@@ -32,6 +32,7 @@ def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) ->
         "class_names",
         "row_counts",
         "dataset_contract",
+        "registry_metadata",
         "smoke_test",
         "xgboost_version",
     ]

@@ -609,13 +609,3 @@ def test_output_fn_refuses_an_accept_without_json() -> None:
 def test_model_fn_missing_model(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no xgboost-model\.json"):
         train.model_fn(str(tmp_path))
-
-
-def test_no_dataset_names_in_the_ml_scripts() -> None:
-    """One home for a dataset's names: the contract. No script keeps a copy of iris's."""
-    for script in ("prepare.py", "train.py", "evaluate.py"):
-        text = (REPO_ROOT / "ml" / script).read_text()
-        for constant in ("FEATURE_COLUMNS", "CLASS_NAMES", "LABEL_COLUMN"):
-            assert constant not in text, (script, constant)
-        for name in ("Iris-setosa", "Iris-versicolor", "Iris-virginica", "SepalLength", "Species"):
-            assert name not in text, (script, name)
