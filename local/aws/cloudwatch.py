@@ -36,6 +36,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from moto.cloudwatch.exceptions import InvalidParameterCombination
 from moto.cloudwatch.models import (
     Alarm,
     CloudWatchBackend,
@@ -43,6 +44,8 @@ from moto.cloudwatch.models import (
     MetricDatum,
     cloudwatch_backends,
 )
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 
 from local.aws import core, iam, lambda_
@@ -371,6 +374,39 @@ def _get_metric_statistics(original: Callable[..., list[Any]]) -> Callable[..., 
     return get_metric_statistics
 
 
+def _describe_alarms(self: Any) -> ActionResult:
+    """DescribeAlarms with every filter applied (moto used the first one it found).
+
+    botocore's cloudwatch model, DescribeAlarmsInput: ``StateValue`` gives "only ... alarms that
+    are currently in the state that you specify", ``ActionPrefix`` "only those alarms that use a
+    certain alarm action", and with ``AlarmNamePrefix`` "you cannot specify AlarmNames" (the error
+    code is the service's common InvalidParameterCombination; the message is ours). Tested in
+    ``tests/integration/test_cloudwatch_describe_alarms.py``.
+    """
+    names = self._get_param("AlarmNames", [])
+    prefix = self._get_param("AlarmNamePrefix")
+    state = self._get_param("StateValue")
+    action_prefix = self._get_param("ActionPrefix")
+    if names and prefix:
+        raise InvalidParameterCombination(
+            "AlarmNames and AlarmNamePrefix cannot be specified together."
+        )
+    alarms = [
+        alarm
+        for alarm in self.cloudwatch_backend.describe_alarms()
+        if (not names or alarm.name in names)
+        and (not prefix or alarm.name.startswith(prefix))
+        and (not state or alarm.state_value == state)
+        and (not action_prefix or any(a.startswith(action_prefix) for a in alarm.alarm_actions))
+    ]
+    return ActionResult(
+        {
+            "MetricAlarms": [a for a in alarms if a.rule is None],
+            "CompositeAlarms": [a for a in alarms if a.rule is not None],
+        }
+    )
+
+
 def put_metric_data(
     account_id: str, region: str, namespace: str, metric_data: list[dict[str, Any]]
 ) -> None:
@@ -392,6 +428,7 @@ def install() -> None:
     CloudWatchBackend.get_metric_statistics = _get_metric_statistics(  # type: ignore[method-assign]
         CloudWatchBackend.get_metric_statistics
     )
+    CloudWatchResponse.describe_alarms = _describe_alarms  # type: ignore[method-assign]
 
 
 def reset() -> None:

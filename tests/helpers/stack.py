@@ -22,7 +22,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from devtools.build import INPUT_VALIDATOR_FILES, SMOKE_TEST_FILES, zip_bytes
 from devtools.generated import render
-from ml import train
+from ml import evaluate, train
 from statemachines.training_pipeline import ASL_PATH
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 
@@ -52,18 +52,23 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: terraform/deployment_guardrails.tf's endpoint alarms with variables.tf's default thresholds:
+#: name suffix -> (metric, statistic, threshold). ModelLatency is in microseconds (500 ms).
+ROLLBACK_ALARMS: dict[str, tuple[str, str, float]] = {
+    "invocation-4xx": ("Invocation4XXErrors", "Sum", 5),
+    "invocation-5xx": ("Invocation5XXErrors", "Sum", 1),
+    "model-latency": ("ModelLatency", "Average", 500_000),
+}
+
 #: Terraform's deployment_guardrails (terraform/deployment_guardrails.tf) with the local stack's
-#: short baking period; the alarm names are the ones ``Stack.create_rollback_alarms`` creates.
+#: short baking period; the alarms are ROLLBACK_ALARMS, which ``Stack`` creates.
 GUARDRAILS: dict[str, Any] = {
     "instance_count": 2,
     "canary_percent": 50,
     "baking_seconds": 1,
     "termination_wait_seconds": 0,
     "max_execution_seconds": 1802,
-    "alarms": [
-        {"AlarmName": f"{ENDPOINT}-{name}"}
-        for name in ("invocation-4xx", "invocation-5xx", "model-latency")
-    ],
+    "alarms": [{"AlarmName": f"{ENDPOINT}-{suffix}"} for suffix in sorted(ROLLBACK_ALARMS)],
 }
 
 
@@ -177,6 +182,7 @@ class Stack:
             RoleName="sfn-role",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
+        self._create_rollback_alarms(session)
         self.validator_arn = self._create_lambda(session, "input-validator", INPUT_VALIDATOR_FILES)
         self.smoke_test_arn = self._create_lambda(
             session, "smoke-test", SMOKE_TEST_FILES, SMOKE_TEST_POLICY
@@ -195,6 +201,28 @@ class Stack:
             name="training", definition=definition, roleArn=role
         )["stateMachineArn"]
         self._runs = 0
+
+    @staticmethod
+    def _create_rollback_alarms(session: boto3.Session) -> None:
+        """The endpoint alarms GUARDRAILS names, as terraform/deployment_guardrails.tf creates them
+        (SageMaker refuses an UpdateEndpoint whose rollback alarms do not exist)."""
+        cloudwatch = session.client("cloudwatch")
+        for suffix, (metric, statistic, threshold) in ROLLBACK_ALARMS.items():
+            cloudwatch.put_metric_alarm(
+                AlarmName=f"{ENDPOINT}-{suffix}",
+                Namespace="AWS/SageMaker",
+                MetricName=metric,
+                Dimensions=[
+                    {"Name": "EndpointName", "Value": ENDPOINT},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                Statistic=statistic,
+                Period=60,
+                EvaluationPeriods=1,
+                Threshold=threshold,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="notBreaching",
+            )
 
     @staticmethod
     def _create_lambda(
@@ -470,7 +498,7 @@ def evaluation_report(
             "objective": "binary:logistic" if binary else "multi:softprob",
             "tuning_metric": "validation:logloss" if binary else "validation:mlogloss",
         },
-        "registry_metadata": {"class_names": " / ".join(classes)},
+        "registry_metadata": {"class_names": evaluate.class_names_metadata(classes)},
         # Rows of the test split, features only (the real evaluate.py takes them from its split);
         # the multiclass report's rows and answers are the test model's own, so a deployment of it
         # passes the smoke test.
