@@ -40,6 +40,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.sagemaker import models as sm_models
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
+from local import container_python
 from local.aws import cloudwatch, core, sagemaker
 
 # --------------------------------------------------------------------------- endpoint inference
@@ -80,11 +81,7 @@ SAGEMAKER_SUBMIT_DIRECTORY = "SAGEMAKER_SUBMIT_DIRECTORY"
 #: <model>/code, and sagemaker-containers accepts a local directory as the submit directory
 #: (_files.download_and_extract: `elif os.path.isdir(uri)`).
 CONTAINER_MODEL_DIR = "/opt/ml/model"
-#: The interpreter with the container's serving stack (requirements-xgb17.txt); $XGB17_PYTHON
-#: overrides it, as for tests/unit/test_xgboost17.py.
-SERVING_PYTHON_ENV = "XGB17_PYTHON"
 _ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SERVING_PYTHON = _ROOT / ".venv-xgb17" / "bin" / "python"
 #: Runs in the xgboost 1.7 interpreter, so it stays outside this package (it imports no moto).
 CONTAINER_SERVING_SCRIPT = _ROOT / "local" / "container_serving.py"
 #: The container must answer /ping within SageMaker's start-up health check; the model loads first.
@@ -162,12 +159,11 @@ class ContainerServer:
     """One model served by ``local/container_serving.py`` in its own process (line protocol)."""
 
     def __init__(self, base_dir: Path, environment: dict[str, str]) -> None:
-        python = Path(os.environ.get(SERVING_PYTHON_ENV) or DEFAULT_SERVING_PYTHON)
-        if not python.exists():
-            raise ServingError(
-                f"the container's serving interpreter {python} does not exist: run `make setup` "
-                f"(it installs requirements-xgb17.txt) or set ${SERVING_PYTHON_ENV}"
-            )
+        # The interpreter with the container's serving stack (requirements-xgb17.txt).
+        try:
+            python = container_python.xgboost17_python()
+        except container_python.MissingInterpreter as error:
+            raise ServingError(str(error)) from error
         env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
         env.update(environment)
         env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"})

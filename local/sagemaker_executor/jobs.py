@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
-from local import tuning
+from local import container_python, tuning
 from local.sagemaker_executor.definition import DefinitionError, StepFailure, StepStopped
 from ml import evaluate as evaluate_script
 from ml import prepare as prepare_script
@@ -94,6 +94,15 @@ class JobRecords(ABC):
     @abstractmethod
     def update(self, kind: JobKind, name: str, state: Mapping[str, Any]) -> None:
         """Record the job's new state (status, times, metrics, outcome)."""
+
+
+def job_python(image_uri: str | None, default: str) -> str:
+    """The interpreter standing in for ``image_uri`` (local/container_python.py); a missing one
+    fails the step before its job is created, saying how to create it."""
+    try:
+        return container_python.python_for_image(image_uri, default)
+    except container_python.MissingInterpreter as error:
+        raise StepFailure(f"ClientError: the emulator cannot run {image_uri}: {error}") from None
 
 
 def map_container_path(text: str, root: Path) -> str:
@@ -403,6 +412,7 @@ class ProcessingJobRunner:
         root = job_dir / "opt" / "ml"
         app = args.get("AppSpecification") or {}
         container_args = [str(a) for a in app.get("ContainerArguments") or []]
+        python = job_python(app.get("ImageUri"), self.python)
         job_arn = self.job_arn = self.create(job_name, args, app, container_args)
 
         try:
@@ -422,7 +432,7 @@ class ProcessingJobRunner:
             [str(p) for p in app.get("ContainerEntrypoint") or []],
             container_args,
             root,
-            self.python,
+            python,
         )
         env = job_env(
             {

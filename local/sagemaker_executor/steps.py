@@ -43,6 +43,7 @@ from local.sagemaker_executor.jobs import (
     TrainingCode,
     TrainingJobRunner,
     decode_hyperparameter,
+    job_python,
     map_container_path,
     slug,
     truncate,
@@ -185,12 +186,12 @@ class TuningStepExecutor(StepExecutor):
         job_dir = context.directory / name
         shutil.rmtree(job_dir, ignore_errors=True)
         storage = context.storage_for(str(definition["RoleArn"]))
+        image = (definition.get("AlgorithmSpecification") or {}).get("TrainingImage")
+        python = job_python(image, context.python)
         code = self.stage_code(storage, job_dir, definition, static, decoded, metric_regexes)
 
         tuning_arn = self.create_tuning_job(tuning_name, config, definition)
-        trainer = TrainingJobRunner(
-            context.tuning_records, storage, context.python, context.should_stop
-        )
+        trainer = TrainingJobRunner(context.tuning_records, storage, python, context.should_stop)
 
         def run_trial(number: int, params: dict[str, str]) -> tuple[float | None, dict[str, Any]]:
             job_name = f"{tuning_name}-{number + 1:03d}-{uuid.uuid4().hex[:8]}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from moto.core.responses import BaseResponse
 
-from local import aws
+from local import aws, container_python
 from local.aws import core, lambda_, sagemaker, sagemaker_runtime, sqs, validation
 
 pytestmark = pytest.mark.integration
@@ -80,7 +80,7 @@ def test_reset_all_forgets_what_every_module_kept(tmp_path: Path) -> None:
 def test_paths_the_package_runs_things_from_exist() -> None:
     # The modules moved one directory down; a path computed from __file__ must follow.
     assert sagemaker_runtime.CONTAINER_SERVING_SCRIPT.is_file()
-    assert sagemaker_runtime.DEFAULT_SERVING_PYTHON.parent.parent.parent == ROOT
+    assert container_python.DEFAULT_XGB17_PYTHON.parent.parent.parent == ROOT
 
 
 def test_only_the_emulator_package_imports_moto() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ import boto3
 import pytest
 
 from devtools.build import tar_gz
-from local import tuning
+from local import container_python, tuning
 from local.aws import sagemaker as aws_sagemaker
 from local.sagemaker_executor import LocalPipelineExecutor
 from local.sagemaker_executor.definition import StepGraph
@@ -251,6 +252,19 @@ def _contract(s3: Any, execution_id: str) -> dict[str, Any]:
     return dict(json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
 
 
+def _container_xgboost_version() -> str:
+    python = container_python.xgboost17_python()
+    answer = subprocess.run(
+        [str(python), "-c", "import xgboost; print(xgboost.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version = answer.stdout.strip()
+    assert version.startswith("1.7."), version
+    return version
+
+
 def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     """Iris (3 classes): CheckProblemType is False, the multiclass branch runs, the binary
     branch never starts."""
@@ -280,6 +294,11 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert "binary_classification_metrics" not in report
     assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
     assert report["dataset_contract"] == contract
+    # Jobs on the XGBoost 1.7-1 image train and evaluate under the container's xgboost, the one
+    # that serves the model (local/container_python.py): never the emulator's own.
+    container_xgboost = _container_xgboost_version()
+    assert report["model"]["trained_with_xgboost_version"] == container_xgboost
+    assert report["xgboost_version"] == container_xgboost
 
     trials = [e for e in events if e["type"] == "trial_finished"]
     assert len(trials) == 3 and all(t["status"] == "Completed" for t in trials)
@@ -468,6 +487,22 @@ def test_missing_input_fails_with_a_client_error(stack: dict[str, Any]) -> None:
     described = _wait(sm, arn)
     assert described["PipelineExecutionStatus"] == "Failed"
     assert "No S3 objects found" in _steps(sm, arn)["PrepareData"]["FailureReason"]
+
+
+def test_a_missing_container_interpreter_fails_the_step_before_any_job(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-venv" / "bin" / "python"
+    monkeypatch.setenv(container_python.XGB17_PYTHON_ENV, str(missing))
+    sm = stack["sm"]
+    arn = _start(sm)
+    described = _wait(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Failed"
+    steps = _steps(sm, arn)
+    assert steps["PrepareData"]["StepStatus"] == "Succeeded"  # the scikit-learn image
+    reason = steps[TUNE_MULTICLASS]["FailureReason"]
+    assert str(missing) in reason and "make setup" in reason
+    assert "Metadata" not in steps[TUNE_MULTICLASS] or not steps[TUNE_MULTICLASS]["Metadata"]
 
 
 # Issue 8 item 1: every job's S3 access is authorised against the SageMaker role.
