@@ -20,7 +20,7 @@ What differs from the workflow, and why (none of it touches authorisation):
 - local/terraform/deploy_role_override.tf is copied into the checkout's terraform/: path-style S3
   and no EC2 metadata lookups, which an emulator on 127.0.0.1 needs; endpoint and CA come from
   AWS_ENDPOINT_URL and AWS_CA_BUNDLE.
-- The emulator's timing variables (poll intervals, tuning jobs) from local/terraform/
+- The emulator's timing variables (poll intervals, tuning jobs, baking period) from local/terraform/
   local.tfvars.json are passed as TF_VAR_*, so the run takes minutes, not an hour.
 - The shared virtualenvs are linked, not built (the test proves the deploy, not `make setup`).
 """
@@ -57,6 +57,7 @@ TIMING_VARIABLES = (
     "endpoint_poll_interval_seconds",
     "max_tuning_jobs",
     "parallel_tuning_jobs",
+    "deployment_baking_seconds",
 )
 APPLY_TIMEOUT = 1200
 RUN_TIMEOUT = 1800

@@ -27,6 +27,7 @@ from sklearn.datasets import load_breast_cancer, load_wine
 
 from local import demo
 from local.emulator import read_state
+from ml import evaluate
 
 pytestmark = pytest.mark.e2e
 
@@ -194,7 +195,7 @@ def test_make_demo_trains_deploys_and_predicts_on_another_dataset(
     assert metadata["label_column"] == dataset.label
     assert metadata["problem_type"] == dataset.problem_type
     assert metadata["num_classes"] == str(len(dataset.classes))
-    assert metadata["class_names"] == " / ".join(dataset.classes)
+    assert metadata["class_names"] == evaluate.CLASS_NAMES_SEPARATOR.join(dataset.classes)
     uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     report = json.loads(kept.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())

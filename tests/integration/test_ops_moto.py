@@ -26,6 +26,7 @@ from tests.helpers.stack import (
     ENDPOINT,
     GROUP,
     REGION,
+    SMOKE_TEST_BODY,
     Run,
     Stack,
     evaluation_report,
@@ -363,6 +364,8 @@ def test_predict_invokes_the_deployed_endpoint(stack: Stack, outputs: Path) -> N
     header, line = out.splitlines()
     # The row and the names come from the served package's report (dataset_contract,
     # smoke_test), never from the CLI.
-    assert header == f"endpoint {ENDPOINT}, label species, row 6.4,3.2,4.5,1.5"
+    # The report's first smoke-test row is the stack's first (a setosa flower).
+    first_row = SMOKE_TEST_BODY.splitlines()[0]
+    assert header == f"endpoint {ENDPOINT}, label species, row {first_row}"
     assert line.startswith("Iris-setosa=")
-    assert line.endswith("-> Iris-versicolor")
+    assert line.endswith("-> Iris-setosa")
