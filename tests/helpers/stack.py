@@ -152,7 +152,11 @@ class Run:
 
 class Stack:
     def __init__(
-        self, *, auto_approve_allowed: bool = True, defaults: dict[str, Any] | None = None
+        self,
+        *,
+        auto_approve_allowed: bool = True,
+        defaults: dict[str, Any] | None = None,
+        guardrails: dict[str, Any] | None = None,
     ) -> None:
         session = boto3.Session(region_name=REGION)
         self.s3 = session.client("s3")
@@ -195,6 +199,7 @@ class Stack:
                 defaults=defaults,
                 validator_arn=self.validator_arn,
                 smoke_test_arn=self.smoke_test_arn,
+                guardrails=guardrails,
             ),
         )
         self.state_machine_arn = self.sfn.create_state_machine(

@@ -19,13 +19,14 @@ from typing import Any
 import boto3
 import pytest
 
-from local.aws import sagemaker
+from local.aws import sagemaker, sagemaker_runtime
 from local.aws.sagemaker import PipelineRun
 from ops import cli, commands
 from tests.helpers.stack import (
     BUCKET,
     ENDPOINT,
     GROUP,
+    GUARDRAILS,
     REGION,
     SMOKE_TEST_BODY,
     Stack,
@@ -176,6 +177,49 @@ def test_a_corrupt_artifact_is_rolled_back_and_the_old_model_keeps_answering(
     assert note["message"]["model_package_arn"] == package
     assert note["message"]["restored_config"] == previous
     assert note["message"]["alarms"] == []  # no alarm: the new fleet could not start
+    assert [r["outcome"] for r in history(stack)] == ["deployed", "rolled back"]
+
+
+def test_a_slow_canary_trips_the_latency_alarm_and_the_rollback_names_it(emulator: None) -> None:
+    """The alarm path through the state machine: the new fleet answers slowly during the canary's
+    baking, SageMaker rolls back, and the run and its notification name the alarm in ALARM."""
+    sagemaker.set_endpoint_transition_seconds(0.3)
+    # A baking period long enough for the canary's traffic below to be measured in it.
+    stack = Stack(guardrails={**GUARDRAILS, "baking_seconds": 8})
+    previous, answer = deployed_good_model(stack)
+    good(stack, "slow")
+    execution = stack.start(RUN)
+    slow_config = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the new fleet is slow; the canary's first request bakes
+        pending = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT).get(
+            "PendingDeploymentSummary"
+        )
+        if pending and not slow_config:
+            slow_config = pending["EndpointConfigName"]
+            # Its requests average over the alarm's 500 ms threshold, with this minute's fast ones.
+            sagemaker_runtime.set_model_latency(slow_config, 3.0)
+        if pending and pending["ProductionVariants"][0]["VariantStatus"][0]["Status"] == "Baking":
+            invoke()  # request 1 of the canary phase goes to the new fleet
+            break
+        time.sleep(0.05)
+    run = stack.wait(execution)
+    sagemaker_runtime.set_model_latency(slow_config, None)
+    sagemaker.set_endpoint_transition_seconds(None)
+
+    assert run.status == "FAILED", run.cause
+    assert run.error == "DeploymentFailed"
+    alarm = f"{ENDPOINT}-model-latency"
+    assert f'Rollback alarms in ALARM: ["{alarm}"]' in run.cause
+    assert f"Configuration restored: {previous} serves again" in run.cause
+    assert "SmokeTest" not in run.states
+    assert serving_config(stack) == previous
+    assert invoke() == answer
+    [note] = stack.notifications()
+    assert note["message"]["state"] == "RolledBack"
+    assert note["message"]["alarms"] == [alarm]
+    assert note["message"]["restored_config"] == previous
+    assert note["message"]["model_package_arn"] == run_package(stack)
     assert [r["outcome"] for r in history(stack)] == ["deployed", "rolled back"]
 
 
