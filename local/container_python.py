@@ -14,18 +14,16 @@ library versions are not modelled (docs/fidelity.md).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
+
+from local import tuning
 
 #: Overrides the XGBoost 1.7 container's interpreter (as for tests/unit/test_xgboost17.py).
 XGB17_PYTHON_ENV = "XGB17_PYTHON"
 _ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_XGB17_PYTHON = _ROOT / ".venv-xgb17" / "bin" / "python"
-#: The SageMaker XGBoost image, version 1.7-x, in any region's ECR registry
-#: (``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/sagemaker-xgboost:1.7-1``).
-XGBOOST_17_IMAGE = re.compile(
-    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/sagemaker-xgboost:1\.7-"
-)
+#: The tag of the XGBoost image versions this interpreter stands in for (1.7-1, 1.7-1-cpu-py3...).
+XGBOOST_17_TAG = "1.7-"
 
 
 class MissingInterpreter(RuntimeError):
@@ -46,6 +44,8 @@ def xgboost17_python() -> Path:
 def python_for_image(image_uri: str | None, default: str) -> str:
     """The interpreter that runs a job on ``image_uri``: the XGBoost 1.7 container's for that
     image, else ``default``."""
-    if image_uri and XGBOOST_17_IMAGE.match(image_uri):
+    image = image_uri or ""
+    # The repository is local/tuning.py's (the SageMaker XGBoost image in any region's ECR).
+    if tuning.is_xgboost_image(image) and image.rsplit(":", 1)[-1].startswith(XGBOOST_17_TAG):
         return str(xgboost17_python())
     return default

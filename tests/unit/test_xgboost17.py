@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from local import tuning
+from local import container_python, tuning
 from ml import train
 from tests.helpers import datasets
 
@@ -32,8 +32,8 @@ pytestmark = pytest.mark.xgb17
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ML_DIR = REPO_ROOT / "ml"
 IRIS_CSV = REPO_ROOT / "data" / "raw" / "iris.csv"
-XGB17_PYTHON_ENV = "XGB17_PYTHON"
-DEFAULT_XGB17_PYTHON = REPO_ROOT / ".venv-xgb17" / "bin" / "python"
+XGB17_PYTHON_ENV = container_python.XGB17_PYTHON_ENV
+DEFAULT_XGB17_PYTHON = container_python.DEFAULT_XGB17_PYTHON
 TIMEOUT_SECONDS = 180
 # Small and fast, yet enough for >= 0.9 test accuracy on iris.
 FAST_ARGS = ["--max_depth", "3", "--eta", "0.3", "--num_round", "30"]
