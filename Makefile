@@ -69,7 +69,7 @@ check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy ml statemachines lambdas local devtools ops bench scripts/wait_for_execution.py
+	$(VENV)/bin/mypy contracts ml statemachines lambdas local devtools ops bench scripts/wait_for_execution.py
 	$(MAKE) --no-print-directory check-definitions
 	terraform fmt -check -recursive terraform
 	$(MAKE) --no-print-directory lint-workflows

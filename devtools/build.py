@@ -3,9 +3,12 @@
 - ``build/sourcedir.tar.gz``: ``ml/train.py``, the training and serving script SageMaker's XGBoost
   container runs in script mode (``SAGEMAKER_PROGRAM=train.py``).
 - ``build/trigger.zip``: the S3-trigger Lambda, ``handler.py`` and ``logic.py`` at the zip root.
-- ``build/input_validator.zip``: the execution-input validator Lambda, ``handler.py``,
-  ``logic.py`` and its schema ``schema.json`` at the zip root.
+- ``build/input_validator.zip``: the execution-input validator Lambda, ``handler.py`` at the zip
+  root.
 - ``build/smoke_test.zip``: the deployment smoke-test Lambda, ``handler.py`` and ``logic.py``.
+
+Every Lambda zip also carries the ``contracts`` package (``contracts/*.py`` and its JSON data) at
+its root, the one home of the facts the functions share with the rest of the product.
 
 Archives are byte-identical for identical sources (sorted entries, fixed timestamps and modes),
 so Terraform's content hashes change only when code does.
@@ -27,12 +30,26 @@ TRIGGER_FILES = {
     "handler.py": ROOT / "lambdas" / "trigger" / "handler.py",
     "logic.py": ROOT / "lambdas" / "trigger" / "logic.py",
 }
+CONTRACTS_DIR = ROOT / "contracts"
+
+
+def contracts_files() -> dict[str, Path]:
+    """The ``contracts`` package as archive members: its modules and their JSON data."""
+    return {
+        f"contracts/{path.name}": path
+        for path in sorted(CONTRACTS_DIR.iterdir())
+        if path.suffix in {".py", ".json"}
+    }
+
+
+TRIGGER_FILES.update(contracts_files())
 INPUT_VALIDATOR_FILES = {
-    name: ROOT / "lambdas" / "input_validator" / name
-    for name in ("handler.py", "logic.py", "schema.json")
+    "handler.py": ROOT / "lambdas" / "input_validator" / "handler.py",
+    **contracts_files(),
 }
 SMOKE_TEST_FILES = {
-    name: ROOT / "lambdas" / "smoke_test" / name for name in ("handler.py", "logic.py")
+    **{name: ROOT / "lambdas" / "smoke_test" / name for name in ("handler.py", "logic.py")},
+    **contracts_files(),
 }
 _EPOCH_ZIP = (1980, 1, 1, 0, 0, 0)
 

@@ -48,7 +48,7 @@ from botocore.config import Config
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 
-from lambdas.input_validator import logic as input_schema
+from contracts import execution_input as input_schema
 from local import terraform_local
 from local.emulator import (
     STATE_DIR,

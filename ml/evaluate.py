@@ -372,7 +372,7 @@ def build_smoke_test(
 
 # A model package metadata value: at most 256 characters of letters, separators, numbers and
 # _ . : / = + - @ (botocore's sagemaker model, CustomerMetadataValue; the input check's copy is
-# lambdas/input_validator/logic.py metadata_safe, and a test holds the two to the same answers).
+# contracts/execution_input.py metadata_safe, and a test holds the two to the same answers).
 METADATA_VALUE_MAX = 256
 _METADATA_PUNCTUATION = "_.:/=+-@"
 CLASS_NAMES_SEPARATOR = " / "

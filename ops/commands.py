@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lambdas.input_validator import logic as input_schema
+from contracts import execution_input as input_schema
 from ops.errors import ConfigError, OperationError
 
 APPROVED = "Approved"

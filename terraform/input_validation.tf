@@ -1,7 +1,7 @@
 # ---------------------------------------------------------------------------------------------
 # Execution-input validator: the state machine's first Task (lambdas/input_validator)
 # ---------------------------------------------------------------------------------------------
-# The schema of the execution input has one home, lambdas/input_validator/schema.json, shipped
+# The schema of the execution input has one home, contracts/execution_input.json, shipped
 # in the zip beside the code. The function needs no AWS access: its role may only write its logs.
 # The state machine passes it the bucket, Terraform's defaults and the execution name.
 

@@ -180,7 +180,7 @@ variable "label_column" {
   validation {
     # Stored in the model package's CustomerMetadataProperties (botocore's sagemaker model:
     # CustomerMetadataValue, 1-256 characters of [\p{L}\p{Z}\p{N}_.:\/=+\-@]); the execution
-    # input's schema (lambdas/input_validator/schema.json) refuses the same names.
+    # input's schema (contracts/execution_input.json) refuses the same names.
     condition     = length(var.label_column) >= 1 && length(var.label_column) <= 256 && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]+$", var.label_column))
     error_message = "label_column must be 1-256 letters, digits, spaces or _ . : / = + - @ (it is stored in the model package metadata)."
   }
@@ -193,7 +193,7 @@ variable "feature_columns" {
 
   validation {
     # The list reaches prepare.py as JSON text in one processing container argument (at most 256
-    # characters in botocore's sagemaker model; lambdas/input_validator/logic.py COLUMN_LIST_TEXT_MAX).
+    # characters in botocore's sagemaker model; contracts/execution_input.py COLUMN_LIST_TEXT_MAX).
     condition     = length(distinct(var.feature_columns)) == length(var.feature_columns) && alltrue([for c in var.feature_columns : c != ""]) && length(jsonencode(var.feature_columns)) <= 256
     error_message = "feature_columns must hold distinct, non-empty names whose JSON text fits 256 characters ([] = every column but the label)."
   }

@@ -1,6 +1,6 @@
-"""Execution-input validator: the state machine's first Task, and the one home of the input schema.
+"""Execution-input validator: the training state machine's first Task.
 
-``schema.json`` is the schema (read by the Lambda, the ops CLI and the README table's test);
-``logic.py`` checks an input against it; only ``handler.py``, ``logic.py`` and ``schema.json`` ship
-in the Lambda zip, at its root. This file lets the tests import ``lambdas.input_validator``.
+The schema and the checking live in ``contracts.execution_input`` (one home: the ops CLI, the
+harness and the docs read it too); the Lambda zip carries ``handler.py`` at its root beside the
+``contracts`` package.
 """

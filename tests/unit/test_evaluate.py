@@ -404,7 +404,7 @@ def test_class_names_are_stored_in_the_package_metadata_when_they_fit(
 
 def test_the_metadata_rule_is_the_input_checks() -> None:
     """evaluate.py ships alone, so it keeps its own copy of the rule; both answer alike."""
-    from lambdas.input_validator import logic
+    from contracts import execution_input as logic
 
     for text in (
         "Species",

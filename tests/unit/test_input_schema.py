@@ -1,4 +1,4 @@
-"""The execution-input schema (lambdas/input_validator) and its consumers kept in agreement."""
+"""The execution-input schema (contracts.execution_input) and its consumers kept in agreement."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from lambdas.input_validator import handler, logic
+from contracts import execution_input as logic
+from lambdas.input_validator import handler
 from ops import commands
 from ops.errors import ConfigError
 from statemachines.training_pipeline import build_definition
@@ -244,8 +245,7 @@ def test_no_second_copy_of_the_field_list_in_python() -> None:
 def test_the_validator_zip_ships_its_schema() -> None:
     from devtools.build import INPUT_VALIDATOR_FILES
 
-    assert set(INPUT_VALIDATOR_FILES) == {"handler.py", "logic.py", "schema.json"}
-    assert INPUT_VALIDATOR_FILES["schema.json"] == logic.SCHEMA_PATH
+    assert INPUT_VALIDATOR_FILES["contracts/execution_input.json"] == logic.SCHEMA_PATH
 
 
 # ---------------------------------------------------------------- the ops CLI: same words, earlier

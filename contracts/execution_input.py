@@ -1,4 +1,4 @@
-"""Check a training execution input against ``schema.json``: pure functions, no AWS.
+"""Check a training execution input against ``execution_input.json``: pure functions, no AWS.
 
 Every problem is one sentence naming the field, the value given and what is allowed, e.g.
 ``max_tuning_jobs: got 2.5; allowed: a whole number from 1 to 500``; an unknown key also gets the
@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).resolve().with_name("schema.json")
+SCHEMA_PATH = Path(__file__).resolve().with_name("execution_input.json")
 #: Prefix of every cause, so a reader of ``make status`` sees at once what kind of failure it is.
 CAUSE_PREFIX = "Execution input is invalid: "
 #: A value longer than this is shortened in a cause: the cause names a value, it does not dump it.
@@ -52,7 +52,7 @@ def _json_kind(value: Any) -> str:
         return "a JSON string"
     if isinstance(value, bool):
         return "a JSON boolean"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return "a JSON number"
     return "null"
 
@@ -93,7 +93,7 @@ def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> 
             f"non-empty names whose compact JSON text fits {COLUMN_LIST_TEXT_MAX} characters "
             "(a SageMaker processing container argument)"
         )
-    raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
+    raise ValueError(f"execution_input.json: field {name} has an unknown type {kind!r}")
 
 
 #: "Version IDs are Unicode, UTF-8 encoded, URL-ready, opaque strings that are no more than 1,024
@@ -126,7 +126,7 @@ def _is_integer(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _value_ok(name: str, value: Any, bucket: str, merged: Mapping[str, Any]) -> bool:
@@ -173,7 +173,7 @@ def _value_ok(name: str, value: Any, bucket: str, merged: Mapping[str, Any]) -> 
             and len(set(value)) == len(value)
             and len(compact_json(value)) <= COLUMN_LIST_TEXT_MAX
         )
-    raise ValueError(f"schema.json: field {name} has an unknown type {kind!r}")
+    raise ValueError(f"execution_input.json: field {name} has an unknown type {kind!r}")
 
 
 def unknown_key_problem(key: str, value: Any) -> str:
