@@ -255,3 +255,30 @@ def markdown_table(bucket: str = "<bucket>") -> str:
             what = what.replace(f"at most {spec['at_most']}", f"at most `{spec['at_most']}`")
         rows.append(f"| `{name}` | {what} | {spec['default']} | {spec['description']} |")
     return "\n".join(rows) + "\n"
+
+
+#: S3 object metadata an upload may carry (``x-amz-meta-<name>``) -> the execution input key it
+#: sets, so a run started by that upload trains with the uploader's dataset settings. Lists are
+#: JSON text; anything else arrives as given and the check refuses it with the field's words.
+UPLOAD_METADATA: dict[str, str] = {
+    "label-column": "label_column",
+    "feature-columns": "feature_columns",
+    "class-order": "class_order",
+}
+
+
+def settings_from_metadata(metadata: Mapping[str, str]) -> dict[str, Any]:
+    """The execution-input settings an upload's user metadata names (S3 lowercases the keys)."""
+    settings: dict[str, Any] = {}
+    for meta_key, field in UPLOAD_METADATA.items():
+        if meta_key not in metadata:
+            continue
+        text = metadata[meta_key]
+        if schema()["fields"][field]["type"] == "column_list":
+            try:
+                settings[field] = json.loads(text)
+            except ValueError:
+                settings[field] = text
+        else:
+            settings[field] = text
+    return settings

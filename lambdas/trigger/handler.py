@@ -1,10 +1,12 @@
-"""Lambda entry point: a batch of queued S3 "Object Created" events → at most one run at a time.
+"""Lambda entry point: a batch of queued requests -> at most one execution at a time.
 
 Thin by design: it reads the environment, owns the function's AWS clients, and hands both to
-`logic.handle_batch`, whose partial batch response keeps waiting uploads in the queue.
-Environment: STATE_MACHINE_ARN and NOTIFICATION_TOPIC_ARN (required), QUEUE_URL,
-RETRY_DELAY_SECONDS, DEPLOY_ONLY_INPUT_KEYS, DATA_PREFIX (default `data/raw/`), LOG_LEVEL
-(default INFO); `logic.load_config` says what each means.
+`logic.handle_batch`, whose partial batch response keeps waiting requests in the queue. One code,
+two functions: REQUESTS=uploads (S3 uploads and training requests -> the training machine) and
+REQUESTS=deployments (approvals and deployment requests -> the deployment machine).
+Environment: STATE_MACHINE_ARN and NOTIFICATION_TOPIC_ARN (required), REQUESTS, QUEUE_URL,
+RETRY_DELAY_SECONDS, DATA_PREFIX (default `data/raw/`), LOG_LEVEL (default INFO);
+`logic.load_config` says what each means.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def clients() -> logic.Clients:
         stepfunctions=boto3.client("stepfunctions"),
         sns=boto3.client("sns"),
         sqs=boto3.client("sqs"),
+        s3=boto3.client("s3"),
+        sagemaker=boto3.client("sagemaker"),
     )
 
 
