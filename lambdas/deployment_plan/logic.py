@@ -172,10 +172,12 @@ class Planner:
         self.execution_name = str(event["execution_name"])
         self.clients = clients
         self.settings = settings
+        notes: list[str] = []
         if isinstance(state, Mapping) and "request" in state:  # a replan after a wait
             self.request = dict(state["request"])
             self.busy = int(state["polls"]["busy"]["count"]) + 1
             self.started = str(state["deployment"]["started"])
+            notes = list(state["deployment"].get("notes", []))
         else:
             self.request = dict(state)
             self.busy = 0
@@ -192,7 +194,7 @@ class Planner:
             "alarms": [],
             "model_package_arn": self.package["arn"],
             "model_package_version": None,
-            "notes": [],
+            "notes": notes,
         }
 
     def answer(self, action: str, reason: str = "", **extra: Any) -> dict[str, Any]:
