@@ -55,16 +55,18 @@ setup: $(STAMP) $(XGB17_STAMP) $(CHECKOV_STAMP) ## Create the virtualenvs (main,
 build: $(STAMP) ## Build build/sourcedir.tar.gz (train.py) and build/trigger.zip (Lambda)
 	$(PY) -m devtools.build
 
-definitions: $(STAMP) ## Regenerate the committed ASL and SageMaker pipeline definition
+definitions: $(STAMP) ## Regenerate the committed ASL, pipeline definition and Terraform execution settings
 	$(PY) -m statemachines
 	$(PY) -m ml.pipeline
+	$(PY) -m devtools.execution_input_tf
 
-docs: $(STAMP) ## Regenerate README.md's Terraform variables table from terraform/variables.tf
+docs: $(STAMP) ## Regenerate README.md's Terraform variables table from the terraform/ variables
 	$(PY) -m devtools.tfdocs
 
 check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m statemachines --check
 	$(PY) -m ml.pipeline --check
+	$(PY) -m devtools.execution_input_tf --check
 
 lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks
 	$(VENV)/bin/ruff check .

@@ -246,6 +246,15 @@ def check(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"valid": not found, "cause": cause(found) if found else None, "input": value}
 
 
+def default_shown(name: str) -> str:
+    """Where ``name``'s default comes from, in words: the Terraform variable that holds it, the
+    seed object Terraform uploads (data_uri), or none."""
+    spec = schema()["fields"][name]
+    if spec["terraform_variable"]:
+        return f"Terraform {spec['terraform_variable']}"
+    return "none" if spec["default"] is None else str(spec["default"])
+
+
 def markdown_table(bucket: str = "<bucket>") -> str:
     """The README's input table, rendered from the schema."""
     rows = ["| Key | Allowed | Default | What |", "|---|---|---|---|"]
@@ -253,5 +262,5 @@ def markdown_table(bucket: str = "<bucket>") -> str:
         what = allowed(name, bucket)
         if spec.get("at_most"):
             what = what.replace(f"at most {spec['at_most']}", f"at most `{spec['at_most']}`")
-        rows.append(f"| `{name}` | {what} | {spec['default']} | {spec['description']} |")
+        rows.append(f"| `{name}` | {what} | {default_shown(name)} | {spec['description']} |")
     return "\n".join(rows) + "\n"

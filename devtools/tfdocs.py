@@ -1,4 +1,6 @@
-"""Keep README.md's Terraform variables reference in step with ``terraform/variables.tf``.
+"""Keep README.md's Terraform variables reference in step with the main root's variables:
+``terraform/variables.tf`` and the execution settings generated from the execution input's schema
+(``terraform/execution_input.generated.tf``).
 
 ``python -m devtools.tfdocs`` rewrites the table between the README's markers;
 ``--check`` exits 1 when it is stale (a unit test does the same).
@@ -17,18 +19,20 @@ import hcl2
 from devtools.generated import ROOT
 
 VARIABLES_TF = ROOT / "terraform" / "variables.tf"
+GENERATED_TF = ROOT / "terraform" / "execution_input.generated.tf"
 README = ROOT / "README.md"
 BEGIN = "<!-- BEGIN terraform-variables (make docs) -->"
 END = "<!-- END terraform-variables -->"
 
 
-def variables(path: Path = VARIABLES_TF) -> list[tuple[str, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        parsed = hcl2.load(handle)
+def variables(*paths: Path) -> list[tuple[str, dict[str, Any]]]:
     found: list[tuple[str, dict[str, Any]]] = []
-    for block in parsed.get("variable", []):
-        for name, body in block.items():
-            found.append((name.strip('"'), body))
+    for path in paths or (VARIABLES_TF, GENERATED_TF):
+        with path.open(encoding="utf-8") as handle:
+            parsed = hcl2.load(handle)
+        for block in parsed.get("variable", []):
+            for name, body in block.items():
+                found.append((name.strip('"'), body))
     return found
 
 
@@ -63,9 +67,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def table(path: Path = VARIABLES_TF) -> str:
+def table(*paths: Path) -> str:
     rows = ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
-    for name, body in variables(path):
+    for name, body in variables(*paths):
         rows.append(
             f"| `{name}` | `{_cell(_type(body))}` | {_cell(_default(body))} "
             f"| {_cell(_unquote(body.get('description', '')))} |"

@@ -54,21 +54,8 @@ locals {
   # object orders it before the state machine and pipeline that name it.
   default_data_uri = "s3://${local.bucket_name}/${aws_s3_object.default_data.key}"
 
-  execution_defaults = {
-    data_uri                       = local.default_data_uri
-    label_column                   = var.label_column
-    feature_columns                = var.feature_columns
-    class_order                    = var.class_order
-    accuracy_threshold             = var.accuracy_threshold
-    deploy                         = var.deploy_endpoint
-    auto_approve                   = var.auto_approve
-    poll_interval_seconds          = var.pipeline_poll_interval_seconds
-    max_polls                      = var.pipeline_max_polls
-    max_tuning_jobs                = var.max_tuning_jobs
-    parallel_tuning_jobs           = var.parallel_tuning_jobs
-    endpoint_poll_interval_seconds = var.endpoint_poll_interval_seconds
-    max_endpoint_polls             = var.endpoint_max_polls
-  }
+  # execution_defaults, the map every execution's input is merged over, is generated from the
+  # execution input's schema (execution_input.generated.tf).
 
   # Placeholders of ml/pipeline_definition.json (tests/unit/test_terraform.py keeps them in sync).
   pipeline_template_vars = {

@@ -21,6 +21,7 @@ import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
 
+from contracts import execution_input
 from tests.helpers.json_walk import json_strings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -387,6 +388,10 @@ def test_default_data_uri_has_one_home() -> None:
     key, _ = seed_object()
     code = "\n".join(p.read_text() for p in sorted(TERRAFORM_DIR.glob("*.tf")))
     assert code.count(key) == 1, f"{key} is spelled more than once in terraform/"
+    # The schema names the local that supplies data_uri's default, and shows that object.
+    spec = execution_input.schema()["fields"]["data_uri"]
+    assert spec["terraform_local"] == "default_data_uri"
+    assert spec["default"] == f"s3://<bucket>/{key}"
 
 
 def test_apply_creates_the_default_data_object_from_the_repo() -> None:
