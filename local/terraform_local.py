@@ -116,6 +116,10 @@ def prepare(
         stale.unlink()  # a file removed from terraform/ must not linger in the copy
     for source in source_dir.glob("*.tf"):
         shutil.copy2(source, module_dir / source.name)
+    # The root's local modules (source = "./modules/<name>"), copied afresh like the files.
+    shutil.rmtree(module_dir / "modules", ignore_errors=True)
+    if (source_dir / "modules").is_dir():
+        shutil.copytree(source_dir / "modules", module_dir / "modules")
     shutil.copy2(override, module_dir / override.name)
     lock = source_dir / ".terraform.lock.hcl"
     if lock.exists():

@@ -84,11 +84,11 @@ locals {
     endpoint_instance_type   = var.endpoint_instance_type
     model_name_prefix        = local.model_name_prefix
     # The state machine's first Task (terraform/input_validation.tf).
-    input_validator_function_arn = aws_lambda_function.input_validator.arn
+    input_validator_function_arn = module.input_validator.function_arn
     # Guarded deployment (terraform/deployment_guardrails.tf): the smoke test, the canary's
     # settings and rollback alarms (an escaped JSON document, like defaults_json), and where
     # each deployment attempt is recorded.
-    smoke_test_function_arn    = aws_lambda_function.smoke_test.arn
+    smoke_test_function_arn    = module.smoke_test.function_arn
     deployment_guardrails_json = trim(jsonencode(jsonencode(local.deployment_guardrails)), "\"")
   }
 

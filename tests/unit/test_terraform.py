@@ -309,6 +309,15 @@ def main_resources(type_: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def main_module_call(name: str) -> dict[str, Any]:
+    """The arguments of `module "<name>"` in the main root."""
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for block in load_hcl(path).get("module", []):
+            if name in block:
+                return dict(block[name])
+    pytest.fail(f"no module.{name} in terraform/")
+
+
 def main_policy_document(name: str) -> list[dict[str, Any]]:
     """Static and dynamic statements of `data "aws_iam_policy_document" "<name>"`."""
     for path in sorted(TERRAFORM_DIR.glob("*.tf")):
@@ -410,8 +419,8 @@ def test_default_data_object_does_not_start_a_run() -> None:
     assert not matching, (
         f"{key} matches the trigger's key filter {matching}: apply would start a run"
     )
-    prefix = main_resources("aws_lambda_function")["trigger"]["environment"][0]["variables"]
-    assert not key.startswith(prefix["DATA_PREFIX"])
+    environment = main_module_call("trigger")["environment_variables"]
+    assert not key.startswith(environment["DATA_PREFIX"])
 
 
 def test_default_data_object_never_overwrites_user_data() -> None:
