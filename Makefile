@@ -68,9 +68,10 @@ check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m ml.pipeline --check
 	$(PY) -m devtools.execution_input_tf --check
 
-lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks
+lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks, no tracker refs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) -m devtools.check_refs
 	$(VENV)/bin/mypy contracts ml statemachines lambdas local devtools ops bench scripts/wait_for_execution.py
 	$(MAKE) --no-print-directory check-definitions
 	terraform fmt -check -recursive terraform

@@ -430,7 +430,7 @@ def build_pipeline(
 
     input_data_uri = ParameterString(name="InputDataUri", default_value=values["default_data_uri"])
     # The dataset contract's settings, as text (lists as JSON); "" lets prepare.py derive them.
-    # The state machine always passes all three (INTERFACES.md, "SageMaker Pipeline").
+    # The state machine always passes all three (statemachines/training_pipeline.py).
     label_column = ParameterString(name="LabelColumn", default_value="")
     feature_columns = ParameterString(name="FeatureColumns", default_value="")
     class_order = ParameterString(name="ClassOrder", default_value="")

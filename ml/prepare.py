@@ -6,7 +6,7 @@ container's interpreter). Input: every `*.csv` in `--input-dir`, each with a hea
 names the label column (`--label-column`, the only required setting); the feature columns default
 to every other column and the class order to the sorted distinct labels. Output, in SageMaker's
 CSV convention (no header, label first as the class index 0..num_classes-1, then the features in
-contract order), plus the dataset contract every later step reads (INTERFACES.md):
+contract order), plus the dataset contract every later step reads (contracts/README.md):
 
     <output-dir>/train/train.csv  <output-dir>/validation/validation.csv  <output-dir>/test/test.csv
     <output-dir>/contract/contract.json

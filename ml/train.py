@@ -63,7 +63,7 @@ VALIDATION_ERROR_EXIT_CODE = 2
 
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
-#: The dataset contract (written by prepare.py, INTERFACES.md); copied beside the model.
+#: The dataset contract (written by prepare.py; contracts/README.md); copied beside the model.
 CONTRACT_FILE_NAME = "contract.json"
 CONTRACT_SCHEMA_VERSION = 1
 BINARY_OBJECTIVE, MULTICLASS_OBJECTIVE = "binary:logistic", "multi:softprob"

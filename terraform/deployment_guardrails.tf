@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------------------------
-# Guarded deployment (issue 12): SageMaker's blue/green canary with automatic rollback on the
+# Guarded deployment: SageMaker's blue/green canary with automatic rollback on the
 # endpoint alarms below, and the smoke-test Lambda the state machine runs once the endpoint is
 # InService. The state machine reads the settings from ${deployment_guardrails_json}.
 # ---------------------------------------------------------------------------------------------

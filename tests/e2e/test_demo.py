@@ -74,7 +74,7 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
 
     assert result.status == "FAILED"
     assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
-    # Issue 10 item 4: named, with prepare's own message first (file, line, column, expected).
+    # Named, with prepare's own message first (file, line, column, expected).
     assert result.error == "DataValidationError"
     assert (result.cause or "").startswith(
         "DataValidationError: iris.csv line 6 (data row 5), column 'SepalWidth': value 'abc' is "

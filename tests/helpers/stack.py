@@ -448,7 +448,7 @@ def _model_artifact() -> bytes:
 
 
 def smoke_test_block() -> dict[str, Any]:
-    """evaluation.json's ``smoke_test`` for the test model (INTERFACES.md, ml/evaluate.py)."""
+    """evaluation.json's ``smoke_test`` for the test model (ml/evaluate.py; contracts/README.md)."""
     probabilities = json.loads(_trained()[1])
     return {
         "content_type": "text/csv",

@@ -64,7 +64,7 @@ def test_last_metric_takes_the_last_match() -> None:
     assert tuning.last_metric(regex, "nothing here") is None
 
 
-# Issue 9 #3 / issue 8 item 4: the tuner reads the objective the service's way for this image.
+# The tuner reads the objective the service's way for this image.
 XGBOOST_LOG = (
     "[0]\ttrain-merror:0.05000\ttrain-mlogloss:0.74\tvalidation-merror:0.06667"
     "\tvalidation-mlogloss:0.75123\n"
@@ -348,7 +348,7 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
 
 
 def test_a_binary_dataset_takes_the_binary_branch(stack: dict[str, Any]) -> None:
-    """Issue 11 #2: two classes ─► CheckProblemType True ─► binary:logistic tuned on
+    """Two classes ─► CheckProblemType True ─► binary:logistic tuned on
     validation:logloss, evaluated with binary_classification_metrics; nothing multiclass runs."""
     s3, sm = stack["s3"], stack["sm"]
     # scikit-learn's breast cancer set: string labels in the second column, spaces in names.
@@ -505,7 +505,7 @@ def test_a_missing_container_interpreter_fails_the_step_before_any_job(
     assert "Metadata" not in steps[TUNE_MULTICLASS] or not steps[TUNE_MULTICLASS]["Metadata"]
 
 
-# Issue 8 item 1: every job's S3 access is authorised against the SageMaker role.
+# Every job's S3 access is authorised against the SageMaker role.
 MODELS = "${local.bucket_arn}/models/*"
 
 
@@ -556,7 +556,7 @@ def test_a_role_sagemaker_cannot_assume_fails_the_step(stack: dict[str, Any]) ->
     assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
 
 
-# Issue 8: the pipeline's own calls are made as the pipeline's RoleArn, so terraform/iam.tf's
+# The pipeline's own calls are made as the pipeline's RoleArn, so terraform/iam.tf's
 # RunPipelineJobs and PassSelfToJobs statements decide, as on AWS.
 
 
@@ -591,7 +591,7 @@ def test_the_tuning_step_needs_create_hyper_parameter_tuning_job(stack: dict[str
     assert sm.list_training_jobs()["TrainingJobSummaries"] == []
 
 
-# --------------------------------------------------------------------- Condition steps (#11)
+# --------------------------------------------------------------------- Condition steps
 # A pipeline of tiny processing steps around a Condition on a parameter: what runs, what
 # ListPipelineExecutionSteps shows, with no dependency on the ML scripts. Developer guide,
 # Condition step: https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps.html

@@ -40,7 +40,7 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
     "arn:aws:states:::aws-sdk:sagemaker:stopPipelineExecution",
     "arn:aws:states:::aws-sdk:sagemaker:listPipelineExecutionSteps",
-    # A failed run's last processing job: its ExitMessage names a data error (issue 10 item 4).
+    # A failed run's last processing job: its ExitMessage names a data error.
     "arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob",
     "arn:aws:states:::aws-sdk:s3:getObject",
     "arn:aws:states:::aws-sdk:s3:copyObject",
@@ -50,7 +50,7 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::sagemaker:createEndpoint",
     "arn:aws:states:::sagemaker:updateEndpoint",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
-    # A Failed endpoint can only be deleted, then created again (issue 9 item 7).
+    # A Failed endpoint can only be deleted, then created again.
     "arn:aws:states:::aws-sdk:sagemaker:deleteEndpoint",
     "arn:aws:states:::sns:publish",
     # Model Registry events: deploy an approved package, report a rejected one that serves
@@ -62,7 +62,7 @@ CONTRACT_INTEGRATIONS = {
     # The execution input's schema check, first of all (lambdas/input_validator), and the
     # deployment smoke test (lambdas/smoke_test).
     "arn:aws:states:::lambda:invoke",
-    # Guarded deployment (issue 12): name the rollback alarm that tripped, record each attempt.
+    # Guarded deployment: name the rollback alarm that tripped, record each attempt.
     "arn:aws:states:::aws-sdk:cloudwatch:describeAlarms",
     "arn:aws:states:::aws-sdk:s3:putObject",
 }
@@ -232,7 +232,7 @@ def test_state_machine_s3_access_is_evaluations_inputs_and_run_copies() -> None:
         ("s3:GetObject", "/data/*"),
         ("s3:GetObjectVersion", "/data/*"),
         ("s3:PutObject", "/runs/*"),
-        # One record per deployment attempt (issue 12 #5), read by `make status`.
+        # One record per deployment attempt, read by `make status`.
         ("s3:PutObject", "/deployments/*"),
     }
 

@@ -759,7 +759,7 @@ def test_too_large_input_fails_clearly_in_a_subprocess(tmp_path: Path) -> None:
 
 
 def test_peak_memory_on_a_million_rows(tmp_path: Path) -> None:
-    """Issue 11 #5: peak RSS <= 3x the input on the bench's 1M-row iris-like file.
+    """Peak RSS <= 3x the input on the bench's 1M-row iris-like file.
 
     A bound on memory, not on time: time is compared with its baseline by `make bench`. The file
     and the measurement are the bench's own (bench/dataset.py, bench/children.py: a stdlib-only

@@ -337,7 +337,7 @@ def iam_pattern_matches(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value) is not None
 
 
-# ---- the default data object (issue 9 #2) -------------------------------------------------------
+# ---- the default data object --------------------------------------------------------------------
 
 
 def seed_object() -> tuple[str, dict[str, Any]]:
@@ -445,7 +445,7 @@ def test_sagemaker_role_reads_the_default_data_object() -> None:
     assert any(iam_pattern_matches(r, "${local.bucket_arn}/" + key) for r in reads), reads
 
 
-# ---- lifecycle rules vs what registered packages reference (issue 9 #8) -------------------------
+# ---- lifecycle rules vs what registered packages reference --------------------------------------
 
 RUNTIME = "*"  # a value known only at run time (execution id, job name)
 
@@ -687,7 +687,7 @@ def test_sagemaker_role_writes_and_reads_model_artifacts() -> None:
         )
 
 
-# ---- SNS key policy (issue 9 #11) ---------------------------------------------------------------
+# ---- SNS key policy -----------------------------------------------------------------------------
 
 SNS_KEY_GUIDE = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
 SOURCE_CONDITIONS = {"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths"}
@@ -725,7 +725,7 @@ def test_topic_is_encrypted_with_that_key() -> None:
     assert key["policy"] == "${data.aws_iam_policy_document.sns_key.json}"
 
 
-# ---- bootstrap deploy role: rendered PassRole scope (issue 9 #1) -------------------------------
+# ---- bootstrap deploy role: rendered PassRole scope --------------------------------------------
 
 
 def hcl_attribute_source(text: str, name: str) -> str:

@@ -491,7 +491,7 @@ def test_inference_round_trip(model_dir: Path) -> None:
     probabilities = train.predict_fn(request, model)
     assert isinstance(probabilities, np.ndarray) and probabilities.shape == (3, 3)
     body_out, content_type = answered(train.output_fn(probabilities, "application/json"))
-    # Issue 9 #9: the (body, content type) tuple the container's transformer turns into a
+    # The (body, content type) tuple the container's transformer turns into a
     # response of that type (a bare string would go out as Flask's default text/html).
     assert content_type == "application/json"
     output = json.loads(body_out)
@@ -536,7 +536,7 @@ def test_model_without_contract_is_refused_at_load(model_dir: Path, tmp_path: Pa
 def test_bad_requests_get_a_4xx_response_not_an_exception(
     model_dir: Path, body: str | bytes, content_type: str | None, status: int, message: str
 ) -> None:
-    """Issue 9 #9: an exception would be the container's HTML 500; a refusal answers 4xx JSON."""
+    """An exception would be the container's HTML 500; a refusal answers 4xx JSON."""
     refused = serve(train.model_fn(str(model_dir)), body, content_type)
     assert isinstance(refused, train.ErrorResponse)
     assert (refused.status, re.search(message, refused.message) is not None) == (status, True)
@@ -591,7 +591,7 @@ EXPECTED_ROW = "expected 4 comma-separated numbers (SepalLength,SepalWidth,Petal
     ],
 )
 def test_bad_rows_are_named_precisely(model_dir: Path, body: str, message: str) -> None:
-    """Issue 10 #6: words or a wrong delimiter are named, not reported as "no data rows"."""
+    """Words or a wrong delimiter are named, not reported as "no data rows"."""
     refused = serve(train.model_fn(str(model_dir)), body, "text/csv")
     assert isinstance(refused, train.ErrorResponse)
     assert (refused.status, refused.error, refused.message) == (400, "ValueError", message)

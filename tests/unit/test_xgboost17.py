@@ -164,7 +164,7 @@ def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
     assert metadata["training_job_name"] == "xgb17-job"
     assert metadata["row_counts"] == {"train": 90, "validation": 30}
     # xgboost 1.7's own evaluation lines, read as the service reads them for this image: the
-    # container's built-in regex on the log as CloudWatch shows it (issue 9 #3).
+    # container's built-in regex on the log as CloudWatch shows it.
     rounds = [line for line in trained17["stdout"].splitlines() if re.match(r"\[\d+\]\t", line)]
     assert len(rounds) >= metadata["rounds_trained"]
     assert rounds[0].startswith("[0]\ttrain-merror:") and "\tvalidation-mlogloss:" in rounds[0]
@@ -172,7 +172,7 @@ def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
     regex = tuning.XGBOOST_BUILTIN_METRICS[metric].regex
     objective = tuning.read_metrics({metric: regex}, trained17["stdout"])[metric]
     assert objective == pytest.approx(metadata["validation_metrics"]["mlogloss"], abs=1e-5)
-    # The model carries its code (issue 9 #8).
+    # The model carries its code.
     copied = trained17["model_dir"] / "code" / "train.py"
     assert copied.read_bytes() == (ML_DIR / "train.py").read_bytes()
 
