@@ -19,6 +19,7 @@ import pytest
 
 from contracts import execution_input as schema
 from devtools import execution_input_tf as generator
+from tests.helpers.terraform import terraform_binary
 
 TIMEOUT = 120
 BUCKET = "proj-bucket"
@@ -37,10 +38,7 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def terraform() -> str:
-    binary = shutil.which("terraform")
-    if binary is None:
-        pytest.fail("terraform is not on PATH; install Terraform >= 1.10 to run these checks.")
-    return binary
+    return terraform_binary()
 
 
 @pytest.fixture(scope="module")

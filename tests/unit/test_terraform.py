@@ -23,6 +23,7 @@ from hcl2.utils import SerializationOptions
 
 from contracts import execution_input
 from tests.helpers.json_walk import json_strings
+from tests.helpers.terraform import terraform_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
@@ -97,10 +98,7 @@ def find_mirror() -> Path | None:
 
 @pytest.fixture(scope="module")
 def terraform() -> str:
-    binary = shutil.which("terraform")
-    if binary is None:
-        pytest.fail("terraform is not on PATH; install Terraform >= 1.10 to run these checks.")
-    return binary
+    return terraform_binary()
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,6 @@
+# The root module constrains the provider's version; this module only needs the aws provider.
 terraform {
-  required_version = ">= 1.10"
-
   required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = ">= 5.100, < 7.0"
-    }
+    aws = { source = "hashicorp/aws" }
   }
 }
