@@ -89,6 +89,12 @@ def test_help_lists_every_documented_target_once_under_the_groups_in_order() -> 
     assert len(listed) == len(set(listed))
 
 
+def test_every_target_is_documented() -> None:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-zA-Z0-9_-]+):(?!=)", text, flags=re.MULTILINE))
+    assert targets <= set(documented_targets()), targets - set(documented_targets())
+
+
 def test_start_here_leads_with_the_demo() -> None:
     assert sections(help_through_a_pipe())["Start here"][:2] == ["help", "demo"]
 
