@@ -301,6 +301,7 @@ def start_stack(
     workdir.mkdir(parents=True, exist_ok=True)
     if not (ROOT / "build" / "sourcedir.tar.gz").exists():
         raise DemoError("build/ is missing: run `make build` (make demo does it for you)")
+    initialised = terraform_local.init_ahead(workdir / "terraform")  # while the emulator starts
     with console.timed("Starting the AWS emulator (moto, with the local SageMaker executor)"):
         emulator = Emulator.start(
             log_path=workdir / "emulator.log",
@@ -311,6 +312,7 @@ def start_stack(
     console.say(f"  emulator: {emulator.endpoint_url}  (log: {_rel(workdir / 'emulator.log')})")
     try:
         with console.timed("terraform apply of terraform/ against the emulator"):
+            initialised.result()
             outputs = terraform_local.apply(emulator, workdir / "terraform", variables)
     except terraform_local.TerraformError as error:
         gone = emulator.gone()  # the apply failed because the emulator died: say that, once
