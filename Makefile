@@ -81,8 +81,8 @@ definitions: $(STAMP) ## Regenerate the committed ASL and SageMaker pipeline def
 	$(PY) -m statemachines
 	$(PY) -m ml.pipeline
 
-docs: $(STAMP) ## Regenerate README.md's Terraform variables table from terraform/variables.tf
-	$(PY) -m devtools.tfdocs
+docs: $(STAMP) ## Regenerate the tables in docs/reference.md (Terraform variables, execution input)
+	$(PY) -m devtools.reference
 
 check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m statemachines --check
@@ -110,7 +110,7 @@ checkov: $(CHECKOV_STAMP) ## Static security checks of terraform/ (own venv: che
 test-fast: $(STAMP) build ## Unit tests only
 	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)
 
-# Not part of `make test`: a measurement of minutes (README, "Benchmark"). BENCH_ARGS passes
+# Not part of `make test`: a measurement of minutes (docs/local.md, "Benchmark"). BENCH_ARGS passes
 # options (--rows, --samples); being over a target is reported, and still exits 0.
 BENCH_ARGS ?=
 
@@ -123,8 +123,8 @@ DEMO_ARGS ?=
 ##@ Start here
 # make demo works in .local/demo/ with its own emulator and port: it never touches a running
 # make local-up session (.local/session/). KEEP=1 makes the demo that session (refused if one runs).
-# DATA=<local .csv> LABEL=<its label column> runs the same system on your file (README: "Use your
-# own data"); without them it runs the seed data, data/raw/iris.csv.
+# DATA=<local .csv> LABEL=<its label column> runs the same system on your file
+# (docs/own-data.md); without them it runs the seed data, data/raw/iris.csv.
 demo: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Run the whole system locally (DATA=<local csv> LABEL=<column> for your own data)
 	$(PY) -m local.demo $(if $(filter 0 false no,$(DEPLOY)),--no-deploy) \
 	  $(if $(TUNING_JOBS),--tuning-jobs $(TUNING_JOBS)) $(if $(filter 1 true yes,$(KEEP)),--keep) \
@@ -151,7 +151,7 @@ OPS := $(PY) -m ops
 OPS_ARGS ?=
 TF_ROOT := terraform
 
-# Remote state: terraform/backend.hcl on a workstation (README, "Deploy to AWS"); without it,
+# Remote state: terraform/backend.hcl on a workstation (docs/aws.md, "Deploy"); without it,
 # the TF_STATE_BUCKET, TF_STATE_KEY and AWS_REGION environment variables (the CI workflows).
 # $${...} is expanded by the shell, so values from the environment are never parsed by make.
 TF_BACKEND_FILE ?= $(TF_ROOT)/backend.hcl

@@ -770,7 +770,7 @@ def check_data(args: argparse.Namespace) -> None:
     if not args.label:
         raise DemoError(
             f"DATA={args.data} needs LABEL=<its label column>: the one dataset setting "
-            "(README: Use your own data)"
+            "(docs/own-data.md)"
         )
     problems = input_schema.problems({"label_column": args.label}, bucket="-")
     if problems:

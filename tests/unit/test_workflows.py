@@ -397,7 +397,7 @@ def test_deploy_starts_a_traceable_execution_of_the_real_state_machine(tmp_path:
     assert "--poll-seconds 30" in commands
 
 
-# ---- the same targets from a workstation (README, "Deploy to AWS") ------------------------------
+# ---- the same targets from a workstation (docs/aws.md, "Deploy") ------------------------------
 
 
 def test_workstation_deploy_uses_backend_hcl_regenerates_and_asks(tmp_path: Path) -> None:
