@@ -40,7 +40,7 @@ def code_texts(text: str) -> list[str]:
 
 def make_commands(text: str) -> list[tuple[str, list[str]]]:
     """``(target, [VAR, ...])`` for each ``make target [VAR=value ...]`` the text shows.
-    Optional parts written ``[VAR=...]`` count too; a bare ``make`` (the default goal) is skipped."""
+    Optional parts written ``[VAR=...]`` count too; a bare ``make`` (the default goal) does not."""
     found = []
     for code in code_texts(text):
         for match in MAKE_CALL.finditer(code):

@@ -27,7 +27,7 @@ SECONDS = 10.0
 
 def _fake_terraform(bin_dir: Path, version: str) -> None:
     script = bin_dir / "terraform"
-    script.write_text(f"#!/bin/sh\necho '{{\"terraform_version\": \"{version}\"}}'\n")
+    script.write_text(f'#!/bin/sh\necho \'{{"terraform_version": "{version}"}}\'\n')
     script.chmod(0o755)
 
 
@@ -142,8 +142,7 @@ def test_no_terraform_on_path_fails_in_seconds_with_one_line(tmp_path: Path) -> 
     assert done.returncode == 2
     assert seconds < SECONDS
     assert done.stderr.splitlines() == [
-        "✘ terraform is not on PATH: "
-        + preflight.TERRAFORM_INSTALL.format(minimum="1.10")
+        "✘ terraform is not on PATH: " + preflight.TERRAFORM_INSTALL.format(minimum="1.10")
     ]
 
 
