@@ -7,9 +7,10 @@ started), the demo writes them under its own directory:
     <workdir>/execution-history.json   every event of the run (GetExecutionHistory, all pages)
     <workdir>/logs/<log group>.log     each CloudWatch Logs group's events, one line per event
 
-and names them beside what is already there: the pipeline's step and job logs and the emulator's
-own log. What it prints are paths, never commands: an ``aws ...`` line would reach real AWS once
-the emulator is gone (or in a shell without its endpoint).
+and names them beside what the demo's directory already holds: the pipeline's step and job logs
+(``<workdir>/pipelines/``) and the emulator's own log (``<workdir>/emulator.log``). What it
+prints are paths, never commands: an ``aws ...`` line would reach real AWS once the emulator is
+gone (or in a shell without its endpoint).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from ops import commands
 
 HISTORY_FILE = "execution-history.json"
 LOGS_DIR = "logs"
+PIPELINES_DIR = "pipelines"
+EMULATOR_LOG = "emulator.log"
 #: Every event since this instant: a demo's emulator is younger than a day.
 LOG_WINDOW = dt.timedelta(days=1)
 LOG_EVENT_LIMIT = 10_000
@@ -76,8 +79,10 @@ def log_groups(logs: Any) -> list[str]:
     return names
 
 
-def keep(sfn: Any, logs: Any, workdir: Path, execution_arn: str | None) -> Kept:
-    """Write the run's history (when there is a run) and every log group's events."""
+def keep(client: Callable[[str], Any], workdir: Path, execution_arn: str | None) -> Kept:
+    """Write the run's history (when there is a run) and every log group's events; ``client``
+    makes a boto3 client for the emulator by service name."""
+    sfn, logs = client("stepfunctions"), client("logs")
     kept = Kept()
     if execution_arn:
         kept.history = write_history(workdir, commands.history(sfn, execution_arn))
@@ -90,14 +95,12 @@ def keep(sfn: Any, logs: Any, workdir: Path, execution_arn: str | None) -> Kept:
     return kept
 
 
-def lines(
-    kept: Kept, *, pipelines: Path, emulator_log: Path, shown: Callable[[Path], str] = str
-) -> list[str]:
+def lines(kept: Kept, workdir: Path, shown: Callable[[Path], str] = str) -> list[str]:
     """The ``logs:`` block of a failure: each file or directory that exists, by what it holds."""
     found = [
         ("execution history", kept.history),
-        ("pipeline steps and training jobs", pipelines),
-        ("emulator", emulator_log),
+        ("pipeline steps and training jobs", workdir / PIPELINES_DIR),
+        ("emulator", workdir / EMULATOR_LOG),
     ]
     found += [("log group", path) for path in kept.log_files]
     return [

@@ -18,10 +18,8 @@ file's own test split) and prints one probability per class, named by the datase
 (``make local-up``), printing the environment to point the AWS CLI and ``make`` targets at it.
 Exit code 0 when the run succeeded, 1 when it failed (the failing state, error and the logs to
 read are printed), 2 for a problem before the run started or an emulator that stopped answering.
-Before the emulator starts, harness/preflight.py checks terraform, Python and every container
-interpreter (one line per missing thing, with the command that installs it). A failed run keeps
-its execution history and log events in its directory (harness/evidence.py): what the failure
-prints are paths that exist, never a command that could reach AWS.
+First harness/preflight.py checks the machine; a failed run keeps its history and logs in its
+directory (harness/evidence.py) and prints their paths, never a command that could reach AWS.
 
 Each runtime has its own directory, emulator process and port, so they never disturb each other:
 
@@ -347,10 +345,10 @@ def wait_for_new_run(stack: LocalStack, known: set[str], timeout: float) -> dict
         if fresh:
             return dict(fresh[0])
         time.sleep(POLL_SECONDS)
-    kept = keep_evidence(stack, None)
+    kept = evidence.keep(stack.client, stack.workdir, None)
     raise DemoError(
         f"the upload did not start a run within {timeout:.0f} s: the S3 -> EventBridge -> "
-        "Lambda trigger did not fire. Its logs: " + "; ".join(failure_logs(stack, kept))
+        "Lambda trigger did not fire. Its logs: " + "; ".join(evidence.lines(kept, stack.workdir))
     )
 
 
@@ -417,10 +415,10 @@ def follow(
         if described["status"] != "RUNNING":
             break
         if time.monotonic() - started > timeout:
-            kept = keep_evidence(stack, execution_arn)
+            kept = evidence.keep(stack.client, stack.workdir, execution_arn)
             raise DemoError(
                 f"the run was still RUNNING after {timeout:.0f} s: {execution_arn}. Its logs: "
-                + "; ".join(failure_logs(stack, kept))
+                + "; ".join(evidence.lines(kept, stack.workdir))
             )
         time.sleep(POLL_SECONDS)
     output = described.get("output")
@@ -506,7 +504,7 @@ def print_summary(stack: LocalStack, result: RunResult, console: Console) -> Non
         console.say(f"  error: {result.error}")
         console.say(f"  cause: {result.cause}")
         console.say("  logs:")
-        for line in failure_logs(stack, result.kept or evidence.Kept()):
+        for line in evidence.lines(result.kept or evidence.Kept(), stack.workdir, _rel):
             console.say(f"    {line}")
         return
     output = result.output or {}
@@ -555,22 +553,6 @@ def prediction_line(prediction: dict[str, Any]) -> str:
     return f"{prediction['row']}: {prediction['label']}  [{shown}]"
 
 
-def keep_evidence(stack: LocalStack, execution_arn: str | None) -> evidence.Kept:
-    """Write what a failure points at while the emulator still holds it (harness/evidence.py)."""
-    return evidence.keep(
-        stack.client("stepfunctions"), stack.client("logs"), stack.workdir, execution_arn
-    )
-
-
-def failure_logs(stack: LocalStack, kept: evidence.Kept) -> list[str]:
-    return evidence.lines(
-        kept,
-        pipelines=stack.pipeline_workdir,
-        emulator_log=stack.workdir / "emulator.log",
-        shown=_rel,
-    )
-
-
 def _rel(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd()))
@@ -592,8 +574,8 @@ def run_once(stack: LocalStack, data: Path, console: Console) -> RunResult:
     result = follow(stack, started["executionArn"], console, tail)
     if result.status == "SUCCEEDED":
         result = complete(stack, result, console)
-    else:
-        result.kept = keep_evidence(stack, result.execution_arn)
+    else:  # written while the emulator still holds them
+        result.kept = evidence.keep(stack.client, stack.workdir, result.execution_arn)
     print_summary(stack, result, console)
     return result
 

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +28,9 @@ LOCAL_SOURCES = sorted([*(ROOT / "local").rglob("*.py"), *(ROOT / "harness").rgl
 
 
 @pytest.fixture
-def clients() -> Iterator[tuple[Any, Any]]:
+def client() -> Iterator[Callable[[str], Any]]:
     with mock_aws():
-        yield (
-            boto3.client("stepfunctions", region_name=REGION),
-            boto3.client("logs", region_name=REGION),
-        )
+        yield lambda service: boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
 
 
 def _failed_execution(sfn: Any) -> str:
@@ -72,14 +69,14 @@ def _failed_run(arn: str, kept: evidence.Kept) -> demo.RunResult:
 
 
 def test_keep_writes_the_history_and_every_log_group(
-    clients: tuple[Any, Any], tmp_path: Path
+    client: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    sfn, logs = clients
+    sfn, logs = client("stepfunctions"), client("logs")
     arn = _failed_execution(sfn)
     _log(logs, "/aws/lambda/iris-mlops-trigger", "START", "upload accepted: s3://b/data/raw/x.csv")
     _log(logs, "/aws/lambda/iris-mlops-smoke-test")  # no events: nothing to keep
 
-    kept = evidence.keep(sfn, logs, tmp_path, arn)
+    kept = evidence.keep(client, tmp_path, arn)
 
     assert kept.history == tmp_path / "execution-history.json"
     history = json.loads(kept.history.read_text())
@@ -93,26 +90,21 @@ def test_keep_writes_the_history_and_every_log_group(
     ]
 
 
-def test_without_a_run_only_the_logs_are_kept(clients: tuple[Any, Any], tmp_path: Path) -> None:
-    sfn, logs = clients
-    _log(logs, "/aws/lambda/iris-mlops-trigger", "no run started")
-    kept = evidence.keep(sfn, logs, tmp_path, None)
+def test_without_a_run_only_the_logs_are_kept(client: Callable[[str], Any], tmp_path: Path) -> None:
+    _log(client("logs"), "/aws/lambda/iris-mlops-trigger", "no run started")
+    kept = evidence.keep(client, tmp_path, None)
     assert kept.history is None and not (tmp_path / "execution-history.json").exists()
     assert len(kept.log_files) == 1
 
 
 def test_lines_name_only_what_exists(tmp_path: Path) -> None:
-    kept = evidence.Kept(history=tmp_path / "execution-history.json")
-    lines = evidence.lines(
-        kept, pipelines=tmp_path / "pipelines", emulator_log=tmp_path / "emulator.log"
-    )
-    assert lines == []  # nothing was written: nothing is named
-    kept.history.write_text("[]")
+    history = tmp_path / "execution-history.json"
+    kept = evidence.Kept(history=history)
+    assert evidence.lines(kept, tmp_path) == []  # nothing was written: nothing is named
+    history.write_text("[]")
     (tmp_path / "pipelines").mkdir()
     (tmp_path / "emulator.log").write_text("")
-    lines = evidence.lines(
-        kept, pipelines=tmp_path / "pipelines", emulator_log=tmp_path / "emulator.log"
-    )
+    lines = evidence.lines(kept, tmp_path)
     assert lines == [
         f"execution history: {tmp_path / 'execution-history.json'}",
         f"pipeline steps and training jobs: {tmp_path / 'pipelines'}/",
@@ -121,14 +113,13 @@ def test_lines_name_only_what_exists(tmp_path: Path) -> None:
 
 
 def test_a_failed_run_prints_paths_that_exist_and_no_aws_command(
-    clients: tuple[Any, Any], tmp_path: Path
+    client: Callable[[str], Any], tmp_path: Path
 ) -> None:
-    sfn, logs = clients
-    arn = _failed_execution(sfn)
-    _log(logs, "/aws/vendedlogs/states/iris-mlops-training", "ExecutionFailed")
+    arn = _failed_execution(client("stepfunctions"))
+    _log(client("logs"), "/aws/vendedlogs/states/iris-mlops-training", "ExecutionFailed")
     (tmp_path / "pipelines").mkdir()
     (tmp_path / "emulator.log").write_text("serving\n")
-    kept = evidence.keep(sfn, logs, tmp_path, arn)
+    kept = evidence.keep(client, tmp_path, arn)
     stack = demo.LocalStack(emulator=None, workdir=tmp_path, outputs={})  # type: ignore[arg-type]
     stream = io.StringIO()
 
