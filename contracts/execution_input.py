@@ -3,7 +3,7 @@
 Every problem is one sentence naming the field, the value given and what is allowed, e.g.
 ``max_tuning_jobs: got 2.5; allowed: a whole number from 1 to 500``; an unknown key also gets the
 closest valid key (``difflib``). The state machine (through this Lambda), the ops CLI and the
-README's input table all read the same schema.
+reference table (docs/reference.md) all read the same schema.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _json_kind(value: Any) -> str:
 
 
 def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> str:
-    """What ``name`` accepts, in words (the README table and every cause use this)."""
+    """What ``name`` accepts, in words (the reference table and every cause use this)."""
     spec = schema()["fields"][name]
     kind = spec["type"]
     if kind == "boolean":
@@ -256,7 +256,7 @@ def default_shown(name: str) -> str:
 
 
 def markdown_table(bucket: str = "<bucket>") -> str:
-    """The README's input table, rendered from the schema."""
+    """The input table of docs/reference.md, rendered from the schema."""
     rows = ["| Key | Allowed | Default | What |", "|---|---|---|---|"]
     for name, spec in schema()["fields"].items():
         what = allowed(name, bucket)

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -159,6 +160,16 @@ def init(ws: Workspace) -> None:
     _run([*env_backend, str(INIT_SCRIPT), str(ws.module_dir)], ws)
 
 
+def init_ahead(workdir: Path) -> Future[None]:
+    """``terraform init`` of the working copy in a thread, while the emulator starts: init needs
+    no endpoint (the override's backend is local; providers come from the mirror or the
+    registry). ``apply`` then finds the copy initialised; ``result()`` raises its TerraformError."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-init")
+    future = executor.submit(lambda: init(prepare(Path(workdir), endpoint_url="")))
+    executor.shutdown(wait=False)
+    return future
+
+
 def _plan_args(variables: dict[str, Any]) -> list[str]:
     merged = {"build_dir": str(BUILD_DIR), **variables}
     return ["-input=false", "-no-color", f"-var-file={LOCAL_VARS_FILE}", *var_args(merged)]
@@ -281,6 +292,7 @@ __all__ = [
     "TerraformError",
     "apply",
     "apply_bootstrap",
+    "init_ahead",
     "plan_changes",
     "plan_is_clean",
     "prepare",

@@ -55,7 +55,7 @@ else
   else
     missing "$backend_file is missing and ${unset_vars[*]} not set: write the file with" \
       "terraform -chdir=terraform/bootstrap output -raw backend_config_hcl > $backend_file" \
-      "(see README, 'Deploy to AWS'), or export TF_STATE_BUCKET, TF_STATE_KEY and AWS_REGION."
+      "(see docs/aws.md, 'Deploy'), or export TF_STATE_BUCKET, TF_STATE_KEY and AWS_REGION."
   fi
 fi
 

@@ -231,7 +231,7 @@ def _input_phase(failures: _Failures, accepted: State) -> Task:
     """CheckInput -> InputChecked: the raw input, checked by the validator Lambda before anything.
 
     The schema lives in ``contracts/execution_input.json`` (one home: the ops CLI and the
-    README table read it too); pure ASL can neither list unknown keys nor suggest names. The
+    reference table read it too); pure ASL can neither list unknown keys nor suggest names. The
     result replaces the state (``ResultPath`` ``$``) because a non-object input (``[]``, ``3``)
     cannot take a ``ResultPath`` field; the validator echoes the input back.
     """

@@ -20,6 +20,7 @@ import pytest
 from local import demo, terraform_local
 from local.demo import Console, LocalStack
 from ml import train
+from tests.helpers import demo_output
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +71,8 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
     bad = tmp_path / "iris.csv"
     bad.write_text("\n".join(lines) + "\n")
 
-    result = demo.run_once(stack, bad, Console())
+    printed = io.StringIO()
+    result = demo.run_once(stack, bad, Console(printed))
 
     assert result.status == "FAILED"
     assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
@@ -90,14 +92,23 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
         sagemaker.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"] == []
     )
     assert sagemaker.list_endpoints()["Endpoints"] == []
+    # The failure points at files that exist (the emulator's memory goes when it stops).
+    assert result.kept is not None and result.kept.history is not None
+    history = json.loads(result.kept.history.read_text())
+    assert any(event["type"] == "ExecutionFailed" for event in history)
+    assert str(result.kept.history.name) in printed.getvalue()
+    assert "aws stepfunctions" not in printed.getvalue()
 
 
 def test_upload_trains_registers_deploys_and_serves_the_model(
     stack: LocalStack, notifications: str, tmp_path: Path
 ) -> None:
-    result = demo.run_once(stack, ROOT / "data" / "raw" / "iris.csv", Console())
+    printed = io.StringIO()
+    result = demo.run_once(stack, ROOT / "data" / "raw" / "iris.csv", Console(printed))
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
+    # The README's quick-start output shows the fields this run printed, in the same order.
+    assert demo_output.shape(printed.getvalue()) == demo_output.shape(demo_output.readme_sample())
     assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
     for state in ("StartPipeline", "QualityGate", "RegisterModel", "CreateEndpoint", "Deployed"):
         assert state in result.states

@@ -501,7 +501,7 @@ def test_a_missing_container_interpreter_fails_the_step_before_any_job(
     steps = _steps(sm, arn)
     assert steps["PrepareData"]["StepStatus"] == "Succeeded"  # the scikit-learn image
     reason = steps[TUNE_MULTICLASS]["FailureReason"]
-    assert str(missing) in reason and "make setup" in reason
+    assert str(missing) in reason and "make container-envs" in reason
     assert "Metadata" not in steps[TUNE_MULTICLASS] or not steps[TUNE_MULTICLASS]["Metadata"]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contracts import execution_input as logic
+from devtools import reference
 from lambdas.input_validator import handler
 from ops import commands
 from ops.errors import ConfigError
@@ -167,21 +168,16 @@ def test_a_bad_terraform_default_is_named_as_the_default() -> None:
 # ---------------------------------------------------------------- one home, read by every consumer
 
 
-def _readme_table() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(
-        r"<!-- BEGIN execution-input [^\n]*-->\n(.*?)<!-- END execution-input -->", text, re.S
-    )
-    assert match, "README.md has no execution-input table"
-    return match.group(1)
+def _reference_table() -> str:
+    return reference.table_text(reference.PAGE.read_text(encoding="utf-8"), "execution-input")
 
 
-def test_the_readme_table_is_the_schema_rendered() -> None:
-    assert _readme_table() == logic.markdown_table()
+def test_the_reference_table_is_the_schema_rendered() -> None:
+    assert _reference_table() == logic.markdown_table(), "docs/reference.md is stale: make docs"
 
 
-def test_the_readme_table_lists_exactly_the_schema_fields() -> None:
-    keys = re.findall(r"^\| `([a-z_]+)` \|", _readme_table(), re.M)
+def test_the_reference_table_lists_exactly_the_schema_fields() -> None:
+    keys = re.findall(r"^\| `([a-z_]+)` \|", _reference_table(), re.M)
     assert keys == logic.field_names()
 
 
