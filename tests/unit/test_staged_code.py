@@ -50,7 +50,9 @@ def closure(script: str) -> set[str]:
 
 def test_the_scan_finds_both_import_forms(tmp_path: Path) -> None:
     script = tmp_path / "script.py"
-    script.write_text("try:\n    from . import baseline\nexcept ImportError:\n    import baseline\n")
+    script.write_text(
+        "try:\n    from . import baseline\nexcept ImportError:\n    import baseline\n"
+    )
     assert sibling_imports(script) == {"baseline"}
     script.write_text("import json\nimport numpy as np\nfrom .x import y\n")
     assert sibling_imports(script) == {"x"}
