@@ -1,17 +1,19 @@
 """Score the trained model on the held-out test split and write `evaluation.json`.
 
 SageMaker Processing script, run as `python3 evaluate.py ...` in the XGBoost 1.7-1 container
-(Python 3.8). It is shipped alone, so it imports only the standard library, numpy, pandas,
-scikit-learn and xgboost. The dataset contract (`contract.json`, written by prepare.py and copied
-into the model by train.py) names the features and classes. `evaluation.json` follows SageMaker's
-model-quality statistics shape: `binary_classification_metrics` for two classes, else
-`multiclass_classification_metrics`; the state machine reads `<block>.accuracy.value` and
-`model.artifact_uri`, so those paths are part of the contract. It also carries the contract
-(`dataset_contract`) and a `smoke_test` (test rows with the model's answer for them, used by the
-deployment's smoke test and `make predict`).
+(Python 3.8). It is shipped with only baseline.py beside it (ml/code_bundles.json), so it imports
+only the standard library, numpy, pandas, scikit-learn and xgboost. The dataset contract
+(`contract.json`, written by prepare.py and copied into the model by train.py) names the features
+and classes. `evaluation.json` follows SageMaker's model-quality statistics shape:
+`binary_classification_metrics` for two classes, else `multiclass_classification_metrics`; the
+state machine reads `<block>.accuracy.value` and `model.artifact_uri`, so those paths are part of
+the contract. It also carries the contract (`dataset_contract`) and a `smoke_test` (test rows with
+the model's answer for them, used by the deployment's smoke test and `make predict`).
 
     --model-dir  model.tar.gz (training output) or an extracted dir with xgboost-model.json
     --test-dir   test CSVs (no header, label first)  ─►  --output-dir/evaluation.json
+    --baseline-dir  prepare.py's drift baseline  ─►  --output-dir/baseline.json, the same baseline
+                 with the model's predicted-class distribution on the test split (the monitor's)
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ from sklearn.metrics import (
     roc_auc_score,
     roc_curve,
 )
+
+# Shipped beside this script (ml/code_bundles.json); in the repository it is ml/baseline.py.
+try:
+    from . import baseline as drift_baseline
+except ImportError:
+    import baseline as drift_baseline  # type: ignore[no-redef]
 
 DEFAULT_MODEL_DIR = "/opt/ml/processing/model"
 DEFAULT_TEST_DIR = "/opt/ml/processing/test"
@@ -462,8 +470,37 @@ def write_json_atomically(target: Path, payload: dict[str, Any]) -> None:
         raise
 
 
-def run(model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str) -> dict[str, Any]:
-    """Evaluate and write `<output_dir>/evaluation.json`; return the report."""
+def write_monitoring_baseline(
+    baseline_dir: Path, output_dir: Path, probabilities: np.ndarray, contract: dict[str, Any]
+) -> Path:
+    """prepare.py's feature baseline plus the predicted classes on the test split, written to
+    `<output_dir>/baseline.json` (what the drift monitor compares captured traffic with)."""
+    try:
+        features = drift_baseline.load_baseline(baseline_dir / drift_baseline.BASELINE_FILE_NAME)
+        distribution = drift_baseline.prediction_distribution(
+            probabilities, contract["class_names"]
+        )
+        complete = drift_baseline.with_predictions(features, distribution)
+    except drift_baseline.BaselineError as error:
+        raise DataValidationError(f"drift baseline: {error}") from None
+    if complete["feature_columns"] != contract["feature_columns"]:
+        raise DataValidationError(
+            "drift baseline: its features do not match the model's dataset contract"
+        )
+    target = output_dir / drift_baseline.BASELINE_FILE_NAME
+    drift_baseline.write_atomically(target, drift_baseline.baseline_text(complete))
+    return target
+
+
+def run(
+    model_dir: Path,
+    test_dir: Path,
+    output_dir: Path,
+    model_uri: str,
+    baseline_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate and write `<output_dir>/evaluation.json` (and, given `baseline_dir`, the
+    monitoring baseline `<output_dir>/baseline.json`); return the report."""
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         booster, metadata, contract = load_model(locate_model(model_dir, Path(scratch)))
     features, labels = read_test_set(test_dir, contract)
@@ -472,6 +509,8 @@ def run(model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str) -> di
     rows = smoke_test_rows(test_dir, len(contract["class_names"]))
     smoke_test = build_smoke_test(booster, rows, contract)
     report = build_report(labels, probabilities, metadata, contract, model_uri, smoke_test)
+    if baseline_dir is not None:
+        write_monitoring_baseline(baseline_dir, output_dir, probabilities, contract)
     write_json_atomically(output_dir / EVALUATION_FILE_NAME, report)
     return report
 
@@ -503,6 +542,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--test-dir", type=Path, default=Path(DEFAULT_TEST_DIR))
     parser.add_argument("--output-dir", type=Path, default=Path(DEFAULT_OUTPUT_DIR))
     parser.add_argument("--model-uri", default="", help="S3 URI of model.tar.gz (recorded only)")
+    parser.add_argument(
+        "--baseline-dir",
+        type=Path,
+        default=None,
+        help="prepare.py's baseline output; absent: no monitoring baseline is written",
+    )
     return parser.parse_args(argv)
 
 
@@ -510,7 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         args = parse_args(argv)
-        report = run(args.model_dir, args.test_dir, args.output_dir, args.model_uri)
+        report = run(
+            args.model_dir, args.test_dir, args.output_dir, args.model_uri, args.baseline_dir
+        )
     except DataValidationError as error:
         message = str(error)
         print(f"ERROR: {message}", file=sys.stderr)

@@ -1,15 +1,16 @@
 """Validate raw tabular CSVs, derive the dataset contract and write a stratified, seeded split.
 
-SageMaker Processing script (SKLearn 1.2-1 container), also run locally. It is shipped alone, so it
-imports only the standard library, numpy and pandas, and stays Python 3.8 compatible (the
-container's interpreter). Input: every `*.csv` in `--input-dir`, each with a header row. The user
-names the label column (`--label-column`, the only required setting); the feature columns default
-to every other column and the class order to the sorted distinct labels. Output, in SageMaker's
-CSV convention (no header, label first as the class index 0..num_classes-1, then the features in
-contract order), plus the dataset contract every later step reads (contracts/README.md):
+SageMaker Processing script (SKLearn 1.2-1 container), also run locally. It is shipped with only
+baseline.py beside it (ml/code_bundles.json), so it imports only the standard library, numpy and
+pandas, and stays Python 3.8 compatible (the container's interpreter). Input: every `*.csv` in
+`--input-dir`, each with a header row. The user names the label column (`--label-column`, the
+only required setting); the feature columns default to every other column and the class order to
+the sorted distinct labels. Output, in SageMaker's CSV convention (no header, label first as the
+class index 0..num_classes-1, then the features in contract order), plus the dataset contract
+every later step reads (contracts/README.md) and the drift baseline of the training split (baseline.py):
 
     <output-dir>/train/train.csv  <output-dir>/validation/validation.csv  <output-dir>/test/test.csv
-    <output-dir>/contract/contract.json
+    <output-dir>/contract/contract.json  <output-dir>/baseline/baseline.json
 
 Scale: the data is read twice in typed pandas chunks (features float64, label categorical), never
 as Python rows: the first pass validates and collects the labels, the second streams each chunk
@@ -44,6 +45,13 @@ from typing import Any, Iterator, NoReturn, TextIO
 
 import numpy as np
 import pandas as pd
+
+# The drift baseline is shipped beside this script (ml/code_bundles.json); in the repository the
+# relative import finds ml/baseline.py, in the container the plain one finds the sibling file.
+try:
+    from . import baseline
+except ImportError:
+    import baseline  # type: ignore[no-redef]
 
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing"
@@ -819,6 +827,14 @@ class StagedOutputs:
         self.staged.append((Path(temp_name), target, handle))
         return handle
 
+    def written(self, target: Path) -> Path:
+        """The staged file of `target`, flushed so that it can be read back before the commit."""
+        for temp, staged_target, handle in self.staged:
+            if staged_target == target:
+                handle.flush()
+                return temp
+        raise KeyError(target)
+
     def commit(self) -> None:
         renamed: list[Path] = []
         try:
@@ -961,6 +977,10 @@ def run(
         handles = [outputs.open(paths[name]) for name in SPLIT_NAMES]
         write_split_chunks(headers, features, labels, assignment, handles, chunk_rows)
         outputs.open(contract_path(output_dir)).write(contract_text(contract))
+        train_baseline = baseline.feature_baseline(outputs.written(paths["train"]), features, seed)
+        outputs.open(baseline.baseline_path(output_dir)).write(
+            baseline.baseline_text(train_baseline)
+        )
         outputs.commit()
     except BaseException:
         outputs.abort()

@@ -123,6 +123,12 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
     assert statistics["S3Uri"] == output["evaluation_uri"]
     attached = demo.read_evaluation(stack, statistics["S3Uri"])
     assert attached["multiclass_classification_metrics"]["accuracy"]["value"] == output["accuracy"]
+    # The drift baseline beside the report: the training split's bins, the test split's classes.
+    drift_baseline = demo.read_evaluation(
+        stack, statistics["S3Uri"].rsplit("/", 1)[0] + "/baseline.json"
+    )
+    assert drift_baseline["feature_columns"] == attached["dataset_contract"]["feature_columns"]
+    assert drift_baseline["predictions"]["rows"] == attached["row_counts"]["test"]
 
     # The endpoint answers with the registered model: load it directly and compare.
     assert result.prediction is not None

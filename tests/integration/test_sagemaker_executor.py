@@ -37,6 +37,7 @@ from tests.helpers.pipeline_definition import (
     VALUES,
     rendered_text,
     sagemaker_policy,
+    stage_code_bundles,
 )
 from tests.helpers.pipeline_definition import rendered_definition as _definition
 
@@ -181,10 +182,7 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
     _put_role_policy(iam, sagemaker_policy())
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key="code/prepare.py", Body=(ROOT / "ml/prepare.py").read_bytes())
-    s3.put_object(
-        Bucket=BUCKET, Key="code/evaluate.py", Body=(ROOT / "ml/evaluate.py").read_bytes()
-    )
+    stage_code_bundles(s3)
     s3.put_object(
         Bucket=BUCKET,
         Key="code/sourcedir.tar.gz",
@@ -299,6 +297,13 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     container_xgboost = _container_xgboost_version()
     assert report["model"]["trained_with_xgboost_version"] == container_xgboost
     assert report["xgboost_version"] == container_xgboost
+    # The drift baseline: prepare.py's (from its code bundle), completed by evaluate.py beside
+    # the report with the predicted classes on the test split.
+    monitoring = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/baseline.json")["Body"].read()
+    )
+    assert monitoring["feature_columns"] == contract["feature_columns"]
+    assert monitoring["source"]["rows"] == 90 and monitoring["predictions"]["rows"] == 30
 
     trials = [e for e in events if e["type"] == "trial_finished"]
     assert len(trials) == 3 and all(t["status"] == "Completed" for t in trials)

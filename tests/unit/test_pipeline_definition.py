@@ -31,8 +31,8 @@ SAMPLE_VALUES = {
     "sagemaker_role_arn": "arn:aws:iam::123456789012:role/demo-sagemaker",
     "sklearn_image_uri": f"{ECR}/sagemaker-scikit-learn:1.2-1",
     "xgboost_image_uri": f"{ECR}/sagemaker-xgboost:1.7-1",
-    "prepare_script_uri": "s3://demo-bucket/code/prepare.py",
-    "evaluate_script_uri": "s3://demo-bucket/code/evaluate.py",
+    "prepare_code_uri": "s3://demo-bucket/code/prepare-0123/",
+    "evaluate_code_uri": "s3://demo-bucket/code/evaluate-4567/",
     "train_source_uri": "s3://demo-bucket/code/train_source.tar.gz",
     "default_data_uri": "s3://demo-bucket/data/raw/iris.csv",
 }
@@ -262,9 +262,12 @@ def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
     assert inputs["input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
     assert inputs["input"]["LocalPath"] == "/opt/ml/processing/input"
-    assert inputs["code"]["S3Uri"] == "${prepare_script_uri}"
+    # The code bundle (prepare.py and the modules it imports) where ScriptProcessor puts a script.
+    assert inputs["code"]["S3Uri"] == "${prepare_code_uri}"
+    assert inputs["code"]["LocalPath"] == "/opt/ml/processing/input/code"
+    assert inputs["code"]["S3DataType"] == "S3Prefix"
     outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
-    assert list(outputs) == ["train", "validation", "test", "contract"]
+    assert list(outputs) == ["train", "validation", "test", "contract", "baseline"]
     for split, output in outputs.items():
         assert output["LocalPath"] == f"/opt/ml/processing/{split}"
         assert output["S3Uri"] == {
@@ -457,6 +460,8 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]], branch: pipeline.Proble
         "/opt/ml/processing/evaluation",
         "--model-uri",
         best_model_uri,
+        "--baseline-dir",
+        "/opt/ml/processing/baseline",
     ]
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
     assert inputs["model"]["S3Uri"] == best_model_uri
@@ -465,7 +470,13 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]], branch: pipeline.Proble
         "Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     }
     assert inputs["test"]["LocalPath"] == "/opt/ml/processing/test"
-    assert inputs["code"]["S3Uri"] == "${evaluate_script_uri}"
+    # prepare.py's drift baseline, completed by evaluate.py into evaluation/<id>/baseline.json.
+    assert inputs["baseline"]["S3Uri"] == {
+        "Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    }
+    assert inputs["baseline"]["LocalPath"] == "/opt/ml/processing/baseline"
+    assert inputs["code"]["S3Uri"] == "${evaluate_code_uri}"
+    assert inputs["code"]["LocalPath"] == "/opt/ml/processing/input/code"
     [output] = args["ProcessingOutputConfig"]["Outputs"]
     assert output["OutputName"] == "evaluation"
     assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/evaluation"

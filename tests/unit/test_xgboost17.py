@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from local import container_python, tuning
-from ml import train
+from ml import pipeline, train
 from tests.helpers import datasets
 
 pytestmark = pytest.mark.xgb17
@@ -96,9 +96,12 @@ def run_isolated(
 
 
 def alone(script: str, directory: Path) -> Path:
-    """Copy one script into an otherwise empty code directory, as SageMaker stages it."""
+    """Copy a script (with its code bundle's sibling modules, ml/code_bundles.json) into an
+    otherwise empty code directory, as SageMaker stages it; return the script's copy."""
     directory.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy2(ML_DIR / script, directory / script))
+    for file in pipeline.code_bundles().get(Path(script).stem, [script]):
+        shutil.copy2(ML_DIR / file, directory / file)
+    return directory / script
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +156,10 @@ def test_prepare_split_is_identical_to_the_main_environment(split17: Path, split
     for name in ("train", "validation", "test"):
         relative = Path(name) / f"{name}.csv"
         assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
-    # The same contract (Python 3.8 + pandas 1.5 in the container vs the local stack).
-    relative = Path("contract") / "contract.json"
-    assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
+    # The same contract and drift baseline (Python 3.8 + pandas 1.5 in the container vs the
+    # local stack).
+    for relative in (Path("contract") / "contract.json", Path("baseline") / "baseline.json"):
+        assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
 
 
 def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
@@ -289,10 +293,15 @@ def test_evaluate_under_xgboost17(
             str(out),
             "--model-uri",
             "s3://bucket/model.tar.gz",
+            "--baseline-dir",
+            str(split17 / "baseline"),
         ],
     )
     report = json.loads((out / "evaluation.json").read_text())
     assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
+    # The monitoring baseline: prepare's, with the predicted classes on the 30 test rows.
+    predictions = json.loads((out / "baseline.json").read_text())["predictions"]
+    assert predictions["rows"] == 30 and sum(predictions["counts"]) == 30
     assert report["model"]["artifact_uri"] == "s3://bucket/model.tar.gz"
     assert report["model"]["training_job_name"] == "xgb17-job"
     assert report["xgboost_version"].startswith("1.7.")
