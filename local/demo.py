@@ -49,7 +49,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 
 from contracts import execution_input as input_schema
-from local import terraform_local
+from local import run_report, terraform_local
 from local.emulator import (
     STATE_DIR,
     STATE_FILE,
@@ -461,7 +461,7 @@ def predict(
 
 
 def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResult:
-    """Add the evaluation, a prediction and the report to a finished run."""
+    """Add the evaluation and a prediction to a run that succeeded."""
     output = result.output or {}
     if output.get("evaluation_uri"):
         result.evaluation = read_evaluation(stack, output["evaluation_uri"])
@@ -469,19 +469,6 @@ def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResul
     if deployment.get("deployed") and result.evaluation is not None:
         result.prediction = predict(
             stack, deployment["endpoint_name"], result.evaluation, output["evaluation_uri"]
-        )
-    if result.evaluation is not None:
-        from local.report import write_report
-
-        summary = {**output, "execution": result.execution_name, "states": result.states}
-        if result.prediction:
-            summary["prediction"] = result.prediction
-        result.report = write_report(
-            stack.workdir / "report.html",
-            summary=summary,
-            evaluation=result.evaluation,
-            trials=result.trials,
-            history=result.states,
         )
     return result
 
@@ -497,6 +484,8 @@ def print_summary(stack: LocalStack, result: RunResult, console: Console) -> Non
         console.say(f"    pipeline steps and training jobs: {_rel(stack.pipeline_workdir)}/")
         console.say(f"    emulator: {_rel(stack.workdir / 'emulator.log')}")
         console.say(f"    execution history: {_console_link(result.execution_arn)}")
+        if result.report:
+            console.say(f"  report: {_rel(result.report)}")
         return
     output = result.output or {}
     console.say(f"✔ Run {result.execution_name} SUCCEEDED in {result.seconds:.0f} s")
@@ -569,6 +558,8 @@ def run_once(stack: LocalStack, data: Path, console: Console) -> RunResult:
     result = follow(stack, started["executionArn"], console, tail)
     if result.status == "SUCCEEDED":
         result = complete(stack, result, console)
+    history = commands.history(stack.client("stepfunctions"), result.execution_arn)
+    result.report = run_report.write_run_report(stack.workdir, result, history)
     print_summary(stack, result, console)
     return result
 

@@ -34,8 +34,9 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
      │ EvaluateModelBinary │            │ EvaluateModelMulticlass │
      └─────────────────────┘            └─────────────────────────┘
       processing: xgboost image, evaluate.py on the best model (TrainingJobSummaries[0]) and the
-      test split; PropertyFile EvaluationReport ─► s3://${bucket}/evaluation/<execution-id>/
-      evaluation.json (the same place on both branches: the state machine reads only that file)
+      test split, with the report's renderer (${report_code_uri}: ml/report.py, templates/);
+      PropertyFile EvaluationReport ─► s3://${bucket}/evaluation/<execution-id>/evaluation.json
+      and report.html (the same place on both branches: the state machine reads only the JSON)
 
 Only the branch the condition picks runs; the other never starts (nor appears in
 ListPipelineExecutionSteps). Nothing follows the condition outside its branches.
@@ -92,6 +93,7 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "prepare_script_uri",
         "evaluate_script_uri",
         "train_source_uri",
+        "report_code_uri",
         "default_data_uri",
     }
 )
@@ -108,6 +110,7 @@ SENTINELS: Mapping[str, str] = {
     "prepare_script_uri": "s3://sentinel-code-prepare/code/prepare.py",
     "evaluate_script_uri": "s3://sentinel-code-evaluate/code/evaluate.py",
     "train_source_uri": "s3://sentinel-code-train/code/train_source.tar.gz",
+    "report_code_uri": "s3://sentinel-code-report/code/report/",
     "default_data_uri": "s3://sentinel-default-data/data/raw/iris.csv",
 }
 SENTINEL_MARKER = "sentinel"
@@ -117,6 +120,8 @@ SENTINEL_MARKER = "sentinel"
 _GENERATION_REGION = "us-east-1"
 
 PROCESSING_ROOT = "/opt/ml/processing"
+#: Where the evaluation step finds the run report's renderer (ml/report.py and its templates).
+REPORT_CODE_DIR = f"{PROCESSING_ROOT}/input/report"
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
 #: Top-level prefix of the tuning trials' models (registered packages point at them).
 MODELS_PREFIX = "models"
@@ -389,6 +394,12 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                     source=shared.prepare_outputs["test"].S3Output.S3Uri,
                     destination=f"{PROCESSING_ROOT}/test",
                 ),
+                # The run report's renderer: evaluate.py writes report.html with it.
+                ProcessingInput(
+                    input_name="report",
+                    source=values["report_code_uri"],
+                    destination=REPORT_CODE_DIR,
+                ),
             ],
             outputs=[
                 ProcessingOutput(
@@ -406,6 +417,8 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                 f"{PROCESSING_ROOT}/evaluation",
                 "--model-uri",
                 best_model_uri,
+                "--report-code-dir",
+                REPORT_CODE_DIR,
             ],
         ),
         property_files=[report],

@@ -471,13 +471,32 @@ def evaluation_line(
     return "\t".join(parts)
 
 
+def class_counts(labels: np.ndarray, contract: Contract) -> dict[str, int]:
+    """Rows per class name, in the contract's class order (the report's class balance)."""
+    counts = np.bincount(labels.astype("int64"), minlength=contract.num_classes)
+    return {name: int(counts[index]) for index, name in enumerate(contract.class_names)}
+
+
+def learning_curve(result: TrainingResult, contract: Contract) -> dict[str, Any]:
+    """The tuner's metric per boosting round on both sets, and the round the model keeps."""
+    metric = contract.objective_metric
+    return {
+        "metric": metric,
+        "train": [float(v) for v in result.history[TRAIN_SET][metric]],
+        "validation": [float(v) for v in result.history[VALIDATION_SET][metric]],
+        "best_iteration": result.best_iteration,
+    }
+
+
 def build_metadata(
     params: Hyperparameters,
     contract: Contract,
     result: TrainingResult,
     job_name: str,
     row_counts: dict[str, int],
+    counts_per_class: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
+    """metadata.json beside the model: how it was trained, on what, and how training went."""
     return {
         "training_job_name": job_name,
         "hyperparameters": params.as_dict(),
@@ -488,6 +507,8 @@ def build_metadata(
         "feature_names": list(contract.feature_columns),
         "class_names": list(contract.class_names),
         "row_counts": dict(row_counts),
+        "class_counts": dict(counts_per_class or {}),
+        "learning_curve": learning_curve(result, contract),
         "xgboost_version": xgb.__version__,
     }
 
@@ -551,6 +572,10 @@ def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
         result,
         job_name,
         {"train": len(train[1]), "validation": len(validation[1])},
+        {
+            "train": class_counts(train[1], contract),
+            "validation": class_counts(validation[1], contract),
+        },
     )
     save_model(Path(args.model_dir), result.booster, metadata, contract)
     copy_code_into_model(Path(args.model_dir))

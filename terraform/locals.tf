@@ -49,6 +49,16 @@ locals {
   prepare_script_key  = "code/${local.prepare_script_md5}/prepare.py"
   evaluate_script_key = "code/${local.evaluate_script_md5}/evaluate.py"
   sourcedir_key       = "code/sourcedir-${local.sourcedir_md5}.tar.gz"
+  # The run report's renderer, the evaluation step's `report` input: ml/report.py and its
+  # templates, under one prefix named by their content (ml/report.py BUNDLE_PATTERNS: the same).
+  report_code_patterns = ["report.py", "templates/*.j2"]
+  report_code_files = sort(distinct(flatten([
+    for pattern in local.report_code_patterns : tolist(fileset(local.ml_dir, pattern))
+  ])))
+  report_code_md5 = md5(join(",", [
+    for file in local.report_code_files : "${file}=${filemd5("${local.ml_dir}/${file}")}"
+  ]))
+  report_code_prefix = "code/${local.report_code_md5}/report"
 
   # The default data object, created by apply (s3.tf) so the first run has data. Referencing the
   # object orders it before the state machine and pipeline that name it.
@@ -79,6 +89,7 @@ locals {
     prepare_script_uri  = "s3://${local.bucket_name}/${aws_s3_object.prepare_script.key}"
     evaluate_script_uri = "s3://${local.bucket_name}/${aws_s3_object.evaluate_script.key}"
     train_source_uri    = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
+    report_code_uri     = "s3://${local.bucket_name}/${local.report_code_prefix}/"
     default_data_uri    = local.default_data_uri
   }
 

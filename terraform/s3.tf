@@ -200,6 +200,19 @@ resource "aws_s3_object" "evaluate_script" {
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
+# ml/report.py and templates/*.j2, downloaded by the evaluation step as its `report` input
+# (an S3 prefix: every key under it lands under /opt/ml/processing/input/report/).
+resource "aws_s3_object" "report_code" {
+  for_each = toset(local.report_code_files)
+
+  bucket      = local.bucket_id
+  key         = "${local.report_code_prefix}/${each.value}"
+  source      = "${local.ml_dir}/${each.value}"
+  source_hash = filemd5("${local.ml_dir}/${each.value}")
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
+}
+
 resource "aws_s3_object" "sourcedir" {
   bucket      = local.bucket_id
   key         = local.sourcedir_key

@@ -26,6 +26,7 @@ resource "aws_sagemaker_pipeline" "this" {
 
   pipeline_definition = templatefile("${path.module}/../ml/pipeline_definition.json", local.pipeline_template_vars)
 
-  # The role's policy must exist before SageMaker validates the definition against the role.
-  depends_on = [aws_iam_role_policy.sagemaker]
+  # The role's policy must exist before SageMaker validates the definition against the role; the
+  # report code is named by its prefix only (report_code_uri), so its objects are listed here.
+  depends_on = [aws_iam_role_policy.sagemaker, aws_s3_object.report_code]
 }

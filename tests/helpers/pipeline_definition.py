@@ -30,6 +30,7 @@ VALUES = {
     "prepare_script_uri": f"s3://{BUCKET}/code/prepare.py",
     "evaluate_script_uri": f"s3://{BUCKET}/code/evaluate.py",
     "train_source_uri": f"s3://{BUCKET}/code/sourcedir.tar.gz",
+    "report_code_uri": f"s3://{BUCKET}/code/report/",
     "default_data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
 }
 

@@ -21,6 +21,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EVALUATE_SCRIPT = REPO_ROOT / "ml" / "evaluate.py"
 CLASSES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
 MODEL_URI = "s3://bucket/pipelines/exec-1/tune/job-001/output/model.tar.gz"
+#: Where the report's renderer lives in the repository: report.py and templates/, the layout the
+#: pipeline's `report` input gives the evaluation step.
+REPORT_CODE_DIR = REPO_ROOT / "ml"
+
+
+def run_evaluation(
+    model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str
+) -> dict[str, Any]:
+    return evaluate.run(model_dir, test_dir, output_dir, model_uri, REPORT_CODE_DIR)
 
 
 def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) -> None:
@@ -31,6 +40,8 @@ def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) ->
         "model",
         "class_names",
         "row_counts",
+        "class_counts",
+        "feature_importance",
         "dataset_contract",
         "registry_metadata",
         "smoke_test",
@@ -83,10 +94,15 @@ def test_evaluation_json_from_model_archive(
             str(tmp_path / "evaluation"),
             "--model-uri",
             MODEL_URI,
+            "--report-code-dir",
+            str(REPORT_CODE_DIR),
         ]
     )
     assert code == 0
-    assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == ["evaluation.json"]
+    assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == [
+        "evaluation.json",
+        "report.html",
+    ]
     report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
     metadata = json.loads((model_dir / "metadata.json").read_text())
     assert_evaluation_shape(report, metadata)
@@ -95,7 +111,7 @@ def test_evaluation_json_from_model_archive(
 
 
 def test_extracted_model_dir_is_accepted(model_dir: Path, split_dir: Path, tmp_path: Path) -> None:
-    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    report = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
     assert_evaluation_shape(report, json.loads((model_dir / "metadata.json").read_text()))
 
 
@@ -122,7 +138,7 @@ def test_compute_metrics_known_values() -> None:
 
 def test_missing_model_is_a_clear_error(split_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(DataValidationError, match=r"no model\.tar\.gz or xgboost-model\.json"):
-        evaluate.run(tmp_path / "nothing", split_dir / "test", tmp_path / "out", MODEL_URI)
+        run_evaluation(tmp_path / "nothing", split_dir / "test", tmp_path / "out", MODEL_URI)
     assert not (tmp_path / "out").exists()
 
 
@@ -135,7 +151,7 @@ def test_archive_without_model_file(tmp_path: Path, split_dir: Path) -> None:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     with pytest.raises(DataValidationError, match=r"does not contain xgboost-model\.json"):
-        evaluate.run(archive_dir, split_dir / "test", tmp_path / "out", MODEL_URI)
+        run_evaluation(archive_dir, split_dir / "test", tmp_path / "out", MODEL_URI)
 
 
 @pytest.mark.parametrize(
@@ -205,6 +221,8 @@ def test_script_failure_convention(model_archive_dir: Path, tmp_path: Path) -> N
             str(empty_test),
             "--output-dir",
             str(tmp_path / "evaluation"),
+            "--report-code-dir",
+            str(REPORT_CODE_DIR),
         ],
         env={"SM_FAILURE_FILE": str(failure_file), "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -224,7 +242,7 @@ def test_script_failure_convention(model_archive_dir: Path, tmp_path: Path) -> N
 def test_dataset_contract_is_the_models_copy(
     model_dir: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    report = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
     contract = json.loads((split_dir / "contract" / "contract.json").read_text())
     assert report["dataset_contract"] == contract
 
@@ -237,14 +255,14 @@ def test_model_without_contract_is_refused(
     for name in ("xgboost-model.json", "metadata.json"):
         (bare / name).write_bytes((model_dir / name).read_bytes())
     with pytest.raises(DataValidationError, match=r"the model has no contract\.json"):
-        evaluate.run(bare, split_dir / "test", tmp_path / "out", MODEL_URI)
+        run_evaluation(bare, split_dir / "test", tmp_path / "out", MODEL_URI)
     assert not (tmp_path / "out").exists()
 
 
 def test_smoke_test_rows_one_per_class_first_exact_text(
     model_dir: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    report = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
     smoke = report["smoke_test"]
     assert set(smoke) == {"content_type", "body", "rows", "probabilities", "tolerance"}
     assert (smoke["content_type"], smoke["rows"], smoke["tolerance"]) == ("text/csv", 5, 1e-4)
@@ -306,7 +324,7 @@ def cancer_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_binary_report_has_sagemakers_binary_metrics(
     cancer_model: dict[str, Path], tmp_path: Path
 ) -> None:
-    report = evaluate.run(
+    report = run_evaluation(
         cancer_model["model"], cancer_model["split"] / "test", tmp_path, MODEL_URI
     )
     assert "multiclass_classification_metrics" not in report
@@ -372,7 +390,7 @@ def test_wine_multiclass_with_numeric_labels_first(tmp_path: Path) -> None:
         ]
     )
     train.run_training(args, job_name="wine-job")
-    report = evaluate.run(tmp_path / "model", split / "test", tmp_path / "eval", MODEL_URI)
+    report = run_evaluation(tmp_path / "model", split / "test", tmp_path / "eval", MODEL_URI)
     assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.85
     assert list(report["multiclass_classification_metrics"]["confusion_matrix"]) == ["1", "2", "3"]
     assert [len(p) for p in report["smoke_test"]["probabilities"]] == [3] * 5

@@ -34,6 +34,7 @@ SAMPLE_VALUES = {
     "prepare_script_uri": "s3://demo-bucket/code/prepare.py",
     "evaluate_script_uri": "s3://demo-bucket/code/evaluate.py",
     "train_source_uri": "s3://demo-bucket/code/train_source.tar.gz",
+    "report_code_uri": "s3://demo-bucket/code/report/",
     "default_data_uri": "s3://demo-bucket/data/raw/iris.csv",
 }
 # Region names (us-east-1, eu-central-2, us-gov-west-1, ...) and 12-digit account ids.
@@ -458,8 +459,14 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]], branch: pipeline.Proble
         "/opt/ml/processing/evaluation",
         "--model-uri",
         best_model_uri,
+        "--report-code-dir",
+        "/opt/ml/processing/input/report",
     ]
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
+    # The run report's renderer, a prefix holding ml/report.py and its templates.
+    assert inputs["report"]["S3Uri"] == "${report_code_uri}"
+    assert inputs["report"]["S3DataType"] == "S3Prefix"
+    assert inputs["report"]["LocalPath"] == "/opt/ml/processing/input/report"
     assert inputs["model"]["S3Uri"] == best_model_uri
     assert inputs["model"]["LocalPath"] == "/opt/ml/processing/model"
     assert inputs["test"]["S3Uri"] == {

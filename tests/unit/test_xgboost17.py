@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from local import container_python, tuning
-from ml import train
+from ml import report, train
 from tests.helpers import datasets
 
 pytestmark = pytest.mark.xgb17
@@ -99,6 +99,24 @@ def alone(script: str, directory: Path) -> Path:
     """Copy one script into an otherwise empty code directory, as SageMaker stages it."""
     directory.mkdir(parents=True, exist_ok=True)
     return Path(shutil.copy2(ML_DIR / script, directory / script))
+
+
+def report_code(directory: Path) -> Path:
+    """The run report's renderer staged as the evaluation step's `report` input holds it."""
+    for name, path in report.bundle_files().items():
+        (directory / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, directory / name)
+    return directory
+
+
+def assert_report_rendered_by_the_image_stack(page: str, metric: str, pictures: int) -> None:
+    """report.html beside evaluation.json, drawn by the image's jinja2 and matplotlib: both
+    confusion matrices, feature importance, class balance, the training curve (and for a binary
+    model the ROC and precision-recall curves)."""
+    assert page.startswith("<!DOCTYPE html>")
+    assert "jinja2 2.11.3, matplotlib 3.4.1" in page
+    assert f"<code>{metric}</code>" in page
+    assert page.count('<img src="data:image/png;base64,') == pictures
 
 
 @pytest.fixture(scope="module")
@@ -331,14 +349,20 @@ def test_evaluate_under_xgboost17(
             str(out),
             "--model-uri",
             "s3://bucket/model.tar.gz",
+            "--report-code-dir",
+            str(report_code(workspace / "code-report")),
         ],
     )
-    report = json.loads((out / "evaluation.json").read_text())
-    assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
-    assert report["model"]["artifact_uri"] == "s3://bucket/model.tar.gz"
-    assert report["model"]["training_job_name"] == "xgb17-job"
-    assert report["xgboost_version"].startswith("1.7.")
-    assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert evaluation["model"]["artifact_uri"] == "s3://bucket/model.tar.gz"
+    assert evaluation["model"]["training_job_name"] == "xgb17-job"
+    assert evaluation["xgboost_version"].startswith("1.7.")
+    assert evaluation["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+    assert evaluation["feature_importance"]["used_features"] >= 1
+    assert evaluation["class_counts"]["train"] == {name: 30 for name in evaluation["class_names"]}
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert_report_rendered_by_the_image_stack(page, "validation:mlogloss", pictures=5)
 
 
 def test_model_from_xgboost17_serves_the_same_under_xgboost3(
@@ -446,9 +470,14 @@ def test_binary_train_serve_evaluate_under_xgboost17(
             str(cancer17["split"] / "test"),
             "--output-dir",
             str(out),
+            "--report-code-dir",
+            str(report_code(cancer17["workspace"] / "cancer-code-report")),
         ],
     )
-    report = json.loads((out / "evaluation.json").read_text())
-    assert report["binary_classification_metrics"]["accuracy"]["value"] >= 0.9
-    assert report["dataset_contract"] == contract
-    assert [len(p) for p in report["smoke_test"]["probabilities"]] == [2] * 5
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["binary_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert evaluation["dataset_contract"] == contract
+    assert [len(p) for p in evaluation["smoke_test"]["probabilities"]] == [2] * 5
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert_report_rendered_by_the_image_stack(page, "validation:logloss", pictures=7)
+    assert 'data-section="curves"' in page
