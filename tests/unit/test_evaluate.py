@@ -115,6 +115,64 @@ def test_extracted_model_dir_is_accepted(model_dir: Path, split_dir: Path, tmp_p
     assert_evaluation_shape(report, json.loads((model_dir / "metadata.json").read_text()))
 
 
+def test_what_the_report_draws_is_recorded(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    evaluation = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    importance = evaluation["feature_importance"]
+    assert importance["importance_type"] == "gain" and importance["total_features"] == 4
+    gains = list(importance["values"].values())
+    assert len(gains) == importance["used_features"] >= 1
+    assert gains == sorted(gains, reverse=True) and all(g > 0 for g in gains)
+    assert set(importance["values"]) <= set(evaluation["dataset_contract"]["feature_columns"])
+    assert evaluation["class_counts"] == {
+        "train": dict.fromkeys(CLASSES, 30),
+        "validation": dict.fromkeys(CLASSES, 10),
+        "test": dict.fromkeys(CLASSES, 10),
+    }
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    curve = evaluation["model"]["learning_curve"]
+    assert curve["rounds"] == list(range(metadata["rounds_trained"]))
+    assert curve["validation"] == metadata["learning_curve"]["validation"]
+    page = (tmp_path / "report.html").read_text()
+    assert "<code>validation:mlogloss</code>" in page and "Iris-versicolor" in page
+
+
+def test_feature_importance_without_feature_names_maps_f_indices() -> None:
+    class Booster:
+        def get_score(self, importance_type: str) -> dict[str, float]:
+            assert importance_type == "gain"
+            return {"f2": 3.0, "f0": 5.0}
+
+    contract = {"feature_columns": ["a[1]", "b", "c"]}  # '[' : xgboost gets no names
+    assert evaluate.feature_importance(Booster(), contract) == {  # type: ignore[arg-type]
+        "importance_type": "gain",
+        "values": {"a[1]": 5.0, "c": 3.0},
+        "used_features": 2,
+        "total_features": 3,
+    }
+
+
+def test_a_long_learning_curve_is_thinned_with_its_round_numbers() -> None:
+    values = [1.0 / (i + 1) for i in range(400)]
+    curve = evaluate.learning_curve(
+        {"learning_curve": {"metric": "logloss", "train": values, "validation": values}}
+    )
+    assert curve is not None
+    assert len(curve["rounds"]) == len(curve["validation"]) == evaluate.CURVE_POINTS
+    assert curve["rounds"][0] == 0 and curve["rounds"][-1] == 399
+    assert curve["validation"][-1] == values[399]
+    assert evaluate.learning_curve({}) is None
+
+
+def test_a_missing_report_renderer_fails_before_any_output(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(evaluate.ReportCodeMissing, match=r"no report\.py in .*'report' input"):
+        evaluate.run(model_dir, split_dir / "test", tmp_path / "out", MODEL_URI, tmp_path)
+    assert not (tmp_path / "out").exists()
+
+
 def test_compute_metrics_known_values() -> None:
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 0, 1, 2, 2, 2])

@@ -245,6 +245,16 @@ def test_model_files_and_metadata(model_dir: Path, split_dir: Path) -> None:
     assert metadata["objective"] == "multi:softprob"
     assert set(metadata["validation_metrics"]) == {"mlogloss", "merror"}
     assert 0 <= metadata["best_iteration"] < metadata["rounds_trained"] <= 30
+    # What the run report draws: the class balance of the two splits and the learning curve.
+    classes = contract["class_names"]
+    assert metadata["class_counts"] == {
+        "train": dict.fromkeys(classes, 30),
+        "validation": dict.fromkeys(classes, 10),
+    }
+    curve = metadata["learning_curve"]
+    assert curve["metric"] == "mlogloss" and curve["best_iteration"] == metadata["best_iteration"]
+    assert len(curve["train"]) == len(curve["validation"]) == metadata["rounds_trained"]
+    assert min(curve["validation"]) == curve["validation"][metadata["best_iteration"]]
     assert metadata["xgboost_version"] == train.xgb.__version__
     # The saved booster is cut at the best iteration.
     booster = train.model_fn(str(model_dir)).booster
