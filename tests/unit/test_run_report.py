@@ -27,6 +27,11 @@ def result(status: str, **fields: Any) -> RunResult:
     )
 
 
+def read(path: Path | None) -> str:
+    assert path is not None
+    return path.read_text()
+
+
 def test_a_success_keeps_the_full_page_per_run(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
     done = result(
@@ -65,7 +70,7 @@ def test_a_gate_refusal_gets_the_full_page_with_the_refusal(tmp_path: Path) -> N
         cause="Model accuracy 0.9 (label kind, multiclass) is below the threshold 0.95",
         failing_state="QualityGateFailed",
     )
-    page = run_report.write_run_report(tmp_path / "demo", refused, history).read_text()
+    page = read(run_report.write_run_report(tmp_path / "demo", refused, history))
     assert "Refused by the quality gate" in page
     assert 'Threshold</th><td class="num">0.9500' in page
     assert "is below the threshold 0.95" in page
@@ -83,7 +88,7 @@ def test_a_data_error_gets_the_failure_page(tmp_path: Path) -> None:
         cause="DataValidationError: shapes.csv line 6 (data row 5), column 'width': ...",
         failing_state="DataInvalid",
     )
-    page = run_report.write_run_report(tmp_path / "demo", failed, history).read_text()
+    page = read(run_report.write_run_report(tmp_path / "demo", failed, history))
     assert 'data-section="failure"' in page and 'data-section="metrics"' not in page
     assert "DataValidationError</span> in <code>DataInvalid</code>" in page
     assert "shapes.csv line 6 (data row 5)" in page
