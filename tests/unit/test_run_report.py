@@ -10,7 +10,10 @@ from local import run_report
 from local.demo import RunResult
 from tests.helpers import report_samples as samples
 
-CONFIG = {"data_uri": "s3://bucket/runs/r/input/shapes.csv", "accuracy_threshold": 0.95}
+CONFIG: dict[str, Any] = {
+    "data_uri": "s3://bucket/runs/r/input/shapes.csv",
+    "accuracy_threshold": 0.95,
+}
 
 
 def entered(name: str, state: dict[str, Any]) -> dict[str, Any]:
