@@ -16,6 +16,10 @@ XGB17_VENV := .venv-xgb17
 XGB17_STAMP := $(XGB17_VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# The report's browser test drives a real headless Chromium from the distribution (Debian's
+# `chromium`; scripts/find-chromium.sh also accepts Google Chrome). `make browser` installs it.
+FIND_CHROMIUM := scripts/find-chromium.sh
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # A local copy of the Terraform providers (filesystem mirror), if this machine has one.
 export TF_PLUGIN_DIR ?= $(shell scripts/find-provider-mirror.sh)
 PYTEST_ARGS ?=
@@ -24,7 +28,7 @@ PYTEST_ARGS ?=
 # checks, polling loops), so more processes than cores still pays on a 2-core machine.
 TEST_WORKERS ?= 3
 
-.PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
+.PHONY: help setup browser test test-fast lint lint-workflows format definitions check-definitions build \
         checkov clean docs bench demo local-up local-down local-status deploy plan destroy run-and-wait start status \
         logs models approve predict endpoint-down rollback
 
@@ -50,7 +54,13 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-setup: $(STAMP) $(XGB17_STAMP) $(CHECKOV_STAMP) ## Create the virtualenvs (main, xgboost 1.7, checkov)
+setup: $(STAMP) $(XGB17_STAMP) $(CHECKOV_STAMP) browser ## Create the virtualenvs (main, xgboost 1.7, checkov), install Chromium
+
+browser: ## Install Chromium for the report's browser test, unless one is there (Debian: apt-get)
+	@found="$$($(FIND_CHROMIUM))"; if [ -n "$$found" ]; then echo "browser: $$found"; else \
+	  command -v apt-get >/dev/null || { echo "no apt-get here: install Chromium, then set CHROMIUM=<its path>" >&2; exit 1; }; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; fi
 
 build: $(STAMP) ## Build build/sourcedir.tar.gz (train.py) and build/trigger.zip (Lambda)
 	$(PY) -m devtools.build
@@ -85,9 +95,10 @@ format: $(STAMP) ## Apply ruff fixes and formatting, terraform fmt
 checkov: $(CHECKOV_STAMP) ## Static security checks of terraform/ (own venv: checkov pins an old boto3)
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --quiet --compact --skip-download
 
-test: $(STAMP) $(XGB17_STAMP) build ## Run every test (unit, integration, Terraform, checkov, xgboost 1.7)
+test: $(STAMP) $(XGB17_STAMP) build browser ## Run every test (unit, integration, Terraform, checkov, xgboost 1.7, the report in Chromium)
 	$(MAKE) --no-print-directory checkov
-	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) build ## Unit tests only
 	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)

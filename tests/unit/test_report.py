@@ -1,7 +1,7 @@
 """The run report (ml/report.py + ml/templates/): content, pictures, escaping, edge cases.
 
 Pages are rendered once per module (matplotlib takes seconds per page) from the samples in
-tests/helpers/report_samples.py; the browser test (tests/unit/test_report_browser.py) opens
+tests/helpers/report_samples.py; the browser test (tests/integration/test_report_browser.py) opens
 the same pages in Chromium.
 """
 
