@@ -102,6 +102,14 @@ def fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def short(value: Any) -> str:
+    """A hyperparameter's value (tuners pass numbers as text): 8, 0.2972, else the text."""
+    found = number(value)
+    if found is None:
+        return fmt(value)
+    return str(int(found)) if found.is_integer() else f"{found:.4g}"
+
+
 def plain(text: Any) -> str:
     """Text for a matplotlib label: a ``$`` would start mathtext, so it is escaped."""
     return str(text).replace("$", r"\$")
@@ -236,7 +244,7 @@ def trial_rows(trials: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             {
                 "trial": trial.get("trial", index + 1),
                 "job": trial.get("training_job_name") or "—",
-                "params": ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or "—",
+                "params": ", ".join(f"{k}={short(v)}" for k, v in sorted(params.items())) or "—",
                 "objective": fmt(objectives[index], 5),
                 "status": trial.get("status") or ("Failed" if failed else "Completed"),
                 "css": "best" if index == best else ("failed" if failed else ""),
@@ -483,7 +491,7 @@ def tuning_section(
         "metric": metric,
         "job": model.get("training_job_name") or "—",
         "hyperparameters": [
-            (str(k), fmt(v)) for k, v in sorted((model.get("hyperparameters") or {}).items())
+            (str(k), short(v)) for k, v in sorted((model.get("hyperparameters") or {}).items())
         ],
         "trials": None,
         "curve": None,

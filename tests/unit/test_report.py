@@ -217,6 +217,17 @@ def test_running_best_minimises(running: list[float | None], best: list[float | 
     assert report.running_best(running) == best
 
 
+def test_hyperparameters_read_short() -> None:
+    assert [report.short(v) for v in ("8", 8.0, "0.29717340", 1e-05, "gbtree", None)] == [
+        "8",
+        "8",
+        "0.2972",
+        "1e-05",
+        "gbtree",
+        "—",
+    ]
+
+
 def test_non_numeric_values_are_no_numbers() -> None:
     assert [report.number(v) for v in (0.5, "0.25", None, float("nan"), "NaN", "x", True)] == [
         0.5,
