@@ -24,6 +24,10 @@ CONTAINER_ENVS := $(XGB17_STAMP)
 # Checked first by every target that runs the local stack, before any virtualenv is created:
 # terraform, a Python that can create virtualenvs (harness/preflight.py, standard library only).
 LOCAL_PREFLIGHT = $(PYTHON) -m harness.preflight tools
+# The report's browser test drives a real headless Chromium from the distribution (Debian's
+# `chromium`; scripts/find-chromium.sh also accepts Google Chrome). `make browser` installs it.
+FIND_CHROMIUM := scripts/find-chromium.sh
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # A local copy of the Terraform providers (filesystem mirror), if this machine has one.
 export TF_PLUGIN_DIR ?= $(shell scripts/find-provider-mirror.sh)
 PYTEST_ARGS ?=
@@ -32,7 +36,7 @@ PYTEST_ARGS ?=
 # checks, polling loops), so more processes than cores still pays on a 2-core machine.
 TEST_WORKERS ?= 3
 
-.PHONY: help setup container-envs local-preflight test test-fast lint lint-workflows format \
+.PHONY: help setup container-envs local-preflight browser test test-fast lint lint-workflows format \
         definitions check-definitions build checkov clean docs bench demo local-up local-down \
         local-status deploy plan destroy run-and-wait start status logs models approve predict \
         endpoint-down rollback
@@ -67,12 +71,18 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	touch $@
 
 ##@ Development
-setup: $(STAMP) $(CONTAINER_ENVS) $(CHECKOV_STAMP) ## Create every virtualenv (main, container images, checkov)
+setup: $(STAMP) $(CONTAINER_ENVS) $(CHECKOV_STAMP) browser ## Create every virtualenv (main, container images, checkov), install Chromium
 
 container-envs: $(CONTAINER_ENVS) ## Create the interpreters that stand in for SageMaker's container images
 
 local-preflight: ## Check terraform and Python before anything is installed or started
 	@$(LOCAL_PREFLIGHT)
+
+browser: ## Install Chromium for the report's browser test, unless one is there (Debian: apt-get)
+	@found="$$($(FIND_CHROMIUM))"; if [ -n "$$found" ]; then echo "browser: $$found"; else \
+	  command -v apt-get >/dev/null || { echo "no apt-get here: install Chromium, then set CHROMIUM=<its path>" >&2; exit 1; }; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; fi
 
 build: $(STAMP) ## Build build/sourcedir.tar.gz (train.py) and build/trigger.zip (Lambda)
 	$(PY) -m devtools.build
@@ -133,9 +143,10 @@ demo: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Run the whole system l
 	  $(if $(TUNING_JOBS),--tuning-jobs $(TUNING_JOBS)) $(if $(filter 1 true yes,$(KEEP)),--keep) \
 	  $(if $(DATA),--data '$(DATA)') $(if $(LABEL),--label '$(LABEL)') $(DEMO_ARGS)
 
-test: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Run every test (unit, integration, Terraform, checkov, end to end)
+test: local-preflight $(STAMP) $(CONTAINER_ENVS) build browser ## Run every test (unit, integration, Terraform, checkov, end to end, the report in Chromium)
 	$(MAKE) --no-print-directory checkov
-	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ##@ Local stack
 local-up: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Start the emulator in the background and apply terraform/ to it (.local/session/)

@@ -52,7 +52,7 @@ from botocore.exceptions import HTTPClientError
 
 from contracts import execution_input as input_schema
 from harness import evidence, preflight
-from local import container_python, terraform_local
+from local import container_python, run_report, terraform_local
 from local.emulator import (
     STATE_DIR,
     STATE_FILE,
@@ -471,7 +471,7 @@ def predict(
 
 
 def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResult:
-    """Add the evaluation, a prediction and the report to a finished run."""
+    """Add the evaluation and a prediction to a run that succeeded."""
     output = result.output or {}
     if output.get("evaluation_uri"):
         result.evaluation = read_evaluation(stack, output["evaluation_uri"])
@@ -479,19 +479,6 @@ def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResul
     if deployment.get("deployed") and result.evaluation is not None:
         result.prediction = predict(
             stack, deployment["endpoint_name"], result.evaluation, output["evaluation_uri"]
-        )
-    if result.evaluation is not None:
-        from local.report import write_report
-
-        summary = {**output, "execution": result.execution_name, "states": result.states}
-        if result.prediction:
-            summary["prediction"] = result.prediction
-        result.report = write_report(
-            stack.workdir / "report.html",
-            summary=summary,
-            evaluation=result.evaluation,
-            trials=result.trials,
-            history=result.states,
         )
     return result
 
@@ -506,6 +493,8 @@ def print_summary(stack: LocalStack, result: RunResult, console: Console) -> Non
         console.say("  logs:")
         for line in evidence.lines(result.kept or evidence.Kept(), stack.workdir, _rel):
             console.say(f"    {line}")
+        if result.report:
+            console.say(f"  report: {_rel(result.report)}")
         return
     output = result.output or {}
     console.say(f"✔ Run {result.execution_name} SUCCEEDED in {result.seconds:.0f} s")
@@ -576,6 +565,8 @@ def run_once(stack: LocalStack, data: Path, console: Console) -> RunResult:
         result = complete(stack, result, console)
     else:  # written while the emulator still holds them
         result.kept = evidence.keep(stack.client, stack.workdir, result.execution_arn)
+    history = commands.history(stack.client("stepfunctions"), result.execution_arn)
+    result.report = run_report.write_run_report(stack.workdir, result, history)
     print_summary(stack, result, console)
     return result
 

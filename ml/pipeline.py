@@ -36,7 +36,8 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
       processing: xgboost image, evaluate.py on the best model (TrainingJobSummaries[0]) and the
       test split; PropertyFile EvaluationReport ─► s3://${bucket}/evaluation/<execution-id>/
       evaluation.json (the same place on both branches: the state machine reads only that file),
-      and beside it baseline.json: prepare's baseline with the predicted classes on the test split
+      and report.html (the run report), and beside them baseline.json: prepare's baseline with the
+      predicted classes on the test split
 
 Each processing step downloads its code bundle, ${<name>_code_uri}: the prefix where Terraform
 stages the script and the sibling modules it imports (ml/code_bundles.json), into

@@ -193,6 +193,7 @@ resource "aws_s3_object" "code" {
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
+
 resource "aws_s3_object" "sourcedir" {
   bucket      = local.bucket_id
   key         = local.sourcedir_key

@@ -83,6 +83,11 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
         "not a number (expected a decimal number such as 5.1) (SageMaker pipeline execution "
     ), result.cause
     assert result.failing_state == "DataInvalid"
+    # The failed run's report: what failed, where and why, kept under the run's name.
+    assert result.report is not None and result.report.parent.name == result.execution_name
+    failure_page = result.report.read_text(encoding="utf-8")
+    assert 'data-section="failure"' in failure_page and "DataInvalid" in failure_page
+    assert "column &#39;SepalWidth&#39;: value &#39;abc&#39; is not a number" in failure_page
     sent = published(stack, notifications)
     failures = [n for n in sent if n["subject"] == "Training run failed: DataValidationError"]
     assert [json.loads(str(n["message"]))["cause"] for n in failures] == [result.cause], sent
@@ -143,7 +148,19 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
     best = max(range(len(expected)), key=expected.__getitem__)
     assert result.prediction["label"] == attached["dataset_contract"]["class_names"][best]
 
-    assert result.report is not None and result.report.exists()
+    assert result.report is not None and result.report.parent.name == result.execution_name
+    page = result.report.read_text(encoding="utf-8")
+    assert "Passed the quality gate" in page and "<code>validation:mlogloss</code>" in page
+    assert "2 trials, 0 failed" in page
+    # The evaluation step wrote its own report beside evaluation.json, in the container's stack.
+    bucket, _, key = output["evaluation_uri"].removeprefix("s3://").partition("/")
+    step_page = (
+        stack.client("s3")
+        .get_object(Bucket=bucket, Key=key.replace("evaluation.json", "report.html"))["Body"]
+        .read()
+        .decode("utf-8")
+    )
+    assert "matplotlib 3.4.1" in step_page and "the quality gate decides after" in step_page
     sent = published(stack, notifications)
     assert any(n["subject"] == "Training run succeeded" for n in sent), sent
 

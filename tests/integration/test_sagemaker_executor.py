@@ -292,6 +292,16 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert "binary_classification_metrics" not in report
     assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
     assert report["dataset_contract"] == contract
+    # The run report, beside evaluation.json, rendered in the evaluation step under the image's
+    # jinja2 and matplotlib (the container's interpreter).
+    page = (
+        s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/report.html")["Body"]
+        .read()
+        .decode("utf-8")
+    )
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'data-section="confusion-matrix"' in page and "validation:mlogloss" in page
+    assert "matplotlib 3.4.1" in page, "rendered by the container's matplotlib"
     # Jobs on the XGBoost 1.7-1 image train and evaluate under the container's xgboost, the one
     # that serves the model (local/container_python.py): never the emulator's own.
     container_xgboost = _container_xgboost_version()
