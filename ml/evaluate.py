@@ -13,20 +13,18 @@ deployment's smoke test and `make predict`) and what the run report draws: `feat
 
     --model-dir        model.tar.gz (training output) or an extracted dir with xgboost-model.json
     --test-dir         test CSVs (no header, label first)
-    --report-code-dir  report.py and templates/ (default: beside this script, in its bundle)
         ─►  --output-dir/evaluation.json and --output-dir/report.html (the run report)
     --baseline-dir     prepare.py's drift baseline  ─►  --output-dir/baseline.json, the same
                        baseline with the model's predicted-class distribution on the test split
 
-The report's renderer is loaded from its own input rather than imported: this script is shipped
-alone as the processing job's code. The image has what it needs (jinja2 2.11.3, matplotlib
+The report's renderer ships beside this script in its code bundle (ml/code_bundles.json) and is
+loaded from there. The image has what it needs (jinja2 2.11.3, matplotlib
 3.4.1: ml/report.py's docstring gives the source).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import logging
 import math
@@ -37,7 +35,6 @@ import tempfile
 import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any, NoReturn
 
 import numpy as np
@@ -57,12 +54,18 @@ try:
     from . import baseline as drift_baseline
 except ImportError:
     import baseline as drift_baseline  # type: ignore[no-redef]
+# The run report's renderer (report.py and templates/), shipped beside this script the same way.
+try:
+    from . import report as run_report
+except ImportError:
+    try:
+        import report as run_report  # type: ignore[no-redef]
+    except ImportError:  # not in the bundle: run() says so before any work
+        run_report = None  # type: ignore[assignment]
 
 DEFAULT_MODEL_DIR = "/opt/ml/processing/model"
 DEFAULT_TEST_DIR = "/opt/ml/processing/test"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/evaluation"
-DEFAULT_REPORT_CODE_DIR = "/opt/ml/processing/input/report"
-REPORT_MODULE_FILE = "report.py"
 REPORT_FILE_NAME = "report.html"
 MODEL_ARCHIVE_NAME = "model.tar.gz"
 MODEL_FILE_NAME = "xgboost-model.json"
@@ -536,24 +539,6 @@ class ReportCodeMissing(RuntimeError):
     """The report's renderer is not where the pipeline puts it (its `report` input)."""
 
 
-def load_renderer(code_dir: Path) -> ModuleType:
-    """ml/report.py as the pipeline stages it (``<code_dir>/report.py`` beside its templates/),
-    loaded under its own name so the module's file locates its templates."""
-    path = code_dir / REPORT_MODULE_FILE
-    if not path.is_file():
-        raise ReportCodeMissing(
-            f"no {REPORT_MODULE_FILE} in {code_dir}: the evaluation step's 'report' input (the "
-            "report code Terraform stages under code/) is missing"
-        )
-    spec = importlib.util.spec_from_file_location("evaluation_report", path)
-    if spec is None or spec.loader is None:
-        raise ReportCodeMissing(f"{path} cannot be loaded as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def write_text_atomically(target: Path, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -599,12 +584,15 @@ def run(
     output_dir: Path,
     model_uri: str,
     baseline_dir: Path | None = None,
-    report_code_dir: Path = Path(DEFAULT_REPORT_CODE_DIR),
 ) -> dict[str, Any]:
     """Evaluate; write `<output_dir>/evaluation.json` and the run report `report.html` beside
     it (both or neither), and, given `baseline_dir`, the monitoring baseline
     `<output_dir>/baseline.json`; return the evaluation."""
-    renderer = load_renderer(report_code_dir)  # before the work: a missing input fails fast
+    if run_report is None:  # before the work: a bundle without the renderer fails fast
+        raise ReportCodeMissing(
+            "report.py is not beside evaluate.py: the evaluation step's code bundle "
+            "(ml/code_bundles.json, staged by Terraform under code/) lacks the report's renderer"
+        )
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         booster, metadata, contract = load_model(locate_model(model_dir, Path(scratch)))
     features, labels = read_test_set(test_dir, contract)
@@ -618,7 +606,7 @@ def run(
     )
     if baseline_dir is not None:
         write_monitoring_baseline(baseline_dir, output_dir, probabilities, contract)
-    page = renderer.render_success(report)
+    page = run_report.render_success(report)
     write_json_atomically(output_dir / EVALUATION_FILE_NAME, report)
     write_text_atomically(output_dir / REPORT_FILE_NAME, page)
     return report
@@ -657,12 +645,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="prepare.py's baseline output; absent: no monitoring baseline is written",
     )
-    parser.add_argument(
-        "--report-code-dir",
-        type=Path,
-        default=Path(DEFAULT_REPORT_CODE_DIR),
-        help="directory holding report.py and templates/ (the run report's renderer)",
-    )
     return parser.parse_args(argv)
 
 
@@ -676,7 +658,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.output_dir,
             args.model_uri,
             args.baseline_dir,
-            args.report_code_dir,
         )
     except DataValidationError as error:
         message = str(error)

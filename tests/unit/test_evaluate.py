@@ -21,15 +21,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EVALUATE_SCRIPT = REPO_ROOT / "ml" / "evaluate.py"
 CLASSES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
 MODEL_URI = "s3://bucket/pipelines/exec-1/tune/job-001/output/model.tar.gz"
-#: Where the report's renderer lives in the repository: report.py and templates/, the layout the
-#: pipeline's `report` input gives the evaluation step.
-REPORT_CODE_DIR = REPO_ROOT / "ml"
 
 
 def run_evaluation(
     model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str
 ) -> dict[str, Any]:
-    return evaluate.run(model_dir, test_dir, output_dir, model_uri, REPORT_CODE_DIR)
+    return evaluate.run(model_dir, test_dir, output_dir, model_uri)
 
 
 def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) -> None:
@@ -94,8 +91,6 @@ def test_evaluation_json_from_model_archive(
             str(tmp_path / "evaluation"),
             "--model-uri",
             MODEL_URI,
-            "--report-code-dir",
-            str(REPORT_CODE_DIR),
         ]
     )
     assert code == 0
@@ -166,10 +161,11 @@ def test_a_long_learning_curve_is_thinned_with_its_round_numbers() -> None:
 
 
 def test_a_missing_report_renderer_fails_before_any_output(
-    model_dir: Path, split_dir: Path, tmp_path: Path
+    model_dir: Path, split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(evaluate.ReportCodeMissing, match=r"no report\.py in .*'report' input"):
-        evaluate.run(model_dir, split_dir / "test", tmp_path / "out", MODEL_URI, tmp_path)
+    monkeypatch.setattr(evaluate, "run_report", None)  # a bundle without report.py
+    with pytest.raises(evaluate.ReportCodeMissing, match=r"report\.py is not beside evaluate\.py"):
+        evaluate.run(model_dir, split_dir / "test", tmp_path / "out", MODEL_URI)
     assert not (tmp_path / "out").exists()
 
 
@@ -279,8 +275,6 @@ def test_script_failure_convention(model_archive_dir: Path, tmp_path: Path) -> N
             str(empty_test),
             "--output-dir",
             str(tmp_path / "evaluation"),
-            "--report-code-dir",
-            str(REPORT_CODE_DIR),
         ],
         env={"SM_FAILURE_FILE": str(failure_file), "PATH": "/usr/bin:/bin"},
         capture_output=True,

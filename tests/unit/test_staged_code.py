@@ -38,12 +38,17 @@ def sibling_imports(path: Path) -> set[str]:
 
 
 def closure(script: str) -> set[str]:
-    """The script and every sibling module it needs, transitively (file names)."""
+    """The script, every sibling module it needs, transitively, and the data files a module
+    declares it reads beside itself (report.py's templates), as file names."""
+    from ml import report
+
+    data = {"report.py": set(report.bundle_files())}
     needed, todo = set(), [script]
     while todo:
         name = todo.pop()
         if name not in needed:
             needed.add(name)
+            needed |= data.get(name, set())
             todo.extend(f"{module}.py" for module in sibling_imports(ML_DIR / name))
     return needed
 
@@ -97,6 +102,7 @@ def test_terraform_stages_the_bundles_from_their_one_home() -> None:
 @pytest.mark.parametrize("name", sorted(BUNDLES))
 def test_a_bundle_copied_alone_runs(name: str, tmp_path: Path) -> None:
     for file in BUNDLES[name]:
+        (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ML_DIR / file, tmp_path / file)
     # -E -s: no PYTHONPATH, no user site; the script's own directory is the only way to siblings.
     completed = subprocess.run(
