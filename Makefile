@@ -1,5 +1,5 @@
-# The one interface to the project. `make` (or `make help`) lists the targets.
-# Every target creates the virtualenv it needs, so a fresh clone works as is.
+# The one interface to the project. `make` (or `make help`) lists the targets, by group.
+# Every target creates the virtualenvs it needs, so a fresh clone works as is.
 
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -16,6 +16,18 @@ XGB17_VENV := .venv-xgb17
 XGB17_STAMP := $(XGB17_VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# The interpreters that stand in for SageMaker's container images (the emulator's
+# local/container_python.py names the image each one serves). Every target that starts the
+# emulator or runs a job depends on all of them; a new image's environment is one more stamp here
+# (tests/unit/test_make_prerequisites.py checks the list against the emulator's).
+CONTAINER_ENVS := $(XGB17_STAMP)
+# Checked first by every target that runs the local stack, before any virtualenv is created:
+# terraform, a Python that can create virtualenvs (harness/preflight.py, standard library only).
+LOCAL_PREFLIGHT = $(PYTHON) -m harness.preflight tools
+# The report's browser test drives a real headless Chromium from the distribution (Debian's
+# `chromium`; scripts/find-chromium.sh also accepts Google Chrome). `make browser` installs it.
+FIND_CHROMIUM := scripts/find-chromium.sh
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # A local copy of the Terraform providers (filesystem mirror), if this machine has one.
 export TF_PLUGIN_DIR ?= $(shell scripts/find-provider-mirror.sh)
 PYTEST_ARGS ?=
@@ -24,13 +36,21 @@ PYTEST_ARGS ?=
 # checks, polling loops), so more processes than cores still pays on a 2-core machine.
 TEST_WORKERS ?= 3
 
-.PHONY: help setup test test-fast lint lint-workflows format definitions check-definitions build \
-        checkov clean docs bench demo local-up local-down local-status deploy plan destroy run-and-wait start status \
-        logs models approve predict endpoint-down rollback
+.PHONY: help setup container-envs local-preflight browser test test-fast lint lint-workflows format \
+        definitions check-definitions build checkov clean docs bench demo local-up local-down \
+        local-status deploy plan destroy run-and-wait start status logs models approve predict \
+        endpoint-down rollback
 
-help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make <target>\n\nTargets:\n"} \
-	  /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+# `make help` lists each `target: ... ## text` under the `##@ <group>` line above it, the groups
+# in this order. Colour only when stdout is a terminal and NO_COLOR is not set (https://no-color.org).
+HELP_GROUPS := Start here|Local stack|AWS|Operations|Development
+
+##@ Start here
+help: ## Show this help: the targets by group
+	@if [ -t 1 ] && [ -z "$${NO_COLOR+set}" ]; then on=$$'\033[36m'; head=$$'\033[1m'; off=$$'\033[0m'; \
+	else on=; head=; off=; fi; \
+	awk -v groups='$(HELP_GROUPS)' -v on="$$on" -v head="$$head" -v off="$$off" \
+	  -f scripts/make-help.awk $(MAKEFILE_LIST)
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-lint.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,26 +70,41 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-setup: $(STAMP) $(XGB17_STAMP) $(CHECKOV_STAMP) ## Create the virtualenvs (main, xgboost 1.7, checkov)
+##@ Development
+setup: $(STAMP) $(CONTAINER_ENVS) $(CHECKOV_STAMP) browser ## Create every virtualenv (main, container images, checkov), install Chromium
+
+container-envs: $(CONTAINER_ENVS) ## Create the interpreters that stand in for SageMaker's container images
+
+local-preflight: ## Check terraform and Python before anything is installed or started
+	@$(LOCAL_PREFLIGHT)
+
+browser: ## Install Chromium for the report's browser test, unless one is there (Debian: apt-get)
+	@found="$$($(FIND_CHROMIUM))"; if [ -n "$$found" ]; then echo "browser: $$found"; else \
+	  command -v apt-get >/dev/null || { echo "no apt-get here: install Chromium, then set CHROMIUM=<its path>" >&2; exit 1; }; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; fi
 
 build: $(STAMP) ## Build build/sourcedir.tar.gz (train.py) and build/trigger.zip (Lambda)
 	$(PY) -m devtools.build
 
-definitions: $(STAMP) ## Regenerate the committed ASL and SageMaker pipeline definition
+definitions: $(STAMP) ## Regenerate the committed ASL, pipeline definition and Terraform execution settings
 	$(PY) -m statemachines
 	$(PY) -m ml.pipeline
+	$(PY) -m devtools.execution_input_tf
 
-docs: $(STAMP) ## Regenerate README.md's Terraform variables table from terraform/variables.tf
-	$(PY) -m devtools.tfdocs
+docs: $(STAMP) ## Regenerate the tables in docs/reference.md (Terraform variables, execution input)
+	$(PY) -m devtools.reference
 
 check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m statemachines --check
 	$(PY) -m ml.pipeline --check
+	$(PY) -m devtools.execution_input_tf --check
 
-lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks
+lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks, no tracker refs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy contracts ml statemachines lambdas local devtools ops bench scripts/wait_for_execution.py
+	$(PY) -m devtools.check_refs
+	$(VENV)/bin/mypy contracts ml statemachines lambdas local harness devtools ops bench scripts/wait_for_execution.py
 	$(MAKE) --no-print-directory check-definitions
 	terraform fmt -check -recursive terraform
 	$(MAKE) --no-print-directory lint-workflows
@@ -85,33 +120,36 @@ format: $(STAMP) ## Apply ruff fixes and formatting, terraform fmt
 checkov: $(CHECKOV_STAMP) ## Static security checks of terraform/ (own venv: checkov pins an old boto3)
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --quiet --compact --skip-download
 
-test: $(STAMP) $(XGB17_STAMP) build ## Run every test (unit, integration, Terraform, checkov, xgboost 1.7)
-	$(MAKE) --no-print-directory checkov
-	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
-
 test-fast: $(STAMP) build ## Unit tests only
 	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)
 
-# Not part of `make test`: a measurement of minutes (README, "Benchmark"). BENCH_ARGS passes
+# Not part of `make test`: a measurement of minutes (docs/local.md, "Benchmark"). BENCH_ARGS passes
 # options (--rows, --samples); being over a target is reported, and still exits 0.
 BENCH_ARGS ?=
 
-bench: $(STAMP) $(XGB17_STAMP) ## Time and peak memory of prepare/train vs baselines, endpoint latency
+bench: $(STAMP) $(CONTAINER_ENVS) ## Time and peak memory of prepare/train vs baselines, endpoint latency
 	$(PY) -m bench $(BENCH_ARGS)
 
 # ------------------------------------------------------------------------- local runtime
 DEMO_ARGS ?=
 
+##@ Start here
 # make demo works in .local/demo/ with its own emulator and port: it never touches a running
 # make local-up session (.local/session/). KEEP=1 makes the demo that session (refused if one runs).
-# DATA=<local .csv> LABEL=<its label column> runs the same system on your file (README: "Use your
-# own data"); without them it runs the seed data, data/raw/iris.csv.
-demo: $(STAMP) build ## Run the whole system locally (DATA=<local csv> LABEL=<column> for your own data)
+# DATA=<local .csv> LABEL=<its label column> runs the same system on your file
+# (docs/own-data.md); without them it runs the seed data, data/raw/iris.csv.
+demo: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Run the whole system locally (DATA=<local csv> LABEL=<column> for your own data)
 	$(PY) -m local.demo $(if $(filter 0 false no,$(DEPLOY)),--no-deploy) \
 	  $(if $(TUNING_JOBS),--tuning-jobs $(TUNING_JOBS)) $(if $(filter 1 true yes,$(KEEP)),--keep) \
 	  $(if $(DATA),--data '$(DATA)') $(if $(LABEL),--label '$(LABEL)') $(DEMO_ARGS)
 
-local-up: $(STAMP) build ## Start the emulator in the background and apply terraform/ to it (.local/session/)
+test: local-preflight $(STAMP) $(CONTAINER_ENVS) build browser ## Run every test (unit, integration, Terraform, checkov, end to end, the report in Chromium)
+	$(MAKE) --no-print-directory checkov
+	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+##@ Local stack
+local-up: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Start the emulator in the background and apply terraform/ to it (.local/session/)
 	$(PY) -m local.demo up
 
 local-down: $(STAMP) ## Stop the background emulator (its state is lost; the next local-up keeps the port)
@@ -127,7 +165,7 @@ OPS := $(PY) -m ops
 OPS_ARGS ?=
 TF_ROOT := terraform
 
-# Remote state: terraform/backend.hcl on a workstation (README, "Deploy to AWS"); without it,
+# Remote state: terraform/backend.hcl on a workstation (docs/aws.md, "Deploy"); without it,
 # the TF_STATE_BUCKET, TF_STATE_KEY and AWS_REGION environment variables (the CI workflows).
 # $${...} is expanded by the shell, so values from the environment are never parsed by make.
 TF_BACKEND_FILE ?= $(TF_ROOT)/backend.hcl
@@ -150,6 +188,7 @@ INPUT ?= {}
 TIMEOUT ?= 5400
 POLL ?= 30
 
+##@ AWS
 deploy: $(STAMP) ## Regenerate definitions, build, terraform init + apply (AUTO_APPROVE=1: no prompt)
 	$(PREFLIGHT) deploy
 	$(MAKE) --no-print-directory definitions build
@@ -177,6 +216,7 @@ run-and-wait: $(STAMP) ## Start execution NAME of the deployed state machine, wa
 	$(PY) scripts/wait_for_execution.py --state-machine-arn "$$arn" --name '$(NAME)' \
 	  --input '$(INPUT)' --poll-seconds $(POLL) --timeout-seconds $(TIMEOUT)
 
+##@ Operations
 start: $(STAMP) ## Start a training run (DEPLOY=1, DATA=s3://..., WAIT=1)
 	$(OPS) start $(if $(filter 1 true yes,$(DEPLOY)),--deploy) $(if $(DATA),--data $(DATA)) \
 	  $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
@@ -202,6 +242,7 @@ endpoint-down: $(STAMP) ## Delete the endpoint (and its config and model) to sto
 rollback: $(STAMP) ## Redeploy the previously serving approved package, guarded (WAIT=1: wait for it)
 	$(OPS) rollback $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
 
+##@ Development
 clean: ## Remove build outputs and caches (keeps the virtualenvs)
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +

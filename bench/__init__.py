@@ -1,4 +1,4 @@
-"""`make bench`: prepare, train and the endpoint measured beside their baselines (issue #11 item 6).
+"""`make bench`: prepare, train and the endpoint measured beside their baselines.
 
 dataset.py   an iris-like CSV of >= 1M rows, generated deterministically from the seed data
 children.py  a child process's wall time and peak RSS (os.wait4)

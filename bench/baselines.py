@@ -49,7 +49,7 @@ def prepare(input_csv: Path, output_dir: Path, label_column: str, seed: int = 42
 
 
 def booster_params(hyperparameters: Mapping[str, Any], num_classes: int) -> dict[str, Any]:
-    """train.py's booster parameters for this class count (INTERFACES.md, "Training").
+    """train.py's booster parameters for this class count (ml/train.py, EVAL_METRICS).
 
     The objective follows the class count and the eval metrics are train.py's own list for it
     (they cost time every round, so the baseline must compute the same ones).

@@ -3,7 +3,7 @@
 The columns, the label column and the class names are the seed file's (`data/raw/iris.csv`), so
 nothing here names a dataset's columns or classes. Each class keeps the seed's share of rows and,
 per feature, the seed's mean and standard deviation (normal draws, written with two decimals:
-about 34 bytes a row, so 1M rows make the 34 MB file of issue #11's reference measurement; the
+about 34 bytes a row, so 1M rows make the 34 MB file of the reference measurement; the
 seed's one decimal would make 30 MB, and the memory target is relative to the file's size).
 numpy's legacy `RandomState` is used because numpy keeps its stream stable across releases: the
 same seed gives the same bytes on any machine.

@@ -1,6 +1,6 @@
-"""Percentiles, results.json's schema, the issue's targets and the printed table (all pure).
+"""Percentiles, results.json's schema, the targets and the printed table (all pure).
 
-results.json holds one block per subject with exactly the issue's fields (#11, item 6):
+results.json holds one block per subject with exactly these fields:
 
     prepare, train: rows, input_bytes, seconds, peak_rss_bytes, baseline_seconds,
                     baseline_peak_rss_bytes

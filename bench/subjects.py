@@ -3,7 +3,7 @@
 The subjects run as the containers run them (and as `local/sagemaker_executor` does):
 `prepare.py --input-dir D --output-dir O --label-column NAME` (processing ContainerArguments),
 and `train.py` in script mode, its channels in `SM_CHANNEL_*`, its model directory in
-`SM_MODEL_DIR` and the hyperparameters as `--name value` arguments (/work/wt/INTERFACES.md).
+`SM_MODEL_DIR` and the hyperparameters as `--name value` arguments (as ml/train.py parses them).
 """
 
 from __future__ import annotations

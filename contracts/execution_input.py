@@ -3,7 +3,7 @@
 Every problem is one sentence naming the field, the value given and what is allowed, e.g.
 ``max_tuning_jobs: got 2.5; allowed: a whole number from 1 to 500``; an unknown key also gets the
 closest valid key (``difflib``). The state machine (through this Lambda), the ops CLI and the
-README's input table all read the same schema.
+reference table (docs/reference.md) all read the same schema.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _json_kind(value: Any) -> str:
 
 
 def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> str:
-    """What ``name`` accepts, in words (the README table and every cause use this)."""
+    """What ``name`` accepts, in words (the reference table and every cause use this)."""
     spec = schema()["fields"][name]
     kind = spec["type"]
     if kind == "boolean":
@@ -246,14 +246,23 @@ def check(event: Mapping[str, Any]) -> dict[str, Any]:
     return {"valid": not found, "cause": cause(found) if found else None, "input": value}
 
 
+def default_shown(name: str) -> str:
+    """Where ``name``'s default comes from, in words: the Terraform variable that holds it, the
+    seed object Terraform uploads (data_uri), or none."""
+    spec = schema()["fields"][name]
+    if spec["terraform_variable"]:
+        return f"Terraform {spec['terraform_variable']}"
+    return "none" if spec["default"] is None else str(spec["default"])
+
+
 def markdown_table(bucket: str = "<bucket>") -> str:
-    """The README's input table, rendered from the schema."""
+    """The input table of docs/reference.md, rendered from the schema."""
     rows = ["| Key | Allowed | Default | What |", "|---|---|---|---|"]
     for name, spec in schema()["fields"].items():
         what = allowed(name, bucket)
         if spec.get("at_most"):
             what = what.replace(f"at most {spec['at_most']}", f"at most `{spec['at_most']}`")
-        rows.append(f"| `{name}` | {what} | {spec['default']} | {spec['description']} |")
+        rows.append(f"| `{name}` | {what} | {default_shown(name)} | {spec['description']} |")
     return "\n".join(rows) + "\n"
 
 

@@ -1,14 +1,13 @@
-"""Keep README.md's Terraform variables reference in step with ``terraform/variables.tf``.
+"""The Terraform variables table, rendered from ``terraform/variables.tf`` and the execution
+settings generated from the execution input's schema (``terraform/execution_input.generated.tf``).
 
-``python -m devtools.tfdocs`` rewrites the table between the README's markers;
-``--check`` exits 1 when it is stale (a unit test does the same).
+``devtools.reference`` (``make docs``) writes it into docs/reference.md; a unit test fails when
+the committed table is stale.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +16,17 @@ import hcl2
 from devtools.generated import ROOT
 
 VARIABLES_TF = ROOT / "terraform" / "variables.tf"
-README = ROOT / "README.md"
-BEGIN = "<!-- BEGIN terraform-variables (make docs) -->"
-END = "<!-- END terraform-variables -->"
+GENERATED_TF = ROOT / "terraform" / "execution_input.generated.tf"
 
 
-def variables(path: Path = VARIABLES_TF) -> list[tuple[str, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        parsed = hcl2.load(handle)
+def variables(*paths: Path) -> list[tuple[str, dict[str, Any]]]:
     found: list[tuple[str, dict[str, Any]]] = []
-    for block in parsed.get("variable", []):
-        for name, body in block.items():
-            found.append((name.strip('"'), body))
+    for path in paths or (VARIABLES_TF, GENERATED_TF):
+        with path.open(encoding="utf-8") as handle:
+            parsed = hcl2.load(handle)
+        for block in parsed.get("variable", []):
+            for name, body in block.items():
+                found.append((name.strip('"'), body))
     return found
 
 
@@ -63,41 +61,11 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def table(path: Path = VARIABLES_TF) -> str:
+def table(*paths: Path) -> str:
     rows = ["| Variable | Type | Default | Description |", "|---|---|---|---|"]
-    for name, body in variables(path):
+    for name, body in variables(*paths):
         rows.append(
             f"| `{name}` | `{_cell(_type(body))}` | {_cell(_default(body))} "
             f"| {_cell(_unquote(body.get('description', '')))} |"
         )
     return "\n".join(rows)
-
-
-def render(readme: str, generated: str) -> str:
-    start, end = readme.find(BEGIN), readme.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"README.md lacks the markers {BEGIN!r} ... {END!r}")
-    return readme[: start + len(BEGIN)] + "\n" + generated + "\n" + readme[end:]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.tfdocs", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
-    args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    fresh = render(current, table())
-    if args.check:
-        if current != fresh:
-            print(
-                "README.md's Terraform variables table is stale: run `make docs`.", file=sys.stderr
-            )
-            return 1
-        print("README.md's Terraform variables table is up to date.")
-        return 0
-    README.write_text(fresh, encoding="utf-8")
-    print("updated README.md's Terraform variables table")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -24,19 +24,30 @@ _ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_XGB17_PYTHON = _ROOT / ".venv-xgb17" / "bin" / "python"
 #: The tag of the XGBoost image versions this interpreter stands in for (1.7-1, 1.7-1-cpu-py3...).
 XGBOOST_17_TAG = "1.7-"
+XGBOOST_17_IMAGE = "the SageMaker XGBoost 1.7-1 image"
 
 
 class MissingInterpreter(RuntimeError):
     """The interpreter standing in for a container does not exist."""
 
 
+def interpreters() -> dict[str, Path]:
+    """Every interpreter that stands in for an image, by the image it serves: what must exist
+    before the emulator runs a job (a harness checks them before it starts the emulator)."""
+    return {XGBOOST_17_IMAGE: _xgboost17_path()}
+
+
+def _xgboost17_path() -> Path:
+    return Path(os.environ.get(XGB17_PYTHON_ENV) or DEFAULT_XGB17_PYTHON)
+
+
 def xgboost17_python() -> Path:
     """The XGBoost 1.7-1 container's interpreter; MissingInterpreter says how to create it."""
-    python = Path(os.environ.get(XGB17_PYTHON_ENV) or DEFAULT_XGB17_PYTHON)
+    python = _xgboost17_path()
     if not python.exists():
         raise MissingInterpreter(
-            f"the XGBoost 1.7-1 container's interpreter {python} does not exist: run `make setup` "
-            f"(it installs requirements-xgb17.txt) or set ${XGB17_PYTHON_ENV}"
+            f"the XGBoost 1.7-1 container's interpreter {python} does not exist: run "
+            f"`make container-envs` (it installs requirements-xgb17.txt) or set ${XGB17_PYTHON_ENV}"
         )
     return python
 

@@ -18,6 +18,8 @@ file's own test split) and prints one probability per class, named by the datase
 (``make local-up``), printing the environment to point the AWS CLI and ``make`` targets at it.
 Exit code 0 when the run succeeded, 1 when it failed (the failing state, error and the logs to
 read are printed), 2 for a problem before the run started or an emulator that stopped answering.
+First harness/preflight.py checks the machine; a failed run keeps its history and logs in its
+directory (harness/evidence.py) and prints their paths, never a command that could reach AWS.
 
 Each runtime has its own directory, emulator process and port, so they never disturb each other:
 
@@ -49,7 +51,8 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 
 from contracts import execution_input as input_schema
-from local import terraform_local
+from harness import evidence, preflight
+from local import container_python, run_report, terraform_local
 from local.emulator import (
     STATE_DIR,
     STATE_FILE,
@@ -188,6 +191,7 @@ class RunResult:
     prediction: dict[str, Any] | None = None
     report: Path | None = None
     seconds: float = 0.0
+    kept: evidence.Kept | None = None
 
     failing_state: str | None = None
 
@@ -295,6 +299,7 @@ def start_stack(
     workdir.mkdir(parents=True, exist_ok=True)
     if not (ROOT / "build" / "sourcedir.tar.gz").exists():
         raise DemoError("build/ is missing: run `make build` (make demo does it for you)")
+    initialised = terraform_local.init_ahead(workdir / "terraform")  # while the emulator starts
     with console.timed("Starting the AWS emulator (moto, with the local SageMaker executor)"):
         emulator = Emulator.start(
             log_path=workdir / "emulator.log",
@@ -305,6 +310,7 @@ def start_stack(
     console.say(f"  emulator: {emulator.endpoint_url}  (log: {_rel(workdir / 'emulator.log')})")
     try:
         with console.timed("terraform apply of terraform/ against the emulator"):
+            initialised.result()
             outputs = terraform_local.apply(emulator, workdir / "terraform", variables)
     except terraform_local.TerraformError as error:
         gone = emulator.gone()  # the apply failed because the emulator died: say that, once
@@ -339,10 +345,10 @@ def wait_for_new_run(stack: LocalStack, known: set[str], timeout: float) -> dict
         if fresh:
             return dict(fresh[0])
         time.sleep(POLL_SECONDS)
+    kept = evidence.keep(stack.client, stack.workdir, None)
     raise DemoError(
         f"the upload did not start a run within {timeout:.0f} s: the S3 -> EventBridge -> "
-        f"Lambda trigger did not fire. Its log: `make logs` with AWS_ENDPOINT_URL="
-        f"{stack.endpoint_url}, or {_rel(stack.workdir / 'emulator.log')}"
+        "Lambda trigger did not fire. Its logs: " + "; ".join(evidence.lines(kept, stack.workdir))
     )
 
 
@@ -409,7 +415,11 @@ def follow(
         if described["status"] != "RUNNING":
             break
         if time.monotonic() - started > timeout:
-            raise DemoError(f"the run was still RUNNING after {timeout:.0f} s: {execution_arn}")
+            kept = evidence.keep(stack.client, stack.workdir, execution_arn)
+            raise DemoError(
+                f"the run was still RUNNING after {timeout:.0f} s: {execution_arn}. Its logs: "
+                + "; ".join(evidence.lines(kept, stack.workdir))
+            )
         time.sleep(POLL_SECONDS)
     output = described.get("output")
     return RunResult(
@@ -461,7 +471,7 @@ def predict(
 
 
 def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResult:
-    """Add the evaluation, a prediction and the report to a finished run."""
+    """Add the evaluation and a prediction to a run that succeeded."""
     output = result.output or {}
     if output.get("evaluation_uri"):
         result.evaluation = read_evaluation(stack, output["evaluation_uri"])
@@ -469,19 +479,6 @@ def complete(stack: LocalStack, result: RunResult, console: Console) -> RunResul
     if deployment.get("deployed") and result.evaluation is not None:
         result.prediction = predict(
             stack, deployment["endpoint_name"], result.evaluation, output["evaluation_uri"]
-        )
-    if result.evaluation is not None:
-        from local.report import write_report
-
-        summary = {**output, "execution": result.execution_name, "states": result.states}
-        if result.prediction:
-            summary["prediction"] = result.prediction
-        result.report = write_report(
-            stack.workdir / "report.html",
-            summary=summary,
-            evaluation=result.evaluation,
-            trials=result.trials,
-            history=result.states,
         )
     return result
 
@@ -494,9 +491,10 @@ def print_summary(stack: LocalStack, result: RunResult, console: Console) -> Non
         console.say(f"  error: {result.error}")
         console.say(f"  cause: {result.cause}")
         console.say("  logs:")
-        console.say(f"    pipeline steps and training jobs: {_rel(stack.pipeline_workdir)}/")
-        console.say(f"    emulator: {_rel(stack.workdir / 'emulator.log')}")
-        console.say(f"    execution history: {_console_link(result.execution_arn)}")
+        for line in evidence.lines(result.kept or evidence.Kept(), stack.workdir, _rel):
+            console.say(f"    {line}")
+        if result.report:
+            console.say(f"  report: {_rel(result.report)}")
         return
     output = result.output or {}
     console.say(f"✔ Run {result.execution_name} SUCCEEDED in {result.seconds:.0f} s")
@@ -544,10 +542,6 @@ def prediction_line(prediction: dict[str, Any]) -> str:
     return f"{prediction['row']}: {prediction['label']}  [{shown}]"
 
 
-def _console_link(arn: str) -> str:
-    return f"aws stepfunctions get-execution-history --execution-arn {arn}"
-
-
 def _rel(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd()))
@@ -569,6 +563,10 @@ def run_once(stack: LocalStack, data: Path, console: Console) -> RunResult:
     result = follow(stack, started["executionArn"], console, tail)
     if result.status == "SUCCEEDED":
         result = complete(stack, result, console)
+    else:  # written while the emulator still holds them
+        result.kept = evidence.keep(stack.client, stack.workdir, result.execution_arn)
+    history = commands.history(stack.client("stepfunctions"), result.execution_arn)
+    result.report = run_report.write_run_report(stack.workdir, result, history)
     print_summary(stack, result, console)
     return result
 
@@ -628,8 +626,8 @@ def environment_lines(stack: LocalStack) -> list[str]:
         "AWS_SECRET_ACCESS_KEY=testing",
         f"export MLOPS_TF_OUTPUTS={outputs_file.resolve()} "
         f"MLOPS_EMULATOR_LOG={(stack.workdir / 'emulator.log').resolve()}",
-        "then: make status | make models | make predict | aws s3 ls "
-        f"s3://{stack.outputs['bucket_name']}/",
+        "then, in that shell: make status | make models | make predict | "
+        f"aws --endpoint-url {stack.endpoint_url} s3 ls s3://{stack.outputs['bucket_name']}/",
     ]
 
 
@@ -745,11 +743,18 @@ def check_data(args: argparse.Namespace) -> None:
     if not args.label:
         raise DemoError(
             f"DATA={args.data} needs LABEL=<its label column>: the one dataset setting "
-            "(README: Use your own data)"
+            "(docs/own-data.md)"
         )
     problems = input_schema.problems({"label_column": args.label}, bucket="-")
     if problems:
         raise DemoError(f"LABEL: {'; '.join(problems)}")
+
+
+def check_machine() -> None:
+    """terraform, Python and every container interpreter, before the emulator starts."""
+    problems = preflight.missing(interpreters=container_python.interpreters())
+    if problems:
+        raise DemoError("\n✘ ".join(problem.line() for problem in problems))
 
 
 def _positive(text: str) -> int:
@@ -765,6 +770,7 @@ def main(argv: list[str] | None = None, console: Console | None = None) -> int:
     commands: dict[str, Callable[[argparse.Namespace, Console], int]] = {"run": run, "up": up}
     try:
         check_data(args)
+        check_machine()
         return commands[args.command](args, console)
     except (DemoError, EmulatorError, terraform_local.TerraformError) as error:
         console.say()

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -116,6 +117,10 @@ def prepare(
         stale.unlink()  # a file removed from terraform/ must not linger in the copy
     for source in source_dir.glob("*.tf"):
         shutil.copy2(source, module_dir / source.name)
+    # The root's local modules (source = "./modules/<name>"), copied afresh like the files.
+    shutil.rmtree(module_dir / "modules", ignore_errors=True)
+    if (source_dir / "modules").is_dir():
+        shutil.copytree(source_dir / "modules", module_dir / "modules")
     shutil.copy2(override, module_dir / override.name)
     lock = source_dir / ".terraform.lock.hcl"
     if lock.exists():
@@ -153,6 +158,16 @@ def init(ws: Workspace) -> None:
     # the backend initialised.
     env_backend = ["env", "TF_INIT_BACKEND=true"]
     _run([*env_backend, str(INIT_SCRIPT), str(ws.module_dir)], ws)
+
+
+def init_ahead(workdir: Path) -> Future[None]:
+    """``terraform init`` of the working copy in a thread, while the emulator starts: init needs
+    no endpoint (the override's backend is local; providers come from the mirror or the
+    registry). ``apply`` then finds the copy initialised; ``result()`` raises its TerraformError."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="terraform-init")
+    future = executor.submit(lambda: init(prepare(Path(workdir), endpoint_url="")))
+    executor.shutdown(wait=False)
+    return future
 
 
 def _plan_args(variables: dict[str, Any]) -> list[str]:
@@ -277,6 +292,7 @@ __all__ = [
     "TerraformError",
     "apply",
     "apply_bootstrap",
+    "init_ahead",
     "plan_changes",
     "plan_is_clean",
     "prepare",

@@ -1,17 +1,25 @@
 """Score the trained model on the held-out test split and write `evaluation.json`.
 
 SageMaker Processing script, run as `python3 evaluate.py ...` in the XGBoost 1.7-1 container
-(Python 3.8). It is shipped alone, so it imports only the standard library, numpy, pandas,
+(Python 3.8). It is shipped with baseline.py beside it (ml/code_bundles.json), so it imports only the standard library, numpy, pandas,
 scikit-learn and xgboost. The dataset contract (`contract.json`, written by prepare.py and copied
 into the model by train.py) names the features and classes. `evaluation.json` follows SageMaker's
 model-quality statistics shape: `binary_classification_metrics` for two classes, else
 `multiclass_classification_metrics`; the state machine reads `<block>.accuracy.value` and
 `model.artifact_uri`, so those paths are part of the contract. It also carries the contract
-(`dataset_contract`) and a `smoke_test` (test rows with the model's answer for them, used by the
-deployment's smoke test and `make predict`).
+(`dataset_contract`), a `smoke_test` (test rows with the model's answer for them, used by the
+deployment's smoke test and `make predict`) and what the run report draws: `feature_importance`
+(gain), `class_counts` per split, and the model's `learning_curve`.
 
-    --model-dir  model.tar.gz (training output) or an extracted dir with xgboost-model.json
-    --test-dir   test CSVs (no header, label first)  ─►  --output-dir/evaluation.json
+    --model-dir        model.tar.gz (training output) or an extracted dir with xgboost-model.json
+    --test-dir         test CSVs (no header, label first)
+        ─►  --output-dir/evaluation.json and --output-dir/report.html (the run report)
+    --baseline-dir     prepare.py's drift baseline  ─►  --output-dir/baseline.json, the same
+                       baseline with the model's predicted-class distribution on the test split
+
+The report's renderer ships beside this script in its code bundle (ml/code_bundles.json) and is
+loaded from there. The image has what it needs (jinja2 2.11.3, matplotlib
+3.4.1: ml/report.py's docstring gives the source).
 """
 
 from __future__ import annotations
@@ -41,9 +49,24 @@ from sklearn.metrics import (
     roc_curve,
 )
 
+# Shipped beside this script (ml/code_bundles.json); in the repository it is ml/baseline.py.
+try:
+    from . import baseline as drift_baseline
+except ImportError:
+    import baseline as drift_baseline  # type: ignore[no-redef]
+# The run report's renderer (report.py and templates/), shipped beside this script the same way.
+try:
+    from . import report as run_report
+except ImportError:
+    try:
+        import report as run_report  # type: ignore[no-redef]
+    except ImportError:  # not in the bundle: run() says so before any work
+        run_report = None  # type: ignore[assignment]
+
 DEFAULT_MODEL_DIR = "/opt/ml/processing/model"
 DEFAULT_TEST_DIR = "/opt/ml/processing/test"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/evaluation"
+REPORT_FILE_NAME = "report.html"
 MODEL_ARCHIVE_NAME = "model.tar.gz"
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
@@ -60,8 +83,11 @@ NO_DEVIATION = "NaN"
 SMOKE_TEST_ROWS = 5
 SMOKE_TEST_DECIMALS = 6
 SMOKE_TEST_TOLERANCE = 1e-4
-# Points kept of the ROC and precision-recall curves (the report stays small on big test sets).
+# Points kept of the ROC and precision-recall curves and of the learning curve: evaluation.json
+# stays small on big test sets (the state machine reads it whole into its state).
 CURVE_POINTS = 101
+# Features kept in feature_importance, the most important first (the count of all is recorded).
+FEATURE_IMPORTANCE_MAX = 50
 
 logger = logging.getLogger("evaluate")
 
@@ -241,14 +267,20 @@ def smoke_test_rows(test_dir: Path, num_classes: int, limit: int = SMOKE_TEST_RO
 # --------------------------------------------------------------------------- metrics
 
 
+def xgboost_feature_names(contract: dict[str, Any]) -> list[str] | None:
+    """The names the booster knows its features by, or None (then it says f0, f1, ...).
+
+    As train.py: xgboost refuses names with '[', ']' or '<', and then neither side sets them.
+    """
+    names = list(contract["feature_columns"])
+    return None if any(set(n) & set("[]<") for n in names) else names
+
+
 def predict_probabilities(
     booster: xgb.Booster, features: np.ndarray, contract: dict[str, Any]
 ) -> np.ndarray:
     """(n, number of classes) probabilities, as the endpoint answers (binary: [1-p, p])."""
-    names = list(contract["feature_columns"])
-    # As train.py: xgboost refuses names with '[', ']' or '<', and then neither side sets them.
-    feature_names = None if any(set(n) & set("[]<") for n in names) else names
-    matrix = xgb.DMatrix(features, feature_names=feature_names)
+    matrix = xgb.DMatrix(features, feature_names=xgboost_feature_names(contract))
     predicted = np.asarray(booster.predict(matrix), dtype="float64")
     if is_binary(contract):
         positive = predicted.reshape(len(features))
@@ -349,6 +381,53 @@ def compute_binary_metrics(
     return metrics
 
 
+def feature_importance(booster: xgb.Booster, contract: dict[str, Any]) -> dict[str, Any]:
+    """Gain per feature that some split uses (xgboost's `get_score(importance_type="gain")`: the
+    average loss reduction of the splits on it), largest first, at most FEATURE_IMPORTANCE_MAX;
+    with how many features the contract has and how many any split uses."""
+    names = list(contract["feature_columns"])
+    known_as = xgboost_feature_names(contract) or [f"f{index}" for index in range(len(names))]
+    gains = dict.fromkeys(names, 0.0)
+    for key, value in booster.get_score(importance_type="gain").items():
+        gains[names[known_as.index(key)]] = float(np.sum(value))
+    used = sorted(((n, g) for n, g in gains.items() if g > 0), key=lambda pair: -pair[1])
+    return {
+        "importance_type": "gain",
+        "values": dict(used[:FEATURE_IMPORTANCE_MAX]),
+        "used_features": len(used),
+        "total_features": len(names),
+    }
+
+
+def split_class_counts(
+    metadata: dict[str, Any], y_true: np.ndarray, class_names: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Rows per class of each split: train and validation as train.py counted them (absent for
+    a model trained before it did), test from the labels read here."""
+    counts = np.bincount(y_true, minlength=len(class_names))
+    recorded = metadata.get("class_counts") or {}
+    result = {
+        split: dict(recorded[split]) for split in ("train", "validation") if split in recorded
+    }
+    result["test"] = {name: int(counts[index]) for index, name in enumerate(class_names)}
+    return result
+
+
+def learning_curve(metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """train.py's learning curve with each round's number, at most CURVE_POINTS rounds kept."""
+    curve = metadata.get("learning_curve")
+    if not curve or not curve.get("validation"):
+        return None
+    rounds = np.arange(len(curve["validation"]))
+    return {
+        "metric": curve["metric"],
+        "rounds": [int(r) for r in _downsample(rounds)],
+        "train": _downsample(np.asarray(curve["train"], dtype="float64")),
+        "validation": _downsample(np.asarray(curve["validation"], dtype="float64")),
+        "best_iteration": curve.get("best_iteration"),
+    }
+
+
 def build_smoke_test(
     booster: xgb.Booster, rows: Sequence[str], contract: dict[str, Any]
 ) -> dict[str, Any]:
@@ -408,6 +487,7 @@ def build_report(
     contract: dict[str, Any],
     model_uri: str,
     smoke_test: dict[str, Any],
+    importance: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     class_names = list(contract["class_names"])
     y_pred = probabilities.argmax(axis=1)
@@ -427,6 +507,9 @@ def build_report(
             "training_job_name": metadata.get("training_job_name"),
             "hyperparameters": metadata.get("hyperparameters", {}),
             "best_iteration": metadata.get("best_iteration"),
+            "rounds_trained": metadata.get("rounds_trained"),
+            "validation_metrics": metadata.get("validation_metrics", {}),
+            "learning_curve": learning_curve(metadata),
             "trained_with_xgboost_version": metadata.get("xgboost_version"),
         },
         "class_names": class_names,
@@ -435,6 +518,8 @@ def build_report(
             "validation": counts.get("validation"),
             "test": len(y_true),
         },
+        "class_counts": split_class_counts(metadata, y_true, class_names),
+        "feature_importance": importance,
         "dataset_contract": contract,
         # What the state machine copies into the model package's metadata as is.
         "registry_metadata": {"class_names": class_names_metadata(class_names)},
@@ -450,20 +535,64 @@ def accuracy_of(report: dict[str, Any]) -> float:
     return float(block["accuracy"]["value"])
 
 
-def write_json_atomically(target: Path, payload: dict[str, Any]) -> None:
+class ReportCodeMissing(RuntimeError):
+    """The report's renderer is not where the pipeline puts it (its `report` input)."""
+
+
+def write_text_atomically(target: Path, text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(payload, indent=2) + "\n")
+            handle.write(text)
+        os.chmod(temp_name, 0o644)  # mkstemp creates 0600; S3 keeps no mode, a local copy does
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
 
 
-def run(model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str) -> dict[str, Any]:
-    """Evaluate and write `<output_dir>/evaluation.json`; return the report."""
+def write_monitoring_baseline(
+    baseline_dir: Path, output_dir: Path, probabilities: np.ndarray, contract: dict[str, Any]
+) -> Path:
+    """prepare.py's feature baseline plus the predicted classes on the test split, written to
+    `<output_dir>/baseline.json` (what the drift monitor compares captured traffic with)."""
+    try:
+        features = drift_baseline.load_baseline(baseline_dir / drift_baseline.BASELINE_FILE_NAME)
+        distribution = drift_baseline.prediction_distribution(
+            probabilities, contract["class_names"]
+        )
+        complete = drift_baseline.with_predictions(features, distribution)
+    except drift_baseline.BaselineError as error:
+        raise DataValidationError(f"drift baseline: {error}") from None
+    if complete["feature_columns"] != contract["feature_columns"]:
+        raise DataValidationError(
+            "drift baseline: its features do not match the model's dataset contract"
+        )
+    target = output_dir / drift_baseline.BASELINE_FILE_NAME
+    drift_baseline.write_atomically(target, drift_baseline.baseline_text(complete))
+    return target
+
+
+def write_json_atomically(target: Path, payload: dict[str, Any]) -> None:
+    write_text_atomically(target, json.dumps(payload, indent=2) + "\n")
+
+
+def run(
+    model_dir: Path,
+    test_dir: Path,
+    output_dir: Path,
+    model_uri: str,
+    baseline_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Evaluate; write `<output_dir>/evaluation.json` and the run report `report.html` beside
+    it (both or neither), and, given `baseline_dir`, the monitoring baseline
+    `<output_dir>/baseline.json`; return the evaluation."""
+    if run_report is None:  # before the work: a bundle without the renderer fails fast
+        raise ReportCodeMissing(
+            "report.py is not beside evaluate.py: the evaluation step's code bundle "
+            "(ml/code_bundles.json, staged by Terraform under code/) lacks the report's renderer"
+        )
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
         booster, metadata, contract = load_model(locate_model(model_dir, Path(scratch)))
     features, labels = read_test_set(test_dir, contract)
@@ -471,8 +600,15 @@ def run(model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str) -> di
     del features
     rows = smoke_test_rows(test_dir, len(contract["class_names"]))
     smoke_test = build_smoke_test(booster, rows, contract)
-    report = build_report(labels, probabilities, metadata, contract, model_uri, smoke_test)
+    importance = feature_importance(booster, contract)
+    report = build_report(
+        labels, probabilities, metadata, contract, model_uri, smoke_test, importance
+    )
+    if baseline_dir is not None:
+        write_monitoring_baseline(baseline_dir, output_dir, probabilities, contract)
+    page = run_report.render_success(report)
     write_json_atomically(output_dir / EVALUATION_FILE_NAME, report)
+    write_text_atomically(output_dir / REPORT_FILE_NAME, page)
     return report
 
 
@@ -503,6 +639,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--test-dir", type=Path, default=Path(DEFAULT_TEST_DIR))
     parser.add_argument("--output-dir", type=Path, default=Path(DEFAULT_OUTPUT_DIR))
     parser.add_argument("--model-uri", default="", help="S3 URI of model.tar.gz (recorded only)")
+    parser.add_argument(
+        "--baseline-dir",
+        type=Path,
+        default=None,
+        help="prepare.py's baseline output; absent: no monitoring baseline is written",
+    )
     return parser.parse_args(argv)
 
 
@@ -510,7 +652,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         args = parse_args(argv)
-        report = run(args.model_dir, args.test_dir, args.output_dir, args.model_uri)
+        report = run(
+            args.model_dir,
+            args.test_dir,
+            args.output_dir,
+            args.model_uri,
+            args.baseline_dir,
+        )
     except DataValidationError as error:
         message = str(error)
         print(f"ERROR: {message}", file=sys.stderr)

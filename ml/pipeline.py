@@ -14,9 +14,9 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
             │      LabelColumn, FeatureColumns, ClassOrder (text; "" = derive) ─► prepare.py's
             ▼      --label-column, --feature-columns, --class-order
      ┌─────────────┐  processing: sklearn image, prepare.py (validation, stratified 60/20/20 split,
-     │ PrepareData │  dataset contract) ─► s3://${bucket}/pipelines/<execution-id>/prepare/
-     └─────────────┘  {train,validation,test,contract}; PropertyFile DatasetContract (contract.json)
-            │
+     │ PrepareData │  dataset contract, drift baseline) ─► s3://${bucket}/pipelines/<execution-id>/
+     └─────────────┘  prepare/{train,validation,test,contract,baseline}; PropertyFile
+            │         DatasetContract (contract.json)
             ▼
      ┌──────────────────┐  JsonGet(DatasetContract, "num_classes") == 2 ?
      │ CheckProblemType │
@@ -35,7 +35,13 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
      └─────────────────────┘            └─────────────────────────┘
       processing: xgboost image, evaluate.py on the best model (TrainingJobSummaries[0]) and the
       test split; PropertyFile EvaluationReport ─► s3://${bucket}/evaluation/<execution-id>/
-      evaluation.json (the same place on both branches: the state machine reads only that file)
+      evaluation.json (the same place on both branches: the state machine reads only that file),
+      and report.html (the run report), and beside them baseline.json: prepare's baseline with the
+      predicted classes on the test split
+
+Each processing step downloads its code bundle, ${<name>_code_uri}: the prefix where Terraform
+stages the script and the sibling modules it imports (ml/code_bundles.json), into
+/opt/ml/processing/input/code, where ScriptProcessor would put a lone script.
 
 Only the branch the condition picks runs; the other never starts (nor appears in
 ListPipelineExecutionSteps). Nothing follows the condition outside its branches.
@@ -63,7 +69,7 @@ from typing import Any
 import boto3
 from sagemaker.inputs import TrainingInput
 from sagemaker.parameter import ContinuousParameter, IntegerParameter
-from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
+from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
 from sagemaker.tuner import HyperparameterTuner
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionEquals
@@ -89,8 +95,8 @@ PLACEHOLDERS: frozenset[str] = frozenset(
         "sagemaker_role_arn",
         "sklearn_image_uri",
         "xgboost_image_uri",
-        "prepare_script_uri",
-        "evaluate_script_uri",
+        "prepare_code_uri",
+        "evaluate_code_uri",
         "train_source_uri",
         "default_data_uri",
     }
@@ -98,15 +104,14 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 
 # Valid-looking stand-ins the SDK accepts (it validates S3 URIs and ARNs). Every one contains
 # "sentinel" so a leftover is easy to detect, and none is a substring of another, so the
-# replacement order cannot matter. The script basenames are kept because the SDK derives the
-# container entrypoint (/opt/ml/processing/input/code/<basename>) from the code URI.
+# replacement order cannot matter. A code URI is a prefix (a bundle's "folder"), hence the slash.
 SENTINELS: Mapping[str, str] = {
     "bucket": "sentinel-bucket-xyz",
     "sagemaker_role_arn": "arn:aws:iam::111111111111:role/sentinel-role",
     "sklearn_image_uri": "111111111111.dkr.ecr.sentinel-1.amazonaws.com/sentinel-sklearn:1",
     "xgboost_image_uri": "111111111111.dkr.ecr.sentinel-1.amazonaws.com/sentinel-xgboost:1",
-    "prepare_script_uri": "s3://sentinel-code-prepare/code/prepare.py",
-    "evaluate_script_uri": "s3://sentinel-code-evaluate/code/evaluate.py",
+    "prepare_code_uri": "s3://sentinel-code-prepare/code/prepare/",
+    "evaluate_code_uri": "s3://sentinel-code-evaluate/code/evaluate/",
     "train_source_uri": "s3://sentinel-code-train/code/train_source.tar.gz",
     "default_data_uri": "s3://sentinel-default-data/data/raw/iris.csv",
 }
@@ -117,6 +122,12 @@ SENTINEL_MARKER = "sentinel"
 _GENERATION_REGION = "us-east-1"
 
 PROCESSING_ROOT = "/opt/ml/processing"
+#: Where a processing job's code goes, as the SDK's ScriptProcessor places it (input "code").
+CODE_DIR = f"{PROCESSING_ROOT}/input/code"
+CODE_INPUT = "code"
+#: Each processing script and the sibling modules it imports: one home, read by Terraform
+#: (terraform/locals.tf stages each bundle under its own prefix) and by the tests.
+CODE_BUNDLES_PATH = ROOT / "ml" / "code_bundles.json"
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
 #: Top-level prefix of the tuning trials' models (registered packages point at them).
 MODELS_PREFIX = "models"
@@ -132,6 +143,8 @@ STEP_CHECK_PROBLEM_TYPE = "CheckProblemType"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 CONTRACT_PROPERTY_FILE = "DatasetContract"
 CONTRACT_OUTPUT = "contract"
+#: prepare.py's drift baseline output (ml/baseline.py), an input of the evaluation step.
+BASELINE_OUTPUT = "baseline"
 #: The file prepare.py writes in its contract output (INTERFACES: contract/contract.json).
 CONTRACT_FILE = "contract.json"
 SPLITS = ("train", "validation", "test")
@@ -169,6 +182,40 @@ class ProblemBranch:
 BINARY = ProblemBranch("binary", "binary:logistic", "validation:logloss")
 MULTICLASS = ProblemBranch("multiclass", "multi:softprob", "validation:mlogloss")
 BINARY_NUM_CLASSES = 2
+
+
+def code_bundles() -> dict[str, list[str]]:
+    """Bundle name ─► its files, the entry script (``<name>.py``) first."""
+    bundles: dict[str, list[str]] = json.loads(CODE_BUNDLES_PATH.read_text(encoding="utf-8"))
+    return bundles
+
+
+def _bundle_processor(
+    name: str,
+    image_uri: str,
+    role: str,
+    instance_type: ParameterString,
+    instance_count: ParameterInteger,
+    session: OfflinePipelineSession,
+) -> Processor:
+    """A processor that runs ``python3 <code dir>/<name>.py`` (its bundle is the "code" input)."""
+    script = code_bundles()[name][0]
+    if script != f"{name}.py":
+        raise ValueError(f"{CODE_BUNDLES_PATH.name}: bundle {name!r} must list {name}.py first")
+    return Processor(
+        role=role,
+        image_uri=image_uri,
+        entrypoint=["python3", f"{CODE_DIR}/{script}"],
+        instance_type=instance_type,
+        instance_count=instance_count,
+        base_job_name=f"{BASE_JOB_NAME}-{name}",
+        sagemaker_session=session,
+    )
+
+
+def _code_input(uri: str) -> ProcessingInput:
+    """The bundle's prefix as the job's last input, where ScriptProcessor puts its script."""
+    return ProcessingInput(input_name=CODE_INPUT, source=uri, destination=CODE_DIR)
 
 
 def _offline_boto_session(region: str = _GENERATION_REGION) -> boto3.Session:
@@ -362,14 +409,13 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
             prefix=training_prefix,  # type: ignore[arg-type]
         )
     )
-    processor = ScriptProcessor(
-        role=values["sagemaker_role_arn"],
-        image_uri=values["xgboost_image_uri"],
-        command=["python3"],
-        instance_type=shared.processing_instance_type,
-        instance_count=shared.processing_instance_count,
-        base_job_name=f"{BASE_JOB_NAME}-evaluate",
-        sagemaker_session=shared.session,
+    processor = _bundle_processor(
+        "evaluate",
+        values["xgboost_image_uri"],
+        values["sagemaker_role_arn"],
+        shared.processing_instance_type,
+        shared.processing_instance_count,
+        shared.session,
     )
     report = PropertyFile(
         name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
@@ -377,7 +423,6 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
     return ProcessingStep(
         name=branch.evaluate_step,
         step_args=processor.run(
-            code=values["evaluate_script_uri"],
             inputs=[
                 ProcessingInput(
                     input_name="model",
@@ -389,6 +434,12 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                     source=shared.prepare_outputs["test"].S3Output.S3Uri,
                     destination=f"{PROCESSING_ROOT}/test",
                 ),
+                ProcessingInput(
+                    input_name=BASELINE_OUTPUT,
+                    source=shared.prepare_outputs[BASELINE_OUTPUT].S3Output.S3Uri,
+                    destination=f"{PROCESSING_ROOT}/{BASELINE_OUTPUT}",
+                ),
+                _code_input(values["evaluate_code_uri"]),
             ],
             outputs=[
                 ProcessingOutput(
@@ -406,6 +457,8 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                 f"{PROCESSING_ROOT}/evaluation",
                 "--model-uri",
                 best_model_uri,
+                "--baseline-dir",
+                f"{PROCESSING_ROOT}/{BASELINE_OUTPUT}",
             ],
         ),
         property_files=[report],
@@ -430,7 +483,7 @@ def build_pipeline(
 
     input_data_uri = ParameterString(name="InputDataUri", default_value=values["default_data_uri"])
     # The dataset contract's settings, as text (lists as JSON); "" lets prepare.py derive them.
-    # The state machine always passes all three (INTERFACES.md, "SageMaker Pipeline").
+    # The state machine always passes all three (statemachines/training_pipeline.py).
     label_column = ParameterString(name="LabelColumn", default_value="")
     feature_columns = ParameterString(name="FeatureColumns", default_value="")
     class_order = ParameterString(name="ClassOrder", default_value="")
@@ -448,14 +501,13 @@ def build_pipeline(
     )
 
     # --- PrepareData ------------------------------------------------------------------------
-    prepare_processor = ScriptProcessor(
-        role=role,
-        image_uri=values["sklearn_image_uri"],
-        command=["python3"],
-        instance_type=processing_instance_type,
-        instance_count=processing_instance_count,
-        base_job_name=f"{BASE_JOB_NAME}-prepare",
-        sagemaker_session=session,
+    prepare_processor = _bundle_processor(
+        "prepare",
+        values["sklearn_image_uri"],
+        role,
+        processing_instance_type,
+        processing_instance_count,
+        session,
     )
     dataset_contract = PropertyFile(
         name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
@@ -463,13 +515,13 @@ def build_pipeline(
     prepare_step = ProcessingStep(
         name=STEP_PREPARE,
         step_args=prepare_processor.run(
-            code=values["prepare_script_uri"],
             inputs=[
                 ProcessingInput(
                     input_name="input",
                     source=input_data_uri,
                     destination=f"{PROCESSING_ROOT}/input",
-                )
+                ),
+                _code_input(values["prepare_code_uri"]),
             ],
             outputs=[
                 ProcessingOutput(
@@ -477,7 +529,7 @@ def build_pipeline(
                     source=f"{PROCESSING_ROOT}/{name}",
                     destination=_s3(bucket, "pipelines", execution_id, "prepare", name),
                 )
-                for name in (*SPLITS, CONTRACT_OUTPUT)
+                for name in (*SPLITS, CONTRACT_OUTPUT, BASELINE_OUTPUT)
             ],
             # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
             # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".

@@ -1,15 +1,16 @@
 """Validate raw tabular CSVs, derive the dataset contract and write a stratified, seeded split.
 
-SageMaker Processing script (SKLearn 1.2-1 container), also run locally. It is shipped alone, so it
-imports only the standard library, numpy and pandas, and stays Python 3.8 compatible (the
-container's interpreter). Input: every `*.csv` in `--input-dir`, each with a header row. The user
-names the label column (`--label-column`, the only required setting); the feature columns default
-to every other column and the class order to the sorted distinct labels. Output, in SageMaker's
-CSV convention (no header, label first as the class index 0..num_classes-1, then the features in
-contract order), plus the dataset contract every later step reads (INTERFACES.md):
+SageMaker Processing script (SKLearn 1.2-1 container), also run locally. It is shipped with only
+baseline.py beside it (ml/code_bundles.json), so it imports only the standard library, numpy and
+pandas, and stays Python 3.8 compatible (the container's interpreter). Input: every `*.csv` in
+`--input-dir`, each with a header row. The user names the label column (`--label-column`, the
+only required setting); the feature columns default to every other column and the class order to
+the sorted distinct labels. Output, in SageMaker's CSV convention (no header, label first as the
+class index 0..num_classes-1, then the features in contract order), plus the dataset contract
+every later step reads (contracts/README.md) and the drift baseline of the training split (baseline.py):
 
     <output-dir>/train/train.csv  <output-dir>/validation/validation.csv  <output-dir>/test/test.csv
-    <output-dir>/contract/contract.json
+    <output-dir>/contract/contract.json  <output-dir>/baseline/baseline.json
 
 Scale: the data is read twice in typed pandas chunks (features float64, label categorical), never
 as Python rows: the first pass validates and collects the labels, the second streams each chunk
@@ -40,10 +41,17 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, NoReturn, TextIO
+from typing import Any, Callable, Iterable, Iterator, NoReturn, TextIO
 
 import numpy as np
 import pandas as pd
+
+# The drift baseline is shipped beside this script (ml/code_bundles.json); in the repository the
+# relative import finds ml/baseline.py, in the container the plain one finds the sibling file.
+try:
+    from . import baseline
+except ImportError:
+    import baseline  # type: ignore[no-redef]
 
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing"
@@ -93,6 +101,8 @@ REGRESSION_ROW_SHARE = 0.05
 # Distinct labels kept while reading; beyond this the column is no class label (and the label
 # table would grow with the data).
 MAX_DISTINCT_LABELS = 10000
+# Rows a refusal lists by file and line before it counts the rest.
+LISTED_ROWS = 5
 
 # Memory model of this script, for refusing inputs that cannot fit: the interpreter with numpy
 # and pandas (68 MB RSS), the chunk working set, and per data row the label code (int16), the
@@ -171,11 +181,11 @@ class LabelTable:
     codes: dict[str, int] = field(default_factory=dict)
     counts: list[int] = field(default_factory=list)
 
-    def code_of(self, name: str, column: str) -> int:
+    def code_of(self, name: str, column: str, source: str) -> int:
         code = self.codes.get(name)
         if code is None:
             if len(self.codes) >= MAX_DISTINCT_LABELS:
-                raise too_many_labels(column, list(self.codes))
+                raise too_many_labels(source, column, list(self.codes))
             code = self.codes[name] = len(self.codes)
             self.counts.append(0)
         return code
@@ -242,6 +252,11 @@ def wrong_delimiter(cells: list[str]) -> str | None:
 
 
 # --------------------------------------------------------------------------- files and headers
+
+
+def files_text(sources: Sequence[str]) -> str:
+    """The input's file names for a message about all of them: ``a.csv`` or ``a.csv, b.csv``."""
+    return ", ".join(sources)
 
 
 def list_csv_files(input_dir: Path) -> list[Path]:
@@ -331,7 +346,10 @@ def _rows(handle: TextIO, source: str) -> Iterator[tuple[int, list[str]]]:
                 continue
             yield reader.line_num, row
     except csv.Error as error:
-        raise DataValidationError(f"{source}: malformed CSV ({error})") from None
+        # line_num is the last line the reader consumed: the one the bad row ends on.
+        raise DataValidationError(
+            f"{source} line {reader.line_num}: malformed CSV ({error})"
+        ) from None
 
 
 def read_header(path: Path) -> CsvHeader:
@@ -546,8 +564,14 @@ def suggest_instance(needed: int) -> str:
     return ""
 
 
-def check_memory(total_bytes: int, bytes_per_row: float, limit: tuple[int | None, str]) -> None:
-    """Refuse, before reading, an input whose estimated peak memory exceeds the limit."""
+def check_memory(
+    total_bytes: int,
+    bytes_per_row: float,
+    limit: tuple[int | None, str],
+    sources: Sequence[str] = (),
+) -> None:
+    """Refuse, before reading, an input whose estimated peak memory exceeds the limit; the
+    message names the input's files (``sources``)."""
     available, source = limit
     rows = int(total_bytes / max(bytes_per_row, 1.0)) + 1
     needed = memory_needed(rows)
@@ -561,8 +585,9 @@ def check_memory(total_bytes: int, bytes_per_row: float, limit: tuple[int | None
         if bigger
         else "no single processing instance holds it: split the data into several runs"
     )
+    files = f" in {files_text(sources)}" if sources else ""
     raise DataValidationError(
-        f"input too large for this instance: {total_bytes / mib:.0f} MiB of CSV "
+        f"input too large for this instance: {total_bytes / mib:.0f} MiB of CSV{files} "
         f"(about {rows} rows) needs about {needed / mib:.0f} MiB of memory to prepare, but only "
         f"{available / mib:.0f} MiB is available ({source}); {advice}"
     )
@@ -635,7 +660,7 @@ def scan_file(
                 name = str(text).strip()
                 if name == "":
                     locate_problem(header, features, label, "missing label")
-                lookup[position] = table.code_of(name, label)
+                lookup[position] = table.code_of(name, label, header.source)
             chunk_codes = lookup[raw]
             counts = np.bincount(chunk_codes, minlength=len(table.counts))
             for code in np.flatnonzero(counts):
@@ -656,22 +681,24 @@ def scan_file(
 # --------------------------------------------------------------------------- classes
 
 
-def too_many_labels(column: str, names: Sequence[str]) -> DataValidationError:
+def too_many_labels(source: str, column: str, names: Sequence[str]) -> DataValidationError:
     if all(_is_number(name) for name in names):
         examples = sorted(names, key=float)
-        return regression_error(column, f"more than {MAX_DISTINCT_LABELS}", examples)
+        return regression_error(source, column, f"more than {MAX_DISTINCT_LABELS}", examples)
     return DataValidationError(
-        f"column '{column}' has more than {MAX_DISTINCT_LABELS} distinct labels, too many for "
-        "classification (is it an identifier?); set label_column to the column that holds the "
-        "class of each row"
+        f"{source}: column '{column}' has more than {MAX_DISTINCT_LABELS} distinct labels, too "
+        "many for classification (is it an identifier?); set label_column to the column that "
+        "holds the class of each row"
     )
 
 
-def regression_error(column: str, distinct: object, names: Sequence[str]) -> DataValidationError:
+def regression_error(
+    source: str, column: str, distinct: object, names: Sequence[str]
+) -> DataValidationError:
     examples = ", ".join(list(names)[:5])
     return DataValidationError(
-        f"column '{column}' has {distinct} distinct numeric values (e.g. {examples}): it looks "
-        "like a regression target, and regression is not supported, only classification; "
+        f"{source}: column '{column}' has {distinct} distinct numeric values (e.g. {examples}): "
+        "it looks like a regression target, and regression is not supported, only classification; "
         "choose a label column of classes, or bin the values into a few classes first"
     )
 
@@ -681,12 +708,20 @@ def class_name(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+def labels_numeric(texts: Iterable[str]) -> bool:
+    """Whether every label is a number: then classes are named by value (1 and 1.0 are "1")."""
+    return all(_is_number(text) for text in texts)
+
+
 def derive_classes(
-    table: LabelTable, column: str, class_order: list[str] | None, rows: int
+    table: LabelTable, column: str, class_order: list[str] | None, rows: int, source: str
 ) -> tuple[list[str], np.ndarray, dict[str, int]]:
-    """(class names in index order, provisional code -> class index, rows per class)."""
+    """(class names in index order, provisional code -> class index, rows per class).
+
+    ``source`` names the input's files in the refusals (none of them is one row's fault).
+    """
     texts = list(table.codes)
-    numeric = all(_is_number(text) for text in texts)
+    numeric = labels_numeric(texts)
     if numeric:
         values = [float(text) for text in texts]
         names = [class_name(value) for value in values]
@@ -695,7 +730,7 @@ def derive_classes(
         if (fractional and len(distinct) > REGRESSION_DISTINCT) or len(distinct) > max(
             REGRESSION_DISTINCT, REGRESSION_ROW_SHARE * rows
         ):
-            raise regression_error(column, len(distinct), [class_name(v) for v in distinct])
+            raise regression_error(source, column, len(distinct), [class_name(v) for v in distinct])
         default_order = [class_name(value) for value in distinct]
     else:
         names = texts
@@ -706,8 +741,8 @@ def derive_classes(
     if len(default_order) < 2:
         only = default_order[0] if default_order else ""
         raise DataValidationError(
-            f"column '{column}' has a single class '{only}': classification needs at least two "
-            "classes; add rows of the other classes or choose another label column"
+            f"{source}: column '{column}' has a single class '{only}': classification needs at "
+            "least two classes; add rows of the other classes or choose another label column"
         )
     if class_order is None:
         order = default_order
@@ -721,7 +756,7 @@ def derive_classes(
             if unknown:
                 problems.append(f"{', '.join(repr(u) for u in unknown)} never occur")
             raise DataValidationError(
-                f"class_order does not match the classes in column '{column}': "
+                f"{source}: class_order does not match the classes in column '{column}': "
                 f"{'; '.join(problems)}; list exactly the classes present "
                 f"({', '.join(default_order)}), or leave class_order empty to sort them"
             )
@@ -738,13 +773,55 @@ def min_rows_per_class(ratios: SplitRatios) -> int:
     return max(3, math.ceil(1.0 / smallest - 1e-9))
 
 
-def check_class_sizes(counts: dict[str, int], column: str, ratios: SplitRatios) -> None:
+def class_rows(
+    headers: Sequence[CsvHeader], label: str, name: str, numeric: bool, limit: int = LISTED_ROWS
+) -> tuple[list[tuple[str, int]], int]:
+    """(file, line) of the first ``limit`` rows of class ``name``, and how many rows it has.
+
+    Read row by row, as the refusals that need it are about a rare class: few rows to find.
+    """
+    found: list[tuple[str, int]] = []
+    total = 0
+    for header in headers:
+        position = header.columns.index(label)
+        with _open_text(header.path) as handle:
+            stream = _rows(handle, header.source)
+            next(stream, None)  # the header
+            for line, cells in stream:
+                text = cells[position].strip() if position < len(cells) else ""
+                if text and (class_name(float(text)) if numeric else text) == name:
+                    total += 1
+                    if len(found) < limit:
+                        found.append((header.source, line))
+    return found, total
+
+
+def rows_text(found: Sequence[tuple[str, int]], total: int) -> str:
+    """``iris.csv lines 102, 103`` or ``a.csv line 5, b.csv line 9 (and 3 more rows)``."""
+    by_file: dict[str, list[int]] = {}
+    for source, line in found:
+        by_file.setdefault(source, []).append(line)
+    text = ", ".join(
+        f"{source} line{'s' if len(lines) > 1 else ''} {', '.join(str(n) for n in lines)}"
+        for source, lines in by_file.items()
+    )
+    return text + (f" (and {total - len(found)} more rows)" if total > len(found) else "")
+
+
+def check_class_sizes(
+    counts: dict[str, int],
+    column: str,
+    ratios: SplitRatios,
+    locate: Callable[[str], str] | None = None,
+) -> None:
+    """Refuse a class too small for every split; ``locate(name)`` says where its rows are."""
     # Every split must hold every class, so the smallest share needs one row per class.
     minimum = min_rows_per_class(ratios)
     for name, count in counts.items():
         if count < minimum:
+            where = f"{locate(name)}, " if locate else ""
             raise DataValidationError(
-                f"column '{column}': class '{name}' has {count} row(s), at least {minimum} "
+                f"{where}column '{column}': class '{name}' has {count} row(s), at least {minimum} "
                 "are needed to stratify train/validation/test; add rows of that class or "
                 "remove it"
             )
@@ -765,7 +842,11 @@ def _allocate(total: int, counts: Sequence[int]) -> list[int]:
 
 
 def assign_splits(
-    labels: np.ndarray, ratios: SplitRatios, seed: int, class_names: Sequence[str]
+    labels: np.ndarray,
+    ratios: SplitRatios,
+    seed: int,
+    class_names: Sequence[str],
+    locate: Callable[[str], str] | None = None,
 ) -> np.ndarray:
     """Per row, the index into SPLIT_NAMES of its split: stratified by class, seeded.
 
@@ -786,9 +867,10 @@ def assign_splits(
     for cls in range(len(class_names)):
         count, n_te, n_va = counts[cls], test_shares[cls], validation_shares[cls]
         if n_te < 1 or n_va < 1 or count - n_te - n_va < 1:
+            where = f"{locate(class_names[cls])}, " if locate else ""
             raise DataValidationError(
-                f"class '{class_names[cls]}' has {count} row(s), too few to place at least one "
-                "in each of train/validation/test; add rows of that class or remove it"
+                f"{where}class '{class_names[cls]}' has {count} row(s), too few to place at "
+                "least one in each of train/validation/test; add rows of that class or remove it"
             )
         indices = rng.permutation(np.flatnonzero(labels == cls))
         assignment[indices[:n_te]] = test_id
@@ -818,6 +900,14 @@ class StagedOutputs:
         handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.staged.append((Path(temp_name), target, handle))
         return handle
+
+    def written(self, target: Path) -> Path:
+        """The staged file of `target`, flushed so that it can be read back before the commit."""
+        for temp, staged_target, handle in self.staged:
+            if staged_target == target:
+                handle.flush()
+                return temp
+        raise KeyError(target)
 
     def commit(self) -> None:
         renamed: list[Path] = []
@@ -936,7 +1026,10 @@ def run(
         check_non_numeric(header, sample, spec.label_column)
     sampled_rows = sum(s.rows for s in samples)
     bytes_per_row = sum(s.text_bytes for s in samples) / sampled_rows if sampled_rows else 1.0
-    check_memory(sum(p.stat().st_size for p in files), bytes_per_row, memory_limit(environ))
+    sources = [path.name for path in files]
+    check_memory(
+        sum(p.stat().st_size for p in files), bytes_per_row, memory_limit(environ), sources
+    )
 
     chunk_rows = max(MIN_CHUNK_ROWS, int(CHUNK_TEXT_BYTES / max(bytes_per_row, 1.0)))
     table = LabelTable()
@@ -944,12 +1037,17 @@ def run(
         [scan_file(h, features, spec.label_column, table, chunk_rows) for h in headers]
     )
     class_names, lookup, class_counts = derive_classes(
-        table, spec.label_column, spec.class_order, len(codes)
+        table, spec.label_column, spec.class_order, len(codes), files_text(sources)
     )
-    check_class_sizes(class_counts, spec.label_column, ratios)
+    numeric = labels_numeric(table.codes)
+
+    def locate(name: str) -> str:
+        return rows_text(*class_rows(headers, spec.label_column, name, numeric))
+
+    check_class_sizes(class_counts, spec.label_column, ratios, locate)
     labels = lookup[codes]
     del codes
-    assignment = assign_splits(labels, ratios, seed, class_names)
+    assignment = assign_splits(labels, ratios, seed, class_names, locate)
     split_rows = {
         name: int(n) for name, n in zip(SPLIT_NAMES, np.bincount(assignment, minlength=3))
     }
@@ -961,6 +1059,10 @@ def run(
         handles = [outputs.open(paths[name]) for name in SPLIT_NAMES]
         write_split_chunks(headers, features, labels, assignment, handles, chunk_rows)
         outputs.open(contract_path(output_dir)).write(contract_text(contract))
+        train_baseline = baseline.feature_baseline(outputs.written(paths["train"]), features, seed)
+        outputs.open(baseline.baseline_path(output_dir)).write(
+            baseline.baseline_text(train_baseline)
+        )
         outputs.commit()
     except BaseException:
         outputs.abort()

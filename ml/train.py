@@ -16,7 +16,9 @@ reads for this image with the container's built-in regexes (local/tuning.py).
 Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`), as the container's
 sagemaker-containers 2.8.6 transformer runs them: `text/csv` rows of the contract's feature columns
 in, `application/json` class probabilities out, one per class in the contract's class order
-(binary: `[1-p, p]`); a request the script refuses is answered with a 4xx JSON error
+(binary: `[1-p, p]`). The contract is the endpoint's API: a first row naming the columns reorders
+the data rows into the contract's order, or is refused when it names other columns; a leading
+UTF-8 byte-order mark is dropped. A request the script refuses is answered with a 4xx JSON error
 (`ErrorResponse`), never an exception (which the container turns into an HTML 500).
 """
 
@@ -63,7 +65,7 @@ VALIDATION_ERROR_EXIT_CODE = 2
 
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
-#: The dataset contract (written by prepare.py, INTERFACES.md); copied beside the model.
+#: The dataset contract (written by prepare.py; contracts/README.md); copied beside the model.
 CONTRACT_FILE_NAME = "contract.json"
 CONTRACT_SCHEMA_VERSION = 1
 BINARY_OBJECTIVE, MULTICLASS_OBJECTIVE = "binary:logistic", "multi:softprob"
@@ -469,13 +471,32 @@ def evaluation_line(
     return "\t".join(parts)
 
 
+def class_counts(labels: np.ndarray, contract: Contract) -> dict[str, int]:
+    """Rows per class name, in the contract's class order (the report's class balance)."""
+    counts = np.bincount(labels.astype("int64"), minlength=contract.num_classes)
+    return {name: int(counts[index]) for index, name in enumerate(contract.class_names)}
+
+
+def learning_curve(result: TrainingResult, contract: Contract) -> dict[str, Any]:
+    """The tuner's metric per boosting round on both sets, and the round the model keeps."""
+    metric = contract.objective_metric
+    return {
+        "metric": metric,
+        "train": [float(v) for v in result.history[TRAIN_SET][metric]],
+        "validation": [float(v) for v in result.history[VALIDATION_SET][metric]],
+        "best_iteration": result.best_iteration,
+    }
+
+
 def build_metadata(
     params: Hyperparameters,
     contract: Contract,
     result: TrainingResult,
     job_name: str,
     row_counts: dict[str, int],
+    counts_per_class: dict[str, dict[str, int]] | None = None,
 ) -> dict[str, Any]:
+    """metadata.json beside the model: how it was trained, on what, and how training went."""
     return {
         "training_job_name": job_name,
         "hyperparameters": params.as_dict(),
@@ -486,6 +507,8 @@ def build_metadata(
         "feature_names": list(contract.feature_columns),
         "class_names": list(contract.class_names),
         "row_counts": dict(row_counts),
+        "class_counts": dict(counts_per_class or {}),
+        "learning_curve": learning_curve(result, contract),
         "xgboost_version": xgb.__version__,
     }
 
@@ -549,6 +572,10 @@ def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
         result,
         job_name,
         {"train": len(train[1]), "validation": len(validation[1])},
+        {
+            "train": class_counts(train[1], contract),
+            "validation": class_counts(validation[1], contract),
+        },
     )
     save_model(Path(args.model_dir), result.booster, metadata, contract)
     copy_code_into_model(Path(args.model_dir))
@@ -654,8 +681,39 @@ def _expected_row(features: Sequence[str]) -> str:
 
 
 def _is_header(row: list[str], features: Sequence[str]) -> bool:
-    """A first row of as many fields as features, none of them a number: the feature names."""
-    return len(row) == len(features) and not any(_is_number(cell) for cell in row)
+    """A first row that names columns: no cell is a number, and it has as many cells as there
+    are features or names one of them. A row of words that is neither ("hello world") is a data
+    row, reported as such; names that look like numbers cannot be told from data."""
+    if any(_is_number(cell) for cell in row):
+        return False
+    return len(row) == len(features) or any(cell in features for cell in row)
+
+
+def header_order(names: Sequence[str], features: Sequence[str]) -> list[int]:
+    """Where each feature is in a header row (``names``), in the contract's feature order.
+
+    The header is the client's statement of its column order: the rows are reordered by it into
+    the model's order. A header that repeats a name, leaves a feature out or names a column the
+    model does not have is refused (ValueError naming each): guessing would answer confidently
+    for the wrong columns.
+    """
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    missing = [name for name in features if name not in names]
+    unknown = [name for name in names if name not in features]
+    problems = []
+    if repeated:
+        problems.append(f"repeated {', '.join(repr(n) for n in repeated)}")
+    if missing:
+        problems.append(f"missing {', '.join(repr(n) for n in missing)}")
+    if unknown:
+        problems.append(f"unknown {', '.join(repr(n) for n in unknown)}")
+    if problems:
+        raise ValueError(
+            f"the header row does not name the model's features: {'; '.join(problems)}; "
+            f"send the columns {','.join(features)} (in any order, with a header row naming "
+            "them) or no header row and the features in that order"
+        )
+    return [list(names).index(name) for name in features]
 
 
 def _row_problem(number: int, row: list[str], features: Sequence[str]) -> str | None:
@@ -691,6 +749,12 @@ def split_csv_request(request_body: str | bytes) -> CsvRows:
     if "\ufffd" in request_body:
         # The container decodes text/csv bodies with errors="replace" (werkzeug get_data).
         raise ValueError("request body is not UTF-8 text")
+    # A UTF-8 byte-order mark, as spreadsheet exports write it (training accepts such files).
+    # The container hands text/csv bodies over already decoded as plain UTF-8
+    # (sagemaker-containers 2.8.6 _worker.Request.content: get_data(as_text=True)), which keeps
+    # the mark as U+FEFF at the start of the text.
+    if request_body.startswith("\ufeff"):
+        request_body = request_body[1:]
     return CsvRows(
         [
             [cell.strip() for cell in row]
@@ -701,19 +765,27 @@ def split_csv_request(request_body: str | bytes) -> CsvRows:
 
 
 def rows_to_features(request: CsvRows, features: Sequence[str]) -> np.ndarray:
-    """The rows as an (n, number of features) array; ValueError names the first bad row."""
+    """The rows as an (n, number of features) array; ValueError names the first bad row.
+
+    A first row of column names (a header) reorders the data rows into the features' order, or
+    is refused when it does not name exactly the features (``header_order``).
+    """
     rows = request.rows
-    # A header (the feature names) may come first; "hello world" or a ';'-separated row is no
-    # header (one field), so it is reported as the data row it was meant to be.
+    order: list[int] | None = None
     if rows and _is_header(rows[0], features):
+        order = header_order(rows[0], features)
         rows = rows[1:]
     if not rows:
         raise ValueError(f"request body has no data rows; {_expected_row(features)}")
+    ordered = []
     for number, row in enumerate(rows, start=1):
+        if order is not None and len(row) == len(features):
+            row = [row[position] for position in order]
         problem = _row_problem(number, row, features)
         if problem:
             raise ValueError(problem)
-    return np.asarray([[float(cell) for cell in row] for row in rows], dtype="float64")
+        ordered.append(row)
+    return np.asarray([[float(cell) for cell in row] for row in ordered], dtype="float64")
 
 
 def parse_csv_request(request_body: str | bytes, features: Sequence[str]) -> np.ndarray:

@@ -7,7 +7,7 @@
 #   terraform    on PATH.
 #   variables    terraform/terraform.tfvars exists, OR the environment supplies them: any TF_VAR_*
 #                variable is set, or CI=true (a workflow passes TF_VAR_* and otherwise relies on
-#                the defaults in terraform/variables.tf, which are all complete).
+#                the defaults of terraform/'s variables, which are all complete).
 #   backend      $TF_BACKEND_FILE (default terraform/backend.hcl) exists, OR TF_STATE_BUCKET,
 #                TF_STATE_KEY and AWS_REGION are all set (the Makefile then passes them as
 #                -backend-config=...). With the file present, the variables are ignored.
@@ -37,7 +37,7 @@ if [[ -f terraform/terraform.tfvars ]]; then
 elif compgen -e | grep -q '^TF_VAR_'; then
   echo "✓ variables: TF_VAR_* environment ($(compgen -e | grep '^TF_VAR_' | paste -sd ' ' -))"
 elif [[ "${CI:-}" == "true" ]]; then
-  echo "✓ variables: CI=true, the defaults in terraform/variables.tf"
+  echo "✓ variables: CI=true, the defaults of terraform/'s variables"
 else
   missing "terraform/terraform.tfvars is missing: cp terraform/terraform.tfvars.example" \
     "terraform/terraform.tfvars and edit it (or export TF_VAR_<name> variables)."
@@ -55,7 +55,7 @@ else
   else
     missing "$backend_file is missing and ${unset_vars[*]} not set: write the file with" \
       "terraform -chdir=terraform/bootstrap output -raw backend_config_hcl > $backend_file" \
-      "(see README, 'Deploy to AWS'), or export TF_STATE_BUCKET, TF_STATE_KEY and AWS_REGION."
+      "(see docs/aws.md, 'Deploy'), or export TF_STATE_BUCKET, TF_STATE_KEY and AWS_REGION."
   fi
 fi
 

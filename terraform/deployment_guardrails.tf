@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------------------------
-# Guarded deployment (issue 12): SageMaker's blue/green canary with automatic rollback on the
+# Guarded deployment: SageMaker's blue/green canary with automatic rollback on the
 # endpoint alarms below, and the smoke-test Lambda the state machine runs once the endpoint is
 # InService. The state machine reads the settings from ${deployment_guardrails_json}.
 # ---------------------------------------------------------------------------------------------
@@ -76,37 +76,7 @@ resource "aws_cloudwatch_metric_alarm" "endpoint" {
 
 # ---- the smoke-test Lambda (lambdas/smoke_test) ----------------------------------------------
 
-resource "aws_cloudwatch_log_group" "smoke_test" {
-  #checkov:skip=CKV_AWS_158:Logs use CloudWatch's default encryption; a CMK per log group adds cost without a stated need.
-  #checkov:skip=CKV_AWS_338:Retention is a variable (log_retention_days); a one-year floor is not required for this project.
-  name              = "/aws/lambda/${local.smoke_test_name}"
-  retention_in_days = var.log_retention_days
-}
-
-data "aws_iam_policy_document" "smoke_test_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "smoke_test" {
-  name               = local.smoke_test_name
-  description        = "Role of the ${local.smoke_test_name} Lambda: reads evaluation reports, invokes the endpoint."
-  assume_role_policy = data.aws_iam_policy_document.smoke_test_assume.json
-}
-
 data "aws_iam_policy_document" "smoke_test" {
-  statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.smoke_test.arn}:*"]
-  }
-
   statement {
     sid       = "ReadEvaluationReports"
     actions   = ["s3:GetObject"]
@@ -130,29 +100,17 @@ data "aws_iam_policy_document" "smoke_test" {
   }
 }
 
-resource "aws_iam_role_policy" "smoke_test" {
-  name   = "smoke-test"
-  role   = aws_iam_role.smoke_test.id
-  policy = data.aws_iam_policy_document.smoke_test.json
-}
+module "smoke_test" {
+  source = "./modules/lambda_function"
 
-resource "aws_lambda_function" "smoke_test" {
-  #checkov:skip=CKV_AWS_117:The function calls S3 and the SageMaker runtime over their public endpoints; a VPC adds nothing.
-  #checkov:skip=CKV_AWS_173:No environment variables.
-  #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile; the zip is built and hashed by make in CI.
-  #checkov:skip=CKV_AWS_115:Reserving concurrency fails on a new account (quota 10, 10 kept unreserved).
-  #checkov:skip=CKV_AWS_116:Invoked synchronously by the state machine only, which retries and reports failures; no dead-letter queue applies.
-  #checkov:skip=CKV_AWS_50:One S3 read and one invocation; tracing adds no insight.
-  function_name    = local.smoke_test_name
+  name             = local.smoke_test_name
   description      = "Smoke-tests ${local.endpoint_name} after a deployment, against the evaluation's predictions."
-  role             = aws_iam_role.smoke_test.arn
+  role_description = "Role of the ${local.smoke_test_name} Lambda: reads evaluation reports, invokes the endpoint."
+  policy_name      = "smoke-test"
+  policy_json      = data.aws_iam_policy_document.smoke_test.json
   filename         = "${local.build_dir}/smoke_test.zip"
   source_code_hash = filebase64sha256("${local.build_dir}/smoke_test.zip")
-  handler          = "handler.lambda_handler"
-  runtime          = "python3.12"
   # A cold endpoint container may take a while to answer its first request.
-  timeout     = 120
-  memory_size = 128
-
-  depends_on = [aws_cloudwatch_log_group.smoke_test, aws_iam_role_policy.smoke_test]
+  timeout            = 120
+  log_retention_days = var.log_retention_days
 }

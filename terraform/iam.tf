@@ -310,13 +310,13 @@ data "aws_iam_policy_document" "state_machine" {
   statement {
     sid       = "CheckExecutionInput"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.input_validator.arn]
+    resources = [module.input_validator.function_arn]
   }
 
   statement {
     sid       = "SmokeTestDeployments"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.smoke_test.arn]
+    resources = [module.smoke_test.function_arn]
   }
 
   statement {

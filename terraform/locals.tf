@@ -40,46 +40,50 @@ locals {
   # SageMaker ARNs carry names in lowercase; the variables enforce lowercase so these match.
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
 
-  # The content hash is part of each key, so a script change yields a new pipeline definition.
-  prepare_script_md5  = filemd5("${local.ml_dir}/prepare.py")
-  evaluate_script_md5 = filemd5("${local.ml_dir}/evaluate.py")
-  sourcedir_md5       = filemd5("${local.build_dir}/sourcedir.tar.gz")
-  # Processing jobs download their code under its own file name and the pipeline definition runs
-  # /opt/ml/processing/input/code/<name>.py, so the hash goes in the prefix, not the name.
-  prepare_script_key  = "code/${local.prepare_script_md5}/prepare.py"
-  evaluate_script_key = "code/${local.evaluate_script_md5}/evaluate.py"
-  sourcedir_key       = "code/sourcedir-${local.sourcedir_md5}.tar.gz"
+  # The content hash is part of each key, so a code change yields a new pipeline definition.
+  sourcedir_md5 = filemd5("${local.build_dir}/sourcedir.tar.gz")
+  sourcedir_key = "code/sourcedir-${local.sourcedir_md5}.tar.gz"
+  # Each processing script with the sibling modules it imports (ml/code_bundles.json), staged
+  # under a prefix named after the bundle and a hash of its files. A job downloads the whole
+  # prefix into /opt/ml/processing/input/code, where the pipeline definition runs <name>.py, so
+  # the hash goes in the prefix, not in the file names.
+  code_bundles = jsondecode(file("${local.ml_dir}/code_bundles.json"))
+  code_bundle_prefixes = {
+    for name, files in local.code_bundles :
+    name => "code/${name}-${md5(join(",", [for file in files : filemd5("${local.ml_dir}/${file}")]))}"
+  }
+  code_objects = merge([
+    for name, files in local.code_bundles : {
+      for file in files : "${name}/${file}" => {
+        key    = "${local.code_bundle_prefixes[name]}/${file}"
+        source = "${local.ml_dir}/${file}"
+      }
+    }
+  ]...)
+  # Each bundle's prefix as a URI, read through its entry script's object (the bundle's first
+  # file) so that whatever names the URI is created after the upload.
+  code_bundle_uris = {
+    for name, files in local.code_bundles :
+    name => "s3://${local.bucket_name}/${dirname(aws_s3_object.code["${name}/${files[0]}"].key)}/"
+  }
 
   # The default data object, created by apply (s3.tf) so the first run has data. Referencing the
   # object orders it before the state machine and pipeline that name it.
   default_data_uri = "s3://${local.bucket_name}/${aws_s3_object.default_data.key}"
 
-  execution_defaults = {
-    data_uri                       = local.default_data_uri
-    label_column                   = var.label_column
-    feature_columns                = var.feature_columns
-    class_order                    = var.class_order
-    accuracy_threshold             = var.accuracy_threshold
-    deploy                         = var.deploy_endpoint
-    auto_approve                   = var.auto_approve
-    poll_interval_seconds          = var.pipeline_poll_interval_seconds
-    max_polls                      = var.pipeline_max_polls
-    max_tuning_jobs                = var.max_tuning_jobs
-    parallel_tuning_jobs           = var.parallel_tuning_jobs
-    endpoint_poll_interval_seconds = var.endpoint_poll_interval_seconds
-    max_endpoint_polls             = var.endpoint_max_polls
-  }
+  # execution_defaults, the map every execution's input is merged over, is generated from the
+  # execution input's schema (execution_input.generated.tf).
 
   # Placeholders of ml/pipeline_definition.json (tests/unit/test_terraform.py keeps them in sync).
   pipeline_template_vars = {
-    bucket              = local.bucket_name
-    sagemaker_role_arn  = local.sagemaker_role_arn
-    sklearn_image_uri   = data.aws_sagemaker_prebuilt_ecr_image.sklearn.registry_path
-    xgboost_image_uri   = data.aws_sagemaker_prebuilt_ecr_image.xgboost.registry_path
-    prepare_script_uri  = "s3://${local.bucket_name}/${aws_s3_object.prepare_script.key}"
-    evaluate_script_uri = "s3://${local.bucket_name}/${aws_s3_object.evaluate_script.key}"
-    train_source_uri    = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
-    default_data_uri    = local.default_data_uri
+    bucket             = local.bucket_name
+    sagemaker_role_arn = local.sagemaker_role_arn
+    sklearn_image_uri  = data.aws_sagemaker_prebuilt_ecr_image.sklearn.registry_path
+    xgboost_image_uri  = data.aws_sagemaker_prebuilt_ecr_image.xgboost.registry_path
+    prepare_code_uri   = local.code_bundle_uris["prepare"]
+    evaluate_code_uri  = local.code_bundle_uris["evaluate"]
+    train_source_uri   = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
+    default_data_uri   = local.default_data_uri
   }
 
   # Placeholders of statemachines/training_pipeline.asl.json; all of them sit inside JSON strings,
@@ -97,11 +101,11 @@ locals {
     endpoint_instance_type   = var.endpoint_instance_type
     model_name_prefix        = local.model_name_prefix
     # The state machine's first Task (terraform/input_validation.tf).
-    input_validator_function_arn = aws_lambda_function.input_validator.arn
+    input_validator_function_arn = module.input_validator.function_arn
     # Guarded deployment (terraform/deployment_guardrails.tf): the smoke test, the canary's
     # settings and rollback alarms (an escaped JSON document, like defaults_json), and where
     # each deployment attempt is recorded.
-    smoke_test_function_arn    = aws_lambda_function.smoke_test.arn
+    smoke_test_function_arn    = module.smoke_test.function_arn
     deployment_guardrails_json = trim(jsonencode(jsonencode(local.deployment_guardrails)), "\"")
   }
 

@@ -82,7 +82,7 @@ output "endpoint_invoke_command" {
 
 output "trigger_function_arn" {
   description = "ARN of the S3-upload trigger Lambda."
-  value       = aws_lambda_function.trigger.arn
+  value       = module.trigger.function_arn
 }
 
 output "trigger_function_console_url" {

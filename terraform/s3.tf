@@ -179,26 +179,20 @@ resource "aws_s3_bucket_notification" "this" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Staged code: the pipeline's processing scripts and the training source bundle.
+# Staged code: the processing scripts' bundles and the training source bundle.
 # ---------------------------------------------------------------------------------------------
 
-resource "aws_s3_object" "prepare_script" {
+resource "aws_s3_object" "code" {
+  for_each = local.code_objects
+
   bucket      = local.bucket_id
-  key         = local.prepare_script_key
-  source      = "${local.ml_dir}/prepare.py"
-  source_hash = local.prepare_script_md5
+  key         = each.value.key
+  source      = each.value.source
+  source_hash = filemd5(each.value.source)
 
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
 }
 
-resource "aws_s3_object" "evaluate_script" {
-  bucket      = local.bucket_id
-  key         = local.evaluate_script_key
-  source      = "${local.ml_dir}/evaluate.py"
-  source_hash = local.evaluate_script_md5
-
-  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
-}
 
 resource "aws_s3_object" "sourcedir" {
   bucket      = local.bucket_id

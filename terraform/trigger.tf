@@ -146,30 +146,6 @@ resource "aws_cloudwatch_metric_alarm" "trigger_queue_dead_letters" {
   alarm_actions       = [aws_sns_topic.notifications.arn]
 }
 
-resource "aws_cloudwatch_log_group" "trigger" {
-  #checkov:skip=CKV_AWS_158:Logs use CloudWatch's default encryption; a CMK per log group adds cost without a stated need.
-  #checkov:skip=CKV_AWS_338:Retention is a variable (log_retention_days); a one-year floor is not required for this project.
-  name              = "/aws/lambda/${local.trigger_name}"
-  retention_in_days = var.log_retention_days
-}
-
-data "aws_iam_policy_document" "trigger_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "trigger" {
-  name               = local.trigger_name
-  description        = "Role of the ${local.trigger_name} Lambda."
-  assume_role_policy = data.aws_iam_policy_document.trigger_assume.json
-}
-
 data "aws_iam_policy_document" "trigger" {
   statement {
     sid = "StartTrainingRuns"
@@ -211,12 +187,6 @@ data "aws_iam_policy_document" "trigger" {
   }
 
   statement {
-    sid       = "WriteOwnLogs"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.trigger.arn}:*"]
-  }
-
-  statement {
     sid = "XRayTracing"
     # X-Ray segment APIs have no resource-level permissions: AWS requires Resource "*".
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
@@ -224,56 +194,42 @@ data "aws_iam_policy_document" "trigger" {
   }
 }
 
-resource "aws_iam_role_policy" "trigger" {
-  name   = "start-state-machine"
-  role   = aws_iam_role.trigger.id
-  policy = data.aws_iam_policy_document.trigger.json
-}
+module "trigger" {
+  source = "./modules/lambda_function"
 
-resource "aws_lambda_function" "trigger" {
-  #checkov:skip=CKV_AWS_117:The function only calls AWS APIs; a VPC would add NAT/endpoints for no isolation gain.
-  #checkov:skip=CKV_AWS_173:Environment holds only ARNs, a prefix and a log level; no secrets to encrypt with a CMK.
-  #checkov:skip=CKV_AWS_272:Code signing needs a Signer profile; the zip is built and hashed by make in CI.
-  #checkov:skip=CKV_AWS_115:Reserving concurrency fails on a new account (quota 10, 10 kept unreserved); the FIFO queue serialises runs instead.
-  #checkov:skip=CKV_AWS_116:Only the SQS event source mapping invokes it, synchronously; the queue's redrive policy is its dead-letter queue.
-  function_name    = local.trigger_name
-  description      = "Starts ${local.state_machine_name} for queued uploads under data/raw/, one run at a time."
-  role             = aws_iam_role.trigger.arn
-  filename         = "${local.build_dir}/trigger.zip"
-  source_code_hash = filebase64sha256("${local.build_dir}/trigger.zip")
-  handler          = "handler.lambda_handler"
-  runtime          = "python3.12"
-  timeout          = local.trigger_timeout_seconds
-  memory_size      = 128
+  name               = local.trigger_name
+  description        = "Starts ${local.state_machine_name} for queued uploads under data/raw/, one run at a time."
+  role_description   = "Role of the ${local.trigger_name} Lambda."
+  policy_name        = "start-state-machine"
+  policy_json        = data.aws_iam_policy_document.trigger.json
+  filename           = "${local.build_dir}/trigger.zip"
+  source_code_hash   = filebase64sha256("${local.build_dir}/trigger.zip")
+  timeout            = local.trigger_timeout_seconds
+  tracing_mode       = "Active"
+  log_retention_days = var.log_retention_days
 
-  environment {
-    variables = {
-      STATE_MACHINE_ARN      = aws_sfn_state_machine.this.arn
-      NOTIFICATION_TOPIC_ARN = aws_sns_topic.notifications.arn
-      QUEUE_URL              = aws_sqs_queue.trigger_queue.url
-      RETRY_DELAY_SECONDS    = tostring(local.trigger_retry_seconds)
-      # One home for these keys: the Model Registry targets below write them.
-      DEPLOY_ONLY_INPUT_KEYS = join(",", [for event in values(local.registry_events) : event.input_key])
-      DATA_PREFIX            = "data/raw/"
-      LOG_LEVEL              = var.trigger_log_level
-    }
+  environment_variables = {
+    STATE_MACHINE_ARN      = aws_sfn_state_machine.this.arn
+    NOTIFICATION_TOPIC_ARN = aws_sns_topic.notifications.arn
+    QUEUE_URL              = aws_sqs_queue.trigger_queue.url
+    RETRY_DELAY_SECONDS    = tostring(local.trigger_retry_seconds)
+    # One home for these keys: the Model Registry targets below write them.
+    DEPLOY_ONLY_INPUT_KEYS = join(",", [for event in values(local.registry_events) : event.input_key])
+    DATA_PREFIX            = "data/raw/"
+    LOG_LEVEL              = var.trigger_log_level
   }
-
-  tracing_config {
-    mode = "Active"
-  }
-
-  depends_on = [aws_cloudwatch_log_group.trigger, aws_iam_role_policy.trigger]
 }
 
 resource "aws_lambda_event_source_mapping" "trigger" {
   event_source_arn = aws_sqs_queue.trigger_queue.arn
-  function_name    = aws_lambda_function.trigger.arn
+  function_name    = module.trigger.function_arn
   # One upload per invocation: the handler decides it, then either deletes it or keeps it.
   batch_size              = 1
   function_response_types = ["ReportBatchItemFailures"]
 
-  depends_on = [aws_iam_role_policy.trigger]
+  # CreateEventSourceMapping checks that the function's role may read the queue: the whole
+  # module (its role policy included) exists first.
+  depends_on = [module.trigger]
 }
 
 resource "aws_cloudwatch_event_rule" "trigger" {

@@ -158,7 +158,8 @@ variable "endpoint_variant_name" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Orchestration: defaults baked into every execution (each can be overridden in the input)
+# Orchestration. The defaults baked into every execution (each can be overridden in the input)
+# are variables generated from the execution input's schema: execution_input.generated.tf.
 # ---------------------------------------------------------------------------------------------
 
 variable "state_machine_name" {
@@ -172,137 +173,10 @@ variable "state_machine_name" {
   }
 }
 
-variable "label_column" {
-  description = "The CSV column holding the class label: the one dataset setting (prepare.py derives features, types and classes from the data). The default is the seed dataset's label column (data/raw/iris.csv)."
-  type        = string
-  default     = "Species"
-
-  validation {
-    # Stored in the model package's CustomerMetadataProperties (botocore's sagemaker model:
-    # CustomerMetadataValue, 1-256 characters of [\p{L}\p{Z}\p{N}_.:\/=+\-@]); the execution
-    # input's schema (contracts/execution_input.json) refuses the same names.
-    condition     = length(var.label_column) >= 1 && length(var.label_column) <= 256 && can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]+$", var.label_column))
-    error_message = "label_column must be 1-256 letters, digits, spaces or _ . : / = + - @ (it is stored in the model package metadata)."
-  }
-}
-
-variable "feature_columns" {
-  description = "Feature columns in the order the endpoint expects them; [] means every column but the label, in file order."
-  type        = list(string)
-  default     = []
-
-  validation {
-    # The list reaches prepare.py as JSON text in one processing container argument (at most 256
-    # characters in botocore's sagemaker model; contracts/execution_input.py COLUMN_LIST_TEXT_MAX).
-    condition     = length(distinct(var.feature_columns)) == length(var.feature_columns) && alltrue([for c in var.feature_columns : c != ""]) && length(jsonencode(var.feature_columns)) <= 256
-    error_message = "feature_columns must hold distinct, non-empty names whose JSON text fits 256 characters ([] = every column but the label)."
-  }
-}
-
-variable "class_order" {
-  description = "Class names in label-index order (the endpoint's probability order), naming exactly the labels present; [] means the sorted distinct labels."
-  type        = list(string)
-  default     = []
-
-  validation {
-    condition     = length(var.class_order) != 1 && length(distinct(var.class_order)) == length(var.class_order) && alltrue([for c in var.class_order : c != ""]) && length(jsonencode(var.class_order)) <= 256
-    error_message = "class_order must be [] or at least 2 distinct, non-empty class names whose JSON text fits 256 characters."
-  }
-}
-
-variable "accuracy_threshold" {
-  description = "Quality gate: the model is registered only if test accuracy is at least this value."
-  type        = number
-  default     = 0.9
-
-  validation {
-    condition     = var.accuracy_threshold >= 0 && var.accuracy_threshold <= 1
-    error_message = "accuracy_threshold must be between 0 and 1."
-  }
-}
-
-variable "max_tuning_jobs" {
-  description = "Total training jobs the hyperparameter tuner may run."
-  type        = number
-  default     = 9
-
-  validation {
-    condition     = var.max_tuning_jobs >= 1 && var.max_tuning_jobs <= 500 && floor(var.max_tuning_jobs) == var.max_tuning_jobs
-    error_message = "max_tuning_jobs must be an integer between 1 and 500."
-  }
-}
-
-variable "parallel_tuning_jobs" {
-  description = "Training jobs the tuner runs at the same time (<= max_tuning_jobs)."
-  type        = number
-  default     = 3
-
-  validation {
-    condition     = var.parallel_tuning_jobs >= 1 && var.parallel_tuning_jobs <= var.max_tuning_jobs && floor(var.parallel_tuning_jobs) == var.parallel_tuning_jobs
-    error_message = "parallel_tuning_jobs must be an integer between 1 and max_tuning_jobs."
-  }
-}
-
-variable "deploy_endpoint" {
-  description = "Default for the execution input `deploy`."
-  type        = bool
-  default     = false
-}
-
-variable "auto_approve" {
-  description = "Default for the execution input `auto_approve` (honoured only if allow_auto_approve is true)."
-  type        = bool
-  default     = false
-}
-
 variable "allow_auto_approve" {
   description = "Whether an execution may register its model as Approved; false forces PendingManualApproval."
   type        = bool
   default     = false
-}
-
-variable "pipeline_poll_interval_seconds" {
-  description = "Seconds the state machine waits between pipeline status polls."
-  type        = number
-  default     = 60
-
-  validation {
-    condition     = var.pipeline_poll_interval_seconds >= 1 && var.pipeline_poll_interval_seconds <= 3600
-    error_message = "pipeline_poll_interval_seconds must be between 1 and 3600."
-  }
-}
-
-variable "pipeline_max_polls" {
-  description = "Poll budget for the pipeline: the run fails after this many polls without a final status."
-  type        = number
-  default     = 120
-
-  validation {
-    condition     = var.pipeline_max_polls >= 1 && var.pipeline_max_polls <= 10000
-    error_message = "pipeline_max_polls must be between 1 and 10000."
-  }
-}
-
-variable "endpoint_poll_interval_seconds" {
-  description = "Seconds the state machine waits between endpoint status polls."
-  type        = number
-  default     = 30
-
-  validation {
-    condition     = var.endpoint_poll_interval_seconds >= 1 && var.endpoint_poll_interval_seconds <= 3600
-    error_message = "endpoint_poll_interval_seconds must be between 1 and 3600."
-  }
-}
-
-variable "endpoint_max_polls" {
-  description = "Poll budget for the endpoint to reach InService (a guarded update bakes twice: see deployment_baking_seconds)."
-  type        = number
-  default     = 120
-
-  validation {
-    condition     = var.endpoint_max_polls >= 1 && var.endpoint_max_polls <= 10000
-    error_message = "endpoint_max_polls must be between 1 and 10000."
-  }
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 #: How far a row's probabilities may sum from 1 (float32 rounding in the container's JSON).
 SUM_TOLERANCE = 1e-3
-#: Tolerance when the report names none (INTERFACES.md: evaluate.py writes 1e-4).
+#: Tolerance when the report names none (ml/evaluate.py writes 1e-4; contracts/README.md).
 DEFAULT_TOLERANCE = 1e-4
 #: An answer is quoted up to this many characters in a verdict: enough to recognise it.
 QUOTE_CHARS = 200
@@ -45,7 +45,7 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 def class_names(report: dict[str, Any]) -> list[str]:
     """The classes the endpoint answers for, in order: the report's dataset contract.
 
-    Reports written before the dataset contract (issue 11) carry ``class_names`` at the top.
+    Reports written before the dataset contract carry ``class_names`` at the top.
     """
     contract = report.get("dataset_contract")
     names = contract.get("class_names") if isinstance(contract, dict) else None

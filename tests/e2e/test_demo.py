@@ -20,6 +20,7 @@ import pytest
 from local import demo, terraform_local
 from local.demo import Console, LocalStack
 from ml import train
+from tests.helpers import demo_output
 
 pytestmark = pytest.mark.e2e
 
@@ -70,17 +71,23 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
     bad = tmp_path / "iris.csv"
     bad.write_text("\n".join(lines) + "\n")
 
-    result = demo.run_once(stack, bad, Console())
+    printed = io.StringIO()
+    result = demo.run_once(stack, bad, Console(printed))
 
     assert result.status == "FAILED"
     assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
-    # Issue 10 item 4: named, with prepare's own message first (file, line, column, expected).
+    # Named, with prepare's own message first (file, line, column, expected).
     assert result.error == "DataValidationError"
     assert (result.cause or "").startswith(
         "DataValidationError: iris.csv line 6 (data row 5), column 'SepalWidth': value 'abc' is "
         "not a number (expected a decimal number such as 5.1) (SageMaker pipeline execution "
     ), result.cause
     assert result.failing_state == "DataInvalid"
+    # The failed run's report: what failed, where and why, kept under the run's name.
+    assert result.report is not None and result.report.parent.name == result.execution_name
+    failure_page = result.report.read_text(encoding="utf-8")
+    assert 'data-section="failure"' in failure_page and "DataInvalid" in failure_page
+    assert "column &#39;SepalWidth&#39;: value &#39;abc&#39; is not a number" in failure_page
     sent = published(stack, notifications)
     failures = [n for n in sent if n["subject"] == "Training run failed: DataValidationError"]
     assert [json.loads(str(n["message"]))["cause"] for n in failures] == [result.cause], sent
@@ -90,14 +97,23 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
         sagemaker.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"] == []
     )
     assert sagemaker.list_endpoints()["Endpoints"] == []
+    # The failure points at files that exist (the emulator's memory goes when it stops).
+    assert result.kept is not None and result.kept.history is not None
+    history = json.loads(result.kept.history.read_text())
+    assert any(event["type"] == "ExecutionFailed" for event in history)
+    assert str(result.kept.history.name) in printed.getvalue()
+    assert "aws stepfunctions" not in printed.getvalue()
 
 
 def test_upload_trains_registers_deploys_and_serves_the_model(
     stack: LocalStack, notifications: str, tmp_path: Path
 ) -> None:
-    result = demo.run_once(stack, ROOT / "data" / "raw" / "iris.csv", Console())
+    printed = io.StringIO()
+    result = demo.run_once(stack, ROOT / "data" / "raw" / "iris.csv", Console(printed))
 
     assert result.status == "SUCCEEDED", (result.error, result.cause)
+    # The README's quick-start output shows the fields this run printed, in the same order.
+    assert demo_output.shape(printed.getvalue()) == demo_output.shape(demo_output.readme_sample())
     assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
     for state in ("StartPipeline", "QualityGate", "RegisterModel", "CreateEndpoint", "Deployed"):
         assert state in result.states
@@ -112,6 +128,12 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
     assert statistics["S3Uri"] == output["evaluation_uri"]
     attached = demo.read_evaluation(stack, statistics["S3Uri"])
     assert attached["multiclass_classification_metrics"]["accuracy"]["value"] == output["accuracy"]
+    # The drift baseline beside the report: the training split's bins, the test split's classes.
+    drift_baseline = demo.read_evaluation(
+        stack, statistics["S3Uri"].rsplit("/", 1)[0] + "/baseline.json"
+    )
+    assert drift_baseline["feature_columns"] == attached["dataset_contract"]["feature_columns"]
+    assert drift_baseline["predictions"]["rows"] == attached["row_counts"]["test"]
 
     # The endpoint answers with the registered model: load it directly and compare.
     assert result.prediction is not None
@@ -126,7 +148,19 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
     best = max(range(len(expected)), key=expected.__getitem__)
     assert result.prediction["label"] == attached["dataset_contract"]["class_names"][best]
 
-    assert result.report is not None and result.report.exists()
+    assert result.report is not None and result.report.parent.name == result.execution_name
+    page = result.report.read_text(encoding="utf-8")
+    assert "Passed the quality gate" in page and "<code>validation:mlogloss</code>" in page
+    assert "2 trials, 0 failed" in page
+    # The evaluation step wrote its own report beside evaluation.json, in the container's stack.
+    bucket, _, key = output["evaluation_uri"].removeprefix("s3://").partition("/")
+    step_page = (
+        stack.client("s3")
+        .get_object(Bucket=bucket, Key=key.replace("evaluation.json", "report.html"))["Body"]
+        .read()
+        .decode("utf-8")
+    )
+    assert "matplotlib 3.4.1" in step_page and "the quality gate decides after" in step_page
     sent = published(stack, notifications)
     assert any(n["subject"] == "Training run succeeded" for n in sent), sent
 

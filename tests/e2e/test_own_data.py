@@ -1,4 +1,4 @@
-"""`make demo DATA=<csv> LABEL=<column>` on datasets that are not iris (issue 11, item 4).
+"""`make demo DATA=<csv> LABEL=<column>` on datasets that are not iris.
 
 Two real datasets scikit-learn ships (no download): wine (3 classes, 13 features, numeric labels
 0/1/2 in the last column) and breast cancer (binary, 30 features whose names hold spaces, the label

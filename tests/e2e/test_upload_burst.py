@@ -1,4 +1,4 @@
-"""A burst of uploads on the emulator: every one is accounted for (issue 10 item 2).
+"""A burst of uploads on the emulator: every one is accounted for.
 
 Real Terraform, the real S3 -> EventBridge -> SQS FIFO -> Lambda trigger path and real training
 (minimal tuning). 22 uploads land within a few seconds: good CSVs (one with an upper-case
@@ -135,7 +135,7 @@ def test_a_burst_of_uploads_is_each_in_one_run_or_one_notification(
     for before, after in itertools.pairwise(ordered):
         assert before["stopDate"] <= after["startDate"], (before["name"], after["name"])
 
-    # Every run trained on its own copy of exactly its upload (issue 10 item 1).
+    # Every run trained on its own copy of exactly its upload.
     for run in runs:
         copies = s3.list_objects_v2(Bucket=bucket, Prefix=f"runs/{run['name']}/input/")
         assert [o["Key"].rsplit("/", 1)[-1] for o in copies.get("Contents", [])] == [

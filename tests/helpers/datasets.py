@@ -1,6 +1,6 @@
 """Real non-iris datasets as CSV files for the ML script tests (scikit-learn's bundled copies).
 
-Each is shaped to exercise what issue 11 asks of "any tabular dataset": breast cancer is binary
+Each is shaped to exercise what "any tabular dataset" asks of the pipeline: breast cancer is binary
 with its string label in the SECOND column and spaces in every feature name; wine is 3 classes
 of 13 features with a numeric label (the cultivar 1..3, as in the UCI original) in the FIRST column.
 """

@@ -1,8 +1,10 @@
-"""Load the real-shaped event payloads kept as JSON files in `tests/events/`."""
+"""Load the real-shaped event payloads kept as JSON files in `tests/events/` (and name the JSON
+Lines files there, such as data capture's)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +23,12 @@ def load_event(name: str) -> dict[str, Any]:
         raise FileNotFoundError(f"no event payload {path}; available: {available}")
     event: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return event
+
+
+def event_file(name: str) -> Path:
+    """The path of `tests/events/<name>` (any suffix, e.g. a `.jsonl` capture file)."""
+    path = EVENTS_DIR / name
+    if not path.is_file():
+        available = sorted(os.listdir(EVENTS_DIR))
+        raise FileNotFoundError(f"no event file {path}; available: {available}")
+    return path

@@ -14,7 +14,7 @@ import hcl2
 from hcl2.utils import SerializationOptions
 
 from devtools.generated import render
-from ml.pipeline import DEFINITION_PATH
+from ml.pipeline import DEFINITION_PATH, code_bundles
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -27,8 +27,8 @@ VALUES = {
     "sagemaker_role_arn": ROLE_ARN,
     "sklearn_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1",
     "xgboost_image_uri": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1",
-    "prepare_script_uri": f"s3://{BUCKET}/code/prepare.py",
-    "evaluate_script_uri": f"s3://{BUCKET}/code/evaluate.py",
+    "prepare_code_uri": f"s3://{BUCKET}/code/prepare/",
+    "evaluate_code_uri": f"s3://{BUCKET}/code/evaluate/",
     "train_source_uri": f"s3://{BUCKET}/code/sourcedir.tar.gz",
     "default_data_uri": f"s3://{BUCKET}/data/raw/iris.csv",
 }
@@ -40,6 +40,17 @@ def rendered_text() -> str:
 
 def rendered_definition() -> dict[str, Any]:
     return dict(json.loads(rendered_text()))
+
+
+def stage_code_bundles(s3: Any, bucket: str = BUCKET) -> None:
+    """Upload each processing script's bundle under its VALUES prefix, as Terraform stages it."""
+    for name, files in code_bundles().items():
+        uri = VALUES.get(f"{name}_code_uri")
+        if uri is None:
+            continue  # a bundle the pipeline does not run (the monitor's)
+        prefix = uri.removeprefix(f"s3://{bucket}/")
+        for file in files:
+            s3.put_object(Bucket=bucket, Key=prefix + file, Body=(ROOT / "ml" / file).read_bytes())
 
 
 # ---- the SageMaker execution role, as terraform/iam.tf writes it --------------------------

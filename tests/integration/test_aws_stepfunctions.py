@@ -160,7 +160,7 @@ def test_named_executions_keep_their_name(emulator: None) -> None:
     assert arn.endswith(":execution:m:run-1")
 
 
-# ---------------------------------------------------------------- lambda:invoke (issue 10 item 3)
+# ---------------------------------------------------------------- lambda:invoke
 
 
 def _zip(source: str) -> bytes:

@@ -1,4 +1,4 @@
-"""`terraform apply` alone leaves the default data object in the bucket (issue 9 #2).
+"""`terraform apply` alone leaves the default data object in the bucket.
 
 The real module is applied to the emulator: afterwards the object the execution defaults name
 exists with the repo's iris CSV, the apply started no run (the object is outside the trigger's

@@ -1,4 +1,4 @@
-"""Guarded deployment through the real state machine on the emulator (issue 12).
+"""Guarded deployment through the real state machine on the emulator.
 
 Real models are served by the emulator: a corrupt artifact cannot be loaded (an update is rolled
 back by SageMaker, a new endpoint ends Failed), and a model that answers differently from its

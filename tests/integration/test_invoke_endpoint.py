@@ -209,7 +209,7 @@ def test_bad_body_is_a_model_error_with_the_scripts_message(
 
 
 def test_words_and_wrong_delimiter_get_precise_400s(aws: dict[str, Any], model_dir: Path) -> None:
-    """Issue 10 #6: "hello world" and a ';' row say what is wrong, not "no data rows"."""
+    """Words such as "hello world" and a ';' row say what is wrong, not "no data rows"."""
     endpoint = deploy_from_package(aws, upload_model(aws, model_dir, "models/c/model.tar.gz"))
     expected = "expected 4 comma-separated numbers (SepalLength,SepalWidth,PetalLength,PetalWidth)"
     for body, message in [
@@ -236,7 +236,7 @@ def original(caught: pytest.ExceptionInfo[ClientError]) -> tuple[int, dict[str, 
 def test_unsupported_content_type_is_the_containers_415(
     aws: dict[str, Any], model_dir: Path
 ) -> None:
-    """Issue 9 #9: a wrong content type is a 415 client error, never a 500."""
+    """A wrong content type is a 415 client error, never a 500."""
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/b/model.tar.gz")))
 
     with pytest.raises(ClientError) as caught:
@@ -301,7 +301,7 @@ def test_an_exception_in_the_script_is_the_containers_html_500(
 def test_code_inside_the_model_serves_with_opt_ml_model_code(
     aws: dict[str, Any], model_dir: Path, tmp_path: Path
 ) -> None:
-    """Issue 9 #8: model.tar.gz carries code/train.py; no separate sourcedir tarball is needed."""
+    """model.tar.gz carries code/train.py; no separate sourcedir tarball is needed."""
     self_contained = tmp_path / "model"
     shutil.copytree(model_dir, self_contained)
     train.copy_code_into_model(self_contained, ROOT / "ml" / "train.py")
@@ -454,5 +454,5 @@ def test_the_script_named_by_sagemaker_program_is_the_one_run(
     assert answer["json"] == {
         "files": [train.CONTRACT_FILE_NAME, train.METADATA_FILE_NAME, train.MODEL_FILE_NAME]
     }
-    # A bare string from output_fn goes out as Flask's default type (the defect of issue 9 #9).
+    # A bare string from output_fn goes out as Flask's default type: the defect guarded here.
     assert answer["ContentType"].startswith("text/html")

@@ -1,4 +1,4 @@
-"""A new account's Lambda concurrency limits on the emulator (issue 8 item 5, issue 9 #5).
+"""A new account's Lambda concurrency limits on the emulator.
 
 Lambda quotas (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): a new
 account may run 10 concurrent executions, and Lambda keeps a minimum unreserved, so any reserved
@@ -121,7 +121,7 @@ def test_limits_come_from_the_environment_in_the_server_process(
 
 
 def test_terraform_reserves_no_concurrency_a_new_account_refuses(emulator: None) -> None:
-    # Issue 9 #5: every reserved_concurrent_executions in terraform/ must apply on a new
+    # Every reserved_concurrent_executions in terraform/ must apply on a new
     # account. Applying the real module to the emulator (tests/integration/test_emulator.py)
     # fails the same way; this is the quick check.
     values = [

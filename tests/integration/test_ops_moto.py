@@ -185,7 +185,7 @@ def test_status_without_executions(stack: Stack, outputs: Path) -> None:
 
 
 def test_status_shows_how_many_uploads_wait_in_each_queue(stack: Stack, tmp_path: Path) -> None:
-    """Issue 10 item 2: the FIFO queue (waiting / in flight) and both dead-letter queues."""
+    """The FIFO queue (waiting / in flight) and both dead-letter queues."""
     sqs = boto3.client("sqs", region_name=REGION)
     fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
     urls = {

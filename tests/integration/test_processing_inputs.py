@@ -1,4 +1,4 @@
-"""The executor's processing inputs read S3 the way ProcessingS3Input documents (issue 10 item 1).
+"""The executor's processing inputs read S3 the way ProcessingS3Input documents.
 
 ``S3Prefix``: "SageMaker uses all objects with the specified key name prefix", so a sibling key
 that merely starts like the URI is read too (the contamination a run must avoid by naming its own

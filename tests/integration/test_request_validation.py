@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 ROLE = "arn:aws:iam::123456789012:role/r"
 UNCHECKED = Config(parameter_validation=False)
-# Issue 9 #10: the repo's own test key, as a RegisterModel metadata value.
+# The repo's own test key, as a RegisterModel metadata value.
 BAD_METADATA_VALUE = "s3://bucket/data/raw/iris v2+extra 100%.CSV"
 
 
@@ -250,7 +250,7 @@ def test_unicode_classes_and_supplementary_characters_follow_java() -> None:
 def test_registration_never_fails_after_the_pipeline_for_the_repos_own_test_key(
     emulator: None,
 ) -> None:
-    # Issue 9 #10 on the strict emulator: a data key with a space and "%" (the repo's own test
+    # On the strict emulator: a data key with a space and "%" (the repo's own test
     # key) must not make RegisterModel fail after the whole pipeline has run. Either the run
     # registers the model, or it is refused before the pipeline starts.
     from tests.helpers.stack import BUCKET, Stack, evaluation_report

@@ -37,6 +37,7 @@ from tests.helpers.pipeline_definition import (
     VALUES,
     rendered_text,
     sagemaker_policy,
+    stage_code_bundles,
 )
 from tests.helpers.pipeline_definition import rendered_definition as _definition
 
@@ -64,7 +65,7 @@ def test_last_metric_takes_the_last_match() -> None:
     assert tuning.last_metric(regex, "nothing here") is None
 
 
-# Issue 9 #3 / issue 8 item 4: the tuner reads the objective the service's way for this image.
+# The tuner reads the objective the service's way for this image.
 XGBOOST_LOG = (
     "[0]\ttrain-merror:0.05000\ttrain-mlogloss:0.74\tvalidation-merror:0.06667"
     "\tvalidation-mlogloss:0.75123\n"
@@ -181,10 +182,7 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(SAGEMAKER_TRUST))
     _put_role_policy(iam, sagemaker_policy())
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key="code/prepare.py", Body=(ROOT / "ml/prepare.py").read_bytes())
-    s3.put_object(
-        Bucket=BUCKET, Key="code/evaluate.py", Body=(ROOT / "ml/evaluate.py").read_bytes()
-    )
+    stage_code_bundles(s3)
     s3.put_object(
         Bucket=BUCKET,
         Key="code/sourcedir.tar.gz",
@@ -294,11 +292,28 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert "binary_classification_metrics" not in report
     assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
     assert report["dataset_contract"] == contract
+    # The run report, beside evaluation.json, rendered in the evaluation step under the image's
+    # jinja2 and matplotlib (the container's interpreter).
+    page = (
+        s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/report.html")["Body"]
+        .read()
+        .decode("utf-8")
+    )
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'data-section="confusion-matrix"' in page and "validation:mlogloss" in page
+    assert "matplotlib 3.4.1" in page, "rendered by the container's matplotlib"
     # Jobs on the XGBoost 1.7-1 image train and evaluate under the container's xgboost, the one
     # that serves the model (local/container_python.py): never the emulator's own.
     container_xgboost = _container_xgboost_version()
     assert report["model"]["trained_with_xgboost_version"] == container_xgboost
     assert report["xgboost_version"] == container_xgboost
+    # The drift baseline: prepare.py's (from its code bundle), completed by evaluate.py beside
+    # the report with the predicted classes on the test split.
+    monitoring = json.loads(
+        s3.get_object(Bucket=BUCKET, Key=f"evaluation/{execution_id}/baseline.json")["Body"].read()
+    )
+    assert monitoring["feature_columns"] == contract["feature_columns"]
+    assert monitoring["source"]["rows"] == 90 and monitoring["predictions"]["rows"] == 30
 
     trials = [e for e in events if e["type"] == "trial_finished"]
     assert len(trials) == 3 and all(t["status"] == "Completed" for t in trials)
@@ -348,7 +363,7 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
 
 
 def test_a_binary_dataset_takes_the_binary_branch(stack: dict[str, Any]) -> None:
-    """Issue 11 #2: two classes ─► CheckProblemType True ─► binary:logistic tuned on
+    """Two classes ─► CheckProblemType True ─► binary:logistic tuned on
     validation:logloss, evaluated with binary_classification_metrics; nothing multiclass runs."""
     s3, sm = stack["s3"], stack["sm"]
     # scikit-learn's breast cancer set: string labels in the second column, spaces in names.
@@ -501,11 +516,11 @@ def test_a_missing_container_interpreter_fails_the_step_before_any_job(
     steps = _steps(sm, arn)
     assert steps["PrepareData"]["StepStatus"] == "Succeeded"  # the scikit-learn image
     reason = steps[TUNE_MULTICLASS]["FailureReason"]
-    assert str(missing) in reason and "make setup" in reason
+    assert str(missing) in reason and "make container-envs" in reason
     assert "Metadata" not in steps[TUNE_MULTICLASS] or not steps[TUNE_MULTICLASS]["Metadata"]
 
 
-# Issue 8 item 1: every job's S3 access is authorised against the SageMaker role.
+# Every job's S3 access is authorised against the SageMaker role.
 MODELS = "${local.bucket_arn}/models/*"
 
 
@@ -556,7 +571,7 @@ def test_a_role_sagemaker_cannot_assume_fails_the_step(stack: dict[str, Any]) ->
     assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
 
 
-# Issue 8: the pipeline's own calls are made as the pipeline's RoleArn, so terraform/iam.tf's
+# The pipeline's own calls are made as the pipeline's RoleArn, so terraform/iam.tf's
 # RunPipelineJobs and PassSelfToJobs statements decide, as on AWS.
 
 
@@ -591,7 +606,7 @@ def test_the_tuning_step_needs_create_hyper_parameter_tuning_job(stack: dict[str
     assert sm.list_training_jobs()["TrainingJobSummaries"] == []
 
 
-# --------------------------------------------------------------------- Condition steps (#11)
+# --------------------------------------------------------------------- Condition steps
 # A pipeline of tiny processing steps around a Condition on a parameter: what runs, what
 # ListPipelineExecutionSteps shows, with no dependency on the ML scripts. Developer guide,
 # Condition step: https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-steps.html

@@ -335,7 +335,7 @@ DATA_MESSAGE = (
 
 
 def test_a_data_error_is_named_with_the_scripts_message_first(stack: Stack) -> None:
-    """Issue 10 item 4: the error is DataValidationError and the cause starts with the message."""
+    """The error is DataValidationError and the cause starts with the message."""
     sagemaker.set_pipeline_runner(fail_processing_with(stack, DATA_MESSAGE))
 
     run = stack.run({})
@@ -579,7 +579,7 @@ def test_poll_budget_exhausted_stops_the_pipeline(stack: Stack) -> None:
     assert [n["message"]["error"] for n in stack.notifications()] == ["PipelinePollBudgetExhausted"]
 
 
-# (input, field the cause must name, what the cause must say is allowed): issue 10 item 3.
+# (input, field the cause must name, what the cause must say is allowed).
 REFUSED_INPUTS: list[tuple[Any, str, str]] = [
     ({"deplyo": False}, "deplyo", "did you mean deploy?"),
     ({"max_tuning_jobs": 2.5}, "max_tuning_jobs", "a whole number from 1 to 500"),
@@ -801,7 +801,7 @@ def test_rejecting_a_package_that_is_not_serving_is_quiet(stack: Stack) -> None:
     assert stack.notifications() == []
 
 
-# ---------------------------------------------------------------- error names (issue 9 items 4, 12)
+# ---------------------------------------------------------------- error names
 
 
 def test_first_deploy_tells_not_found_from_the_error_it_really_gets(stack: Stack) -> None:
@@ -847,7 +847,7 @@ def test_throttled_pipeline_polling_is_retried(stack: Stack) -> None:
     assert task_errors(run, "describePipelineExecution") == ["SageMaker.SageMakerException"]
 
 
-# ---------------------------------------------------------------- metadata values (issue 9 item 10)
+# ---------------------------------------------------------------- metadata values
 
 _METADATA_VALUE = (
     botocore.session.get_session().get_service_model("sagemaker").shape_for("CustomerMetadataValue")
@@ -903,7 +903,7 @@ def test_an_execution_name_that_cannot_be_stored_is_refused_before_the_pipeline(
     assert [n["message"]["error"] for n in stack.notifications()] == ["InvalidExecutionInput"]
 
 
-# ---------------------------------------------------------------- endpoint status (issue 9 item 7)
+# ---------------------------------------------------------------- endpoint status
 
 
 def _deployed(stack: Stack) -> None:
@@ -974,7 +974,7 @@ def test_a_deleting_endpoint_is_waited_for_then_created(stack: Stack) -> None:
     assert "DeleteFailedEndpoint" not in run.states
 
 
-# ------------------------------------------------------------ idempotent events (issue 9 item 6)
+# ------------------------------------------------------------ idempotent events
 
 
 def test_the_same_approval_delivered_twice_deploys_once(stack: Stack) -> None:
@@ -1060,7 +1060,7 @@ def test_approval_of_the_package_a_deleting_endpoint_had_deploys_it_again(stack:
     assert stack.endpoints() == [ENDPOINT]
 
 
-# ---------------------------------------------------- exact input (issue 10 item 1)
+# ---------------------------------------------------- exact input
 
 
 def reading_input(stack: Stack, read: dict[str, bytes], before: Callable[[], None]) -> None:
@@ -1161,7 +1161,7 @@ def test_a_missing_object_fails_before_the_pipeline_with_a_notification(stack: S
 
 
 def test_a_named_version_is_trained_on_even_after_newer_uploads_of_the_key(stack: Stack) -> None:
-    """Two uploads of one key queue two runs: each trains on its own upload (issue 10 item 2)."""
+    """Two uploads of one key queue two runs: each trains on its own upload."""
     data_uri = f"s3://{BUCKET}/data/raw/same.csv"
     first = stack.put_data(data_uri, b"first upload\n")
     stack.put_data(data_uri, b"second upload\n")

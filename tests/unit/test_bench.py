@@ -92,7 +92,7 @@ def test_latency_fields_are_the_endpoint_schema() -> None:
 
 
 def test_issue_fields_are_the_schema() -> None:
-    """The field names issue #11 item 6 requires, verbatim."""
+    """The field names results.json must carry, verbatim."""
     required = {
         "rows",
         "input_bytes",

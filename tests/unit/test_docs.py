@@ -1,32 +1,256 @@
-"""README.md stays true: the Terraform variables table is current, the commands exist."""
+"""README.md and docs/ stay true: every `make` command they show exists with the variables it
+reads, every relative link resolves, each page lists its own contents, the generated tables are
+current, and the README's demo output has the shape a real demo prints."""
 
 from __future__ import annotations
 
+import ast
+import io
 import re
+import shlex
 from pathlib import Path
 
-from devtools import tfdocs
+import pytest
+
+from devtools import makefile, reference, tfdocs
+from local import demo
+from tests.helpers import demo_output
 
 ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+DOCS = [README, *PAGES]
+README_LIMIT = 12_000
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+INLINE = re.compile(r"`([^`\n]+(?:\n[^`\n]+)?)`")
+#: ``make`` as a command: a line's or a span's first word, or after ``&&``, ``;``, ``|``, ``$``.
+MAKE_CALL = re.compile(r"(?:^|&&|;|\||\$)\s*make\s+([^\n#&;|]*)", re.MULTILINE)
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
-def test_terraform_variables_table_is_current() -> None:
-    readme = tfdocs.README.read_text(encoding="utf-8")
-    assert readme == tfdocs.render(readme, tfdocs.table()), (
-        "README.md's Terraform variables table is stale: run `make docs`"
+# ---------------------------------------------------------------- make commands
+
+
+def code_texts(text: str) -> list[str]:
+    """Every code block's body and every inline code span (outside the blocks)."""
+    blocks = FENCE.findall(text)
+    prose = FENCE.sub("", text)
+    return blocks + [span.replace("\n", " ") for span in INLINE.findall(prose)]
+
+
+def make_commands(text: str) -> list[tuple[str, list[str]]]:
+    """``(target, [VAR, ...])`` for each ``make target [VAR=value ...]`` the text shows.
+    Optional parts written ``[VAR=...]`` count too; a bare ``make`` (the default goal) does not."""
+    found = []
+    for code in code_texts(text):
+        for match in MAKE_CALL.finditer(code):
+            command = re.sub(r"<[^>]*>", "PLACEHOLDER", match.group(1))  # <local .csv>
+            words = shlex.split(command.replace("[", " ").replace("]", " "), posix=True)
+            words = [w for w in words if not w.startswith("-")]
+            if not words or "=" in words[0]:
+                continue
+            target, rest = words[0], words[1:]
+            variables = []
+            for word in rest:
+                name, equals, _ = word.partition("=")
+                if not equals:
+                    break  # prose or a second command: the command's variables end here
+                variables.append(name)
+            found.append((target, variables))
+    return found
+
+
+def test_the_extractor_reads_blocks_spans_options_and_chains() -> None:
+    text = (
+        "Run `make demo KEEP=1` or `make start [DEPLOY=1] [WAIT=1]`.\n"
+        "```bash\nmake status && make models   # comment\n"
+        'make demo DATA=path/to/a.csv LABEL="a label"\n```\n'
+        "GNU make, not a command; `make` alone is the default goal; `make demo\n"
+        "DATA=<local .csv> LABEL=<its label column>` spans two lines."
     )
+    assert make_commands(text) == [
+        ("status", []),
+        ("models", []),
+        ("demo", ["DATA", "LABEL"]),
+        ("demo", ["KEEP"]),
+        ("start", ["DEPLOY", "WAIT"]),
+        ("demo", ["DATA", "LABEL"]),
+    ]
 
 
-def test_table_lists_every_variable() -> None:
+def _every_command() -> list[tuple[str, str, list[str]]]:
+    return [
+        (path.relative_to(ROOT).as_posix(), target, variables)
+        for path in DOCS
+        for target, variables in make_commands(path.read_text(encoding="utf-8"))
+    ]
+
+
+def test_the_docs_show_make_commands() -> None:
+    shown = {target for _, target, _ in _every_command()}
+    assert {"demo", "test", "local-up", "status", "deploy", "destroy", "endpoint-down"} <= shown
+
+
+def test_every_make_command_shown_names_a_target_and_variables_it_reads() -> None:
+    parsed = makefile.load()
+    wrong = []
+    for page, target, variables in _every_command():
+        if target not in parsed.rules:
+            wrong.append(f"{page}: make {target}: no such target")
+            continue
+        reads = parsed.reads(target)
+        wrong += [
+            f"{page}: make {target} {name}=...: make {target} does not read {name}"
+            for name in variables
+            if name not in reads
+        ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_variable_the_target_does_not_read_is_caught() -> None:
+    parsed = makefile.load()
+    assert "ROW" in parsed.reads("predict")
+    assert "ROW" not in parsed.reads("demo")
+    assert {"DATA", "LABEL", "KEEP", "DEPLOY", "TUNING_JOBS", "PYTHON"} <= parsed.reads("demo")
+
+
+# ---------------------------------------------------------------- pages and links
+
+
+def test_readme_reads_in_five_minutes() -> None:
+    size = len(README.read_text(encoding="utf-8"))
+    assert size <= README_LIMIT, f"README.md has {size} characters; at most {README_LIMIT}"
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    return {slug(h) for h in re.findall(r"^#{1,6} (.+)$", text, flags=re.MULTILINE)}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_each_page_lists_its_own_contents(page: Path) -> None:
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    sections = [h for h in re.findall(r"^## (.+)$", text, flags=re.MULTILINE) if h != "Contents"]
+    contents = text.split("## Contents", 1)
+    assert len(contents) == 2, f"{page.name} has no '## Contents'"
+    listed = re.findall(r"^- \[[^\]]+\]\(#([^)]+)\)", contents[1].split("\n## ", 1)[0], re.M)
+    assert listed == [slug(s) for s in sections], f"{page.name}: contents and sections differ"
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_every_relative_link_resolves(path: Path) -> None:
+    broken = []
+    for target in LINK.findall(FENCE.sub("", path.read_text(encoding="utf-8"))):
+        if re.match(r"[a-z]+://", target) or target.startswith("mailto:"):
+            continue
+        file, _, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+            broken.append(f"{target}: no such heading")
+    assert not broken, f"{path.name}: {broken}"
+
+
+# ---------------------------------------------------------------- generated tables
+
+
+def test_the_reference_tables_are_current() -> None:
+    page = reference.PAGE.read_text(encoding="utf-8")
+    assert page == reference.render(page), "docs/reference.md is stale: run `make docs`"
+
+
+def test_the_terraform_table_lists_every_variable() -> None:
     table = tfdocs.table()
     for name, _ in tfdocs.variables():
         assert f"| `{name}` |" in table
 
 
-def test_every_make_target_the_readme_names_exists() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, flags=re.MULTILINE))
-    named = set(re.findall(r"`make ([a-z][a-z0-9-]*)", readme))
-    assert named, "the README names make targets"
-    assert named <= targets, f"README names missing targets: {sorted(named - targets)}"
+# ---------------------------------------------------------------- the demo's output
+
+
+def _printed_summary(tmp_path: Path) -> str:
+    """What print_summary prints for a deployed, successful run (every field set)."""
+    (tmp_path / "report.html").write_text("<html></html>")
+    evaluation = {
+        "multiclass_classification_metrics": {
+            "accuracy": {"value": 0.97},
+            "weighted_f1": {"value": 0.96},
+        },
+        "model": {"hyperparameters": {"eta": "0.2", "max_depth": "4"}},
+    }
+    result = demo.RunResult(
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:s3-iris-1",
+        execution_name="s3-iris-1",
+        status="SUCCEEDED",
+        states=["CheckInput", "WaitForPipeline", "WaitForPipeline", "NotifySuccess"],
+        output={
+            "label_column": "Species",
+            "problem_type": "multiclass",
+            "class_names": ["a", "b"],
+            "accuracy": 0.97,
+            "accuracy_threshold": 0.9,
+            "model_package_arn": "arn:aws:sagemaker:us-east-1:1:model-package/g/1",
+            "approval_status": "Approved",
+            "deployment": {"deployed": True, "endpoint_name": "e"},
+        },
+        evaluation=evaluation,
+        prediction={
+            "row": "1,2",
+            "probabilities": [0.9, 0.1],
+            "class_names": ["a", "b"],
+            "label": "a",
+        },
+        report=tmp_path / "report.html",
+        seconds=12.0,
+    )
+    stack = demo.LocalStack(emulator=None, workdir=tmp_path, outputs={})  # type: ignore[arg-type]
+    stream = io.StringIO()
+    demo.print_summary(stack, result, demo.Console(stream))
+    return stream.getvalue()
+
+
+def test_the_readme_sample_has_the_summary_the_demo_prints(tmp_path: Path) -> None:
+    printed = demo_output.shape(_printed_summary(tmp_path))
+    assert printed[0] == "✔ Run SUCCEEDED"
+    assert demo_output.shape(demo_output.readme_sample()) == printed
+
+
+def _progress_templates() -> list[re.Pattern[str]]:
+    """The demo's ``console.step``/``console.timed`` messages, placeholders as wildcards."""
+    tree = ast.parse((ROOT / "local" / "demo.py").read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in {"step", "timed"}
+            and node.args
+        ):
+            message = node.args[0]
+            if isinstance(message, ast.Constant):
+                parts = [re.escape(str(message.value))]
+            elif isinstance(message, ast.JoinedStr):
+                parts = [
+                    re.escape(str(v.value)) if isinstance(v, ast.Constant) else ".+?"
+                    for v in message.values
+                ]
+            else:
+                continue
+            suffix = r" \.\.\. done \(\d+\.\d s\)" if node.func.attr == "timed" else ""
+            found.append(re.compile("▶ " + "".join(parts) + suffix))
+    return found
+
+
+def test_the_readme_samples_progress_lines_are_ones_the_demo_prints() -> None:
+    templates = _progress_templates()
+    shown = [line for line in demo_output.readme_sample().splitlines() if line.startswith("▶ ")]
+    assert len(shown) >= 4, "the sample shows the emulator, apply, upload and run lines"
+    for line in shown:
+        assert any(t.fullmatch(line) for t in templates), f"the demo never prints: {line}"

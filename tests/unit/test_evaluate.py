@@ -23,6 +23,12 @@ CLASSES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
 MODEL_URI = "s3://bucket/pipelines/exec-1/tune/job-001/output/model.tar.gz"
 
 
+def run_evaluation(
+    model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str
+) -> dict[str, Any]:
+    return evaluate.run(model_dir, test_dir, output_dir, model_uri)
+
+
 def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) -> None:
     """The exact shape the state machine and the Model Registry rely on."""
     assert list(report) == [
@@ -31,6 +37,8 @@ def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) ->
         "model",
         "class_names",
         "row_counts",
+        "class_counts",
+        "feature_importance",
         "dataset_contract",
         "registry_metadata",
         "smoke_test",
@@ -86,7 +94,10 @@ def test_evaluation_json_from_model_archive(
         ]
     )
     assert code == 0
-    assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == ["evaluation.json"]
+    assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == [
+        "evaluation.json",
+        "report.html",
+    ]
     report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
     metadata = json.loads((model_dir / "metadata.json").read_text())
     assert_evaluation_shape(report, metadata)
@@ -95,8 +106,67 @@ def test_evaluation_json_from_model_archive(
 
 
 def test_extracted_model_dir_is_accepted(model_dir: Path, split_dir: Path, tmp_path: Path) -> None:
-    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    report = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
     assert_evaluation_shape(report, json.loads((model_dir / "metadata.json").read_text()))
+
+
+def test_what_the_report_draws_is_recorded(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    evaluation = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    importance = evaluation["feature_importance"]
+    assert importance["importance_type"] == "gain" and importance["total_features"] == 4
+    gains = list(importance["values"].values())
+    assert len(gains) == importance["used_features"] >= 1
+    assert gains == sorted(gains, reverse=True) and all(g > 0 for g in gains)
+    assert set(importance["values"]) <= set(evaluation["dataset_contract"]["feature_columns"])
+    assert evaluation["class_counts"] == {
+        "train": dict.fromkeys(CLASSES, 30),
+        "validation": dict.fromkeys(CLASSES, 10),
+        "test": dict.fromkeys(CLASSES, 10),
+    }
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    curve = evaluation["model"]["learning_curve"]
+    assert curve["rounds"] == list(range(metadata["rounds_trained"]))
+    assert curve["validation"] == metadata["learning_curve"]["validation"]
+    page = (tmp_path / "report.html").read_text()
+    assert "<code>validation:mlogloss</code>" in page and "Iris-versicolor" in page
+
+
+def test_feature_importance_without_feature_names_maps_f_indices() -> None:
+    class Booster:
+        def get_score(self, importance_type: str) -> dict[str, float]:
+            assert importance_type == "gain"
+            return {"f2": 3.0, "f0": 5.0}
+
+    contract = {"feature_columns": ["a[1]", "b", "c"]}  # '[' : xgboost gets no names
+    assert evaluate.feature_importance(Booster(), contract) == {  # type: ignore[arg-type]
+        "importance_type": "gain",
+        "values": {"a[1]": 5.0, "c": 3.0},
+        "used_features": 2,
+        "total_features": 3,
+    }
+
+
+def test_a_long_learning_curve_is_thinned_with_its_round_numbers() -> None:
+    values = [1.0 / (i + 1) for i in range(400)]
+    curve = evaluate.learning_curve(
+        {"learning_curve": {"metric": "logloss", "train": values, "validation": values}}
+    )
+    assert curve is not None
+    assert len(curve["rounds"]) == len(curve["validation"]) == evaluate.CURVE_POINTS
+    assert curve["rounds"][0] == 0 and curve["rounds"][-1] == 399
+    assert curve["validation"][-1] == values[399]
+    assert evaluate.learning_curve({}) is None
+
+
+def test_a_missing_report_renderer_fails_before_any_output(
+    model_dir: Path, split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(evaluate, "run_report", None)  # a bundle without report.py
+    with pytest.raises(evaluate.ReportCodeMissing, match=r"report\.py is not beside evaluate\.py"):
+        evaluate.run(model_dir, split_dir / "test", tmp_path / "out", MODEL_URI)
+    assert not (tmp_path / "out").exists()
 
 
 def test_compute_metrics_known_values() -> None:
@@ -122,7 +192,7 @@ def test_compute_metrics_known_values() -> None:
 
 def test_missing_model_is_a_clear_error(split_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(DataValidationError, match=r"no model\.tar\.gz or xgboost-model\.json"):
-        evaluate.run(tmp_path / "nothing", split_dir / "test", tmp_path / "out", MODEL_URI)
+        run_evaluation(tmp_path / "nothing", split_dir / "test", tmp_path / "out", MODEL_URI)
     assert not (tmp_path / "out").exists()
 
 
@@ -135,7 +205,7 @@ def test_archive_without_model_file(tmp_path: Path, split_dir: Path) -> None:
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
     with pytest.raises(DataValidationError, match=r"does not contain xgboost-model\.json"):
-        evaluate.run(archive_dir, split_dir / "test", tmp_path / "out", MODEL_URI)
+        run_evaluation(archive_dir, split_dir / "test", tmp_path / "out", MODEL_URI)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +294,7 @@ def test_script_failure_convention(model_archive_dir: Path, tmp_path: Path) -> N
 def test_dataset_contract_is_the_models_copy(
     model_dir: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    report = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
     contract = json.loads((split_dir / "contract" / "contract.json").read_text())
     assert report["dataset_contract"] == contract
 
@@ -237,14 +307,14 @@ def test_model_without_contract_is_refused(
     for name in ("xgboost-model.json", "metadata.json"):
         (bare / name).write_bytes((model_dir / name).read_bytes())
     with pytest.raises(DataValidationError, match=r"the model has no contract\.json"):
-        evaluate.run(bare, split_dir / "test", tmp_path / "out", MODEL_URI)
+        run_evaluation(bare, split_dir / "test", tmp_path / "out", MODEL_URI)
     assert not (tmp_path / "out").exists()
 
 
 def test_smoke_test_rows_one_per_class_first_exact_text(
     model_dir: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    report = evaluate.run(model_dir, split_dir / "test", tmp_path, MODEL_URI)
+    report = run_evaluation(model_dir, split_dir / "test", tmp_path, MODEL_URI)
     smoke = report["smoke_test"]
     assert set(smoke) == {"content_type", "body", "rows", "probabilities", "tolerance"}
     assert (smoke["content_type"], smoke["rows"], smoke["tolerance"]) == ("text/csv", 5, 1e-4)
@@ -306,7 +376,7 @@ def cancer_model(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_binary_report_has_sagemakers_binary_metrics(
     cancer_model: dict[str, Path], tmp_path: Path
 ) -> None:
-    report = evaluate.run(
+    report = run_evaluation(
         cancer_model["model"], cancer_model["split"] / "test", tmp_path, MODEL_URI
     )
     assert "multiclass_classification_metrics" not in report
@@ -372,7 +442,7 @@ def test_wine_multiclass_with_numeric_labels_first(tmp_path: Path) -> None:
         ]
     )
     train.run_training(args, job_name="wine-job")
-    report = evaluate.run(tmp_path / "model", split / "test", tmp_path / "eval", MODEL_URI)
+    report = run_evaluation(tmp_path / "model", split / "test", tmp_path / "eval", MODEL_URI)
     assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.85
     assert list(report["multiclass_classification_metrics"]["confusion_matrix"]) == ["1", "2", "3"]
     assert [len(p) for p in report["smoke_test"]["probabilities"]] == [3] * 5

@@ -1,4 +1,4 @@
-"""Guarded deployment (issue 12): the ASL's deployment path, Terraform's settings and alarms,
+"""Guarded deployment: the ASL's deployment path, Terraform's settings and alarms,
 and the smoke-test Lambda's handler, without AWS."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from lambdas.smoke_test import handler
 from statemachines.training_pipeline import build_definition
 
 ROOT = Path(__file__).resolve().parents[2]
-GUARDRAILS_TF = ROOT / "terraform" / "deployment_guardrails.tf"
-VARIABLES_TF = ROOT / "terraform" / "variables.tf"
+TERRAFORM_DIR = ROOT / "terraform"
+GUARDRAILS_TF = TERRAFORM_DIR / "deployment_guardrails.tf"
 SETTINGS = re.compile(r"\$\.guardrails\.settings\.([a-z_]+)")
 
 
@@ -29,13 +29,14 @@ def states() -> dict[str, Any]:
 
 
 def variable_defaults() -> dict[str, Any]:
-    with VARIABLES_TF.open() as handle:
-        parsed = hcl2.load(handle)
-    return {
-        name.strip('"'): body.get("default")
-        for block in parsed["variable"]
-        for name, body in block.items()
-    }
+    """Every main-root variable's default (the execution settings' are generated)."""
+    found: dict[str, Any] = {}
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        with path.open() as handle:
+            parsed = hcl2.load(handle)
+        for block in parsed.get("variable", []):
+            found.update({name.strip('"'): body.get("default") for name, body in block.items()})
+    return found
 
 
 def guardrail_keys() -> set[str]:

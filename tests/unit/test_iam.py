@@ -14,6 +14,7 @@ is compared with every `aws_iam_role` of terraform/*.tf and every resource that 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -39,7 +40,7 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
     "arn:aws:states:::aws-sdk:sagemaker:stopPipelineExecution",
     "arn:aws:states:::aws-sdk:sagemaker:listPipelineExecutionSteps",
-    # A failed run's last processing job: its ExitMessage names a data error (issue 10 item 4).
+    # A failed run's last processing job: its ExitMessage names a data error.
     "arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob",
     "arn:aws:states:::aws-sdk:s3:getObject",
     "arn:aws:states:::aws-sdk:s3:copyObject",
@@ -49,7 +50,7 @@ CONTRACT_INTEGRATIONS = {
     "arn:aws:states:::sagemaker:createEndpoint",
     "arn:aws:states:::sagemaker:updateEndpoint",
     "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
-    # A Failed endpoint can only be deleted, then created again (issue 9 item 7).
+    # A Failed endpoint can only be deleted, then created again.
     "arn:aws:states:::aws-sdk:sagemaker:deleteEndpoint",
     "arn:aws:states:::sns:publish",
     # Model Registry events: deploy an approved package, report a rejected one that serves
@@ -61,7 +62,7 @@ CONTRACT_INTEGRATIONS = {
     # The execution input's schema check, first of all (lambdas/input_validator), and the
     # deployment smoke test (lambdas/smoke_test).
     "arn:aws:states:::lambda:invoke",
-    # Guarded deployment (issue 12): name the rollback alarm that tripped, record each attempt.
+    # Guarded deployment: name the rollback alarm that tripped, record each attempt.
     "arn:aws:states:::aws-sdk:cloudwatch:describeAlarms",
     "arn:aws:states:::aws-sdk:s3:putObject",
 }
@@ -231,7 +232,7 @@ def test_state_machine_s3_access_is_evaluations_inputs_and_run_copies() -> None:
         ("s3:GetObject", "/data/*"),
         ("s3:GetObjectVersion", "/data/*"),
         ("s3:PutObject", "/runs/*"),
-        # One record per deployment attempt (issue 12 #5), read by `make status`.
+        # One record per deployment attempt, read by `make status`.
         ("s3:PutObject", "/deployments/*"),
     }
 
@@ -327,18 +328,56 @@ NAME_PREFIX = "${var.project_name}-"
 LOCAL_REF = re.compile(r"\$\{local\.([a-z0-9_]+)\}")
 
 
+@functools.cache
 def load_tf(path: Path) -> dict[str, Any]:
+    """A .tf file parsed (once: the checks below read the same files many times; never mutated)."""
     with path.open() as handle:
         return dict(hcl2.load(handle, serialization_options=HCL_OPTIONS))
 
 
-def main_blocks(kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(type, name, body) of every `resource` or `data` block of terraform/*.tf (main root)."""
-    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+def blocks_of(directory: Path, kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, name, body) of every `resource` or `data` block of directory/*.tf."""
+    for path in sorted(directory.glob("*.tf")):
         for block in load_tf(path).get(kind, []):
             for type_, named in block.items():
                 for name, body in named.items():
                     yield type_, name, body
+
+
+def module_calls() -> Iterator[tuple[str, Path, dict[str, Any]]]:
+    """(call name, module directory, arguments) of every local `module` block of the main root."""
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for block in load_tf(path).get("module", []):
+            for call, arguments in block.items():
+                source = arguments["source"]
+                assert source.startswith("./modules/"), f"module.{call}: {source} is not local"
+                yield call, TERRAFORM_DIR / source, arguments
+
+
+def as_called(node: Any, call: str, arguments: dict[str, Any]) -> Any:
+    """A module's value as its call makes it: the module's own blocks named `<call>_<name>`,
+    then each `${var.x}` replaced by the call's argument (an expression, for a string)."""
+    if isinstance(node, dict):
+        return {key: as_called(value, call, arguments) for key, value in node.items()}
+    if isinstance(node, list):
+        return [as_called(value, call, arguments) for value in node]
+    if not isinstance(node, str):
+        return node
+    own = re.sub(r"\b(aws_[a-z0-9_]+)\.([a-z0-9_]+)\b", rf"\1.{call}_\2", node)
+    return re.sub(
+        r"\$\{var\.([a-z0-9_]+)\}",
+        lambda m: arguments[m[1]] if isinstance(arguments.get(m[1]), str) else m[0],
+        own,
+    )
+
+
+def main_blocks(kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, name, body) of every `resource` or `data` block of the main root, the blocks of
+    each local module call included (named `<call>_<name>`, with the call's arguments)."""
+    yield from blocks_of(TERRAFORM_DIR, kind)
+    for call, directory, arguments in module_calls():
+        for type_, name, body in blocks_of(directory, kind):
+            yield type_, f"{call}_{name}", as_called(body, call, arguments)
 
 
 def main_locals() -> dict[str, Any]:
@@ -370,7 +409,11 @@ def role_list() -> dict[str, str]:
 def trusted_services(document_ref: str) -> set[str]:
     match = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([a-z0-9_]+)\.json\}", document_ref)
     assert match, f"assume_role_policy must reference an aws_iam_policy_document: {document_ref}"
-    documents = {name: body for _, name, body in policy_documents()}
+    documents = {
+        name: body
+        for type_, name, body in main_blocks("data")
+        if type_ == "aws_iam_policy_document"
+    }
     services: set[str] = set()
     for statement in statements(documents[match[1]]):
         if "sts:AssumeRole" in statement.get("actions", []):

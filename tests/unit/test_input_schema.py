@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contracts import execution_input as logic
+from devtools import reference
 from lambdas.input_validator import handler
 from ops import commands
 from ops.errors import ConfigError
@@ -167,21 +168,16 @@ def test_a_bad_terraform_default_is_named_as_the_default() -> None:
 # ---------------------------------------------------------------- one home, read by every consumer
 
 
-def _readme_table() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(
-        r"<!-- BEGIN execution-input [^\n]*-->\n(.*?)<!-- END execution-input -->", text, re.S
-    )
-    assert match, "README.md has no execution-input table"
-    return match.group(1)
+def _reference_table() -> str:
+    return reference.table_text(reference.PAGE.read_text(encoding="utf-8"), "execution-input")
 
 
-def test_the_readme_table_is_the_schema_rendered() -> None:
-    assert _readme_table() == logic.markdown_table()
+def test_the_reference_table_is_the_schema_rendered() -> None:
+    assert _reference_table() == logic.markdown_table(), "docs/reference.md is stale: make docs"
 
 
-def test_the_readme_table_lists_exactly_the_schema_fields() -> None:
-    keys = re.findall(r"^\| `([a-z_]+)` \|", _readme_table(), re.M)
+def test_the_reference_table_lists_exactly_the_schema_fields() -> None:
+    keys = re.findall(r"^\| `([a-z_]+)` \|", _reference_table(), re.M)
     assert keys == logic.field_names()
 
 
@@ -200,33 +196,9 @@ def test_the_state_machine_checks_input_with_the_validator_first() -> None:
     assert first["Parameters"]["Payload"]["input.$"] == "$"
 
 
-def test_terraform_defaults_are_exactly_the_schemas_settings() -> None:
-    locals_tf = (ROOT / "terraform" / "locals.tf").read_text(encoding="utf-8")
-    block = locals_tf[locals_tf.index("execution_defaults = {") :]
-    block = block[: block.index("\n  }")]
-    keys = re.findall(r"^\s+([a-z_]+)\s+=", block, re.M)
-    # Keys without a default (registry events, the trigger's data_version_id) are never baked in.
-    defaulted = {
-        name for name, spec in logic.schema()["fields"].items() if spec["default"] != "none"
-    }
-    assert set(keys) == defaulted
-
-
-def test_terraform_bounds_agree_with_the_schema() -> None:
-    variables = (ROOT / "terraform" / "variables.tf").read_text(encoding="utf-8")
-    spec = logic.schema()["fields"]
-    assert f"var.max_tuning_jobs <= {spec['max_tuning_jobs']['maximum']}" in variables
-    assert f"var.pipeline_max_polls <= {spec['max_polls']['maximum']}" in variables
-    assert f"var.endpoint_max_polls <= {spec['max_endpoint_polls']['maximum']}" in variables
-    assert (
-        f"var.pipeline_poll_interval_seconds <= {spec['poll_interval_seconds']['maximum']}"
-        in variables
-    )
-
-
 def test_no_second_copy_of_the_field_list_in_python() -> None:
-    """The schema's keys are spelled as a list only in schema.json."""
-    # The dataset contract (prepare.py's artifact, INTERFACES.md) has keys of the same names:
+    """The schema's keys are spelled as a list only in contracts/execution_input.json."""
+    # The dataset contract (prepare.py's artifact, contracts/README.md) has keys of the same names:
     # reading a contract (ops' predict) is not a copy of the field list; the other names still are.
     contract_keys = {"label_column", "feature_columns"}
     names = [name for name in logic.field_names() if name not in contract_keys]
@@ -293,15 +265,6 @@ def test_the_metadata_check_follows_botocores_character_classes() -> None:
     assert logic.metadata_safe("Größe 3")
     for refused in ("a(b)", ">50K", "a,b", "a;b", 'a"b', "a#b"):
         assert not logic.metadata_safe(refused), refused
-
-
-def test_terraform_validates_the_dataset_settings_as_the_schema_does() -> None:
-    variables = (ROOT / "terraform" / "variables.tf").read_text(encoding="utf-8")
-    spec = logic.schema()["fields"]
-    assert f"length(var.label_column) <= {spec['label_column']['max_length']}" in variables
-    for name in ("feature_columns", "class_order"):
-        assert f"length(jsonencode(var.{name})) <= {logic.COLUMN_LIST_TEXT_MAX}" in variables
-    assert 'default     = "Species"' in variables  # the seed data's label (data/raw/iris.csv)
 
 
 def test_the_list_bound_is_botocores_container_argument_limit() -> None:

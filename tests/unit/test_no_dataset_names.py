@@ -1,10 +1,10 @@
-"""No module keeps a copy of a dataset's column or class names (issue 11: one dataset contract).
+"""No module keeps a copy of a dataset's column or class names (one dataset contract).
 
 The forbidden names are read from the data itself: the seed file's header and the distinct values
-of its label column (Terraform's ``label_column`` default). Code, Terraform and the Makefile must
-take names from the contract prepare.py derives; the only mentions allowed are listed below, each
-with its reason. The seed-data generator (scripts/make_iris_csv.py) writes that very file, so it
-is the one module that must spell its columns.
+of its label column (the execution input's ``label_column`` default). Code, Terraform and the
+Makefile must take names from the contract prepare.py derives; the only mentions allowed are
+listed below, each with its reason. The seed-data generator (scripts/make_iris_csv.py) writes that
+very file, so it is the one module that must spell its columns.
 """
 
 from __future__ import annotations
@@ -15,27 +15,25 @@ from pathlib import Path
 
 import pytest
 
+from contracts import execution_input
+
 ROOT = Path(__file__).resolve().parents[2]
 SEED_DATA = ROOT / "data" / "raw" / "iris.csv"
 #: The seed data's generator: the one module that writes the columns, by design.
 GENERATOR = ROOT / "scripts" / "make_iris_csv.py"
-CODE_DIRS = ("ml", "ops", "statemachines", "lambdas", "local", "scripts")
-#: (file, text of the line): documented mentions. The Terraform default of label_column is the
-#: seed data's label column so that `terraform apply` + the seed upload trains out of the box;
-#: the example tfvars documents that default.
+CODE_DIRS = ("contracts", "ml", "ops", "statemachines", "lambdas", "local", "scripts")
+#: (file, text of the line): documented mentions. The default of label_column is the seed data's
+#: label column so that `terraform apply` + the seed upload trains out of the box: the schema
+#: states it, Terraform's variable is generated from it, and the example tfvars documents it.
 ALLOWED = {
-    ("terraform/variables.tf", 'default     = "Species"'),
+    ("contracts/execution_input.json", '"default": "Species"'),
+    ("terraform/execution_input.generated.tf", 'default     = "Species"'),
     ("terraform/terraform.tfvars.example", 'label_column    = "Species"'),
 }
 
 
 def label_column_default() -> str:
-    variables = (ROOT / "terraform" / "variables.tf").read_text(encoding="utf-8")
-    match = re.search(
-        r'variable "label_column" \{.*?\n  default\s+=\s+"([^"]+)"', variables, flags=re.S
-    )
-    assert match, "terraform/variables.tf has no label_column default"
-    return match.group(1)
+    return str(execution_input.schema()["fields"]["label_column"]["default"])
 
 
 def forbidden_names() -> set[str]:

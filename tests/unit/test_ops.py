@@ -349,7 +349,7 @@ LONG_DATA_CAUSE = (
 
 
 def test_status_and_summary_show_the_whole_cause() -> None:
-    """Issue 10 item 4: nothing of a long cause is cut (it used to stop at 300 characters)."""
+    """Nothing of a long cause is cut (it used to stop at 300 characters)."""
     assert len(LONG_DATA_CAUSE) > render.CAUSE_WIDTH
     failed = commands.Execution(
         "manual-2",

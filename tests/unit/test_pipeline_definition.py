@@ -31,8 +31,8 @@ SAMPLE_VALUES = {
     "sagemaker_role_arn": "arn:aws:iam::123456789012:role/demo-sagemaker",
     "sklearn_image_uri": f"{ECR}/sagemaker-scikit-learn:1.2-1",
     "xgboost_image_uri": f"{ECR}/sagemaker-xgboost:1.7-1",
-    "prepare_script_uri": "s3://demo-bucket/code/prepare.py",
-    "evaluate_script_uri": "s3://demo-bucket/code/evaluate.py",
+    "prepare_code_uri": "s3://demo-bucket/code/prepare-0123/",
+    "evaluate_code_uri": "s3://demo-bucket/code/evaluate-4567/",
     "train_source_uri": "s3://demo-bucket/code/train_source.tar.gz",
     "default_data_uri": "s3://demo-bucket/data/raw/iris.csv",
 }
@@ -163,9 +163,9 @@ def test_to_placeholders_fails_on_a_leftover_sentinel() -> None:
 def test_parameters(definition: dict[str, Any]) -> None:
     params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
     assert params == {
-        # Terraform supplies the default (issue 9 #2: the object it names exists after apply).
+        # Terraform supplies the default (the object it names exists after apply).
         "InputDataUri": ("String", "${default_data_uri}"),
-        # The dataset contract's settings (issue 11 #1): "" lets prepare.py derive them.
+        # The dataset contract's settings: "" lets prepare.py derive them.
         "LabelColumn": ("String", ""),
         "FeatureColumns": ("String", ""),
         "ClassOrder": ("String", ""),
@@ -214,7 +214,7 @@ def test_step_order_types_and_dependencies(
 def test_condition_branches_on_the_contracts_number_of_classes(
     steps: dict[str, dict[str, Any]],
 ) -> None:
-    """Issue 11 #2: the objective follows the number of classes, read from the contract that
+    """The objective follows the number of classes, read from the contract that
     PrepareData derived (Std:JsonGet on its PropertyFile, resolved by SageMaker at run time)."""
     assert steps["CheckProblemType"]["Arguments"]["Conditions"] == [
         {
@@ -239,14 +239,14 @@ def test_condition_branches_on_the_contracts_number_of_classes(
 
 
 def test_no_dataset_name_in_the_definition(fresh_text: str) -> None:
-    """Issue 11 #1: the pipeline serves any dataset; only the default data URI names one,
+    """The pipeline serves any dataset; only the default data URI names one,
     and that comes from Terraform."""
     assert "iris" not in fresh_text.lower()
 
 
 def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
     args = steps["PrepareData"]["Arguments"]
-    # INTERFACES.md, prepare.py CLI: the dataset settings as text, every flag with its value.
+    # prepare.py's command line: the dataset settings as text, every flag with its value.
     assert args["AppSpecification"] == {
         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prepare.py"],
         "ContainerArguments": [
@@ -262,9 +262,12 @@ def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
     assert inputs["input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
     assert inputs["input"]["LocalPath"] == "/opt/ml/processing/input"
-    assert inputs["code"]["S3Uri"] == "${prepare_script_uri}"
+    # The code bundle (prepare.py and the modules it imports) where ScriptProcessor puts a script.
+    assert inputs["code"]["S3Uri"] == "${prepare_code_uri}"
+    assert inputs["code"]["LocalPath"] == "/opt/ml/processing/input/code"
+    assert inputs["code"]["S3DataType"] == "S3Prefix"
     outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
-    assert list(outputs) == ["train", "validation", "test", "contract"]
+    assert list(outputs) == ["train", "validation", "test", "contract", "baseline"]
     for split, output in outputs.items():
         assert output["LocalPath"] == f"/opt/ml/processing/{split}"
         assert output["S3Uri"] == {
@@ -308,9 +311,8 @@ def test_tuning_job_config(steps: dict[str, dict[str, Any]], step: str, metric: 
 def test_tuning_asks_for_what_the_xgboost_image_accepts(
     fresh_text: str, steps: dict[str, dict[str, Any]], branch: pipeline.ProblemBranch
 ) -> None:
-    """Issue 9 #3: no MetricDefinitions for the built-in XGBoost image, and an objective the
-    container itself defines (sagemaker-xgboost-container issue #121, algorithm_mode/metrics.py).
-    """
+    """No MetricDefinitions for the built-in XGBoost image, and an objective the container itself
+    defines (aws/sagemaker-xgboost-container issue #121, algorithm_mode/metrics.py)."""
     args = steps[branch.tune_step]["Arguments"]
     algorithm = args["TrainingJobDefinition"]["AlgorithmSpecification"]
     assert "MetricDefinitions" not in algorithm
@@ -330,7 +332,7 @@ def test_tuning_asks_for_what_the_xgboost_image_accepts(
 
 
 def test_trained_models_live_under_models_not_pipelines(steps: dict[str, dict[str, Any]]) -> None:
-    """Issue 9 #8: trial models (what packages reference) are outside the expiring pipelines/."""
+    """Trial models (what packages reference) are outside the expiring pipelines/."""
     for branch in (pipeline.BINARY, pipeline.MULTICLASS):
         training = steps[branch.tune_step]["Arguments"]["TrainingJobDefinition"]
         assert training["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"][2] == "models"
@@ -366,7 +368,7 @@ def _sagemaker_role_s3_prefixes(action: str) -> set[str]:
 def test_sagemaker_role_may_write_and_read_every_prefix_the_pipeline_writes(
     steps: dict[str, dict[str, Any]],
 ) -> None:
-    """The move of trial models to models/ (issue 9 #8) needs the role's S3 grants to follow."""
+    """The move of trial models to models/ needs the role's S3 grants to follow."""
     written = set()
     for step in steps.values():
         training = step["Arguments"].get("TrainingJobDefinition")
@@ -388,7 +390,7 @@ def test_training_job_definition(
     assert algorithm["TrainingImage"] == "${xgboost_image_uri}"
     assert training["RoleArn"] == "${sagemaker_role_arn}"
     channels = {c["ChannelName"]: c for c in training["InputDataConfig"]}
-    # INTERFACES.md: train.py reads the dataset contract from its own channel.
+    # train.py reads the dataset contract from its own channel (contracts/README.md).
     assert list(channels) == ["train", "validation", "contract"]
     for name, channel in channels.items():
         assert channel["ContentType"] == ("application/json" if name == "contract" else "text/csv")
@@ -458,6 +460,8 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]], branch: pipeline.Proble
         "/opt/ml/processing/evaluation",
         "--model-uri",
         best_model_uri,
+        "--baseline-dir",
+        "/opt/ml/processing/baseline",
     ]
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
     assert inputs["model"]["S3Uri"] == best_model_uri
@@ -466,7 +470,13 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]], branch: pipeline.Proble
         "Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     }
     assert inputs["test"]["LocalPath"] == "/opt/ml/processing/test"
-    assert inputs["code"]["S3Uri"] == "${evaluate_script_uri}"
+    # prepare.py's drift baseline, completed by evaluate.py into evaluation/<id>/baseline.json.
+    assert inputs["baseline"]["S3Uri"] == {
+        "Get": "Steps.PrepareData.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    }
+    assert inputs["baseline"]["LocalPath"] == "/opt/ml/processing/baseline"
+    assert inputs["code"]["S3Uri"] == "${evaluate_code_uri}"
+    assert inputs["code"]["LocalPath"] == "/opt/ml/processing/input/code"
     [output] = args["ProcessingOutputConfig"]["Outputs"]
     assert output["OutputName"] == "evaluation"
     assert output["S3Output"]["LocalPath"] == "/opt/ml/processing/evaluation"

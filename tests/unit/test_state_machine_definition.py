@@ -105,7 +105,7 @@ def test_every_failure_path_notifies_then_fails_with_its_own_error() -> None:
         if s["Type"] == "Pass" and s.get("ResultPath") == "$.failure"
     }
     # A deployment attempt's failures are recorded in the history first; they share the error
-    # names the issue gives them (DeploymentFailed, ...) and differ in their outcome.
+    # names the design gives them (DeploymentFailed, ...) and differ in their outcome.
     attempts = {n: s for n, s in failures.items() if s["Next"] == "NoteFailedDeployment"}
     others = {n: s for n, s in failures.items() if n not in attempts}
     assert len(others) >= 12
@@ -152,7 +152,7 @@ def _task(name: str) -> dict[str, object]:
 
 
 def test_model_registry_events_never_update_a_package() -> None:
-    # Any update can emit another state-change event that starts the machine again (issue 9 #6).
+    # Any update can emit another state-change event that starts the machine again.
     writes = {
         name: state["Resource"]
         for name, state in build_definition()["States"].items()

@@ -21,7 +21,9 @@ import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
 
+from contracts import execution_input
 from tests.helpers.json_walk import json_strings
+from tests.helpers.terraform import terraform_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = ROOT / "terraform"
@@ -96,10 +98,7 @@ def find_mirror() -> Path | None:
 
 @pytest.fixture(scope="module")
 def terraform() -> str:
-    binary = shutil.which("terraform")
-    if binary is None:
-        pytest.fail("terraform is not on PATH; install Terraform >= 1.10 to run these checks.")
-    return binary
+    return terraform_binary()
 
 
 @pytest.fixture(scope="module")
@@ -308,6 +307,15 @@ def main_resources(type_: str) -> dict[str, dict[str, Any]]:
     return found
 
 
+def main_module_call(name: str) -> dict[str, Any]:
+    """The arguments of `module "<name>"` in the main root."""
+    for path in sorted(TERRAFORM_DIR.glob("*.tf")):
+        for block in load_hcl(path).get("module", []):
+            if name in block:
+                return dict(block[name])
+    pytest.fail(f"no module.{name} in terraform/")
+
+
 def main_policy_document(name: str) -> list[dict[str, Any]]:
     """Static and dynamic statements of `data "aws_iam_policy_document" "<name>"`."""
     for path in sorted(TERRAFORM_DIR.glob("*.tf")):
@@ -327,7 +335,7 @@ def iam_pattern_matches(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value) is not None
 
 
-# ---- the default data object (issue 9 #2) -------------------------------------------------------
+# ---- the default data object --------------------------------------------------------------------
 
 
 def seed_object() -> tuple[str, dict[str, Any]]:
@@ -387,6 +395,10 @@ def test_default_data_uri_has_one_home() -> None:
     key, _ = seed_object()
     code = "\n".join(p.read_text() for p in sorted(TERRAFORM_DIR.glob("*.tf")))
     assert code.count(key) == 1, f"{key} is spelled more than once in terraform/"
+    # The schema names the local that supplies data_uri's default, and shows that object.
+    spec = execution_input.schema()["fields"]["data_uri"]
+    assert spec["terraform_local"] == "default_data_uri"
+    assert spec["default"] == f"s3://<bucket>/{key}"
 
 
 def test_apply_creates_the_default_data_object_from_the_repo() -> None:
@@ -405,8 +417,8 @@ def test_default_data_object_does_not_start_a_run() -> None:
     assert not matching, (
         f"{key} matches the trigger's key filter {matching}: apply would start a run"
     )
-    prefix = main_resources("aws_lambda_function")["trigger"]["environment"][0]["variables"]
-    assert not key.startswith(prefix["DATA_PREFIX"])
+    environment = main_module_call("trigger")["environment_variables"]
+    assert not key.startswith(environment["DATA_PREFIX"])
 
 
 def test_default_data_object_never_overwrites_user_data() -> None:
@@ -431,7 +443,7 @@ def test_sagemaker_role_reads_the_default_data_object() -> None:
     assert any(iam_pattern_matches(r, "${local.bucket_arn}/" + key) for r in reads), reads
 
 
-# ---- lifecycle rules vs what registered packages reference (issue 9 #8) -------------------------
+# ---- lifecycle rules vs what registered packages reference --------------------------------------
 
 RUNTIME = "*"  # a value known only at run time (execution id, job name)
 
@@ -673,7 +685,7 @@ def test_sagemaker_role_writes_and_reads_model_artifacts() -> None:
         )
 
 
-# ---- SNS key policy (issue 9 #11) ---------------------------------------------------------------
+# ---- SNS key policy -----------------------------------------------------------------------------
 
 SNS_KEY_GUIDE = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
 SOURCE_CONDITIONS = {"aws:SourceAccount", "aws:SourceArn", "aws:SourceOrgID", "aws:SourceOrgPaths"}
@@ -711,7 +723,7 @@ def test_topic_is_encrypted_with_that_key() -> None:
     assert key["policy"] == "${data.aws_iam_policy_document.sns_key.json}"
 
 
-# ---- bootstrap deploy role: rendered PassRole scope (issue 9 #1) -------------------------------
+# ---- bootstrap deploy role: rendered PassRole scope --------------------------------------------
 
 
 def hcl_attribute_source(text: str, name: str) -> str:

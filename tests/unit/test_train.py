@@ -245,6 +245,16 @@ def test_model_files_and_metadata(model_dir: Path, split_dir: Path) -> None:
     assert metadata["objective"] == "multi:softprob"
     assert set(metadata["validation_metrics"]) == {"mlogloss", "merror"}
     assert 0 <= metadata["best_iteration"] < metadata["rounds_trained"] <= 30
+    # What the run report draws: the class balance of the two splits and the learning curve.
+    classes = contract["class_names"]
+    assert metadata["class_counts"] == {
+        "train": dict.fromkeys(classes, 30),
+        "validation": dict.fromkeys(classes, 10),
+    }
+    curve = metadata["learning_curve"]
+    assert curve["metric"] == "mlogloss" and curve["best_iteration"] == metadata["best_iteration"]
+    assert len(curve["train"]) == len(curve["validation"]) == metadata["rounds_trained"]
+    assert min(curve["validation"]) == curve["validation"][metadata["best_iteration"]]
     assert metadata["xgboost_version"] == train.xgb.__version__
     # The saved booster is cut at the best iteration.
     booster = train.model_fn(str(model_dir)).booster
@@ -491,7 +501,7 @@ def test_inference_round_trip(model_dir: Path) -> None:
     probabilities = train.predict_fn(request, model)
     assert isinstance(probabilities, np.ndarray) and probabilities.shape == (3, 3)
     body_out, content_type = answered(train.output_fn(probabilities, "application/json"))
-    # Issue 9 #9: the (body, content type) tuple the container's transformer turns into a
+    # The (body, content type) tuple the container's transformer turns into a
     # response of that type (a bare string would go out as Flask's default text/html).
     assert content_type == "application/json"
     output = json.loads(body_out)
@@ -510,6 +520,92 @@ def test_inference_single_row_header_and_wildcard_accept(model_dir: Path) -> Non
     assert len(parsed) == 1 and len(parsed[0]) == 3
     assert parsed[0][0] > 0.5  # a setosa flower
     assert json.loads(answered(train.output_fn(probabilities, None))[0]) == parsed
+
+
+HEADER = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
+
+
+def test_a_header_row_reorders_the_columns_into_the_models_order(model_dir: Path) -> None:
+    """The contract is the API: named columns in another order answer as in the model's order."""
+    model = train.model_fn(str(model_dir))
+    rows = ["5.1,3.5,1.4,0.2", "6.0,2.9,4.5,1.5", "6.9,3.1,5.4,2.1"]
+    expected = serve(model, "\n".join(rows), "text/csv")
+    order = [3, 1, 0, 2]  # PetalWidth, SepalWidth, SepalLength, PetalLength
+    shuffled = [",".join(row.split(",")[i] for i in order) for row in rows]
+    body = ",".join(HEADER[i] for i in order) + "\n" + "\n".join(shuffled)
+    answered_shuffled = serve(model, body, "text/csv")
+    assert isinstance(answered_shuffled, np.ndarray)
+    assert np.array_equal(answered_shuffled, expected)
+    # Quoted names, and names with spaces around them, are the same names.
+    quoted = ",".join(f'"{HEADER[i]}"' for i in order) + "\n" + shuffled[0]
+    assert np.array_equal(serve(model, quoted, "text/csv"), expected[:1])
+    spaced = " , ".join(HEADER[i] for i in order) + "\n" + shuffled[0]
+    assert np.array_equal(serve(model, spaced, "text/csv"), expected[:1])
+    # The same rows without the header are read in the model's order: another answer.
+    assert not np.allclose(serve(model, "\n".join(shuffled), "text/csv"), expected)
+
+
+def test_a_bad_value_under_a_reordered_header_is_named_by_its_column(model_dir: Path) -> None:
+    body = "PetalWidth,SepalLength,SepalWidth,PetalLength\n0.2,5.1,x,1.4"
+    refused = serve(train.model_fn(str(model_dir)), body, "text/csv")
+    assert isinstance(refused, train.ErrorResponse)
+    assert refused.message.startswith("row 1, SepalWidth: 'x' is not a number")
+
+
+@pytest.mark.parametrize(
+    ("header", "problems"),
+    [
+        pytest.param(
+            "SepalLength,SepalWidth,PetalLength,Colour",
+            "missing 'PetalWidth'; unknown 'Colour'",
+            id="unknown-and-missing",
+        ),
+        pytest.param("SepalLength,SepalWidth,PetalLength", "missing 'PetalWidth'", id="missing"),
+        pytest.param(
+            "SepalLength,SepalWidth,PetalLength,PetalWidth,Colour",
+            "unknown 'Colour'",
+            id="extra",
+        ),
+        pytest.param(
+            "SepalLength,SepalLength,PetalLength,PetalWidth",
+            "repeated 'SepalLength'; missing 'SepalWidth'",
+            id="repeated",
+        ),
+        pytest.param(
+            "sepallength,sepalwidth,petallength,petalwidth",
+            "missing 'SepalLength', 'SepalWidth', 'PetalLength', 'PetalWidth'; unknown "
+            "'sepallength', 'sepalwidth', 'petallength', 'petalwidth'",
+            id="case-matters",
+        ),
+    ],
+)
+def test_a_header_naming_other_columns_is_refused_with_400(
+    model_dir: Path, header: str, problems: str
+) -> None:
+    refused = serve(train.model_fn(str(model_dir)), header + "\n5.1,3.5,1.4,0.2", "text/csv")
+    assert isinstance(refused, train.ErrorResponse)
+    assert (refused.status, refused.error) == (400, "ValueError")
+    assert refused.message == (
+        f"the header row does not name the model's features: {problems}; send the columns "
+        "SepalLength,SepalWidth,PetalLength,PetalWidth (in any order, with a header row naming "
+        "them) or no header row and the features in that order"
+    )
+
+
+@pytest.mark.parametrize("encode", [True, False], ids=["bytes", "decoded-text"])
+def test_a_leading_byte_order_mark_is_accepted(model_dir: Path, encode: bool) -> None:
+    """Bytes as a client sends them, and text as the container's stack hands text/csv over
+    (decoded as plain UTF-8, the mark kept as U+FEFF)."""
+    model = train.model_fn(str(model_dir))
+    expected = serve(model, ONE_ROW, "text/csv")
+    for text in ("\ufeff" + ONE_ROW, "\ufeff" + ",".join(HEADER) + "\n" + ONE_ROW):
+        body: str | bytes = text.encode("utf-8") if encode else text
+        assert np.array_equal(serve(model, body, "text/csv"), expected), text
+
+
+def test_a_byte_order_mark_after_the_start_is_still_refused(model_dir: Path) -> None:
+    refused = serve(train.model_fn(str(model_dir)), ONE_ROW + "\n\ufeff" + ONE_ROW, "text/csv")
+    assert isinstance(refused, train.ErrorResponse) and refused.status == 400
 
 
 def test_model_without_contract_is_refused_at_load(model_dir: Path, tmp_path: Path) -> None:
@@ -536,7 +632,7 @@ def test_model_without_contract_is_refused_at_load(model_dir: Path, tmp_path: Pa
 def test_bad_requests_get_a_4xx_response_not_an_exception(
     model_dir: Path, body: str | bytes, content_type: str | None, status: int, message: str
 ) -> None:
-    """Issue 9 #9: an exception would be the container's HTML 500; a refusal answers 4xx JSON."""
+    """An exception would be the container's HTML 500; a refusal answers 4xx JSON."""
     refused = serve(train.model_fn(str(model_dir)), body, content_type)
     assert isinstance(refused, train.ErrorResponse)
     assert (refused.status, re.search(message, refused.message) is not None) == (status, True)
@@ -591,7 +687,7 @@ EXPECTED_ROW = "expected 4 comma-separated numbers (SepalLength,SepalWidth,Petal
     ],
 )
 def test_bad_rows_are_named_precisely(model_dir: Path, body: str, message: str) -> None:
-    """Issue 10 #6: words or a wrong delimiter are named, not reported as "no data rows"."""
+    """Words or a wrong delimiter are named, not reported as "no data rows"."""
     refused = serve(train.model_fn(str(model_dir)), body, "text/csv")
     assert isinstance(refused, train.ErrorResponse)
     assert (refused.status, refused.error, refused.message) == (400, "ValueError", message)

@@ -759,8 +759,8 @@ def test_uploads_reach_the_function_through_one_fifo_message_group() -> None:
 
 
 def test_terraform_sets_exactly_the_environment_the_handler_reads() -> None:
-    function = _hcl_block(TRIGGER_TF, 'resource "aws_lambda_function" "trigger"')
-    variables = _hcl_block(function, "variables = {")
+    function = _hcl_block(TRIGGER_TF, 'module "trigger"')
+    variables = _hcl_block(function, "environment_variables = {")
     set_names = set(re.findall(r"^\s*([A-Z_]+)\s*=", variables, flags=re.MULTILINE))
     read_names = {
         value for name, value in vars(logic).items() if name.endswith("_ENV") and name.isupper()

@@ -282,13 +282,12 @@ def test_checkout_never_persists_credentials(name: str) -> None:
             assert step.get("with", {}).get("persist-credentials") is False
 
 
-def test_ci_runs_lint_and_test_on_every_push_and_pull_request() -> None:
+def test_ci_runs_the_demo_first_then_lint_and_test_on_every_push_and_pull_request() -> None:
     workflow = load_workflow("ci.yml")
     assert {"push", "pull_request"} <= set(workflow["on"])
     assert workflow["on"]["push"] is None, "ci must run on every branch"
-    commands = [step.get("run", "") for step in all_steps(workflow)]
-    assert any(re.match(r"make lint\b", command) for command in commands)
-    assert any(re.match(r"make test\b", command) for command in commands)
+    commands = [step["run"].split()[:2] for step in all_steps(workflow) if "run" in step]
+    assert commands == [["make", "demo"], ["make", "lint"], ["make", "test"]]
     assert workflow["concurrency"] == {
         "group": "${{ github.workflow }}-${{ github.ref }}",
         "cancel-in-progress": True,
@@ -299,6 +298,17 @@ def test_ci_runs_lint_and_test_on_every_push_and_pull_request() -> None:
     terraform = steps["hashicorp/setup-terraform"]["with"]
     assert terraform["terraform_wrapper"] is False
     assert str(terraform["terraform_version"]).lstrip("~").startswith("1.11")
+
+
+def test_ci_run_starts_with_the_demo_on_the_clean_clone() -> None:
+    """.ci/run runs the README's first command before anything else creates an environment."""
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line.split()[:2] for line in script.splitlines() if re.match(r"\s*make ", line)]
+    assert commands == [["make", "demo"], ["make", "lint"], ["make", "test"]]
+    before_demo = script.split("make demo", 1)[0]
+    assert not re.search(r"\b(venv|pip|make)\b", before_demo.replace("`make demo`", "")), (
+        "nothing may create an environment before make demo"
+    )
 
 
 def test_pr_plans_read_only_and_updates_one_comment(tmp_path: Path) -> None:
@@ -387,7 +397,7 @@ def test_deploy_starts_a_traceable_execution_of_the_real_state_machine(tmp_path:
     assert "--poll-seconds 30" in commands
 
 
-# ---- the same targets from a workstation (README, "Deploy to AWS") ------------------------------
+# ---- the same targets from a workstation (docs/aws.md, "Deploy") ------------------------------
 
 
 def test_workstation_deploy_uses_backend_hcl_regenerates_and_asks(tmp_path: Path) -> None:
@@ -420,22 +430,6 @@ def test_run_and_wait_needs_a_name() -> None:
     )
     assert result.returncode != 0
     assert "run-and-wait needs NAME=<execution name>" in result.stderr
-
-
-def test_make_help_lists_every_target() -> None:
-    result = subprocess.run(
-        ["make", "--no-print-directory", "help"],
-        cwd=ROOT,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=LINT_TIMEOUT,
-        check=True,
-    )
-    listed = {
-        line.split()[0] for line in re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).splitlines()[3:]
-    }
-    assert makefile_targets() <= listed, makefile_targets() - listed
 
 
 def test_bootstrap_deploy_role_trusts_the_deploy_environment() -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from local import container_python, tuning
-from ml import train
+from ml import pipeline, train
 from tests.helpers import datasets
 
 pytestmark = pytest.mark.xgb17
@@ -96,9 +96,23 @@ def run_isolated(
 
 
 def alone(script: str, directory: Path) -> Path:
-    """Copy one script into an otherwise empty code directory, as SageMaker stages it."""
+    """Copy a script (with its code bundle's sibling modules, ml/code_bundles.json) into an
+    otherwise empty code directory, as SageMaker stages it; return the script's copy."""
     directory.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy2(ML_DIR / script, directory / script))
+    for file in pipeline.code_bundles().get(Path(script).stem, [script]):
+        (directory / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ML_DIR / file, directory / file)
+    return directory / script
+
+
+def assert_report_rendered_by_the_image_stack(page: str, metric: str, pictures: int) -> None:
+    """report.html beside evaluation.json, drawn by the image's jinja2 and matplotlib: both
+    confusion matrices, feature importance, class balance, the training curve (and for a binary
+    model the ROC and precision-recall curves)."""
+    assert page.startswith("<!DOCTYPE html>")
+    assert "jinja2 2.11.3, matplotlib 3.4.1" in page
+    assert f"<code>{metric}</code>" in page
+    assert page.count('<img src="data:image/png;base64,') == pictures
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +167,10 @@ def test_prepare_split_is_identical_to_the_main_environment(split17: Path, split
     for name in ("train", "validation", "test"):
         relative = Path(name) / f"{name}.csv"
         assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
-    # The same contract (Python 3.8 + pandas 1.5 in the container vs the local stack).
-    relative = Path("contract") / "contract.json"
-    assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
+    # The same contract and drift baseline (Python 3.8 + pandas 1.5 in the container vs the
+    # local stack).
+    for relative in (Path("contract") / "contract.json", Path("baseline") / "baseline.json"):
+        assert (split17 / relative).read_bytes() == (split_dir / relative).read_bytes()
 
 
 def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
@@ -164,7 +179,7 @@ def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
     assert metadata["training_job_name"] == "xgb17-job"
     assert metadata["row_counts"] == {"train": 90, "validation": 30}
     # xgboost 1.7's own evaluation lines, read as the service reads them for this image: the
-    # container's built-in regex on the log as CloudWatch shows it (issue 9 #3).
+    # container's built-in regex on the log as CloudWatch shows it.
     rounds = [line for line in trained17["stdout"].splitlines() if re.match(r"\[\d+\]\t", line)]
     assert len(rounds) >= metadata["rounds_trained"]
     assert rounds[0].startswith("[0]\ttrain-merror:") and "\tvalidation-mlogloss:" in rounds[0]
@@ -172,7 +187,7 @@ def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
     regex = tuning.XGBOOST_BUILTIN_METRICS[metric].regex
     objective = tuning.read_metrics({metric: regex}, trained17["stdout"])[metric]
     assert objective == pytest.approx(metadata["validation_metrics"]["mlogloss"], abs=1e-5)
-    # The model carries its code (issue 9 #8).
+    # The model carries its code.
     copied = trained17["model_dir"] / "code" / "train.py"
     assert copied.read_bytes() == (ML_DIR / "train.py").read_bytes()
 
@@ -216,19 +231,12 @@ def test_bad_request_under_xgboost17(xgb17_python: str, trained17: dict[str, Any
     )
 
 
-def test_serve_through_the_containers_stack_from_the_model_alone(
-    xgb17_python: str, trained17: dict[str, Any], workspace: Path
-) -> None:
-    """The 1.7-trained model.tar.gz serves on its own (SAGEMAKER_SUBMIT_DIRECTORY
-    =/opt/ml/model/code) through sagemaker-containers' transformer: JSON, 415, 406, 400."""
-    base = workspace / "serving" / "opt-ml"
-    shutil.copytree(trained17["model_dir"], base / "model")
-    requests: list[tuple[str, str | None, bytes]] = [
-        ("text/csv", "application/json", b"5.1,3.5,1.4,0.2"),
-        ("application/json", None, b"[[5.1,3.5,1.4,0.2]]"),
-        ("text/csv", "text/csv", b"5.1,3.5,1.4,0.2"),
-        ("text/csv", None, b"\xff\xfe\x81"),
-    ]
+def serve_through_container(
+    xgb17_python: str, model_dir: Path, base: Path, requests: list[tuple[str, str | None, bytes]]
+) -> list[dict[str, Any]]:
+    """Answers of the container's serving stack (local/container_serving.py) for the model
+    directory alone (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code), one per request."""
+    shutil.copytree(model_dir, base / "model")
     stdin = "".join(
         json.dumps(
             {
@@ -256,6 +264,24 @@ def test_serve_through_the_containers_stack_from_the_model_alone(
     assert completed.returncode == 0, completed.stderr
     ready, *answers = [json.loads(line) for line in completed.stdout.splitlines()]
     assert ready == {"ready": True}, completed.stderr
+    assert len(answers) == len(requests)
+    return answers
+
+
+def test_serve_through_the_containers_stack_from_the_model_alone(
+    xgb17_python: str, trained17: dict[str, Any], workspace: Path
+) -> None:
+    """The 1.7-trained model.tar.gz serves on its own (SAGEMAKER_SUBMIT_DIRECTORY
+    =/opt/ml/model/code) through sagemaker-containers' transformer: JSON, 415, 406, 400."""
+    requests: list[tuple[str, str | None, bytes]] = [
+        ("text/csv", "application/json", b"5.1,3.5,1.4,0.2"),
+        ("application/json", None, b"[[5.1,3.5,1.4,0.2]]"),
+        ("text/csv", "text/csv", b"5.1,3.5,1.4,0.2"),
+        ("text/csv", None, b"\xff\xfe\x81"),
+    ]
+    answers = serve_through_container(
+        xgb17_python, trained17["model_dir"], workspace / "serving" / "opt-ml", requests
+    )
     assert [(a["status"], a["content_type"]) for a in answers] == [
         (200, "application/json"),
         (415, "application/json"),
@@ -265,6 +291,37 @@ def test_serve_through_the_containers_stack_from_the_model_alone(
     probabilities = json.loads(base64.b64decode(answers[0]["body"]))
     assert len(probabilities) == 1 and probabilities[0][0] > 0.5  # a setosa
     assert json.loads(base64.b64decode(answers[1]["body"]))["error"] == "UnsupportedFormatError"
+
+
+def test_the_containers_stack_reorders_a_header_and_accepts_a_byte_order_mark(
+    xgb17_python: str, trained17: dict[str, Any], workspace: Path
+) -> None:
+    """The endpoint's API is the contract: through the container's own request handling (the
+    body decoded by werkzeug as the container does), a header in another order answers as the
+    model's order, a UTF-8 byte-order mark is accepted, and a header naming another column is a
+    400 that names it."""
+    features = json.loads((trained17["model_dir"] / "contract.json").read_text())["feature_columns"]
+    rows = ["5.1,3.5,1.4,0.2", "6.9,3.1,5.4,2.1"]
+    order = [2, 0, 3, 1]
+    shuffled = [",".join(row.split(",")[i] for i in order) for row in rows]
+    header = ",".join(features[i] for i in order)
+    requests: list[tuple[str, str | None, bytes]] = [
+        ("text/csv", None, "\n".join(rows).encode()),
+        ("text/csv", None, (header + "\n" + "\n".join(shuffled)).encode()),
+        ("text/csv", None, b"\xef\xbb\xbf" + "\n".join(rows).encode()),
+        ("text/csv", None, b"\xef\xbb\xbf" + (header + "\n" + "\n".join(shuffled)).encode()),
+        ("text/csv", None, ("Colour," + header + "\n1," + shuffled[0]).encode()),
+    ]
+    answers = serve_through_container(
+        xgb17_python, trained17["model_dir"], workspace / "serving-header" / "opt-ml", requests
+    )
+    assert [a["status"] for a in answers] == [200, 200, 200, 200, 400]
+    bodies = [json.loads(base64.b64decode(a["body"])) for a in answers]
+    assert bodies[1] == bodies[0] and bodies[2] == bodies[0] and bodies[3] == bodies[0]
+    assert bodies[4]["error"] == "ValueError"
+    assert bodies[4]["error-message"].startswith(
+        "the header row does not name the model's features: unknown 'Colour'"
+    )
 
 
 def test_evaluate_under_xgboost17(
@@ -289,14 +346,23 @@ def test_evaluate_under_xgboost17(
             str(out),
             "--model-uri",
             "s3://bucket/model.tar.gz",
+            "--baseline-dir",
+            str(split17 / "baseline"),
         ],
     )
-    report = json.loads((out / "evaluation.json").read_text())
-    assert report["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
-    assert report["model"]["artifact_uri"] == "s3://bucket/model.tar.gz"
-    assert report["model"]["training_job_name"] == "xgb17-job"
-    assert report["xgboost_version"].startswith("1.7.")
-    assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["multiclass_classification_metrics"]["accuracy"]["value"] >= 0.9
+    # The monitoring baseline: prepare's, with the predicted classes on the 30 test rows.
+    predictions = json.loads((out / "baseline.json").read_text())["predictions"]
+    assert predictions["rows"] == 30 and sum(predictions["counts"]) == 30
+    assert evaluation["model"]["artifact_uri"] == "s3://bucket/model.tar.gz"
+    assert evaluation["model"]["training_job_name"] == "xgb17-job"
+    assert evaluation["xgboost_version"].startswith("1.7.")
+    assert evaluation["row_counts"] == {"train": 90, "validation": 30, "test": 30}
+    assert evaluation["feature_importance"]["used_features"] >= 1
+    assert evaluation["class_counts"]["train"] == {name: 30 for name in evaluation["class_names"]}
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert_report_rendered_by_the_image_stack(page, "validation:mlogloss", pictures=5)
 
 
 def test_model_from_xgboost17_serves_the_same_under_xgboost3(
@@ -406,7 +472,10 @@ def test_binary_train_serve_evaluate_under_xgboost17(
             str(out),
         ],
     )
-    report = json.loads((out / "evaluation.json").read_text())
-    assert report["binary_classification_metrics"]["accuracy"]["value"] >= 0.9
-    assert report["dataset_contract"] == contract
-    assert [len(p) for p in report["smoke_test"]["probabilities"]] == [2] * 5
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    assert evaluation["binary_classification_metrics"]["accuracy"]["value"] >= 0.9
+    assert evaluation["dataset_contract"] == contract
+    assert [len(p) for p in evaluation["smoke_test"]["probabilities"]] == [2] * 5
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert_report_rendered_by_the_image_stack(page, "validation:logloss", pictures=7)
+    assert 'data-section="curves"' in page
