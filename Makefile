@@ -91,6 +91,7 @@ definitions: $(STAMP) ## Regenerate the committed ASL, pipeline definition and T
 	$(PY) -m statemachines
 	$(PY) -m ml.pipeline
 	$(PY) -m devtools.execution_input_tf
+	$(PY) -m devtools.s3_layout_tf
 
 docs: $(STAMP) ## Regenerate the tables in docs/reference.md (Terraform variables, execution input)
 	$(PY) -m devtools.reference
@@ -99,6 +100,7 @@ check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m statemachines --check
 	$(PY) -m ml.pipeline --check
 	$(PY) -m devtools.execution_input_tf --check
+	$(PY) -m devtools.s3_layout_tf --check
 
 lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks, no tracker refs
 	$(VENV)/bin/ruff check .

@@ -25,6 +25,7 @@ locals {
   pipeline_name            = coalesce(var.pipeline_name, "${local.name}-training")
   model_package_group_name = coalesce(var.model_package_group_name, "${local.name}-models")
   state_machine_name       = coalesce(var.state_machine_name, "${local.name}-training")
+  deployment_machine_name  = "${local.name}-deployment"
   endpoint_name            = coalesce(var.endpoint_name, "${local.name}-endpoint")
   # Models and endpoint configs the state machine creates are named "<prefix>-<execution>".
   model_name_prefix = local.name
@@ -84,29 +85,6 @@ locals {
     evaluate_code_uri  = local.code_bundle_uris["evaluate"]
     train_source_uri   = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
     default_data_uri   = local.default_data_uri
-  }
-
-  # Placeholders of statemachines/training_pipeline.asl.json; all of them sit inside JSON strings,
-  # hence the defaults are a JSON document escaped to be the body of a JSON string.
-  state_machine_template_vars = {
-    defaults_json            = trim(jsonencode(jsonencode(local.execution_defaults)), "\"")
-    auto_approve_allowed     = var.allow_auto_approve ? "true" : "false"
-    pipeline_name            = aws_sagemaker_pipeline.this.pipeline_name
-    bucket                   = local.bucket_name
-    model_package_group_name = aws_sagemaker_model_package_group.this.model_package_group_name
-    notification_topic_arn   = aws_sns_topic.notifications.arn
-    sagemaker_role_arn       = local.sagemaker_role_arn
-    xgboost_image_uri        = data.aws_sagemaker_prebuilt_ecr_image.xgboost.registry_path
-    endpoint_name            = local.endpoint_name
-    endpoint_instance_type   = var.endpoint_instance_type
-    model_name_prefix        = local.model_name_prefix
-    # The state machine's first Task (terraform/input_validation.tf).
-    input_validator_function_arn = module.input_validator.function_arn
-    # Guarded deployment (terraform/deployment_guardrails.tf): the smoke test, the canary's
-    # settings and rollback alarms (an escaped JSON document, like defaults_json), and where
-    # each deployment attempt is recorded.
-    smoke_test_function_arn    = module.smoke_test.function_arn
-    deployment_guardrails_json = trim(jsonencode(jsonencode(local.deployment_guardrails)), "\"")
   }
 
   endpoint_dimensions = {

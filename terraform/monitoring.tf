@@ -4,11 +4,13 @@
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "executions_failed" {
-  alarm_name          = "${local.name}-executions-failed"
-  alarm_description   = "A ${local.state_machine_name} execution failed."
+  for_each = local.state_machines
+
+  alarm_name          = "${local.name}-${each.key}-executions-failed"
+  alarm_description   = "A ${each.value.name} execution failed."
   namespace           = "AWS/States"
   metric_name         = "ExecutionsFailed"
-  dimensions          = { StateMachineArn = aws_sfn_state_machine.this.arn }
+  dimensions          = { StateMachineArn = aws_sfn_state_machine.this[each.key].arn }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -34,5 +36,5 @@ resource "aws_cloudwatch_metric_alarm" "trigger_dead_letters" {
   alarm_actions       = [aws_sns_topic.notifications.arn]
 }
 
-# The endpoint alarms (5XX, 4XX, model latency) live in deployment_guardrails.tf: they are also
-# the rollback alarms of every deployment.
+# The endpoint alarms (5XX, model latency) live in deployment_guardrails.tf, beside the rollback
+# alarms each deployment creates on its new fleet.

@@ -112,7 +112,7 @@ def data_capture(settings: Settings) -> dict[str, Any]:
 
 
 def alarm_name(settings: Settings, config_name: str, suffix: str) -> str:
-    return f"{settings.endpoint_name}-{config_name}-{suffix}"
+    return f"{settings.endpoint_name}-rollback-{config_name}-{suffix}"
 
 
 def create_rollback_alarms(cloudwatch: Any, settings: Settings, config_name: str) -> list[str]:

@@ -149,7 +149,7 @@ def test_an_update_is_blue_green_with_alarms_on_the_new_fleet_only(stack: Stack)
     }
     new_config = update["EndpointConfigName"]
     alarms = [a["AlarmName"] for a in update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]]
-    assert alarms == [f"{ENDPOINT}-{new_config}-model-5xx", f"{ENDPOINT}-{new_config}-model-latency"]
+    assert alarms == [f"{ENDPOINT}-rollback-{new_config}-model-5xx", f"{ENDPOINT}-rollback-{new_config}-model-latency"]
     # Cleaned up once the attempt ended.
     left = stack.cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
     assert left == []
@@ -360,7 +360,7 @@ def test_a_slow_new_fleet_trips_its_latency_alarm_and_the_rollback_names_it(
     sagemaker.set_endpoint_transition_seconds(None)
 
     assert (run.status, run.error) == ("FAILED", "DeploymentFailed"), run.cause
-    alarm = f"{ENDPOINT}-{slow_config}-model-latency"
+    alarm = f"{ENDPOINT}-rollback-{slow_config}-model-latency"
     assert serving_config(stack) == previous
     assert invoke() == answer
     [note] = stack.notifications()
