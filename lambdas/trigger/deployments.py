@@ -22,10 +22,45 @@ except ImportError:  # in the zip, the modules sit side by side at the root
     from jobs import Job, MalformedEventError, NotRun, mapping  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 
-def job_for(body: Any, sagemaker: Any) -> Job | NotRun:
-    """What one message of the deployments queue asks for."""
+def serving_package(sagemaker: Any, endpoint_name: str) -> str | None:
+    """The package the endpoint serves (None: no endpoint, or a model not from a package)."""
     try:
-        request = requests.parse_message(mapping(body, "(event)"))
+        endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except ClientError as error:
+        if "Could not find endpoint" in str(error):
+            return None
+        raise
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    arn = (model.get("PrimaryContainer") or {}).get("ModelPackageName")
+    return str(arn) if arn else None
+
+
+def rejection(detail: Any, sagemaker: Any, endpoint_name: str) -> NotRun:
+    """A rejected package deploys nothing; if the endpoint still serves it, say what to do."""
+    arn = str(detail.get("ModelPackageArn", ""))
+    if endpoint_name and serving_package(sagemaker, endpoint_name) == arn:
+        return NotRun(
+            "done",
+            f"Model package {arn} was rejected but still serves on endpoint {endpoint_name}: roll "
+            "back to the previously serving approved package (make rollback: the guarded "
+            "deployment path), approve and deploy another version, or delete the endpoint "
+            "(make endpoint-down).",
+            arn,
+            title="Rejected model is still serving",
+        )
+    return NotRun("done", f"rejected package {arn} does not serve", arn, notify=False)
+
+
+def job_for(body: Any, sagemaker: Any, endpoint_name: str = "") -> Job | NotRun:
+    """What one message of the deployments queue asks for."""
+    root = mapping(body, "(event)")
+    detail = root.get("detail")
+    if root.get("source") == "aws.sagemaker" and isinstance(detail, dict):
+        if detail.get("ModelApprovalStatus") == "Rejected":
+            return rejection(detail, sagemaker, endpoint_name)
+    try:
+        request = requests.parse_message(root)
     except requests.RequestError as error:
         raise MalformedEventError(f"not a deployment request: {error}") from None
     try:

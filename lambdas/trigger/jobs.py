@@ -24,11 +24,15 @@ class Job:
 
 @dataclass(frozen=True)
 class NotRun:
-    """The message asks for nothing this queue runs: ``status`` ignored or rejected."""
+    """The message asks for nothing this queue runs: ``status`` ignored, rejected or done (a
+    report, such as a rejected package that still serves). ``title`` heads the notification;
+    ``notify`` False deletes the message quietly."""
 
     status: str
     reason: str
     what: str
+    title: Optional[str] = None
+    notify: bool = True
 
 
 def required_str(mapping_: Mapping[str, Any], name: str, path: str) -> str:

@@ -63,6 +63,7 @@ QUEUE_URL_ENV = "QUEUE_URL"
 RETRY_DELAY_ENV = "RETRY_DELAY_SECONDS"
 REQUESTS_ENV = "REQUESTS"
 DATA_PREFIX_ENV = "DATA_PREFIX"
+ENDPOINT_NAME_ENV = "ENDPOINT_NAME"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 DEFAULT_DATA_PREFIX = "data/raw/"
 DEFAULT_LOG_LEVEL = "INFO"
@@ -128,6 +129,8 @@ class Config:
     notification_topic_arn: str
     requests: str = UPLOADS
     data_prefix: str = DEFAULT_DATA_PREFIX
+    #: The endpoint whose deployments the deployments queue serializes (rejection reports).
+    endpoint_name: str = ""
     #: Where a kept message's visibility is changed; without both, it comes back after the
     #: queue's own visibility timeout.
     queue_url: str | None = None
@@ -183,6 +186,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
         notification_topic_arn=topic,
         requests=kind,
         data_prefix=prefix,
+        endpoint_name=environ.get(ENDPOINT_NAME_ENV, "").strip(),
         queue_url=environ.get(QUEUE_URL_ENV, "").strip() or None,
         retry_delay_seconds=_retry_delay(environ),
     )
@@ -306,10 +310,12 @@ def notification_subject(text: str) -> str:
     return notifications.subject(text)
 
 
-def notify_not_run(sns: SNSClient, topic_arn: str, what: str, result: TriggerResult) -> None:
+def notify_not_run(
+    sns: SNSClient, topic_arn: str, what: str, result: TriggerResult, title: str | None = None
+) -> None:
     """Tell the topic's subscribers that a message will not run, and why."""
     status = result["status"]
-    title = f"Request not run ({status}): {what}"
+    title = title or f"Request not run ({status}): {what}"
     sns.publish(
         TopicArn=topic_arn,
         Subject=notification_subject(title),
@@ -330,7 +336,7 @@ def notify_not_run(sns: SNSClient, topic_arn: str, what: str, result: TriggerRes
 def job_for(message: QueuedMessage, clients: Clients, config: Config) -> Job | NotRun:
     body = json.loads(message.body)
     if config.requests == DEPLOYMENTS:
-        return deployments.job_for(body, clients.sagemaker)
+        return deployments.job_for(body, clients.sagemaker, config.endpoint_name)
     return uploads.job_for(body, clients.s3, config.data_prefix)
 
 
@@ -346,7 +352,10 @@ def decide(message: QueuedMessage, clients: Clients, config: Config) -> TriggerR
         return result
     if isinstance(job, NotRun):
         result = _result(job.status, job.reason)  # type: ignore[arg-type]
-        notify_not_run(clients.sns, config.notification_topic_arn, job.what, result)
+        if job.notify:
+            notify_not_run(
+                clients.sns, config.notification_topic_arn, job.what, result, job.title
+            )
         log_decision(result, message)
         return result
     result = start_run(clients.stepfunctions, config, job)
