@@ -6,7 +6,7 @@
                      ─► warm-up, then N rounds of: floor call, 1-row invoke, 100-row invoke
 
 The model is served as the emulator serves every endpoint: the XGBoost 1.7-1 container's own
-serving stack in its own process (local/aws/sagemaker_runtime.py). The rounds interleave the
+serving stack in its own process (emulator/aws/sagemaker_runtime.py). The rounds interleave the
 three calls so that load from other processes on the machine falls on all three alike. The
 floor is STS GetCallerIdentity: a request through the same HTTP server, client and signing,
 with no work behind it. Every figure is the client's view (perf_counter around the call).
@@ -27,7 +27,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from local.emulator import Emulator
+from emulator.process import Emulator
 
 REGION = "us-east-1"
 BUCKET = "bench-artifacts"
@@ -110,7 +110,7 @@ def _client(emulator: Emulator, service: str) -> Any:
 @contextmanager
 def running_emulator(workdir: Path) -> Iterator[Emulator]:
     workdir.mkdir(parents=True, exist_ok=True)
-    # pipeline_workdir also puts the endpoint's extracted model under workdir (local/server.py).
+    # pipeline_workdir also puts the endpoint's extracted model under workdir (emulator/server.py).
     with Emulator.start(
         log_path=workdir / "emulator.log", pipeline_workdir=workdir / "pipelines"
     ) as emulator:

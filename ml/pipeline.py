@@ -141,7 +141,7 @@ SPLITS = ("train", "validation", "test")
 class ProblemBranch:
     """One side of CheckProblemType: the objective and the tuner's objective metric.
 
-    Both metrics are ones the XGBoost image itself defines (local/tuning.py
+    Both metrics are ones the XGBoost image itself defines (emulator/sagemaker_executor/tuning.py
     XGBOOST_BUILTIN_METRICS, from the container's algorithm_mode/metrics.py): tuning treats the
     image as a built-in algorithm, so the tuner sends NO MetricDefinitions
     (aws/sagemaker-xgboost-container issue #121) and train.py logs xgboost's own

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
-from local import aws
-from local.aws import core, sagemaker
+from emulator import aws
+from emulator.aws import core, sagemaker
 
 
 @pytest.fixture

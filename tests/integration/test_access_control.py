@@ -1,7 +1,7 @@
-"""IAM enforcement in the emulator (local/aws/iam.py): the evaluator's rules, then
+"""IAM enforcement in the emulator (emulator/aws/iam.py): the evaluator's rules, then
 requests signed with STS credentials against moto with the project's extensions.
 
-Each rule cites the AWS page it comes from in local/aws/iam.py's docstring.
+Each rule cites the AWS page it comes from in emulator/aws/iam.py's docstring.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.aws import iam as ac
-from local.aws.iam import Decision, Principal, Request
+from emulator.aws import iam as ac
+from emulator.aws.iam import Decision, Principal, Request
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
@@ -294,7 +294,7 @@ def root(emulator: None) -> Iterator[boto3.Session]:
 
 @pytest.fixture
 def managed_policies(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As local.server does: AWS managed policies (PowerUserAccess) exist, as in any account
+    """As emulator.server does: AWS managed policies (PowerUserAccess) exist, as in any account
     (moto loads them when its IAM backend is created: ~3 s, so only where a test needs them)."""
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
@@ -621,7 +621,7 @@ def test_secure_transport_over_the_emulators_listeners(tmp_path: Any) -> None:
     """Over the plain-http listener a user's session is insecure transport and a bucket policy
     denying it applies; over HTTPS it does not; the state machine's own calls (Step Functions
     calls services over TLS on AWS) are not denied either."""
-    from local.emulator import Emulator
+    from emulator.process import Emulator
 
     with Emulator.start(tls=True, pipeline_workdir=None) as emu:
         keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

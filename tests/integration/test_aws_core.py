@@ -1,4 +1,4 @@
-"""The emulator's front door (local/aws/core.py): injected faults, idempotency tokens."""
+"""The emulator's front door (emulator/aws/core.py): injected faults, idempotency tokens."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.aws import core
+from emulator.aws import core
 
 pytestmark = pytest.mark.integration
 
@@ -200,7 +200,7 @@ def _read_request(client: socket.socket) -> bytes:
 def test_terraform_like_retry_after_a_lost_answer_succeeds_on_the_server(tmp_path: Path) -> None:
     """The flake: the SDK resent CreatePipeline (same ClientRequestToken) after losing the answer
     of the attempt that had created the pipeline, and the emulator refused the retry."""
-    from local.emulator import Emulator
+    from emulator.process import Emulator
 
     def client(endpoint_url: str) -> Any:
         return boto3.client(

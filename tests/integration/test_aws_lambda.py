@@ -1,4 +1,4 @@
-"""Lambda configuration drift (local/aws/lambda_.py); limits: test_lambda_quota.py; in-process
+"""Lambda configuration drift (emulator/aws/lambda_.py); limits: test_lambda_quota.py; in-process
 invocation: test_event_delivery.py."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""S3 extensions (local/aws/s3.py): lifecycle header, bucket-policy conditions, drift."""
+"""S3 extensions (emulator/aws/s3.py): lifecycle header, bucket-policy conditions, drift."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.aws import s3
+from emulator.aws import s3
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""SageMaker extensions (local/aws/sagemaker.py): pipeline executions, UpdateEndpoint, model
+"""SageMaker extensions (emulator/aws/sagemaker.py): pipeline executions, UpdateEndpoint, model
 packages. The endpoint status machine: test_endpoint_lifecycle.py."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.aws import sagemaker
-from local.aws.sagemaker import PipelineRun
+from emulator.aws import sagemaker
+from emulator.aws.sagemaker import PipelineRun
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""Step Functions extensions (local/aws/stepfunctions.py): task results, error names, JSONPath,
+"""Step Functions extensions (emulator/aws/stepfunctions.py): task results, error names, JSONPath,
 nameless executions, the actions Terraform needs."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 
-from local.aws.stepfunctions import aws_error_name, normalise_result
+from emulator.aws.stepfunctions import aws_error_name, normalise_result
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,5 @@
 """SageMaker's deployment guardrails on the emulator: blue/green updates with canary traffic
-shifting and auto-rollback on CloudWatch alarms (``local/aws/sagemaker.py``).
+shifting and auto-rollback on CloudWatch alarms (``emulator/aws/sagemaker.py``).
 
 Each test deploys a real trained model (the fixtures of ``test_invoke_endpoint.py``), creates
 the alarms as Terraform does (AWS/SageMaker, EndpointName + VariantName), updates the endpoint
@@ -21,7 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devtools import build
-from local.aws import sagemaker, sagemaker_runtime
+from emulator.aws import sagemaker, sagemaker_runtime
 from tests.integration.test_invoke_endpoint import (  # noqa: F401 (fixtures)
     ACCOUNT,
     BUCKET,

@@ -1,4 +1,4 @@
-"""The emulator server process (local/emulator.py) and the real Terraform applied to it."""
+"""The emulator server process (emulator/process.py) and the real Terraform applied to it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local import emulator as emulator_module
-from local import terraform_local
-from local.emulator import Emulator
+from emulator import process as emulator_module
+from emulator.process import Emulator
+from harness import terraform_local
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""The emulator package local/aws/: one module per moto service, composed in one place.
+"""The emulator package emulator/aws/: one module per moto service, composed in one place.
 
 STYLE.md, "Emulators and local runtimes": one module per service we extend, each with
 ``install()`` and ``reset()``, composed in one visible order; only these modules know moto's
@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from moto.core.responses import BaseResponse
 
-from local import aws, container_python
-from local.aws import core, lambda_, sagemaker, sagemaker_runtime, sqs, validation
+from emulator import aws
+from emulator.aws import core, lambda_, sagemaker, sagemaker_runtime, sqs, validation
+from emulator.containers import interpreters
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "local" / "aws"
+PACKAGE = ROOT / "emulator" / "aws"
 
 
 def _imports_moto(path: Path) -> bool:
@@ -80,7 +81,7 @@ def test_reset_all_forgets_what_every_module_kept(tmp_path: Path) -> None:
 def test_paths_the_package_runs_things_from_exist() -> None:
     # The modules moved one directory down; a path computed from __file__ must follow.
     assert sagemaker_runtime.CONTAINER_SERVING_SCRIPT.is_file()
-    assert container_python.DEFAULT_XGB17_PYTHON.parent.parent.parent == ROOT
+    assert interpreters.DEFAULT_XGB17_PYTHON.parent.parent.parent == ROOT
 
 
 def test_only_the_emulator_package_imports_moto() -> None:
@@ -91,7 +92,7 @@ def test_only_the_emulator_package_imports_moto() -> None:
             0
         ].startswith("."):
             continue
-        if relative.parts[:2] == ("local", "aws"):
+        if relative.parts[:2] == ("emulator", "aws"):
             continue
         if _imports_moto(path):
             offenders.add(relative.as_posix())

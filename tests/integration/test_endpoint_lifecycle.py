@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devtools import build
-from local.aws import sagemaker, sagemaker_runtime
+from emulator.aws import sagemaker, sagemaker_runtime
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 
 pytestmark = pytest.mark.integration

@@ -1,8 +1,8 @@
 """InvokeEndpoint records SageMaker's invocation metrics in CloudWatch, whose alarms act on them.
 
 The metrics (AWS/SageMaker; EndpointName, VariantName) come from
-``local/aws/sagemaker_runtime.py``; alarm evaluation and its SNS actions from
-``local/aws/cloudwatch.py``. The endpoints are deployed with the fixtures of
+``emulator/aws/sagemaker_runtime.py``; alarm evaluation and its SNS actions from
+``emulator/aws/cloudwatch.py``. The endpoints are deployed with the fixtures of
 ``test_invoke_endpoint.py``, served by the XGBoost container's stack.
 """
 
@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devtools import build
-from local.aws import sagemaker_runtime
+from emulator.aws import sagemaker_runtime
 from tests.integration.test_invoke_endpoint import (  # noqa: F401 (fixtures)
     ACCOUNT,
     BUCKET,

@@ -1,7 +1,7 @@
-"""EventBridge delivery and in-process Lambda (local/aws/events.py and local/aws/lambda_.py).
+"""EventBridge delivery and in-process Lambda (emulator/aws/events.py and emulator/aws/lambda_.py).
 
 S3 upload ─► EventBridge rule ─► SQS FIFO ─► event source mapping ─► the real trigger zip, run in
-process ─► StartExecution (the mapping: local/aws/sqs.py)
+process ─► StartExecution (the mapping: emulator/aws/sqs.py)
 model package approved ─► rule with InputTransformer ─► StartExecution
 """
 
@@ -22,9 +22,9 @@ from unittest.mock import ANY
 import boto3
 import pytest
 
-from local.aws import core, lambda_, sqs
-from local.aws.events import target_input, transform_input
-from local.emulator import Emulator
+from emulator.aws import core, lambda_, sqs
+from emulator.aws.events import target_input, transform_input
+from emulator.process import Emulator
 from tests.integration.test_trigger_moto import BUCKET, allow_rule_to_send, build_trigger_stack
 
 pytestmark = pytest.mark.integration
@@ -435,7 +435,7 @@ def test_server_mode_lambda_calls_reach_the_emulator_through_aws_endpoint_url() 
         client("s3", **endpoint).put_object(Bucket=BUCKET, Key="data/raw/y.csv", Body=b"a\n1\n")
 
         # Only the handler's own boto3 client can have started it, and only through the URL;
-        # the server process polls the queue for it (local/aws/sqs.py).
+        # the server process polls the queue for it (emulator/aws/sqs.py).
         executions = _eventually(
             lambda: sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"],
             "the execution",
@@ -726,7 +726,7 @@ def test_eventbridge_publishes_to_the_encrypted_topic_only_when_the_key_policy_a
 def test_an_alarm_publishes_to_the_encrypted_topic_only_when_the_key_policy_allows(
     aws: Any, key_policy: str
 ) -> None:
-    # The same two policies decide for CloudWatch alarms (local/aws/cloudwatch.py).
+    # The same two policies decide for CloudWatch alarms (emulator/aws/cloudwatch.py).
     kms, sns, cw, sqs_client = aws("kms"), aws("sns"), aws("cloudwatch"), aws("sqs")
     refs = {"local.partition": "aws", "local.account_id": ACCOUNT}
     key_document = terraform_policy("notifications.tf", "sns_key", refs)

@@ -1,4 +1,4 @@
-"""The SQS event source mapping poller (local/aws/sqs.py) against moto's SQS.
+"""The SQS event source mapping poller (emulator/aws/sqs.py) against moto's SQS.
 
 A small in-process Lambda records every event it receives in a JSON-lines file and fails,
 or reports batch item failures, when a message's body asks it to.
@@ -19,8 +19,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from local.aws import install_all, lambda_, sqs
-from local.aws.sqs import messages_to_delete
+from emulator.aws import install_all, lambda_, sqs
+from emulator.aws.sqs import messages_to_delete
 
 pytestmark = pytest.mark.integration
 

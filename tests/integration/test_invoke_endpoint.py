@@ -5,7 +5,7 @@ as SageMaker ships it (``model.tar.gz`` + ``sourcedir.tar.gz`` in S3, or the cod
 with ``SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code``), registered and deployed through the
 SageMaker API; each test then invokes the endpoint, which serves through the XGBoost 1.7-1
 container's own serving stack (sagemaker-containers 2.8.6.post2 in the xgboost 1.7 interpreter,
-``local/container_serving.py``), and compares with the model loaded directly.
+``emulator/containers/serving.py``), and compares with the model loaded directly.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devtools import build
-from local.aws import sagemaker, sagemaker_runtime
+from emulator.aws import sagemaker, sagemaker_runtime
 from ml import train
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 

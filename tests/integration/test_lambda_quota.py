@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.aws import lambda_
+from emulator.aws import lambda_
 
 pytestmark = pytest.mark.integration
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from local import demo
-from local import emulator as emulator_module
-from local.demo import LocalStack
-from local.emulator import Emulator, EmulatorError
+from emulator import process as emulator_module
+from emulator.process import Emulator, EmulatorError
+from harness import demo
+from harness.demo import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -133,7 +133,7 @@ def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
 
     # `make local-status` on the dead session's record: one line, the same log.
     status = subprocess.run(
-        [sys.executable, "-m", "local.emulator", "status", "--state-file", str(state_file)],
+        [sys.executable, "-m", "emulator", "status", "--state-file", str(state_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,

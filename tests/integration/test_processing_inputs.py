@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.sagemaker_executor.definition import DefinitionError, StepFailure
-from local.sagemaker_executor.jobs import ProcessingJobRunner, S3Transfer
+from emulator.sagemaker_executor.definition import DefinitionError, StepFailure
+from emulator.sagemaker_executor.jobs import ProcessingJobRunner, S3Transfer
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from local.aws import sagemaker, validation
-from local.aws.validation import (
+from emulator.aws import sagemaker, validation
+from emulator.aws.validation import (
     Violation,
     compiled_pattern,
     render_value,

@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto.core.utils import get_service_model
 
-from local.aws import validation
+from emulator.aws import validation
 
 pytestmark = pytest.mark.integration
 

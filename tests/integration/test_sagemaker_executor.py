@@ -23,10 +23,10 @@ import boto3
 import pytest
 
 from devtools.build import tar_gz
-from local import container_python, tuning
-from local.aws import sagemaker as aws_sagemaker
-from local.sagemaker_executor import LocalPipelineExecutor
-from local.sagemaker_executor.definition import StepGraph
+from emulator.aws import sagemaker as aws_sagemaker
+from emulator.containers import interpreters
+from emulator.sagemaker_executor import LocalPipelineExecutor, tuning
+from emulator.sagemaker_executor.definition import StepGraph
 from tests.helpers import datasets
 from tests.helpers.pipeline_definition import (
     BUCKET,
@@ -253,7 +253,7 @@ def _contract(s3: Any, execution_id: str) -> dict[str, Any]:
 
 
 def _container_xgboost_version() -> str:
-    python = container_python.xgboost17_python()
+    python = interpreters.xgboost17_python()
     answer = subprocess.run(
         [str(python), "-c", "import xgboost; print(xgboost.__version__)"],
         capture_output=True,
@@ -295,7 +295,7 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert report["row_counts"] == {"train": 90, "validation": 30, "test": 30}
     assert report["dataset_contract"] == contract
     # Jobs on the XGBoost 1.7-1 image train and evaluate under the container's xgboost, the one
-    # that serves the model (local/container_python.py): never the emulator's own.
+    # that serves the model (emulator/containers/interpreters.py): never the emulator's own.
     container_xgboost = _container_xgboost_version()
     assert report["model"]["trained_with_xgboost_version"] == container_xgboost
     assert report["xgboost_version"] == container_xgboost
@@ -493,7 +493,7 @@ def test_a_missing_container_interpreter_fails_the_step_before_any_job(
     stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-such-venv" / "bin" / "python"
-    monkeypatch.setenv(container_python.XGB17_PYTHON_ENV, str(missing))
+    monkeypatch.setenv(interpreters.XGB17_PYTHON_ENV, str(missing))
     sm = stack["sm"]
     arn = _start(sm)
     described = _wait(sm, arn)

@@ -1,7 +1,7 @@
 """The S3 trigger as deployed: S3 ─► EventBridge ─► SQS FIFO ─► event source mapping ─► Lambda.
 
 Everything runs on moto with the project's extensions: EventBridge delivers the S3 events to the
-FIFO queue, `local/aws/sqs.py` polls it as Lambda does and runs the real trigger zip
+FIFO queue, `emulator/aws/sqs.py` polls it as Lambda does and runs the real trigger zip
 in process. moto's Step Functions does not execute the state machine here, so an execution stays
 RUNNING until the test stops it: the tests play "a run in progress" with that.
 
@@ -23,10 +23,10 @@ import pytest
 from moto import mock_aws
 
 from devtools import build
+from emulator import aws as emulator_aws
+from emulator.aws import lambda_ as aws_lambda
+from emulator.aws import sqs as aws_sqs
 from lambdas.trigger import logic
-from local import aws as emulator_aws
-from local.aws import lambda_ as aws_lambda
-from local.aws import sqs as aws_sqs
 
 pytestmark = pytest.mark.integration
 
@@ -143,7 +143,7 @@ def build_trigger_stack(
             {"Id": "queue", "Arn": queue_arn(queue), "SqsParameters": {"MessageGroupId": GROUP}}
         ],
     )
-    # The trigger Lambda runs as its role (local/aws/lambda_.py): what terraform/trigger.tf grants.
+    # The trigger Lambda runs as its role (emulator/aws/lambda_.py): as terraform/trigger.tf grants.
     region = sqs.meta.region_name
     execution = machine.replace(":stateMachine:", ":execution:") + ":*"
     grants = [
@@ -185,7 +185,7 @@ def aws(aws_env: None) -> Iterator[Callable[[str], Any]]:
     aws_lambda.clear_lambda_cache()
     with mock_aws():
         # One client per service, created here: creating a client iterates os.environ, which an
-        # in-process Lambda changes while it runs (local/aws/ applies its
+        # in-process Lambda changes while it runs (emulator/aws/ applies its
         # environment process-wide), so a client created mid-run can see it change under it.
         clients = {s: _client(s, region_name=REGION) for s in SERVICES}
         yield clients.__getitem__

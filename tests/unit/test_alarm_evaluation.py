@@ -1,4 +1,4 @@
-"""The metric alarm evaluator's rules (local/aws/cloudwatch.py), as pure functions.
+"""The metric alarm evaluator's rules (emulator/aws/cloudwatch.py), as pure functions.
 
 CloudWatch user guide, "Evaluating an alarm" and "Configuring how CloudWatch alarms treat
 missing data" (alarm-evaluation.html, alarms-and-missing-data.html).
@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from local.aws import cloudwatch
+from emulator.aws import cloudwatch
 
 NOW = datetime(2026, 12, 1, 4, 0, 0)
 

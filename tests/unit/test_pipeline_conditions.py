@@ -15,14 +15,14 @@ from typing import Any, cast
 import botocore.session
 import pytest
 
-from local.sagemaker_executor import conditions
-from local.sagemaker_executor.definition import (
+from emulator.sagemaker_executor import conditions
+from emulator.sagemaker_executor.definition import (
     DefinitionError,
     Resolver,
     StepGraph,
     parameter_values,
 )
-from local.sagemaker_executor.steps import (
+from emulator.sagemaker_executor.steps import (
     STEP_EXECUTORS,
     ConditionStepExecutor,
     StepContext,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from devtools.generated import placeholders, render
-from local import tuning
+from emulator.sagemaker_executor import tuning
 from ml import pipeline
 from tests.helpers.json_walk import json_strings
 

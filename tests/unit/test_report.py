@@ -1,4 +1,4 @@
-"""The demo's HTML run report (local/report.py): content, pictures, escaping, edge cases."""
+"""The demo's HTML run report (harness/report.py): content, pictures, escaping, edge cases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from local import report
+from harness import report
 
 PNG_TAG = '<img src="data:image/png;base64,'
 PACKAGE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/iris-models/3"
@@ -219,7 +219,7 @@ def test_non_numeric_objectives_count_as_failed() -> None:
 
 
 def test_the_state_machines_output_as_the_demo_passes_it(tmp_path: Path) -> None:
-    # local/demo.py passes the execution output plus "execution", "states" and "prediction".
+    # harness/demo.py passes the execution output plus "execution", "states" and "prediction".
     output = {
         "title": "Training run succeeded",
         "status": "SUCCEEDED",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from local.sagemaker_executor.definition import (
+from emulator.sagemaker_executor.definition import (
     DefinitionError,
     Resolver,
     execution_order,
@@ -99,8 +99,8 @@ def test_empty_dataset_settings_reach_prepare_as_empty_arguments(tmp_path: Path)
     """FeatureColumns/ClassOrder default to "" (derive): each flag keeps its value, an empty
     ContainerArgument (botocore ``ContainerArgument`` "min": 0), so argparse never reads the
     next flag as a value."""
-    from local.sagemaker_executor.definition import StepGraph
-    from local.sagemaker_executor.jobs import processing_command
+    from emulator.sagemaker_executor.definition import StepGraph
+    from emulator.sagemaker_executor.jobs import processing_command
 
     definition = _definition()
     [prepare] = [s for s in StepGraph.of(definition["Steps"]).steps if s["Name"] == "PrepareData"]

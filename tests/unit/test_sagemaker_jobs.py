@@ -1,4 +1,4 @@
-"""Job runners' and step executors' pure pieces (local/sagemaker_executor/{jobs,steps}.py):
+"""Job runners' and step executors' pure pieces (emulator/sagemaker_executor/{jobs,steps}.py):
 container paths, commands, failure reasons, and the step-type registry.
 """
 
@@ -10,8 +10,8 @@ from typing import Any
 import botocore.session
 import pytest
 
-from local.sagemaker_executor.definition import DefinitionError, StepFailure
-from local.sagemaker_executor.jobs import (
+from emulator.sagemaker_executor.definition import DefinitionError, StepFailure
+from emulator.sagemaker_executor.jobs import (
     EXIT_MESSAGE_MAX,
     FAILURE_FILE,
     FAILURE_REASON_MAX,
@@ -22,7 +22,7 @@ from local.sagemaker_executor.jobs import (
     map_container_path,
     processing_command,
 )
-from local.sagemaker_executor.steps import STEP_EXECUTORS, executor_for
+from emulator.sagemaker_executor.steps import STEP_EXECUTORS, executor_for
 from tests.helpers.pipeline_definition import rendered_definition
 
 

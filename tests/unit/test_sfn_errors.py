@@ -1,4 +1,4 @@
-"""Step Functions error names (local/sfn_errors.py), and the committed ASL's use of them."""
+"""Step Functions error names (emulator/sfn_errors.py), and the committed ASL's use of them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from local.sfn_errors import (
+from emulator.sfn_errors import (
     AWS_SDK,
     OPTIMIZED,
     STATES_ERRORS,
@@ -198,7 +198,7 @@ def test_task_error_name(
 
 
 def test_unknown_service_is_refused_with_what_to_do() -> None:
-    with pytest.raises(UnknownService, match=r"add it to local/sfn_errors\.py"):
+    with pytest.raises(UnknownService, match=r"add it to emulator/sfn_errors\.py"):
         task_error_name(AWS_SDK, "dynamodb", "getItem", "X")
 
 
