@@ -207,7 +207,7 @@ class _Execution:
         SageMaker assumes the RoleArn passed to Create*Job and reads inputs and writes outputs
         with that session ("SageMaker AI Roles", "CreateTrainingJob" permissions:
         https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html). The emulator
-        authorises requests signed with STS credentials (emulator/aws/iam.py); the session
+        authorises requests signed with STS credentials (emulator/aws/iam/); the session
         is assumed as Step Functions tasks' are, by the same function.
         """
         if role_arn not in self._role_storage:

@@ -5,7 +5,7 @@
            OIDC provider, deploy role (web identity trust), state bucket
       └─ AssumeRoleWithWebIdentity with a GitHub-shaped OIDC token
            (moto cannot verify the JWT's signature offline; the emulator checks the role's trust
-           conditions, aud and sub, against its claims: emulator/aws/iam.py)
+           conditions, aud and sub, against its claims: emulator/aws/iam/)
       └─ in a scratch checkout, with the role's credentials and the workflow's environment:
            make check-definitions; make build; make deploy AUTO_APPROVE=1;
            make run-and-wait NAME=deploy-<sha>-1 TIMEOUT=5400

@@ -1,7 +1,7 @@
-"""IAM enforcement in the emulator (emulator/aws/iam.py): the evaluator's rules, then
+"""IAM enforcement in the emulator (emulator/aws/iam/): the evaluator's rules, then
 requests signed with STS credentials against moto with the project's extensions.
 
-Each rule cites the AWS page it comes from in emulator/aws/iam.py's docstring.
+Each rule cites the AWS page it comes from in emulator/aws/iam/policy.py's docstring.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.aws import iam as ac
-from emulator.aws.iam import Decision, Principal, Request
+from emulator.aws.iam import decisions, resources, s3_kms
+from emulator.aws.iam import policy as evaluator
+from emulator.aws.iam.policy import Decision, Principal, Request
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
@@ -48,17 +49,19 @@ POWER_USER = allow(
 
 
 def test_not_action_allows_everything_but_the_listed_services() -> None:
-    assert ac.decide(req("s3:PutObject", "arn:aws:s3:::b/k"), [POWER_USER]) is Decision.ALLOW
-    assert ac.decide(req("iam:CreateRole", ROLE), [POWER_USER]) is Decision.IMPLICIT_DENY
-    assert ac.decide(req("IAM:ListRoles"), [POWER_USER]) is Decision.ALLOW  # actions: any case
+    assert evaluator.decide(req("s3:PutObject", "arn:aws:s3:::b/k"), [POWER_USER]) is Decision.ALLOW
+    assert evaluator.decide(req("iam:CreateRole", ROLE), [POWER_USER]) is Decision.IMPLICIT_DENY
+    assert (
+        evaluator.decide(req("IAM:ListRoles"), [POWER_USER]) is Decision.ALLOW
+    )  # actions: any case
 
 
 def test_explicit_deny_wins_over_any_allow() -> None:
     deny = allow({"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::b/*"})
-    assert ac.decide(req("s3:GetObject", "arn:aws:s3:::b/k"), [POWER_USER, deny]) is (
+    assert evaluator.decide(req("s3:GetObject", "arn:aws:s3:::b/k"), [POWER_USER, deny]) is (
         Decision.EXPLICIT_DENY
     )
-    assert ac.decide(req("s3:GetObject", "arn:aws:s3:::c/k"), [POWER_USER, deny]) is (
+    assert evaluator.decide(req("s3:GetObject", "arn:aws:s3:::c/k"), [POWER_USER, deny]) is (
         Decision.ALLOW
     )
 
@@ -68,18 +71,20 @@ def test_wildcards_and_not_resource() -> None:
         {"Effect": "Allow", "Action": "states:Describe*", "Resource": "arn:aws:states:*:*:x?"},
         {"Effect": "Allow", "Action": "sns:Publish", "NotResource": "arn:aws:sns:*:*:secret"},
     )
-    assert ac.decide(req("states:DescribeExecution", "arn:aws:states:r:1:xy"), [policy]) is (
+    assert evaluator.decide(req("states:DescribeExecution", "arn:aws:states:r:1:xy"), [policy]) is (
         Decision.ALLOW
     )
-    assert ac.decide(req("states:DescribeExecution", "arn:aws:states:r:1:xyz"), [policy]) is (
-        Decision.IMPLICIT_DENY
-    )
-    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:open"), [policy]) is Decision.ALLOW
-    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:secret"), [policy]) is (
+    assert evaluator.decide(
+        req("states:DescribeExecution", "arn:aws:states:r:1:xyz"), [policy]
+    ) is (Decision.IMPLICIT_DENY)
+    assert evaluator.decide(req("sns:Publish", "arn:aws:sns:r:1:open"), [policy]) is Decision.ALLOW
+    assert evaluator.decide(req("sns:Publish", "arn:aws:sns:r:1:secret"), [policy]) is (
         Decision.IMPLICIT_DENY
     )
     # Resources are case-sensitive.
-    assert ac.decide(req("sns:Publish", "arn:aws:sns:r:1:SECRET"), [policy]) is Decision.ALLOW
+    assert (
+        evaluator.decide(req("sns:Publish", "arn:aws:sns:r:1:SECRET"), [policy]) is Decision.ALLOW
+    )
 
 
 @pytest.mark.parametrize(
@@ -126,12 +131,12 @@ def test_wildcards_and_not_resource() -> None:
 def test_condition_operators(
     operator: str, key: str, expected: Any, context: dict[str, tuple[str, ...]], holds: bool
 ) -> None:
-    assert ac.condition_holds(operator, key, expected, context) is holds
+    assert evaluator.condition_holds(operator, key, expected, context) is holds
 
 
 def test_an_unknown_condition_operator_is_refused_not_guessed() -> None:
-    with pytest.raises(ac.UnsupportedCondition):
-        ac.condition_holds("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z", {})
+    with pytest.raises(evaluator.UnsupportedCondition):
+        evaluator.condition_holds("DateLessThan", "aws:CurrentTime", "2020-01-01T00:00:00Z", {})
 
 
 def test_resource_policy_grants_and_account_principal_only_delegates() -> None:
@@ -152,8 +157,8 @@ def test_resource_policy_grants_and_account_principal_only_delegates() -> None:
             "Resource": bucket,
         }
     )
-    assert ac.decide(req("s3:GetObject", bucket), [], to_role) is Decision.ALLOW
-    assert ac.decide(req("s3:GetObject", bucket), [], to_account) is Decision.IMPLICIT_DENY
+    assert evaluator.decide(req("s3:GetObject", bucket), [], to_role) is Decision.ALLOW
+    assert evaluator.decide(req("s3:GetObject", bucket), [], to_account) is Decision.IMPLICIT_DENY
 
 
 def test_kms_key_policy_must_allow_or_delegate() -> None:
@@ -171,9 +176,11 @@ def test_kms_key_policy_must_allow_or_delegate() -> None:
         {"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "kms:*", "Resource": "*"}
     )
     decrypt = req("kms:Decrypt", key)
-    assert ac.decide(decrypt, [identity], service_only, key_policy=True) is (Decision.IMPLICIT_DENY)
-    assert ac.decide(decrypt, [identity], delegating, key_policy=True) is Decision.ALLOW
-    assert ac.decide(decrypt, [], delegating, key_policy=True) is Decision.IMPLICIT_DENY
+    assert evaluator.decide(decrypt, [identity], service_only, key_policy=True) is (
+        Decision.IMPLICIT_DENY
+    )
+    assert evaluator.decide(decrypt, [identity], delegating, key_policy=True) is Decision.ALLOW
+    assert evaluator.decide(decrypt, [], delegating, key_policy=True) is Decision.IMPLICIT_DENY
 
 
 def test_service_trust_with_source_account() -> None:
@@ -186,15 +193,17 @@ def test_service_trust_with_source_account() -> None:
         }
     )
     own = {"aws:sourceaccount": (ACCOUNT,)}
-    assert ac.trust_allows_service(trust, "states.amazonaws.com", own)
-    assert not ac.trust_allows_service(trust, "lambda.amazonaws.com", own)
-    assert not ac.trust_allows_service(trust, "states.amazonaws.com", {"aws:sourceaccount": ("1",)})
-    assert not ac.trust_allows_service(allow(), "states.amazonaws.com", own)
+    assert evaluator.trust_allows_service(trust, "states.amazonaws.com", own)
+    assert not evaluator.trust_allows_service(trust, "lambda.amazonaws.com", own)
+    assert not evaluator.trust_allows_service(
+        trust, "states.amazonaws.com", {"aws:sourceaccount": ("1",)}
+    )
+    assert not evaluator.trust_allows_service(allow(), "states.amazonaws.com", own)
 
 
 def test_resource_arns_per_action() -> None:
     def arn(action: str, params: dict[str, Any], path: str = "") -> str:
-        return ac.resource_arn(
+        return resources.resource_arn(
             action, params, partition="aws", region="us-east-1", account=ACCOUNT, path=path
         )
 
@@ -221,13 +230,15 @@ def test_resource_arns_per_action() -> None:
 
 def test_access_denied_bodies_follow_each_protocol() -> None:
     # Query: <ErrorResponse><Error>, the shape the Go SDK (Terraform) parses; JSON: __type.
-    query = ac.access_denied("iam", "query", "User: x is not authorized")
+    query = decisions.access_denied("iam", "query", "User: x is not authorized")
     assert "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>" in (
         query.get_body()  # type: ignore[attr-defined]
     )
     assert query.code == 403  # type: ignore[attr-defined]
-    assert "<Code>AuthorizationError</Code>" in ac.access_denied("sns", "query", "m").get_body()  # type: ignore[attr-defined]
-    body = json.loads(ac.access_denied("states", "json", "m").get_body())  # type: ignore[attr-defined]
+    assert (
+        "<Code>AuthorizationError</Code>" in decisions.access_denied("sns", "query", "m").get_body()
+    )  # type: ignore[attr-defined]
+    body = json.loads(decisions.access_denied("states", "json", "m").get_body())  # type: ignore[attr-defined]
     assert body["__type"] == "AccessDeniedException"
 
 
@@ -255,9 +266,9 @@ def test_pass_role_parameters_exist_in_the_service_model(action: str, service: s
         {"states": "stepfunctions"}.get(prefix, prefix)
     )
     shape = model.operation_model(operation).input_shape
-    to_service, _ = ac.PASS_ROLE[action]
+    to_service, _ = resources.PASS_ROLE[action]
     assert to_service == service
-    for path in ac.PASS_ROLE[action][1]:
+    for path in resources.PASS_ROLE[action][1]:
         member = shape
         for part in path.split("."):
             name = part.removesuffix("[]")
@@ -268,15 +279,17 @@ def test_pass_role_parameters_exist_in_the_service_model(action: str, service: s
 
 
 def test_passed_roles_per_action() -> None:
-    assert ac.passed_roles("events:PutTargets", {"Targets": [{"Id": "1", "RoleArn": ROLE}]}) == (
+    assert resources.passed_roles(
+        "events:PutTargets", {"Targets": [{"Id": "1", "RoleArn": ROLE}]}
+    ) == (
         "events.amazonaws.com",
         [ROLE],
     )
-    assert ac.passed_roles("states:CreateStateMachine", {"roleArn": ROLE}) == (
+    assert resources.passed_roles("states:CreateStateMachine", {"roleArn": ROLE}) == (
         "states.amazonaws.com",
         [ROLE],
     )
-    assert ac.passed_roles("states:StartExecution", {}) is None
+    assert resources.passed_roles("states:StartExecution", {}) is None
 
 
 # --------------------------------------------------------------------------- against moto
@@ -759,12 +772,14 @@ def test_service_principals_are_granted_only_by_the_resource_policy(
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k"
     policy = key_policy_for("events.amazonaws.com", condition)
     assert (
-        ac.decide_for_service("events.amazonaws.com", "kms:GenerateDataKey", key, policy, context)
+        evaluator.decide_for_service(
+            "events.amazonaws.com", "kms:GenerateDataKey", key, policy, context
+        )
         is expected
     )
     # The account's root principal grants a service nothing.
     assert (
-        ac.decide_for_service(
+        evaluator.decide_for_service(
             "cloudwatch.amazonaws.com", "kms:GenerateDataKey", key, policy, context
         )
         is Decision.IMPLICIT_DENY
@@ -777,7 +792,7 @@ def test_service_decision_reads_the_key_policy_on_the_emulator(root: boto3.Sessi
         "events.amazonaws.com", {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
     )
     key_arn = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
-    decide = ac.service_decision
+    decide = decisions.service_decision
     assert (
         decide(
             "events.amazonaws.com",
@@ -896,8 +911,13 @@ def test_s3_sse_kms_key_policy_must_allow_or_delegate(root: boto3.Session) -> No
     [
         ("PUT", {}, {}, ("write", ("kms:GenerateDataKey",))),
         ("PUT", {}, {"x-amz-copy-source": "b/k"}, ("copy", ("kms:GenerateDataKey",))),
-        ("POST", {"uploads": [""]}, {}, ("write-multipart", ac.S3_MULTIPART_KMS)),
-        ("PUT", {"uploadId": ["u"], "partNumber": ["1"]}, {}, ("multipart", ac.S3_MULTIPART_KMS)),
+        ("POST", {"uploads": [""]}, {}, ("write-multipart", s3_kms.S3_MULTIPART_KMS)),
+        (
+            "PUT",
+            {"uploadId": ["u"], "partNumber": ["1"]},
+            {},
+            ("multipart", s3_kms.S3_MULTIPART_KMS),
+        ),
         ("GET", {}, {}, ("read", ("kms:Decrypt",))),
         ("GET", {"tagging": [""]}, {}, ("", ())),
         ("HEAD", {}, {}, ("", ())),
@@ -907,4 +927,4 @@ def test_s3_sse_kms_key_policy_must_allow_or_delegate(root: boto3.Session) -> No
 def test_s3_kms_actions_per_request(
     method: str, query: dict[str, Any], headers: dict[str, str], expected: tuple[str, Any]
 ) -> None:
-    assert ac.s3_kms_actions(method, query, headers) == expected
+    assert s3_kms.s3_kms_actions(method, query, headers) == expected
