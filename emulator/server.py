@@ -59,7 +59,8 @@ def configure_server(options: ServerOptions) -> None:
     driven by a new ``ServerOptions`` field and command-line flag.
     """
     from emulator import aws
-    from emulator.aws import core, sagemaker_runtime
+    from emulator.aws import core
+    from emulator.aws.sagemaker import hosting
 
     # An AWS account has the AWS managed policies (the deploy role attaches PowerUserAccess);
     # moto loads them only when asked, when an account's IAM backend is created.
@@ -69,13 +70,13 @@ def configure_server(options: ServerOptions) -> None:
     if options.pipeline_workdir is not None:
         install_pipeline_executor(options.pipeline_workdir, options.endpoint_url)
         # Deployed models are unpacked beside the pipeline work, not in the system temp dir.
-        sagemaker_runtime.set_endpoint_cache_dir(options.pipeline_workdir.parent / "endpoints")
+        hosting.set_endpoint_cache_dir(options.pipeline_workdir.parent / "endpoints")
 
 
 def install_pipeline_executor(workdir: Path, endpoint_url: str) -> None:
     """Run started SageMaker pipelines for real; progress events go to ``workdir/events.jsonl``."""
     from emulator.aws import sagemaker
-    from emulator.sagemaker_executor import LocalPipelineExecutor
+    from emulator.runner import local_pipeline_executor
 
     workdir.mkdir(parents=True, exist_ok=True)
     events = workdir / EVENTS_FILE
@@ -86,7 +87,7 @@ def install_pipeline_executor(workdir: Path, endpoint_url: str) -> None:
             sink.write(json.dumps(event, default=str) + "\n")
 
     sagemaker.set_pipeline_runner(
-        LocalPipelineExecutor(workdir, endpoint_url=endpoint_url, on_event=on_event)
+        local_pipeline_executor(workdir, endpoint_url=endpoint_url, on_event=on_event)
     )
 
 

@@ -59,11 +59,6 @@ from emulator.aws import (
 #: The one place the extensions are composed. The front door (``core``: faults, then
 #: ``validation``) and IAM come first, so every service's requests are refused before a service
 #: extension runs; ``sqs`` last, since its poller invokes functions through ``lambda_``.
-#: Modules of the package that are not a service's extension, so ``install_all`` does not compose
-#: them: ``sagemaker_jobs`` gives moto's job objects the state the local pipeline executor reports
-#: (the executor sees only its ``JobRecords`` interface).
-HELPER_MODULES: frozenset[str] = frozenset({"sagemaker_jobs"})
-
 MODULES: tuple[ModuleType, ...] = (
     core,
     validation,

@@ -2,14 +2,16 @@
 
 Split as the sagemaker SDK's local mode is (``sagemaker/local/pipeline.py``)::
 
-    pipeline.py       LocalPipelineExecutor: the runner local.aws.sagemaker calls; drives steps
+    pipeline.py       LocalPipelineExecutor: the pipeline runner a SageMaker calls; drives steps
+    ports.py          what it is given: a SageMaker's executions, job records, role sessions
     definition.py     pure: parameters, property paths, Get / Std:Join / Std:JsonGet, order
                       (a Condition step's branches flattened), what a skipped branch takes along
     conditions.py     pure: a Condition step's Conditions (Equals, In, Not, Or, orderings)
     steps.py          one StepExecutor per step type (Processing, Tuning, Condition),
                       STEP_EXECUTORS
-    jobs.py           job runners (processing, training) as local processes; JobRecords,
-                      the one interface through which they report a job's life
+    jobs.py           job runners (processing, training) as local processes, reporting
+                      a job's life through JobRecords (ports.py)
+    tuning.py         the tuning job's search (optuna), its objective read as the service reads it
 
 The tuner's objective is read as the service reads it (for the XGBoost image: the container's
 built-in regexes on the log as CloudWatch shows it, MetricDefinitions refused): ``tuning.py``.

@@ -8,10 +8,10 @@ the container's paths mapped under the job's directory::
                       ─► S3 inputs ─► <job dir>/opt/ml/... ─► the script ─► S3 outputs
                       ─► JobRecords.update (Completed | Failed | Stopped, metrics, artifacts)
 
-The runners report a job's life only through ``JobRecords`` (fields named as ``Describe*Job``
-answers them); its one implementation is the emulator's (``emulator/aws/sagemaker_jobs.py``), so
-nothing here knows moto. S3 is reached through an ``S3Transfer`` the caller builds for the job's
-role.
+The runners report a job's life only through ``JobRecords`` (``ports.py``; fields named as
+``Describe*Job`` answers them); the emulator gives its implementation
+(``emulator/aws/sagemaker/jobs.py``), so nothing here knows moto. S3 is reached through an
+``S3Transfer`` the caller builds for the job's role.
 """
 
 from __future__ import annotations
@@ -23,18 +23,18 @@ import re
 import subprocess
 import tarfile
 import time
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from emulator.containers import interpreters
 from emulator.sagemaker_executor import tuning
 from emulator.sagemaker_executor.definition import DefinitionError, StepFailure, StepStopped
+from emulator.sagemaker_executor.ports import JobRecords
 from ml import evaluate as evaluate_script
 from ml import prepare as prepare_script
 
@@ -76,25 +76,6 @@ CONTAINER_PATH_ARGS: Mapping[str, Mapping[str, str]] = {
 _SCRUBBED_ENV_PREFIXES = ("AWS_", "PYTHONPATH", "VIRTUAL_ENV")
 DEFAULT_MAX_RUNTIME_SECONDS = 86400
 POLL_SECONDS = 0.1
-
-JobKind = Literal["ProcessingJob", "TrainingJob", "HyperParameterTuningJob"]
-
-
-class JobRecords(ABC):
-    """The emulator's SageMaker as the job runners see it: one interface for a job's life.
-
-    ``create`` sends the ``Create<kind>`` request (so the API validates it and the job exists)
-    and gives the new job ``state``; ``update`` gives it more. State fields are named as
-    ``Describe<kind>`` answers them (``TrainingJobStatus``, ``FinalMetricDataList``...).
-    """
-
-    @abstractmethod
-    def create(self, kind: JobKind, request: Mapping[str, Any], state: Mapping[str, Any]) -> str:
-        """Create the job; return its ARN."""
-
-    @abstractmethod
-    def update(self, kind: JobKind, name: str, state: Mapping[str, Any]) -> None:
-        """Record the job's new state (status, times, metrics, outcome)."""
 
 
 def job_python(image_uri: str | None, default: str) -> str:

@@ -1,15 +1,15 @@
 """The local SageMaker pipeline executor: one execution's driver (the SDK's
 ``LocalPipelineExecutor.execute``).
 
-Registered with ``local.aws.sagemaker.set_pipeline_runner``, it receives every
-``StartPipelineExecution`` on the emulator and runs it in a background thread::
+Given to a SageMaker as its pipeline runner (``emulator/runner.py`` gives it to the emulator's),
+it receives every started execution and runs it in a background thread::
 
     definition ─► parameters, execution variables, steps in order        (definition.py)
                ─► for each step not skipped: Arguments resolved ─► STEP_EXECUTORS[Type]
                       (steps.py; a Condition step skips its untaken branch)
                       ─► job runners: scripts as local processes           (jobs.py)
-                      ─► job state reported to the emulator   (emulator/aws/sagemaker_jobs.py)
-               ─► step status, FailureReason and metadata on the PipelineRun
+                      ─► job state reported through JobRecords            (ports.py)
+               ─► step status, FailureReason and metadata on the PipelineExecution
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.aws.iam import service_role_credentials
-from emulator.aws.sagemaker import PipelineRun
-from emulator.aws.sagemaker_jobs import EmulatorJobRecords
 from emulator.sagemaker_executor.definition import (
     Resolver,
     StepFailure,
@@ -46,9 +43,14 @@ from emulator.sagemaker_executor.jobs import (
     S3Transfer,
     truncate,
 )
+from emulator.sagemaker_executor.ports import (
+    PipelineExecution,
+    RecordsFactory,
+    RoleCredentials,
+)
 from emulator.sagemaker_executor.steps import StepContext, StepResult, executor_for
 
-logger = logging.getLogger("local.sagemaker_executor")
+logger = logging.getLogger(__name__)
 
 EventCallback = Callable[[dict[str, Any]], None]
 CLIENT_CONFIG = Config(retries={"max_attempts": 5, "mode": "standard"})
@@ -56,8 +58,10 @@ SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
 
 class LocalPipelineExecutor:
-    """A pipeline runner for ``local.aws.sagemaker.set_pipeline_runner``.
+    """A pipeline runner: called with each started execution (see ``ports.py``).
 
+    ``records`` makes the job records of a SageMaker client and ``role_credentials`` the role
+    sessions SageMaker acts with (``emulator/runner.py`` gives the emulator's);
     ``workdir`` holds one directory per execution (inputs, outputs, logs); ``endpoint_url`` is
     the emulator (``None``: boto3's default, which ``moto.mock_aws`` intercepts in-process);
     ``python`` runs the scripts; ``max_workers`` caps parallel training jobs (default: CPUs);
@@ -67,6 +71,9 @@ class LocalPipelineExecutor:
     def __init__(
         self,
         workdir: Path,
+        *,
+        records: RecordsFactory,
+        role_credentials: RoleCredentials,
         endpoint_url: str | None = None,
         python: str = sys.executable,
         max_workers: int | None = None,
@@ -74,6 +81,8 @@ class LocalPipelineExecutor:
         tuning_seed: int | None = None,
     ) -> None:
         self.workdir = Path(workdir)
+        self.records = records
+        self.role_credentials = role_credentials
         self.endpoint_url = endpoint_url
         self.python = python
         self.max_workers = max(1, max_workers or os.cpu_count() or 1)
@@ -82,7 +91,7 @@ class LocalPipelineExecutor:
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
 
-    def __call__(self, run: PipelineRun) -> None:
+    def __call__(self, run: PipelineExecution) -> None:
         """Start ``run`` in the background and return at once (we are inside the request)."""
         thread = threading.Thread(
             target=self._run, args=(run,), name=f"pipeline-{run.execution_id}", daemon=True
@@ -109,7 +118,7 @@ class LocalPipelineExecutor:
         except Exception:  # a broken progress printer must not fail the pipeline
             logger.exception("on_event callback failed")
 
-    def _run(self, run: PipelineRun) -> None:
+    def _run(self, run: PipelineExecution) -> None:
         try:
             _Execution(self, run).run()
         except BaseException as error:  # never leave an execution 'Executing' forever
@@ -128,7 +137,7 @@ class LocalPipelineExecutor:
 class _Execution:
     """One pipeline execution: its state, clients, and the loop over its steps."""
 
-    def __init__(self, executor: LocalPipelineExecutor, run: PipelineRun) -> None:
+    def __init__(self, executor: LocalPipelineExecutor, run: PipelineExecution) -> None:
         self.executor = executor
         self.run_ = run
         # arn:aws:sagemaker:<region>:<account>:pipeline/<name>/execution/<id>
@@ -139,7 +148,7 @@ class _Execution:
         # creates its training jobs with them. The execution's own calls (the steps' Create*Job,
         # Std:JsonGet's S3 reads) are made as the pipeline's role once ``run`` has assumed it;
         # jobs' S3 access goes through storage_for, as each job's role.
-        self.service_records = EmulatorJobRecords(
+        self.service_records = executor.records(
             self.service_client(self.region, "sagemaker"), self.account, self.region
         )
         self.records = self.service_records
@@ -166,7 +175,9 @@ class _Execution:
         AWS refuses such a role at CreatePipeline / Create*Job; the message is the one the API
         answers ("Could not assume role ...").
         """
-        creds = service_role_credentials(SAGEMAKER_PRINCIPAL, role_arn, "SageMaker", self.region)
+        creds = self.executor.role_credentials(
+            SAGEMAKER_PRINCIPAL, role_arn, "SageMaker", self.region
+        )
         if creds is None:
             raise StepFailure(
                 f"ValidationException: Could not assume role {role_arn}. Please ensure that "
@@ -196,7 +207,7 @@ class _Execution:
         role_arn = self.run_.role_arn
         if not role_arn:
             raise StepFailure("ValidationException: the pipeline has no RoleArn")
-        self.records = EmulatorJobRecords(
+        self.records = self.executor.records(
             self.role_client("sagemaker", role_arn), self.account, self.region
         )
         self.storage = S3Transfer(self.role_client("s3", role_arn))

@@ -36,7 +36,6 @@ from emulator.sagemaker_executor.definition import (
 from emulator.sagemaker_executor.jobs import (
     DEFAULT_MAX_RUNTIME_SECONDS,
     FAILURE_REASON_MAX,
-    JobRecords,
     ProcessingJobRunner,
     S3Transfer,
     TrainingCode,
@@ -47,6 +46,7 @@ from emulator.sagemaker_executor.jobs import (
     slug,
     truncate,
 )
+from emulator.sagemaker_executor.ports import JobRecords
 
 StepResult = tuple[dict[str, Any], dict[str, Any]]  # (properties, metadata)
 

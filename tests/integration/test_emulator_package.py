@@ -14,7 +14,8 @@ import pytest
 from moto.core.responses import BaseResponse
 
 from emulator import aws
-from emulator.aws import core, lambda_, sagemaker, sagemaker_runtime, sqs, validation
+from emulator.aws import core, lambda_, sagemaker, sqs, validation
+from emulator.aws.sagemaker import hosting
 from emulator.containers import interpreters
 
 pytestmark = pytest.mark.integration
@@ -34,7 +35,9 @@ def _imports_moto(path: Path) -> bool:
 
 
 def test_every_module_of_the_package_is_composed_once_with_install_and_reset() -> None:
-    files = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"} - aws.HELPER_MODULES
+    modules = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    files = modules | packages
     composed = [m.__name__.rsplit(".", 1)[1] for m in aws.MODULES]
     assert sorted(composed) == sorted(files)
     assert len(set(composed)) == len(composed)
@@ -61,16 +64,16 @@ def test_reset_all_forgets_what_every_module_kept(tmp_path: Path) -> None:
     core.set_emulator_endpoint("http://127.0.0.1:1")
     sagemaker.set_pipeline_runner(lambda run: None)
     sagemaker.set_endpoint_transition_seconds(99.0)
-    sagemaker_runtime.set_endpoint_cache_dir(tmp_path)
+    hosting.set_endpoint_cache_dir(tmp_path)
     validation.set_request_validation(False)
     try:
         aws.reset_all()
         assert core._STATE.faults == []
         assert core.endpoint_url() is None
-        assert sagemaker._STATE.runner is None
+        assert sagemaker.pipelines._STATE.runner is None
         assert sagemaker.endpoint_transition_seconds() != 99.0
-        assert sagemaker_runtime._STATE.endpoint_cache_dir == (
-            sagemaker_runtime.DEFAULT_ENDPOINT_CACHE_DIR
+        assert hosting._STATE.endpoint_cache_dir == (
+            hosting.DEFAULT_ENDPOINT_CACHE_DIR
         )
         assert validation.enabled()
     finally:
@@ -80,7 +83,7 @@ def test_reset_all_forgets_what_every_module_kept(tmp_path: Path) -> None:
 
 def test_paths_the_package_runs_things_from_exist() -> None:
     # The modules moved one directory down; a path computed from __file__ must follow.
-    assert sagemaker_runtime.CONTAINER_SERVING_SCRIPT.is_file()
+    assert hosting.CONTAINER_SERVING_SCRIPT.is_file()
     assert interpreters.DEFAULT_XGB17_PYTHON.parent.parent.parent == ROOT
 
 

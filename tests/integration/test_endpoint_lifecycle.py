@@ -18,7 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devtools import build
-from emulator.aws import sagemaker, sagemaker_runtime
+from emulator.aws import sagemaker
+from emulator.aws.sagemaker import hosting
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ def model_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 
 @pytest.fixture
 def sm(emulator: None, tmp_path: Path, model_bytes: bytes) -> Iterator[Any]:
-    sagemaker_runtime.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
+    hosting.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
     sagemaker.set_endpoint_transition_seconds(TRANSITION_SECONDS)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
@@ -75,7 +76,7 @@ def sm(emulator: None, tmp_path: Path, model_bytes: bytes) -> Iterator[Any]:
         )
     yield client
     sagemaker.set_endpoint_transition_seconds(None)
-    sagemaker_runtime.set_endpoint_cache_dir(None)
+    hosting.set_endpoint_cache_dir(None)
 
 
 def status(sm: Any, name: str) -> str:

@@ -24,7 +24,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devtools import build
-from emulator.aws import sagemaker, sagemaker_runtime
+from emulator.aws import sagemaker
+from emulator.aws.sagemaker import hosting
 from ml import train
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
 
@@ -64,7 +65,7 @@ def direct_prediction(model_dir: Path, body: str) -> np.ndarray:
 
 @pytest.fixture
 def aws(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    sagemaker_runtime.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
+    hosting.set_endpoint_cache_dir(tmp_path / "endpoint-cache")
     # Endpoints take time to create and update (tests/integration/test_endpoint_lifecycle.py).
     sagemaker.set_endpoint_transition_seconds(ENDPOINT_SECONDS)
     s3 = boto3.client("s3", region_name="us-east-1")
@@ -77,9 +78,9 @@ def aws(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
         "sm": boto3.client("sagemaker", region_name="us-east-1"),
         "runtime": boto3.client("sagemaker-runtime", region_name="us-east-1"),
     }
-    sagemaker_runtime.stop_served_models()
+    hosting.stop_served_models()
     sagemaker.set_endpoint_transition_seconds(None)
-    sagemaker_runtime.set_endpoint_cache_dir(None)
+    hosting.set_endpoint_cache_dir(None)
 
 
 def upload_model(aws: dict[str, Any], model_dir: Path, key: str) -> str:
@@ -376,11 +377,11 @@ def test_a_model_that_cannot_load_fails_served_model(aws: dict[str, Any], tmp_pa
     (tmp_path / "empty" / "README").write_text("no model here")
     model_uri = upload_model(aws, tmp_path / "empty", "models/empty/model.tar.gz")
     endpoint = deploy(aws, container(model_uri))
-    backend = sagemaker_runtime.sm_models.sagemaker_backends[ACCOUNT]["us-east-1"]
-    spec = sagemaker_runtime.serving_spec(backend, endpoint)
+    backend = sagemaker.moto_backend(ACCOUNT, "us-east-1")
+    spec = hosting.serving_spec(backend, endpoint)
 
-    with pytest.raises(sagemaker_runtime.ServingError, match=r"no xgboost-model\.json"):
-        sagemaker_runtime.served_model(spec, ACCOUNT, "us-east-1")
+    with pytest.raises(hosting.ServingError, match=r"no xgboost-model\.json"):
+        hosting.served_model(spec, ACCOUNT, "us-east-1")
 
 
 def test_missing_endpoint_is_a_validation_error(aws: dict[str, Any]) -> None:

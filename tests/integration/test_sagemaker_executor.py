@@ -25,7 +25,8 @@ import pytest
 from devtools.build import tar_gz
 from emulator.aws import sagemaker as aws_sagemaker
 from emulator.containers import interpreters
-from emulator.sagemaker_executor import LocalPipelineExecutor, tuning
+from emulator.runner import local_pipeline_executor
+from emulator.sagemaker_executor import tuning
 from emulator.sagemaker_executor.definition import StepGraph
 from tests.helpers import datasets
 from tests.helpers.pipeline_definition import (
@@ -197,7 +198,7 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
         RoleArn=ROLE_ARN,
     )
     events: list[dict[str, Any]] = []
-    executor = LocalPipelineExecutor(
+    executor = local_pipeline_executor(
         tmp_path / "work", endpoint_url=None, on_event=events.append, tuning_seed=1
     )
     aws_sagemaker.set_pipeline_runner(executor)

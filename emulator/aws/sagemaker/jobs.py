@@ -1,11 +1,12 @@
-"""The emulator's side of ``JobRecords``: jobs created through the SageMaker API, then given
-their real state on moto's objects (moto creates every job already ``Completed``).
+"""The emulator's job records: jobs created through the SageMaker API, then given their real
+state on moto's objects (moto creates every job already ``Completed``).
 
-It lives in the emulator package because it touches moto's internals (the attributes of its
-job objects); the local pipeline executor (``emulator/sagemaker_executor/``) sees only the
-``JobRecords`` interface. ``Describe*Job`` field names map to moto's attributes
-by moto's own convention (``TrainingJobStatus`` -> ``training_job_status``), except where
-moto keeps the API's name (``OverallBestTrainingJob``, moto/sagemaker/models.py).
+It touches moto's internals (the attributes of its job objects), so it lives here; the local
+pipeline executor (``emulator/sagemaker_executor/``) is given it as its ``JobRecords``
+(``ports.py``) by ``emulator/runner.py``, and neither package imports the other.
+``Describe*Job`` field names map to moto's attributes by moto's own convention
+(``TrainingJobStatus`` -> ``training_job_status``), except where moto keeps the API's name
+(``OverallBestTrainingJob``, moto/sagemaker/models.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from emulator.aws.sagemaker import moto_backend
-from emulator.sagemaker_executor.jobs import JobKind, JobRecords
+from emulator.aws.sagemaker.state import moto_backend
 
 #: kind -> (the client's create method, its ARN field, moto's collection on the backend)
 _KINDS: Mapping[str, tuple[str, str, str]] = {
@@ -37,20 +37,20 @@ def moto_attribute(field: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()
 
 
-class EmulatorJobRecords(JobRecords):
+class EmulatorJobRecords:
     """Jobs on the emulator in ``account``/``region``, created with ``sagemaker`` (a client)."""
 
     def __init__(self, sagemaker: Any, account: str, region: str) -> None:
         self.sagemaker = sagemaker
         self.backend = moto_backend(account, region)
 
-    def create(self, kind: JobKind, request: Mapping[str, Any], state: Mapping[str, Any]) -> str:
+    def create(self, kind: str, request: Mapping[str, Any], state: Mapping[str, Any]) -> str:
         method, arn_field, _ = _KINDS[kind]
         arn = str(getattr(self.sagemaker, method)(**request)[arn_field])
         self.update(kind, str(request[f"{kind}Name"]), state)
         return arn
 
-    def update(self, kind: JobKind, name: str, state: Mapping[str, Any]) -> None:
+    def update(self, kind: str, name: str, state: Mapping[str, Any]) -> None:
         if self.backend is None:
             return
         job = getattr(self.backend, _KINDS[kind][2], {}).get(name)
