@@ -460,6 +460,9 @@ def build_pipeline(
     dataset_contract = PropertyFile(
         name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
     )
+    # Every container path the script uses is passed, never left to its defaults: a runtime
+    # that maps /opt/ml elsewhere (the local emulator) then maps exactly these.
+    prepare_input_dir = f"{PROCESSING_ROOT}/input"
     prepare_step = ProcessingStep(
         name=STEP_PREPARE,
         step_args=prepare_processor.run(
@@ -468,7 +471,7 @@ def build_pipeline(
                 ProcessingInput(
                     input_name="input",
                     source=input_data_uri,
-                    destination=f"{PROCESSING_ROOT}/input",
+                    destination=prepare_input_dir,
                 )
             ],
             outputs=[
@@ -482,6 +485,10 @@ def build_pipeline(
             # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
             # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".
             arguments=[
+                "--input-dir",
+                prepare_input_dir,
+                "--output-dir",
+                PROCESSING_ROOT,
                 "--label-column",
                 label_column,
                 "--feature-columns",

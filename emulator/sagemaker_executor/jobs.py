@@ -32,21 +32,16 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from emulator.containers import interpreters
+from emulator.containers.runtime import (
+    FAILURE_FILE,
+    FAILURE_FILE_ENV,
+    MESSAGE_FILE,
+    map_container_path,
+)
 from emulator.sagemaker_executor import tuning
 from emulator.sagemaker_executor.definition import DefinitionError, StepFailure, StepStopped
 from emulator.sagemaker_executor.ports import JobRecords
-from ml import evaluate as evaluate_script
-from ml import prepare as prepare_script
 
-CONTAINER_ROOT = "/opt/ml"
-# A processing container's message file: "the ExitMessage field in DescribeProcessingJob contains
-# the first 1 KB of this file", after any terminal status; a file that is not UTF-8 fails the job
-# with a ClientError (https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html).
-MESSAGE_FILE = "/opt/ml/output/message"
-# A training container's failure file: "SageMaker returns the first 1024 characters from this
-# file as FailureReason" (https://docs.aws.amazon.com/sagemaker/latest/dg/
-# your-algorithms-training-algo-output.html).
-FAILURE_FILE = "/opt/ml/output/failure"
 # botocore's sagemaker service-2.json: ExitMessage and FailureReason (jobs, pipeline steps) have
 # "max": 1024; PipelineExecutionFailureReason (DescribePipelineExecution) has "max": 1300.
 EXIT_MESSAGE_MAX = 1024
@@ -57,20 +52,6 @@ PIPELINE_FAILURE_REASON_MAX = 1300
 # the script's message is NOT in FailureReason, and a consumer must read ExitMessage.
 PROCESSING_ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
 PYTHON_COMMANDS = frozenset({"python", "python3"})
-# The scripts default these CLI options to container paths (they run as `python3 script.py`
-# with no arguments in the container); locally the paths must be passed so they can be mapped.
-# Options already in ContainerArguments are left alone.
-CONTAINER_PATH_ARGS: Mapping[str, Mapping[str, str]] = {
-    "prepare.py": {
-        "--input-dir": prepare_script.DEFAULT_INPUT_DIR,
-        "--output-dir": prepare_script.DEFAULT_OUTPUT_DIR,
-    },
-    "evaluate.py": {
-        "--model-dir": evaluate_script.DEFAULT_MODEL_DIR,
-        "--test-dir": evaluate_script.DEFAULT_TEST_DIR,
-        "--output-dir": evaluate_script.DEFAULT_OUTPUT_DIR,
-    },
-}
 # Environment variables a job must not inherit: scripts ship alone (no repo on the path) and
 # have no business with the caller's AWS credentials.
 _SCRUBBED_ENV_PREFIXES = ("AWS_", "PYTHONPATH", "VIRTUAL_ENV")
@@ -87,30 +68,17 @@ def job_python(image_uri: str | None, default: str) -> str:
         raise StepFailure(f"ClientError: the emulator cannot run {image_uri}: {error}") from None
 
 
-def map_container_path(text: str, root: Path) -> str:
-    """``/opt/ml/x`` (alone or after ``--opt=``) ─► ``<root>/x``; other text is unchanged."""
-    prefix, sep, rest = text.rpartition("=") if "=" in text else ("", "", text)
-    if rest == CONTAINER_ROOT or rest.startswith(CONTAINER_ROOT + "/"):
-        rest = str(root / rest[len(CONTAINER_ROOT) :].lstrip("/"))
-    return f"{prefix}{sep}{rest}"
-
-
 def processing_command(
     entrypoint: list[str], arguments: list[str], root: Path, python: str
 ) -> list[str]:
-    """The local command for a processing container's entrypoint and arguments."""
+    """The local command for a processing container's entrypoint and arguments, with every
+    ``/opt/ml`` path mapped under ``root``. Only the paths the command names are mapped: a
+    script's own defaults (paths it does not receive) would reach outside the job's directory,
+    so a definition must pass every container path its script uses as ContainerArguments."""
     if not entrypoint:
         raise DefinitionError("ValidationError: AppSpecification has no ContainerEntrypoint")
     program = [python if entrypoint[0] in PYTHON_COMMANDS else entrypoint[0], *entrypoint[1:]]
-    script = Path(entrypoint[-1]).name
-    given = {arg.split("=", 1)[0] for arg in arguments if arg.startswith("--")}
-    implicit = [
-        item
-        for flag, default in CONTAINER_PATH_ARGS.get(script, {}).items()
-        if flag not in given
-        for item in (flag, default)
-    ]
-    return [map_container_path(part, root) for part in (*program, *arguments, *implicit)]
+    return [map_container_path(part, root) for part in (*program, *arguments)]
 
 
 def truncate(text: str, limit: int) -> str:
@@ -419,7 +387,7 @@ class ProcessingJobRunner:
         env = job_env(
             {
                 **{str(k): str(v) for k, v in (args.get("Environment") or {}).items()},
-                prepare_script.FAILURE_FILE_ENV: str(message_file),
+                FAILURE_FILE_ENV: str(message_file),
             }
         )
         runtime = (args.get("StoppingCondition") or {}).get(
@@ -584,7 +552,7 @@ class TrainingJobRunner:
                 "SM_HOSTS": json.dumps(["algo-1"]),
                 "SM_NUM_CPUS": "1",
                 "TRAINING_JOB_NAME": job_name,
-                prepare_script.FAILURE_FILE_ENV: str(failure_file),
+                FAILURE_FILE_ENV: str(failure_file),
                 "OMP_NUM_THREADS": "1",  # trials share the CPUs
             }
         )

@@ -738,7 +738,8 @@ def test_a_feature_list_longer_than_a_container_argument_is_refused(
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
     reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
     assert reason.startswith("ValidationException"), reason
-    # The 4th argument (1-based, AWS's member path): --label-column, <label>, --feature-columns.
-    assert "at 'appSpecification.containerArguments.4.member'" in reason, reason
+    # The 8th argument (1-based, AWS's member path): --input-dir, <dir>, --output-dir, <dir>,
+    # --label-column, <label>, --feature-columns, <the list>.
+    assert "at 'appSpecification.containerArguments.8.member'" in reason, reason
     assert reason.endswith("Member must have length less than or equal to 256"), reason
     assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []
