@@ -24,12 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from emulator.process import Emulator
 
-REGION = "us-east-1"
 BUCKET = "bench-artifacts"
 ENDPOINT = "bench"
 #: The XGBoost 1.7-1 image in us-east-1, as the pipeline's models name it.
@@ -96,15 +94,8 @@ def timed(call: Callable[[], Any]) -> float:
 
 
 def _client(emulator: Emulator, service: str) -> Any:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=emulator.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        # No retries: a retried call would hide its failure inside a latency sample.
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    # No retries: a retried call would hide its failure inside a latency sample.
+    return emulator.client(service, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
 
 @contextmanager

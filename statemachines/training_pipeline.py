@@ -110,7 +110,7 @@ SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
 DATA_JOB_ARN = "$.data_step.steps[0].Metadata.ProcessingJob.Arn"
 
-# Retried error names, as emulator/sfn_errors.py names them (tests/unit/test_sfn_errors.py checks
+# Retried error names, as emulator/sfn_errors.py names them (test_asl_error_names.py checks
 # that each can occur for its task). aws-sdk tasks report every error their operation does not
 # model (throttling, 5xx, validation) as the SDK's base exception; optimized integrations as the
 # older SDK's base exception. A genuine validation error then fails after the last attempt with

@@ -7,3 +7,8 @@
 ``serving.py``        the XGBoost 1.7-1 container's serving stack, run as a script under that
                       interpreter (it imports nothing of this package)
 """
+
+from pathlib import Path
+
+#: The serving stack, run as a script in the container's interpreter (it imports no moto).
+SERVING_SCRIPT = Path(__file__).resolve().parent / "serving.py"

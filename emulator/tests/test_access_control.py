@@ -637,16 +637,7 @@ def test_secure_transport_over_the_emulators_listeners(tmp_path: Any) -> None:
     from emulator.process import Emulator
 
     with Emulator.start(tls=True, pipeline_workdir=None) as emu:
-        keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-
-        def client(service: str, secure: bool = False, **creds: str) -> Any:
-            return boto3.client(
-                service,  # type: ignore[call-overload]
-                region_name="us-east-1",
-                endpoint_url=emu.tls_endpoint_url if secure else emu.endpoint_url,
-                verify=str(emu.ca_bundle),
-                **(creds or keys),
-            )
+        client = emu.client
 
         s3 = client("s3")
         s3.create_bucket(Bucket="data")

@@ -202,18 +202,13 @@ def test_terraform_like_retry_after_a_lost_answer_succeeds_on_the_server(tmp_pat
     of the attempt that had created the pipeline, and the emulator refused the retry."""
     from emulator.process import Emulator
 
-    def client(endpoint_url: str) -> Any:
-        return boto3.client(
-            "sagemaker",
-            endpoint_url=endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"mode": "standard", "total_max_attempts": 3}),
-        )
-
     log = tmp_path / "emulator.log"
     with Emulator.start(pipeline_workdir=None, log_path=log) as emu:
+        retries = Config(retries={"mode": "standard", "total_max_attempts": 3})
+
+        def client(endpoint_url: str) -> Any:
+            return emu.client("sagemaker", endpoint_url=endpoint_url, config=retries)
+
         proxy = _AnswerLosingProxy(emu.port)
         try:
             arn = _create_pipeline(client(f"http://127.0.0.1:{proxy.port}"), uuid.uuid4().hex)

@@ -1,4 +1,4 @@
-"""SageMaker extensions (emulator/aws/sagemaker.py): pipeline executions, UpdateEndpoint, model
+"""SageMaker extensions (emulator/aws/sagemaker/): pipeline executions, UpdateEndpoint, model
 packages. The endpoint status machine: test_endpoint_lifecycle.py."""
 
 from __future__ import annotations

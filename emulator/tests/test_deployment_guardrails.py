@@ -1,7 +1,7 @@
 """SageMaker's deployment guardrails on the emulator: blue/green updates with canary traffic
-shifting and auto-rollback on CloudWatch alarms (``emulator/aws/sagemaker.py``).
+shifting and auto-rollback on CloudWatch alarms (``emulator/aws/sagemaker/guardrails.py``).
 
-Each test deploys a real trained model (the fixtures of ``test_invoke_endpoint.py``), creates
+Each test deploys a real trained model (the fixtures of ``endpoints.py``), creates
 the alarms as Terraform does (AWS/SageMaker, EndpointName + VariantName), updates the endpoint
 with a ``DeploymentConfig`` and sends real traffic: the canary's share reaches the new fleet, its
 metrics reach CloudWatch, and an alarm in ALARM during baking rolls the update back.
@@ -20,25 +20,26 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
-from devtools import build
 from emulator.aws import sagemaker, sagemaker_runtime
-from tests.integration.test_invoke_endpoint import (  # noqa: F401 (fixtures)
-    ACCOUNT,
+from emulator.tests.endpoints import (
     BUCKET,
     SAMPLE,
-    aws,
     container,
     deploy,
     direct_prediction,
     endpoint_config,
     invoke,
-    model_dir,
-    other_model_dir,
-    split_dir,
     upload_model,
 )
+from emulator.tests.helpers import ACCOUNT, tar_gz
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def aws(endpoint_clients: dict[str, Any]) -> dict[str, Any]:
+    return endpoint_clients
+
 
 NAMESPACE = "AWS/SageMaker"
 OLD_CONFIG = "iris-config"
@@ -101,7 +102,7 @@ def guardrail_alarms(endpoint: str) -> list[str]:
     return ["errors-5xx", "model-latency", "errors-4xx"]
 
 
-def new_config(aws: dict[str, Any], primary_container: dict[str, Any]) -> str:  # noqa: F811
+def new_config(aws: dict[str, Any], primary_container: dict[str, Any]) -> str:
     aws["sm"].create_model(
         ModelName="iris-model-2",
         PrimaryContainer=primary_container,
@@ -111,11 +112,11 @@ def new_config(aws: dict[str, Any], primary_container: dict[str, Any]) -> str:  
     return NEW_CONFIG
 
 
-def describe(aws: dict[str, Any], endpoint: str) -> dict[str, Any]:  # noqa: F811
+def describe(aws: dict[str, Any], endpoint: str) -> dict[str, Any]:
     return dict(aws["sm"].describe_endpoint(EndpointName=endpoint))
 
 
-def wait_for(aws: dict[str, Any], endpoint: str, done: Any, what: str) -> dict[str, Any]:  # noqa: F811
+def wait_for(aws: dict[str, Any], endpoint: str, done: Any, what: str) -> dict[str, Any]:
     """Poll DescribeEndpoint until ``done(description)``; returns that description."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     while True:
@@ -133,11 +134,11 @@ def green_status(described: dict[str, Any]) -> str | None:
     return str(pending["ProductionVariants"][0]["VariantStatus"][0]["Status"])
 
 
-def wait_until_baking(aws: dict[str, Any], endpoint: str) -> dict[str, Any]:  # noqa: F811
+def wait_until_baking(aws: dict[str, Any], endpoint: str) -> dict[str, Any]:
     return wait_for(aws, endpoint, lambda d: green_status(d) == "Baking", "baked")
 
 
-def wait_until_in_service(aws: dict[str, Any], endpoint: str) -> dict[str, Any]:  # noqa: F811
+def wait_until_in_service(aws: dict[str, Any], endpoint: str) -> dict[str, Any]:
     return wait_for(aws, endpoint, lambda d: d["EndpointStatus"] == "InService", "InService")
 
 
@@ -161,13 +162,13 @@ def metric_sum(endpoint: str, metric: str, config: str | None = None) -> float:
     return float(sum(point["Sum"] for point in answer["Datapoints"]))
 
 
-def assert_old_model_answers(aws: dict[str, Any], endpoint: str, model_dir: Path) -> None:  # noqa: F811
+def assert_old_model_answers(aws: dict[str, Any], endpoint: str, model_dir: Path) -> None:
     answer = invoke(aws, endpoint, SAMPLE)["json"]
     np.testing.assert_allclose(answer, direct_prediction(model_dir, SAMPLE), atol=1e-6)
 
 
 def assert_rolled_back(
-    aws: dict[str, Any],  # noqa: F811
+    aws: dict[str, Any],
     endpoint: str,
     deployment: dict[str, Any],
     reason_has: list[str],
@@ -182,8 +183,8 @@ def assert_rolled_back(
 
 
 def test_a_corrupt_artifact_fails_the_update_and_the_old_model_keeps_answering(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
     aws["s3"].put_object(Bucket=BUCKET, Key="models/corrupt/model.tar.gz", Body=b"not a tarball")
@@ -209,8 +210,8 @@ def test_a_corrupt_artifact_fails_the_update_and_the_old_model_keeps_answering(
 
 
 def test_a_model_answering_errors_trips_the_5xx_alarm_during_baking_and_rolls_back(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
     tmp_path: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
@@ -223,7 +224,7 @@ def test_a_model_answering_errors_trips_the_5xx_alarm_during_baking_and_rolls_ba
         encoding="utf-8",
     )
     aws["s3"].put_object(
-        Bucket=BUCKET, Key="code/raising.tar.gz", Body=build.tar_gz({"raising.py": script})
+        Bucket=BUCKET, Key="code/raising.tar.gz", Body=tar_gz({"raising.py": script})
     )
     model_uri = upload_model(aws, model_dir, "models/r/model.tar.gz")
     config = new_config(
@@ -254,9 +255,9 @@ def test_a_model_answering_errors_trips_the_5xx_alarm_during_baking_and_rolls_ba
 
 
 def test_a_slow_model_trips_the_latency_alarm_and_rolls_back(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
-    other_model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
+    other_model_dir: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
     config = new_config(aws, container(upload_model(aws, other_model_dir, "models/b/model.tar.gz")))
@@ -279,9 +280,9 @@ def test_a_slow_model_trips_the_latency_alarm_and_rolls_back(
 
 
 def test_a_good_model_completes_the_shift_and_serves_on_the_new_config(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
-    other_model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
+    other_model_dir: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
     config = new_config(aws, container(upload_model(aws, other_model_dir, "models/b/model.tar.gz")))
@@ -316,9 +317,9 @@ def test_a_good_model_completes_the_shift_and_serves_on_the_new_config(
 
 
 def test_an_update_without_deployment_config_keeps_the_plain_update(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
-    other_model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
+    other_model_dir: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
     config = new_config(aws, container(upload_model(aws, other_model_dir, "models/b/model.tar.gz")))
@@ -343,8 +344,8 @@ def test_an_update_without_deployment_config_keeps_the_plain_update(
     ],
 )
 def test_update_endpoint_refuses_a_deployment_config_aws_refuses(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
     change: dict[str, Any],
     message: str,
 ) -> None:
@@ -411,9 +412,9 @@ def test_traffic_steps_follow_the_routing_type() -> None:
 
 
 def test_an_alarm_already_in_alarm_when_baking_begins_rolls_back(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
-    other_model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
+    other_model_dir: Path,
 ) -> None:
     # "if your old fleet trips the alarm during the deployment, SageMaker terminates your
     # deployment" (deployment-guardrails-configuration.html): a client error on the old fleet
@@ -435,9 +436,9 @@ def test_an_alarm_already_in_alarm_when_baking_begins_rolls_back(
 
 
 def test_retain_deployment_config_reuses_the_last_one(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
-    other_model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
+    other_model_dir: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
     aws["s3"].put_object(Bucket=BUCKET, Key="models/corrupt/model.tar.gz", Body=b"not a tarball")

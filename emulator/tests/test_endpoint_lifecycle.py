@@ -17,26 +17,29 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devtools import build
 from emulator.aws import sagemaker
 from emulator.aws.sagemaker import hosting
-from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
+from emulator.tests.endpoints import (
+    BUCKET,
+    IMAGE,
+    INFERENCE_SCRIPT,
+    PROGRAM,
+    ROLE,
+    SAMPLE,
+    SOURCE_URI,
+    model_tar_gz,
+)
+from emulator.tests.helpers import tar_gz
 
 pytestmark = pytest.mark.integration
 
-BUCKET = "ml-artifacts"
-SOURCE_URI = f"s3://{BUCKET}/code/sourcedir.tar.gz"
-ROLE = "arn:aws:iam::123456789012:role/sagemaker"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 TRANSITION_SECONDS = 0.3
 DEADLINE_SECONDS = 30.0
-SAMPLE = "6.4,3.2,4.5,1.5"
 
 
-@pytest.fixture(scope="module")
-def model_bytes(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    split = split_iris(tmp_path_factory.mktemp("raw"), tmp_path_factory.mktemp("split"))
-    return model_tar_gz(train_model_dir(split, tmp_path_factory.mktemp("model")))
+@pytest.fixture
+def model_bytes(model_dir: Path) -> bytes:
+    return model_tar_gz(model_dir)
 
 
 @pytest.fixture
@@ -46,7 +49,7 @@ def sm(emulator: None, tmp_path: Path, model_bytes: bytes) -> Iterator[Any]:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(
-        Bucket=BUCKET, Key="code/sourcedir.tar.gz", Body=build.tar_gz(build.SOURCEDIR_FILES)
+        Bucket=BUCKET, Key="code/sourcedir.tar.gz", Body=tar_gz({PROGRAM: INFERENCE_SCRIPT})
     )
     s3.put_object(Bucket=BUCKET, Key="models/good/model.tar.gz", Body=model_bytes)
     client = boto3.client("sagemaker")
@@ -58,7 +61,7 @@ def sm(emulator: None, tmp_path: Path, model_bytes: bytes) -> Iterator[Any]:
                 "Image": IMAGE,
                 "ModelDataUrl": f"s3://{BUCKET}/{key}",
                 "Environment": {
-                    "SAGEMAKER_PROGRAM": "train.py",
+                    "SAGEMAKER_PROGRAM": PROGRAM,
                     "SAGEMAKER_SUBMIT_DIRECTORY": SOURCE_URI,
                 },
             },

@@ -3,7 +3,7 @@
 The metrics (AWS/SageMaker; EndpointName, VariantName) come from
 ``emulator/aws/sagemaker_runtime.py``; alarm evaluation and its SNS actions from
 ``emulator/aws/cloudwatch.py``. The endpoints are deployed with the fixtures of
-``test_invoke_endpoint.py``, served by the XGBoost container's stack.
+``endpoints.py``, served by the XGBoost container's stack.
 """
 
 from __future__ import annotations
@@ -19,22 +19,24 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from devtools import build
 from emulator.aws import sagemaker_runtime
-from tests.integration.test_invoke_endpoint import (  # noqa: F401 (fixtures)
-    ACCOUNT,
+from emulator.tests.endpoints import (
     BUCKET,
     SAMPLE,
-    aws,
     container,
     deploy,
     invoke,
-    model_dir,
-    split_dir,
     upload_model,
 )
+from emulator.tests.helpers import ACCOUNT, tar_gz
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def aws(endpoint_clients: dict[str, Any]) -> dict[str, Any]:
+    return endpoint_clients
+
 
 NAMESPACE = "AWS/SageMaker"
 #: terraform/monitoring.tf's endpoint alarms: period 300, one evaluation period, >= threshold,
@@ -78,7 +80,7 @@ def total(endpoint: str, metric: str, statistic: str = "Sum") -> float:
     return sum(point[statistic] for point in statistics(endpoint, metric, statistic))
 
 
-def raising_endpoint(aws: dict[str, Any], model_dir: Path, tmp_path: Path) -> str:  # noqa: F811
+def raising_endpoint(aws: dict[str, Any], model_dir: Path, tmp_path: Path) -> str:
     """An endpoint whose script raises in input_fn: the container answers a 500."""
     script = tmp_path / "raising.py"
     script.write_text(
@@ -89,7 +91,7 @@ def raising_endpoint(aws: dict[str, Any], model_dir: Path, tmp_path: Path) -> st
         encoding="utf-8",
     )
     aws["s3"].put_object(
-        Bucket=BUCKET, Key="code/raising.tar.gz", Body=build.tar_gz({"raising.py": script})
+        Bucket=BUCKET, Key="code/raising.tar.gz", Body=tar_gz({"raising.py": script})
     )
     model_uri = upload_model(aws, model_dir, "models/r/model.tar.gz")
     source = f"s3://{BUCKET}/code/raising.tar.gz"
@@ -97,8 +99,8 @@ def raising_endpoint(aws: dict[str, Any], model_dir: Path, tmp_path: Path) -> st
 
 
 def test_a_good_invocation_records_one_invocation_and_its_latency(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
 
@@ -118,8 +120,8 @@ def test_a_good_invocation_records_one_invocation_and_its_latency(
 
 
 def test_a_4xx_refusal_records_invocation_4xx_errors(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
 ) -> None:
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))
 
@@ -133,8 +135,8 @@ def test_a_4xx_refusal_records_invocation_4xx_errors(
 
 
 def test_a_model_error_records_invocation_5xx_errors(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
     tmp_path: Path,
 ) -> None:
     endpoint = raising_endpoint(aws, model_dir, tmp_path)
@@ -148,7 +150,7 @@ def test_a_model_error_records_invocation_5xx_errors(
 
 
 def test_a_request_refused_at_the_front_door_is_no_invocation(
-    aws: dict[str, Any],  # noqa: F811
+    aws: dict[str, Any],
 ) -> None:
     with pytest.raises(ClientError):
         invoke(aws, "no-such-endpoint", SAMPLE)
@@ -159,8 +161,8 @@ def test_a_request_refused_at_the_front_door_is_no_invocation(
 
 @pytest.mark.parametrize("how", ["set_model_latency", "env"])
 def test_injected_latency_shows_in_model_latency(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
     how: str,
 ) -> None:
@@ -248,8 +250,8 @@ def alarm_state(name: str) -> str:
 
 
 def test_the_5xx_alarm_goes_to_alarm_on_model_errors_and_notifies(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
     tmp_path: Path,
 ) -> None:
     topic, inbox = notifications_inbox()
@@ -277,8 +279,8 @@ def test_the_5xx_alarm_goes_to_alarm_on_model_errors_and_notifies(
 
 
 def test_a_slow_model_trips_the_latency_alarm(
-    aws: dict[str, Any],  # noqa: F811
-    model_dir: Path,  # noqa: F811
+    aws: dict[str, Any],
+    model_dir: Path,
 ) -> None:
     topic, inbox = notifications_inbox()
     endpoint = deploy(aws, container(upload_model(aws, model_dir, "models/a/model.tar.gz")))

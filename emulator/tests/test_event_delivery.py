@@ -1,35 +1,38 @@
 """EventBridge delivery and in-process Lambda (emulator/aws/events.py and emulator/aws/lambda_.py).
 
-S3 upload ─► EventBridge rule ─► SQS FIFO ─► event source mapping ─► the real trigger zip, run in
-process ─► StartExecution (the mapping: emulator/aws/sqs.py)
-model package approved ─► rule with InputTransformer ─► StartExecution
+S3 upload ─► EventBridge rule ─► a function, a queue or a state machine, each delivery
+authorised; model package approved ─► rule with InputTransformer ─► StartExecution; functions
+run in process, as their execution role, with their own environment. The product's trigger on
+the same path: tests/integration/test_event_delivery.py.
 """
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import threading
-import time
-import zipfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
-from unittest.mock import ANY
 
 import boto3
 import pytest
 
-from emulator.aws import core, lambda_, sqs
+from emulator.aws import core
 from emulator.aws.events import target_input, transform_input
-from emulator.process import Emulator
-from tests.integration.test_trigger_moto import BUCKET, allow_rule_to_send, build_trigger_stack
+from emulator.tests.helpers import (
+    allow_rule_to_send,
+    create_queue,
+    eventually,
+    lambda_role,
+    received,
+    zip_files,
+)
 
 pytestmark = pytest.mark.integration
 
 REGION = "us-east-1"
+BUCKET = "iris-data"
 ROLE = "arn:aws:iam::123456789012:role/lambda"
 ASSUME_LAMBDA = {
     "Version": "2012-10-17",
@@ -48,30 +51,6 @@ TRIGGER_PATTERN = {
     "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"wildcard": "data/raw/*.csv"}]}},
 }
 DEADLINE_SECONDS = 20.0
-#: Service names are variables here; boto3-stubs only types literal ones.
-_client: Callable[..., Any] = boto3.client
-
-
-def _zip(files: dict[str, str]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return out.getvalue()
-
-
-def _eventually(probe: Callable[[], Any], what: str) -> Any:
-    """Poll ``probe`` until it returns something truthy, for at most DEADLINE_SECONDS."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not (result := probe()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
-
-
-def _create_role(iam: Any) -> None:
-    # moto's CreateFunction checks that the role exists.
-    iam.create_role(RoleName="lambda", AssumeRolePolicyDocument=json.dumps(ASSUME_LAMBDA))
 
 
 def _log_messages(logs: Any, group: str) -> list[str]:
@@ -115,25 +94,10 @@ def registry_events_role(iam: Any, machine_arn: str, *, allowed: bool = True) ->
 
 
 @pytest.fixture
-def aws(emulator: None) -> Iterator[Callable[[str], Any]]:
-    """boto3 clients against moto; in-flight deliveries are awaited before moto stops."""
-    lambda_.clear_lambda_cache()
-    _create_role(_client("iam", region_name=REGION))
-    # Clients are made once per service: making one iterates os.environ, which an in-process
-    # Lambda (polled from a queue at any time) changes process-wide while it runs.
-    clients: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in clients:
-            clients[service] = _client(service, region_name=REGION)
-        return clients[service]
-
-    yield client
-    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
-    # Queue polling must end before moto does, and start again for the next test.
-    assert sqs.reset(timeout=DEADLINE_SECONDS)
-    sqs.install()
-    lambda_.clear_lambda_cache()
+def aws(clients: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The test's clients (``clients``), with the role every function here runs as."""
+    lambda_role(clients("iam"))
+    return clients
 
 
 def _filtered_lambda_setup(client: Callable[[str], Any]) -> None:
@@ -148,7 +112,7 @@ def _filtered_lambda_setup(client: Callable[[str], Any]) -> None:
         Runtime="python3.12",
         Role=ROLE,
         Handler="app.lambda_handler",
-        Code={"ZipFile": _zip({"app.py": "def lambda_handler(e, c):\n  return e['id']\n"})},
+        Code={"ZipFile": zip_files({"app.py": "def lambda_handler(e, c):\n  return e['id']\n"})},
     )
     rule = events.put_rule(Name="filtered", EventPattern=json.dumps(TRIGGER_PATTERN))["RuleArn"]
     allow_rule_to_invoke(lam, "filtered", rule)
@@ -186,30 +150,6 @@ def test_target_input_uses_input_then_input_path_then_the_event() -> None:
 
 
 # --------------------------------------------------------------------------- S3 ─► Lambda ─► SFN
-
-
-def test_s3_upload_runs_the_trigger_lambda_which_starts_an_execution(aws: Any) -> None:
-    # The emulator fixture makes the trigger's iam role itself; the stack adds its own.
-    stack = build_trigger_stack(aws)
-    machine, sfn = stack.state_machine_arn, aws("stepfunctions")
-
-    aws("s3").put_object(Bucket=BUCKET, Key="data/raw/x.csv", Body=b"a,b\n1,2\n")
-
-    executions = _eventually(
-        lambda: sfn.list_executions(stateMachineArn=machine)["executions"], "the execution"
-    )
-    assert len(executions) == 1
-    described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
-    assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/x.csv"}
-    assert executions[0]["name"].startswith("s3-x-")
-    assert sqs.wait_idle(DEADLINE_SECONDS)
-    messages = _log_messages(aws("logs"), "/aws/lambda/trigger")
-    result = next(m for m in messages if m.startswith("RESULT "))
-    # The run's message stays in the queue, as its lock, until the run has ended.
-    assert json.loads(result.removeprefix("RESULT ")) == {
-        "batchItemFailures": [{"itemIdentifier": ANY}]
-    }
-    assert any('"status": "started"' in m for m in messages)  # the handler's own log line
 
 
 def test_keys_outside_the_rule_pattern_invoke_nothing(aws: Any) -> None:
@@ -290,7 +230,9 @@ def test_invoke_runs_the_handler_with_its_environment_and_sibling_modules(aws: A
         Runtime="python3.12",
         Role=ROLE,
         Handler="app.lambda_handler",
-        Code={"ZipFile": _zip({"app.py": HANDLER, "helper.py": "def double(n):\n  return 2*n\n"})},
+        Code={
+            "ZipFile": zip_files({"app.py": HANDLER, "helper.py": "def double(n):\n  return 2*n\n"})
+        },
         Environment={"Variables": {"GREETING": "hello"}},
     )
 
@@ -315,7 +257,7 @@ def test_functions_with_same_named_modules_do_not_share_them(aws: Any) -> None:
             Role=ROLE,
             Handler="handler.lambda_handler",
             Code={
-                "ZipFile": _zip(
+                "ZipFile": zip_files(
                     {
                         "handler.py": "import logic\ndef lambda_handler(e, c):\n"
                         "  return logic.NAME\n",
@@ -339,7 +281,7 @@ def test_handler_exception_is_returned_logged_and_dead_lettered(aws: Any) -> Non
         Runtime="python3.12",
         Role=ROLE,
         Handler="app.lambda_handler",
-        Code={"ZipFile": _zip({"app.py": FAILING_HANDLER})},
+        Code={"ZipFile": zip_files({"app.py": FAILING_HANDLER})},
         DeadLetterConfig={"TargetArn": dlq_arn["QueueArn"]},
     )
 
@@ -408,7 +350,7 @@ def test_model_package_approval_starts_the_state_machine_with_transformed_input(
 
     sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
 
-    executions = _eventually(
+    executions = eventually(
         lambda: sfn.list_executions(stateMachineArn=machine_arn)["executions"], "the execution"
     )
     described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
@@ -416,32 +358,6 @@ def test_model_package_approval_starts_the_state_machine_with_transformed_input(
 
 
 # --------------------------------------------------------------------------- server mode
-
-
-def test_server_mode_lambda_calls_reach_the_emulator_through_aws_endpoint_url() -> None:
-    with Emulator.start() as emu:
-        endpoint = {
-            "endpoint_url": emu.endpoint_url,
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
-        }
-
-        def client(service: str, **kw: Any) -> Any:
-            return _client(service, region_name=REGION, **kw)
-
-        stack = build_trigger_stack(lambda service: client(service, **endpoint))
-        sfn = client("stepfunctions", **endpoint)
-
-        client("s3", **endpoint).put_object(Bucket=BUCKET, Key="data/raw/y.csv", Body=b"a\n1\n")
-
-        # Only the handler's own boto3 client can have started it, and only through the URL;
-        # the server process polls the queue for it (emulator/aws/sqs.py).
-        executions = _eventually(
-            lambda: sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"],
-            "the execution",
-        )
-        described = sfn.describe_execution(executionArn=executions[0]["executionArn"])
-        assert json.loads(described["input"]) == {"data_uri": f"s3://{BUCKET}/data/raw/y.csv"}
 
 
 # --------------------------------------------------------------------------- the function's role
@@ -470,7 +386,7 @@ def test_a_function_calls_aws_as_its_execution_role(aws: Any) -> None:
         Runtime="python3.12",
         Role=ROLE,
         Handler="app.lambda_handler",
-        Code={"ZipFile": _zip({"app.py": WHO_AM_I})},
+        Code={"ZipFile": zip_files({"app.py": WHO_AM_I})},
     )
 
     denied = json.loads(lam.invoke(FunctionName="whoami")["Payload"].read())
@@ -517,7 +433,7 @@ def test_a_functions_environment_is_visible_only_to_its_own_invocation(
         Role=ROLE,
         Handler="app.lambda_handler",
         Timeout=10,
-        Code={"ZipFile": _zip({"app.py": SLOW_HANDLER})},
+        Code={"ZipFile": zip_files({"app.py": SLOW_HANDLER})},
         Environment={"Variables": {"MARKER": "only-mine"}},
     )
     started = tmp_path / "started"
@@ -528,7 +444,7 @@ def test_a_functions_environment_is_visible_only_to_its_own_invocation(
         target=lambda: answers.append(lam.invoke(FunctionName="slow", Payload=payload))
     )
     invoker.start()
-    _eventually(started.exists, "the handler to start")
+    eventually(started.exists, "the handler to start")
 
     seen_outside = {"marker": os.environ.get("MARKER"), "key": os.environ["AWS_ACCESS_KEY_ID"]}
     boto3.client("sts", region_name=REGION)  # what raced: a client made meanwhile, elsewhere
@@ -543,58 +459,6 @@ def test_a_functions_environment_is_visible_only_to_its_own_invocation(
 # --------------------------------------------------------------------------- target authorisation
 
 ACCOUNT = "123456789012"
-TERRAFORM = Path(__file__).resolve().parents[2] / "terraform"
-
-
-def terraform_policy(file: str, name: str, values: dict[str, str]) -> dict[str, Any]:
-    """``data "aws_iam_policy_document" name`` of terraform/``file`` as the JSON policy Terraform
-    renders, with ``values`` substituted for its ``${...}`` references."""
-    import hcl2
-    from hcl2.utils import SerializationOptions
-
-    options = SerializationOptions(
-        with_comments=False, explicit_blocks=False, strip_string_quotes=True
-    )
-    with (TERRAFORM / file).open() as handle:
-        parsed = hcl2.load(handle, serialization_options=options)
-    [document] = [
-        block["aws_iam_policy_document"][name]
-        for block in parsed["data"]
-        if name in block.get("aws_iam_policy_document", {})
-    ]
-    text = json.dumps(document)
-    for reference, value in values.items():
-        text = text.replace("${" + reference + "}", value)
-    statements = []
-    for statement in json.loads(text)["statement"]:
-        rendered: dict[str, Any] = {
-            "Sid": statement.get("sid", ""),
-            "Effect": statement.get("effect", "Allow"),
-            "Action": statement["actions"],
-            "Resource": statement["resources"],
-            "Principal": {p["type"]: p["identifiers"] for p in statement["principals"]},
-        }
-        if rendered["Principal"] == {"*": ["*"]}:
-            rendered["Principal"] = "*"
-        for condition in statement.get("condition", []):
-            tests = rendered.setdefault("Condition", {}).setdefault(condition["test"], {})
-            tests[condition["variable"]] = condition["values"]
-        statements.append(rendered)
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def _queue(sqs_client: Any, name: str) -> tuple[str, str]:
-    url = sqs_client.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs_client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-    return url, str(arn["Attributes"]["QueueArn"])
-
-
-def _messages(sqs_client: Any, url: str) -> list[dict[str, Any]]:
-    return list(
-        sqs_client.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-    )
 
 
 FAILURE_EVENT = {"Source": "test.pipeline", "DetailType": "Failed", "Detail": "{}"}
@@ -616,11 +480,11 @@ def test_a_lambda_target_is_invoked_only_when_its_function_policy_allows_the_rul
         Runtime="python3.12",
         Role=ROLE,
         Handler="app.lambda_handler",
-        Code={"ZipFile": _zip({"app.py": "def lambda_handler(e, c):\n  return 1\n"})},
+        Code={"ZipFile": zip_files({"app.py": "def lambda_handler(e, c):\n  return 1\n"})},
     )
     rule = _rule(events, "to-lambda")
     allow_rule_to_invoke(lam, "unpermitted", rule.replace("to-lambda", "another-rule"))
-    dlq, dlq_arn = _queue(sqs_client, "events-dlq")
+    dlq, dlq_arn = create_queue(sqs_client, "events-dlq")
     fn_arn = lam.get_function(FunctionName="unpermitted")["Configuration"]["FunctionArn"]
     events.put_targets(
         Rule="to-lambda",
@@ -631,15 +495,15 @@ def test_a_lambda_target_is_invoked_only_when_its_function_policy_allows_the_rul
     assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
 
     assert aws("logs").describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"] == []
-    [dead] = _messages(sqs_client, dlq)
+    [dead] = received(sqs_client, dlq)
     assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
     assert dead["MessageAttributes"]["RULE_ARN"]["StringValue"] == rule
 
 
 def test_an_sqs_target_receives_only_what_its_queue_policy_allows(aws: Any) -> None:
     events, sqs_client = aws("events"), aws("sqs")
-    closed, closed_arn = _queue(sqs_client, "closed")
-    opened, opened_arn = _queue(sqs_client, "opened")
+    closed, closed_arn = create_queue(sqs_client, "closed")
+    opened, opened_arn = create_queue(sqs_client, "opened")
     rule = _rule(events, "to-queues")
     allow_rule_to_send(sqs_client, opened, rule)
     events.put_targets(
@@ -649,8 +513,8 @@ def test_an_sqs_target_receives_only_what_its_queue_policy_allows(aws: Any) -> N
     events.put_events(Entries=[FAILURE_EVENT])
     assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
 
-    assert _messages(sqs_client, closed) == []
-    assert len(_messages(sqs_client, opened)) == 1
+    assert received(sqs_client, closed) == []
+    assert len(received(sqs_client, opened)) == 1
 
 
 @pytest.mark.parametrize("allowed", [True, False])
@@ -669,99 +533,3 @@ def test_a_step_functions_target_starts_only_as_a_role_allowed_to(aws: Any, allo
 
     started = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
     assert len(started) == (1 if allowed else 0)
-
-
-OLD_KEY_CONDITION = {"StringEquals": {"aws:SourceAccount": [ACCOUNT]}}
-
-
-@pytest.mark.parametrize("key_policy", ["terraform", "terraform-with-source-account"])
-def test_eventbridge_publishes_to_the_encrypted_topic_only_when_the_key_policy_allows(
-    aws: Any, key_policy: str
-) -> None:
-    # SNS encrypts with the topic's key for the publisher, so EventBridge must be allowed
-    # kms:GenerateDataKey* and kms:Decrypt by the key policy as well as sns:Publish by the topic
-    # policy (SNS developer guide, sns-key-management.html#compatibility-with-aws-services).
-    # terraform/notifications.tf's own policies are used: reverting its key statement to the
-    # old aws:SourceAccount-conditioned one fails the "terraform" case.
-    kms, sns, events, sqs_client = aws("kms"), aws("sns"), aws("events"), aws("sqs")
-    refs = {"local.partition": "aws", "local.account_id": ACCOUNT}
-    key_document = terraform_policy("notifications.tf", "sns_key", refs)
-    if key_policy == "terraform-with-source-account":
-        for statement in key_document["Statement"]:
-            if statement["Principal"] == {
-                "Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
-            }:
-                statement["Condition"] = OLD_KEY_CONDITION
-    key = kms.create_key(Policy=json.dumps(key_document))["KeyMetadata"]["Arn"]
-    topic = sns.create_topic(Name="notifications", Attributes={"KmsMasterKeyId": key})["TopicArn"]
-    topic_policy = terraform_policy(
-        "notifications.tf", "notifications", {**refs, "aws_sns_topic.notifications.arn": topic}
-    )
-    sns.set_topic_attributes(
-        TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(topic_policy)
-    )
-    inbox, inbox_arn = _queue(sqs_client, "inbox")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
-    dlq, dlq_arn = _queue(sqs_client, "events-dlq")
-    _rule(events, "failures")
-    events.put_targets(
-        Rule="failures",
-        Targets=[{"Id": "topic", "Arn": topic, "DeadLetterConfig": {"Arn": dlq_arn}}],
-    )
-
-    events.put_events(Entries=[FAILURE_EVENT])
-    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
-
-    if key_policy == "terraform":
-        assert len(_messages(sqs_client, inbox)) == 1
-        assert _messages(sqs_client, dlq) == []
-    else:
-        assert _messages(sqs_client, inbox) == []
-        [dead] = _messages(sqs_client, dlq)
-        assert dead["MessageAttributes"]["ERROR_CODE"]["StringValue"] == "NO_PERMISSIONS"
-        assert "kms:GenerateDataKey" in dead["MessageAttributes"]["ERROR_MESSAGE"]["StringValue"]
-
-
-@pytest.mark.parametrize("key_policy", ["terraform", "terraform-with-source-account"])
-def test_an_alarm_publishes_to_the_encrypted_topic_only_when_the_key_policy_allows(
-    aws: Any, key_policy: str
-) -> None:
-    # The same two policies decide for CloudWatch alarms (emulator/aws/cloudwatch.py).
-    kms, sns, cw, sqs_client = aws("kms"), aws("sns"), aws("cloudwatch"), aws("sqs")
-    refs = {"local.partition": "aws", "local.account_id": ACCOUNT}
-    key_document = terraform_policy("notifications.tf", "sns_key", refs)
-    if key_policy == "terraform-with-source-account":
-        for statement in key_document["Statement"]:
-            if "Service" in statement["Principal"]:
-                statement["Condition"] = OLD_KEY_CONDITION
-    key = kms.create_key(Policy=json.dumps(key_document))["KeyMetadata"]["Arn"]
-    topic = sns.create_topic(Name="notifications", Attributes={"KmsMasterKeyId": key})["TopicArn"]
-    topic_policy = terraform_policy(
-        "notifications.tf", "notifications", {**refs, "aws_sns_topic.notifications.arn": topic}
-    )
-    sns.set_topic_attributes(
-        TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(topic_policy)
-    )
-    inbox, inbox_arn = _queue(sqs_client, "inbox")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
-    cw.put_metric_alarm(
-        AlarmName="trigger-errors",
-        MetricName="Errors",
-        Namespace="AWS/Lambda",
-        Statistic="Sum",
-        Period=300,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-        AlarmActions=[topic],
-    )
-
-    cw.set_alarm_state(AlarmName="trigger-errors", StateValue="ALARM", StateReason="test")
-
-    received = _messages(sqs_client, inbox)
-    if key_policy == "terraform":
-        [message] = received
-        alarm = json.loads(json.loads(message["Body"])["Message"])
-        assert (alarm["AlarmName"], alarm["NewStateValue"]) == ("trigger-errors", "ALARM")
-    else:
-        assert received == []

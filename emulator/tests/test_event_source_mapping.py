@@ -6,27 +6,23 @@ or reports batch item failures, when a message's body asks it to.
 
 from __future__ import annotations
 
-import io
 import json
 import time
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from emulator.aws import install_all, lambda_, sqs
+from emulator.aws import sqs
 from emulator.aws.sqs import messages_to_delete
+from emulator.tests.helpers import zip_files
 
 pytestmark = pytest.mark.integration
 
 REGION = "us-east-1"
 DEADLINE_SECONDS = 30.0
-SERVICES = ("sqs", "lambda", "iam")
 RECORDER = """
 import json, os, time
 
@@ -39,27 +35,17 @@ def lambda_handler(event, context):
     keep = [r["messageId"] for r, b in zip(event["Records"], bodies) if b.get("keep")]
     return {"batchItemFailures": [{"itemIdentifier": i} for i in keep]}
 """
-_client: Callable[..., Any] = boto3.client
 
 
 @pytest.fixture
-def aws(aws_env: None) -> Iterator[Callable[[str], Any]]:
-    install_all()
-    sqs.install()
-    lambda_.clear_lambda_cache()
-    with mock_aws():
-        clients = {s: _client(s, region_name=REGION) for s in SERVICES}
-        yield clients.__getitem__
-        assert sqs.reset(timeout=DEADLINE_SECONDS)
-    lambda_.clear_lambda_cache()
-    sqs.install()
+def execute_state_machines() -> bool:
+    return False  # no state machine here: moto's default
 
 
-def _zip(source: str) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        archive.writestr("app.py", source)
-    return out.getvalue()
+@pytest.fixture
+def aws(clients: Callable[[str], Any]) -> Callable[[str], Any]:
+    """moto with the extensions (``emulator/tests/fixtures.py``: one client per service)."""
+    return clients
 
 
 def _queue(aws: Callable[[str], Any], name: str, **attributes: str) -> tuple[str, str]:
@@ -91,7 +77,7 @@ def _function(aws: Callable[[str], Any], record_path: Path, timeout: int = 3) ->
             Role=role,
             Handler="app.lambda_handler",
             Timeout=timeout,
-            Code={"ZipFile": _zip(RECORDER)},
+            Code={"ZipFile": zip_files({"app.py": RECORDER})},
             Environment={"Variables": {"RECORD_PATH": str(record_path)}},
         )["FunctionArn"]
     )

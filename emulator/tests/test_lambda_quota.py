@@ -7,56 +7,25 @@ concurrency fails, as ``reserved_concurrent_executions = 1`` in Terraform does o
 
 from __future__ import annotations
 
-import io
-import json
-import re
-import zipfile
-from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from emulator.aws import lambda_
+from emulator.tests.helpers import create_function
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-ROLE = "arn:aws:iam::123456789012:role/lambda"
 REFUSAL = (
     "Specified ReservedConcurrentExecutions for function decreases account's "
     "UnreservedConcurrentExecution below its minimum value of [10]."
 )
 
 
-def _zip() -> bytes:
-    raw = io.BytesIO()
-    with zipfile.ZipFile(raw, "w") as archive:
-        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
-    return raw.getvalue()
-
-
-def _function(client: object, name: str = "f") -> None:
-    iam = boto3.client("iam")
-    if not iam.list_roles()["Roles"]:
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "lambda.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-        iam.create_role(RoleName="lambda", AssumeRolePolicyDocument=json.dumps(trust))
-    client.create_function(  # type: ignore[attr-defined]
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="handler.handler",
-        Code={"ZipFile": _zip()},
-    )
+def _function(client: Any, name: str = "f") -> None:
+    create_function(client, boto3.client("iam"), name)
 
 
 def test_account_settings_report_a_new_accounts_limits(emulator: None) -> None:
@@ -118,23 +87,3 @@ def test_limits_come_from_the_environment_in_the_server_process(
     client.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=30)
     with pytest.raises(ClientError, match=r"minimum value of \[20\]"):
         client.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=31)
-
-
-def test_terraform_reserves_no_concurrency_a_new_account_refuses(emulator: None) -> None:
-    # Issue 9 #5: every reserved_concurrent_executions in terraform/ must apply on a new
-    # account. Applying the real module to the emulator (tests/integration/test_emulator.py)
-    # fails the same way; this is the quick check.
-    values = [
-        int(v)
-        for path in sorted((ROOT / "terraform").glob("*.tf"))
-        for v in re.findall(
-            r"^\s*reserved_concurrent_executions\s*=\s*(-?\d+)",
-            path.read_text(encoding="utf-8"),
-            flags=re.MULTILINE,
-        )
-    ]
-    client = boto3.client("lambda")
-    _function(client)
-    for value in values:
-        if value >= 0:  # -1 means "no reservation" to the aws provider
-            client.put_function_concurrency(FunctionName="f", ReservedConcurrentExecutions=value)

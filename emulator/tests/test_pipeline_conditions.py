@@ -28,7 +28,7 @@ from emulator.sagemaker_executor.steps import (
     StepContext,
     executor_for,
 )
-from tests.helpers.pipeline_definition import rendered_definition as _definition
+from emulator.tests.helpers import pipeline_definition as _definition
 
 
 def _cmp(kind: str, left: Any, right: Any) -> dict[str, Any]:

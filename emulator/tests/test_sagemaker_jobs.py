@@ -1,5 +1,5 @@
-"""Job runners' and step executors' pure pieces (emulator/sagemaker_executor/{jobs,steps}.py):
-container paths, commands, failure reasons, and the step-type registry.
+"""Job runners' and step executors' pure pieces (emulator/sagemaker_executor/{jobs,steps}.py,
+emulator/containers/runtime.py): container paths, commands, failure reasons, step types.
 """
 
 from __future__ import annotations
@@ -10,43 +10,41 @@ from typing import Any
 import botocore.session
 import pytest
 
+from emulator.containers.runtime import FAILURE_FILE, MESSAGE_FILE, map_container_path
 from emulator.sagemaker_executor.definition import DefinitionError, StepFailure
 from emulator.sagemaker_executor.jobs import (
     EXIT_MESSAGE_MAX,
-    FAILURE_FILE,
     FAILURE_REASON_MAX,
-    MESSAGE_FILE,
     PIPELINE_FAILURE_REASON_MAX,
     exit_message,
     failure_reason,
-    map_container_path,
     processing_command,
 )
 from emulator.sagemaker_executor.steps import STEP_EXECUTORS, executor_for
-from tests.helpers.pipeline_definition import rendered_definition
+from emulator.tests.helpers import pipeline_definition
 
 
-def test_processing_command_maps_container_paths(tmp_path: Path) -> None:
+def test_processing_command_maps_the_container_paths_it_is_given(tmp_path: Path) -> None:
     root = tmp_path / "opt" / "ml"
     command = processing_command(
-        ["python3", "/opt/ml/processing/input/code/prepare.py"], [], root, "/venv/python"
+        ["python3", "/opt/ml/processing/input/code/prepare.py"],
+        ["--input-dir", "/opt/ml/processing/input", "--uri", "s3://b/m.tar.gz", "--n", "3"],
+        root,
+        "/venv/python",
     )
     assert command == [
         "/venv/python",
         str(root / "processing/input/code/prepare.py"),
         "--input-dir",
         str(root / "processing/input"),
-        "--output-dir",
-        str(root / "processing"),
+        "--uri",
+        "s3://b/m.tar.gz",
+        "--n",
+        "3",
     ]
-    explicit = processing_command(
-        ["python3", "/opt/ml/processing/input/code/evaluate.py"],
-        ["--model-dir", "/opt/ml/processing/model", "--model-uri", "s3://b/m.tar.gz"],
-        root,
-        "py",
-    )
-    assert explicit.count("--model-dir") == 1
-    assert "s3://b/m.tar.gz" in explicit and str(root / "processing/test") in explicit
+    # Nothing is added: the executor knows no script's defaults, a definition passes its paths.
+    bare = processing_command(["python3", "/opt/ml/code/evaluate.py"], [], root, "py")
+    assert bare == ["py", str(root / "code/evaluate.py")]
     assert map_container_path("--x=/opt/ml/a", root) == f"--x={root / 'a'}"
     assert map_container_path("/opt/mlx", root) == "/opt/mlx"
 
@@ -102,7 +100,7 @@ def test_a_message_file_that_is_not_utf8_is_a_client_error(tmp_path: Path) -> No
 
 
 def test_every_step_type_of_the_definition_has_an_executor() -> None:
-    types = {step["Type"] for step in rendered_definition()["Steps"]}
+    types = {step["Type"] for step in pipeline_definition()["Steps"]}
     assert types <= STEP_EXECUTORS.keys()
     assert all(cls.step_type == kind for kind, cls in STEP_EXECUTORS.items())
     context: Any = None  # never reached: the type is refused first

@@ -1,4 +1,5 @@
-"""Step Functions error names (emulator/sfn_errors.py), and the committed ASL's use of them."""
+"""Step Functions error names (emulator/sfn_errors.py); the state machine's use of them is
+tested with the product (tests/unit/test_asl_error_names.py)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,11 @@ import pytest
 from emulator.sfn_errors import (
     AWS_SDK,
     OPTIMIZED,
-    STATES_ERRORS,
     UnknownService,
     parse_resource,
     possible_error_names,
     task_error_name,
 )
-from statemachines.training_pipeline import build_definition
 
 AWS_SDK_DOC = "https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html"
 SAGEMAKER_DOC = "https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html"
@@ -220,31 +219,3 @@ def test_possible_names_of_describe_endpoint_are_only_the_base_exception() -> No
     assert possible_error_names("arn:aws:states:::aws-sdk:sagemaker:describeEndpoint") == {
         "SageMaker.SageMakerException"
     }
-
-
-# ---------------------------------------------------------------- the committed ASL
-
-
-def _tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(n, s) for n, s in definition["States"].items() if s["Type"] == "Task"]
-
-
-def impossible_error_names(definition: dict[str, Any]) -> list[str]:
-    """``state: name`` for every Retry/Catch name its Task can never report."""
-    found = []
-    for name, state in _tasks(definition):
-        possible = possible_error_names(state["Resource"]) | STATES_ERRORS
-        for handler in state.get("Retry", []) + state.get("Catch", []):
-            found += [f"{name}: {e}" for e in handler["ErrorEquals"] if e not in possible]
-    return found
-
-
-def test_every_error_name_in_the_asl_can_occur_for_its_task() -> None:
-    assert impossible_error_names(build_definition()) == []
-
-
-def test_the_check_finds_a_name_that_cannot_occur() -> None:
-    definition = build_definition()
-    name, state = _tasks(definition)[0]
-    state.setdefault("Retry", []).append({"ErrorEquals": ["SageMaker.InternalFailure"]})
-    assert f"{name}: SageMaker.InternalFailure" in impossible_error_names(definition)

@@ -232,13 +232,7 @@ def test_deploy_from_an_empty_account_as_the_deploy_role(
     assert "SUCCEEDED" in output, output[-3000:]
 
     # The main root's state lives in the bootstrap's bucket, written by the deploy role.
-    root = boto3.client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=emulator.endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    root = emulator.client("s3")
     state = json.loads(
         root.get_object(Bucket=bootstrap["state_bucket_name"], Key=STATE_KEY)["Body"].read()
     )

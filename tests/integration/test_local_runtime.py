@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from emulator import process as emulator_module
@@ -49,18 +48,8 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
         emu.stop()
 
 
-def _client(emu: Emulator, service: str) -> object:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=emu.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def _waiting_state_machine(emu: Emulator) -> str:
-    iam, sfn = _client(emu, "iam"), _client(emu, "stepfunctions")
+    iam, sfn = emu.client("iam"), emu.client("stepfunctions")
     role = iam.create_role(  # type: ignore[attr-defined]
         RoleName="waiting-role", AssumeRolePolicyDocument=json.dumps(TRUST)
     )["Role"]["Arn"]

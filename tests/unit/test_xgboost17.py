@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from emulator import containers
 from emulator.containers import interpreters
 from emulator.sagemaker_executor import tuning
 from ml import train
@@ -246,7 +247,7 @@ def test_serve_through_the_containers_stack_from_the_model_alone(
         {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
     )
     completed = subprocess.run(
-        [xgb17_python, str(REPO_ROOT / "local" / "container_serving.py"), str(base)],
+        [xgb17_python, str(containers.SERVING_SCRIPT), str(base)],
         input=stdin,
         env=env,
         capture_output=True,

@@ -141,7 +141,7 @@ def deployment_config_refusal(
             )
         return (
             "RollingUpdatePolicy is not modelled by the local emulator "
-            "(emulator/aws/sagemaker.py); use BlueGreenUpdatePolicy."
+            "(emulator/aws/sagemaker/guardrails.py); use BlueGreenUpdatePolicy."
         )
     if missing_alarms:
         return (

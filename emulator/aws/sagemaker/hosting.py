@@ -28,6 +28,7 @@ from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 
+from emulator import containers
 from emulator.containers import interpreters
 
 # moto answers InvokeEndpoint with a canned body. Here the endpoint serves its deployed model:
@@ -63,8 +64,6 @@ SAGEMAKER_SUBMIT_DIRECTORY = "SAGEMAKER_SUBMIT_DIRECTORY"
 #: <model>/code, and sagemaker-containers accepts a local directory as the submit directory
 #: (_files.download_and_extract: `elif os.path.isdir(uri)`).
 CONTAINER_MODEL_DIR = "/opt/ml/model"
-#: Runs in the xgboost 1.7 interpreter, so it stays outside this package (it imports no moto).
-CONTAINER_SERVING_SCRIPT = Path(__file__).resolve().parents[2] / "containers" / "serving.py"
 #: The container must answer /ping within SageMaker's start-up health check; the model loads first.
 SERVING_STARTUP_SECONDS = 120.0
 #: "your model container must respond to requests within 60 seconds" (SageMaker developer guide,
@@ -152,7 +151,7 @@ class ContainerServer:
         self._lock = threading.Lock()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(python), str(CONTAINER_SERVING_SCRIPT), str(base_dir)],
+                [str(python), str(containers.SERVING_SCRIPT), str(base_dir)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
