@@ -66,10 +66,11 @@ check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m statemachines --check
 	$(PY) -m ml.pipeline --check
 
-lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks
+lint: $(STAMP) ## Ruff, mypy, import contracts, definition staleness, terraform fmt, workflows
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy contracts ml statemachines lambdas emulator harness devtools ops bench scripts/wait_for_execution.py
+	$(VENV)/bin/lint-imports
 	$(MAKE) --no-print-directory check-definitions
 	terraform fmt -check -recursive terraform
 	$(MAKE) --no-print-directory lint-workflows
