@@ -1,9 +1,10 @@
 """The AWS emulator: moto 5.2.5 plus the extensions that make it behave as AWS does.
 
 moto has no plugin API, so each gap is closed by wrapping a moto method or adding one to a
-response class. As moto keeps one package per service, the extensions keep one module per moto
-service they extend; each has ``install()`` (idempotent) and ``reset()`` (forgets what it kept
-between requests), and only the modules of this package touch moto's internals.
+response class. As moto keeps one package per service, the extensions keep one module (or a
+package, split by role as moto splits models and responses) per moto service they extend; each
+has ``install()`` (idempotent) and ``reset()`` (forgets what it kept between requests), and
+only the modules of this package touch moto's internals.
 
 Modules, in the order ``install_all()`` installs them (``MODULES``):
 
@@ -13,12 +14,12 @@ Modules, in the order ``install_all()`` installs them (``MODULES``):
                    URL; asynchronous deliveries (``in_background``, ``wait_for_deliveries``)
 ``validation``     every request checked against botocore's service model (required, types,
                    length, pattern, enum, range, list/map size), refused with AWS's error
-``iam``            IAM and STS: the policy evaluator, moto's authorization hook, the role
-                   credentials Step Functions tasks and service principals act with
+``iam``            IAM and STS (a package): the policy evaluator, the request's resource,
+                   moto's authorization hook, the role sessions services act with
 ``stepfunctions``  task results and error names as AWS gives them, JSONPath, nameless
                    executions, the actions Terraform needs
-``sagemaker``      pipeline executions (a *pipeline runner* decides what they do), model
-                   packages and their EventBridge events, the endpoint status machine
+``sagemaker``      (a package) pipeline executions (a *pipeline runner* decides what they do),
+                   model packages and their events, the endpoint status machine, guardrails
 ``sagemaker_runtime`` InvokeEndpoint served by the deployed model through the XGBoost 1.7-1
                    container's serving stack, with AWS's request limits
 ``s3``             lifecycle header, bucket-policy conditions, notification drift, S3 events
@@ -30,12 +31,12 @@ Modules, in the order ``install_all()`` installs them (``MODULES``):
 ``sqs``            Lambda's SQS event source mappings, polled as the Lambda service polls
 ================== ========================================================================
 
-Each module's tests: ``tests/integration/test_aws_<module>.py`` (core, stepfunctions, sagemaker,
-s3, lambda), ``test_request_validation.py`` (validation), ``test_access_control.py`` (iam),
-``test_endpoint_lifecycle.py`` (sagemaker endpoints), ``test_invoke_endpoint.py``
-(sagemaker_runtime), ``test_lambda_quota.py`` and ``test_event_delivery.py`` (lambda_, events,
-cloudwatch), ``test_event_source_mapping.py`` (sqs), and ``test_emulator_package.py`` for the
-composition itself.
+Each module's tests are in ``emulator/tests/``: ``test_aws_<module>.py`` (core, stepfunctions,
+sagemaker, s3, lambda), ``test_request_validation*.py`` (validation), ``test_access_control.py``
+(iam), ``test_endpoint_lifecycle.py`` and ``test_deployment_guardrails.py`` (sagemaker
+endpoints), ``test_invoke_endpoint.py`` and ``test_endpoint_metrics.py`` (sagemaker_runtime),
+``test_lambda_quota.py`` and ``test_event_delivery.py`` (lambda_, events, cloudwatch),
+``test_event_source_mapping.py`` (sqs), and ``test_emulator_package.py`` for the composition.
 """
 
 from __future__ import annotations
