@@ -34,16 +34,6 @@ pytestmark = pytest.mark.integration
 REGION = "us-east-1"
 BUCKET = "iris-data"
 ROLE = "arn:aws:iam::123456789012:role/lambda"
-ASSUME_LAMBDA = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 TRIGGER_PATTERN = {
     "source": ["aws.s3"],

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from emulator.aws import sqs
 from emulator.aws.sqs import messages_to_delete
-from emulator.tests.helpers import zip_files
+from emulator.tests.helpers import LAMBDA_TRUST, zip_files
 
 pytestmark = pytest.mark.integration
 
@@ -57,18 +57,7 @@ def _queue(aws: Callable[[str], Any], name: str, **attributes: str) -> tuple[str
 def _function(aws: Callable[[str], Any], record_path: Path, timeout: int = 3) -> str:
     role = aws("iam").create_role(
         RoleName="fn",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST),
     )["Role"]["Arn"]
     return str(
         aws("lambda").create_function(

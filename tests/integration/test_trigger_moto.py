@@ -33,16 +33,6 @@ GROUP = "uploads"
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 DEPLOY_ONLY_KEYS = ("approved_model_package_arn", "rejected_model_package_arn")
 DEADLINE_SECONDS = 60.0
-ASSUME_LAMBDA = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 @dataclass(frozen=True)
