@@ -110,7 +110,7 @@ SNS_PUBLISH = "arn:aws:states:::sns:publish"
 
 DATA_JOB_ARN = "$.data_step.steps[0].Metadata.ProcessingJob.Arn"
 
-# Retried error names, as local/sfn_errors.py names them (tests/unit/test_sfn_errors.py checks
+# Retried error names, as emulator/sfn_errors.py names them (test_asl_error_names.py checks
 # that each can occur for its task). aws-sdk tasks report every error their operation does not
 # model (throttling, 5xx, validation) as the SDK's base exception; optimized integrations as the
 # older SDK's base exception. A genuine validation error then fails after the last attempt with
@@ -137,7 +137,7 @@ ENDPOINT_LOOKUP_ERROR = ["SageMaker.SageMakerException"]
 ENDPOINT_NOT_FOUND_CAUSE = "*Could not find endpoint*"
 # Lambda's optimized integration (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html):
 # AWS's documented retry of transient Lambda errors, less Lambda.SdkClientException (raised by the
-# client, never by the service: local/sfn_errors.py cannot name it for the task). A function
+# client, never by the service: emulator/sfn_errors.py cannot name it for the task). A function
 # error would surface as its errorType; the validator answers instead of raising.
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_TRANSIENT = [

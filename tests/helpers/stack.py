@@ -22,6 +22,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from devtools.build import INPUT_VALIDATOR_FILES, SMOKE_TEST_FILES, zip_bytes
 from devtools.generated import render
+from emulator.tests.helpers import LAMBDA_TRUST
 from ml import evaluate, train
 from statemachines.training_pipeline import ASL_PATH
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
@@ -240,18 +241,7 @@ class Stack:
         iam = session.client("iam")
         role = iam.create_role(
             RoleName=name,
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST),
         )["Role"]["Arn"]
         if policy is not None:
             iam.put_role_policy(RoleName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
