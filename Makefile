@@ -102,11 +102,12 @@ check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m devtools.execution_input_tf --check
 	$(PY) -m devtools.s3_layout_tf --check
 
-lint: $(STAMP) ## Ruff, mypy, definition staleness, terraform fmt, workflow checks, no tracker refs
+lint: $(STAMP) ## Ruff, mypy, import contracts, definition staleness, terraform fmt, workflows, no tracker refs
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m devtools.check_refs
-	$(VENV)/bin/mypy contracts ml statemachines lambdas local harness devtools ops bench scripts/wait_for_execution.py
+	$(VENV)/bin/mypy contracts ml statemachines lambdas emulator harness devtools ops bench scripts/wait_for_execution.py
+	$(VENV)/bin/lint-imports
 	$(MAKE) --no-print-directory check-definitions
 	terraform fmt -check -recursive terraform
 	$(MAKE) --no-print-directory lint-workflows
@@ -141,7 +142,7 @@ DEMO_ARGS ?=
 # DATA=<local .csv> LABEL=<its label column> runs the same system on your file
 # (docs/own-data.md); without them it runs the seed data, data/raw/iris.csv.
 demo: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Run the whole system locally (DATA=<local csv> LABEL=<column> for your own data)
-	$(PY) -m local.demo $(if $(filter 0 false no,$(DEPLOY)),--no-deploy) \
+	$(PY) -m harness.demo $(if $(filter 0 false no,$(DEPLOY)),--no-deploy) \
 	  $(if $(TUNING_JOBS),--tuning-jobs $(TUNING_JOBS)) $(if $(filter 1 true yes,$(KEEP)),--keep) \
 	  $(if $(DATA),--data '$(DATA)') $(if $(LABEL),--label '$(LABEL)') $(DEMO_ARGS)
 
@@ -152,13 +153,13 @@ test: local-preflight $(STAMP) $(CONTAINER_ENVS) build browser ## Run every test
 
 ##@ Local stack
 local-up: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Start the emulator in the background and apply terraform/ to it (.local/session/)
-	$(PY) -m local.demo up
+	$(PY) -m harness.demo up
 
 local-down: $(STAMP) ## Stop the background emulator (its state is lost; the next local-up keeps the port)
-	$(PY) -m local.emulator down
+	$(PY) -m emulator down
 
 local-status: $(STAMP) ## Is the background emulator running? (else: where its log is)
-	$(PY) -m local.emulator status
+	$(PY) -m emulator status
 
 # ------------------------------------------------------------------------- AWS
 # Operations read names from Terraform outputs and talk to AWS (or to the emulator when

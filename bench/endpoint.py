@@ -6,7 +6,7 @@
                      ─► warm-up, then N rounds of: floor call, 1-row invoke, 100-row invoke
 
 The model is served as the emulator serves every endpoint: the XGBoost 1.7-1 container's own
-serving stack in its own process (local/aws/sagemaker_runtime.py). The rounds interleave the
+serving stack in its own process (emulator/aws/sagemaker_runtime.py). The rounds interleave the
 three calls so that load from other processes on the machine falls on all three alike. The
 floor is STS GetCallerIdentity: a request through the same HTTP server, client and signing,
 with no work behind it. Every figure is the client's view (perf_counter around the call).
@@ -24,12 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
-from local.emulator import Emulator
+from emulator.process import Emulator
 
-REGION = "us-east-1"
 BUCKET = "bench-artifacts"
 ENDPOINT = "bench"
 #: The XGBoost 1.7-1 image in us-east-1, as the pipeline's models name it.
@@ -96,21 +94,14 @@ def timed(call: Callable[[], Any]) -> float:
 
 
 def _client(emulator: Emulator, service: str) -> Any:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=emulator.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        # No retries: a retried call would hide its failure inside a latency sample.
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
-    )
+    # No retries: a retried call would hide its failure inside a latency sample.
+    return emulator.client(service, config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
 
 @contextmanager
 def running_emulator(workdir: Path) -> Iterator[Emulator]:
     workdir.mkdir(parents=True, exist_ok=True)
-    # pipeline_workdir also puts the endpoint's extracted model under workdir (local/server.py).
+    # pipeline_workdir also puts the endpoint's extracted model under workdir (emulator/server.py).
     with Emulator.start(
         log_path=workdir / "emulator.log", pipeline_workdir=workdir / "pipelines"
     ) as emulator:

@@ -1,6 +1,6 @@
 """How the subjects and their baselines are invoked: the one place that knows their CLIs.
 
-The subjects run as the containers run them (and as `local/sagemaker_executor` does):
+The subjects run as the containers run them (and as `emulator/sagemaker_executor` does):
 `prepare.py --input-dir D --output-dir O --label-column NAME` (processing ContainerArguments),
 and `train.py` in script mode, its channels in `SM_CHANNEL_*`, its model directory in
 `SM_MODEL_DIR` and the hyperparameters as `--name value` arguments (as ml/train.py parses them).

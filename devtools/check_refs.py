@@ -67,12 +67,7 @@ RULES = (
 )
 
 #: (path, text on the line): the findings that stand, each with its reason. Keep it minimal.
-ALLOWED: dict[tuple[str, str], str] = {
-    # The emulator moves out of local/ in a parallel change; these two comments lose their
-    # tracker reference there once that change has landed (then these entries go stale).
-    ("local/aws/sagemaker_runtime.py", "must be shown to trip on one"): "moving",
-    ("local/tuning.py", "is a TAB as the log shows it"): "moving",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

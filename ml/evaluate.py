@@ -1,9 +1,10 @@
 """Score the trained model on the held-out test split and write `evaluation.json`.
 
 SageMaker Processing script, run as `python3 evaluate.py ...` in the XGBoost 1.7-1 container
-(Python 3.8). It is shipped with baseline.py beside it (ml/code_bundles.json), so it imports only the standard library, numpy, pandas,
-scikit-learn and xgboost. The dataset contract (`contract.json`, written by prepare.py and copied
-into the model by train.py) names the features and classes. `evaluation.json` follows SageMaker's
+(Python 3.8). It is shipped with baseline.py and report.py beside it (ml/code_bundles.json), so
+it imports only those, the standard library, numpy, pandas, scikit-learn and xgboost. The
+dataset contract (`contract.json`, written by prepare.py and copied into the model by train.py)
+names the features and classes. `evaluation.json` follows SageMaker's
 model-quality statistics shape: `binary_classification_metrics` for two classes, else
 `multiclass_classification_metrics`; the state machine reads `<block>.accuracy.value` and
 `model.artifact_uri`, so those paths are part of the contract. It also carries the contract

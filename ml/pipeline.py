@@ -154,7 +154,7 @@ SPLITS = ("train", "validation", "test")
 class ProblemBranch:
     """One side of CheckProblemType: the objective and the tuner's objective metric.
 
-    Both metrics are ones the XGBoost image itself defines (local/tuning.py
+    Both metrics are ones the XGBoost image itself defines (emulator/sagemaker_executor/tuning.py
     XGBOOST_BUILTIN_METRICS, from the container's algorithm_mode/metrics.py): tuning treats the
     image as a built-in algorithm, so the tuner sends NO MetricDefinitions
     (aws/sagemaker-xgboost-container issue #121) and train.py logs xgboost's own
@@ -512,6 +512,9 @@ def build_pipeline(
     dataset_contract = PropertyFile(
         name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
     )
+    # Every container path the script uses is passed, never left to its defaults: a runtime
+    # that maps /opt/ml elsewhere (the local emulator) then maps exactly these.
+    prepare_input_dir = f"{PROCESSING_ROOT}/input"
     prepare_step = ProcessingStep(
         name=STEP_PREPARE,
         step_args=prepare_processor.run(
@@ -519,7 +522,7 @@ def build_pipeline(
                 ProcessingInput(
                     input_name="input",
                     source=input_data_uri,
-                    destination=f"{PROCESSING_ROOT}/input",
+                    destination=prepare_input_dir,
                 ),
                 _code_input(values["prepare_code_uri"]),
             ],
@@ -534,6 +537,10 @@ def build_pipeline(
             # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
             # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".
             arguments=[
+                "--input-dir",
+                prepare_input_dir,
+                "--output-dir",
+                PROCESSING_ROOT,
                 "--label-column",
                 label_column,
                 "--feature-columns",

@@ -7,7 +7,8 @@ pandas, and stays Python 3.8 compatible (the container's interpreter). Input: ev
 only required setting); the feature columns default to every other column and the class order to
 the sorted distinct labels. Output, in SageMaker's CSV convention (no header, label first as the
 class index 0..num_classes-1, then the features in contract order), plus the dataset contract
-every later step reads (contracts/README.md) and the drift baseline of the training split (baseline.py):
+every later step reads (contracts/README.md) and the drift baseline of the training split
+(baseline.py):
 
     <output-dir>/train/train.csv  <output-dir>/validation/validation.csv  <output-dir>/test/test.csv
     <output-dir>/contract/contract.json  <output-dir>/baseline/baseline.json

@@ -11,7 +11,7 @@ features and classes and sets the objective (`binary:logistic` for two classes, 
 `contract.json` beside it and this script in `SM_MODEL_DIR/code/` (so model.tar.gz serves with
 `SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`). The log carries xgboost's own evaluation lines
 (`[i]\ttrain-...\tvalidation-logloss:<x>` or `...validation-mlogloss:<x>`), the form the tuner
-reads for this image with the container's built-in regexes (local/tuning.py).
+reads for this image with the container's built-in regexes (emulator/sagemaker_executor/tuning.py).
 
 Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`), as the container's
 sagemaker-containers 2.8.6 transformer runs them: `text/csv` rows of the contract's feature columns

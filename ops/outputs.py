@@ -3,7 +3,7 @@
 Sources, first match wins: ``--outputs FILE``, ``$MLOPS_TF_OUTPUTS``, else
 ``terraform -chdir=<dir> output -json`` (``<repo>/terraform`` unless ``--terraform-dir``).
 A file may hold ``terraform output -json`` (``{"name": {"value": ...}}``) or plain values
-(``{"name": ...}``, what ``python -m local.terraform_local`` prints).
+(``{"name": ...}``, what ``python -m harness.terraform_local`` prints).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from local import demo, terraform_local
-from local.demo import Console, LocalStack
+from harness import demo, terraform_local
+from harness.demo import Console, LocalStack
 from ml import train
 from tests.helpers import demo_output
 

@@ -5,7 +5,7 @@
            OIDC provider, deploy role (web identity trust), state bucket
       └─ AssumeRoleWithWebIdentity with a GitHub-shaped OIDC token
            (moto cannot verify the JWT's signature offline; the emulator checks the role's trust
-           conditions, aud and sub, against its claims: local/aws/iam.py)
+           conditions, aud and sub, against its claims: emulator/aws/iam/)
       └─ in a scratch checkout, with the role's credentials and the workflow's environment:
            make check-definitions; make build; make deploy AUTO_APPROVE=1;
            make run-and-wait NAME=deploy-<sha>-1 TIMEOUT=5400
@@ -17,11 +17,11 @@ Every call of the apply and the run is authorised against the deploy role's poli
 the apply with AccessDenied, as on AWS.
 
 What differs from the workflow, and why (none of it touches authorisation):
-- local/terraform/deploy_role_override.tf is copied into the checkout's terraform/: path-style S3
+- harness/terraform/deploy_role_override.tf is copied into the checkout's terraform/: path-style S3
   and no EC2 metadata lookups, which an emulator on 127.0.0.1 needs; endpoint and CA come from
   AWS_ENDPOINT_URL and AWS_CA_BUNDLE.
-- The emulator's timing variables (poll intervals, tuning jobs, baking period) from local/terraform/
-  local.tfvars.json are passed as TF_VAR_*, so the run takes minutes, not an hour.
+- The emulator's timing variables (poll intervals, tuning jobs, baking period) from
+  harness/terraform/local.tfvars.json are passed as TF_VAR_*, so the run takes minutes, not an hour.
 - The shared virtualenvs are linked, not built (the test proves the deploy, not `make setup`).
 """
 
@@ -40,8 +40,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local import terraform_local
-from local.emulator import Emulator
+from emulator.process import Emulator
+from harness import terraform_local
 
 pytestmark = pytest.mark.e2e
 
@@ -232,13 +232,7 @@ def test_deploy_from_an_empty_account_as_the_deploy_role(
     assert "SUCCEEDED" in output, output[-3000:]
 
     # The main root's state lives in the bootstrap's bucket, written by the deploy role.
-    root = boto3.client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=emulator.endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    root = emulator.client("s3")
     state = json.loads(
         root.get_object(Bucket=bootstrap["state_bucket_name"], Key=STATE_KEY)["Body"].read()
     )

@@ -18,9 +18,9 @@ from typing import Any
 import boto3
 import pytest
 
-from local import demo
-from local import emulator as emulator_module
-from local.demo import Console, LocalDirs
+from emulator import process as emulator_module
+from harness import demo
+from harness.demo import Console, LocalDirs
 from ops import commands
 
 pytestmark = pytest.mark.e2e

@@ -25,8 +25,8 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_wine
 
-from local import demo
-from local.emulator import read_state
+from emulator.process import read_state
+from harness import demo
 from ml import evaluate
 
 pytestmark = pytest.mark.e2e
@@ -138,7 +138,7 @@ def kept_demo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[
             [
                 str(ROOT / ".venv" / "bin" / "python"),
                 "-m",
-                "local.emulator",
+                "emulator",
                 "down",
                 "--state-file",
                 str(state_dir / "emulator.json"),

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from local import demo
-from local.demo import Console, LocalStack
+from harness import demo
+from harness.demo import Console, LocalStack
 
 pytestmark = pytest.mark.e2e
 

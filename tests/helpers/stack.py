@@ -26,6 +26,7 @@ from contracts import pipeline as pipeline_contract
 from contracts import registry, s3_layout
 from devtools.build import lambda_files, zip_bytes
 from devtools.generated import render
+from emulator.tests.helpers import LAMBDA_TRUST
 from ml import train
 from statemachines import BY_NAME
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
@@ -291,18 +292,7 @@ class Stack:
         """A real Lambda (the zip ``make build`` ships) and its role, as Terraform creates them."""
         role = self.iam.create_role(
             RoleName=f"{name}-role",
-            AssumeRolePolicyDocument=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
-            ),
+            AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST),
         )["Role"]["Arn"]
         self.iam.put_role_policy(
             RoleName=f"{name}-role",
@@ -522,7 +512,7 @@ class Pipeline:
         self, step: str, status: str, exit_message: str | None = None, outputs: dict[str, str] | None = None
     ) -> dict[str, dict[str, str]]:
         """A processing job as the local executor leaves it; the step metadata naming it."""
-        from local.aws.sagemaker import moto_backend
+        from emulator.aws.sagemaker import moto_backend
 
         name = f"{self.prefix}-{step}"
         request: dict[str, Any] = {

@@ -13,8 +13,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local import terraform_local
-from local.emulator import Emulator
+from emulator.process import Emulator
+from harness import terraform_local
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

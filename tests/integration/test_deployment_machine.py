@@ -20,7 +20,7 @@ import pytest
 from moto.sagemaker.models import sagemaker_backends
 
 from contracts import deployment as requests
-from local.aws import sagemaker, sagemaker_runtime
+from emulator.aws import sagemaker, sagemaker_runtime
 from tests.helpers.stack import (
     ACCOUNT,
     BUCKET,

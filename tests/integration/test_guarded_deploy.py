@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.aws import sagemaker, sagemaker_runtime
-from local.aws.sagemaker import PipelineRun
+from emulator.aws import sagemaker, sagemaker_runtime
+from emulator.aws.sagemaker import PipelineRun
 from ops import cli, commands
 from tests.helpers.stack import (
     BUCKET,

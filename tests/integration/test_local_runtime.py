@@ -16,13 +16,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
-from local import demo
-from local import emulator as emulator_module
-from local.demo import LocalStack
-from local.emulator import Emulator, EmulatorError
+from emulator import process as emulator_module
+from emulator.process import Emulator, EmulatorError
+from harness import demo
+from harness.demo import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -49,18 +48,8 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
         emu.stop()
 
 
-def _client(emu: Emulator, service: str) -> object:
-    return boto3.client(  # type: ignore[call-overload]
-        service,
-        endpoint_url=emu.endpoint_url,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 def _waiting_state_machine(emu: Emulator) -> str:
-    iam, sfn = _client(emu, "iam"), _client(emu, "stepfunctions")
+    iam, sfn = emu.client("iam"), emu.client("stepfunctions")
     role = iam.create_role(  # type: ignore[attr-defined]
         RoleName="waiting-role", AssumeRolePolicyDocument=json.dumps(TRUST)
     )["Role"]["Arn"]
@@ -133,7 +122,7 @@ def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
 
     # `make local-status` on the dead session's record: one line, the same log.
     status = subprocess.run(
-        [sys.executable, "-m", "local.emulator", "status", "--state-file", str(state_file)],
+        [sys.executable, "-m", "emulator", "status", "--state-file", str(state_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,

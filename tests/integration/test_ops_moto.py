@@ -17,8 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from local.aws import sagemaker as aws_sagemaker
-from local.aws.sagemaker import PipelineRun
+from emulator.aws import sagemaker as aws_sagemaker
+from emulator.aws.sagemaker import PipelineRun
 from ops import cli
 from tests.helpers.stack import (
     ACCOUNT,

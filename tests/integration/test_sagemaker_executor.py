@@ -23,10 +23,11 @@ import boto3
 import pytest
 
 from devtools.build import tar_gz
-from local import container_python, tuning
-from local.aws import sagemaker as aws_sagemaker
-from local.sagemaker_executor import LocalPipelineExecutor
-from local.sagemaker_executor.definition import StepGraph
+from emulator.aws import sagemaker as aws_sagemaker
+from emulator.containers import interpreters
+from emulator.runner import local_pipeline_executor
+from emulator.sagemaker_executor import tuning
+from emulator.sagemaker_executor.definition import StepGraph
 from tests.helpers import datasets
 from tests.helpers.pipeline_definition import (
     BUCKET,
@@ -195,7 +196,7 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
         RoleArn=ROLE_ARN,
     )
     events: list[dict[str, Any]] = []
-    executor = LocalPipelineExecutor(
+    executor = local_pipeline_executor(
         tmp_path / "work", endpoint_url=None, on_event=events.append, tuning_seed=1
     )
     aws_sagemaker.set_pipeline_runner(executor)
@@ -251,7 +252,7 @@ def _contract(s3: Any, execution_id: str) -> dict[str, Any]:
 
 
 def _container_xgboost_version() -> str:
-    python = container_python.xgboost17_python()
+    python = interpreters.xgboost17_python()
     answer = subprocess.run(
         [str(python), "-c", "import xgboost; print(xgboost.__version__)"],
         capture_output=True,
@@ -303,7 +304,7 @@ def test_pipeline_runs_prepare_tune_evaluate(stack: dict[str, Any]) -> None:
     assert 'data-section="confusion-matrix"' in page and "validation:mlogloss" in page
     assert "matplotlib 3.4.1" in page, "rendered by the container's matplotlib"
     # Jobs on the XGBoost 1.7-1 image train and evaluate under the container's xgboost, the one
-    # that serves the model (local/container_python.py): never the emulator's own.
+    # that serves the model (emulator/containers/interpreters.py): never the emulator's own.
     container_xgboost = _container_xgboost_version()
     assert report["model"]["trained_with_xgboost_version"] == container_xgboost
     assert report["xgboost_version"] == container_xgboost
@@ -508,7 +509,7 @@ def test_a_missing_container_interpreter_fails_the_step_before_any_job(
     stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     missing = tmp_path / "no-such-venv" / "bin" / "python"
-    monkeypatch.setenv(container_python.XGB17_PYTHON_ENV, str(missing))
+    monkeypatch.setenv(interpreters.XGB17_PYTHON_ENV, str(missing))
     sm = stack["sm"]
     arn = _start(sm)
     described = _wait(sm, arn)
@@ -752,7 +753,8 @@ def test_a_feature_list_longer_than_a_container_argument_is_refused(
     assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
     reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
     assert reason.startswith("ValidationException"), reason
-    # The 4th argument (1-based, AWS's member path): --label-column, <label>, --feature-columns.
-    assert "at 'appSpecification.containerArguments.4.member'" in reason, reason
+    # The 8th argument (1-based, AWS's member path): --input-dir, <dir>, --output-dir, <dir>,
+    # --label-column, <label>, --feature-columns, <the list>.
+    assert "at 'appSpecification.containerArguments.8.member'" in reason, reason
     assert reason.endswith("Member must have length less than or equal to 256"), reason
     assert sm.list_processing_jobs()["ProcessingJobSummaries"] == []

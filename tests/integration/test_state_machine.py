@@ -17,9 +17,9 @@ import botocore.session
 import pytest
 import regex
 
-from local.aws import core, sagemaker
-from local.aws.sagemaker import PipelineRun, moto_backend
-from local.sagemaker_executor.jobs import S3Transfer
+from emulator.aws import core, sagemaker
+from emulator.aws.sagemaker import PipelineRun, moto_backend
+from emulator.sagemaker_executor.jobs import S3Transfer
 from tests.helpers.stack import (
     ACCOUNT,
     BUCKET,
@@ -531,7 +531,7 @@ def test_throttled_then_retried(stack: Stack) -> None:
     assert run.entered("StartPipeline") == 1
     failed = [e for e in run.history if e["type"] == "TaskFailed"]
     # An aws-sdk task: throttling is not modeled for StartPipelineExecution, so it is the SDK's
-    # base exception (local/sfn_errors.py).
+    # base exception (emulator/sfn_errors.py).
     assert [e["taskFailedEventDetails"]["error"] for e in failed] == [
         "SageMaker.SageMakerException"
     ]

@@ -17,9 +17,9 @@ import pytest
 import regex
 
 from contracts import registry
-from local.aws import core, sagemaker
-from local.aws.sagemaker import PipelineRun
-from local.sagemaker_executor.jobs import S3Transfer
+from emulator.aws import core, sagemaker
+from emulator.aws.sagemaker import PipelineRun
+from emulator.sagemaker_executor.jobs import S3Transfer
 from tests.helpers.stack import BUCKET, Pipeline, Stack, evaluation_report, summary_for
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """The S3 trigger as deployed: S3 ─► EventBridge ─► SQS FIFO ─► event source mapping ─► Lambda.
 
 Everything runs on moto with the project's extensions: EventBridge delivers the S3 events to the
-FIFO queue, `local/aws/sqs.py` polls it as Lambda does and runs the real trigger zip
+FIFO queue, `emulator/aws/sqs.py` polls it as Lambda does and runs the real trigger zip
 in process. moto's Step Functions does not execute the state machine here, so an execution stays
 RUNNING until the test stops it: the tests play "a run in progress" with that.
 
@@ -14,19 +14,16 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from devtools import build
+from emulator.aws import sqs as aws_sqs
+from emulator.tests.helpers import LAMBDA_TRUST, allow_rule_to_send
 from lambdas.trigger import logic
-from local import aws as emulator_aws
-from local.aws import lambda_ as aws_lambda
-from local.aws import sqs as aws_sqs
 
 pytestmark = pytest.mark.integration
 
@@ -36,19 +33,6 @@ GROUP = "uploads"
 PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
 DEPLOY_ONLY_KEYS = ("approved_model_package_arn", "rejected_model_package_arn")
 DEADLINE_SECONDS = 60.0
-SERVICES = ("s3", "stepfunctions", "sqs", "events", "lambda", "sns", "iam", "logs")
-ASSUME_LAMBDA = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
-#: Service names are variables here; boto3-stubs only types literal ones.
-_client: Callable[..., Any] = boto3.client
 
 
 @dataclass(frozen=True)
@@ -59,27 +43,13 @@ class TriggerStack:
     notifications_url: str
 
 
-def allow_rule_to_send(sqs: Any, queue_url: str, rule_arn: str) -> None:
-    """The queue policy terraform/trigger.tf gives: EventBridge may send for this rule only."""
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    statement = {
-        "Effect": "Allow",
-        "Principal": {"Service": "events.amazonaws.com"},
-        "Action": "sqs:SendMessage",
-        "Resource": arn["Attributes"]["QueueArn"],
-        "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-    }
-    policy = {"Version": "2012-10-17", "Statement": [statement]}
-    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
-
-
 def build_trigger_stack(
     client: Callable[[str], Any], *, retry_delay_seconds: int = 1, max_receive_count: int = 50
 ) -> TriggerStack:
     """Bucket, rule, FIFO queue (+ dead-letter queue), trigger Lambda and its mapping, topic."""
     s3, sfn, sqs = client("s3"), client("stepfunctions"), client("sqs")
     events, lam, sns, iam = client("events"), client("lambda"), client("sns"), client("iam")
-    role = iam.create_role(RoleName="trigger", AssumeRolePolicyDocument=json.dumps(ASSUME_LAMBDA))
+    role = iam.create_role(RoleName="trigger", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_notification_configuration(
         Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
@@ -143,7 +113,7 @@ def build_trigger_stack(
             {"Id": "queue", "Arn": queue_arn(queue), "SqsParameters": {"MessageGroupId": GROUP}}
         ],
     )
-    # The trigger Lambda runs as its role (local/aws/lambda_.py): what terraform/trigger.tf grants.
+    # The trigger Lambda runs as its role (emulator/aws/lambda_.py): as terraform/trigger.tf grants.
     region = sqs.meta.region_name
     execution = machine.replace(":stateMachine:", ":execution:") + ":*"
     grants = [
@@ -178,20 +148,15 @@ def build_trigger_stack(
 
 
 @pytest.fixture
-def aws(aws_env: None) -> Iterator[Callable[[str], Any]]:
-    """moto with the extensions; Step Functions executions stay RUNNING until stopped."""
-    emulator_aws.install_all()
-    aws_sqs.install()
-    aws_lambda.clear_lambda_cache()
-    with mock_aws():
-        # One client per service, created here: creating a client iterates os.environ, which an
-        # in-process Lambda changes while it runs (local/aws/ applies its
-        # environment process-wide), so a client created mid-run can see it change under it.
-        clients = {s: _client(s, region_name=REGION) for s in SERVICES}
-        yield clients.__getitem__
-        assert aws_sqs.reset(timeout=DEADLINE_SECONDS)
-    aws_lambda.clear_lambda_cache()
-    aws_sqs.install()
+def execute_state_machines() -> bool:
+    """Step Functions executions stay RUNNING until stopped: "a run in progress"."""
+    return False
+
+
+@pytest.fixture
+def aws(clients: Callable[[str], Any]) -> Callable[[str], Any]:
+    """moto with the extensions (``emulator/tests/fixtures.py``: one client per service)."""
+    return clients
 
 
 @pytest.fixture

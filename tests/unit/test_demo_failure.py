@@ -16,8 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from harness import evidence
-from local import demo
+from harness import demo, evidence
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from local import demo
-from local.demo import describe_event, path_summary, progress_bar
+from harness import demo
+from harness.demo import describe_event, path_summary, progress_bar
 
 
 def test_progress_bar() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devtools import makefile, reference, tfdocs
-from local import demo
+from harness import demo
 from tests.helpers import demo_output
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = ROOT / "docs" / "fidelity.md"
-# `tests/x.py::test_name[param]` starts a file; `::test_other` continues with the same file.
-TEST_REF = re.compile(r"`((?:tests/[\w/]+\.py)?)::(\w+)(?:\[[^\]`]*\])?`")
+# `tests/x.py::test_name[param]` (or `emulator/tests/x.py::...`) starts a file; `::test_other`
+# continues with the same file.
+TEST_REF = re.compile(r"`((?:(?:emulator/)?tests/[\w/]+\.py)?)::(\w+)(?:\[[^\]`]*\])?`")
 
 
 def rule_rows() -> list[str]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from devtools import makefile
+from emulator.containers import interpreters as container_python
 from harness import preflight
-from local import container_python
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Targets that start the emulator or run a job (bench starts an emulator for its endpoint).

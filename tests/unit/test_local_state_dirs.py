@@ -1,4 +1,4 @@
-"""The local runtime's safety rules (local/demo.py, local/emulator.py), without a server.
+"""The local runtime's safety rules (harness/demo.py, emulator/process.py), without a server.
 
 `make demo` never wipes a `make local-up` session's directory, two runtimes never share one, a
 stopped session keeps its port for the next `make local-up`, and a dead emulator is one line
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from local import demo
-from local import emulator as emulator_module
-from local.demo import Console, DemoError, LocalDirs
+from emulator import process as emulator_module
+from harness import demo
+from harness.demo import Console, DemoError, LocalDirs
 
 DEAD_PID = 2**22 + 12345  # above Linux's default pid_max (4194304): never a live process
 

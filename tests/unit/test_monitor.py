@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from botocore.validate import ParamValidator
 
-from local import container_python
+from emulator.containers import interpreters as container_python
 from ml import baseline, capture, evaluate, monitor, monitor_report, monitor_stats, pipeline, train
 from ops import traffic
 from tests.helpers.events import event_file

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from devtools.generated import placeholders, render
-from local import tuning
+from emulator.sagemaker_executor import tuning
 from ml import pipeline
 from tests.helpers.json_walk import json_strings
 
@@ -244,12 +244,43 @@ def test_no_dataset_name_in_the_definition(fresh_text: str) -> None:
     assert "iris" not in fresh_text.lower()
 
 
+@pytest.mark.parametrize(
+    ("script", "step", "required"),
+    [
+        ("prepare", pipeline.STEP_PREPARE, ["--label-column", "label"]),
+        ("evaluate", pipeline.BINARY.evaluate_step, []),
+        ("evaluate", pipeline.MULTICLASS.evaluate_step, []),
+    ],
+)
+def test_every_container_path_a_script_defaults_to_is_passed(
+    steps: dict[str, dict[str, Any]], script: str, step: str, required: list[str]
+) -> None:
+    """A script's path options default to its container's paths; the definition passes each
+    one, so a runtime that maps /opt/ml elsewhere (the emulator) sees every path it must map."""
+    import importlib
+
+    defaults = vars(importlib.import_module(f"ml.{script}").parse_args(required))
+    container_paths = {
+        "--" + name.replace("_", "-")
+        for name, value in defaults.items()
+        if str(value).startswith("/opt/ml")
+    }
+    assert container_paths, script
+    arguments = steps[step]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    flags = {argument for argument in arguments if isinstance(argument, str)}
+    assert container_paths <= flags, container_paths - flags
+
+
 def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
     args = steps["PrepareData"]["Arguments"]
     # prepare.py's command line: the dataset settings as text, every flag with its value.
     assert args["AppSpecification"] == {
         "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/prepare.py"],
         "ContainerArguments": [
+            "--input-dir",
+            "/opt/ml/processing/input",
+            "--output-dir",
+            "/opt/ml/processing",
             "--label-column",
             {"Get": "Parameters.LabelColumn"},
             "--feature-columns",

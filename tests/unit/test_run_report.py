@@ -1,4 +1,4 @@
-"""The demo's run reports (local/run_report.py): which page a finished run gets, and where."""
+"""The demo's run reports (harness/run_report.py): which page a finished run gets, and where."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from local import run_report
-from local.demo import RunResult
+from harness import run_report
+from harness.demo import RunResult
 from tests.helpers import report_samples as samples
 
 CONFIG: dict[str, Any] = {

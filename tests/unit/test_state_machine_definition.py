@@ -185,7 +185,7 @@ def test_registered_metadata_stores_no_raw_data_uri() -> None:
 
 def test_the_data_step_the_machine_reads_is_the_pipelines_first_and_runs_prepare() -> None:
     """FindDataStep reads steps[0] (Ascending): that must be the step that runs ml/prepare.py."""
-    from local.sagemaker_executor.definition import execution_order
+    from emulator.sagemaker_executor.definition import execution_order
     from ml import prepare
     from statemachines.training_pipeline import DATA_ERROR_MARKER, DATA_JOB_ARN
     from tests.helpers.pipeline_definition import rendered_definition

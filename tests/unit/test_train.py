@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from local import tuning
+from emulator.sagemaker_executor import tuning
 from ml import train
 from ml.train import DataValidationError
 from tests.helpers import datasets
@@ -292,8 +292,9 @@ def test_early_stopping_off_keeps_every_round(split_dir: Path) -> None:
     )
 
 
-# The regex the tuner applies for this image: the container's built-in table (local/tuning.py,
-# from aws/sagemaker-xgboost-container algorithm_mode/metrics.py), never a copy of our own.
+# The regex the tuner applies for this image: the container's built-in table
+# (emulator/sagemaker_executor/tuning.py, from aws/sagemaker-xgboost-container
+# algorithm_mode/metrics.py), never a copy of our own.
 def service_objective(log: str, metric: str = "validation:mlogloss") -> float | None:
     """The objective as the service reads it: built-in regex on the log as CloudWatch shows it."""
     regex = tuning.XGBOOST_BUILTIN_METRICS[metric].regex

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from local import container_python, tuning
+from emulator import containers
+from emulator.containers import interpreters
+from emulator.sagemaker_executor import tuning
 from ml import pipeline, train
 from tests.helpers import datasets
 
@@ -32,8 +34,8 @@ pytestmark = pytest.mark.xgb17
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ML_DIR = REPO_ROOT / "ml"
 IRIS_CSV = REPO_ROOT / "data" / "raw" / "iris.csv"
-XGB17_PYTHON_ENV = container_python.XGB17_PYTHON_ENV
-DEFAULT_XGB17_PYTHON = container_python.DEFAULT_XGB17_PYTHON
+XGB17_PYTHON_ENV = interpreters.XGB17_PYTHON_ENV
+DEFAULT_XGB17_PYTHON = interpreters.DEFAULT_XGB17_PYTHON
 TIMEOUT_SECONDS = 180
 # Small and fast, yet enough for >= 0.9 test accuracy on iris.
 FAST_ARGS = ["--max_depth", "3", "--eta", "0.3", "--num_round", "30"]
@@ -253,7 +255,7 @@ def serve_through_container(
         {"SAGEMAKER_PROGRAM": "train.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
     )
     completed = subprocess.run(
-        [xgb17_python, str(REPO_ROOT / "local" / "container_serving.py"), str(base)],
+        [xgb17_python, str(containers.SERVING_SCRIPT), str(base)],
         input=stdin,
         env=env,
         capture_output=True,
