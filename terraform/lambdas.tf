@@ -133,8 +133,8 @@ module "snapshot" {
 
 data "aws_iam_policy_document" "pipeline_outcome" {
   statement {
-    sid       = "ReadTheSteps"
-    actions   = ["sagemaker:ListPipelineExecutionSteps"]
+    sid       = "ReadTheExecution"
+    actions   = ["sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps"]
     resources = ["${aws_sagemaker_pipeline.this.arn}/execution/*"]
   }
 

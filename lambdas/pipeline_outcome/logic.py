@@ -149,10 +149,14 @@ def explain(clients: Clients, arn: str, status: str) -> dict[str, Any]:
         for s in all_steps
         if s.get("StepStatus") in ("Failed", "Stopped") or s.get("FailureReason")
     ]
+    # The execution's own reason: what failed before any step did (a refused parameter...).
+    execution = clients.sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
+    why = execution.get("FailureReason")
     return failed(
         "PipelineExecutionFailed",
-        f"SageMaker pipeline execution {arn} ended with status {status}. Steps and failure "
-        f"reasons: {json.dumps(reasons, ensure_ascii=False)}",
+        f"SageMaker pipeline execution {arn} ended with status {status}"
+        + (f": {why}" if why else "")
+        + f". Steps and failure reasons: {json.dumps(reasons, ensure_ascii=False)}",
     )
 
 

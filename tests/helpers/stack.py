@@ -108,7 +108,12 @@ LAMBDA_POLICIES: dict[str, dict[str, Any]] = {
     ),
     "pipeline_outcome": _policy(
         _statement(
-            ["sagemaker:ListPipelineExecutionSteps", "sagemaker:DescribeProcessingJob"], ["*"]
+            [
+                "sagemaker:DescribePipelineExecution",
+                "sagemaker:ListPipelineExecutionSteps",
+                "sagemaker:DescribeProcessingJob",
+            ],
+            ["*"],
         ),
         _statement(["s3:GetObject"], [f"{OBJECTS}/evaluation/*"]),
     ),
