@@ -13,7 +13,7 @@ from __future__ import annotations
 from stepfunctions.steps import Choice, ChoiceRule
 from stepfunctions.steps.states import State
 
-from statemachines.common import Ending, poll_loop, sagemaker_task
+from statemachines.common import Ending, PollLoop, poll_loop, sagemaker_task
 from statemachines.deployment.outcomes import attempt_failed
 from statemachines.sdk_ext import Task
 
@@ -37,6 +37,15 @@ def endpoint_phase(ending: Ending, verify: State, rolled_back: State) -> Task:
         "deployment request failed",
         "A SageMaker request of the deployment failed (after retries).",
     )
+    create_model, create_endpoint, update_endpoint = _requests(ending, deploy_failed)
+    loop = _wait(ending, deploy_failed, verify, rolled_back)
+    create_endpoint.next(loop.wait)
+    update_endpoint.next(loop.wait)
+    return create_model
+
+
+def _requests(ending: Ending, deploy_failed: State) -> tuple[Task, Task, Task]:
+    """CreateModel -> CreateEndpointConfig -> DeployMode -> (CreateEndpoint | UpdateEndpoint)."""
     create_model = sagemaker_task(
         "CreateModel",
         "createModel",
@@ -79,6 +88,15 @@ def endpoint_phase(ending: Ending, verify: State, rolled_back: State) -> Task:
     )
     for task in (create_model, create_config, create_endpoint, update_endpoint):
         ending.catch_all(task, deploy_failed)
+    create_model.next(create_config)
+    create_config.next(mode)
+    mode.add_choice(ChoiceRule.StringEquals("$.deployment.mode", "create"), create_endpoint)
+    mode.default_choice(update_endpoint)
+    return create_model, create_endpoint, update_endpoint
+
+
+def _wait(ending: Ending, deploy_failed: State, verify: State, rolled_back: State) -> PollLoop:
+    """The endpoint poll loop and its exits."""
     describe = sagemaker_task(
         "DescribeEndpoint",
         "describeEndpoint",
@@ -94,7 +112,39 @@ def endpoint_phase(ending: Ending, verify: State, rolled_back: State) -> Task:
         budget_path="$.settings.max_polls",
         comment="Wait for the endpoint within the plan's budget.",
     )
-    endpoint_failed = attempt_failed(
+    status = "$.endpoint.EndpointStatus"
+    loop.exit(NEW_CONFIG_IN_SERVICE, verify)
+    # InService, but not on the config this attempt deployed: SageMaker rolled the update back
+    # (an alarm tripped, or the new fleet could not serve) and the previous config serves.
+    loop.exit(ChoiceRule.StringEquals(status, "InService"), rolled_back)
+    first_failed = ChoiceRule.And(
+        [
+            ChoiceRule.StringEquals(status, "Failed"),
+            ChoiceRule.StringEquals("$.deployment.mode", "create"),
+        ]
+    )
+    loop.exit(first_failed, _delete_new_endpoint(ending))
+    failed = ChoiceRule.Or(
+        [ChoiceRule.StringEquals(status, s) for s in ("Failed", "UpdateRollbackFailed")]
+    )
+    loop.exit(failed, _endpoint_failed(ending))
+    loop.on_budget_spent(
+        attempt_failed(
+            ending,
+            "EndpointTimedOut",
+            "EndpointDeploymentTimedOut",
+            "States.Format('Endpoint {} was still {} after {} polls, {} s apart.', "
+            "$.deployment.endpoint_name, $.endpoint.EndpointStatus, $.polls.endpoint.count, "
+            "$.settings.poll_interval_seconds)",
+            "timed out",
+            "The endpoint did not reach InService within the poll budget.",
+        )
+    )
+    return loop
+
+
+def _endpoint_failed(ending: Ending) -> State:
+    return attempt_failed(
         ending,
         "EndpointFailed",
         "EndpointDeploymentFailed",
@@ -103,7 +153,11 @@ def endpoint_phase(ending: Ending, verify: State, rolled_back: State) -> Task:
         "endpoint failed",
         "SageMaker could not bring the endpoint into service.",
     )
-    new_endpoint_deleted = attempt_failed(
+
+
+def _delete_new_endpoint(ending: Ending) -> Task:
+    """A first deployment that never reached InService leaves no endpoint behind."""
+    deleted = attempt_failed(
         ending,
         "NewEndpointFailedDeleted",
         "EndpointDeploymentFailed",
@@ -114,51 +168,24 @@ def endpoint_phase(ending: Ending, verify: State, rolled_back: State) -> Task:
         "endpoint failed: endpoint deleted",
         "A first deployment that never reached InService leaves no endpoint behind.",
     )
-    delete_new = sagemaker_task(
+    delete = sagemaker_task(
         "DeleteFailedNewEndpoint",
         "deleteEndpoint",
         {"EndpointName.$": "$.deployment.endpoint_name"},
     )
-    ending.catch_all(delete_new, endpoint_failed)
-    timed_out = attempt_failed(
-        ending,
-        "EndpointTimedOut",
-        "EndpointDeploymentTimedOut",
-        "States.Format('Endpoint {} was still {} after {} polls, {} s apart.', "
-        "$.deployment.endpoint_name, $.endpoint.EndpointStatus, $.polls.endpoint.count, "
-        "$.settings.poll_interval_seconds)",
-        "timed out",
-        "The endpoint did not reach InService within the poll budget.",
-    )
+    ending.catch_all(delete, _endpoint_failed_after_delete(ending))
+    delete.next(deleted)
+    return delete
 
-    create_model.next(create_config)
-    create_config.next(mode)
-    mode.add_choice(ChoiceRule.StringEquals("$.deployment.mode", "create"), create_endpoint)
-    mode.default_choice(update_endpoint)
-    create_endpoint.next(loop.wait)
-    update_endpoint.next(loop.wait)
-    loop.exit(NEW_CONFIG_IN_SERVICE, verify)
-    # InService, but not on the config this attempt deployed: SageMaker rolled the update back
-    # (an alarm tripped, or the new fleet could not serve) and the previous config serves.
-    loop.exit(ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"), rolled_back)
-    loop.exit(
-        ChoiceRule.And(
-            [
-                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"),
-                ChoiceRule.StringEquals("$.deployment.mode", "create"),
-            ]
-        ),
-        delete_new,
+
+def _endpoint_failed_after_delete(ending: Ending) -> State:
+    return attempt_failed(
+        ending,
+        "NewEndpointNotDeleted",
+        "EndpointDeploymentFailed",
+        "States.Format('Endpoint {} could not be created with model package {}: {}; deleting it "
+        "failed too: {} ({}). Delete it (make endpoint-down).', $.deployment.endpoint_name, "
+        "$.package.arn, $.endpoint.FailureReason, $.error.Cause, $.error.Error)",
+        "endpoint failed: endpoint not deleted",
+        "The first deployment's Failed endpoint could not be deleted.",
     )
-    loop.exit(
-        ChoiceRule.Or(
-            [
-                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "Failed"),
-                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "UpdateRollbackFailed"),
-            ]
-        ),
-        endpoint_failed,
-    )
-    loop.on_budget_spent(timed_out)
-    delete_new.next(new_endpoint_deleted)
-    return create_model

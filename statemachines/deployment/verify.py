@@ -135,6 +135,34 @@ def _restore(ending: Ending) -> Task:
         budget_path="$.settings.max_polls",
         comment="Wait for the previous configuration to serve again.",
     )
+    restored, not_restored = _restore_outcomes(ending)
+    restore.next(loop.wait)
+    loop.exit(
+        ChoiceRule.And(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"),
+                ChoiceRule.StringEqualsPath(
+                    "$.endpoint.EndpointConfigName", "$.deployment.previous_config"
+                ),
+            ]
+        ),
+        restored,
+    )
+    loop.exit(
+        ChoiceRule.Or(
+            [
+                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", status)
+                for status in ("InService", "Failed", "UpdateRollbackFailed")
+            ]
+        ),
+        not_restored,
+    )
+    loop.on_budget_spent(not_restored)
+    return restore
+
+
+def _restore_outcomes(ending: Ending) -> tuple[State, State]:
+    """The previous config serves again; or it could not be restored."""
     restored = attempt_failed(
         ending,
         "SmokeTestFailedRestored",
@@ -159,26 +187,4 @@ def _restore(ending: Ending) -> Task:
         "smoke test failed: restore failed",
         "The previous configuration could not be restored.",
     )
-    restore.next(loop.wait)
-    loop.exit(
-        ChoiceRule.And(
-            [
-                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", "InService"),
-                ChoiceRule.StringEqualsPath(
-                    "$.endpoint.EndpointConfigName", "$.deployment.previous_config"
-                ),
-            ]
-        ),
-        restored,
-    )
-    loop.exit(
-        ChoiceRule.Or(
-            [
-                ChoiceRule.StringEquals("$.endpoint.EndpointStatus", status)
-                for status in ("InService", "Failed", "UpdateRollbackFailed")
-            ]
-        ),
-        not_restored,
-    )
-    loop.on_budget_spent(not_restored)
-    return restore
+    return restored, not_restored

@@ -10,12 +10,40 @@ from __future__ import annotations
 from stepfunctions.steps import Catch, Choice, ChoiceRule
 from stepfunctions.steps.states import State
 
-from statemachines.common import Ending, lambda_task, poll_loop, sagemaker_task
+from statemachines.common import Ending, PollLoop, lambda_task, poll_loop, sagemaker_task
 from statemachines.sdk_ext import Task
+
+#: What PipelineOutcome answers, every key always present (null where it does not apply).
+OUTCOME_KEYS = (
+    "succeeded",
+    "error",
+    "cause",
+    "summary",
+    "approval_status",
+    "evaluation_uri",
+    "report_uri",
+    "baseline_uri",
+)
 
 
 def pipeline_phase(ending: Ending, gate: State) -> Task:
     """Returns StartPipeline; ``gate`` follows a succeeded pipeline with its summary read."""
+    start = _start(ending)
+    loop = _poll(ending)
+    outcome = _outcome(ending, gate)
+    start.next(loop.wait)
+    ended = ChoiceRule.Or(
+        [
+            ChoiceRule.StringEquals("$.pipeline_status.status", status)
+            for status in ("Succeeded", "Failed", "Stopped")
+        ]
+    )
+    loop.exit(ended, outcome)
+    loop.on_budget_spent(_stop(ending))
+    return start
+
+
+def _start(ending: Ending) -> Task:
     start = sagemaker_task(
         "StartPipeline",
         "startPipelineExecution",
@@ -37,6 +65,10 @@ def pipeline_phase(ending: Ending, gate: State) -> Task:
             "Could not start the SageMaker pipeline ${pipeline_name}",
         ),
     )
+    return start
+
+
+def _poll(ending: Ending) -> PollLoop:
     describe = sagemaker_task(
         "DescribePipeline",
         "describePipelineExecution",
@@ -52,7 +84,7 @@ def pipeline_phase(ending: Ending, gate: State) -> Task:
             "Could not read the status of the pipeline execution",
         ),
     )
-    loop = poll_loop(
+    return poll_loop(
         "Pipeline",
         describe,
         counter="pipeline",
@@ -60,6 +92,9 @@ def pipeline_phase(ending: Ending, gate: State) -> Task:
         budget_path="$.config.max_polls",
         comment="Poll the pipeline execution within the run's budget.",
     )
+
+
+def _outcome(ending: Ending, gate: State) -> Task:
     outcome = lambda_task(
         "PipelineOutcome",
         "pipeline_outcome_function_arn",
@@ -71,39 +106,33 @@ def pipeline_phase(ending: Ending, gate: State) -> Task:
         },
         comment="Succeeded: its bounded summary.json. Failed: why, a data error's message first.",
         result_path="$.evaluation",
-        # The function answers every key (null where it does not apply): contracts.outcome.
-        result_selector={
-            f"{key}.$": f"$.Payload.{key}"
-            for key in (
-                "succeeded",
-                "error",
-                "cause",
-                "summary",
-                "approval_status",
-                "evaluation_uri",
-                "report_uri",
-                "baseline_uri",
-            )
-        },
+        result_selector={f"{key}.$": f"$.Payload.{key}" for key in OUTCOME_KEYS},
     )
     ending.catch_all(
         outcome,
         ending.caught(
-            "OutcomeUnreadable",
-            "EvaluationUnreadable",
-            "Could not read what the pipeline produced",
+            "OutcomeUnreadable", "EvaluationUnreadable", "Could not read what the pipeline produced"
         ),
     )
-    route = Choice("OutcomeRoute", comment="Did the pipeline produce a model to gate?")
-    failed = ending.fail(
+    # The Lambda names the error (DataValidationError, PipelineExecutionFailed, ...).
+    failed = ending.outcome(
         "PipelineFailed",
-        "PipelineExecutionFailed",
-        "$.evaluation.cause",
+        {
+            "status": "FAILED",
+            "error.$": "$.evaluation.error",
+            "cause.$": "$.evaluation.cause",
+            "state": "PipelineFailed",
+        },
         "The pipeline failed, was stopped, or wrote no usable summary; nothing is registered.",
     )
-    # The Lambda names the error (DataValidationError, PipelineExecutionFailed, ...).
-    failed.parameters["error.$"] = "$.evaluation.error"
-    del failed.parameters["error"]
+    route = Choice("OutcomeRoute", comment="Did the pipeline produce a model to gate?")
+    outcome.next(route)
+    route.add_choice(ChoiceRule.BooleanEquals("$.evaluation.succeeded", True), gate)
+    route.default_choice(failed)
+    return outcome
+
+
+def _stop(ending: Ending) -> Task:
     stop = sagemaker_task(
         "StopPipeline",
         "stopPipelineExecution",
@@ -126,18 +155,5 @@ def pipeline_phase(ending: Ending, gate: State) -> Task:
     stop.add_catch(
         Catch(error_equals=["States.ALL"], next_step=budget_spent, result_path="$.stop_error")
     )
-
-    start.next(loop.wait)
-    ended = ChoiceRule.Or(
-        [
-            ChoiceRule.StringEquals("$.pipeline_status.status", status)
-            for status in ("Succeeded", "Failed", "Stopped")
-        ]
-    )
-    loop.exit(ended, outcome)
-    loop.on_budget_spent(stop)
     stop.next(budget_spent)
-    outcome.next(route)
-    route.add_choice(ChoiceRule.BooleanEquals("$.evaluation.succeeded", True), gate)
-    route.default_choice(failed)
-    return start
+    return stop

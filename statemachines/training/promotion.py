@@ -12,6 +12,7 @@ from stepfunctions.steps import Choice, ChoiceRule
 from stepfunctions.steps.states import State
 
 from statemachines.common import EXECUTION_NAME, Ending, sagemaker_task
+from statemachines.sdk_ext import Task
 
 #: Where the serving container finds train.py (model_fn etc.): the code/ directory of
 #: model.tar.gz, the sagemaker SDK's repack convention.
@@ -29,7 +30,38 @@ def promotion_phase(ending: Ending) -> State:
         "Refused by the gate: below the threshold, or worse than the serving model.",
         **{"report_uri.$": "$.evaluation.report_uri", "data_uri.$": "$.config.data_uri"},
     )
-    register = sagemaker_task(
+    register = _register()
+    ending.catch_all(
+        register,
+        ending.caught(
+            "RegistrationFailed", "ModelRegistrationFailed", "Could not register the model package"
+        ),
+    )
+    registered = ending.outcome(
+        "Registered",
+        {
+            "status": "SUCCEEDED",
+            "execution.$": EXECUTION_NAME,
+            "model_package_arn.$": "$.model_package.arn",
+            "approval_status.$": "$.evaluation.approval_status",
+            "deploy.$": "$.config.deploy",
+            "data_uri.$": "$.config.data_uri",
+            "headline.$": f"{SUMMARY}.gate.headline",
+            "promotion.$": f"{SUMMARY}.promotion",
+            "report_uri.$": "$.evaluation.report_uri",
+            "evaluation_uri.$": "$.evaluation.evaluation_uri",
+        },
+        "The execution's output and the success notification.",
+    )
+    gate.add_choice(ChoiceRule.BooleanEquals(f"{SUMMARY}.gate.passed", True), register)
+    gate.default_choice(gate_failed)
+    register.next(registered)
+    return gate
+
+
+def _register() -> Task:
+    """CreateModelPackage: every value bounded by the contracts (input check, summary)."""
+    return sagemaker_task(
         "Register",
         "createModelPackage",
         {
@@ -79,29 +111,3 @@ def promotion_phase(ending: Ending) -> State:
         result_path="$.model_package",
         result_selector={"arn.$": "$.ModelPackageArn"},
     )
-    ending.catch_all(
-        register,
-        ending.caught(
-            "RegistrationFailed", "ModelRegistrationFailed", "Could not register the model package"
-        ),
-    )
-    registered = ending.outcome(
-        "Registered",
-        {
-            "status": "SUCCEEDED",
-            "execution.$": EXECUTION_NAME,
-            "model_package_arn.$": "$.model_package.arn",
-            "approval_status.$": "$.evaluation.approval_status",
-            "deploy.$": "$.config.deploy",
-            "data_uri.$": "$.config.data_uri",
-            "headline.$": f"{SUMMARY}.gate.headline",
-            "promotion.$": f"{SUMMARY}.promotion",
-            "report_uri.$": "$.evaluation.report_uri",
-            "evaluation_uri.$": "$.evaluation.evaluation_uri",
-        },
-        "The execution's output and the success notification.",
-    )
-    gate.add_choice(ChoiceRule.BooleanEquals(f"{SUMMARY}.gate.passed", True), register)
-    gate.default_choice(gate_failed)
-    register.next(registered)
-    return gate
