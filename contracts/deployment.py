@@ -80,8 +80,10 @@ def parse_message(body: Mapping[str, Any]) -> Request:
         reason = detail.get("reason")
         arn = detail.get("model_package_arn")
         if reason not in (MANUAL, ROLLBACK) or not isinstance(arn, str) or not arn:
-            raise RequestError(f"a deployment request needs model_package_arn and a reason of "
-                               f"{MANUAL} or {ROLLBACK}; got {dict(detail)!r}")
+            raise RequestError(
+                f"a deployment request needs model_package_arn and a reason of "
+                f"{MANUAL} or {ROLLBACK}; got {dict(detail)!r}"
+            )
         return Request(
             model_package_arn=arn,
             reason=str(reason),

@@ -232,18 +232,14 @@ def cause(found: list[str]) -> str:
     return CAUSE_PREFIX + "; ".join(found) + "."
 
 
-def check(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The Lambda's answer: ``{"valid", "cause", "input"}`` (the input echoed for the next state,
-    since a non-object input cannot take a ResultPath)."""
-    value = event.get("input")
-    defaults_json = event.get("defaults_json")
-    found = problems(
-        value,
-        bucket=str(event["bucket"]),
-        defaults=json.loads(defaults_json) if defaults_json else None,
-        execution_name=event.get("execution_name"),
-    )
-    return {"valid": not found, "cause": cause(found) if found else None, "input": value}
+def pipeline_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline parameters the merged input sets directly: each field's
+    ``pipeline_parameter`` (contracts/execution_input.json) with the field's value."""
+    return {
+        spec["pipeline_parameter"]: config[name]
+        for name, spec in schema()["fields"].items()
+        if spec.get("pipeline_parameter")
+    }
 
 
 def default_shown(name: str) -> str:

@@ -40,7 +40,9 @@ def is_data_error(message: Optional[str]) -> bool:
     return bool(message) and str(message).startswith(DATA_ERROR_MARKER)
 
 
-def write_failure_reason(message: str, default_file: str = PROCESSING_MESSAGE_FILE) -> Optional[Path]:
+def write_failure_reason(
+    message: str, default_file: str = PROCESSING_MESSAGE_FILE
+) -> Optional[Path]:
     """Record ``message`` where SageMaker reads it; return the file written (None outside a job).
 
     ``$SM_FAILURE_FILE`` wins; else ``default_file``, but only when its directory exists (inside a

@@ -74,6 +74,7 @@ def run_parameters(values: Mapping[str, Any]) -> list[dict[str, str]]:
         parameters.append({"Name": name, "Value": text})
     return parameters
 
+
 #: Step and output names the training machine reads back (ml/pipeline.py declares them).
 STEP_PREPARE = "PrepareData"
 EVALUATE_STEP_PREFIX = "EvaluateModel"

@@ -210,7 +210,11 @@ class Planner:
                 "poll_interval_seconds": self.settings.poll_interval_seconds,
                 "max_polls": self.settings.max_polls,
             },
-            "polls": {"busy": {"count": self.busy}, "endpoint": {"count": 0}, "restore": {"count": 0}},
+            "polls": {
+                "busy": {"count": self.busy},
+                "endpoint": {"count": 0},
+                "restore": {"count": 0},
+            },
             **extra,
         }
 
@@ -317,7 +321,9 @@ class Planner:
         )
 
     def deploy(self, endpoint: Endpoint) -> dict[str, Any]:
-        name = resource_name(self.settings.name_prefix, self.package["version"], self.execution_name)
+        name = resource_name(
+            self.settings.name_prefix, self.package["version"], self.execution_name
+        )
         mode = "create" if endpoint.status is None else "update"
         self.deployment.update(mode=mode, previous_config=endpoint.config, config=name)
         extra: dict[str, Any] = {
@@ -336,4 +342,3 @@ class Planner:
 
 def plan(event: Mapping[str, Any], clients: Clients, settings: Settings) -> dict[str, Any]:
     return Planner(event, clients, settings).plan()
-

@@ -139,20 +139,19 @@ def find_champion(clients: Clients, endpoint_name: str) -> Optional[dict[str, An
 
 
 def pipeline_values(
-    config: Mapping[str, Any], run_input_uri: str, champion: Optional[Mapping[str, Any]],
-    settings: Config, execution_name: str,
+    config: Mapping[str, Any],
+    run_input_uri: str,
+    champion: Optional[Mapping[str, Any]],
+    settings: Config,
+    execution_name: str,
 ) -> dict[str, Any]:
     """Every pipeline parameter of the run (contracts.pipeline.PARAMETERS)."""
     return {
+        **execution_input.pipeline_values(config),
         pipeline.INPUT_DATA_URI: run_input_uri,
-        pipeline.LABEL_COLUMN: config["label_column"],
-        pipeline.FEATURE_COLUMNS: config["feature_columns"],
-        pipeline.CLASS_ORDER: config["class_order"],
-        pipeline.MAX_TUNING_JOBS: config["max_tuning_jobs"],
-        pipeline.MAX_PARALLEL_TUNING_JOBS: config["parallel_tuning_jobs"],
-        pipeline.ACCURACY_THRESHOLD: config["accuracy_threshold"],
-        pipeline.CHAMPION_MARGIN: config["champion_margin"],
-        pipeline.CHAMPION_MODEL_URI: champion["model_uri"] if champion else settings.no_champion_uri,
+        pipeline.CHAMPION_MODEL_URI: champion["model_uri"]
+        if champion
+        else settings.no_champion_uri,
         pipeline.CHAMPION_PACKAGE_ARN: champion["model_package_arn"]
         if champion
         else pipeline.NO_CHAMPION_PACKAGE,
@@ -161,7 +160,9 @@ def pipeline_values(
     }
 
 
-def registration(config: Mapping[str, Any], data: Mapping[str, Any], execution_name: str) -> dict[str, Any]:
+def registration(
+    config: Mapping[str, Any], data: Mapping[str, Any], execution_name: str
+) -> dict[str, Any]:
     """What the package records of the run: a bounded description and input-known metadata."""
     description = registry.description(
         [

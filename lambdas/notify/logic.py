@@ -76,12 +76,16 @@ def finish_deployment(
     """Record the attempt (not a skip) and delete its rollback alarms; return what to tell."""
     deployment = outcome.get("deployment") or {}
     alarms = list(deployment.get("alarms") or [])
-    tripped = tripped_alarms(clients.cloudwatch, alarms) if outcome.get("label") == "rolled back" else []
+    tripped = (
+        tripped_alarms(clients.cloudwatch, alarms) if outcome.get("label") == "rolled back" else []
+    )
     told: dict[str, Any] = {"alarms_in_alarm": tripped}
     if outcome.get("status") != "SKIPPED" and deployment.get("endpoint_name"):
         entry = record(outcome, execution_name, tripped)
         key = s3_layout.deployment_record_key(
-            str(deployment["endpoint_name"]), str(deployment.get("started") or _now()), execution_name
+            str(deployment["endpoint_name"]),
+            str(deployment.get("started") or _now()),
+            execution_name,
         )
         try:
             clients.s3.put_object(
@@ -138,9 +142,7 @@ def describe(machine: str, outcome: Mapping[str, Any]) -> tuple[str, str]:
     return f"{machine.capitalize()} {str(status).lower()}", str(outcome.get("cause") or "")
 
 
-def finish(
-    event: Mapping[str, Any], clients: Clients, settings: Settings
-) -> dict[str, Any]:
+def finish(event: Mapping[str, Any], clients: Clients, settings: Settings) -> dict[str, Any]:
     machine = str(event["machine"])
     execution_name = str(event["execution_name"])
     outcome = dict(event["outcome"])

@@ -58,7 +58,9 @@ def steps(sagemaker: Any, arn: str) -> Iterator[dict[str, Any]]:
     token: Optional[str] = None
     while True:
         page = sagemaker.list_pipeline_execution_steps(
-            PipelineExecutionArn=arn, SortOrder="Ascending", **({"NextToken": token} if token else {})
+            PipelineExecutionArn=arn,
+            SortOrder="Ascending",
+            **({"NextToken": token} if token else {}),
         )
         yield from page.get("PipelineExecutionSteps", [])
         token = page.get("NextToken")
@@ -80,13 +82,17 @@ def output_uri(job: Mapping[str, Any], name: str) -> Optional[str]:
     return None
 
 
-def approval_status(summary: Mapping[str, Any], config: Mapping[str, Any], policy: Mapping[str, Any]) -> str:
+def approval_status(
+    summary: Mapping[str, Any], config: Mapping[str, Any], policy: Mapping[str, Any]
+) -> str:
     wanted = bool(config.get("auto_approve")) and bool(policy.get("auto_approve_allowed"))
     allowed = bool(summary["promotion"]["auto_approvable"])
     return "Approved" if wanted and allowed else "PendingManualApproval"
 
 
-def succeeded(clients: Clients, arn: str, config: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str, Any]:
+def succeeded(
+    clients: Clients, arn: str, config: Mapping[str, Any], policy: Mapping[str, Any]
+) -> dict[str, Any]:
     evaluation_prefix = baseline_prefix = None
     for step in steps(clients.sagemaker, arn):
         name = str(step.get("StepName", ""))

@@ -274,8 +274,7 @@ def start_run(client: SFNClient, config: Config, job: Job) -> TriggerResult:
             return _result("running", f"execution {name} for {job.what} is running", name, own_arn)
         return _result(
             "done",
-            f"execution {name} for {job.what} has ended ({own['status']}): this message is "
-            "handled",
+            f"execution {name} for {job.what} has ended ({own['status']}): this message is handled",
             name,
             own_arn,
         )
@@ -353,9 +352,7 @@ def decide(message: QueuedMessage, clients: Clients, config: Config) -> TriggerR
     if isinstance(job, NotRun):
         result = _result(job.status, job.reason)  # type: ignore[arg-type]
         if job.notify:
-            notify_not_run(
-                clients.sns, config.notification_topic_arn, job.what, result, job.title
-            )
+            notify_not_run(clients.sns, config.notification_topic_arn, job.what, result, job.title)
         log_decision(result, message)
         return result
     result = start_run(clients.stepfunctions, config, job)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import regex
 
-from contracts import deployment, evaluation, pipeline, registry, s3_layout
+from contracts import deployment, evaluation, execution_input, pipeline, registry, s3_layout
 from tests.helpers.stack import evaluation_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,8 +20,21 @@ DESCRIPTION = regex.compile(r"[\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*")
 
 def test_contracts_are_stdlib_only_and_parse_as_python_3_9() -> None:
     stdlib = {
-        "__future__", "collections", "dataclasses", "datetime", "difflib", "functools", "hashlib",
-        "json", "math", "os", "pathlib", "re", "sys", "typing", "unicodedata",
+        "__future__",
+        "collections",
+        "dataclasses",
+        "datetime",
+        "difflib",
+        "functools",
+        "hashlib",
+        "json",
+        "math",
+        "os",
+        "pathlib",
+        "re",
+        "sys",
+        "typing",
+        "unicodedata",
     }
     for path in (ROOT / "contracts").glob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"), feature_version=(3, 9))
@@ -105,7 +118,9 @@ def test_a_report_must_hold_exactly_one_metrics_block() -> None:
 # ---------------------------------------------------------------- registry bounds
 
 
-@pytest.mark.parametrize("text", ["s3://b/data/raw/iris v2+extra 100%.CSV", "a\nb\x00c", "é" * 5000])
+@pytest.mark.parametrize(
+    "text", ["s3://b/data/raw/iris v2+extra 100%.CSV", "a\nb\x00c", "é" * 5000]
+)
 def test_descriptions_and_metadata_values_are_always_storable(text: str) -> None:
     described = registry.description([text, text])
     assert len(described) <= registry.DESCRIPTION_MAX and DESCRIPTION.fullmatch(described)
@@ -134,6 +149,16 @@ def test_every_pipeline_parameter_is_sent_and_bounded() -> None:
         pipeline.run_parameters({})
     with pytest.raises(ValueError, match="at most 1024"):
         pipeline.run_parameters({**values, pipeline.RUN_NAME: "x" * 1025})
+
+
+def test_the_input_settings_the_pipeline_reads_are_declared_parameters() -> None:
+    defaults = {n: s["default"] for n, s in execution_input.schema()["fields"].items()}
+    direct = execution_input.pipeline_values(defaults)
+    assert set(direct) <= set(pipeline.PARAMETERS)
+    assert direct[pipeline.LABEL_COLUMN] == defaults["label_column"]
+    assert direct[pipeline.CHAMPION_MARGIN] == defaults["champion_margin"]
+    # what the run itself decides (its copy of the data, the serving model) is not input
+    assert pipeline.INPUT_DATA_URI not in direct and pipeline.CHAMPION_MODEL_URI not in direct
 
 
 # ---------------------------------------------------------------- deployment requests
@@ -172,7 +197,10 @@ def test_approved_at_registration_means_never_modified() -> None:
 def test_an_approval_event_and_a_project_request_parse_to_requests() -> None:
     event = {
         "source": "aws.sagemaker",
-        "detail": {"ModelPackageArn": PACKAGE["ModelPackageArn"], "ModelApprovalStatus": "Approved"},
+        "detail": {
+            "ModelPackageArn": PACKAGE["ModelPackageArn"],
+            "ModelApprovalStatus": "Approved",
+        },
     }
     assert deployment.parse_message(event).reason == deployment.APPROVAL
     sent = json.loads(
@@ -182,7 +210,9 @@ def test_an_approval_event_and_a_project_request_parse_to_requests() -> None:
     )
     assert deployment.parse_message(sent).request_id == "id-1"
     with pytest.raises(deployment.RequestError):
-        deployment.parse_message({"source": "aws.sagemaker", "detail": {"ModelApprovalStatus": "Rejected"}})
+        deployment.parse_message(
+            {"source": "aws.sagemaker", "detail": {"ModelApprovalStatus": "Rejected"}}
+        )
 
 
 # ---------------------------------------------------------------- the S3 layout

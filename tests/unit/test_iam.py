@@ -208,7 +208,9 @@ def test_asl_calls_only_contracted_integrations(machine: str) -> None:
 @pytest.mark.parametrize("machine", MACHINES)
 def test_each_machines_role_grants_exactly_its_asls_integrations(machine: str) -> None:
     required = {
-        a for r in asl_integrations(machine) | CONTRACT_INTEGRATIONS[machine] for a in iam_actions(r)
+        a
+        for r in asl_integrations(machine) | CONTRACT_INTEGRATIONS[machine]
+        for a in iam_actions(r)
     }
     given = granted(machine_policy(machine))
     assert not required - given, f"{machine} role lacks {sorted(required - given)}"
@@ -235,7 +237,9 @@ def test_pass_role_is_conditioned_on_service() -> None:
             assert "iam:PassedToService" in conditions, f"{path.name}:{name} PassRole unconditioned"
             assert conditions["iam:PassedToService"]["test"] == "StringEquals"
             assert "*" not in statement["resources"], f"{path.name}:{name} passes any role"
-    assert checked >= 3, "expected PassRole in the SageMaker, deployment machine and deploy policies"
+    assert checked >= 3, (
+        "expected PassRole in the SageMaker, deployment machine and deploy policies"
+    )
 
 
 def test_star_resources_only_for_unscopable_actions() -> None:

@@ -36,7 +36,10 @@ def states(machine: Machine) -> dict[str, dict[str, Any]]:
 
 
 def rendered(machine: Machine) -> str:
-    values = {name: f"arn:aws:lambda:us-east-1:123456789012:function:{name}" for name in machine.placeholders}
+    values = {
+        name: f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
+        for name in machine.placeholders
+    }
     return render(machine.asl_path.read_text(encoding="utf-8"), values)
 
 
@@ -101,9 +104,13 @@ def test_no_builder_function_is_longer_than_80_lines() -> None:
 
 def test_the_generator_imports_nothing_of_ml() -> None:
     code = "import sys, statemachines; print(sorted(m for m in sys.modules if m.split('.')[0] == 'ml'))"
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     assert out == "[]"
 
 
@@ -141,7 +148,9 @@ def test_every_path_ends_through_finish(machine: Machine) -> None:
     or Done; a lost notification still fails a failed run."""
     graph = states(machine)
     outcomes = {
-        name: s for name, s in graph.items() if s["Type"] == "Pass" and s.get("ResultPath") == "$.outcome"
+        name: s
+        for name, s in graph.items()
+        if s["Type"] == "Pass" and s.get("ResultPath") == "$.outcome"
     }
     assert outcomes
     for name, state in outcomes.items():
@@ -216,7 +225,9 @@ def test_guarded_updates_use_the_aws_sdk_integration() -> None:
     """UpdateEndpoint with DeploymentConfig through aws-sdk:sagemaker, which passes every API
     field; no AWS document shows the optimized integration accepting DeploymentConfig."""
     graph = states(BY_ID["deployment"])
-    assert graph["UpdateEndpoint"]["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:updateEndpoint"
+    assert (
+        graph["UpdateEndpoint"]["Resource"] == "arn:aws:states:::aws-sdk:sagemaker:updateEndpoint"
+    )
     assert graph["UpdateEndpoint"]["Parameters"]["DeploymentConfig.$"] == "$.deployment_config"
 
 
@@ -242,7 +253,10 @@ SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
 #: Every JSONPath a machine sends to a SageMaker API whose value can come from user input (the
 #: data URI, the execution name, the dataset's names), and the contract that bounds it.
 BOUNDED = {
-    ("CreateModelPackage", "ModelPackageDescription"): ("$.registration.description", registry.DESCRIPTION_MAX),
+    ("CreateModelPackage", "ModelPackageDescription"): (
+        "$.registration.description",
+        registry.DESCRIPTION_MAX,
+    ),
     ("StartPipelineExecution", "PipelineExecutionDescription"): ("$.pipeline_description", 3072),
     ("CreateModel", "ModelName"): ("$.names.model", 63),
     ("CreateEndpointConfig", "EndpointConfigName"): ("$.names.config", 63),
@@ -323,6 +337,8 @@ def test_resource_names_fit_sagemakers_pattern() -> None:
 
 
 def test_deployment_execution_names_fit_step_functions() -> None:
-    request = requests.Request("arn:aws:sagemaker:us-east-1:1:model-package/g/1", requests.ROLLBACK, "x", "y" * 100)
+    request = requests.Request(
+        "arn:aws:sagemaker:us-east-1:1:model-package/g/1", requests.ROLLBACK, "x", "y" * 100
+    )
     name = requests.execution_name(request, {"ModelPackageVersion": 1})
     assert 1 <= len(name) <= 80 and re.fullmatch(r"[A-Za-z0-9_-]+", name)
