@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 #: Why a request exists.
 APPROVAL = "approval"  # a Model Registry approval event (manual or at registration)
@@ -125,7 +125,7 @@ def execution_name(request: Request, package: Mapping[str, Any]) -> str:
     return name[:EXECUTION_NAME_MAX]
 
 
-def metadata_flag(package: Mapping[str, Any], key: str) -> Optional[bool]:
+def metadata_flag(package: Mapping[str, Any], key: str) -> bool | None:
     value = (package.get("CustomerMetadataProperties") or {}).get(key)
     if value is None:
         return None

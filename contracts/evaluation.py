@@ -18,7 +18,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from contracts import registry
 
@@ -51,7 +51,7 @@ def metrics_block(report: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     return present[0], report[BLOCKS[present[0]]]
 
 
-def metric(block: Mapping[str, Any], name: str) -> Optional[float]:
+def metric(block: Mapping[str, Any], name: str) -> float | None:
     """``block[name].value`` as a finite float, or None."""
     entry = block.get(name)
     value = entry.get("value") if isinstance(entry, Mapping) else None
@@ -68,7 +68,7 @@ def accuracy(report: Mapping[str, Any]) -> float:
     return value
 
 
-def f1(report: Mapping[str, Any]) -> Optional[float]:
+def f1(report: Mapping[str, Any]) -> float | None:
     kind, block = metrics_block(report)
     return metric(block, "f1" if kind == "binary" else "weighted_f1")
 
@@ -100,7 +100,7 @@ class GateVerdict:
     promotion_reason: str
 
 
-def _fmt(value: Optional[float]) -> str:
+def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
@@ -108,7 +108,7 @@ def decide_gate(
     candidate_accuracy: float,
     threshold: float,
     *,
-    champion_accuracy: Optional[float] = None,
+    champion_accuracy: float | None = None,
     margin: float = 0.0,
     contract_differences: Sequence[str] = (),
     label: str = "",
@@ -188,7 +188,9 @@ def build_summary(
         metadata["champion_package"] = registry.metadata_value(champion.get("model_package_arn"))
         if champion_accuracy is not None:
             metadata["champion_accuracy"] = champion_accuracy
-    model = report.get("model") if isinstance(report.get("model"), Mapping) else {}
+    model = report.get("model")
+    if not isinstance(model, Mapping):
+        model = {}
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "problem_type": problem_type,
@@ -222,7 +224,7 @@ def build_summary(
     return summary
 
 
-def _champion_metric(champion: Optional[Mapping[str, Any]], name: str) -> Optional[float]:
+def _champion_metric(champion: Mapping[str, Any] | None, name: str) -> float | None:
     if champion is None:
         return None
     metrics = champion.get("metrics")

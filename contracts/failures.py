@@ -1,4 +1,4 @@
-"""The container failure message: how a script tells SageMaker (and the state machine) why it failed.
+"""The container failure message: how a script tells SageMaker (and the machine) why it failed.
 
 SageMaker returns the first 1 KB of a processing container's ``/opt/ml/output/message`` as the
 job's ``ExitMessage`` (https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html), and the
@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 #: Prefix of every data error's message (a refusal of the user's data, not a bug).
 DATA_ERROR_MARKER = "DataValidationError: "
@@ -36,13 +35,11 @@ def data_error_message(detail: object) -> str:
     return f"{DATA_ERROR_MARKER}{detail}"
 
 
-def is_data_error(message: Optional[str]) -> bool:
+def is_data_error(message: str | None) -> bool:
     return bool(message) and str(message).startswith(DATA_ERROR_MARKER)
 
 
-def write_failure_reason(
-    message: str, default_file: str = PROCESSING_MESSAGE_FILE
-) -> Optional[Path]:
+def write_failure_reason(message: str, default_file: str = PROCESSING_MESSAGE_FILE) -> Path | None:
     """Record ``message`` where SageMaker reads it; return the file written (None outside a job).
 
     ``$SM_FAILURE_FILE`` wins; else ``default_file``, but only when its directory exists (inside a

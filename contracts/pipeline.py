@@ -1,4 +1,4 @@
-"""The SageMaker Pipeline's parameters: declared by ``ml/pipeline.py``, sent by the training machine.
+"""The SageMaker Pipeline's parameters: declared by ``ml/pipeline.py``, sent by the training run.
 
 The input-check Lambda builds the run's ``PipelineParameters`` with ``run_parameters``; the
 pipeline definition declares exactly ``PARAMETERS`` (a test holds the committed definition to

@@ -1,4 +1,4 @@
-"""The project bucket's layout: every prefix, declared once, with who writes it and how long it lives.
+"""The project bucket's layout: every prefix, declared once, with its writer and its lifetime.
 
 The state machines, the ML pipeline definition, the Lambdas, the ops CLI and Terraform (through
 the generated ``terraform/s3_layout.generated.tf``, written by ``make definitions``) read the

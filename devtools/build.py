@@ -37,9 +37,7 @@ def contracts_files() -> dict[str, Path]:
 
 def lambda_names() -> list[str]:
     """Every function of the project: one directory per Lambda under ``lambdas/``."""
-    return sorted(
-        path.name for path in LAMBDAS_DIR.iterdir() if (path / "handler.py").is_file()
-    )
+    return sorted(path.name for path in LAMBDAS_DIR.iterdir() if (path / "handler.py").is_file())
 
 
 def lambda_files(name: str) -> dict[str, Path]:

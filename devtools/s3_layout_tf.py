@@ -51,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.s3_layout_tf", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     args = parser.parse_args(argv)
-    return write_or_check(
-        OUTPUT, render(), check=args.check, regenerate="make definitions"
-    )
+    return write_or_check(OUTPUT, render(), check=args.check, regenerate="make definitions")
 
 
 if __name__ == "__main__":

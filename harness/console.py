@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+
 class Console:
     """Line-oriented progress output (works the same in a terminal, a pipe and a CI log)."""
 

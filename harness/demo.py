@@ -68,7 +68,9 @@ from harness.summary import predict, print_summary, read_evaluation
 RUN_APPEAR_TIMEOUT = 60.0
 
 
-def follow_deployment(stack: LocalStack, result: RunResult, known: set[str], console: Console) -> None:
+def follow_deployment(
+    stack: LocalStack, result: RunResult, known: set[str], console: Console
+) -> None:
     """An Approved package's approval starts a deployment (or a skip, with deploy=false)."""
     outcome = (result.output or {}).get("outcome") or {}
     if outcome.get("approval_status") != "Approved":

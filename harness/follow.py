@@ -63,7 +63,9 @@ def failed_state(events: Iterable[dict[str, Any]]) -> str | None:
         last = entered["name"]
         try:
             state = json.loads(entered.get("input") or "{}")
-            recorded = (state.get("outcome") or {}).get("state") if isinstance(state, dict) else None
+            recorded = (
+                (state.get("outcome") or {}).get("state") if isinstance(state, dict) else None
+            )
         except (json.JSONDecodeError, AttributeError):
             recorded = None
         if recorded:

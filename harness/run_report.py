@@ -11,8 +11,7 @@ kept per run beside the runtimes' directories, which every demo wipes::
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +85,11 @@ def failure_page(result: RunResult) -> str:
     config = state.get("config") or {}
     if result.error == GATE_FAILED_STATE and result.evaluation is not None:
         summary = (state.get("evaluation") or {}).get("summary") or {}
-        run = {"name": result.execution_name, "status": result.status, "data_uri": config.get("data_uri")}
+        run = {
+            "name": result.execution_name,
+            "status": result.status,
+            "data_uri": config.get("data_uri"),
+        }
         return report.render_success(
             result.evaluation,
             tuning=result.trials,

@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from statemachines import deployment, training
 
@@ -26,7 +27,9 @@ class Machine:
 
 MACHINES: tuple[Machine, ...] = (
     Machine("training", training.ASL_PATH, training.PLACEHOLDERS, training.build_definition),
-    Machine("deployment", deployment.ASL_PATH, deployment.PLACEHOLDERS, deployment.build_definition),
+    Machine(
+        "deployment", deployment.ASL_PATH, deployment.PLACEHOLDERS, deployment.build_definition
+    ),
 )
 BY_NAME = {machine.name: machine for machine in MACHINES}
 

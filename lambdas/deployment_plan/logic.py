@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -51,13 +51,13 @@ class Clients:
 
 @dataclass
 class Endpoint:
-    status: Optional[str]
-    config: Optional[str]
-    serving_package: Optional[str]
-    pending_package: Optional[str]
+    status: str | None
+    config: str | None
+    serving_package: str | None
+    pending_package: str | None
 
 
-def _package_of_config(sagemaker: Any, config_name: Optional[str]) -> Optional[str]:
+def _package_of_config(sagemaker: Any, config_name: str | None) -> str | None:
     if not config_name:
         return None
     config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
@@ -161,7 +161,7 @@ def deployment_config(settings: Settings, alarms: list[str]) -> dict[str, Any]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Planner:
@@ -242,7 +242,7 @@ class Planner:
             return refusal
         return self.for_endpoint(package)
 
-    def governance(self, package: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    def governance(self, package: Mapping[str, Any]) -> dict[str, Any] | None:
         arn = self.package["arn"]
         group = package.get("ModelPackageGroupName")
         status = package.get("ModelApprovalStatus")
@@ -297,7 +297,7 @@ class Planner:
             return refusal
         return self.deploy(endpoint)
 
-    def api_check(self, package: Mapping[str, Any], endpoint: Endpoint) -> Optional[dict[str, Any]]:
+    def api_check(self, package: Mapping[str, Any], endpoint: Endpoint) -> dict[str, Any] | None:
         """A different endpoint API needs an approval that says it accepts the change."""
         if endpoint.serving_package is None or self.request.get("reason") == requests.ROLLBACK:
             return None

@@ -1,4 +1,4 @@
-"""The training machine's first state, in Python: check the input and answer the whole initial state.
+"""The training machine's first state, in Python: check the input, answer the initial state.
 
     input ─► schema (contracts.execution_input) ─► refused: {valid: false, error, cause}
           ─► defaults merged once ─► data location: HeadObject pins the version (or the one given)
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -71,7 +71,7 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def locate(s3: Any, uri: str, version_id: Optional[str]) -> dict[str, Any]:
+def locate(s3: Any, uri: str, version_id: str | None) -> dict[str, Any]:
     """The exact object version a run trains on: the one given, or the current one."""
     bucket, key = s3_layout.split_s3_uri(uri)
     request = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
@@ -108,7 +108,7 @@ def locate(s3: Any, uri: str, version_id: Optional[str]) -> dict[str, Any]:
     }
 
 
-def find_champion(clients: Clients, endpoint_name: str) -> Optional[dict[str, Any]]:
+def find_champion(clients: Clients, endpoint_name: str) -> dict[str, Any] | None:
     """The package the endpoint serves, with its model and dataset contract; None if none."""
     sagemaker = clients.sagemaker
     try:
@@ -141,7 +141,7 @@ def find_champion(clients: Clients, endpoint_name: str) -> Optional[dict[str, An
 def pipeline_values(
     config: Mapping[str, Any],
     run_input_uri: str,
-    champion: Optional[Mapping[str, Any]],
+    champion: Mapping[str, Any] | None,
     settings: Config,
     execution_name: str,
 ) -> dict[str, Any]:

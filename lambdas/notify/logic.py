@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from contracts import notifications, s3_layout
 
@@ -36,7 +36,7 @@ class Settings:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def tripped_alarms(cloudwatch: Any, names: list[str]) -> list[str]:
@@ -151,7 +151,7 @@ def finish(event: Mapping[str, Any], clients: Clients, settings: Settings) -> di
         told = finish_deployment(outcome, execution_name, clients, settings)
     subject, summary = describe(machine, outcome)
     fields: dict[str, Any] = {"machine": machine, "execution": execution_name, **outcome, **told}
-    message_id: Optional[str] = clients.sns.publish(
+    message_id: str | None = clients.sns.publish(
         TopicArn=settings.topic_arn,
         Subject=notifications.subject(subject),
         Message=notifications.message(subject, summary, fields),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -55,7 +55,7 @@ def failed(error: str, cause: str) -> dict[str, Any]:
 
 def steps(sagemaker: Any, arn: str) -> Iterator[dict[str, Any]]:
     """The execution's steps, first step first."""
-    token: Optional[str] = None
+    token: str | None = None
     while True:
         page = sagemaker.list_pipeline_execution_steps(
             PipelineExecutionArn=arn,
@@ -68,14 +68,14 @@ def steps(sagemaker: Any, arn: str) -> Iterator[dict[str, Any]]:
             return
 
 
-def processing_job(sagemaker: Any, step: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+def processing_job(sagemaker: Any, step: Mapping[str, Any]) -> dict[str, Any] | None:
     arn = ((step.get("Metadata") or {}).get("ProcessingJob") or {}).get("Arn")
     if not arn:
         return None
     return dict(sagemaker.describe_processing_job(ProcessingJobName=arn.rsplit("/", 1)[-1]))
 
 
-def output_uri(job: Mapping[str, Any], name: str) -> Optional[str]:
+def output_uri(job: Mapping[str, Any], name: str) -> str | None:
     for output in (job.get("ProcessingOutputConfig") or {}).get("Outputs", []):
         if output.get("OutputName") == name:
             return str(output["S3Output"]["S3Uri"]).rstrip("/")

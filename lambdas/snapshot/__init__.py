@@ -1,1 +1,1 @@
-"""Snapshot: copy the exact object version a training run was checked against into its own prefix."""
+"""Snapshot: copy the exact object version a run was checked against into its own prefix."""

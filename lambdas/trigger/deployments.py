@@ -19,7 +19,12 @@ from contracts import deployment as requests
 try:
     from .jobs import Job, MalformedEventError, NotRun, mapping
 except ImportError:  # in the zip, the modules sit side by side at the root
-    from jobs import Job, MalformedEventError, NotRun, mapping  # type: ignore[no-redef,import-not-found,unused-ignore]
+    from jobs import (  # type: ignore[no-redef,import-not-found,unused-ignore]
+        Job,
+        MalformedEventError,
+        NotRun,
+        mapping,
+    )
 
 
 def serving_package(sagemaker: Any, endpoint_name: str) -> str | None:
@@ -56,9 +61,9 @@ def job_for(body: Any, sagemaker: Any, endpoint_name: str = "") -> Job | NotRun:
     """What one message of the deployments queue asks for."""
     root = mapping(body, "(event)")
     detail = root.get("detail")
-    if root.get("source") == "aws.sagemaker" and isinstance(detail, dict):
-        if detail.get("ModelApprovalStatus") == "Rejected":
-            return rejection(detail, sagemaker, endpoint_name)
+    rejected = isinstance(detail, dict) and detail.get("ModelApprovalStatus") == "Rejected"
+    if root.get("source") == "aws.sagemaker" and rejected:
+        return rejection(detail, sagemaker, endpoint_name)
     try:
         request = requests.parse_message(root)
     except requests.RequestError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 
 class MalformedEventError(ValueError):
@@ -31,7 +31,7 @@ class NotRun:
     status: str
     reason: str
     what: str
-    title: Optional[str] = None
+    title: str | None = None
     notify: bool = True
 
 
@@ -42,7 +42,7 @@ def required_str(mapping_: Mapping[str, Any], name: str, path: str) -> str:
     return value
 
 
-def optional_str(mapping_: Mapping[str, Any], name: str, path: str) -> Optional[str]:
+def optional_str(mapping_: Mapping[str, Any], name: str, path: str) -> str | None:
     value = mapping_.get(name)
     if value is None:
         return None

@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Optional
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -56,10 +56,10 @@ class S3Upload:
 
     bucket: str
     key: str
-    size: Optional[int]
-    version_id: Optional[str]
-    sequencer: Optional[str]
-    etag: Optional[str]
+    size: int | None
+    version_id: str | None
+    sequencer: str | None
+    etag: str | None
     source: str
     detail_type: str
 
@@ -102,7 +102,7 @@ def parse_event(event: Any) -> S3Upload:
     )
 
 
-def ignore_reason(upload: S3Upload, data_prefix: str) -> Optional[str]:
+def ignore_reason(upload: S3Upload, data_prefix: str) -> str | None:
     """Say why this upload must not start a run, or return None when it should."""
     if upload.source != EXPECTED_SOURCE or upload.detail_type != EXPECTED_DETAIL_TYPE:
         return (

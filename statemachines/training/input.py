@@ -32,7 +32,9 @@ def input_phase(ending: Ending, pipeline: State) -> Task:
         "States.Format('The execution input could not be checked: {} ({})', $.Cause, $.Error)",
         "The input-check Lambda failed (after retries).",
     )
-    check_input.add_catch(Catch(error_equals=["States.ALL"], next_step=check_failed, result_path="$"))
+    check_input.add_catch(
+        Catch(error_equals=["States.ALL"], next_step=check_failed, result_path="$")
+    )
     input_checked = Choice("InputChecked", comment="Did the input pass the check?")
     invalid_input = ending.outcome(
         "InvalidInput",
@@ -61,4 +63,3 @@ def input_phase(ending: Ending, pipeline: State) -> Task:
     input_checked.default_choice(invalid_input)
     snapshot.next(pipeline)
     return check_input
-

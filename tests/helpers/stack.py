@@ -66,10 +66,18 @@ GUARDRAILS: dict[str, Any] = {
     "termination_wait_seconds": 0,
     "max_execution_seconds": 600,
     "alarms": [
-        {"suffix": "model-5xx", "metric": "Invocation5XXErrors", "statistic": "Sum",
-         "threshold": 1},
-        {"suffix": "model-latency", "metric": "ModelLatency", "statistic": "Average",
-         "threshold": 500_000},
+        {
+            "suffix": "model-5xx",
+            "metric": "Invocation5XXErrors",
+            "statistic": "Sum",
+            "threshold": 1,
+        },
+        {
+            "suffix": "model-latency",
+            "metric": "ModelLatency",
+            "statistic": "Average",
+            "threshold": 500_000,
+        },
     ],
 }
 
@@ -283,9 +291,7 @@ class Stack:
         self.machines = {
             name: self.sfn.create_state_machine(
                 name=name,
-                definition=render(
-                    BY_NAME[name].asl_path.read_text(encoding="utf-8"), values[name]
-                ),
+                definition=render(BY_NAME[name].asl_path.read_text(encoding="utf-8"), values[name]),
                 roleArn=role,
             )["stateMachineArn"]
             for name in values
@@ -348,9 +354,7 @@ class Stack:
             )["executionArn"]
         )
 
-    def deploy(
-        self, package_arn: str, *, reason: str = "approval", timeout: float = 90.0
-    ) -> Run:
+    def deploy(self, package_arn: str, *, reason: str = "approval", timeout: float = 90.0) -> Run:
         """Run the deployment machine on a request for ``package_arn``."""
         request = {"model_package_arn": package_arn, "reason": reason, "requested_by": "test"}
         return self.wait(self.start(request, machine="deployment"), timeout=timeout)
@@ -413,7 +417,9 @@ class Stack:
         config = self.sagemaker.describe_endpoint_config(
             EndpointConfigName=endpoint["EndpointConfigName"]
         )
-        model = self.sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+        model = self.sagemaker.describe_model(
+            ModelName=config["ProductionVariants"][0]["ModelName"]
+        )
         return model["PrimaryContainer"].get("ModelPackageName")
 
     def deployment_records(self) -> list[dict[str, Any]]:
@@ -435,8 +441,13 @@ class Stack:
         bucket, key = s3_layout.split_s3_uri(artifact_uri)
         self.s3.put_object(Bucket=bucket, Key=key, Body=_model_artifact())
 
-    def register(self, report: dict[str, Any], *, status: str = "Approved",
-                 metadata: dict[str, str] | None = None) -> str:
+    def register(
+        self,
+        report: dict[str, Any],
+        *,
+        status: str = "Approved",
+        metadata: dict[str, str] | None = None,
+    ) -> str:
         """A package as the training machine registers it (its evaluation and model stored)."""
         self._runs += 1
         prefix = f"evaluation/registered-{self._runs}"
@@ -514,7 +525,11 @@ class Pipeline:
         self.prefix = f"pipelines-{run.execution_id}"
 
     def job(
-        self, step: str, status: str, exit_message: str | None = None, outputs: dict[str, str] | None = None
+        self,
+        step: str,
+        status: str,
+        exit_message: str | None = None,
+        outputs: dict[str, str] | None = None,
     ) -> dict[str, dict[str, str]]:
         """A processing job as the local executor leaves it; the step metadata naming it."""
         from emulator.aws.sagemaker import moto_backend

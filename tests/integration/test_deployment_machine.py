@@ -148,8 +148,13 @@ def test_an_update_is_blue_green_with_alarms_on_the_new_fleet_only(stack: Stack)
         "WaitIntervalInSeconds": 1,
     }
     new_config = update["EndpointConfigName"]
-    alarms = [a["AlarmName"] for a in update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]]
-    assert alarms == [f"{ENDPOINT}-rollback-{new_config}-model-5xx", f"{ENDPOINT}-rollback-{new_config}-model-latency"]
+    alarms = [
+        a["AlarmName"] for a in update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    ]
+    assert alarms == [
+        f"{ENDPOINT}-rollback-{new_config}-model-5xx",
+        f"{ENDPOINT}-rollback-{new_config}-model-latency",
+    ]
     # Cleaned up once the attempt ended.
     left = stack.cloudwatch.describe_alarms(AlarmNames=alarms)["MetricAlarms"]
     assert left == []
@@ -339,9 +344,7 @@ def test_a_slow_new_fleet_trips_its_latency_alarm_and_the_rollback_names_it(
     stack = Stack(guardrails={**GUARDRAILS, "baking_seconds": 8})
     _, previous, answer = deployed(stack)
     arn = good(stack, "slow")
-    execution = stack.start(
-        {"model_package_arn": arn, "reason": "approval"}, machine="deployment"
-    )
+    execution = stack.start({"model_package_arn": arn, "reason": "approval"}, machine="deployment")
     slow_config = ""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

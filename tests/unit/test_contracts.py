@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -167,7 +167,7 @@ def test_the_input_settings_the_pipeline_reads_are_declared_parameters() -> None
 PACKAGE = {
     "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/3",
     "ModelPackageVersion": 3,
-    "CreationTime": datetime(2026, 1, 1, tzinfo=timezone.utc),
+    "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
 }
 
 
@@ -176,7 +176,7 @@ def test_the_same_approval_gets_the_same_execution_name() -> None:
     first = deployment.execution_name(request, PACKAGE)
     assert first == deployment.execution_name(request, dict(PACKAGE))
     assert first.startswith("deploy-v3-") and len(first) <= 80
-    reapproved = {**PACKAGE, "LastModifiedTime": datetime(2026, 2, 1, tzinfo=timezone.utc)}
+    reapproved = {**PACKAGE, "LastModifiedTime": datetime(2026, 2, 1, tzinfo=UTC)}
     assert deployment.execution_name(request, reapproved) != first
 
 
@@ -190,7 +190,7 @@ def test_approved_at_registration_means_never_modified() -> None:
     assert deployment.approved_at_registration(PACKAGE)
     same = {**PACKAGE, "LastModifiedTime": PACKAGE["CreationTime"]}
     assert deployment.approved_at_registration(same)
-    later = {**PACKAGE, "LastModifiedTime": datetime(2026, 3, 1, tzinfo=timezone.utc)}
+    later = {**PACKAGE, "LastModifiedTime": datetime(2026, 3, 1, tzinfo=UTC)}
     assert not deployment.approved_at_registration(later)
 
 

@@ -103,7 +103,10 @@ def test_no_builder_function_is_longer_than_80_lines() -> None:
 
 
 def test_the_generator_imports_nothing_of_ml() -> None:
-    code = "import sys, statemachines; print(sorted(m for m in sys.modules if m.split('.')[0] == 'ml'))"
+    code = (
+        "import sys, statemachines; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'ml'))"
+    )
     out = (
         subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
