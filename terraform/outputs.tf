@@ -16,8 +16,8 @@ output "bucket_data_uri" {
 
 # ---- Orchestration ---------------------------------------------------------------------------
 
-output "region" {
-  description = "Region of the stack."
+output "stack_region" {
+  description = "Region of the stack (the ops CLI targets it when AWS_REGION is not set)."
   value       = local.region
 }
 

@@ -140,7 +140,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     status = "Enabled"
 
     filter {
-      prefix = "models/"
+      prefix = local.s3_prefix.models
     }
 
     noncurrent_version_expiration {
@@ -153,7 +153,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     status = "Enabled"
 
     filter {
-      prefix = "evaluation/"
+      prefix = local.s3_prefix.evaluation
     }
 
     noncurrent_version_expiration {

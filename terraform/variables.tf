@@ -163,7 +163,7 @@ variable "endpoint_variant_name" {
 # ---------------------------------------------------------------------------------------------
 
 variable "state_machine_name" {
-  description = "Step Functions state machine name. Empty means \"<project_name>-training\"."
+  description = "The training state machine's name. Empty means \"<project_name>-training\"; the deployment machine is always \"<project_name>-deployment\"."
   type        = string
   default     = ""
 

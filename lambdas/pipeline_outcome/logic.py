@@ -93,19 +93,16 @@ def approval_status(
 def succeeded(
     clients: Clients, arn: str, config: Mapping[str, Any], policy: Mapping[str, Any]
 ) -> dict[str, Any]:
-    evaluation_prefix = baseline_prefix = None
+    evaluation_prefix = None
     for step in steps(clients.sagemaker, arn):
         name = str(step.get("StepName", ""))
-        if step.get("StepStatus") != "Succeeded":
+        if step.get("StepStatus") != "Succeeded" or not name.startswith(
+            pipeline.EVALUATE_STEP_PREFIX
+        ):
             continue
-        if name.startswith(pipeline.EVALUATE_STEP_PREFIX) or name == pipeline.STEP_PREPARE:
-            job = processing_job(clients.sagemaker, step)
-            if job is None:
-                continue
-            if name == pipeline.STEP_PREPARE:
-                baseline_prefix = output_uri(job, pipeline.OUTPUT_BASELINE)
-            else:
-                evaluation_prefix = output_uri(job, pipeline.OUTPUT_EVALUATION)
+        job = processing_job(clients.sagemaker, step)
+        if job is not None:
+            evaluation_prefix = output_uri(job, pipeline.OUTPUT_EVALUATION)
     if evaluation_prefix is None:
         return failed(
             "EvaluationMissing",
@@ -134,7 +131,9 @@ def succeeded(
         approval_status=approval_status(summary, config, policy),
         evaluation_uri=f"{evaluation_prefix}/{s3_layout.EVALUATION_FILE}",
         report_uri=f"{evaluation_prefix}/{s3_layout.REPORT_FILE}",
-        baseline_uri=f"{baseline_prefix}/{s3_layout.BASELINE_FILE}" if baseline_prefix else None,
+        # the evaluation step's complete drift baseline, kept with the evaluation for as long as
+        # the package that names it (prepare's partial one lives under an expiring prefix)
+        baseline_uri=f"{evaluation_prefix}/{s3_layout.BASELINE_FILE}",
     )
 
 

@@ -590,11 +590,6 @@ class Pipeline:
                 outputs={pipeline_contract.OUTPUT_BASELINE: baseline},
             ),
         )
-        self.stack.s3.put_object(
-            Bucket=BUCKET,
-            Key=f"pipelines/{self.run.execution_id}/prepare/baseline/baseline.json",
-            Body=b'{"schema_version": 1}',
-        )
         self.run.set_step("CheckProblemType", "Succeeded", step_type="Condition")
         self.run.set_step("TuneXGBoostMulticlass", "Succeeded", step_type="Tuning")
         self.run.set_step(
@@ -617,6 +612,10 @@ class Pipeline:
                 summary = summary_for(report, threshold=threshold, margin=margin)
             body = summary if isinstance(summary, str) else json.dumps(summary)
             self.stack.s3.put_object(Bucket=BUCKET, Key=f"{key}/summary.json", Body=body.encode())
+            # the evaluation step's complete drift baseline, beside its report
+            self.stack.s3.put_object(
+                Bucket=BUCKET, Key=f"{key}/baseline.json", Body=b'{"schema_version": 1}'
+            )
         self.run.set_status("Succeeded")
 
     def fail(self, step: str, exit_message: str | None) -> None:
