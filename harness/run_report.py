@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.follow import last_state
 from harness.summary import run_state
 from ml import report
 
@@ -82,7 +83,7 @@ def success_page(result: RunResult) -> str:
 def failure_page(result: RunResult) -> str:
     """The refused model's full page when the gate refused it, else the failure page."""
     state = run_state(result)
-    config = state.get("config") or {}
+    config = state.get("config") or last_state(result.history, "config").get("config") or {}
     if result.error == GATE_FAILED_STATE and result.evaluation is not None:
         summary = (state.get("evaluation") or {}).get("summary") or {}
         run = {

@@ -67,12 +67,40 @@ def mermaid(asl_text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _does(state: Mapping[str, Any]) -> str:
+    """What a state does, in a table cell: its comment, else its integration or type."""
+    text = state.get("Comment") or ""
+    if not text and state["Type"] == "Task":
+        resource = str(state.get("Resource", ""))
+        text = resource.split(":::", 1)[-1] if ":::" in resource else resource
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _next(state: Mapping[str, Any]) -> str:
+    targets = [state[k] for k in ("Next", "Default") if k in state]
+    targets += [c["Next"] for c in state.get("Choices", [])]
+    targets += [f"{c['Next']} (catch)" for c in state.get("Catch", [])]
+    return ", ".join(dict.fromkeys(targets)) or "(end)"
+
+
+def states_table(asl_text: str) -> str:
+    rows = ["| State | Type | What it does | Next |", "|---|---|---|---|"]
+    for name, state in json.loads(asl_text)["States"].items():
+        rows.append(f"| `{name}` | {state['Type']} | {_does(state)} | {_next(state)} |")
+    return "\n".join(rows) + "\n"
+
+
 def mermaid_page(machine: str, asl_text: str) -> str:
     states = json.loads(asl_text)["States"]
     return (
         f"# The {machine} state machine\n\n"
         f"Generated from `statemachines/{machine}.asl.json` by `make definitions`; do not edit.\n"
-        f"{len(states)} states. Boxes are tasks, diamonds choices, rounded boxes passes, "
-        "stadiums waits, circles the ends; a dotted arrow is a `Catch`.\n\n"
-        f"```mermaid\n{mermaid(asl_text)}```\n"
+        f"{len(states)} states.\n\n"
+        "## Contents\n\n- [Diagram](#diagram)\n- [States](#states)\n\n"
+        "## Diagram\n\n"
+        "Boxes are tasks, diamonds choices, rounded boxes passes, stadiums waits, circles the "
+        "ends; a dotted arrow is a `Catch`.\n\n"
+        f"```mermaid\n{mermaid(asl_text)}```\n\n"
+        "## States\n\n"
+        f"{states_table(asl_text)}"
     )
