@@ -122,3 +122,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 def object_name(key: str) -> str:
     """The last segment of a key: the file name a run keeps for its copy."""
     return key.rsplit("/", 1)[-1]
+
+
+def markdown_table() -> str:
+    """The bucket layout table of docs/reference.md (``make docs``)."""
+    rows = ["| Prefix | What | Lifetime |", "|---|---|---|"]
+    for entry in PREFIXES:
+        lifetime = "kept" if entry.lifetime == "kept" else "expires after `expiring_data_days`"
+        rows.append(f"| `{entry.path}` | {entry.purpose} | {lifetime} |")
+    return "\n".join(rows) + "\n"
