@@ -57,11 +57,11 @@ class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def record(self, name: str, **kwargs: Any) -> None:
-        self.calls.append((name, kwargs))
+    def record(self, call: str, /, **kwargs: Any) -> None:
+        self.calls.append((call, kwargs))
 
-    def called(self, name: str) -> list[dict[str, Any]]:
-        return [kwargs for call, kwargs in self.calls if call == name]
+    def called(self, call: str) -> list[dict[str, Any]]:
+        return [kwargs for name, kwargs in self.calls if name == call]
 
 
 class FakeSageMaker(Recorder):
