@@ -200,9 +200,7 @@ def apply(
     return outputs(ws)
 
 
-def destroy(
-    emulator: HasEndpoint, workdir: Path, variables: dict[str, Any] | None = None
-) -> None:
+def destroy(emulator: HasEndpoint, workdir: Path, variables: dict[str, Any] | None = None) -> None:
     """``terraform destroy`` of what ``apply`` created from ``workdir`` (the last step of
     ``make destroy``, on the emulator); TerraformError with its output when it fails."""
     ws = prepare(Path(workdir), emulator.endpoint_url)

@@ -87,7 +87,7 @@ def test_a_changed_api_is_refused_unless_accepted(clients: FakeClients) -> None:
         clients, 2, "PendingManualApproval", evaluation_report(0.97, features=["x2", "x1"])
     )
 
-    with pytest.raises(ConfigError, match="changes the endpoint's API .* ACCEPT_API_CHANGE=1"):
+    with pytest.raises(ConfigError, match=r"changes the endpoint's API .* ACCEPT_API_CHANGE=1"):
         approval.approve(context(clients, ["approve", "--yes"]))
     assert clients.sagemaker.called("update_model_package") == []
 

@@ -284,7 +284,7 @@ def test_an_unknown_contract_is_a_clear_error() -> None:
     with pytest.raises(OperationError, match="has no dataset_contract with class_names"):
         contract_of({"dataset_contract": {}}, "arn:p/7", "s3://b/e.json")
     contract = contract_of(evaluation_report(0.9, smoke_body=""), "arn:p/7", "s3://b/e.json")
-    with pytest.raises(NotFoundError, match="no smoke_test rows .* pass ROW"):
+    with pytest.raises(NotFoundError, match=r"no smoke_test rows .* pass ROW"):
         _ = contract.default_row
 
 
@@ -383,7 +383,7 @@ def traffic_run(clients: FakeClients, argv: list[str]) -> Any:
 
 def test_traffic_without_the_test_split_says_it_expired(clients: FakeClients) -> None:
     serving(clients)
-    with pytest.raises(NotFoundError, match="test split .* is gone: pipelines/ expires"):
+    with pytest.raises(NotFoundError, match=r"test split .* is gone: pipelines/ expires"):
         traffic_run(clients, ["traffic", "--rows", "5"])
     with pytest.raises(ConfigError, match="not a feature of the model"):
         clients.s3.put("pipelines/exec-7/prepare/test/test.csv", "hot,1,2,3\n")

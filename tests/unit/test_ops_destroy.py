@@ -90,7 +90,7 @@ def test_yes_does_not_ask(clients: FakeClients) -> None:
 
 
 def test_a_failed_terraform_destroy_says_what_stays_done(clients: FakeClients) -> None:
-    with pytest.raises(OperationError, match="terraform destroy failed .exit 1.: what was deleted"):
+    with pytest.raises(OperationError, match=r"destroy failed .exit 1.: what was deleted"):
         destroy.run(context(clients, ["destroy", "--yes"]), terraform=lambda: 1)
     assert clients.sagemaker.endpoints == {}
 
@@ -112,5 +112,5 @@ def test_refused_object_deletions_are_named() -> None:
         def delete_objects(self, **_: object) -> dict[str, object]:
             return {"Errors": [{"Key": "k", "Code": "AccessDenied", "Message": "no"}]}
 
-    with pytest.raises(OperationError, match="refused to delete 1 of 1 .* k .AccessDenied: no."):
+    with pytest.raises(OperationError, match=r"refused to delete 1 of 1 .* k .AccessDenied: no."):
         destroy.empty_bucket(Refusing(), "b")

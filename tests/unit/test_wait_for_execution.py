@@ -1,7 +1,8 @@
 """scripts/wait_for_execution.py against moto's Step Functions, which really executes the ASL.
 
 One case per exit: SUCCEEDED returns 0, FAILED returns 1 and reports error and cause, an execution
-still running at the deadline returns 4 (the one exit-code table, ``ops.errors.Exit``). The summary file plays `$GITHUB_STEP_SUMMARY`.
+still running at the deadline returns 4 (the one exit-code table, ``ops.errors.Exit``). The
+summary file plays `$GITHUB_STEP_SUMMARY`.
 """
 
 from __future__ import annotations
