@@ -38,8 +38,8 @@ TEST_WORKERS ?= 3
 
 .PHONY: help setup container-envs local-preflight browser test test-fast lint lint-workflows format \
         definitions check-definitions build checkov clean docs bench demo local-up local-down \
-        local-status deploy plan destroy run-and-wait start status logs models approve predict \
-        endpoint-down rollback
+        local-status deploy plan destroy run-and-wait train start status logs models approve \
+        reject predict report traffic monitor endpoint-down rollback
 
 # `make help` lists each `target: ... ## text` under the `##@ <group>` line above it, the groups
 # in this order. Colour only when stdout is a terminal and NO_COLOR is not set (https://no-color.org).
@@ -163,8 +163,10 @@ local-status: $(STAMP) ## Is the background emulator running? (else: where its l
 
 # ------------------------------------------------------------------------- AWS
 # Operations read names from Terraform outputs and talk to AWS (or to the emulator when
-# AWS_ENDPOINT_URL is set, as `make local-up` prints). OPS_ARGS passes extra options.
-OPS := $(PY) -m ops
+# AWS_ENDPOINT_URL is set, as `make local-up` prints); each prints the account, region and
+# endpoint it targets first (docs/operations.md). JSON=1 prints the result as one JSON object
+# (a global option, given before the command); OPS_ARGS passes more options.
+OPS = $(PY) -m ops $(if $(call is_true,$(JSON)),--json)
 OPS_ARGS ?=
 TF_ROOT := terraform
 
@@ -207,43 +209,63 @@ plan: $(STAMP) ## terraform plan (PLAN_OUT=tfplan: save it + plan.txt; LOCK=fals
 	  $(if $(call is_false,$(LOCK)),-lock=false) $(if $(PLAN_OUT),-out=$(PLAN_OUT))
 	$(if $(PLAN_OUT),terraform -chdir=$(TF_ROOT) show -no-color $(PLAN_OUT) > $(PLAN_TEXT))
 
-destroy: $(STAMP) ## terraform destroy (asks for confirmation)
+destroy: $(STAMP) ## List, then delete what the runs created and terraform destroy the rest (asks once; YES=1: no question)
 	$(PREFLIGHT) destroy
 	$(MAKE) --no-print-directory build
 	$(TF_INIT)
-	terraform -chdir=$(TF_ROOT) destroy -input=false $(TF_COLOR)
+	$(OPS) --terraform-dir $(TF_ROOT) destroy $(if $(call is_true,$(YES)),--yes) $(OPS_ARGS)
 
 run-and-wait: $(STAMP) ## Start execution NAME of the deployed state machine, wait up to TIMEOUT s
 	$(if $(NAME),,$(error run-and-wait needs NAME=<execution name>))
-	arn="$$(terraform -chdir=$(TF_ROOT) output -raw state_machine_arn)"; \
+	arn="$$(terraform -chdir=$(TF_ROOT) output -raw training_state_machine_arn)"; \
 	$(PY) scripts/wait_for_execution.py --state-machine-arn "$$arn" --name '$(NAME)' \
 	  --input '$(INPUT)' --poll-seconds $(POLL) --timeout-seconds $(TIMEOUT)
 
 ##@ Operations
-start: $(STAMP) ## Start a training run (DEPLOY=1, DATA=s3://..., WAIT=1)
-	$(OPS) start $(if $(filter 1 true yes,$(DEPLOY)),--deploy) $(if $(DATA),--data $(DATA)) \
-	  $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
+train: $(STAMP) ## Train on your data: DATA=<local csv or s3://...> LABEL=<column> (WAIT=1: follow the run)
+	$(if $(DATA),,$(error make train needs DATA=<local .csv or s3://...> and LABEL=<its label column>))
+	$(if $(LABEL),,$(error make train needs LABEL=<the label column of DATA>))
+	$(OPS) train --data '$(DATA)' --label '$(LABEL)' $(if $(FEATURES),--features '$(FEATURES)') \
+	  $(if $(CLASS_ORDER),--class-order '$(CLASS_ORDER)') $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
 
-status: $(STAMP) ## Latest runs (why failed ones failed) and the endpoint's deployment history
+start: $(STAMP) ## Queue a training run on the configured data (DEPLOY=1: deploy it; WAIT=1: follow it)
+	$(OPS) start $(if $(call is_true,$(DEPLOY)),--deploy) $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
+
+status: $(STAMP) ## Latest runs of both machines (why failed ones failed), queues, deployment history
 	$(OPS) status $(OPS_ARGS)
 
-logs: $(STAMP) ## Timeline of the latest (or EXECUTION=...) run and recent log events
-	$(OPS) logs $(if $(EXECUTION),--execution $(EXECUTION)) $(OPS_ARGS)
+logs: $(STAMP) ## Timeline of the latest (or EXECUTION=...) run and recent log events (MACHINE=deployment)
+	$(OPS) logs $(if $(EXECUTION),--execution '$(EXECUTION)') $(if $(MACHINE),--machine '$(MACHINE)') $(OPS_ARGS)
 
-models: $(STAMP) ## Model Registry: versions, approval status, accuracy and F1
+models: $(STAMP) ## Model Registry: versions, approval status, accuracy, F1, and which one serves
 	$(OPS) models $(OPS_ARGS)
 
-approve: $(STAMP) ## Approve the latest (or PACKAGE=arn) model package: this deploys it
-	$(OPS) approve $(if $(PACKAGE),--package $(PACKAGE)) $(OPS_ARGS)
+approve: $(STAMP) ## Approve PACKAGE=<arn|latest> beside the serving model, asks first (YES=1, ACCEPT_API_CHANGE=1, WAIT=1)
+	$(OPS) approve $(if $(PACKAGE),--package '$(PACKAGE)') $(if $(call is_true,$(YES)),--yes) \
+	  $(if $(call is_true,$(ACCEPT_API_CHANGE)),--accept-api-change) $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
+
+reject: $(STAMP) ## Reject PACKAGE=<arn|latest> (REASON=<why>), asks first (YES=1)
+	$(OPS) reject $(if $(PACKAGE),--package '$(PACKAGE)') $(if $(REASON),--description '$(REASON)') \
+	  $(if $(call is_true,$(YES)),--yes) $(OPS_ARGS)
+
+rollback: $(STAMP) ## Redeploy the previously serving approved package, guarded (WAIT=1: follow it)
+	$(OPS) rollback $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
 
 predict: $(STAMP) ## Invoke the endpoint with ROW (default: a test row from the served model's evaluation report)
 	$(OPS) predict $(if $(ROW),--row '$(ROW)') $(OPS_ARGS)
 
+report: $(STAMP) ## Fetch the latest (or RUN=<execution>, PACKAGE=<arn>) run's report to .local/reports/ and open it
+	$(OPS) report $(if $(RUN),--run '$(RUN)') $(if $(PACKAGE),--package '$(PACKAGE)') $(OPS_ARGS)
+
+traffic: $(STAMP) ## Send ROWS=<n> rows of the serving model's test split to the endpoint (SHIFT=<feature>=<factor>)
+	$(if $(ROWS),,$(error make traffic needs ROWS=<how many rows>))
+	$(OPS) traffic --rows '$(ROWS)' $(if $(SHIFT),--shift '$(SHIFT)') $(OPS_ARGS)
+
+monitor: $(STAMP) ## Run the drift monitor now (WAIT=1: follow it)
+	$(OPS) monitor $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
+
 endpoint-down: $(STAMP) ## Delete the endpoint (and its config and model) to stop its cost
 	$(OPS) endpoint-down $(OPS_ARGS)
-
-rollback: $(STAMP) ## Redeploy the previously serving approved package, guarded (WAIT=1: wait for it)
-	$(OPS) rollback $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
 
 ##@ Development
 clean: ## Remove build outputs and caches (keeps the virtualenvs)

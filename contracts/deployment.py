@@ -134,3 +134,19 @@ def metadata_flag(package: Mapping[str, Any], key: str) -> bool | None:
 
 def api_change_accepted(package: Mapping[str, Any]) -> bool:
     return str(package.get("ApprovalDescription") or "").startswith(API_CHANGE_ACCEPTED)
+
+
+#: The models and endpoint configs a deployment creates are named ``<prefix>-v<version>-<8 hex>``
+#: (the prefix is Terraform's project name; SageMaker names are at most 63 characters), so the
+#: ones this project's deployments created can be told from anything else in the account.
+RESOURCE_NAME_MAX = 63
+_RESOURCE_TAIL = re.compile(r"-v[0-9A-Za-z]+-[0-9a-f]{8}\Z")
+
+
+def created_by_deployments(prefix: str, name: str) -> bool:
+    """Whether ``name`` is a model or endpoint config a deployment of ``prefix`` created."""
+    tail = _RESOURCE_TAIL.search(name)
+    if tail is None or len(name) > RESOURCE_NAME_MAX:
+        return False
+    stem = name[: tail.start()]
+    return stem == prefix[: RESOURCE_NAME_MAX - (len(name) - tail.start())].rstrip("-")

@@ -83,6 +83,22 @@ def evaluation_key(pipeline_execution_id: str, file_name: str = EVALUATION_FILE)
     return f"{EVALUATION}{pipeline_execution_id}/{file_name}"
 
 
+def split_key(pipeline_execution_id: str, split: str) -> str:
+    """Where PrepareData writes a split: ``pipelines/<id>/prepare/<split>/<split>.csv`` (no
+    header, the label first; it expires with ``pipelines/``)."""
+    return f"{PIPELINES}{pipeline_execution_id}/prepare/{split}/{split}.csv"
+
+
+def pipeline_execution_id(evaluation_uri: str) -> str:
+    """``s3://<bucket>/evaluation/<id>/<file>`` -> ``<id>``; ``ValueError`` for another URI."""
+    _, key = split_s3_uri(evaluation_uri)
+    head, sep, rest = key.partition(EVALUATION)
+    execution_id = rest.split("/", 1)[0]
+    if head or not sep or not execution_id or "/" not in rest:
+        raise ValueError(f"not an evaluation/<id>/<file> URI: {evaluation_uri!r}")
+    return execution_id
+
+
 def failure_report_key(machine: str, execution_name: str) -> str:
     return f"{REPORTS}{machine}/{execution_name}/{REPORT_FILE}"
 

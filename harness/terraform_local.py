@@ -200,6 +200,24 @@ def apply(
     return outputs(ws)
 
 
+def destroy(emulator: HasEndpoint, workdir: Path, variables: dict[str, Any] | None = None) -> None:
+    """``terraform destroy`` of what ``apply`` created from ``workdir`` (the last step of
+    ``make destroy``, on the emulator); TerraformError with its output when it fails."""
+    ws = prepare(Path(workdir), emulator.endpoint_url)
+    init(ws)
+    result = _run(
+        [
+            "terraform",
+            f"-chdir={ws.module_dir}",
+            "destroy",
+            "-auto-approve",
+            *_plan_args(variables or {}),
+        ],
+        ws,
+    )
+    (ws.root / "destroy.log").write_text(result.stdout)
+
+
 def apply_bootstrap(
     emulator: HasEndpoint,
     workdir: Path,
@@ -292,6 +310,7 @@ __all__ = [
     "TerraformError",
     "apply",
     "apply_bootstrap",
+    "destroy",
     "init_ahead",
     "plan_changes",
     "plan_is_clean",

@@ -88,6 +88,16 @@ output "endpoint_name" {
   value       = local.endpoint_name
 }
 
+output "model_name_prefix" {
+  description = "Prefix of the models and endpoint configs the deployment machine creates (<prefix>-v<version>-<hash>): make destroy deletes those."
+  value       = local.model_name_prefix
+}
+
+output "auto_approve_allowed" {
+  description = "Whether a run may register its package Approved (allow_auto_approve): make start DEPLOY=1 says so before it starts."
+  value       = var.allow_auto_approve
+}
+
 output "endpoint_invoke_command" {
   description = "Sends ROW, one CSV row of the served model's features in its dataset contract's order, and prints one probability per class (in the contract's class order; `make predict` names them and picks a test row from the model's evaluation report)."
   value       = "aws sagemaker-runtime invoke-endpoint --region ${local.region} --endpoint-name ${local.endpoint_name} --content-type text/csv --body \"$ROW\" --cli-binary-format raw-in-base64-out /dev/stdout"

@@ -8,12 +8,9 @@ which config serves afterwards (and that it still answers), and the deployment h
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,11 +18,9 @@ import pytest
 
 from emulator.aws import sagemaker, sagemaker_runtime
 from emulator.aws.sagemaker import PipelineRun
-from ops import cli, commands
 from tests.helpers.stack import (
     BUCKET,
     ENDPOINT,
-    GROUP,
     GUARDRAILS,
     REGION,
     SMOKE_TEST_BODY,
@@ -301,105 +296,6 @@ def wait_until_gone(stack: Stack, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.2)
     return False
-
-
-# ---------------------------------------------------------------- make rollback / make status
-
-
-def ops(stack: Stack, tmp_path: Path, *argv: str) -> tuple[int, str, str]:
-    """``python -m ops`` end to end against the test stack (outputs as Terraform writes them)."""
-    path = tmp_path / "outputs.json"
-    values = {
-        "bucket_name": BUCKET,
-        "state_machine_arn": stack.state_machine_arn,
-        "model_package_group_name": GROUP,
-        "endpoint_name": ENDPOINT,
-    }
-    path.write_text(json.dumps({k: {"value": v} for k, v in values.items()}))
-    out, err = io.StringIO(), io.StringIO()
-    code = cli.main([*argv, "--outputs", str(path)], env=dict(os.environ), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def test_make_rollback_redeploys_the_previous_package_through_the_guarded_path(
-    stack: Stack, tmp_path: Path
-) -> None:
-    first_config, _ = deployed_good_model(stack)
-    first = stack.model_packages()[0]["ModelPackageArn"]
-    good(stack, "second")
-    second = stack.run(RUN)
-    assert second.status == "SUCCEEDED", second.cause
-    stack.notifications()
-
-    code, out, err = ops(stack, tmp_path, "rollback", "--wait", "--timeout", "120")
-
-    assert code == 0, err
-    assert f"rolling back to model package version 1 ({first})" in out
-    assert f"serving now: {second.output['model_package_arn']}" in out
-    assert "SUCCEEDED" in out
-    assert commands.serving_package(stack.sagemaker, ENDPOINT) == first
-    assert serving_config(stack) != first_config  # a new config of the same package
-    [note] = stack.notifications()
-    assert note["subject"] == "Approved model deployed"
-    records = history(stack)
-    assert [(r["model_package_version"], r["outcome"]) for r in records] == [
-        ("1", "deployed"),
-        ("2", "deployed"),
-        ("1", "deployed"),
-    ]
-    assert records[2]["execution"].startswith("rollback-")
-    assert records[2]["mode"] == "update"  # the canary and the smoke test, like any update
-
-    code, status, _ = ops(stack, tmp_path, "status")
-    assert code == 0
-    assert f"Deployments of {ENDPOINT} (newest first):" in status
-    print(out, status, sep="\n")
-
-
-def test_make_rollback_refuses_when_there_is_no_previous_package(
-    stack: Stack, tmp_path: Path
-) -> None:
-    deployed_good_model(stack)
-
-    code, _, err = ops(stack, tmp_path, "rollback")
-
-    assert code != 0
-    assert "nothing to roll back to" in err
-    assert "names no other package that was deployed successfully" in err
-
-
-def test_make_rollback_refuses_a_previous_package_that_was_rejected(
-    stack: Stack, tmp_path: Path
-) -> None:
-    deployed_good_model(stack)
-    first = stack.model_packages()[0]["ModelPackageArn"]
-    good(stack, "second")
-    assert stack.run(RUN).status == "SUCCEEDED"
-    stack.sagemaker.update_model_package(ModelPackageArn=first, ModelApprovalStatus="Rejected")
-
-    code, _, err = ops(stack, tmp_path, "rollback")
-
-    assert code != 0
-    assert f"the previous package {first} (version 1" in err
-    assert "is Rejected now: only an Approved package is deployed" in err
-
-
-def test_status_shows_the_deployment_history_with_why_an_attempt_failed(
-    stack: Stack, tmp_path: Path
-) -> None:
-    deployed_good_model(stack)
-    corrupt(stack)
-    assert stack.run(RUN).status == "FAILED"
-
-    code, out, _ = ops(stack, tmp_path, "status")
-
-    assert code == 0
-    history_part = out[out.index(f"Deployments of {ENDPOINT}") :]
-    lines = history_part.splitlines()
-    assert "v2" in lines[3] and "rolled back" in lines[3]  # newest first
-    assert "v1" in lines[4] and "deployed" in lines[4]
-    assert "v2 rolled back: SageMaker rolled back the deployment of model package" in out
-    print(out)
 
 
 def test_rejecting_the_serving_package_offers_make_rollback(stack: Stack) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from contracts import execution_input as logic
 from devtools import reference
-from ops import commands
+from ops import training
 from ops.errors import ConfigError
 from statemachines import BY_NAME
 
@@ -222,21 +222,21 @@ def test_ops_refuses_what_the_state_machine_refuses_with_the_same_cause(
     value: dict[str, Any], field: str, allowed: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        commands.check_execution_input(value, BUCKET, "manual-20260101T000000Z-beef")
+        training.check_input(value, BUCKET, "run-make-start-0123456789abcdef")
     expected = logic.cause(logic.problems(value, bucket=BUCKET))
     assert str(raised.value) == expected
     assert f"{field}: " in str(raised.value) and allowed in str(raised.value)
 
 
 def test_ops_settings_parse_as_json_values() -> None:
-    assert commands.parse_setting("max_tuning_jobs=4") == ("max_tuning_jobs", 4)
-    assert commands.parse_setting("deploy=true") == ("deploy", True)
-    assert commands.parse_setting("data_uri=s3://b/data/raw/x.csv") == (
+    assert training.parse_setting("max_tuning_jobs=4") == ("max_tuning_jobs", 4)
+    assert training.parse_setting("deploy=true") == ("deploy", True)
+    assert training.parse_setting("data_uri=s3://b/data/raw/x.csv") == (
         "data_uri",
         "s3://b/data/raw/x.csv",
     )
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        commands.parse_setting("max_tuning_jobs")
+        training.parse_setting("max_tuning_jobs")
 
 
 def test_a_list_that_fits_a_container_argument_exactly_is_accepted() -> None:
