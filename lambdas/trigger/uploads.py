@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from contracts import deployment as requests
 from contracts import execution_input
+from contracts import training_request as training_requests
 
 try:
     from .jobs import Job, MalformedEventError, NotRun, mapping, optional_str, required_str
@@ -44,7 +45,6 @@ EXPECTED_DETAIL_TYPE = "Object Created"
 DATA_SUFFIX = ".csv"
 MAX_EXECUTION_NAME = 80
 NAME_PREFIX = "s3-"
-REQUEST_PREFIX = "run-"
 HASH_CHARS = 16
 _MAX_STEM = MAX_EXECUTION_NAME - len(NAME_PREFIX) - 1 - HASH_CHARS
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
@@ -173,10 +173,9 @@ def training_request(body: Mapping[str, Any]) -> Job:
     document = detail.get("input")
     if not isinstance(document, Mapping):
         raise MalformedEventError("a training request needs detail.input, an object")
-    digest = hashlib.sha256(request_id.encode("utf-8")).hexdigest()
     reason = str(detail.get("reason") or "request")
     return Job(
-        name=_name(REQUEST_PREFIX, reason, digest),
+        name=training_requests.execution_name(reason, request_id),
         input=json.dumps(dict(document), sort_keys=True),
         what=f"training request {request_id} ({reason})",
     )

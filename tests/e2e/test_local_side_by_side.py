@@ -21,7 +21,7 @@ import pytest
 from emulator import process as emulator_module
 from harness import demo
 from harness.demo import Console, LocalDirs
-from ops import commands
+from ops.executions import start_execution, wait_for_execution
 
 pytestmark = pytest.mark.e2e
 
@@ -83,9 +83,9 @@ def test_demo_next_to_a_running_session_leaves_it_intact_and_usable(session: Loc
 
     # Still usable: a run in the session trains to the end (no deploy: the cheap path).
     sfn = _client(record["endpoint_url"], "stepfunctions")
-    arn = commands.start_execution(
-        sfn, outputs["state_machine_arn"], "after-the-demo", {"deploy": False}
+    arn = start_execution(
+        sfn, outputs["training_state_machine_arn"], "after-the-demo", {"deploy": False}
     )
-    described = commands.wait_for_execution(sfn, arn, timeout=900, interval=2)
+    described = wait_for_execution(sfn, arn, timeout=900, interval=2)
     assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
     assert (session.session / "pipelines").is_dir()

@@ -32,7 +32,7 @@ T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 OUTPUTS: dict[str, Any] = {
     "bucket_name": BUCKET,
-    "region": REGION,
+    "stack_region": REGION,
     "training_state_machine_arn": TRAINING,
     "deployment_state_machine_arn": DEPLOYMENT,
     "monitoring_state_machine_arn": MONITORING,

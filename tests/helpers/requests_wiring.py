@@ -9,9 +9,7 @@ approvals and rejections to the deployments queue (one message group per endpoin
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from devtools.build import TRIGGER_FILES, zip_bytes
@@ -19,20 +17,6 @@ from emulator.tests.helpers import LAMBDA_TRUST, allow_rule_to_send
 from tests.helpers.stack import ACCOUNT, BUCKET, ENDPOINT, GROUP, REGION, Stack
 
 MODEL_NAME_PREFIX = "iris-xgb"  # tests/helpers/stack.py's MODEL_NAME_PREFIX
-
-
-def trigger_zip(kind: str, *, shared_code: bool) -> bytes:
-    """The trigger's zip. Terraform deploys one zip for both functions (``shared_code``); the
-    in-process emulator keeps one imported module per code hash, so two functions with the same
-    code share the handler's cached clients and the second acts as the first one's role (on AWS
-    each function has its own execution environment). Until the emulator keys its modules by
-    function, a one-line marker file makes each function's code its own."""
-    if shared_code:
-        return zip_bytes(TRIGGER_FILES)
-    with tempfile.TemporaryDirectory() as work:
-        marker = Path(work) / "function.txt"
-        marker.write_text(f"{kind}\n")
-        return zip_bytes({**TRIGGER_FILES, "function.txt": marker})
 
 
 @dataclass(frozen=True)
@@ -54,9 +38,7 @@ def _queue(stack: Stack, name: str) -> tuple[str, str]:
     return url, arn["Attributes"]["QueueArn"]
 
 
-def _trigger(
-    stack: Stack, kind: str, machine: str, queue: tuple[str, str], shared_code: bool
-) -> None:
+def _trigger(stack: Stack, kind: str, machine: str, queue: tuple[str, str]) -> None:
     url, queue_arn = queue
     execution = machine.replace(":stateMachine:", ":execution:") + ":*"
     sagemaker = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}"
@@ -117,7 +99,7 @@ def _trigger(
         Role=f"arn:aws:iam::{ACCOUNT}:role/{role}",
         Handler="handler.lambda_handler",
         Timeout=30,
-        Code={"ZipFile": trigger_zip(kind, shared_code=shared_code)},
+        Code={"ZipFile": zip_bytes(TRIGGER_FILES)},  # one zip for both, as Terraform deploys it
         Environment={
             "Variables": {
                 "REQUESTS": kind,
@@ -150,11 +132,11 @@ def _rule(
     )
 
 
-def wire(stack: Stack, *, shared_code: bool = False) -> Wired:
+def wire(stack: Stack) -> Wired:
     """Both queues, their triggers and the rules that feed them."""
     uploads, deployments = _queue(stack, "uploads"), _queue(stack, "deployments")
-    _trigger(stack, "uploads", stack.machines["training"], uploads, shared_code)
-    _trigger(stack, "deployments", stack.machines["deployment"], deployments, shared_code)
+    _trigger(stack, "uploads", stack.machines["training"], uploads)
+    _trigger(stack, "deployments", stack.machines["deployment"], deployments)
     stack.s3.put_bucket_notification_configuration(
         Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )

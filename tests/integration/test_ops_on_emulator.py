@@ -342,11 +342,11 @@ def test_the_deployments_trigger_acts_as_its_own_role_though_it_shares_the_uploa
     stack: Stack,
 ) -> None:
     """Terraform deploys one trigger zip as two functions, each with its own role. On AWS each
-    function runs in its own execution environment; the emulator imports a zip's modules once
-    per code hash, so the function invoked second reuses the first one's cached clients and acts
-    as its role (the deployments trigger is then denied sagemaker:DescribeModelPackage and no
-    approval deploys). This fails until the emulator keeps one module per function."""
-    wired = wire(stack, shared_code=True)
+    function runs in its own execution environment; an emulator that imported a zip's modules once
+    per code hash let the function invoked second reuse the first one's cached clients and act as
+    its role (the deployments trigger was then denied sagemaker:DescribeModelPackage and no
+    approval deployed). The emulator keeps one module per function."""
+    wired = wire(stack)
     pipelines_succeed(stack, lambda run: evaluation_report(0.97, execution_id=run.execution_id))
     stack.sqs.send_message(
         QueueUrl=wired.uploads_queue_url,

@@ -138,7 +138,7 @@ def test_region_order_flag_env_then_outputs() -> None:
     assert resolve_region("ap-south-1", {"AWS_REGION": "us-east-2"}, outputs) == "ap-south-1"
     assert resolve_region(None, {"AWS_REGION": "us-east-2"}, outputs) == "us-east-2"
     assert resolve_region(None, {"AWS_DEFAULT_REGION": "us-west-2"}, outputs) == "us-west-2"
-    assert resolve_region(None, {}, {"region": "sa-east-1", **outputs}) == "sa-east-1"
+    assert resolve_region(None, {}, {"stack_region": "sa-east-1", **outputs}) == "sa-east-1"
     assert resolve_region(None, {}, outputs) == "eu-west-1"
     assert resolve_region(None, {}, {}) is None
     assert region_from_arn("not-an-arn") is None
