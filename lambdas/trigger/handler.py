@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import boto3
 
-# In the zip, handler.py and logic.py sit side by side at the root; in the repository they form
+# In the zip, the trigger's modules sit side by side at the root; in the repository they form
 # the package `lambdas.trigger`. The relative import fails with ImportError outside a package.
 try:
     from . import logic
@@ -39,6 +39,6 @@ def clients() -> logic.Clients:
 
 
 def lambda_handler(event: dict[str, object], context: object) -> logic.BatchResponse:
-    """Start, keep waiting, or report each queued upload; see `logic.handle_batch`."""
+    """Start, keep waiting, or report each queued request; see `logic.handle_batch`."""
     config = logic.load_config(os.environ)
     return logic.handle_batch(event, clients(), config)
