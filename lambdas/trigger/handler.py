@@ -4,9 +4,9 @@ Thin by design: it reads the environment, owns the function's AWS clients, and h
 `logic.handle_batch`, whose partial batch response keeps waiting requests in the queue. One code,
 two functions: REQUESTS=uploads (S3 uploads and training requests -> the training machine) and
 REQUESTS=deployments (approvals and deployment requests -> the deployment machine).
-Environment: STATE_MACHINE_ARN and NOTIFICATION_TOPIC_ARN (required), REQUESTS, QUEUE_URL,
-RETRY_DELAY_SECONDS, DATA_PREFIX (default `data/raw/`), LOG_LEVEL (default INFO);
-`logic.load_config` says what each means.
+Environment: STATE_MACHINE_ARN and NOTIFICATION_TOPIC_ARN (required), REQUESTS, ENDPOINT_NAME
+(required for deployments), QUEUE_URL, RETRY_DELAY_SECONDS, DATA_PREFIX (default `data/raw/`),
+LOG_LEVEL (default INFO); `logic.load_config` says what each means.
 """
 
 from __future__ import annotations
