@@ -47,7 +47,7 @@ def client_error(service: str, operation: str, code: str, message: str, status: 
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": status},
     }
-    return ClientError(response, _service(service).operation_model(operation).name)  # type: ignore[arg-type]
+    return ClientError(response, operation)  # type: ignore[arg-type]
 
 
 class ModelledClient:

@@ -106,7 +106,12 @@ def test_load_config_reads_which_requests_the_queue_carries() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(None, logging.INFO), ("debug", logging.DEBUG), (" WARNING ", logging.WARNING), ("x", 20)],
+    [
+        (None, logging.INFO),
+        ("debug", logging.DEBUG),
+        (" WARNING ", logging.WARNING),
+        ("x", logging.INFO),
+    ],
 )
 def test_log_level(value: str | None, expected: int) -> None:
     assert logic.log_level(value) == expected
@@ -123,9 +128,13 @@ def test_execution_arn() -> None:
 # --- one execution at a time -------------------------------------------------------------------
 
 
+def start(fakes: Fakes) -> logic.TriggerResult:
+    return logic.start_run(fakes.clients().stepfunctions, CONFIG, JOB)
+
+
 def test_start_run_starts_when_idle() -> None:
     fakes = Fakes(MACHINE)
-    result = logic.start_run(fakes.sfn, CONFIG, JOB)  # type: ignore[arg-type]
+    result = start(fakes)
     assert result == {
         "status": "started",
         "execution_name": OWN_NAME,
@@ -142,7 +151,7 @@ def test_start_run_starts_when_idle() -> None:
 def test_start_run_waits_while_another_execution_runs() -> None:
     fakes = Fakes(MACHINE)
     fakes.sfn.add("manual-run")
-    result = logic.start_run(fakes.sfn, CONFIG, JOB)  # type: ignore[arg-type]
+    result = start(fakes)
     assert result == {
         "status": "waiting",
         "execution_name": OWN_NAME,
@@ -158,14 +167,14 @@ def test_start_run_looks_for_a_running_execution_on_every_page() -> None:
     fakes.sfn.add("manual-run")
     fakes.sfn.add(OWN_NAME, "RUNNING", JOB.input)
     fakes.sfn.hidden.add(OWN_NAME)  # listed first (the newest), not described yet
-    assert logic.start_run(fakes.sfn, CONFIG, JOB)["status"] == "waiting"  # type: ignore[arg-type]
+    assert start(fakes)["status"] == "waiting"
     assert len(fakes.sfn.called("ListExecutions")) == 2
 
 
 def test_start_run_own_run_still_running_keeps_the_lock() -> None:
     fakes = Fakes(MACHINE)
     fakes.sfn.add(OWN_NAME, "RUNNING", JOB.input)
-    result = logic.start_run(fakes.sfn, CONFIG, JOB)  # type: ignore[arg-type]
+    result = start(fakes)
     assert (result["status"], result["execution_arn"]) == ("running", OWN_ARN)
     assert [name for name, _ in fakes.sfn.calls] == ["DescribeExecution"]
 
@@ -174,7 +183,7 @@ def test_start_run_own_run_still_running_keeps_the_lock() -> None:
 def test_start_run_own_run_ended_is_done(status: str) -> None:
     fakes = Fakes(MACHINE)
     fakes.sfn.add(OWN_NAME, status, JOB.input)
-    result = logic.start_run(fakes.sfn, CONFIG, JOB)  # type: ignore[arg-type]
+    result = start(fakes)
     assert (result["status"], result["execution_arn"]) == ("done", OWN_ARN)
     assert f"has ended ({status})" in result["reason"]
     assert fakes.sfn.started() == []
@@ -186,7 +195,7 @@ def test_start_run_ignores_itself_in_a_lagging_list() -> None:
     fakes = Fakes(MACHINE)
     fakes.sfn.add(OWN_NAME, "RUNNING", JOB.input)
     fakes.sfn.hidden.add(OWN_NAME)
-    result = logic.start_run(fakes.sfn, CONFIG, JOB)  # type: ignore[arg-type]
+    result = start(fakes)
     assert (result["status"], result["execution_arn"]) == ("started", OWN_ARN)
     assert len(fakes.sfn.executions) == 1
 
@@ -196,7 +205,7 @@ def test_start_run_lost_race_is_done_not_a_second_run() -> None:
     fakes = Fakes(MACHINE)
     fakes.sfn.add(OWN_NAME, "SUCCEEDED", JOB.input)
     fakes.sfn.hidden.add(OWN_NAME)
-    result = logic.start_run(fakes.sfn, CONFIG, JOB)  # type: ignore[arg-type]
+    result = start(fakes)
     assert result["status"] == "done" and "already exists" in result["reason"]
     assert len(fakes.sfn.started()) == 1 and len(fakes.sfn.executions) == 1
 
@@ -206,7 +215,7 @@ def test_start_run_propagates_other_aws_errors(operation: str) -> None:
     fakes = Fakes(MACHINE)
     fakes.sfn.fail(operation, "AccessDeniedException")
     with pytest.raises(ClientError, match="AccessDeniedException"):
-        logic.start_run(fakes.sfn, CONFIG, JOB)  # type: ignore[arg-type]
+        start(fakes)
 
 
 # --- the queue: a batch of records -------------------------------------------------------------

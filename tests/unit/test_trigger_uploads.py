@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from contracts import deployment as requests
 from contracts import execution_input
@@ -276,7 +277,7 @@ def test_other_errors_reading_the_metadata_propagate() -> None:
     # The invocation fails and the message comes back: no run starts without its settings.
     s3 = FakeS3()
     s3.fail("HeadObject", "403", "Forbidden", 403)
-    with pytest.raises(Exception, match="403"):
+    with pytest.raises(ClientError, match="403"):
         job(load_event("s3_object_created"), s3)
 
 
