@@ -17,13 +17,14 @@ from botocore.exceptions import ClientError
 from contracts import deployment as requests
 
 try:
-    from .jobs import Job, MalformedEventError, NotRun, mapping
+    from .jobs import Job, MalformedEventError, NotRun, mapping, required_str
 except ImportError:  # in the zip, the modules sit side by side at the root
     from jobs import (  # type: ignore[no-redef,import-not-found,unused-ignore]
         Job,
         MalformedEventError,
         NotRun,
         mapping,
+        required_str,
     )
 
 
@@ -43,7 +44,7 @@ def serving_package(sagemaker: Any, endpoint_name: str) -> str | None:
 
 def rejection(detail: Any, sagemaker: Any, endpoint_name: str) -> NotRun:
     """A rejected package deploys nothing; if the endpoint still serves it, say what to do."""
-    arn = str(detail.get("ModelPackageArn", ""))
+    arn = required_str(detail, "ModelPackageArn", "detail.ModelPackageArn")
     if endpoint_name and serving_package(sagemaker, endpoint_name) == arn:
         return NotRun(
             "done",
@@ -71,6 +72,11 @@ def job_for(body: Any, sagemaker: Any, endpoint_name: str = "") -> Job | NotRun:
     try:
         package = sagemaker.describe_model_package(ModelPackageName=request.model_package_arn)
     except ClientError as error:
+        # SageMaker answers a package that does not exist (or an ARN it cannot read) with a
+        # ValidationException; anything else (throttling, access) may pass on a retry, so the
+        # invocation fails and the message comes back rather than being deleted.
+        if error.response.get("Error", {}).get("Code") != "ValidationException":
+            raise
         return NotRun(
             "rejected",
             f"model package {request.model_package_arn} cannot be read: {error}",

@@ -4,9 +4,9 @@ Thin by design: it reads the environment, owns the function's AWS clients, and h
 `logic.handle_batch`, whose partial batch response keeps waiting requests in the queue. One code,
 two functions: REQUESTS=uploads (S3 uploads and training requests -> the training machine) and
 REQUESTS=deployments (approvals and deployment requests -> the deployment machine).
-Environment: STATE_MACHINE_ARN and NOTIFICATION_TOPIC_ARN (required), REQUESTS, QUEUE_URL,
-RETRY_DELAY_SECONDS, DATA_PREFIX (default `data/raw/`), LOG_LEVEL (default INFO);
-`logic.load_config` says what each means.
+Environment: STATE_MACHINE_ARN and NOTIFICATION_TOPIC_ARN (required), REQUESTS, ENDPOINT_NAME
+(required for deployments), QUEUE_URL, RETRY_DELAY_SECONDS, DATA_PREFIX (default `data/raw/`),
+LOG_LEVEL (default INFO); `logic.load_config` says what each means.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import boto3
 
-# In the zip, handler.py and logic.py sit side by side at the root; in the repository they form
+# In the zip, the trigger's modules sit side by side at the root; in the repository they form
 # the package `lambdas.trigger`. The relative import fails with ImportError outside a package.
 try:
     from . import logic
@@ -39,6 +39,6 @@ def clients() -> logic.Clients:
 
 
 def lambda_handler(event: dict[str, object], context: object) -> logic.BatchResponse:
-    """Start, keep waiting, or report each queued upload; see `logic.handle_batch`."""
+    """Start, keep waiting, or report each queued request; see `logic.handle_batch`."""
     config = logic.load_config(os.environ)
     return logic.handle_batch(event, clients(), config)

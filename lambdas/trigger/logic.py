@@ -70,6 +70,18 @@ DEFAULT_LOG_LEVEL = "INFO"
 #: What a queue carries: uploads (and training requests) or deployment requests.
 UPLOADS = "uploads"
 DEPLOYMENTS = "deployments"
+#: Per queue: how a notification names a request that will not run, and what a person can do.
+NOT_RUN_TEXT: dict[str, tuple[str, str]] = {
+    UPLOADS: (
+        "Upload not run",
+        "Upload a non-empty .csv file under the data prefix to start a training run.",
+    ),
+    DEPLOYMENTS: (
+        "Deployment request not run",
+        "Approve a model package of this project to deploy it (make approve), or redeploy the "
+        "previously serving one (make rollback).",
+    ),
+}
 #: ChangeMessageVisibility accepts 0 to 43,200 seconds (12 hours).
 MAX_VISIBILITY_SECONDS = 43_200
 
@@ -177,6 +189,10 @@ def load_config(environ: Mapping[str, str]) -> Config:
         raise ConfigurationError(
             f"environment variable {REQUESTS_ENV} must be {UPLOADS} or {DEPLOYMENTS}, got {kind!r}"
         )
+    endpoint = environ.get(ENDPOINT_NAME_ENV, "").strip()
+    if kind == DEPLOYMENTS:
+        # Without it, a rejected package that still serves would go unreported.
+        endpoint = _required_env(environ, ENDPOINT_NAME_ENV, "the name of the endpoint deployed")
     prefix = environ.get(DATA_PREFIX_ENV, DEFAULT_DATA_PREFIX).strip().lstrip("/")
     # "data/raw" must not also match "data/raw-old/..."; an empty prefix means the whole bucket.
     if prefix and not prefix.endswith("/"):
@@ -186,7 +202,7 @@ def load_config(environ: Mapping[str, str]) -> Config:
         notification_topic_arn=topic,
         requests=kind,
         data_prefix=prefix,
-        endpoint_name=environ.get(ENDPOINT_NAME_ENV, "").strip(),
+        endpoint_name=endpoint,
         queue_url=environ.get(QUEUE_URL_ENV, "").strip() or None,
         retry_delay_seconds=_retry_delay(environ),
     )
@@ -310,24 +326,20 @@ def notification_subject(text: str) -> str:
 
 
 def notify_not_run(
-    sns: SNSClient, topic_arn: str, what: str, result: TriggerResult, title: str | None = None
+    sns: SNSClient, config: Config, what: str, result: TriggerResult, title: str | None = None
 ) -> None:
-    """Tell the topic's subscribers that a message will not run, and why."""
+    """Tell the topic's subscribers that a message of ``config``'s queue will not run, and why:
+    ``what`` names the request (an upload's URI, a package ARN, or the message id)."""
     status = result["status"]
-    title = title or f"Request not run ({status}): {what}"
+    heading, action = NOT_RUN_TEXT[config.requests]
+    title = title or f"{heading} ({status}): {what}"
     sns.publish(
-        TopicArn=topic_arn,
+        TopicArn=config.notification_topic_arn,
         Subject=notification_subject(title),
         Message=notifications.message(
             title,
             result["reason"],
-            {
-                "status": status,
-                "upload": what,
-                "reason": result["reason"],
-                "action": "Upload a non-empty .csv file under the data prefix to start a run, "
-                "or approve a model package of this project to deploy it.",
-            },
+            {"status": status, "request": what, "reason": result["reason"], "action": action},
         ),
     )
 
@@ -346,13 +358,13 @@ def decide(message: QueuedMessage, clients: Clients, config: Config) -> TriggerR
     except ValueError as error:  # MalformedEventError and json.JSONDecodeError
         # Retrying cannot repair it, and in a FIFO group it would hold up every later message.
         result = _result("rejected", f"message {message.message_id} is not understood: {error}")
-        notify_not_run(clients.sns, config.notification_topic_arn, message.message_id, result)
+        notify_not_run(clients.sns, config, message.message_id, result)
         log_decision(result, message)
         return result
     if isinstance(job, NotRun):
         result = _result(job.status, job.reason)  # type: ignore[arg-type]
         if job.notify:
-            notify_not_run(clients.sns, config.notification_topic_arn, job.what, result, job.title)
+            notify_not_run(clients.sns, config, job.what, result, job.title)
         log_decision(result, message)
         return result
     result = start_run(clients.stepfunctions, config, job)

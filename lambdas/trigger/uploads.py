@@ -46,7 +46,6 @@ DATA_SUFFIX = ".csv"
 MAX_EXECUTION_NAME = 80
 NAME_PREFIX = "s3-"
 HASH_CHARS = 16
-_MAX_STEM = MAX_EXECUTION_NAME - len(NAME_PREFIX) - 1 - HASH_CHARS
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -131,7 +130,9 @@ def upload_fingerprint(upload: S3Upload) -> str:
 
 
 def _name(prefix: str, stem: str, digest: str) -> str:
-    clean = _UNSAFE_NAME_CHARS.sub("-", stem).strip("-")[:_MAX_STEM].rstrip("-") or "upload"
+    """``<prefix><stem, sanitised, truncated to what the prefix leaves>-<16 hex>``."""
+    room = MAX_EXECUTION_NAME - len(prefix) - 1 - HASH_CHARS
+    clean = _UNSAFE_NAME_CHARS.sub("-", stem).strip("-")[:room].rstrip("-") or "upload"
     return f"{prefix}{clean}-{digest[:HASH_CHARS]}"
 
 
