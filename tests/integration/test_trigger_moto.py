@@ -425,12 +425,6 @@ def test_a_rejection_of_a_package_that_does_not_serve_is_deleted_quietly(
     assert queue_depth(clients("sqs"), stack.deployments.dead_letter_url) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="emulator defect: emulator/aws/lambda_.py caches an imported handler by (code, "
-    "handler), so two functions of one zip share module state; the deployments trigger then "
-    "calls SageMaker with the clients the uploads trigger cached, as the uploads role",
-)
 def test_each_trigger_calls_aws_as_its_own_role_after_the_other_has_run(
     clients: Clients, stack: TriggerStack
 ) -> None:
