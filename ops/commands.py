@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from contracts import evaluation as reports
 from contracts import execution_input as input_schema
 from ops.errors import ConfigError, OperationError
 
@@ -337,33 +338,26 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-#: An evaluation report holds one of these, after the contract's problem type (ml/evaluate.py).
-METRICS_BLOCKS = ("binary_classification_metrics", "multiclass_classification_metrics")
-#: The F1 each block reports: binary F1 of the positive class, or the class-weighted mean.
-F1_METRICS = {
-    "binary_classification_metrics": "f1",
-    "multiclass_classification_metrics": "weighted_f1",
-}
-
-
 def metric(report: dict[str, Any] | None, name: str) -> float | None:
-    """``<block>.<name>.value`` of an evaluation report, from whichever metrics block it has."""
+    """``<block>.<name>.value`` of an evaluation report, from whichever metrics block it has
+    (contracts.evaluation reads it); None when the report has no such number."""
     if not isinstance(report, dict):
         return None
-    for block in METRICS_BLOCKS:
-        entries = report.get(block)
-        if isinstance(entries, dict):
-            entry = entries.get(name)
-            return _number(entry.get("value")) if isinstance(entry, dict) else None
-    return None
+    try:
+        _, block = reports.metrics_block(report)
+    except reports.ReportError:
+        return None
+    return reports.metric(block, name)
 
 
 def f1_of(report: dict[str, Any] | None) -> float | None:
     """The report's F1: binary ``f1`` or multiclass ``weighted_f1``."""
     if not isinstance(report, dict):
         return None
-    block = next((b for b in METRICS_BLOCKS if isinstance(report.get(b), dict)), None)
-    return metric(report, F1_METRICS[block]) if block else None
+    try:
+        return reports.f1(report)
+    except reports.ReportError:
+        return None
 
 
 def read_s3_json(s3: Any, uri: str) -> dict[str, Any] | None:
@@ -537,37 +531,27 @@ def serving_contract(sagemaker: Any, s3: Any, endpoint_name: str) -> ServingCont
 
 
 def contract_of(report: Mapping[str, Any], package_arn: str, uri: str) -> ServingContract:
-    """The contract in an evaluation report, checked: a clear message beats a wrong label."""
-    found = report.get("dataset_contract")
-    contract: Mapping[str, Any] = found if isinstance(found, dict) else {}
-    names = contract.get("class_names")
-    features = contract.get("feature_columns")
-    if not (
-        isinstance(names, list)
-        and len(names) >= 2
-        and all(isinstance(n, str) for n in names)
-        and isinstance(features, list)
-        and features
-        and all(isinstance(f, str) for f in features)
-    ):
+    """The contract in an evaluation report, checked: a clear message beats a wrong label
+    (contracts.evaluation reads the report)."""
+    try:
+        names = reports.class_names(report)
+        features = reports.feature_columns(report)
+    except reports.ReportError:
         raise OperationError(
             f"the evaluation report {uri} of model package {package_arn} has no "
             "dataset_contract with class_names and feature_columns (written by ml/evaluate.py "
             "from prepare.py's contract): retrain with the current pipeline"
-        )
-    smoke = report.get("smoke_test")
-    body = smoke.get("body") if isinstance(smoke, dict) else None
-    rows = (
-        [line.strip() for line in body.splitlines() if line.strip()]
-        if isinstance(body, str)
-        else []
-    )
+        ) from None
+    try:
+        rows = reports.read_smoke_test(report).rows
+    except reports.ReportError:
+        rows = []  # make predict then asks for ROW
     return ServingContract(
         package_arn=package_arn,
         evaluation_uri=uri,
-        label_column=str(contract.get("label_column", "?")),
-        feature_columns=list(features),
-        class_names=list(names),
+        label_column=str(reports.contract_of(report).get("label_column", "?")),
+        feature_columns=features,
+        class_names=names,
         smoke_rows=rows,
     )
 

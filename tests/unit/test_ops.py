@@ -574,7 +574,14 @@ def report(**changes: Any) -> dict[str, Any]:
             "class_names": CLASSES,
             "num_classes": 3,
         },
-        "smoke_test": {"content_type": "text/csv", "body": "1,2,3\n4,5,6\n", "rows": 2},
+        # As ml/evaluate.py writes it (contracts.evaluation.read_smoke_test checks the shape).
+        "smoke_test": {
+            "content_type": "text/csv",
+            "body": "1,2,3\n4,5,6\n",
+            "rows": 2,
+            "probabilities": [[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]],
+            "tolerance": 1e-4,
+        },
     }
     found.update(changes)
     return found
