@@ -114,8 +114,11 @@ class Contract:
         return TUNING_METRICS[self.problem_type]
 
 
-def _names(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
+def _names(value: Any) -> list[str] | None:
+    """``value`` as a list of non-empty names, or None when it is not one."""
+    if isinstance(value, list) and all(isinstance(item, str) and item for item in value):
+        return list(value)
+    return None
 
 
 def parse(document: Any, source: str) -> Contract:
@@ -132,10 +135,10 @@ def parse(document: Any, source: str) -> Contract:
         raise broken(
             f"schema_version {document.get('schema_version')!r}, expected {SCHEMA_VERSION}"
         )
-    features, classes = document.get("feature_columns"), document.get("class_names")
-    if not _names(features) or not features:
+    features, classes = _names(document.get("feature_columns")), _names(document.get("class_names"))
+    if not features:
         raise broken("feature_columns is not a non-empty list of names")
-    if not _names(classes) or len(classes) < 2:
+    if classes is None or len(classes) < 2:
         raise broken("class_names is not a list of at least two names")
     if len(set(features)) != len(features) or len(set(classes)) != len(classes):
         raise broken("feature_columns or class_names repeats a name")
@@ -149,7 +152,7 @@ def parse(document: Any, source: str) -> Contract:
     label = document.get("label_column")
     if not isinstance(label, str) or not label:
         raise broken("label_column is not a name")
-    return Contract(label, list(features), list(classes), dict(document))
+    return Contract(label, features, classes, dict(document))
 
 
 def _parse_text(data: bytes, source: str) -> Contract:

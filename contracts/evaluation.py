@@ -123,8 +123,11 @@ def contract_of(report: Mapping[str, Any]) -> Mapping[str, Any]:
     return contract
 
 
-def _names(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+def _names(value: Any) -> list[str] | None:
+    """``value`` as a list of names, or None when it is not one."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
 
 
 def class_names(report: Mapping[str, Any]) -> list[str]:
@@ -132,19 +135,18 @@ def class_names(report: Mapping[str, Any]) -> list[str]:
     report written before the contract travelled in it carries them at the top)."""
     contract = report.get("dataset_contract")
     names = contract.get("class_names") if isinstance(contract, Mapping) else None
-    if names is None:
-        names = report.get("class_names")
-    if not _names(names) or len(names) < 2:
+    found = _names(report.get("class_names") if names is None else names)
+    if found is None or len(found) < 2:
         raise ReportError("evaluation.json names no classes (dataset_contract.class_names)")
-    return list(names)
+    return found
 
 
 def feature_columns(report: Mapping[str, Any]) -> list[str]:
     """The features the model reads, in the order a client sends them."""
-    features = contract_of(report).get("feature_columns")
-    if not _names(features) or not features:
+    features = _names(contract_of(report).get("feature_columns"))
+    if not features:
         raise ReportError("evaluation.json's dataset_contract has no feature_columns")
-    return list(features)
+    return features
 
 
 # --------------------------------------------------------------------------- the gate
@@ -247,7 +249,8 @@ def build_summary(
         metadata["champion_package"] = registry.metadata_value(champion.get("model_package_arn"))
         if champion_accuracy is not None:
             metadata["champion_accuracy"] = champion_accuracy
-    model = report.get("model") if isinstance(report.get("model"), Mapping) else {}
+    found = report.get("model")
+    model: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "problem_type": problem_type,

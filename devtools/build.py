@@ -1,7 +1,8 @@
 """Build the deployable artifacts reproducibly: ``python -m devtools.build [--out build]``.
 
 - ``build/sourcedir.tar.gz``: ``ml/train.py``, the training and serving script SageMaker's XGBoost
-  container runs in script mode (``SAGEMAKER_PROGRAM=train.py``).
+  container runs in script mode (``SAGEMAKER_PROGRAM=train.py``), beside the ``contracts``
+  package it imports (train.py copies both into the model's ``code/``).
 - ``build/<name>.zip``: one per directory of ``lambdas/`` with a ``handler.py``: its modules at
   the zip root, beside the ``contracts`` package (``contracts/*.py`` and its JSON data), the one
   home of the facts the functions share with the rest of the product.
@@ -21,7 +22,6 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCEDIR_FILES = {"train.py": ROOT / "ml" / "train.py"}
 LAMBDAS_DIR = ROOT / "lambdas"
 CONTRACTS_DIR = ROOT / "contracts"
 
@@ -35,11 +35,12 @@ def contracts_files() -> dict[str, Path]:
     }
 
 
+SOURCEDIR_FILES = {"train.py": ROOT / "ml" / "train.py", **contracts_files()}
+
+
 def lambda_names() -> list[str]:
     """Every function of the project: one directory per Lambda under ``lambdas/``."""
-    return sorted(
-        path.name for path in LAMBDAS_DIR.iterdir() if (path / "handler.py").is_file()
-    )
+    return sorted(path.name for path in LAMBDAS_DIR.iterdir() if (path / "handler.py").is_file())
 
 
 def lambda_files(name: str) -> dict[str, Path]:

@@ -8,14 +8,19 @@ uses :func:`render` to do the same.
 
 Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE_EXECUTION_ID)::
 
+     The parameters are exactly contracts.pipeline.PARAMETERS (what the training machine sends
+     on every run), then the instance types and counts:
      InputDataUri (default ${default_data_uri}, supplied by Terraform; the state machine passes
             │      its run's own copy, s3://${bucket}/runs/<execution>/input/<name>, because an
             │      S3Prefix input reads every key that starts with the URI)
             │      LabelColumn, FeatureColumns, ClassOrder (text; "" = derive) ─► prepare.py's
-            ▼      --label-column, --feature-columns, --class-order
+            │      --label-column, --feature-columns, --class-order
+            │      ChampionModelUri: the serving model's model.tar.gz, or the models/none/ marker
+            ▼      prefix (contracts.s3_layout.NO_CHAMPION_PREFIX) ─► prepare's and evaluate's input
      ┌─────────────┐  processing: sklearn image, prepare.py (validation, stratified 60/20/20 split,
-     │ PrepareData │  dataset contract, drift baseline) ─► s3://${bucket}/pipelines/<execution-id>/
-     └─────────────┘  prepare/{train,validation,test,contract,baseline}; PropertyFile
+     │ PrepareData │  dataset contract in the serving model's feature order when it has the same
+     └─────────────┘  features, drift baseline) ─► s3://${bucket}/pipelines/<execution-id>/
+            │         prepare/{train,validation,test,contract,baseline}; PropertyFile
             │         DatasetContract (contract.json)
             ▼
      ┌──────────────────┐  JsonGet(DatasetContract, "num_classes") == 2 ?
@@ -34,10 +39,23 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
      │ EvaluateModelBinary │            │ EvaluateModelMulticlass │
      └─────────────────────┘            └─────────────────────────┘
       processing: xgboost image, evaluate.py on the best model (TrainingJobSummaries[0]) and the
-      test split; PropertyFile EvaluationReport ─► s3://${bucket}/evaluation/<execution-id>/
-      evaluation.json (the same place on both branches: the state machine reads only that file),
-      and report.html (the run report), and beside them baseline.json: prepare's baseline with the
-      predicted classes on the test split
+      serving model (ChampionModelUri, ChampionPackageArn), both on the test split; the gate
+      (AccuracyThreshold, ChampionMargin) decided there; PropertyFile EvaluationReport ─►
+      s3://${bucket}/evaluation/<execution-id>/ (the same place on both branches):
+      evaluation.json, summary.json (all the state machine reads), report.html (the run report,
+      titled with RunName) and baseline.json: prepare's baseline with the predicted classes
+
+ServingFeatureOrder is declared because the machine sends it; prepare.py reads the serving
+order from the serving model itself (its contract.json in ChampionModelUri), because a feature
+list reaches a script only as one ContainerArgument, which botocore's sagemaker model caps at 256
+characters (``ContainerArgument`` "max": 256): thirty feature names already exceed it.
+
+The definition sets no PipelineExperimentConfig: SageMaker Pipelines then creates no experiment
+and no run group ("If you don't want an experiment and run group created for the pipeline, set
+pipeline_experiment_config to None", https://docs.aws.amazon.com/sagemaker/latest/dg/
+pipelines-experiments.html; the definition is then the default one "without the
+PipelineExperimentConfig", .../pipelines-experiments-none.html). The SageMaker role has no
+SageMaker Experiments permissions, and the project reads its runs from evaluation/.
 
 Each processing step downloads its code bundle, ${<name>_code_uri}: the prefix where Terraform
 stages the script and the sibling modules it imports (ml/code_bundles.json), into
@@ -75,13 +93,20 @@ from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionEquals
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join, JsonGet
-from sagemaker.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.workflow.parameters import (
+    Parameter,
+    ParameterFloat,
+    ParameterInteger,
+    ParameterString,
+)
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep, Step, TuningStep
 from sagemaker.xgboost.estimator import XGBoost
 
+from contracts import dataset, execution_input, s3_layout
+from contracts import pipeline as pipeline_contract
 from devtools.generated import write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,26 +153,35 @@ CODE_INPUT = "code"
 #: Each processing script and the sibling modules it imports: one home, read by Terraform
 #: (terraform/locals.tf stages each bundle under its own prefix) and by the tests.
 CODE_BUNDLES_PATH = ROOT / "ml" / "code_bundles.json"
+#: Bundle entries under these directories are shared packages, resolved from the repository's
+#: root (Terraform's code_sources does the same); every other entry is a file of ml/.
+ROOT_PACKAGES = ("contracts/",)
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
 #: Top-level prefix of the tuning trials' models (registered packages point at them).
-MODELS_PREFIX = "models"
+MODELS_PREFIX = s3_layout.MODELS.rstrip("/")
 DEFAULT_MAX_TUNING_JOBS = 9
 DEFAULT_MAX_PARALLEL_JOBS = 3
 STATIC_HYPERPARAMETERS: Mapping[str, str] = {"early_stopping_rounds": "10", "seed": "42"}
 RUN_SPECIFIC_HYPERPARAMETERS = ("sagemaker_region", "sagemaker_job_name")
+#: The definition key that would make SageMaker Pipelines create experiments (left out).
+EXPERIMENT_CONFIG_KEY = "PipelineExperimentConfig"
 # Neutral names: the pipeline serves any tabular dataset (Terraform names the real pipeline).
 BASE_JOB_NAME = "xgboost"
 
-STEP_PREPARE = "PrepareData"
+STEP_PREPARE = pipeline_contract.STEP_PREPARE
 STEP_CHECK_PROBLEM_TYPE = "CheckProblemType"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 CONTRACT_PROPERTY_FILE = "DatasetContract"
-CONTRACT_OUTPUT = "contract"
+CONTRACT_OUTPUT = pipeline_contract.OUTPUT_CONTRACT
 #: prepare.py's drift baseline output (ml/baseline.py), an input of the evaluation step.
-BASELINE_OUTPUT = "baseline"
-#: The file prepare.py writes in its contract output (INTERFACES: contract/contract.json).
-CONTRACT_FILE = "contract.json"
+BASELINE_OUTPUT = pipeline_contract.OUTPUT_BASELINE
+EVALUATION_OUTPUT = pipeline_contract.OUTPUT_EVALUATION
+#: The file prepare.py writes in its contract output (contracts/dataset.py).
+CONTRACT_FILE = dataset.FILE_NAME
 SPLITS = ("train", "validation", "test")
+#: Where prepare.py and evaluate.py find the serving model's model.tar.gz (ChampionModelUri).
+CHAMPION_INPUT = "champion"
+CHAMPION_DIR = f"{PROCESSING_ROOT}/{CHAMPION_INPUT}"
 
 
 @dataclass(frozen=True)
@@ -179,8 +213,14 @@ class ProblemBranch:
 
 
 #: The condition's true branch (num_classes == 2), then its false branch.
-BINARY = ProblemBranch("binary", "binary:logistic", "validation:logloss")
-MULTICLASS = ProblemBranch("multiclass", "multi:softprob", "validation:mlogloss")
+BINARY = ProblemBranch(
+    dataset.BINARY, dataset.OBJECTIVES[dataset.BINARY], dataset.TUNING_METRICS[dataset.BINARY]
+)
+MULTICLASS = ProblemBranch(
+    dataset.MULTICLASS,
+    dataset.OBJECTIVES[dataset.MULTICLASS],
+    dataset.TUNING_METRICS[dataset.MULTICLASS],
+)
 BINARY_NUM_CLASSES = 2
 
 
@@ -188,6 +228,17 @@ def code_bundles() -> dict[str, list[str]]:
     """Bundle name ─► its files, the entry script (``<name>.py``) first."""
     bundles: dict[str, list[str]] = json.loads(CODE_BUNDLES_PATH.read_text(encoding="utf-8"))
     return bundles
+
+
+def bundle_source(entry: str) -> Path:
+    """Where a bundle entry's file is: the repository's root for a shared package's module
+    (``contracts/failures.py``), else ml/ (``baseline.py``, ``templates/base.html.j2``)."""
+    return (ROOT if entry.startswith(ROOT_PACKAGES) else ROOT / "ml") / entry
+
+
+def bundle_sources(name: str) -> dict[str, Path]:
+    """A bundle as staged: each entry (its path below the code directory) and its file."""
+    return {entry: bundle_source(entry) for entry in code_bundles()[name]}
 
 
 def _bundle_processor(
@@ -343,8 +394,11 @@ class _Shared:
     processing_instance_count: ParameterInteger
     training_instance_type: ParameterString
     training_instance_count: ParameterInteger
-    max_tuning_jobs: ParameterInteger
-    max_parallel_jobs: ParameterInteger
+    #: contracts.pipeline.PARAMETERS by name.
+    parameters: Mapping[str, Parameter]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.parameters[name]
 
 
 def _tuning_step(shared: _Shared, branch: ProblemBranch) -> TuningStep:
@@ -379,8 +433,8 @@ def _tuning_step(shared: _Shared, branch: ProblemBranch) -> TuningStep:
             "num_round": IntegerParameter(30, 150),
         },
         strategy="Bayesian",
-        max_jobs=shared.max_tuning_jobs,
-        max_parallel_jobs=shared.max_parallel_jobs,
+        max_jobs=shared[pipeline_contract.MAX_TUNING_JOBS],
+        max_parallel_jobs=shared[pipeline_contract.MAX_PARALLEL_TUNING_JOBS],
         base_tuning_job_name=f"{BASE_JOB_NAME}-tuning",
     )
     outputs = shared.prepare_outputs
@@ -418,7 +472,9 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
         shared.session,
     )
     report = PropertyFile(
-        name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
+        name=EVALUATION_PROPERTY_FILE,
+        output_name=EVALUATION_OUTPUT,
+        path=s3_layout.EVALUATION_FILE,
     )
     return ProcessingStep(
         name=branch.evaluate_step,
@@ -439,13 +495,14 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                     source=shared.prepare_outputs[BASELINE_OUTPUT].S3Output.S3Uri,
                     destination=f"{PROCESSING_ROOT}/{BASELINE_OUTPUT}",
                 ),
+                _champion_input(shared),
                 _code_input(values["evaluate_code_uri"]),
             ],
             outputs=[
                 ProcessingOutput(
-                    output_name="evaluation",
+                    output_name=EVALUATION_OUTPUT,
                     source=f"{PROCESSING_ROOT}/evaluation",
-                    destination=_s3(bucket, "evaluation", execution_id),
+                    destination=_s3(bucket, s3_layout.EVALUATION.rstrip("/"), execution_id),
                 )
             ],
             arguments=[
@@ -459,10 +516,77 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                 best_model_uri,
                 "--baseline-dir",
                 f"{PROCESSING_ROOT}/{BASELINE_OUTPUT}",
+                "--champion-dir",
+                CHAMPION_DIR,
+                "--champion-package-arn",
+                shared[pipeline_contract.CHAMPION_PACKAGE_ARN],
+                # A ContainerArgument is text: the Float parameters go through Std:Join.
+                "--accuracy-threshold",
+                shared[pipeline_contract.ACCURACY_THRESHOLD].to_string(),
+                "--champion-margin",
+                shared[pipeline_contract.CHAMPION_MARGIN].to_string(),
+                "--run-name",
+                shared[pipeline_contract.RUN_NAME],
             ],
         ),
         property_files=[report],
     )
+
+
+def _champion_input(shared: _Shared) -> ProcessingInput:
+    """The serving model's model.tar.gz (or the "none" marker prefix) in CHAMPION_DIR."""
+    return ProcessingInput(
+        input_name=CHAMPION_INPUT,
+        source=shared[pipeline_contract.CHAMPION_MODEL_URI],
+        destination=CHAMPION_DIR,
+    )
+
+
+def _declared_parameters(
+    values: Mapping[str, str], max_tuning_jobs: int, max_parallel_jobs: int
+) -> dict[str, Parameter]:
+    """contracts.pipeline.PARAMETERS, in that order. The machine always sends every one; the
+    defaults serve a run started by hand: the execution input schema's for the gate, and no
+    champion (the models/none/ marker prefix Terraform keeps)."""
+    contract = pipeline_contract
+    fields = execution_input.schema()["fields"]
+    declared: dict[str, Parameter] = {
+        contract.INPUT_DATA_URI: ParameterString(
+            name=contract.INPUT_DATA_URI, default_value=values["default_data_uri"]
+        ),
+        # The dataset contract's settings, as text (lists as JSON); "" lets prepare.py derive them.
+        contract.LABEL_COLUMN: ParameterString(name=contract.LABEL_COLUMN, default_value=""),
+        contract.FEATURE_COLUMNS: ParameterString(name=contract.FEATURE_COLUMNS, default_value=""),
+        contract.CLASS_ORDER: ParameterString(name=contract.CLASS_ORDER, default_value=""),
+        contract.MAX_TUNING_JOBS: ParameterInteger(
+            name=contract.MAX_TUNING_JOBS, default_value=max_tuning_jobs
+        ),
+        contract.MAX_PARALLEL_TUNING_JOBS: ParameterInteger(
+            name=contract.MAX_PARALLEL_TUNING_JOBS, default_value=max_parallel_jobs
+        ),
+        contract.ACCURACY_THRESHOLD: ParameterFloat(
+            name=contract.ACCURACY_THRESHOLD,
+            default_value=float(fields["accuracy_threshold"]["default"]),
+        ),
+        contract.CHAMPION_MARGIN: ParameterFloat(
+            name=contract.CHAMPION_MARGIN,
+            default_value=float(fields["champion_margin"]["default"]),
+        ),
+        contract.CHAMPION_MODEL_URI: ParameterString(
+            name=contract.CHAMPION_MODEL_URI,
+            default_value=s3_layout.s3_uri(values["bucket"], s3_layout.NO_CHAMPION_PREFIX),
+        ),
+        contract.CHAMPION_PACKAGE_ARN: ParameterString(
+            name=contract.CHAMPION_PACKAGE_ARN, default_value=contract.NO_CHAMPION_PACKAGE
+        ),
+        contract.SERVING_FEATURE_ORDER: ParameterString(
+            name=contract.SERVING_FEATURE_ORDER, default_value="[]"
+        ),
+        contract.RUN_NAME: ParameterString(name=contract.RUN_NAME, default_value=""),
+    }
+    if tuple(declared) != contract.PARAMETERS:
+        raise ValueError("the pipeline must declare contracts.pipeline.PARAMETERS, in order")
+    return declared
 
 
 def build_pipeline(
@@ -481,12 +605,7 @@ def build_pipeline(
     session = OfflinePipelineSession(bucket)
     execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
 
-    input_data_uri = ParameterString(name="InputDataUri", default_value=values["default_data_uri"])
-    # The dataset contract's settings, as text (lists as JSON); "" lets prepare.py derive them.
-    # The state machine always passes all three (statemachines/training_pipeline.py).
-    label_column = ParameterString(name="LabelColumn", default_value="")
-    feature_columns = ParameterString(name="FeatureColumns", default_value="")
-    class_order = ParameterString(name="ClassOrder", default_value="")
+    parameters = _declared_parameters(values, max_tuning_jobs, max_parallel_jobs)
     processing_instance_type = ParameterString(
         name="ProcessingInstanceType", default_value="ml.m5.large"
     )
@@ -495,10 +614,6 @@ def build_pipeline(
         name="TrainingInstanceType", default_value="ml.m5.large"
     )
     training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
-    max_tuning_jobs_param = ParameterInteger(name="MaxTuningJobs", default_value=max_tuning_jobs)
-    max_parallel_jobs_param = ParameterInteger(
-        name="MaxParallelTuningJobs", default_value=max_parallel_jobs
-    )
 
     # --- PrepareData ------------------------------------------------------------------------
     prepare_processor = _bundle_processor(
@@ -521,8 +636,13 @@ def build_pipeline(
             inputs=[
                 ProcessingInput(
                     input_name="input",
-                    source=input_data_uri,
+                    source=parameters[pipeline_contract.INPUT_DATA_URI],
                     destination=prepare_input_dir,
+                ),
+                ProcessingInput(
+                    input_name=CHAMPION_INPUT,
+                    source=parameters[pipeline_contract.CHAMPION_MODEL_URI],
+                    destination=CHAMPION_DIR,
                 ),
                 _code_input(values["prepare_code_uri"]),
             ],
@@ -530,7 +650,9 @@ def build_pipeline(
                 ProcessingOutput(
                     output_name=name,
                     source=f"{PROCESSING_ROOT}/{name}",
-                    destination=_s3(bucket, "pipelines", execution_id, "prepare", name),
+                    destination=_s3(
+                        bucket, s3_layout.PIPELINES.rstrip("/"), execution_id, "prepare", name
+                    ),
                 )
                 for name in (*SPLITS, CONTRACT_OUTPUT, BASELINE_OUTPUT)
             ],
@@ -542,11 +664,13 @@ def build_pipeline(
                 "--output-dir",
                 PROCESSING_ROOT,
                 "--label-column",
-                label_column,
+                parameters[pipeline_contract.LABEL_COLUMN],
                 "--feature-columns",
-                feature_columns,
+                parameters[pipeline_contract.FEATURE_COLUMNS],
                 "--class-order",
-                class_order,
+                parameters[pipeline_contract.CLASS_ORDER],
+                "--champion-dir",
+                CHAMPION_DIR,
             ],
         ),
         property_files=[dataset_contract],
@@ -559,8 +683,7 @@ def build_pipeline(
         processing_instance_count=processing_instance_count,
         training_instance_type=training_instance_type,
         training_instance_count=training_instance_count,
-        max_tuning_jobs=max_tuning_jobs_param,
-        max_parallel_jobs=max_parallel_jobs_param,
+        parameters=parameters,
     )
 
     # --- CheckProblemType ─► one (tuning, evaluation) pair per problem type -----------------
@@ -586,21 +709,18 @@ def build_pipeline(
         else_steps=branches[MULTICLASS.problem_type],  # type: ignore[arg-type]
     )
 
-    # Terraform names the real pipeline; this name only exists inside the SDK.
+    # Terraform names the real pipeline; this name only exists inside the SDK. No experiment
+    # config: SageMaker Pipelines creates no experiment or run group (module docstring).
     return Pipeline(
         name=f"{BASE_JOB_NAME}-pipeline",
         parameters=[
-            input_data_uri,
-            label_column,
-            feature_columns,
-            class_order,
+            *parameters.values(),
             processing_instance_type,
             processing_instance_count,
             training_instance_type,
             training_instance_count,
-            max_tuning_jobs_param,
-            max_parallel_jobs_param,
         ],
+        pipeline_experiment_config=None,
         steps=[prepare_step, check_problem_type],
         sagemaker_session=session,
     )
@@ -652,6 +772,10 @@ def definition_json(
             max_tuning_jobs=max_tuning_jobs, max_parallel_jobs=max_parallel_jobs
         )
         definition = _strip_run_specific_hyperparameters(json.loads(pipeline.definition()))
+        # The SDK writes null for no experiment config; AWS's own example of that definition
+        # leaves the key out (pipelines-experiments-none.html): so does the committed file.
+        if definition.get(EXPERIMENT_CONFIG_KEY, "absent") is None:
+            del definition[EXPERIMENT_CONFIG_KEY]
     return to_placeholders(json.dumps(definition, indent=2, sort_keys=True) + "\n")
 
 

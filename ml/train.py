@@ -1,17 +1,19 @@
 """Train and serve an XGBoost classifier on any prepared dataset (XGBoost 1.7-1, script mode).
 
-Shipped alone in `sourcedir.tar.gz`, so it imports only the standard library, numpy, pandas and
-xgboost, and runs on the container's Python 3.8 with xgboost 1.7 as well as on xgboost 3.x.
+Shipped in `sourcedir.tar.gz` with the `contracts` package beside it (devtools/build.py), so it
+imports only that package, the standard library, numpy, pandas and xgboost, and runs on the
+container's Python with xgboost 1.7 as well as on xgboost 3.x.
 
 Training contract: hyperparameters arrive as CLI args (`--max_depth 5 --eta 0.1 --num_round 100`),
 channels as CSV (no header, label first) under `SM_CHANNEL_TRAIN` / `SM_CHANNEL_VALIDATION`, and
 the dataset contract prepare.py wrote (`contract.json`) under `SM_CHANNEL_CONTRACT`: it names the
 features and classes and sets the objective (`binary:logistic` for two classes, else
 `multi:softprob`). The model goes to `SM_MODEL_DIR/xgboost-model.json` with `metadata.json` and
-`contract.json` beside it and this script in `SM_MODEL_DIR/code/` (so model.tar.gz serves with
-`SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`). The log carries xgboost's own evaluation lines
-(`[i]\ttrain-...\tvalidation-logloss:<x>` or `...validation-mlogloss:<x>`), the form the tuner
-reads for this image with the container's built-in regexes (emulator/sagemaker_executor/tuning.py).
+`contract.json` beside it, and this script with the `contracts` package in `SM_MODEL_DIR/code/`
+(so model.tar.gz serves with `SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`). The log carries
+xgboost's own evaluation lines (`[i]\ttrain-...\tvalidation-logloss:<x>` or
+`...validation-mlogloss:<x>`), the form the tuner reads for this image with the container's
+built-in regexes (emulator/sagemaker_executor/tuning.py).
 
 Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`), as the container's
 sagemaker-containers 2.8.6 transformer runs them: `text/csv` rows of the contract's feature columns
@@ -43,6 +45,12 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+try:
+    from contracts import dataset, failures
+except ImportError:  # run as a file from a checkout: the package is at the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from contracts import dataset, failures
+
 # Container environment (names and defaults as in aws/sagemaker-xgboost-container).
 SM_CHANNEL_TRAIN = "SM_CHANNEL_TRAIN"
 SM_CHANNEL_VALIDATION = "SM_CHANNEL_VALIDATION"
@@ -56,19 +64,9 @@ DEFAULT_VALIDATION_DIR = "/opt/ml/input/data/validation"
 DEFAULT_CONTRACT_DIR = "/opt/ml/input/data/contract"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_OUTPUT_DATA_DIR = "/opt/ml/output/data"
-FAILURE_FILE_ENV = "SM_FAILURE_FILE"
-# A training container's failure file: SageMaker returns its first 1024 characters as the job's
-# FailureReason (https://docs.aws.amazon.com/sagemaker/latest/dg/
-# your-algorithms-training-algo-output.html); /opt/ml/output/message is processing's file.
-DEFAULT_FAILURE_FILE = "/opt/ml/output/failure"
-VALIDATION_ERROR_EXIT_CODE = 2
 
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
-#: The dataset contract (written by prepare.py; contracts/README.md); copied beside the model.
-CONTRACT_FILE_NAME = "contract.json"
-CONTRACT_SCHEMA_VERSION = 1
-BINARY_OBJECTIVE, MULTICLASS_OBJECTIVE = "binary:logistic", "multi:softprob"
 #: Where the script copies itself inside the model directory: the model tarball carries its code,
 #: and a package serves it with SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code.
 MODEL_CODE_DIR = "code"
@@ -77,8 +75,8 @@ MODEL_CODE_DIR = "code"
 # `.*\[[0-9]+\].*#011validation-mlogloss:(\S+)` captures up to the end of the line (a following
 # `#011...` would be captured with it).
 EVAL_METRICS = {
-    BINARY_OBJECTIVE: ["error", "logloss"],
-    MULTICLASS_OBJECTIVE: ["merror", "mlogloss"],
+    dataset.BINARY_OBJECTIVE: ["error", "logloss"],
+    dataset.MULTICLASS_OBJECTIVE: ["merror", "mlogloss"],
 }
 #: The eval set names in xgboost's log lines; the tuner's regexes look for `validation-<metric>`.
 TRAIN_SET, VALIDATION_SET = "train", "validation"
@@ -96,94 +94,44 @@ class DataValidationError(ValueError):
 # --------------------------------------------------------------------------- dataset contract
 
 
-@dataclass(frozen=True)
-class Contract:
-    """The parts of prepare.py's dataset contract that training and serving use."""
+#: The dataset contract prepare.py wrote (contracts/dataset.py): features, classes, objective.
+Contract = dataset.Contract
 
-    feature_columns: list[str]
-    class_names: list[str]
-    objective: str
-    document: dict[str, Any]
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+def eval_metrics(contract: Contract) -> list[str]:
+    return list(EVAL_METRICS[contract.objective])
 
-    @property
-    def binary(self) -> bool:
-        return self.objective == BINARY_OBJECTIVE
 
-    @property
-    def eval_metrics(self) -> list[str]:
-        return list(EVAL_METRICS[self.objective])
+def objective_metric(contract: Contract) -> str:
+    """The metric the tuner minimises: the last eval metric (see EVAL_METRICS)."""
+    return EVAL_METRICS[contract.objective][-1]
 
-    @property
-    def objective_metric(self) -> str:
-        """The metric the tuner minimises: the last eval metric (see EVAL_METRICS)."""
-        return EVAL_METRICS[self.objective][-1]
 
-    def feature_names(self) -> list[str] | None:
-        """Names for xgboost's DMatrix, or None when a column name is one xgboost refuses.
+def feature_names(contract: Contract) -> list[str] | None:
+    """Names for xgboost's DMatrix, or None when a column name is one xgboost refuses.
 
-        xgboost 1.7 and 3.x refuse feature names containing '[', ']' or '<' (core.py,
-        DMatrix.feature_names setter); the contract keeps the real names either way.
-        """
-        if any(set(name) & set("[]<") for name in self.feature_columns):
-            return None
-        return list(self.feature_columns)
+    xgboost 1.7 and 3.x refuse feature names containing '[', ']' or '<' (core.py,
+    DMatrix.feature_names setter); the contract keeps the real names either way.
+    """
+    if any(set(name) & set("[]<") for name in contract.feature_columns):
+        return None
+    return list(contract.feature_columns)
 
 
 def parse_contract(document: Any, source: str) -> Contract:
     """Check the contract's shape; the message names the file and the broken field."""
-
-    def broken(problem: str) -> DataValidationError:
-        return DataValidationError(
-            f"{source}: {problem}; it is written by prepare.py (the PrepareData step): rerun it"
-        )
-
-    if not isinstance(document, dict):
-        raise broken("not a JSON object")
-    if document.get("schema_version") != CONTRACT_SCHEMA_VERSION:
-        raise broken(
-            f"schema_version {document.get('schema_version')!r}, expected {CONTRACT_SCHEMA_VERSION}"
-        )
-    features = document.get("feature_columns")
-    classes = document.get("class_names")
-    if (
-        not isinstance(features, list)
-        or not features
-        or not all(isinstance(f, str) for f in features)
-    ):
-        raise broken("feature_columns is not a non-empty list of names")
-    if (
-        not isinstance(classes, list)
-        or len(classes) < 2
-        or not all(isinstance(c, str) for c in classes)
-    ):
-        raise broken("class_names is not a list of at least two names")
-    expected = BINARY_OBJECTIVE if len(classes) == 2 else MULTICLASS_OBJECTIVE
-    if document.get("objective") != expected or document.get("num_classes") != len(classes):
-        raise broken(
-            f"objective {document.get('objective')!r} / num_classes "
-            f"{document.get('num_classes')!r} do not fit {len(classes)} classes "
-            f"(expected {expected!r})"
-        )
-    return Contract(list(features), list(classes), expected, dict(document))
+    try:
+        return dataset.parse(document, source)
+    except dataset.ContractError as error:
+        raise DataValidationError(str(error)) from None
 
 
 def load_contract(directory: str | Path, what: str) -> Contract:
     """Read `contract.json` from a directory (the contract channel, or the model directory)."""
-    path = Path(directory) / CONTRACT_FILE_NAME
-    if not path.is_file():
-        raise DataValidationError(
-            f"no {CONTRACT_FILE_NAME} in the {what} ({Path(directory)}); prepare.py writes it "
-            "beside the splits (processing output 'contract')"
-        )
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise DataValidationError(f"{path.name} in the {what}: invalid JSON ({error})") from None
-    return parse_contract(document, f"{path.name} in the {what}")
+        return dataset.read(Path(directory), what)
+    except dataset.ContractError as error:
+        raise DataValidationError(str(error)) from None
 
 
 def check_objective(requested: str | None, contract: Contract) -> None:
@@ -267,7 +215,7 @@ class Hyperparameters:
     def booster_params(self, contract: Contract) -> dict[str, Any]:
         params: dict[str, Any] = {
             "objective": contract.objective,
-            "eval_metric": contract.eval_metrics,
+            "eval_metric": eval_metrics(contract),
             "max_depth": self.max_depth,
             "eta": self.eta,
             "subsample": self.subsample,
@@ -404,7 +352,7 @@ def read_labelled_csv(path: Path, contract: Contract) -> tuple[np.ndarray, np.nd
 def make_dmatrix(
     features: np.ndarray, contract: Contract, labels: np.ndarray | None = None
 ) -> xgb.DMatrix:
-    return xgb.DMatrix(features, label=labels, feature_names=contract.feature_names())
+    return xgb.DMatrix(features, label=labels, feature_names=feature_names(contract))
 
 
 # --------------------------------------------------------------------------- training
@@ -442,7 +390,7 @@ def train_model(
         # tuner reads for this image (aws/sagemaker-xgboost-container algorithm_mode/metrics.py).
         verbose_eval=True,
     )
-    rounds_trained = len(history[VALIDATION_SET][contract.objective_metric])
+    rounds_trained = len(history[VALIDATION_SET][objective_metric(contract)])
     if params.early_stopping_rounds:
         best_iteration = int(booster.best_iteration)
         # Keep only the rounds up to the best one, so every consumer (1.7 predicts with all
@@ -451,7 +399,8 @@ def train_model(
     else:
         best_iteration = rounds_trained - 1
     metrics = {
-        name: float(history[VALIDATION_SET][name][best_iteration]) for name in contract.eval_metrics
+        name: float(history[VALIDATION_SET][name][best_iteration])
+        for name in eval_metrics(contract)
     }
     return TrainingResult(booster, best_iteration, metrics, history, rounds_trained)
 
@@ -479,7 +428,7 @@ def class_counts(labels: np.ndarray, contract: Contract) -> dict[str, int]:
 
 def learning_curve(result: TrainingResult, contract: Contract) -> dict[str, Any]:
     """The tuner's metric per boosting round on both sets, and the round the model keeps."""
-    metric = contract.objective_metric
+    metric = objective_metric(contract)
     return {
         "metric": metric,
         "train": [float(v) for v in result.history[TRAIN_SET][metric]],
@@ -533,21 +482,38 @@ def save_model(
     text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
     write_bytes_atomically(model_dir / METADATA_FILE_NAME, text.encode("utf-8"))
     # The contract travels inside model.tar.gz: serving and evaluate.py read it from there.
-    contract_text = json.dumps(contract.document, indent=2, sort_keys=True) + "\n"
-    write_bytes_atomically(model_dir / CONTRACT_FILE_NAME, contract_text.encode("utf-8"))
+    write_bytes_atomically(
+        model_dir / dataset.FILE_NAME, dataset.text(contract.document).encode("utf-8")
+    )
+
+
+def code_files(script: Path | None = None) -> dict[str, Path]:
+    """What the model's ``code/`` holds: this script, and the ``contracts`` package it imports
+    (modules and their JSON data) as found beside it: the sourcedir's copy in the container."""
+    source = Path(script or __file__).resolve()
+    package = Path(dataset.__file__).resolve().parent
+    files = {source.name: source}
+    for path in sorted(package.iterdir()):
+        if path.is_file() and path.suffix in (".py", ".json"):
+            files[f"{package.name}/{path.name}"] = path
+    return files
 
 
 def copy_code_into_model(model_dir: Path, script: Path | None = None) -> Path:
-    """Copy this script to ``<model_dir>/code/`` so model.tar.gz serves on its own.
+    """Copy this script and the contracts package to ``<model_dir>/code/`` so model.tar.gz
+    serves on its own; return the script's copy.
 
     The sagemaker SDK's repack puts inference code in the same place; the serving stack accepts a
     local directory as SAGEMAKER_SUBMIT_DIRECTORY (sagemaker-containers 2.8.6
-    _files.download_and_extract: `elif os.path.isdir(uri)` copies it to the code dir).
+    _files.download_and_extract: `elif os.path.isdir(uri)` copies it, subdirectories included,
+    to the code dir, and _modules.import_module pip-installs that directory with a generated
+    setup.py of `packages=['']` and a MANIFEST.in of `recursive-include . *`, so `contracts/`
+    is installed beside the script).
     """
-    source = Path(script or __file__).resolve()
-    target = model_dir / MODEL_CODE_DIR / source.name
-    write_bytes_atomically(target, source.read_bytes())
-    return target
+    files = code_files(script)
+    for name, path in files.items():
+        write_bytes_atomically(model_dir / MODEL_CODE_DIR / name, path.read_bytes())
+    return model_dir / MODEL_CODE_DIR / next(iter(files))
 
 
 def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
@@ -581,7 +547,9 @@ def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
     copy_code_into_model(Path(args.model_dir))
     # Restate the kept round last, in xgboost's own form: whether the service keeps the last or
     # the best value it read, it then reports the metrics of the saved model.
-    print(evaluation_line(result.history, result.best_iteration, contract.eval_metrics), flush=True)
+    print(
+        evaluation_line(result.history, result.best_iteration, eval_metrics(contract)), flush=True
+    )
     history_text = json.dumps(result.history, indent=2) + "\n"
     write_bytes_atomically(
         Path(args.output_data_dir) / "evals_result.json", history_text.encode("utf-8")
@@ -885,19 +853,6 @@ def probabilities_json(prediction: np.ndarray) -> str:
 # --------------------------------------------------------------------------- entry point
 
 
-def write_failure_reason(message: str) -> None:
-    """Record the failure for SageMaker: `$SM_FAILURE_FILE`, else /opt/ml/output/message."""
-    configured = os.environ.get(FAILURE_FILE_ENV)
-    path = Path(configured) if configured else Path(DEFAULT_FAILURE_FILE)
-    if not configured and not path.parent.is_dir():
-        return  # not inside a SageMaker container
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(message, encoding="utf-8")
-    except OSError as error:
-        print(f"could not write failure reason to {path}: {error}", file=sys.stderr)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -908,10 +863,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataValidationError as error:
         message = str(error)
         print(f"ERROR: {message}", file=sys.stderr)
-        write_failure_reason(message)
-        return VALIDATION_ERROR_EXIT_CODE
+        failures.write_failure_reason(message, failures.TRAINING_FAILURE_FILE)
+        return failures.VALIDATION_ERROR_EXIT_CODE
     except Exception as error:
-        write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
+        failures.write_failure_reason(
+            f"unexpected error: {type(error).__name__}: {error}", failures.TRAINING_FAILURE_FILE
+        )
         raise
     logger.info("best iteration %d of %d", metadata["best_iteration"], metadata["rounds_trained"])
     return 0

@@ -119,6 +119,7 @@ def contract_document(classes: list[str], features: list[str]) -> dict[str, Any]
     binary = len(classes) == 2
     return {
         "schema_version": 1,
+        "label_column": "y",
         "feature_columns": features,
         "class_names": classes,
         "num_classes": len(classes),
@@ -136,10 +137,14 @@ def test_contract_sets_objective_metrics_and_num_class() -> None:
     assert binary_params["eval_metric"] == ["error", "logloss"]
     assert multi_params["objective"] == "multi:softprob" and multi_params["num_class"] == 3
     assert multi_params["eval_metric"] == ["merror", "mlogloss"]
-    assert (binary.objective_metric, multi.objective_metric) == ("logloss", "mlogloss")
+    assert (train.objective_metric(binary), train.objective_metric(multi)) == (
+        "logloss",
+        "mlogloss",
+    )
     # The tuner's objective metric (prepare.py writes it as tuning_metric) has a built-in regex.
     for contract in (binary, multi):
-        assert f"validation:{contract.objective_metric}" in tuning.XGBOOST_BUILTIN_METRICS
+        assert f"validation:{train.objective_metric(contract)}" in tuning.XGBOOST_BUILTIN_METRICS
+        assert f"validation:{train.objective_metric(contract)}" == contract.tuning_metric
 
 
 @pytest.mark.parametrize(
@@ -180,7 +185,7 @@ def test_objective_hyperparameter_must_match_the_contract(objective: str) -> Non
 
 def test_feature_names_xgboost_refuses_are_left_out_of_the_dmatrix() -> None:
     odd = train.parse_contract(contract_document(["x", "y"], ["a[1]", "b<2"]), "c.json")
-    assert odd.feature_names() is None
+    assert train.feature_names(odd) is None
     matrix = train.make_dmatrix(np.ones((2, 2)), odd, np.array([0, 1]))
     assert matrix.num_col() == 2
 
