@@ -1,10 +1,10 @@
 """Score the trained model, and the serving one, on the held-out test split; judge and report.
 
 SageMaker Processing script, run as `python3 evaluate.py ...` in the XGBoost 1.7-1 container. It
-is shipped with baseline.py, report.py (and its templates) and the `contracts` modules it imports
-beside it (ml/code_bundles.json), so it imports only those, the standard library, numpy, pandas,
-scikit-learn and xgboost. The dataset contract (contracts/dataset.py; prepare.py writes it,
-train.py copies it into the model) names the features and classes.
+is shipped with baseline.py, quality.py, report.py (and its templates) and the `contracts`
+modules it imports beside it (ml/code_bundles.json), so it imports only those, the standard
+library, numpy, pandas, scikit-learn and xgboost. The dataset contract (contracts/dataset.py;
+prepare.py writes it, train.py copies it into the model) names the features and classes.
 
     --model-dir        model.tar.gz (training output) or an extracted dir with xgboost-model.json
     --test-dir         test CSVs (no header, label first)
@@ -16,7 +16,7 @@ train.py copies it into the model) names the features and classes.
                        baseline with the model's predicted-class distribution on the test split
     (all of the outputs or none)
 
-`evaluation.json` follows SageMaker's model-quality statistics shape:
+`evaluation.json` follows SageMaker's model-quality statistics shape (quality.py):
 `binary_classification_metrics` for two classes, else `multiclass_classification_metrics`. It
 also carries the contract (`dataset_contract`), a `smoke_test` (test rows with the model's answer
 for them, used by the deployment's smoke test and `make predict`), what the run report draws
@@ -48,14 +48,6 @@ from typing import Any, NoReturn
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    precision_recall_curve,
-    precision_recall_fscore_support,
-    roc_auc_score,
-    roc_curve,
-)
 
 # First: report.py imports the contracts package too.
 try:
@@ -65,11 +57,13 @@ except ImportError:  # run as a file from a checkout: the package is at the repo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from contracts import dataset, failures, pipeline, registry, s3_layout
     from contracts import evaluation as reports
-# Shipped beside this script (ml/code_bundles.json); in the repository it is ml/baseline.py.
+# Shipped beside this script (ml/code_bundles.json); in the repository they are ml/*.py.
 try:
     from . import baseline as drift_baseline
+    from . import quality
 except ImportError:
     import baseline as drift_baseline  # type: ignore[no-redef]
+    import quality  # type: ignore[no-redef]
 # The run report's renderer (report.py and templates/), shipped beside this script the same way.
 try:
     from . import report as run_report
@@ -85,18 +79,12 @@ DEFAULT_MODEL_DIR = "/opt/ml/processing/model"
 DEFAULT_TEST_DIR = "/opt/ml/processing/test"
 DEFAULT_CHAMPION_DIR = "/opt/ml/processing/champion"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/evaluation"
-MODEL_ARCHIVE_NAME = dataset.MODEL_ARCHIVE
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
-# SageMaker's model-quality statistics carry a standard deviation; a single test split has none.
-NO_DEVIATION = "NaN"
 # The smoke test: at most this many test rows, the model's answer rounded as the endpoint rounds
 # it (train.py probabilities_json: 6 decimals), compared within contracts.evaluation's tolerance.
 SMOKE_TEST_ROWS = 5
 SMOKE_TEST_DECIMALS = 6
-# Points kept of the ROC and precision-recall curves and of the learning curve: evaluation.json
-# stays small on big test sets.
-CURVE_POINTS = 101
 # Features kept in feature_importance, the most important first (the count of all is recorded).
 FEATURE_IMPORTANCE_MAX = 50
 #: The metric the gate compares (contracts.evaluation.decide_gate).
@@ -148,7 +136,7 @@ def safe_extract(archive: Path, destination: Path) -> None:
 
 def locate_model(model_dir: Path, scratch_dir: Path) -> Path:
     """Return a directory holding xgboost-model.json, extracting model.tar.gz when present."""
-    archive = model_dir / MODEL_ARCHIVE_NAME
+    archive = model_dir / dataset.MODEL_ARCHIVE
     if archive.is_file():
         safe_extract(archive, scratch_dir)
         directory = scratch_dir
@@ -156,10 +144,10 @@ def locate_model(model_dir: Path, scratch_dir: Path) -> Path:
         directory = model_dir
     else:
         raise DataValidationError(
-            f"no {MODEL_ARCHIVE_NAME} or {MODEL_FILE_NAME} in model directory {model_dir}"
+            f"no {dataset.MODEL_ARCHIVE} or {MODEL_FILE_NAME} in model directory {model_dir}"
         )
     if not (directory / MODEL_FILE_NAME).is_file():
-        raise DataValidationError(f"{MODEL_ARCHIVE_NAME} does not contain {MODEL_FILE_NAME}")
+        raise DataValidationError(f"{dataset.MODEL_ARCHIVE} does not contain {MODEL_FILE_NAME}")
     return directory
 
 
@@ -287,112 +275,6 @@ def predict_probabilities(
     return predicted.reshape(len(features), contract.num_classes)
 
 
-def _metric(value: float) -> dict[str, Any]:
-    return {"value": float(value), "standard_deviation": NO_DEVIATION}
-
-
-def compute_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return (multiclass_classification_metrics, per_class_metrics) for the report."""
-    labels = list(range(len(class_names)))
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average="weighted", zero_division=0
-    )
-    per_precision, per_recall, per_f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average=None, zero_division=0
-    )
-    matrix = confusion_matrix(y_true, y_pred, labels=labels)
-    overall = {
-        "accuracy": _metric(accuracy_score(y_true, y_pred)),
-        "weighted_f1": _metric(f1),
-        "weighted_precision": _metric(precision),
-        "weighted_recall": _metric(recall),
-        # actual class -> predicted class -> count, as in SageMaker's model-quality statistics.
-        "confusion_matrix": {
-            actual: {predicted: int(matrix[i][j]) for j, predicted in enumerate(class_names)}
-            for i, actual in enumerate(class_names)
-        },
-    }
-    per_class = {
-        name: {
-            "precision": float(per_precision[i]),
-            "recall": float(per_recall[i]),
-            "f1": float(per_f1[i]),
-            "support": int(support[i]),
-        }
-        for i, name in enumerate(class_names)
-    }
-    return overall, per_class
-
-
-def _downsample(values: np.ndarray, points: int = CURVE_POINTS) -> list[float]:
-    if len(values) > points:
-        values = values[np.linspace(0, len(values) - 1, points).round().astype(int)]
-    return [float(v) for v in values]
-
-
-def compute_binary_metrics(
-    y_true: np.ndarray, positive_probability: np.ndarray, class_names: Sequence[str]
-) -> dict[str, Any]:
-    """SageMaker's `binary_classification_metrics` (model-quality statistics), positive = index 1.
-
-    Shape as in https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html
-    (binary classification metrics): `{"value": x, "standard_deviation": "NaN"}` per metric, the
-    confusion matrix as actual -> predicted -> count, the ROC and precision-recall curves as
-    lists.
-    """
-    y_pred = (positive_probability >= 0.5).astype("int64")
-    matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
-    (tn, fp), (fn, tp) = matrix.tolist()
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=[1], average=None, zero_division=0
-    )
-    both_present = len(np.unique(y_true)) == 2
-    # AUC is undefined when the test set holds one class only; SageMaker writes NaN then.
-    auc = float(roc_auc_score(y_true, positive_probability)) if both_present else float("nan")
-    metrics: dict[str, Any] = {
-        "accuracy": _metric(accuracy_score(y_true, y_pred)),
-        "precision": _metric(precision[0]),
-        "recall": _metric(recall[0]),
-        "f1": _metric(f1[0]),
-        "auc": {"value": auc if math.isfinite(auc) else "NaN", "standard_deviation": NO_DEVIATION},
-        "true_positive_rate": _metric(tp / (tp + fn) if tp + fn else 0.0),
-        "true_negative_rate": _metric(tn / (tn + fp) if tn + fp else 0.0),
-        "false_positive_rate": _metric(fp / (fp + tn) if fp + tn else 0.0),
-        "false_negative_rate": _metric(fn / (fn + tp) if fn + tp else 0.0),
-        "confusion_matrix": {
-            actual: {predicted: int(matrix[i][j]) for j, predicted in enumerate(class_names)}
-            for i, actual in enumerate(class_names)
-        },
-    }
-    if both_present:
-        fpr, tpr, _ = roc_curve(y_true, positive_probability)
-        precisions, recalls, _ = precision_recall_curve(y_true, positive_probability)
-        metrics["receiver_operating_characteristic_curve"] = {
-            "false_positive_rates": _downsample(fpr),
-            "true_positive_rates": _downsample(tpr),
-        }
-        metrics["precision_recall_curve"] = {
-            "precisions": _downsample(precisions),
-            "recalls": _downsample(recalls),
-        }
-    return metrics
-
-
-def quality_block(
-    y_true: np.ndarray, probabilities: np.ndarray, contract: dataset.Contract
-) -> dict[str, Any]:
-    """``{<the problem type's block name>: metrics}``: SageMaker's model-quality statistics of
-    these predictions, the shape both the candidate and the champion are recorded in."""
-    class_names = list(contract.class_names)
-    if contract.binary:
-        block = compute_binary_metrics(y_true, probabilities[:, 1], class_names)
-    else:
-        block, _ = compute_metrics(y_true, probabilities.argmax(axis=1), class_names)
-    return {reports.BLOCKS[contract.problem_type]: block}
-
-
 def feature_importance(booster: xgb.Booster, contract: dataset.Contract) -> dict[str, Any]:
     """Gain per feature that some split uses (xgboost's `get_score(importance_type="gain")`: the
     average loss reduction of the splits on it), largest first, at most FEATURE_IMPORTANCE_MAX;
@@ -426,16 +308,16 @@ def split_class_counts(
 
 
 def learning_curve(metadata: dict[str, Any]) -> dict[str, Any] | None:
-    """train.py's learning curve with each round's number, at most CURVE_POINTS rounds kept."""
+    """train.py's learning curve with each round's number, at most quality.CURVE_POINTS kept."""
     curve = metadata.get("learning_curve")
     if not curve or not curve.get("validation"):
         return None
     rounds = np.arange(len(curve["validation"]))
     return {
         "metric": curve["metric"],
-        "rounds": [int(r) for r in _downsample(rounds)],
-        "train": _downsample(np.asarray(curve["train"], dtype="float64")),
-        "validation": _downsample(np.asarray(curve["validation"], dtype="float64")),
+        "rounds": [int(r) for r in quality.downsample(rounds)],
+        "train": quality.downsample(np.asarray(curve["train"], dtype="float64")),
+        "validation": quality.downsample(np.asarray(curve["validation"], dtype="float64")),
         "best_iteration": curve.get("best_iteration"),
     }
 
@@ -482,7 +364,7 @@ def load_champion(champion_dir: Path | None, package_arn: str, scratch: Path) ->
     archive that cannot be read as this project's model is recorded as such (``problem``): the
     candidate is then not comparable, so never auto-approved, but the run still finishes.
     """
-    archive = champion_dir / MODEL_ARCHIVE_NAME if champion_dir is not None else None
+    archive = champion_dir / dataset.MODEL_ARCHIVE if champion_dir is not None else None
     present = archive is not None and archive.is_file()
     if package_arn == pipeline.NO_CHAMPION_PACKAGE:
         if present:
@@ -518,7 +400,7 @@ def champion_block(
     probabilities = predict_probabilities(champion.booster, features, champion.contract)
     return {
         **block,
-        "metrics": quality_block(labels, probabilities, champion.contract),
+        "metrics": quality.quality_block(labels, probabilities, champion.contract),
         "contract_matches": True,
         "differences": [],
     }
@@ -538,10 +420,10 @@ def build_report(
     champion: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     class_names = list(contract.class_names)
-    _, per_class = compute_metrics(y_true, probabilities.argmax(axis=1), class_names)
+    _, per_class = quality.compute_metrics(y_true, probabilities.argmax(axis=1), class_names)
     counts = metadata.get("row_counts") or {}
     report = {
-        **quality_block(y_true, probabilities, contract),
+        **quality.quality_block(y_true, probabilities, contract),
         "per_class_metrics": per_class,
         "model": {
             "artifact_uri": model_uri,

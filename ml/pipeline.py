@@ -45,17 +45,14 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
       evaluation.json, summary.json (all the state machine reads), report.html (the run report,
       titled with RunName) and baseline.json: prepare's baseline with the predicted classes
 
-ServingFeatureOrder is declared because the machine sends it; prepare.py reads the serving
-order from the serving model itself (its contract.json in ChampionModelUri), because a feature
-list reaches a script only as one ContainerArgument, which botocore's sagemaker model caps at 256
-characters (``ContainerArgument`` "max": 256): thirty feature names already exceed it.
+ServingFeatureOrder is declared (the machine sends it), but prepare.py reads the serving order
+from the serving model's own contract.json in ChampionModelUri: a list reaches a script only as
+one ContainerArgument, at most 256 characters (botocore ``ContainerArgument``), which thirty
+feature names exceed.
 
-The definition sets no PipelineExperimentConfig: SageMaker Pipelines then creates no experiment
-and no run group ("If you don't want an experiment and run group created for the pipeline, set
-pipeline_experiment_config to None", https://docs.aws.amazon.com/sagemaker/latest/dg/
-pipelines-experiments.html; the definition is then the default one "without the
-PipelineExperimentConfig", .../pipelines-experiments-none.html). The SageMaker role has no
-SageMaker Experiments permissions, and the project reads its runs from evaluation/.
+No PipelineExperimentConfig: Pipelines then creates no experiment and no run group (the SDK's
+pipeline_experiment_config=None, https://docs.aws.amazon.com/sagemaker/latest/dg/
+pipelines-experiments-none.html); the SageMaker role has no Experiments permissions.
 
 Each processing step downloads its code bundle, ${<name>_code_uri}: the prefix where Terraform
 stages the script and the sibling modules it imports (ml/code_bundles.json), into
@@ -72,19 +69,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
 import json
-import logging
-import os
-import socket
 import sys
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from sagemaker.inputs import TrainingInput
 from sagemaker.parameter import ContinuousParameter, IntegerParameter
 from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
@@ -100,7 +92,6 @@ from sagemaker.workflow.parameters import (
     ParameterString,
 )
 from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep, Step, TuningStep
 from sagemaker.xgboost.estimator import XGBoost
@@ -108,6 +99,7 @@ from sagemaker.xgboost.estimator import XGBoost
 from contracts import dataset, execution_input, s3_layout
 from contracts import pipeline as pipeline_contract
 from devtools.generated import write_or_check
+from ml.pipeline_session import OfflinePipelineSession, offline, quiet_sdk
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITION_PATH = ROOT / "ml" / "pipeline_definition.json"
@@ -142,11 +134,8 @@ SENTINELS: Mapping[str, str] = {
 }
 SENTINEL_MARKER = "sentinel"
 
-# The session needs some region; it only leaks into the `sagemaker_region` hyperparameter,
-# which _strip_run_specific_hyperparameters() removes.
-_GENERATION_REGION = "us-east-1"
-
 PROCESSING_ROOT = "/opt/ml/processing"
+EXECUTION_ID = ExecutionVariables.PIPELINE_EXECUTION_ID
 #: Where a processing job's code goes, as the SDK's ScriptProcessor places it (input "code").
 CODE_DIR = f"{PROCESSING_ROOT}/input/code"
 CODE_INPUT = "code"
@@ -267,100 +256,6 @@ def _bundle_processor(
 def _code_input(uri: str) -> ProcessingInput:
     """The bundle's prefix as the job's last input, where ScriptProcessor puts its script."""
     return ProcessingInput(input_name=CODE_INPUT, source=uri, destination=CODE_DIR)
-
-
-def _offline_boto_session(region: str = _GENERATION_REGION) -> boto3.Session:
-    """A boto3 session with dummy credentials, so no credential provider chain runs."""
-    return boto3.Session(
-        aws_access_key_id="offline",
-        aws_secret_access_key="offline",  # dummy: no request is ever signed
-        region_name=region,
-    )
-
-
-class OfflinePipelineSession(PipelineSession):
-    """PipelineSession whose default bucket is a plain name, never looked up or created.
-
-    The stock ``default_bucket()`` calls S3 (head/create bucket) even when a name is given; the
-    estimator asks for it while staging code, which here is already an S3 tarball.
-    """
-
-    def __init__(self, bucket: str, region: str = _GENERATION_REGION) -> None:
-        boto_session = _offline_boto_session(region)
-        # An explicit config stops the SDK from reading user/system config files, which would
-        # make the output depend on the machine. It is then emptied: the SDK re-validates a
-        # non-empty config against its JSON schema on every lookup (seconds per build).
-        super().__init__(
-            boto_session=boto_session,
-            default_bucket=bucket,
-            sagemaker_config={"SchemaVersion": "1.0"},
-        )
-        self.sagemaker_config: dict[str, Any] = {}
-        self._offline_bucket = bucket
-
-    def default_bucket(self) -> str:
-        return self._offline_bucket
-
-
-# Settings that could make boto3 read a profile (and fail on a missing one) or real credentials.
-_AWS_ENV_OVERRIDES: Mapping[str, str | None] = {
-    "AWS_PROFILE": None,
-    "AWS_DEFAULT_PROFILE": None,
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-
-
-@contextlib.contextmanager
-def offline() -> Iterator[None]:
-    """Run SDK code with no way out: sockets refuse to connect, AWS config is ignored.
-
-    A refused socket turns any hidden SDK call into a loud error. boto3's default session is
-    replaced too, because the Estimator builds a client with ``boto3.client(...)``
-    (TensorBoardApp) instead of the session it was given, which would otherwise look for
-    credentials (profiles, the EC2 metadata service).
-    """
-
-    def refuse(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("network access attempted while generating the pipeline definition")
-
-    saved_env = {name: os.environ.get(name) for name in _AWS_ENV_OVERRIDES}
-    original_connect = socket.socket.connect
-    original_default = boto3.DEFAULT_SESSION
-    _set_env(_AWS_ENV_OVERRIDES)
-    socket.socket.connect = refuse  # type: ignore[method-assign]
-    boto3.DEFAULT_SESSION = _offline_boto_session()
-    try:
-        yield
-    finally:
-        socket.socket.connect = original_connect  # type: ignore[method-assign]
-        boto3.DEFAULT_SESSION = original_default
-        _set_env(saved_env)
-
-
-def _set_env(values: Mapping[str, str | None]) -> None:
-    """Set environment variables; ``None`` removes one."""
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _quiet_sdk() -> Iterator[None]:
-    """Hide the SDK's expected chatter (no-wait notices, popped job names) during generation."""
-    sdk_logger = logging.getLogger("sagemaker")
-    level = sdk_logger.level
-    sdk_logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            # UserWarning: "no wait, no logs" notices; FutureWarning: the SDK's v2 deprecation.
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            yield
-    finally:
-        sdk_logger.setLevel(level)
 
 
 def _s3(bucket: str, *parts: Any) -> Join:
@@ -589,6 +484,91 @@ def _declared_parameters(
     return declared
 
 
+def _prepare_step(shared: _Shared) -> tuple[ProcessingStep, PropertyFile]:
+    """PrepareData and its DatasetContract property file (contract.json, read by the
+    condition). Every container path the script uses is passed, never left to its defaults: a
+    runtime that maps /opt/ml elsewhere (the local emulator) then maps exactly these."""
+    values = shared.values
+    processor = _bundle_processor(
+        "prepare",
+        values["sklearn_image_uri"],
+        values["sagemaker_role_arn"],
+        shared.processing_instance_type,
+        shared.processing_instance_count,
+        shared.session,
+    )
+    contract_file = PropertyFile(
+        name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
+    )
+    input_dir = f"{PROCESSING_ROOT}/input"
+    prefix: list[Any] = [s3_layout.PIPELINES.rstrip("/"), EXECUTION_ID, "prepare"]
+    step = ProcessingStep(
+        name=STEP_PREPARE,
+        step_args=processor.run(
+            inputs=[
+                ProcessingInput(
+                    input_name="input",
+                    source=shared[pipeline_contract.INPUT_DATA_URI],
+                    destination=input_dir,
+                ),
+                _champion_input(shared),
+                _code_input(values["prepare_code_uri"]),
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name=name,
+                    source=f"{PROCESSING_ROOT}/{name}",
+                    destination=_s3(values["bucket"], *prefix, name),
+                )
+                for name in (*SPLITS, CONTRACT_OUTPUT, BASELINE_OUTPUT)
+            ],
+            # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
+            # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".
+            arguments=[
+                "--input-dir",
+                input_dir,
+                "--output-dir",
+                PROCESSING_ROOT,
+                "--label-column",
+                shared[pipeline_contract.LABEL_COLUMN],
+                "--feature-columns",
+                shared[pipeline_contract.FEATURE_COLUMNS],
+                "--class-order",
+                shared[pipeline_contract.CLASS_ORDER],
+                "--champion-dir",
+                CHAMPION_DIR,
+            ],
+        ),
+        property_files=[contract_file],
+    )
+    return step, contract_file
+
+
+def _check_problem_type(shared: _Shared, contract_file: PropertyFile) -> ConditionStep:
+    """CheckProblemType ─► one (tuning, evaluation) pair per problem type."""
+    branches: dict[str, list[Step]] = {}
+    for branch in (BINARY, MULTICLASS):
+        tune_step = _tuning_step(shared, branch)
+        branches[branch.problem_type] = [tune_step, _evaluation_step(shared, branch, tune_step)]
+    return ConditionStep(
+        name=STEP_CHECK_PROBLEM_TYPE,
+        conditions=[
+            # The SDK's annotation omits JsonGet, which its own docs use as a condition operand
+            # (it serialises as Std:JsonGet on the PropertyFile).
+            ConditionEquals(
+                left=JsonGet(  # type: ignore[arg-type]
+                    step_name=STEP_PREPARE,
+                    property_file=contract_file,
+                    json_path="num_classes",
+                ),
+                right=BINARY_NUM_CLASSES,
+            )
+        ],
+        if_steps=branches[BINARY.problem_type],  # type: ignore[arg-type]
+        else_steps=branches[MULTICLASS.problem_type],  # type: ignore[arg-type]
+    )
+
+
 def build_pipeline(
     *,
     max_tuning_jobs: int = DEFAULT_MAX_TUNING_JOBS,
@@ -600,128 +580,39 @@ def build_pipeline(
     ``values`` supplies the environment-specific strings (sentinels by default); the tuning
     limits are the defaults of the ``MaxTuningJobs`` / ``MaxParallelTuningJobs`` parameters.
     """
-    bucket = values["bucket"]
-    role = values["sagemaker_role_arn"]
-    session = OfflinePipelineSession(bucket)
-    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
-
+    session = OfflinePipelineSession(values["bucket"])
     parameters = _declared_parameters(values, max_tuning_jobs, max_parallel_jobs)
-    processing_instance_type = ParameterString(
-        name="ProcessingInstanceType", default_value="ml.m5.large"
-    )
-    processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
-    training_instance_type = ParameterString(
-        name="TrainingInstanceType", default_value="ml.m5.large"
-    )
-    training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
-
-    # --- PrepareData ------------------------------------------------------------------------
-    prepare_processor = _bundle_processor(
-        "prepare",
-        values["sklearn_image_uri"],
-        role,
-        processing_instance_type,
-        processing_instance_count,
-        session,
-    )
-    dataset_contract = PropertyFile(
-        name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
-    )
-    # Every container path the script uses is passed, never left to its defaults: a runtime
-    # that maps /opt/ml elsewhere (the local emulator) then maps exactly these.
-    prepare_input_dir = f"{PROCESSING_ROOT}/input"
-    prepare_step = ProcessingStep(
-        name=STEP_PREPARE,
-        step_args=prepare_processor.run(
-            inputs=[
-                ProcessingInput(
-                    input_name="input",
-                    source=parameters[pipeline_contract.INPUT_DATA_URI],
-                    destination=prepare_input_dir,
-                ),
-                ProcessingInput(
-                    input_name=CHAMPION_INPUT,
-                    source=parameters[pipeline_contract.CHAMPION_MODEL_URI],
-                    destination=CHAMPION_DIR,
-                ),
-                _code_input(values["prepare_code_uri"]),
-            ],
-            outputs=[
-                ProcessingOutput(
-                    output_name=name,
-                    source=f"{PROCESSING_ROOT}/{name}",
-                    destination=_s3(
-                        bucket, s3_layout.PIPELINES.rstrip("/"), execution_id, "prepare", name
-                    ),
-                )
-                for name in (*SPLITS, CONTRACT_OUTPUT, BASELINE_OUTPUT)
-            ],
-            # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
-            # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".
-            arguments=[
-                "--input-dir",
-                prepare_input_dir,
-                "--output-dir",
-                PROCESSING_ROOT,
-                "--label-column",
-                parameters[pipeline_contract.LABEL_COLUMN],
-                "--feature-columns",
-                parameters[pipeline_contract.FEATURE_COLUMNS],
-                "--class-order",
-                parameters[pipeline_contract.CLASS_ORDER],
-                "--champion-dir",
-                CHAMPION_DIR,
-            ],
-        ),
-        property_files=[dataset_contract],
-    )
     shared = _Shared(
         values=values,
         session=session,
-        prepare_outputs=prepare_step.properties.ProcessingOutputConfig.Outputs,
-        processing_instance_type=processing_instance_type,
-        processing_instance_count=processing_instance_count,
-        training_instance_type=training_instance_type,
-        training_instance_count=training_instance_count,
+        prepare_outputs=None,  # PrepareData's, set once the step exists
+        processing_instance_type=ParameterString(
+            name="ProcessingInstanceType", default_value="ml.m5.large"
+        ),
+        processing_instance_count=ParameterInteger(name="ProcessingInstanceCount", default_value=1),
+        training_instance_type=ParameterString(
+            name="TrainingInstanceType", default_value="ml.m5.large"
+        ),
+        training_instance_count=ParameterInteger(name="TrainingInstanceCount", default_value=1),
         parameters=parameters,
     )
-
-    # --- CheckProblemType ─► one (tuning, evaluation) pair per problem type -----------------
-    branches: dict[str, list[Step]] = {}
-    for branch in (BINARY, MULTICLASS):
-        tune_step = _tuning_step(shared, branch)
-        branches[branch.problem_type] = [tune_step, _evaluation_step(shared, branch, tune_step)]
-    check_problem_type = ConditionStep(
-        name=STEP_CHECK_PROBLEM_TYPE,
-        conditions=[
-            # The SDK's annotation omits JsonGet, which its own docs use as a condition operand
-            # (it serialises as Std:JsonGet on the PropertyFile).
-            ConditionEquals(
-                left=JsonGet(  # type: ignore[arg-type]
-                    step_name=STEP_PREPARE,
-                    property_file=dataset_contract,
-                    json_path="num_classes",
-                ),
-                right=BINARY_NUM_CLASSES,
-            )
-        ],
-        if_steps=branches[BINARY.problem_type],  # type: ignore[arg-type]
-        else_steps=branches[MULTICLASS.problem_type],  # type: ignore[arg-type]
+    instances = [
+        shared.processing_instance_type,
+        shared.processing_instance_count,
+        shared.training_instance_type,
+        shared.training_instance_count,
+    ]
+    prepare_step, contract_file = _prepare_step(shared)
+    shared = dataclasses.replace(
+        shared, prepare_outputs=prepare_step.properties.ProcessingOutputConfig.Outputs
     )
-
     # Terraform names the real pipeline; this name only exists inside the SDK. No experiment
     # config: SageMaker Pipelines creates no experiment or run group (module docstring).
     return Pipeline(
         name=f"{BASE_JOB_NAME}-pipeline",
-        parameters=[
-            *parameters.values(),
-            processing_instance_type,
-            processing_instance_count,
-            training_instance_type,
-            training_instance_count,
-        ],
+        parameters=[*parameters.values(), *instances],
         pipeline_experiment_config=None,
-        steps=[prepare_step, check_problem_type],
+        steps=[prepare_step, _check_problem_type(shared, contract_file)],
         sagemaker_session=session,
     )
 
@@ -767,7 +658,7 @@ def definition_json(
     max_parallel_jobs: int = DEFAULT_MAX_PARALLEL_JOBS,
 ) -> str:
     """The committed definition text: sorted, indented JSON with placeholders, newline-ended."""
-    with offline(), _quiet_sdk():
+    with offline(), quiet_sdk():
         pipeline = build_pipeline(
             max_tuning_jobs=max_tuning_jobs, max_parallel_jobs=max_parallel_jobs
         )

@@ -16,7 +16,7 @@ import pytest
 
 from contracts import dataset
 from contracts import evaluation as reports
-from ml import evaluate, train
+from ml import evaluate, quality, train
 from ml.evaluate import DataValidationError
 from tests.helpers import datasets, models
 
@@ -164,7 +164,7 @@ def test_a_long_learning_curve_is_thinned_with_its_round_numbers() -> None:
         {"learning_curve": {"metric": "logloss", "train": values, "validation": values}}
     )
     assert curve is not None
-    assert len(curve["rounds"]) == len(curve["validation"]) == evaluate.CURVE_POINTS
+    assert len(curve["rounds"]) == len(curve["validation"]) == quality.CURVE_POINTS
     assert curve["rounds"][0] == 0 and curve["rounds"][-1] == 399
     assert curve["validation"][-1] == values[399]
     assert evaluate.learning_curve({}) is None
@@ -182,7 +182,7 @@ def test_a_missing_report_renderer_fails_before_any_output(
 def test_compute_metrics_known_values() -> None:
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 0, 1, 2, 2, 2])
-    overall, per_class = evaluate.compute_metrics(y_true, y_pred, CLASSES)
+    overall, per_class = quality.compute_metrics(y_true, y_pred, CLASSES)
     assert overall["accuracy"]["value"] == pytest.approx(5 / 6)
     assert overall["confusion_matrix"]["Iris-versicolor"] == {
         "Iris-setosa": 0,
@@ -418,7 +418,7 @@ def test_binary_report_has_sagemakers_binary_metrics(
 def test_compute_binary_metrics_known_values() -> None:
     y_true = np.array([0, 0, 0, 1, 1])
     probability = np.array([0.1, 0.6, 0.2, 0.8, 0.4])
-    metrics = evaluate.compute_binary_metrics(y_true, probability, ["no", "yes"])
+    metrics = quality.compute_binary_metrics(y_true, probability, ["no", "yes"])
     assert metrics["confusion_matrix"] == {"no": {"no": 2, "yes": 1}, "yes": {"no": 1, "yes": 1}}
     assert metrics["accuracy"]["value"] == pytest.approx(3 / 5)
     assert metrics["precision"]["value"] == pytest.approx(1 / 2)
