@@ -21,11 +21,11 @@ def test_archives_are_byte_identical_across_builds(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
-def test_sourcedir_holds_train_py_and_the_contracts_package_at_its_root(tmp_path: Path) -> None:
+def test_sourcedir_holds_the_scripts_and_the_contracts_package_at_its_root(tmp_path: Path) -> None:
     build.main(["--out", str(tmp_path)])
     with tarfile.open(tmp_path / "sourcedir.tar.gz") as tar:
         names = tar.getnames()
-        assert names == sorted(["train.py", *build.contracts_files()])
+        assert names == sorted(["train.py", "inference.py", *build.contracts_files()])
         assert {"contracts/__init__.py", "contracts/dataset.py", "contracts/failures.py"} <= set(
             names
         )

@@ -4,9 +4,9 @@ modules of the contracts package it imports (a ``contracts/`` directory beside t
 ml/code_bundles.json is the one home of each bundle's files; an entry under ``contracts/`` is
 read from the repository's root. Terraform stages every bundle under its own prefix, the pipeline
 definition downloads that prefix where it runs the script, and a bundle copied alone into an
-empty directory runs: nothing it imports is left behind. The training sourcedir carries train.py
-and the contracts package, and train.py copies both into the model's ``code/``, which serves on
-its own.
+empty directory runs: nothing it imports is left behind. The training sourcedir carries train.py,
+inference.py (its serving functions) and the contracts package, and train.py copies them into the
+model's ``code/``, which serves on its own.
 """
 
 from __future__ import annotations
@@ -182,6 +182,14 @@ def test_a_bundle_without_its_contracts_does_not_run(tmp_path: Path) -> None:
     assert "No module named 'contracts'" in completed.stderr
 
 
+def test_the_sourcedir_holds_everything_train_py_imports() -> None:
+    from devtools.build import SOURCEDIR_FILES
+
+    needed = closure("train.py")
+    assert {"train.py", "inference.py", "contracts/dataset.py", "contracts/failures.py"} <= needed
+    assert needed <= set(SOURCEDIR_FILES)
+
+
 def test_the_sourcedir_copied_alone_runs(tmp_path: Path) -> None:
     completed = run_alone(bundles.copy_sourcedir(tmp_path / "code"), "--help")
     assert completed.returncode == 0, completed.stderr
@@ -196,13 +204,15 @@ model = train.model_fn(sys.argv[2])
 answer = train.predict_fn(train.input_fn(sys.argv[3], "text/csv"), model)
 print(train.output_fn(answer, "application/json")[0])
 print(train.__file__)
+print(train.inference.__file__)
 print(train.dataset.__file__)
 """
 
 
 def test_the_models_code_directory_serves_on_its_own(model_dir: Path, tmp_path: Path) -> None:
-    """train.py copied itself and the contracts package into the model's code/: a copy of the
-    model directory alone loads and answers (SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code)."""
+    """train.py copied itself, inference.py and the contracts package into the model's code/: a
+    copy of the model directory alone loads and answers (SAGEMAKER_SUBMIT_DIRECTORY=
+    /opt/ml/model/code)."""
     copy = tmp_path / "model"
     shutil.copytree(model_dir, copy)
     code = copy / "code"
@@ -225,8 +235,8 @@ def test_the_models_code_directory_serves_on_its_own(model_dir: Path, tmp_path: 
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    answer, script, package = completed.stdout.splitlines()[-3:]
-    assert Path(script) == code / "train.py"
+    answer, script, served, package = completed.stdout.splitlines()[-4:]
+    assert Path(script) == code / "train.py" and Path(served) == code / "inference.py"
     assert Path(package) == code / "contracts" / "dataset.py"
     probabilities = json.loads(answer)
     assert len(probabilities) == 1 and len(probabilities[0]) == 3
