@@ -186,15 +186,14 @@ def test_parameters(definition: dict[str, Any]) -> None:
     }
 
 
-def test_the_pipeline_declares_exactly_what_the_training_machine_sends(
-    definition: dict[str, Any],
-) -> None:
-    """contracts.pipeline.PARAMETERS, in order, then only the instance settings a run keeps at
-    their defaults: SageMaker refuses an undeclared parameter, and a declared one the machine
-    never sends would silently keep its default."""
+def test_the_pipeline_declares_exactly_what_the_training_machine_sends() -> None:
+    """The committed definition declares contracts.pipeline.PARAMETERS, in order, then only the
+    instance settings a run keeps at their defaults: SageMaker refuses an undeclared parameter,
+    and a declared one the machine never sends would silently keep its default."""
     from contracts import execution_input, s3_layout
     from contracts import pipeline as sent
 
+    definition = json.loads(pipeline.DEFINITION_PATH.read_text(encoding="utf-8"))
     names = [p["Name"] for p in definition["Parameters"]]
     assert tuple(names[: len(sent.PARAMETERS)]) == sent.PARAMETERS
     assert names[len(sent.PARAMETERS) :] == [
