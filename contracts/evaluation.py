@@ -4,8 +4,10 @@ One writer (``ml/evaluate.py``, in the evaluation step) and these readers:
 
 - ``evaluation.json``: SageMaker's model-quality statistics shape (``binary_classification_metrics``
   or ``multiclass_classification_metrics``), plus ``dataset_contract``, ``smoke_test`` and, when a
-  model was serving, ``champion``. Read by the smoke test, the ops CLI and the harness through
-  ``metrics_block`` / ``accuracy`` / ``smoke_test`` below.
+  model was serving, ``champion`` (``{model_package_arn, metrics: {<the same block>},
+  contract_matches, differences}``; no ``metrics`` when its API differs). Read by the smoke test,
+  the ops CLI and the harness through ``metrics_block`` / ``accuracy`` / ``f1`` /
+  ``class_names`` / ``feature_columns`` / ``read_smoke_test`` below.
 - ``summary.json``: the few fields the state machine reads (``build_summary``), bounded far below
   Step Functions' 256 KiB payload limit whatever the number of classes or the names in the data.
 - the gate (``decide_gate``): register a candidate only if its accuracy reaches the threshold AND
@@ -73,12 +75,45 @@ def f1(report: Mapping[str, Any]) -> float | None:
     return metric(block, "f1" if kind == "binary" else "weighted_f1")
 
 
-def smoke_test(report: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The report's smoke-test block: the rows the endpoint must answer, and its answers."""
+@dataclass(frozen=True)
+class SmokeTest:
+    """The report's smoke test: test rows as a client sends them (``body``, one row per line)
+    and the evaluation's own answer for each, which the endpoint must give within
+    ``tolerance``."""
+
+    body: str
+    content_type: str
+    rows: list[str]
+    probabilities: list[list[Any]]
+    tolerance: float
+
+
+def read_smoke_test(report: Mapping[str, Any]) -> SmokeTest:
+    """The report's ``smoke_test`` block, checked: a body, as many answers as body rows, and a
+    tolerance (``SMOKE_TEST_TOLERANCE`` when the report names none)."""
     block = report.get("smoke_test")
-    if not isinstance(block, Mapping) or "body" not in block or "probabilities" not in block:
-        raise ReportError("evaluation.json has no smoke_test block with body and probabilities")
-    return block
+    if not isinstance(block, Mapping):
+        raise ReportError("evaluation.json has no smoke_test block (written by ml/evaluate.py)")
+    body, expected = block.get("body"), block.get("probabilities")
+    if not isinstance(body, str) or not body.strip():
+        raise ReportError("evaluation.json's smoke_test.body is empty")
+    if (
+        not isinstance(expected, list)
+        or not expected
+        or not all(isinstance(r, list) for r in expected)
+    ):
+        raise ReportError("evaluation.json's smoke_test.probabilities is not a list of rows")
+    rows = [line.strip() for line in body.splitlines() if line.strip()]
+    if len(rows) != len(expected):
+        raise ReportError(
+            f"evaluation.json's smoke_test has {len(rows)} body rows but {len(expected)} rows "
+            "of probabilities"
+        )
+    tolerance = block.get("tolerance", SMOKE_TEST_TOLERANCE)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance < 0:
+        raise ReportError(f"smoke_test.tolerance {tolerance!r} is not a number >= 0")
+    content_type = str(block.get("content_type") or "text/csv")
+    return SmokeTest(body, content_type, rows, [list(r) for r in expected], float(tolerance))
 
 
 def contract_of(report: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -86,6 +121,32 @@ def contract_of(report: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(contract, Mapping):
         raise ReportError("evaluation.json has no dataset_contract")
     return contract
+
+
+def _names(value: Any) -> list[str] | None:
+    """``value`` as a list of names, or None when it is not one."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return list(value)
+    return None
+
+
+def class_names(report: Mapping[str, Any]) -> list[str]:
+    """The classes the model answers for, in label-index order (the dataset contract's; a
+    report written before the contract travelled in it carries them at the top)."""
+    contract = report.get("dataset_contract")
+    names = contract.get("class_names") if isinstance(contract, Mapping) else None
+    found = _names(report.get("class_names") if names is None else names)
+    if found is None or len(found) < 2:
+        raise ReportError("evaluation.json names no classes (dataset_contract.class_names)")
+    return found
+
+
+def feature_columns(report: Mapping[str, Any]) -> list[str]:
+    """The features the model reads, in the order a client sends them."""
+    features = _names(contract_of(report).get("feature_columns"))
+    if not features:
+        raise ReportError("evaluation.json's dataset_contract has no feature_columns")
+    return features
 
 
 # --------------------------------------------------------------------------- the gate
@@ -188,9 +249,8 @@ def build_summary(
         metadata["champion_package"] = registry.metadata_value(champion.get("model_package_arn"))
         if champion_accuracy is not None:
             metadata["champion_accuracy"] = champion_accuracy
-    model = report.get("model")
-    if not isinstance(model, Mapping):
-        model = {}
+    found = report.get("model")
+    model: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     summary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "problem_type": problem_type,
@@ -225,15 +285,14 @@ def build_summary(
 
 
 def _champion_metric(champion: Mapping[str, Any] | None, name: str) -> float | None:
+    """``champion.metrics.<block>.<name>.value``: the serving model's metric in the candidate's
+    block shape; None when it was not scored (its API differs)."""
     if champion is None:
         return None
     metrics = champion.get("metrics")
-    if not isinstance(metrics, Mapping):
+    if not isinstance(metrics, Mapping) or not metrics:
         return None
-    try:
-        _, block = metrics_block(metrics)
-    except ReportError:
-        return None
+    _, block = metrics_block(metrics)
     return metric(block, name)
 
 

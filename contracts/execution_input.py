@@ -12,11 +12,13 @@ import difflib
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+# One rule for a model package metadata value (botocore's CustomerMetadataValue pattern).
+from contracts.registry import METADATA_PUNCTUATION, metadata_safe
 
 SCHEMA_PATH = Path(__file__).resolve().with_name("execution_input.json")
 #: Prefix of every cause, so a reader of ``make status`` sees at once what kind of failure it is.
@@ -99,19 +101,11 @@ def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> 
 #: "Version IDs are Unicode, UTF-8 encoded, URL-ready, opaque strings that are no more than 1,024
 #: bytes long" (S3 user guide, "How S3 Versioning works").
 S3_VERSION_ID_MAX = 1024
-#: botocore's sagemaker model: CustomerMetadataValue matches [\p{L}\p{Z}\p{N}_.:\/=+\-@]*.
-METADATA_PUNCTUATION = ("_", ".", ":", "/", "=", "+", "-", "@")
 #: The lists travel as JSON text in a pipeline parameter (String1024) and then reach prepare.py as
 #: ONE processing container argument: botocore's sagemaker model caps a ContainerArgument at 256
 #: characters, so 256 is the binding limit (a longer list would pass this check and fail
 #: PrepareData's CreateProcessingJob after the run started).
 COLUMN_LIST_TEXT_MAX = 256
-
-
-def metadata_safe(text: str) -> bool:
-    """Whether a model package metadata value may hold ``text`` (letters, separators, numbers
-    and the punctuation above, as the \\p{L} \\p{Z} \\p{N} classes of botocore's pattern)."""
-    return all(unicodedata.category(c)[0] in "LZN" or c in METADATA_PUNCTUATION for c in text)
 
 
 def compact_json(value: Any) -> str:

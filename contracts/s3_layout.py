@@ -59,6 +59,11 @@ DEPLOYMENTS = _BY_NAME["deployments"].path
 DATA_CAPTURE = _BY_NAME["data_capture"].path
 MONITORING = _BY_NAME["monitoring"].path
 
+#: What the pipeline's ChampionModelUri names when no model serves: a prefix holding only a
+#: marker object Terraform keeps, because a processing job's S3Prefix input must name at least
+#: one object ("No S3 objects found under S3 URL", the job fails otherwise).
+NO_CHAMPION_PREFIX = f"{MODELS}none/"
+
 #: Where a training run's input may come from (the execution input's data_uri).
 INPUT_PREFIXES: tuple[str, ...] = (DATA_RAW, DATA_SEED)
 

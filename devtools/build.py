@@ -1,7 +1,9 @@
 """Build the deployable artifacts reproducibly: ``python -m devtools.build [--out build]``.
 
 - ``build/sourcedir.tar.gz``: ``ml/train.py``, the training and serving script SageMaker's XGBoost
-  container runs in script mode (``SAGEMAKER_PROGRAM=train.py``).
+  container runs in script mode (``SAGEMAKER_PROGRAM=train.py``), beside ``ml/inference.py``
+  (its serving functions) and the ``contracts`` package they import (train.py copies all of it
+  into the model's ``code/``).
 - ``build/<name>.zip``: one per directory of ``lambdas/`` with a ``handler.py``: its modules at
   the zip root, beside the ``contracts`` package (``contracts/*.py`` and its JSON data), the one
   home of the facts the functions share with the rest of the product.
@@ -21,7 +23,6 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCEDIR_FILES = {"train.py": ROOT / "ml" / "train.py"}
 LAMBDAS_DIR = ROOT / "lambdas"
 CONTRACTS_DIR = ROOT / "contracts"
 
@@ -33,6 +34,13 @@ def contracts_files() -> dict[str, Path]:
         for path in sorted(CONTRACTS_DIR.iterdir())
         if path.suffix in {".py", ".json"}
     }
+
+
+SOURCEDIR_FILES = {
+    "train.py": ROOT / "ml" / "train.py",
+    "inference.py": ROOT / "ml" / "inference.py",
+    **contracts_files(),
+}
 
 
 def lambda_names() -> list[str]:

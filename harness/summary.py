@@ -36,12 +36,12 @@ def read_evaluation(stack: LocalStack, result: RunResult) -> None:
 def predict(stack: LocalStack, endpoint: str, evaluation: dict[str, Any]) -> dict[str, Any]:
     """Send the report's first smoke-test row to the endpoint; name each probability."""
     contract = reports.contract_of(evaluation)
-    row = str(reports.smoke_test(evaluation)["body"]).splitlines()[0]
+    row = reports.read_smoke_test(evaluation).rows[0]
     answer = stack.client("sagemaker-runtime").invoke_endpoint(
         EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=row
     )
     [probabilities] = json.loads(answer["Body"].read())
-    names = [str(name) for name in contract["class_names"]]
+    names = reports.class_names(evaluation)
     best = max(range(len(probabilities)), key=lambda i: probabilities[i])
     return {
         "row": row,

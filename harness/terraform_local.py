@@ -40,8 +40,9 @@ LOCAL_VARS_FILE = LOCAL_TF_DIR / "local.tfvars.json"
 INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
 MIRROR_SCRIPT = ROOT / "scripts" / "find-provider-mirror.sh"
 BUILD_DIR = ROOT / "build"
-#: Folders the module reads through ``${path.module}/../<name>``.
-SIBLINGS = ("ml", "statemachines", "data")
+#: Folders the module reads through ``${path.module}/../<name>``: the scripts' code bundles
+#: (ml/, and the contracts/ modules a bundle lists), the ASL and the seed data.
+SIBLINGS = ("ml", "contracts", "statemachines", "data")
 REGION = "us-east-1"
 TIMEOUT = 600.0
 

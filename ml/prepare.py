@@ -1,14 +1,16 @@
 """Validate raw tabular CSVs, derive the dataset contract and write a stratified, seeded split.
 
-SageMaker Processing script (SKLearn 1.2-1 container), also run locally. It is shipped with only
-baseline.py beside it (ml/code_bundles.json), so it imports only the standard library, numpy and
-pandas, and stays Python 3.8 compatible (the container's interpreter). Input: every `*.csv` in
-`--input-dir`, each with a header row. The user names the label column (`--label-column`, the
-only required setting); the feature columns default to every other column and the class order to
-the sorted distinct labels. Output, in SageMaker's CSV convention (no header, label first as the
-class index 0..num_classes-1, then the features in contract order), plus the dataset contract
-every later step reads (contracts/README.md) and the drift baseline of the training split
-(baseline.py):
+SageMaker Processing script (SKLearn 1.2-1 container), also run locally. It is shipped with
+baseline.py and the `contracts` modules it imports beside it (ml/code_bundles.json), so it imports
+only those, the standard library, numpy and pandas. Input: every `*.csv` in `--input-dir`, each
+with a header row. The user names the label column (`--label-column`, the only required
+setting); the feature columns default to every other column and the class order to the sorted
+distinct labels. When a model serves (`--champion-dir` holds its model.tar.gz) and the features
+are exactly its features in another order, they take its order, so the endpoint's API stays the
+same (contracts/dataset.py `serving_order`). Output, in SageMaker's CSV convention (no header,
+label first as the class index 0..num_classes-1, then the features in contract order), plus the
+dataset contract every later step reads (contracts/dataset.py) and the drift baseline of the
+training split (baseline.py):
 
     <output-dir>/train/train.csv  <output-dir>/validation/validation.csv  <output-dir>/test/test.csv
     <output-dir>/contract/contract.json  <output-dir>/baseline/baseline.json
@@ -20,10 +22,11 @@ the instance is refused before reading (`check_memory`). Rows keep their file or
 split. A fast check that fails is followed by a row-by-row scan that names the first bad row.
 
 A validation problem exits with code 2, prints `ERROR: <message>` and writes the message to
-the processing container's message file (`/opt/ml/output/message`, which SageMaker returns as the
-job's `ExitMessage`); outputs are written atomically, so a failed run leaves none. A data
-problem's message starts with `DataValidationError: ` (`DATA_ERROR_MARKER`), the one fact the
-state machine matches to name the failure; any other failure writes `unexpected error: ...`.
+the processing container's message file (contracts/failures.py: `/opt/ml/output/message`, which
+SageMaker returns as the job's `ExitMessage`); outputs are written atomically, so a failed run
+leaves none. A data problem's message starts with the data-error marker
+(`contracts.failures.DATA_ERROR_MARKER`), the one fact the state machine matches to name the
+failure; any other failure writes `unexpected error: ...`.
 Common mistakes are named: gzip/zip content, a non-UTF-8 encoding (with the line and column of
 the first bad byte), a `;` or tab delimiter, a header-only file.
 """
@@ -53,17 +56,16 @@ try:
     from . import baseline
 except ImportError:
     import baseline  # type: ignore[no-redef]
+try:
+    from contracts import dataset, failures
+except ImportError:  # run as a file from a checkout: the package is at the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from contracts import dataset, failures
 
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing"
-# A processing container's message file: SageMaker returns its first 1 KB as the job's
-# ExitMessage (https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html).
-FAILURE_FILE_ENV = "SM_FAILURE_FILE"
-DEFAULT_FAILURE_FILE = "/opt/ml/output/message"
-VALIDATION_ERROR_EXIT_CODE = 2
-#: Every data error's message starts with this; the state machine (statemachines/
-#: training_pipeline.py, DATA_ERROR_MARKER) routes on it to the `DataValidationError` failure.
-DATA_ERROR_MARKER = "DataValidationError: "
+#: Where the serving model's model.tar.gz is, when one serves (the pipeline's ChampionModelUri).
+DEFAULT_CHAMPION_DIR = "/opt/ml/processing/champion"
 EXPECTED_FORMAT = (
     "an uncompressed UTF-8 CSV file with comma-separated columns and a header row naming them"
 )
@@ -80,9 +82,6 @@ WRONG_DELIMITERS = {";": "';'", "\t": "a tab"}
 
 SPLIT_NAMES = ("train", "validation", "test")
 CONTRACT_DIR = "contract"
-CONTRACT_FILE_NAME = "contract.json"
-CONTRACT_SCHEMA_VERSION = 1
-FEATURE_TYPE = "float64"
 
 # CSV text per pandas chunk: big enough to amortise the parser, small enough that a chunk (its
 # frame, the float copy and the CSV text written from it) stays a few MB (the parser's own
@@ -938,7 +937,7 @@ def split_paths(output_dir: Path) -> dict[str, Path]:
 
 
 def contract_path(output_dir: Path) -> Path:
-    return output_dir / CONTRACT_DIR / CONTRACT_FILE_NAME
+    return output_dir / CONTRACT_DIR / dataset.FILE_NAME
 
 
 def write_split_chunks(
@@ -984,26 +983,39 @@ def build_contract(
     split_rows: dict[str, int],
     files: Sequence[Path],
 ) -> dict[str, Any]:
-    binary = len(class_names) == 2
-    return {
-        "schema_version": CONTRACT_SCHEMA_VERSION,
-        "label_column": spec.label_column,
-        "feature_columns": list(features),
-        "feature_types": {name: FEATURE_TYPE for name in features},
-        "class_names": list(class_names),
-        "num_classes": len(class_names),
-        "problem_type": "binary" if binary else "multiclass",
-        "objective": "binary:logistic" if binary else "multi:softprob",
-        "tuning_metric": "validation:logloss" if binary else "validation:mlogloss",
-        "rows": {"total": sum(split_rows.values()), **split_rows},
-        "class_counts": dict(class_counts),
-        "source_files": [path.name for path in files],
-        "source_bytes": sum(path.stat().st_size for path in files),
-    }
+    return dataset.build(
+        label_column=spec.label_column,
+        feature_columns=features,
+        class_names=class_names,
+        rows=split_rows,
+        class_counts=class_counts,
+        source_files=[path.name for path in files],
+        source_bytes=sum(path.stat().st_size for path in files),
+    )
 
 
-def contract_text(contract: dict[str, Any]) -> str:
-    return json.dumps(contract, indent=2, sort_keys=True) + "\n"
+def champion_features(champion_dir: Path | None) -> list[str] | None:
+    """The serving model's features in their order, from the contract in its model.tar.gz;
+    None when no model serves (the directory holds only the "none" marker, or is not given)."""
+    if champion_dir is None:
+        return None
+    archive = champion_dir / dataset.MODEL_ARCHIVE
+    if not archive.is_file():
+        return None
+    return dataset.read_model_archive(archive).feature_columns
+
+
+def feature_order(features: list[str], serving: Sequence[str] | None) -> list[str]:
+    """``features`` in the serving model's order when they are its features in another order:
+    the candidate is trained, and would be served, with the API clients already use."""
+    order = dataset.serving_order(features, serving) if serving is not None else None
+    if order is None:
+        return features
+    logger.info(
+        "the serving model expects the same features in another order: using its order (%s)",
+        ", ".join(order),
+    )
+    return order
 
 
 def run(
@@ -1013,15 +1025,18 @@ def run(
     ratios: SplitRatios | None = None,
     seed: int = 42,
     environ: dict[str, str] | None = None,
+    serving_features: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """Validate, derive the contract, split and write everything atomically; return the contract."""
+    """Validate, derive the contract, split and write everything atomically; return the contract.
+
+    ``serving_features``: the serving model's features in order (``feature_order``)."""
     ratios = ratios or SplitRatios()
     ratios.check()
     files = list_csv_files(input_dir)
     for path in files:
         check_utf8(path)
     headers = [read_header(path) for path in files]
-    features = resolve_features(headers, spec)
+    features = feature_order(resolve_features(headers, spec), serving_features)
     samples = [sample_file(header, features) for header in headers]
     for header, sample in zip(headers, samples):
         check_non_numeric(header, sample, spec.label_column)
@@ -1059,7 +1074,7 @@ def run(
     try:
         handles = [outputs.open(paths[name]) for name in SPLIT_NAMES]
         write_split_chunks(headers, features, labels, assignment, handles, chunk_rows)
-        outputs.open(contract_path(output_dir)).write(contract_text(contract))
+        outputs.open(contract_path(output_dir)).write(dataset.text(contract))
         train_baseline = baseline.feature_baseline(outputs.written(paths["train"]), features, seed)
         outputs.open(baseline.baseline_path(output_dir)).write(
             baseline.baseline_text(train_baseline)
@@ -1075,24 +1090,6 @@ def run(
 
 
 # --------------------------------------------------------------------------- entry point
-
-
-def data_error_message(error: DataValidationError) -> str:
-    """The script's message for a data error: the marker, then file, line, column and fix."""
-    return f"{DATA_ERROR_MARKER}{error}"
-
-
-def write_failure_reason(message: str) -> None:
-    """Record the failure for SageMaker: `$SM_FAILURE_FILE`, else /opt/ml/output/message."""
-    configured = os.environ.get(FAILURE_FILE_ENV)
-    path = Path(configured) if configured else Path(DEFAULT_FAILURE_FILE)
-    if not configured and not path.parent.is_dir():
-        return  # not inside a SageMaker container
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(message, encoding="utf-8")
-    except OSError as error:
-        print(f"could not write failure reason to {path}: {error}", file=sys.stderr)
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -1126,6 +1123,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--class-order", default="", help='JSON list of class names; "" or [] = sorted labels'
     )
+    parser.add_argument(
+        "--champion-dir",
+        type=Path,
+        default=Path(DEFAULT_CHAMPION_DIR),
+        help="the serving model's model.tar.gz (its feature order is kept), or no such file",
+    )
     parser.add_argument("--train-ratio", type=float, default=0.6)
     parser.add_argument("--validation-ratio", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=42)
@@ -1143,14 +1146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             spec_from_args(args),
             SplitRatios(args.train_ratio, args.validation_ratio),
             args.seed,
+            serving_features=champion_features(args.champion_dir),
         )
     except DataValidationError as error:
-        message = data_error_message(error)
+        message = failures.data_error_message(error)
         print(f"ERROR: {message}", file=sys.stderr)
-        write_failure_reason(message)
-        return VALIDATION_ERROR_EXIT_CODE
+        failures.write_failure_reason(message)
+        return failures.VALIDATION_ERROR_EXIT_CODE
     except Exception as error:
-        write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
+        failures.write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
         raise
     logger.info("split sizes: %s", contract["rows"])
     return 0

@@ -57,24 +57,15 @@ def contract_of(report: Mapping[str, Any], package_arn: str, uri: str) -> Servin
     """The contract in an evaluation report, checked: a clear message beats a wrong label."""
     try:
         contract = evaluation.contract_of(report)
+        names, features = evaluation.class_names(report), evaluation.feature_columns(report)
     except evaluation.ReportError:
-        contract = {}
-    names, features = contract.get("class_names"), contract.get("feature_columns")
-    if not (
-        isinstance(names, list)
-        and len(names) >= 2
-        and all(isinstance(n, str) for n in names)
-        and isinstance(features, list)
-        and features
-        and all(isinstance(f, str) for f in features)
-    ):
         raise OperationError(
             f"the evaluation report {uri} of model package {package_arn} has no "
             "dataset_contract with class_names and feature_columns: retrain with the current "
             "pipeline"
-        )
+        ) from None
     try:
-        body = str(evaluation.smoke_test(report).get("body") or "")
+        body = evaluation.read_smoke_test(report).body
     except evaluation.ReportError:
         body = ""
     return ServingContract(

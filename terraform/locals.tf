@@ -47,17 +47,23 @@ locals {
   # Each processing script with the sibling modules it imports (ml/code_bundles.json), staged
   # under a prefix named after the bundle and a hash of its files. A job downloads the whole
   # prefix into /opt/ml/processing/input/code, where the pipeline definition runs <name>.py, so
-  # the hash goes in the prefix, not in the file names.
+  # the hash goes in the prefix, not in the file names. An entry under contracts/ is the shared
+  # contracts package, read from the repository's root (ml/pipeline.py ROOT_PACKAGES); the other
+  # entries are files of ml/.
   code_bundles = jsondecode(file("${local.ml_dir}/code_bundles.json"))
+  code_sources = {
+    for file in distinct(flatten(values(local.code_bundles))) :
+    file => startswith(file, "contracts/") ? "${path.module}/../${file}" : "${local.ml_dir}/${file}"
+  }
   code_bundle_prefixes = {
     for name, files in local.code_bundles :
-    name => "code/${name}-${md5(join(",", [for file in files : filemd5("${local.ml_dir}/${file}")]))}"
+    name => "code/${name}-${md5(join(",", [for file in files : filemd5(local.code_sources[file])]))}"
   }
   code_objects = merge([
     for name, files in local.code_bundles : {
       for file in files : "${name}/${file}" => {
         key    = "${local.code_bundle_prefixes[name]}/${file}"
-        source = "${local.ml_dir}/${file}"
+        source = local.code_sources[file]
       }
     }
   ]...)

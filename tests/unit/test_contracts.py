@@ -33,6 +33,7 @@ def test_contracts_are_stdlib_only_and_parse_as_python_3_9() -> None:
         "pathlib",
         "re",
         "sys",
+        "tarfile",
         "typing",
         "unicodedata",
     }

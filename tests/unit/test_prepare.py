@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from contracts import dataset, failures
 from ml import prepare
 from ml.prepare import DatasetSpec, DataValidationError
 
@@ -682,11 +685,11 @@ def test_cli_refuses_bad_options(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
 ) -> None:
     failure_file = tmp_path / "message"
-    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
     raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
     code = prepare.main(["--input-dir", str(raw), "--output-dir", str(tmp_path / "o"), *argv])
     assert code == 2
-    assert failure_file.read_text().startswith(prepare.DATA_ERROR_MARKER)
+    assert failure_file.read_text().startswith(failures.DATA_ERROR_MARKER)
     assert message in failure_file.read_text()
 
 
@@ -694,18 +697,18 @@ def test_main_writes_the_marker_only_for_data_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failure_file = tmp_path / "sm-output" / "message"
-    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
     input_dir = tmp_path / "in"
     input_dir.mkdir()
     (input_dir / "iris.csv").write_bytes(b"\x1f\x8b\x08\x00")
     argv = ["--input-dir", str(input_dir), "--output-dir", str(tmp_path / "o")]
     argv += ["--label-column", "Species"]
     assert prepare.main(argv) == 2
-    assert failure_file.read_text() == prepare.DATA_ERROR_MARKER + error_of(
+    assert failure_file.read_text() == failures.DATA_ERROR_MARKER + error_of(
         tmp_path / "again", b"\x1f\x8b\x08\x00"
     )
 
-    def crash(*_: object) -> None:
+    def crash(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(prepare, "run", crash)
@@ -719,7 +722,7 @@ def test_main_failure_exit_code_message_and_no_outputs(
 ) -> None:
     input_dir = write_input(tmp_path / "in", with_line(10, "4.4,2.9,x,0.2,Iris-setosa"))
     failure_file = tmp_path / "sm-output" / "message"
-    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
     out = tmp_path / "out"
     argv = ["--input-dir", str(input_dir), "--output-dir", str(out), "--label-column", "Species"]
     assert prepare.main(argv) == 2
@@ -732,9 +735,8 @@ def test_main_failure_exit_code_message_and_no_outputs(
 def test_failure_file_skipped_outside_sagemaker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(prepare.FAILURE_FILE_ENV, raising=False)
-    monkeypatch.setattr(prepare, "DEFAULT_FAILURE_FILE", str(tmp_path / "absent" / "message"))
-    prepare.write_failure_reason("boom")
+    monkeypatch.delenv(failures.FAILURE_FILE_ENV, raising=False)
+    assert failures.write_failure_reason("boom", str(tmp_path / "absent" / "message")) is None
     assert not (tmp_path / "absent").exists()
 
 
@@ -801,7 +803,7 @@ def test_too_large_input_fails_clearly_in_a_subprocess(tmp_path: Path) -> None:
     raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
     failure_file = tmp_path / "message"
     env = {**os.environ, prepare.MEMORY_LIMIT_ENV: str(64 * 2**20)}
-    env[prepare.FAILURE_FILE_ENV] = str(failure_file)
+    env[failures.FAILURE_FILE_ENV] = str(failure_file)
     completed = subprocess.run(
         [
             sys.executable,
@@ -886,3 +888,108 @@ def test_mmap_threshold_is_fixed_on_glibc() -> None:
 
     assert platform.libc_ver()[0] == "glibc"  # the containers and this machine
     assert prepare.fix_mmap_threshold() is True
+
+
+# --------------------------------------------------------------------------- the serving order
+
+DATA_ORDER = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
+SERVING_ORDER = ["PetalWidth", "SepalLength", "PetalLength", "SepalWidth"]
+
+
+def split_rows(out: Path, name: str) -> list[list[str]]:
+    return [line.split(",") for line in (out / name / f"{name}.csv").read_text().splitlines()]
+
+
+def test_the_same_features_in_another_order_take_the_serving_order(tmp_path: Path) -> None:
+    """The candidate is trained, and would be served, with the API clients already use: the
+    contract, every split and the drift baseline follow the serving model's order."""
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    plain = prepare.run(raw, tmp_path / "plain", IRIS)
+    served = prepare.run(raw, tmp_path / "served", IRIS, serving_features=SERVING_ORDER)
+    assert plain["feature_columns"] == DATA_ORDER
+    assert served["feature_columns"] == SERVING_ORDER
+    assert served["feature_types"] == dict.fromkeys(SERVING_ORDER, "float64")
+    assert {k: v for k, v in served.items() if k not in ("feature_columns", "feature_types")} == {
+        k: v for k, v in plain.items() if k not in ("feature_columns", "feature_types")
+    }
+    moved = [DATA_ORDER.index(name) + 1 for name in SERVING_ORDER]
+    for name in prepare.SPLIT_NAMES:
+        # The same rows in the same splits (the split depends on labels and seed only), each
+        # row's values moved with their columns, the label still first.
+        expected = [
+            [row[0], *(row[i] for i in moved)] for row in split_rows(tmp_path / "plain", name)
+        ]
+        assert split_rows(tmp_path / "served", name) == expected
+    baseline = json.loads((tmp_path / "served" / "baseline" / "baseline.json").read_text())
+    assert baseline["feature_columns"] == SERVING_ORDER
+
+
+@pytest.mark.parametrize(
+    "serving",
+    [DATA_ORDER, DATA_ORDER[:3], [*DATA_ORDER[:3], "Colour"]],
+    ids=["same-order", "fewer-features", "another-feature"],
+)
+def test_otherwise_the_data_keeps_its_order(tmp_path: Path, serving: list[str]) -> None:
+    """Another feature set is another API anyway: the evaluation records the difference."""
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    contract = prepare.run(raw, tmp_path / "out", IRIS, serving_features=serving)
+    assert contract["feature_columns"] == DATA_ORDER
+
+
+def champion_archive(directory: Path, features: list[str]) -> Path:
+    """A serving model's model.tar.gz as train.py leaves it: the contract at its root."""
+    directory.mkdir(parents=True, exist_ok=True)
+    document = dataset.build(
+        label_column="Species",
+        feature_columns=features,
+        class_names=["Iris-setosa", "Iris-versicolor", "Iris-virginica"],
+        rows={"train": 90, "validation": 30, "test": 30},
+        class_counts={},
+        source_files=["iris.csv"],
+        source_bytes=1,
+    )
+    text = dataset.text(document).encode()
+    with tarfile.open(directory / dataset.MODEL_ARCHIVE, "w:gz") as tar:
+        info = tarfile.TarInfo(dataset.FILE_NAME)
+        info.size = len(text)
+        tar.addfile(info, io.BytesIO(text))
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("champion", "expected"),
+    [("serving", SERVING_ORDER), ("marker", DATA_ORDER), ("absent", DATA_ORDER)],
+)
+def test_main_reads_the_serving_order_from_the_champions_model(
+    tmp_path: Path, champion: str, expected: list[str]
+) -> None:
+    """--champion-dir holds the serving model's model.tar.gz, or only the "none" marker the
+    pipeline's ChampionModelUri names when nothing serves."""
+    champion_dir = tmp_path / "champion"
+    if champion == "serving":
+        champion_archive(champion_dir, SERVING_ORDER)
+    elif champion == "marker":
+        champion_dir.mkdir()
+        (champion_dir / "README").write_text("No model serves the endpoint.\n")
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    out = tmp_path / "out"
+    argv = ["--input-dir", str(raw), "--output-dir", str(out), "--label-column", "Species"]
+    assert prepare.main([*argv, "--champion-dir", str(champion_dir)]) == 0
+    assert json.loads(prepare.contract_path(out).read_text())["feature_columns"] == expected
+
+
+def test_an_unreadable_champion_is_no_data_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken serving model is not the upload's fault: no data-error marker."""
+    failure_file = tmp_path / "message"
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
+    champion_dir = tmp_path / "champion"
+    champion_dir.mkdir()
+    (champion_dir / dataset.MODEL_ARCHIVE).write_bytes(b"not a tarball")
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    argv = ["--input-dir", str(raw), "--output-dir", str(tmp_path / "o"), "--label-column"]
+    with pytest.raises(dataset.ContractError, match="unreadable model archive"):
+        prepare.main([*argv, "Species", "--champion-dir", str(champion_dir)])
+    assert failure_file.read_text().startswith("unexpected error: ContractError: ")
+    assert not failures.is_data_error(failure_file.read_text())

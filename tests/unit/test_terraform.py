@@ -123,6 +123,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     shutil.copytree(TERRAFORM_DIR, base / "terraform", ignore=ignore)
     shutil.copytree(ROOT / "ml", base / "ml", ignore=ignore)
+    shutil.copytree(ROOT / "contracts", base / "contracts", ignore=ignore)
     shutil.copytree(ROOT / "statemachines", base / "statemachines", ignore=ignore)
     shutil.copytree(ROOT / "data", base / "data", ignore=ignore)
     return base
