@@ -27,7 +27,6 @@ ACCURACY_THRESHOLD = "AccuracyThreshold"
 CHAMPION_MARGIN = "ChampionMargin"
 CHAMPION_MODEL_URI = "ChampionModelUri"
 CHAMPION_PACKAGE_ARN = "ChampionPackageArn"
-SERVING_FEATURE_ORDER = "ServingFeatureOrder"
 RUN_NAME = "RunName"
 
 #: The parameters the training machine sends on every run, in this order.
@@ -42,7 +41,6 @@ PARAMETERS: tuple[str, ...] = (
     CHAMPION_MARGIN,
     CHAMPION_MODEL_URI,
     CHAMPION_PACKAGE_ARN,
-    SERVING_FEATURE_ORDER,
     RUN_NAME,
 )
 

@@ -45,10 +45,9 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
       evaluation.json, summary.json (all the state machine reads), report.html (the run report,
       titled with RunName) and baseline.json: prepare's baseline with the predicted classes
 
-ServingFeatureOrder is declared (the machine sends it), but prepare.py reads the serving order
-from the serving model's own contract.json in ChampionModelUri: a list reaches a script only as
-one ContainerArgument, at most 256 characters (botocore ``ContainerArgument``), which thirty
-feature names exceed.
+prepare.py reads the serving order from the serving model's own contract.json in
+ChampionModelUri, not from a parameter: a list reaches a script only as one ContainerArgument, at
+most 256 characters (botocore ``ContainerArgument``), which thirty feature names exceed.
 
 No PipelineExperimentConfig: Pipelines then creates no experiment and no run group (the SDK's
 pipeline_experiment_config=None, https://docs.aws.amazon.com/sagemaker/latest/dg/
@@ -473,9 +472,6 @@ def _declared_parameters(
         ),
         contract.CHAMPION_PACKAGE_ARN: ParameterString(
             name=contract.CHAMPION_PACKAGE_ARN, default_value=contract.NO_CHAMPION_PACKAGE
-        ),
-        contract.SERVING_FEATURE_ORDER: ParameterString(
-            name=contract.SERVING_FEATURE_ORDER, default_value="[]"
         ),
         contract.RUN_NAME: ParameterString(name=contract.RUN_NAME, default_value=""),
     }

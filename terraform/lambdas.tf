@@ -46,12 +46,6 @@ data "aws_iam_policy_document" "input_validator" {
     ]
   }
 
-  statement {
-    sid       = "ReadTheChampionsContract"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.bucket_arn}/${local.s3_prefix.evaluation}*"]
-  }
-
   dynamic "statement" {
     for_each = local.bucket_kms_statements
 

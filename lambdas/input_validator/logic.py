@@ -2,7 +2,7 @@
 
     input ─► schema (contracts.execution_input) ─► refused: {valid: false, error, cause}
           ─► defaults merged once ─► data location: HeadObject pins the version (or the one given)
-          ─► the champion: the package the endpoint serves, its model and feature order
+          ─► the champion: the package the endpoint serves and its model artifact
           ─► pipeline parameters, registration description and metadata, poll counters
 
 Clients are passed in (the handler owns them), so tests use fakes or the emulator. A refusal of
@@ -20,7 +20,6 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from contracts import execution_input, pipeline, registry, s3_layout
-from contracts.evaluation import contract_of
 
 INVALID_INPUT = "InvalidExecutionInput"
 INPUT_UNREADABLE = "InputUnreadable"
@@ -109,7 +108,8 @@ def locate(s3: Any, uri: str, version_id: str | None) -> dict[str, Any]:
 
 
 def find_champion(clients: Clients, endpoint_name: str) -> dict[str, Any] | None:
-    """The package the endpoint serves, with its model and dataset contract; None if none."""
+    """The package the endpoint serves and its model artifact (the evaluation step scores it and
+    prepare reads its feature order from the artifact's contract); None if none serves."""
     sagemaker = clients.sagemaker
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
@@ -126,16 +126,7 @@ def find_champion(clients: Clients, endpoint_name: str) -> dict[str, Any] | None
         return None
     package = sagemaker.describe_model_package(ModelPackageName=package_arn)
     container = package["InferenceSpecification"]["Containers"][0]
-    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
-    bucket, key = s3_layout.split_s3_uri(statistics)
-    report = json.loads(clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-    contract = contract_of(report)
-    return {
-        "model_package_arn": package_arn,
-        "model_uri": container["ModelDataUrl"],
-        "feature_columns": list(contract.get("feature_columns", [])),
-        "class_names": list(contract.get("class_names", [])),
-    }
+    return {"model_package_arn": package_arn, "model_uri": container["ModelDataUrl"]}
 
 
 def pipeline_values(
@@ -155,7 +146,6 @@ def pipeline_values(
         pipeline.CHAMPION_PACKAGE_ARN: champion["model_package_arn"]
         if champion
         else pipeline.NO_CHAMPION_PACKAGE,
-        pipeline.SERVING_FEATURE_ORDER: champion["feature_columns"] if champion else [],
         pipeline.RUN_NAME: execution_name,
     }
 

@@ -177,7 +177,6 @@ def test_parameters(definition: dict[str, Any]) -> None:
         # No champion: the prefix holding only the marker Terraform keeps.
         "ChampionModelUri": ("String", "s3://${bucket}/models/none/"),
         "ChampionPackageArn": ("String", "none"),
-        "ServingFeatureOrder": ("String", "[]"),
         "RunName": ("String", ""),
         "ProcessingInstanceType": ("String", "ml.m5.large"),
         "ProcessingInstanceCount": ("Integer", 1),
