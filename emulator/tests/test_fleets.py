@@ -71,6 +71,15 @@ def serving_processes() -> list[int]:
     return found
 
 
+def serving_count_becomes(expected: int) -> int:
+    """The serving processes once their number is ``expected`` (a retired fleet stops in the
+    background, after its request in flight), or whatever it is at the deadline."""
+    deadline = time.monotonic() + 10.0
+    while len(serving_processes()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(serving_processes())
+
+
 def raising_container(aws: dict[str, Any], model_dir: Path, tmp_path: Path) -> dict[str, Any]:
     """A model that loads and answers every request with the container's 500."""
     script = tmp_path / "raising.py"
@@ -102,7 +111,7 @@ def test_a_completed_update_stops_the_replaced_fleets_process(
     aws["sm"].update_endpoint(EndpointName=endpoint, EndpointConfigName=config)
     assert wait_until_settled(aws["sm"], endpoint) == "InService"
 
-    assert len(serving_processes()) == 1  # the new fleet's; the old one is gone
+    assert serving_count_becomes(1) == 1  # the new fleet's; the old one is gone
     invoke(aws, endpoint, SAMPLE)
     assert len(serving_processes()) == 1
 
@@ -123,7 +132,7 @@ def test_a_guarded_update_stops_the_old_fleet_when_it_completes(
     assert len(serving_processes()) == 2  # both fleets serve while the canary bakes
 
     assert wait_until_in_service(aws, endpoint)["EndpointConfigName"] == config
-    assert len(serving_processes()) == 1
+    assert serving_count_becomes(1) == 1
 
 
 def test_a_rollback_stops_the_new_fleet_and_delete_stops_the_last(
@@ -144,14 +153,14 @@ def test_a_rollback_stops_the_new_fleet_and_delete_stops_the_last(
         invoke(aws, endpoint, SAMPLE)  # the canary's request trips the alarm
 
     assert wait_until_in_service(aws, endpoint)["EndpointConfigName"] == OLD_CONFIG
-    assert len(serving_processes()) == 1
+    assert serving_count_becomes(1) == 1
     invoke(aws, endpoint, SAMPLE)  # the old fleet still serves
 
     aws["sm"].delete_endpoint(EndpointName=endpoint)
     assert describe(aws, endpoint)["EndpointStatus"] == "Deleting"
     assert len(serving_processes()) == 1  # it serves until it is gone
     wait_until_gone(aws, endpoint)
-    assert serving_processes() == []
+    assert serving_count_becomes(0) == 0
 
 
 def wait_until_gone(aws: dict[str, Any], endpoint: str) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 
 from emulator import containers
+from emulator.aws import core
 from emulator.aws.sagemaker import state
 from emulator.containers import interpreters
 
@@ -206,6 +207,11 @@ class ContainerServer:
             body=base64.b64decode(answer.get("body") or ""),
         )
 
+    def retire(self) -> None:
+        """Stop once the request in flight (if any) has been answered, as a fleet drains."""
+        with self._lock:
+            self.close()
+
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -372,16 +378,20 @@ def served_model(spec: ServingSpec, account_id: str, region: str) -> ServedModel
 
 
 def stop_fleet(account_id: str, region: str, endpoint_config_name: str) -> int:
-    """Stop the serving processes of one fleet (an endpoint config's models); how many."""
+    """Stop the serving processes of one fleet (an endpoint config's models); how many.
+
+    No new request reaches them from now on; each stops in the background once the request it
+    is answering (if any) is answered, so no caller waits for a drain."""
     with _serve_lock:
         keys = [
             key
             for key, served in _STATE.served_models.items()
             if served.fleet == (account_id, region, endpoint_config_name)
         ]
-        for key in keys:
-            _STATE.served_models.pop(key).server.close()
-    return len(keys)
+        retired = [_STATE.served_models.pop(key).server for key in keys]
+    for server in retired:
+        core.in_background(f"retire {endpoint_config_name}", server.retire)
+    return len(retired)
 
 
 def retire_fleet(backend: Any, endpoint_config_name: str | None) -> None:
