@@ -9,18 +9,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The SageMaker XGBoost 1.7-1 container runs Python 3.8: prove train.py there when we can
-# (the pinned 1.7 stack also installs on 3.11, the fallback).
-XGB17_BASE_PYTHON ?= $(shell scripts/find-container-python.sh $(PYTHON))
+# The SageMaker XGBoost 1.7-1 and scikit-learn 1.2-1 images both run Python 3.9 (their
+# Dockerfiles' PYTHON_VERSION): their environments are made with it (pyenv's or the system's;
+# scripts/find-container-python.sh says which, and falls back to $(PYTHON) when there is none).
+CONTAINER_PYTHON_VERSION := 3.9
+CONTAINER_BASE_PYTHON ?= $(shell scripts/find-container-python.sh $(CONTAINER_PYTHON_VERSION) $(PYTHON))
 XGB17_VENV := .venv-xgb17
 XGB17_STAMP := $(XGB17_VENV)/.installed
+SKLEARN12_VENV := .venv-sklearn12
+SKLEARN12_STAMP := $(SKLEARN12_VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # The interpreters that stand in for SageMaker's container images (the emulator's
-# local/container_python.py names the image each one serves). Every target that starts the
-# emulator or runs a job depends on all of them; a new image's environment is one more stamp here
-# (tests/unit/test_make_prerequisites.py checks the list against the emulator's).
-CONTAINER_ENVS := $(XGB17_STAMP)
+# emulator/containers/interpreters.py names the image each one serves). Every target that starts
+# the emulator or runs a job depends on all of them; a new image's environment is one more stamp
+# here (tests/unit/test_local_preflight.py checks the list against the emulator's).
+CONTAINER_ENVS := $(XGB17_STAMP) $(SKLEARN12_STAMP)
 # Checked first by every target that runs the local stack, before any virtualenv is created:
 # terraform, a Python that can create virtualenvs (harness/preflight.py, standard library only).
 LOCAL_PREFLIGHT = $(PYTHON) -m harness.preflight tools
@@ -58,10 +62,20 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-lint.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# A container environment is made afresh when its requirements change (rm -rf removes a
+# symlinked environment's link, never what it points to).
 $(XGB17_STAMP): requirements-xgb17.txt
-	$(XGB17_BASE_PYTHON) -m venv $(XGB17_VENV)
+	rm -rf $(XGB17_VENV)
+	$(CONTAINER_BASE_PYTHON) -m venv $(XGB17_VENV)
 	$(XGB17_VENV)/bin/pip install --quiet --upgrade pip
 	$(XGB17_VENV)/bin/pip install --quiet -r requirements-xgb17.txt
+	touch $@
+
+$(SKLEARN12_STAMP): requirements-sklearn12.txt
+	rm -rf $(SKLEARN12_VENV)
+	$(CONTAINER_BASE_PYTHON) -m venv $(SKLEARN12_VENV)
+	$(SKLEARN12_VENV)/bin/pip install --quiet --upgrade pip
+	$(SKLEARN12_VENV)/bin/pip install --quiet -r requirements-sklearn12.txt
 	touch $@
 
 $(CHECKOV_STAMP): requirements-checkov.txt
@@ -124,7 +138,7 @@ checkov: $(CHECKOV_STAMP) ## Static security checks of terraform/ (own venv: che
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --quiet --compact --skip-download
 
 test-fast: $(STAMP) build ## Unit tests only
-	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit -m "not xgb17 and not sklearn12" $(PYTEST_ARGS)
 
 # Not part of `make test`: a measurement of minutes (docs/local.md, "Benchmark"). BENCH_ARGS passes
 # options (--rows, --samples); being over a target is reported, and still exits 0.
@@ -148,7 +162,8 @@ demo: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Run the whole system l
 
 test: local-preflight $(STAMP) $(CONTAINER_ENVS) build browser ## Run every test (unit, integration, Terraform, checkov, end to end, the report in Chromium)
 	$(MAKE) --no-print-directory checkov
-	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
+	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python \
+	  SKLEARN12_PYTHON=$(CURDIR)/$(SKLEARN12_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
 	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ##@ Local stack

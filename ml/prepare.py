@@ -42,10 +42,10 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NoReturn, TextIO
+from typing import Any, Callable, NoReturn, TextIO
 
 import numpy as np
 import pandas as pd

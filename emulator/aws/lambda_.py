@@ -39,6 +39,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.utils import utcnow
 
+from emulator import credentials as local_user
 from emulator.aws import core, iam
 
 
@@ -338,10 +339,10 @@ def lambda_environment(fn: Any, endpoint_url: str | None) -> dict[str, str]:
         env["AWS_SECRET_ACCESS_KEY"] = credentials["aws_secret_access_key"]
         env["AWS_SESSION_TOKEN"] = credentials["aws_session_token"]
     elif endpoint_url:
-        # A role Lambda cannot assume keeps the process's (root) credentials: the known gap
-        # Step Functions tasks share (on AWS, CreateFunction refuses such a role).
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            env[name] = os.environ.get(name) or "testing"
+        # A role Lambda cannot assume keeps the account's root (the configured local user):
+        # the known gap Step Functions tasks share (on AWS, CreateFunction refuses such a role).
+        env["AWS_ACCESS_KEY_ID"] = local_user.local_access_key_id()
+        env["AWS_SECRET_ACCESS_KEY"] = local_user.local_secret_access_key()
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
     return env
 

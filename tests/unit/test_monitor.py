@@ -623,12 +623,13 @@ def test_drift_json_shape(served: Any, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- container
 
 
-@pytest.mark.xgb17
+@pytest.mark.sklearn12
 def test_the_monitor_bundle_runs_alone_under_the_container_python(
     served: Any, tmp_path: Path
 ) -> None:
-    """The bundle copied alone runs under Python 3.8 with the older numpy and scipy."""
-    python = container_python.xgboost17_python()
+    """The bundle copied alone runs under the scikit-learn 1.2-1 image's environment, the image
+    the monitoring job runs on (Python 3.9, numpy 1.24.1, scipy 1.8.0, pandas 1.1.3)."""
+    python = container_python.sklearn12_python()
     code = bundles.copy_bundle("monitor", tmp_path / "code").parent
     shifted = served["features"][3]
     capture_dir = write_capture(tmp_path / "c", traffic_lines(served, "300", f"{shifted}=2"))

@@ -68,7 +68,10 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    # Signed with the keys set above, not moto's own: once the emulator's extensions are
+    # installed in this process (another test file), it refuses keys it does not know.
+    config = {"stepfunctions": {"execute_state_machine": True}, "core": {"mock_credentials": False}}
+    with mock_aws(config=config):  # type: ignore[arg-type]
         yield boto3.client("stepfunctions", region_name=REGION)
 
 

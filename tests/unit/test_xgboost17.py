@@ -1,4 +1,4 @@
-"""The ML scripts under xgboost 1.7.6, the version in SageMaker's XGBoost 1.7-1 container.
+"""The ML scripts under the SageMaker XGBoost 1.7-1 image's environment (xgboost 1.7.4, Python 3.9).
 
 Each script is copied ALONE into a scratch directory and run as a subprocess of the interpreter in
 `$XGB17_PYTHON` (default `<repo>/.venv-xgb17/bin/python`), which proves both version compatibility
@@ -63,7 +63,7 @@ def xgb17_python() -> str:
             f"xgboost 1.7 interpreter {python} not found. Create it with\n"
             "  python3 -m venv .venv-xgb17 && "
             ".venv-xgb17/bin/pip install -r requirements-xgb17.txt\n"
-            f"(or point ${XGB17_PYTHON_ENV} at a Python with xgboost 1.7.6)",
+            f"(or point ${XGB17_PYTHON_ENV} at a Python with xgboost 1.7.x)",
             pytrace=False,
         )
     version = run_isolated(str(python), ["-c", "import xgboost; print(xgboost.__version__)"])
@@ -115,6 +115,29 @@ def assert_report_rendered_by_the_image_stack(page: str, metric: str, pictures: 
     assert "jinja2 2.11.3, matplotlib 3.4.1" in page
     assert f"<code>{metric}</code>" in page
     assert page.count('<img src="data:image/png;base64,') == pictures
+
+
+#: What the image's repository pins (aws/sagemaker-xgboost-container, branch 1.7-1:
+#: requirements.txt, docker/1.7-1/base/Dockerfile.cpu).
+IMAGE_VERSIONS = {
+    "python": "3.9",
+    "xgboost": "1.7.4",
+    "numpy": "1.24.1",
+    "pandas": "1.2.4",
+    "sklearn": "0.24.1",
+    "scipy": "1.8.0",
+}
+VERSIONS_SNIPPET = """
+import json, sys, numpy, pandas, scipy, sklearn, xgboost
+print(json.dumps({"python": "%d.%d" % sys.version_info[:2], "xgboost": xgboost.__version__,
+    "numpy": numpy.__version__, "pandas": pandas.__version__, "sklearn": sklearn.__version__,
+    "scipy": scipy.__version__}))
+"""
+
+
+def test_the_environment_has_the_images_versions(xgb17_python: str) -> None:
+    completed = run_isolated(xgb17_python, ["-c", VERSIONS_SNIPPET])
+    assert json.loads(completed.stdout) == IMAGE_VERSIONS
 
 
 @pytest.fixture(scope="module")

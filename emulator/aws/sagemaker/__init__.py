@@ -10,6 +10,7 @@ Split by role::
     hosting.py         the model an endpoint serves, loaded by the container's serving stack
     state.py           what endpoints keep (transitions, guardrails) and moto's backend
     jobs.py            moto's job objects given the state the local executor reports
+    tuning_jobs.py     ListTrainingJobsForHyperParameterTuningJob from those job records
 
 ``install()`` composes them; ``reset()`` forgets the runner, the endpoint timing and the serving
 processes. InvokeEndpoint is moto's ``sagemakerruntime`` service:
@@ -20,7 +21,7 @@ other way round).
 from __future__ import annotations
 
 from emulator.aws import core
-from emulator.aws.sagemaker import endpoints, hosting, model_packages, pipelines
+from emulator.aws.sagemaker import endpoints, hosting, model_packages, pipelines, tuning_jobs
 from emulator.aws.sagemaker.guardrails import deployment_config_refusal, traffic_steps
 from emulator.aws.sagemaker.pipelines import PipelineRun, PipelineRunner, set_pipeline_runner
 from emulator.aws.sagemaker.state import (
@@ -35,10 +36,12 @@ from emulator.aws.sagemaker.state import (
 
 @core.once
 def install() -> None:
-    """Pipeline executions, model packages and their events, the endpoint status machine."""
+    """Pipeline executions, model packages and their events, the endpoint status machine, a
+    tuning job's training jobs."""
     pipelines.install()
     model_packages.install()
     endpoints.install()
+    tuning_jobs.install()
 
 
 def reset() -> None:
