@@ -80,7 +80,8 @@ def follow_deployment(
     started = wait_for_new_execution(
         stack, "deployment", known, RUN_APPEAR_TIMEOUT, f"the approval of {arn}"
     )
-    console.step(f"Deployment {started['name']} started (the approval of {arn.rsplit('/', 1)[-1]})")
+    version = arn.rsplit("/", 1)[-1]
+    console.step(f"Deployment {started['name']} started: model package version {version} approved")
     deployment = follow(stack, started["executionArn"], console)
     result.deployment = deployment
     if deployment.status != "SUCCEEDED":

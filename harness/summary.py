@@ -142,6 +142,7 @@ def print_summary(stack: LocalStack, result: RunResult, console: Console) -> Non
         print_failure(stack, "Run", result, console)
     else:
         print_training(result, console)
-        print_deployment(stack, result, console)
     if result.report:
         console.say(f"  report: {rel(result.report)}")
+    if result.status == "SUCCEEDED":
+        print_deployment(stack, result, console)

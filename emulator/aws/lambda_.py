@@ -503,9 +503,7 @@ def invoke_in_process(fn: Any, event: Any, *, endpoint_url: str | None = None) -
         logs.thread_id = threading.get_ident()
         try:
             with _invocation_scope(environment):
-                handler = load_handler(
-                    fn.code_bytes, fn.code_sha_256, fn.handler, fn.function_arn
-                )
+                handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler, fn.function_arn)
                 context = LambdaContext(
                     function_name=fn.function_name,
                     function_version=str(fn.version),

@@ -685,7 +685,9 @@ def lifecycle_rules() -> list[dict[str, Any]]:
         (content,) = block["content"]
         for prefix in locals_of(TERRAFORM_DIR)["s3_expiring_prefixes"]:
             text = json.dumps(content).replace("${rule.value}", prefix)
-            rules.append(json.loads(text.replace('${trimsuffix(rule.value, \\"/\\")}', prefix[:-1])))
+            rules.append(
+                json.loads(text.replace('${trimsuffix(rule.value, \\"/\\")}', prefix[:-1]))
+            )
     return rules
 
 
