@@ -1,9 +1,10 @@
 """The shape of what `make demo` prints, so the README's sample can be compared with a real run.
 
-A run's summary starts at its ``✔ Run ...`` (or ``✘ Run ...``) line, the deployment its approval
-started follows at its ``✔ Deployment ...`` line; each other line is one field (``path:``, ``label``, ``accuracy``, ``best hyperparameters:``, ...). The *shape* is that
-list of fields, in order: values (timings, ARNs, hyperparameters) differ from run to run, the
-fields a reader is shown must not.
+A run's summary starts at its ``✔ Run ...`` (or ``✘ Run ...``) line; the deployment its approval
+started follows at its ``✔ Deployment ...`` line; each other line is one field (``path:``,
+``label``, ``accuracy``, ``best hyperparameters:``, ...). The *shape* is that list of fields, in
+order: values (timings, ARNs, hyperparameters) differ from run to run, the fields a reader is
+shown must not.
 """
 
 from __future__ import annotations

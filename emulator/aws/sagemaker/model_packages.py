@@ -1,9 +1,9 @@
 """Model packages as SageMaker keeps them, and the events their changes emit.
 
 ``UpdateModelPackage`` leaves the fields a request omits unchanged (moto resets them);
-``DeleteModelPackage`` and ``DeleteModelPackageGroup`` exist (``make destroy``, Terraform); creating a model package or changing
-its approval emits "SageMaker Model Package State Change" to EventBridge. Tested in
-``emulator/tests/test_aws_sagemaker.py`` and ``test_event_delivery.py``.
+``DeleteModelPackage`` and ``DeleteModelPackageGroup`` exist (``make destroy``, Terraform);
+creating a model package or changing its approval emits "SageMaker Model Package State Change"
+to EventBridge. Tested in ``emulator/tests/test_aws_sagemaker.py`` and ``test_event_delivery.py``.
 """
 
 from __future__ import annotations
