@@ -266,6 +266,30 @@ UPLOAD_METADATA: dict[str, str] = {
 }
 
 
+def dataset_settings(
+    label_column: str, feature_columns: Any = None, class_order: Any = None
+) -> dict[str, Any]:
+    """The dataset settings an upload carries (what ``make train`` and the demo send); a list
+    that is None is left to the run's default."""
+    given = {
+        "label_column": label_column,
+        "feature_columns": feature_columns,
+        "class_order": class_order,
+    }
+    return {field: value for field, value in given.items() if value is not None}
+
+
+def metadata_for_settings(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The S3 user metadata that carries ``settings`` to the run an upload starts (lists as
+    JSON): the inverse of ``settings_from_metadata``."""
+    metadata = {}
+    for meta_key, field in UPLOAD_METADATA.items():
+        value = settings.get(field)
+        if value is not None:
+            metadata[meta_key] = value if isinstance(value, str) else json.dumps(value)
+    return metadata
+
+
 def settings_from_metadata(metadata: Mapping[str, str]) -> dict[str, Any]:
     """The execution-input settings an upload's user metadata names (S3 lowercases the keys)."""
     settings: dict[str, Any] = {}

@@ -183,23 +183,10 @@ def start_stack(
     return LocalStack(emulator, workdir, outputs)
 
 
-def upload_metadata(settings: Mapping[str, Any]) -> dict[str, str]:
-    """The user metadata that carries an upload's dataset settings to the run it starts
-    (contracts.execution_input.UPLOAD_METADATA; lists as JSON)."""
-    import json
-
-    metadata = {}
-    for key, field in execution_input.UPLOAD_METADATA.items():
-        if field in settings and settings[field] is not None:
-            value = settings[field]
-            metadata[key] = value if isinstance(value, str) else json.dumps(value)
-    return metadata
-
-
 def upload(stack: LocalStack, data: Path, settings: Mapping[str, Any] | None = None) -> str:
     """Upload ``data`` under the trigger's prefix with its dataset settings as metadata."""
     key = f"{s3_layout.DATA_RAW}{data.name}"
-    extra = {"Metadata": upload_metadata(settings or {})}
+    extra = {"Metadata": execution_input.metadata_for_settings(settings or {})}
     stack.client("s3").upload_file(str(data), stack.outputs["bucket_name"], key, ExtraArgs=extra)
     return f"s3://{stack.outputs['bucket_name']}/{key}"
 

@@ -65,22 +65,9 @@ def column_list(text: str | None) -> list[str] | None:
 
 
 def dataset_settings(args: argparse.Namespace) -> dict[str, Any]:
-    settings: dict[str, Any] = {"label_column": args.label}
-    for field, given in (("feature_columns", args.features), ("class_order", args.class_order)):
-        names = column_list(given)
-        if names is not None:
-            settings[field] = names
-    return settings
-
-
-def upload_metadata(settings: Mapping[str, Any]) -> dict[str, str]:
-    """The user metadata that carries the settings to the run (lists as JSON)."""
-    metadata = {}
-    for key, field in execution_input.UPLOAD_METADATA.items():
-        if field in settings:
-            value = settings[field]
-            metadata[key] = value if isinstance(value, str) else json.dumps(value)
-    return metadata
+    return execution_input.dataset_settings(
+        args.label, column_list(args.features), column_list(args.class_order)
+    )
 
 
 def destination_key(data: str) -> str:
@@ -189,7 +176,7 @@ def run_train(ctx: Context) -> Result:
     settings = dataset_settings(ctx.args)
     check_input(settings, bucket, "train")
     deadline = time.monotonic() + ctx.args.timeout
-    metadata = upload_metadata(settings)
+    metadata = execution_input.metadata_for_settings(settings)
     uri, version = put_dataset(ctx.clients.s3, ctx.args.data, bucket, metadata)
     how = "copied server-side" if ctx.args.data.startswith("s3://") else "uploaded"
     data: dict[str, Any] = {"data_uri": uri, "version_id": version, "metadata": metadata}

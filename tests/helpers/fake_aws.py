@@ -514,8 +514,8 @@ def evaluation_report(
         "smoke_test": {
             "content_type": "text/csv",
             "body": smoke_body,
-            "rows": 1,
-            "probabilities": [[0.2, 0.3, 0.5]],
+            "rows": len(smoke_body.splitlines()),
+            "probabilities": [[0.2, 0.3, 0.5] for _ in smoke_body.splitlines()],
         },
     }
 
