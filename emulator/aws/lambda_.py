@@ -264,26 +264,27 @@ def _ensure(path: Path) -> Path:
 
 
 def load_handler(
-    code_bytes: bytes, code_sha: str, handler: str, function_arn: str = ""
+    code_bytes: bytes, code_sha: str, handler: str, function_identity: str = ""
 ) -> Callable[[Any, Any], Any]:
     """Import ``handler`` (``module.function``) from the zip, once per function and code version.
 
     Each function has execution environments of its own ("Lambda execution environment
     lifecycle", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html):
     two functions deployed from one zip never share module state (a cached client made with one
-    function's role, say). So the cache and the package are per function ARN, not per zip.
+    function's role, say), and a function created again gets new ones. So the cache and the
+    package are per ``function_identity`` (its ARN and when it last changed), not per zip.
     The zip's modules live under a unique package, so ``from . import logic`` resolves to the
     zip's sibling; the zip is on ``sys.path`` only while importing, for ``import logic``, and
     modules imported that way leave ``sys.modules`` again so two functions never share them.
     Call with the function's environment applied: module-level code may read it.
     """
-    key = (function_arn, code_sha, handler)
+    key = (function_identity, code_sha, handler)
     with _handlers_lock:
         if key in _handlers:
             return _handlers[key]
         module_path, _, function_name = handler.rpartition(".")
         root = _code_dir(code_bytes, code_sha)
-        identity = f"{function_arn}\n{code_sha}".encode()
+        identity = f"{function_identity}\n{code_sha}".encode()
         package = "_moto_lambda_" + hashlib.sha256(identity).hexdigest()[:16]
         if package not in sys.modules:
             spec = importlib.util.spec_from_loader(package, None, is_package=True)
@@ -503,7 +504,10 @@ def invoke_in_process(fn: Any, event: Any, *, endpoint_url: str | None = None) -
         logs.thread_id = threading.get_ident()
         try:
             with _invocation_scope(environment):
-                handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler, fn.function_arn)
+                # a function created again, or whose code or configuration changed, starts in new
+                # execution environments: its identity includes when it last changed
+                identity = f"{fn.function_arn}@{fn.last_modified}"
+                handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler, identity)
                 context = LambdaContext(
                     function_name=fn.function_name,
                     function_version=str(fn.version),
