@@ -1,6 +1,7 @@
 """Read a finished pipeline execution: its bounded summary, or why it failed.
 
-    Succeeded ─► the evaluation step's job ─► its "evaluation" output ─► summary.json (bounded)
+    Succeeded ─► the evaluation step's job ─► its "evaluation" output ─► summary.json (bounded),
+                 and baseline.json beside it (the package's drift baseline)
               ─► the approval status: Approved only if the run asks, Terraform allows, and the
                  evaluation step found the candidate auto-approvable
     Failed / Stopped ─► the failed steps and their reasons; a data error (the data step's
@@ -87,18 +88,14 @@ def approval_status(summary: Mapping[str, Any], config: Mapping[str, Any], polic
 
 
 def succeeded(clients: Clients, arn: str, config: Mapping[str, Any], policy: Mapping[str, Any]) -> dict[str, Any]:
-    evaluation_prefix = baseline_prefix = None
+    evaluation_prefix = None
     for step in steps(clients.sagemaker, arn):
         name = str(step.get("StepName", ""))
         if step.get("StepStatus") != "Succeeded":
             continue
-        if name.startswith(pipeline.EVALUATE_STEP_PREFIX) or name == pipeline.STEP_PREPARE:
+        if name.startswith(pipeline.EVALUATE_STEP_PREFIX):
             job = processing_job(clients.sagemaker, step)
-            if job is None:
-                continue
-            if name == pipeline.STEP_PREPARE:
-                baseline_prefix = output_uri(job, pipeline.OUTPUT_BASELINE)
-            else:
+            if job is not None:
                 evaluation_prefix = output_uri(job, pipeline.OUTPUT_EVALUATION)
     if evaluation_prefix is None:
         return failed(
@@ -128,7 +125,9 @@ def succeeded(clients: Clients, arn: str, config: Mapping[str, Any], policy: Map
         approval_status=approval_status(summary, config, policy),
         evaluation_uri=f"{evaluation_prefix}/{s3_layout.EVALUATION_FILE}",
         report_uri=f"{evaluation_prefix}/{s3_layout.REPORT_FILE}",
-        baseline_uri=f"{baseline_prefix}/{s3_layout.BASELINE_FILE}" if baseline_prefix else None,
+        # The whole drift baseline (features and predicted classes), beside the report: kept
+        # as long as the package points at it (prepare's copy lacks the predictions and expires).
+        baseline_uri=f"{evaluation_prefix}/{s3_layout.BASELINE_FILE}",
     )
 
 

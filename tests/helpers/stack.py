@@ -597,6 +597,9 @@ class Pipeline:
                 summary = summary_for(report, threshold=threshold, margin=margin)
             body = summary if isinstance(summary, str) else json.dumps(summary)
             self.stack.s3.put_object(Bucket=BUCKET, Key=f"{key}/summary.json", Body=body.encode())
+            self.stack.s3.put_object(
+                Bucket=BUCKET, Key=f"{key}/baseline.json", Body=b'{"schema_version": 1}'
+            )
         self.run.set_status("Succeeded")
 
     def fail(self, step: str, exit_message: str | None) -> None:
