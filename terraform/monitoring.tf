@@ -105,9 +105,10 @@ resource "aws_scheduler_schedule" "monitoring" {
     arn      = aws_sfn_state_machine.this["monitoring"].arn
     role_arn = aws_iam_role.monitoring_schedule.arn
     # The run judges the window before its scheduled time (contracts/monitoring.py); the
-    # context attribute is filled in by the scheduler at each run
+    # scheduler replaces the context attribute's literal text at each run
     # (https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html).
-    input = jsonencode({ scheduled_time = "<aws.scheduler.scheduled-time>" })
+    # Not jsonencode(): it writes "<" as \u003c, which the scheduler would not recognise.
+    input = "{\"scheduled_time\": \"<aws.scheduler.scheduled-time>\"}"
 
     retry_policy {
       maximum_event_age_in_seconds = 3600
