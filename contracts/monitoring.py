@@ -10,7 +10,8 @@ Execution input (every key optional, an unknown key refused; ``docs/monitoring.m
 - ``end``: the window's end, ISO 8601 with a zone; default: the schedule's time less
   ``DELIVERY_ALLOWANCE_SECONDS`` for a scheduled run, else the execution's start;
 - ``window_minutes``: the window's length (default: Terraform's ``monitoring_window_minutes``);
-- ``scheduled_time``: set by the EventBridge Scheduler schedule (``<aws.scheduler.scheduled-time>``);
+- ``scheduled_time``: set by the EventBridge Scheduler schedule
+  (``<aws.scheduler.scheduled-time>``);
 - ``reason``: free text, kept in the notification.
 """
 
@@ -22,7 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any
 
 from contracts import deployment, s3_layout
 
@@ -107,9 +108,9 @@ class Window:
 
 @dataclass(frozen=True)
 class Request:
-    end: Optional[datetime]
+    end: datetime | None
     window_minutes: int
-    scheduled_time: Optional[datetime]
+    scheduled_time: datetime | None
     reason: str
 
 
@@ -143,15 +144,19 @@ def iso(moment: datetime) -> str:
 def parse_input(document: Any, default_window_minutes: int) -> Request:
     """The monitoring machine's input, checked; InputError names every problem."""
     if not isinstance(document, Mapping):
-        raise InputError(f"{CAUSE_PREFIX}the input must be a JSON object, got {json.dumps(document)}")
+        raise InputError(
+            f"{CAUSE_PREFIX}the input must be a JSON object, got {json.dumps(document)}"
+        )
     unknown = sorted(set(document) - set(INPUT_KEYS))
     if unknown:
         raise InputError(
             f"{CAUSE_PREFIX}unknown key(s) {', '.join(unknown)}; allowed: {', '.join(INPUT_KEYS)}"
         )
     minutes = document.get("window_minutes", default_window_minutes)
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not (
-        1 <= minutes <= WINDOW_MINUTES_MAX
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not (1 <= minutes <= WINDOW_MINUTES_MAX)
     ):
         raise InputError(
             f"{CAUSE_PREFIX}window_minutes: got {json.dumps(minutes)}; allowed: a whole number "
@@ -177,6 +182,9 @@ def window_of(request: Request, started: datetime) -> Window:
         end = request.end
     elif request.scheduled_time is not None:
         end = request.scheduled_time - timedelta(seconds=DELIVERY_ALLOWANCE_SECONDS)
+    elif started.microsecond:
+        # inferenceTime has whole seconds: a record of the start's own second came before it.
+        end = started.replace(microsecond=0) + timedelta(seconds=1)
     else:
         end = started
     end = end.astimezone(timezone.utc).replace(microsecond=0)

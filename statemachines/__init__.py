@@ -28,7 +28,9 @@ class Machine:
 MACHINES: tuple[Machine, ...] = (
     Machine("training", training.ASL_PATH, training.PLACEHOLDERS, training.build_definition),
     Machine("deployment", deployment.ASL_PATH, deployment.PLACEHOLDERS, deployment.build_definition),
-    Machine("monitoring", monitoring.ASL_PATH, monitoring.PLACEHOLDERS, monitoring.build_definition),
+    Machine(
+        "monitoring", monitoring.ASL_PATH, monitoring.PLACEHOLDERS, monitoring.build_definition
+    ),
 )
 BY_NAME = {machine.name: machine for machine in MACHINES}
 

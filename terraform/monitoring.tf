@@ -133,6 +133,6 @@ resource "aws_cloudwatch_metric_alarm" "drift" {
   comparison_operator = "GreaterThanOrEqualToThreshold"
   # No run, or a run that judged nothing (insufficient-data publishes 0), never alarms.
   treat_missing_data = "notBreaching"
-  alarm_actions      = [aws_sns_topic.notifications.arn]
-  ok_actions         = [aws_sns_topic.notifications.arn]
+  # Each run's own notification says when the drift is gone; only the alarm itself notifies.
+  alarm_actions = [aws_sns_topic.notifications.arn]
 }

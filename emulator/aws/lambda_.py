@@ -80,7 +80,7 @@ INIT_GRACE_SECONDS = 60.0
 #: AWS returns at most the last 4 KB of the log in ``x-amz-log-result``.
 LOG_TAIL_BYTES = 4096
 
-_handlers: dict[tuple[str, str], Callable[[Any, Any], Any]] = {}
+_handlers: dict[tuple[str, str, str], Callable[[Any, Any], Any]] = {}
 _handlers_lock = threading.Lock()
 _logs_lock = threading.Lock()
 
@@ -262,21 +262,28 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def load_handler(code_bytes: bytes, code_sha: str, handler: str) -> Callable[[Any, Any], Any]:
-    """Import ``handler`` (``module.function``) from the zip, once per code version.
+def load_handler(
+    code_bytes: bytes, code_sha: str, handler: str, function: str = ""
+) -> Callable[[Any, Any], Any]:
+    """Import ``handler`` (``module.function``) from the zip, once per function and code version.
 
-    The zip's modules live under a unique package, so ``from . import logic`` resolves to the
-    zip's sibling; the zip is on ``sys.path`` only while importing, for ``import logic``, and
-    modules imported that way leave ``sys.modules`` again so two functions never share them.
-    Call with the function's environment applied: module-level code may read it.
+    The zip's modules live under a package unique to ``function`` (its ARN) and the code, so
+    ``from . import logic`` resolves to the zip's sibling and two functions shipping the same zip
+    never share a module or its globals (a client cached at module level holds its own
+    function's credentials: each function has its own execution environments, "Lambda execution
+    environment", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+    The zip is on ``sys.path`` only while importing, for ``import logic``, and modules imported
+    that way leave ``sys.modules`` again. Call with the function's environment applied:
+    module-level code may read it.
     """
-    key = (code_sha, handler)
+    key = (function, code_sha, handler)
     with _handlers_lock:
         if key in _handlers:
             return _handlers[key]
         module_path, _, function_name = handler.rpartition(".")
         root = _code_dir(code_bytes, code_sha)
-        package = "_moto_lambda_" + hashlib.sha256(code_sha.encode()).hexdigest()[:16]
+        identity = f"{function}\n{code_sha}".encode()
+        package = "_moto_lambda_" + hashlib.sha256(identity).hexdigest()[:16]
         if package not in sys.modules:
             spec = importlib.util.spec_from_loader(package, None, is_package=True)
             assert spec is not None and spec.submodule_search_locations is not None
@@ -495,7 +502,7 @@ def invoke_in_process(fn: Any, event: Any, *, endpoint_url: str | None = None) -
         logs.thread_id = threading.get_ident()
         try:
             with _invocation_scope(environment):
-                handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler)
+                handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler, fn.function_arn)
                 context = LambdaContext(
                     function_name=fn.function_name,
                     function_version=str(fn.version),

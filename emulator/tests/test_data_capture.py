@@ -93,13 +93,17 @@ def sagemaker_role(may_write_capture: bool = True) -> None:
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": resource}],
     }
-    iam.put_role_policy(RoleName="sagemaker", PolicyName="capture", PolicyDocument=json.dumps(policy))
+    iam.put_role_policy(
+        RoleName="sagemaker", PolicyName="capture", PolicyDocument=json.dumps(policy)
+    )
 
 
 def deploy_captured(aws: dict[str, Any], model_dir: Path, data_capture: dict[str, Any]) -> str:
     sm = aws["sm"]
     model_uri = upload_model(aws, model_dir, "models/c/model.tar.gz")
-    sm.create_model(ModelName="c-model", PrimaryContainer=container(model_uri), ExecutionRoleArn=ROLE)
+    sm.create_model(
+        ModelName="c-model", PrimaryContainer=container(model_uri), ExecutionRoleArn=ROLE
+    )
     sm.create_endpoint_config(
         EndpointConfigName="c-config",
         ProductionVariants=[
@@ -217,9 +221,7 @@ def test_the_sampling_percentage_decides_how_many_are_captured(
     assert len(captured(aws)) == 2
 
 
-def test_disabled_capture_writes_nothing(
-    aws: dict[str, Any], model_dir: Path
-) -> None:
+def test_disabled_capture_writes_nothing(aws: dict[str, Any], model_dir: Path) -> None:
     sagemaker_role()
     endpoint = deploy_captured(aws, model_dir, capture_config(100, EnableCapture=False))
 

@@ -206,7 +206,11 @@ def test_jobs_a_pipeline_creates_are_not_handed_to_the_runner(aws: dict[str, Any
         "ProcessingJobName": "pipeline-step-job",
         "AppSpecification": {"ImageUri": IMAGE},
         "ProcessingResources": {
-            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.t3.medium", "VolumeSizeInGB": 1}
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.t3.medium",
+                "VolumeSizeInGB": 1,
+            }
         },
         "RoleArn": ROLE,
     }

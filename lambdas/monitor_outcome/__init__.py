@@ -1,1 +1,1 @@
-"""Monitor outcome: read a finished drift job, publish its metrics, request a retraining on drift."""
+"""Monitor outcome: read an ended drift job, publish its metrics, request a retraining."""

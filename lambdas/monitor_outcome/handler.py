@@ -1,5 +1,6 @@
 """Lambda entry point of the monitoring machine's ``ReadDrift`` state (``logic.outcome``):
-``{"run", "job_name", "status", "execution_name"}`` -> why the job failed, or the verdict, its numbers and what was done about it.
+``{"run", "job_name", "status", "execution_name"}`` -> why the job failed, or the verdict, its
+numbers and what was done about it.
 Environment (Terraform): METRIC_NAMESPACE, RETRAIN_ON_DRIFT, RETRAIN_DATA_URI, UPLOADS_QUEUE_URL."""
 
 from __future__ import annotations

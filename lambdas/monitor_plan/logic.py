@@ -1,13 +1,13 @@
 """Plan one monitoring run: the serving model, its baseline and contract, the window's captured
 traffic, and the processing job that compares them.
 
-    input ─► checked (contracts.monitoring) ─► not valid ───────────────► refuse (InvalidExecutionInput)
-    DescribeEndpoint ─► absent, or not serving ─────────────────────────► skip (insufficient-data)
-    its config ─► data capture off ─────────────────────────────────────► skip (insufficient-data)
+    input ─► checked (contracts.monitoring) ─► not valid ─────► refuse (InvalidExecutionInput)
+    DescribeEndpoint ─► absent, or not serving ──────────────► skip (insufficient-data)
+    its config ─► data capture off ──────────────────────────► skip (insufficient-data)
     model ─► package ─► DriftCheckBaselines.ModelDataQuality.Statistics
                      ─► ModelMetrics.ModelQuality.Statistics (evaluation.json) ─► dataset_contract
-                     ─► either missing ─────────────────────────────────► refuse (BaselineMissing)
-    <capture>/<endpoint>/<variant>/yyyy/mm/dd/hh/ for the window's hours ─► none ─► skip
+                     ─► either missing ──────────────────────► refuse (BaselineMissing)
+    <capture>/<endpoint>/<variant>/yyyy/mm/dd/hh/ of the window's hours ─► none ─► skip
     ─► capture.manifest and contract.json under monitoring/<endpoint>/<run>/inputs/ ─► run
 
 A processing input of an empty prefix fails the job ("No S3 objects found under S3 URL"), so a
@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -55,8 +55,8 @@ class Serving:
     variants: list[str]
     capture_destination: str
     package_arn: str
-    baseline_uri: Optional[str]
-    evaluation_uri: Optional[str]
+    baseline_uri: str | None
+    evaluation_uri: str | None
 
 
 class Skip(Exception):
@@ -110,8 +110,8 @@ def find_serving(sagemaker: Any, name: str) -> Serving:
             "there is no registered baseline to compare its traffic with.",
         )
     package = sagemaker.describe_model_package(ModelPackageName=package_arn)
-    baselines = ((package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {})
-    quality = ((package.get("ModelMetrics") or {}).get("ModelQuality") or {})
+    baselines = (package.get("DriftCheckBaselines") or {}).get("ModelDataQuality") or {}
+    quality = (package.get("ModelMetrics") or {}).get("ModelQuality") or {}
     return Serving(
         config=config_name,
         variants=variants,
@@ -142,7 +142,9 @@ def read_contract(s3: Any, serving: Serving) -> dict[str, Any]:
         reason = f"{serving.evaluation_uri} does not exist"
     except (ValueError, evaluation.ReportError) as error:
         reason = f"{serving.evaluation_uri} holds no dataset contract ({error})"
-    raise Refuse(BASELINE_MISSING, f"{reason}: model package {serving.package_arn} cannot be monitored.")
+    raise Refuse(
+        BASELINE_MISSING, f"{reason}: model package {serving.package_arn} cannot be monitored."
+    )
 
 
 def captured_files(
@@ -185,15 +187,23 @@ def job(
     return {
         "name": monitoring.job_name(execution_name),
         "arguments": [
-            "--endpoint-name", settings.endpoint_name,
-            "--start", window.as_dict()["start"],
-            "--end", window.as_dict()["end"],
-            "--min-rows", str(settings.min_rows),
-            "--baseline-dir", monitoring.BASELINE_DIR,
-            "--contract-dir", monitoring.CONTRACT_DIR,
-            "--capture-dir", monitoring.CAPTURE_DIR,
-            "--output-dir", monitoring.OUTPUT_DIR,
-        ],  # fmt: skip
+            "--endpoint-name",
+            settings.endpoint_name,
+            "--start",
+            window.as_dict()["start"],
+            "--end",
+            window.as_dict()["end"],
+            "--min-rows",
+            str(settings.min_rows),
+            "--baseline-dir",
+            monitoring.BASELINE_DIR,
+            "--contract-dir",
+            monitoring.CONTRACT_DIR,
+            "--capture-dir",
+            monitoring.CAPTURE_DIR,
+            "--output-dir",
+            monitoring.OUTPUT_DIR,
+        ],
         "inputs": [
             _s3_input("code", settings.code_uri, monitoring.CODE_DIR),
             _s3_input("baseline", uris["baseline"], monitoring.BASELINE_DIR),
@@ -208,7 +218,9 @@ def job(
     }
 
 
-def answer(settings: Settings, action: str, run: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+def answer(
+    settings: Settings, action: str, run: Mapping[str, Any], **fields: Any
+) -> dict[str, Any]:
     return {
         "action": action,
         "reason": fields.get("reason", ""),
@@ -242,13 +254,17 @@ def prepare(
             f"No traffic was captured on {settings.endpoint_name} between {start} and {end}: "
             "nothing to judge (send traffic, or widen window_minutes)."
         )
-    inputs = s3_layout.monitoring_prefix(settings.endpoint_name, monitoring.run_name(execution_name))
+    inputs = s3_layout.monitoring_prefix(
+        settings.endpoint_name, monitoring.run_name(execution_name)
+    )
     keys = {
         "manifest": f"{inputs}inputs/{monitoring.MANIFEST_FILE}",
         "contract": f"{inputs}inputs/contract/{monitoring.CONTRACT_FILE}",
     }
     clients.s3.put_object(
-        Bucket=settings.bucket, Key=keys["manifest"], Body=monitoring.manifest(prefix, files).encode()
+        Bucket=settings.bucket,
+        Key=keys["manifest"],
+        Body=monitoring.manifest(prefix, files).encode(),
     )
     clients.s3.put_object(
         Bucket=settings.bucket, Key=keys["contract"], Body=json.dumps(contract).encode()
@@ -264,14 +280,16 @@ def plan(event: Mapping[str, Any], clients: Clients, settings: Settings) -> dict
     run: dict[str, Any] = {
         "endpoint": settings.endpoint_name,
         "execution": execution_name,
-        "output_uri": monitoring.output_uri(settings.bucket, settings.endpoint_name, execution_name),
+        "output_uri": monitoring.output_uri(
+            settings.bucket, settings.endpoint_name, execution_name
+        ),
         "min_rows": settings.min_rows,
     }
     try:
         request = monitoring.parse_input(event.get("input"), settings.window_minutes)
     except monitoring.InputError as error:
         return answer(settings, "refuse", run, error=INVALID_INPUT, cause=str(error))
-    started = parse_started(event.get("started") or datetime.now(timezone.utc).isoformat())
+    started = parse_started(event.get("started") or datetime.now(UTC).isoformat())
     window = monitoring.window_of(request, started)
     run.update(window=window.as_dict(), reason=request.reason)
     try:

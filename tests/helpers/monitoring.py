@@ -109,16 +109,17 @@ def lambda_policies(queue_arn: str) -> dict[str, dict[str, Any]]:
 
 
 @functools.cache
-def _served_model() -> tuple[bytes, dict[str, Any], str, str, str]:
+def served_model(bucket: str = BUCKET) -> tuple[bytes, dict[str, Any], str, str, str]:
     """(model.tar.gz, evaluation.json, baseline.json, the test split, the contract) of a real
-    iris model, as the pipeline's steps write them."""
+    iris model whose artifact lives at ``s3://<bucket>/models/monitored/model.tar.gz``, as the
+    pipeline's steps write them (ml/prepare.py, ml/train.py, ml/evaluate.py)."""
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
         split = split_iris(root / "raw", root / "split")
         model_dir = train_model_dir(split, root / "model")
         train.copy_code_into_model(model_dir)
         out = root / "evaluation"
-        artifact_uri = f"s3://{BUCKET}/models/monitored/model.tar.gz"
+        artifact_uri = f"s3://{bucket}/models/monitored/model.tar.gz"
         report = evaluate.run(model_dir, split / "test", out, artifact_uri, split / "baseline")
         return (
             model_tar_gz(model_dir),
@@ -127,6 +128,64 @@ def _served_model() -> tuple[bytes, dict[str, Any], str, str, str]:
             (split / "test" / "test.csv").read_text(),
             (split / "contract" / "contract.json").read_text(),
         )
+
+
+def register_served_model(
+    s3: Any, sagemaker: Any, bucket: str, group: str, *, baseline: bool = True
+) -> str:
+    """Upload ``served_model(bucket)`` and register it Approved in ``group`` as the training
+    machine registers a model: its evaluation report and (if asked) its drift baseline."""
+    artifact, report, baseline_text, _, _ = served_model(bucket)
+    s3.put_object(Bucket=bucket, Key="models/monitored/model.tar.gz", Body=artifact)
+    prefix = "evaluation/monitored"
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/evaluation.json", Body=json.dumps(report).encode())
+    s3.put_object(Bucket=bucket, Key=f"{prefix}/baseline.json", Body=baseline_text.encode())
+    request: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "ModelApprovalStatus": "Approved",
+        "InferenceSpecification": {
+            "Containers": [
+                {
+                    "Image": XGBOOST_IMAGE,
+                    "ModelDataUrl": report["model"]["artifact_uri"],
+                    "Environment": {
+                        "SAGEMAKER_PROGRAM": "train.py",
+                        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                    },
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        "ModelMetrics": {
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"s3://{bucket}/{prefix}/evaluation.json",
+                }
+            }
+        },
+        "CustomerMetadataProperties": registry.checked_metadata(
+            summary_for(report)["registration"]["metadata"]
+        ),
+    }
+    if baseline:
+        request["DriftCheckBaselines"] = {
+            "ModelDataQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"s3://{bucket}/{prefix}/baseline.json",
+                }
+            }
+        }
+    return str(sagemaker.create_model_package(**request)["ModelPackageArn"])
+
+
+def traffic_bodies(rows: int, shift: str = "", bucket: str = BUCKET) -> list[str]:
+    """``make traffic ROWS=<rows> SHIFT=<shift>``'s request bodies for the served model."""
+    _, _, _, test_split, contract = served_model(bucket)
+    features = json.loads(contract)["feature_columns"]
+    return traffic.traffic(test_split, features, str(rows), shift)
 
 
 class Monitoring:
@@ -201,51 +260,9 @@ class Monitoring:
 
     def package(self, *, baseline: bool = True) -> str:
         """A real model registered Approved with its evaluation and (if asked) its baseline."""
-        artifact, report, baseline_text, _, _ = _served_model()
-        s3 = self.stack.s3
-        s3.put_object(Bucket=BUCKET, Key="models/monitored/model.tar.gz", Body=artifact)
-        prefix = "evaluation/monitored"
-        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/evaluation.json", Body=json.dumps(report).encode())
-        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/baseline.json", Body=baseline_text.encode())
-        request: dict[str, Any] = {
-            "ModelPackageGroupName": GROUP,
-            "ModelApprovalStatus": "Approved",
-            "InferenceSpecification": {
-                "Containers": [
-                    {
-                        "Image": XGBOOST_IMAGE,
-                        "ModelDataUrl": report["model"]["artifact_uri"],
-                        "Environment": {
-                            "SAGEMAKER_PROGRAM": "train.py",
-                            "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                        },
-                    }
-                ],
-                "SupportedContentTypes": ["text/csv"],
-                "SupportedResponseMIMETypes": ["application/json"],
-            },
-            "ModelMetrics": {
-                "ModelQuality": {
-                    "Statistics": {
-                        "ContentType": "application/json",
-                        "S3Uri": f"s3://{BUCKET}/{prefix}/evaluation.json",
-                    }
-                }
-            },
-            "CustomerMetadataProperties": registry.checked_metadata(
-                summary_for(report)["registration"]["metadata"]
-            ),
-        }
-        if baseline:
-            request["DriftCheckBaselines"] = {
-                "ModelDataQuality": {
-                    "Statistics": {
-                        "ContentType": "application/json",
-                        "S3Uri": f"s3://{BUCKET}/{prefix}/baseline.json",
-                    }
-                }
-            }
-        return str(self.stack.sagemaker.create_model_package(**request)["ModelPackageArn"])
+        return register_served_model(
+            self.stack.s3, self.stack.sagemaker, BUCKET, GROUP, baseline=baseline
+        )
 
     def serve(self, *, baseline: bool = True) -> str:
         """Deploy a monitored package with the deployment machine; its ARN."""
@@ -257,18 +274,12 @@ class Monitoring:
 
     def send(self, rows: int, shift: str = "") -> int:
         """``make traffic ROWS=<rows> SHIFT=<shift>``'s requests; the number sent."""
-        _, _, _, test_split, contract = _served_model()
-        features = json.loads(contract)["feature_columns"]
-        bodies = traffic.traffic(test_split, features, str(rows), shift)
+        bodies = traffic_bodies(rows, shift)
         for body in bodies:
             self.runtime.invoke_endpoint(
                 EndpointName=ENDPOINT, ContentType="text/csv", Body=body.encode()
             )
         return len(bodies)
-
-    @staticmethod
-    def features() -> list[str]:
-        return list(json.loads(_served_model()[4])["feature_columns"])
 
     # ------------------------------------------------------------------ runs
 
@@ -317,4 +328,4 @@ class Monitoring:
         sagemaker.set_processing_job_runner(None)
 
 
-__all__ = ["ACCOUNT", "Monitoring"]
+__all__ = ["ACCOUNT", "Monitoring", "register_served_model", "served_model", "traffic_bodies"]

@@ -9,6 +9,7 @@ request sent on drift.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import pytest
 
 from contracts import monitoring
 from emulator.aws import sagemaker
+from ml import capture
+from tests.helpers.events import event_file
 from tests.helpers.monitoring import Monitoring
 from tests.helpers.stack import BUCKET, ENDPOINT, REGION, Stack
 
@@ -47,7 +50,51 @@ def retraining(stack: Stack, tmp_path: Path) -> Iterator[Monitoring]:
 
 
 def jobs(stack: Stack) -> list[str]:
-    return [j["ProcessingJobName"] for j in stack.sagemaker.list_processing_jobs()["ProcessingJobSummaries"]]
+    return [
+        j["ProcessingJobName"]
+        for j in stack.sagemaker.list_processing_jobs()["ProcessingJobSummaries"]
+    ]
+
+
+def shape(value: object) -> object:
+    """A JSON value's structure: its keys and value types, not its values."""
+    if isinstance(value, dict):
+        return {key: shape(item) for key, item in value.items()}
+    return type(value).__name__
+
+
+def test_captured_files_have_the_documented_format(
+    stack: Stack, watch: Monitoring, tmp_path: Path
+) -> None:
+    """The emulator's capture files against AWS's own example (tests/events), read by the
+    monitor's reader without a refusal."""
+    documented = [
+        json.loads(line)
+        for line in event_file("data_capture_documented.jsonl").read_text().splitlines()
+        if line
+    ]
+    watch.serve()
+    watch.send(30)
+
+    listed = stack.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"data-capture/{ENDPOINT}/")
+    keys = [item["Key"] for item in listed["Contents"]]
+
+    assert keys and all(
+        re.fullmatch(rf"data-capture/{ENDPOINT}/AllTraffic/\d{{4}}/\d\d/\d\d/\d\d/[^/]+\.jsonl", k)
+        for k in keys
+    )
+    for key in keys:
+        local = tmp_path / key.replace("/", "_")
+        local.write_bytes(stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        records = [json.loads(line) for line in local.read_text().splitlines() if line]
+        for record in records:
+            assert shape(record) == shape(documented[0])
+            given = record["captureData"]["endpointInput"]
+            assert (given["mode"], given["encoding"]) == ("INPUT", "CSV")
+            assert record["captureData"]["endpointOutput"]["encoding"] == "JSON"
+        assert all(
+            isinstance(event, capture.CapturedEvent) for _, event in capture.read_events(local)
+        )
 
 
 def test_no_endpoint_ends_insufficient_data_without_a_job(stack: Stack, watch: Monitoring) -> None:
@@ -214,4 +261,3 @@ def test_a_job_that_never_ends_spends_the_poll_budget(stack: Stack, tmp_path: Pa
         assert "still InProgress after 2 polls" in (run.cause or "")
     finally:
         monitor.close()
-

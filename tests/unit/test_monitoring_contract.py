@@ -71,7 +71,7 @@ def test_an_explicit_end_and_length_win() -> None:
         ({"window_minutes": 0}, "window_minutes: got 0"),
         ({"window_minutes": True}, "window_minutes: got true"),
         ({"window_minutes": 100_000}, "from 1 to 10080"),
-        ({"end": "2024-05-01T13:00:00"}, "end: got \"2024-05-01T13:00:00\"; allowed: an ISO 8601"),
+        ({"end": "2024-05-01T13:00:00"}, 'end: got "2024-05-01T13:00:00"; allowed: an ISO 8601'),
         ({"scheduled_time": 3}, "scheduled_time: got 3"),
         ({"reason": "x" * 300}, "reason: allowed: text of at most 256"),
     ],

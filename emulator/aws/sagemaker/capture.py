@@ -6,9 +6,10 @@ the file layout and the record are those of the SageMaker developer guide, "Capt
 real-time endpoint", View Captured Data
 (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html)::
 
-    <DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl      (the invocation's hour)
-    {"captureData": {"endpointInput":  {"observedContentType", "mode": "INPUT",  "data", "encoding"},
-                     "endpointOutput": {"observedContentType", "mode": "OUTPUT", "data", "encoding"}},
+    <DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl   (the invocation's hour)
+    {"captureData": {
+        "endpointInput":  {"observedContentType", "mode": "INPUT",  "data", "encoding"},
+        "endpointOutput": {"observedContentType", "mode": "OUTPUT", "data", "encoding"}},
      "eventMetadata": {"eventId", "inferenceTime": "2022-02-14T17:25:49Z"[, "inferenceId"]},
      "eventVersion": "0"}
 
@@ -51,7 +52,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 LOGGER = logging.getLogger("emulator.capture")
@@ -97,9 +98,10 @@ def enabled(config: Mapping[str, Any] | None) -> bool:
     """Whether a DataCaptureConfig captures anything (EnableCapture "defaults to enabled")."""
     if not config:
         return False
-    return bool(config.get("EnableCapture", True)) and int(
-        config.get("InitialSamplingPercentage", 0)
-    ) > 0
+    return (
+        bool(config.get("EnableCapture", True))
+        and int(config.get("InitialSamplingPercentage", 0)) > 0
+    )
 
 
 def sampled(number: int, percentage: int) -> bool:
@@ -157,7 +159,7 @@ def side(mode: str, content_type: str | None, body: bytes, encoding: str) -> dic
 
 def inference_time_text(moment: datetime) -> str:
     """``2022-02-14T17:25:49Z``: UTC, whole seconds, as AWS's example writes it."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record(config: Mapping[str, Any], invocation: Invocation) -> dict[str, Any]:
@@ -198,7 +200,7 @@ def split_destination(uri: str) -> tuple[str, str]:
 
 def object_key(prefix: str, invocation: Invocation) -> str:
     """``<prefix>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`` (the invocation's UTC hour)."""
-    moment = invocation.inference_time.astimezone(timezone.utc)
+    moment = invocation.inference_time.astimezone(UTC)
     name = f"{moment:%Y%m%dT%H%M%S}-{invocation.event_id}.jsonl"
     parts = [prefix, invocation.endpoint_name, invocation.variant_name, f"{moment:%Y/%m/%d/%H}"]
     return "/".join([p for p in parts if p] + [name])

@@ -118,7 +118,7 @@ def _create_processing_job(original: Callable[[Any], Any]) -> Callable[[Any], An
 
 def install() -> None:
     """CreateProcessingJob hands the job to the runner, when there is one."""
-    SageMakerResponse.create_processing_job = _create_processing_job(  # type: ignore[method-assign]
+    SageMakerResponse.create_processing_job = _create_processing_job(  # type: ignore[method-assign,assignment]
         SageMakerResponse.create_processing_job
     )
 
