@@ -55,8 +55,8 @@ data "aws_iam_policy_document" "sagemaker" {
       "${local.bucket_arn}/pipelines/*",
       "${local.bucket_arn}/models/*",
       "${local.bucket_arn}/evaluation/*",
-      "${local.bucket_arn}/${local.s3_prefix.data_capture}*", # the drift job's captured traffic
-      "${local.bucket_arn}/${local.s3_prefix.monitoring}*",   # its manifest and contract
+      "${local.bucket_arn}/data-capture/*", # the drift job's captured traffic
+      "${local.bucket_arn}/monitoring/*",   # its manifest and contract
     ]
   }
 
@@ -69,7 +69,7 @@ data "aws_iam_policy_document" "sagemaker" {
       "${local.bucket_arn}/models/*", # tuning trials' models (ml/pipeline.py MODELS_PREFIX)
       "${local.bucket_arn}/evaluation/*",
       "${local.bucket_arn}/data-capture/*",
-      "${local.bucket_arn}/${local.s3_prefix.monitoring}*", # the drift job's reports
+      "${local.bucket_arn}/monitoring/*", # the drift job's reports
     ]
   }
 
