@@ -50,3 +50,9 @@ def execution_name(reason: str, request_id: str) -> str:
     digest = hashlib.sha256(request_id.encode("utf-8")).hexdigest()[:HASH_CHARS]
     stem = _UNSAFE.sub("-", reason or "request").strip("-")[:_MAX_STEM].rstrip("-") or "upload"
     return f"{NAME_PREFIX}{stem}-{digest}"
+
+
+def deduplication_id(request_id: str) -> str:
+    """The request's SQS FIFO MessageDeduplicationId (at most 128 characters of any id): the
+    same request sent twice within SQS's five-minute window is kept once."""
+    return hashlib.sha256(request_id.encode("utf-8")).hexdigest()

@@ -231,7 +231,7 @@ def run_start(ctx: Context) -> Result:
         QueueUrl=ctx.output("uploads_queue_url"),
         MessageBody=body,
         MessageGroupId=training_request.UPLOADS_GROUP,
-        MessageDeduplicationId=request_id,
+        MessageDeduplicationId=training_request.deduplication_id(request_id),
     )
     arn = executions.execution_arn(ctx.output("training_state_machine_arn"), name)
     data: dict[str, Any] = {

@@ -2,6 +2,7 @@
 
 - ``training``: check the input, snapshot it, run the pipeline, read its summary, gate, register.
 - ``deployment``: deploy one approved model package, guarded, smoke-tested and recorded.
+- ``monitoring``: judge the endpoint's captured traffic for drift; on drift, retrain if asked.
 
 ``common`` holds what they share (the poll loop, the one way to end).
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from statemachines import deployment, training
+from statemachines import deployment, monitoring, training
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ MACHINES: tuple[Machine, ...] = (
     Machine("training", training.ASL_PATH, training.PLACEHOLDERS, training.build_definition),
     Machine(
         "deployment", deployment.ASL_PATH, deployment.PLACEHOLDERS, deployment.build_definition
+    ),
+    Machine(
+        "monitoring", monitoring.ASL_PATH, monitoring.PLACEHOLDERS, monitoring.build_definition
     ),
 )
 BY_NAME = {machine.name: machine for machine in MACHINES}

@@ -55,6 +55,8 @@ data "aws_iam_policy_document" "sagemaker" {
       "${local.bucket_arn}/pipelines/*",
       "${local.bucket_arn}/models/*",
       "${local.bucket_arn}/evaluation/*",
+      "${local.bucket_arn}/data-capture/*", # the drift job's captured traffic
+      "${local.bucket_arn}/monitoring/*",   # its manifest and contract
     ]
   }
 
@@ -67,6 +69,7 @@ data "aws_iam_policy_document" "sagemaker" {
       "${local.bucket_arn}/models/*", # tuning trials' models (ml/pipeline.py MODELS_PREFIX)
       "${local.bucket_arn}/evaluation/*",
       "${local.bucket_arn}/data-capture/*",
+      "${local.bucket_arn}/monitoring/*", # the drift job's reports
     ]
   }
 
@@ -216,6 +219,7 @@ locals {
   state_machine_policies = {
     training   = data.aws_iam_policy_document.training_machine.json
     deployment = data.aws_iam_policy_document.deployment_machine.json
+    monitoring = data.aws_iam_policy_document.monitoring_machine.json
   }
 }
 
@@ -345,6 +349,44 @@ data "aws_iam_policy_document" "deployment_machine" {
 
   statement {
     sid       = "PassSageMakerRole"
+    actions   = ["iam:PassRole"]
+    resources = [local.sagemaker_role_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com"]
+    }
+  }
+}
+
+# The monitoring ASL's integrations (statemachines/monitoring.asl.json; tests/unit/test_iam.py).
+data "aws_iam_policy_document" "monitoring_machine" {
+  source_policy_documents = [data.aws_iam_policy_document.machine_logs_and_traces.json]
+
+  statement {
+    sid = "RunTheDriftJob"
+    # Its jobs are named drift-<run>-<hash> (contracts/monitoring.py job_name).
+    actions = [
+      "sagemaker:CreateProcessingJob",
+      "sagemaker:DescribeProcessingJob",
+      "sagemaker:AddTags",
+    ]
+    resources = ["${local.sagemaker_arn_prefix}:processing-job/drift-*"]
+  }
+
+  statement {
+    sid     = "InvokeItsFunctions"
+    actions = ["lambda:InvokeFunction"]
+    resources = [
+      module.monitor_plan.function_arn,
+      module.monitor_outcome.function_arn,
+      module.notify.function_arn,
+    ]
+  }
+
+  statement {
+    sid       = "PassSageMakerRoleToTheJob"
     actions   = ["iam:PassRole"]
     resources = [local.sagemaker_role_arn]
 

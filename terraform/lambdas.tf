@@ -11,6 +11,8 @@ locals {
   deployment_plan_name  = "${local.name}-deployment-plan"
   notify_name           = "${local.name}-notify"
   smoke_test_name       = "${local.name}-smoke-test"
+  monitor_plan_name     = "${local.name}-monitor-plan"
+  monitor_outcome_name  = "${local.name}-monitor-outcome"
   # The input prefixes a run may read (contracts/s3_layout.py INPUT_PREFIXES).
   input_object_arns = [for prefix in local.s3_input_prefixes : "${local.bucket_arn}/${prefix}*"]
   # Rollback alarms are created per deployment, named <endpoint>-rollback-<config>-<suffix>.
@@ -324,4 +326,143 @@ module "smoke_test" {
   # A cold endpoint container may take a while to answer its first request.
   timeout            = 120
   log_retention_days = var.log_retention_days
+}
+
+# ---- Monitoring: Plan (what to compare) and ReadDrift (the verdict, its metrics, retraining) ---
+
+data "aws_iam_policy_document" "monitor_plan" {
+  statement {
+    sid = "FindTheServingPackage"
+    # The package the endpoint serves, through its config and model.
+    actions = [
+      "sagemaker:DescribeEndpoint",
+      "sagemaker:DescribeEndpointConfig",
+      "sagemaker:DescribeModel",
+      "sagemaker:DescribeModelPackage",
+    ]
+    resources = [
+      "${local.sagemaker_arn_prefix}:endpoint/${local.endpoint_name}",
+      "${local.sagemaker_arn_prefix}:endpoint-config/${local.model_name_prefix}-*",
+      "${local.sagemaker_arn_prefix}:model/${local.model_name_prefix}-*",
+      "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group_name}/*",
+    ]
+  }
+
+  statement {
+    sid       = "ReadTheEvaluationsContract"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${local.s3_prefix.evaluation}*"]
+  }
+
+  statement {
+    sid = "ListTheWindowsCapture"
+    # ListObjectsV2 of data-capture/<endpoint>/<variant>/yyyy/mm/dd/hh/ (s3:ListBucket).
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arn]
+  }
+
+  statement {
+    sid       = "WriteTheJobsManifestAndContract"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arn}/${local.s3_prefix.monitoring}*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.bucket_kms_statements
+
+    content {
+      sid       = "UseBucketKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+module "monitor_plan" {
+  source = "./modules/lambda_function"
+
+  name               = local.monitor_plan_name
+  description        = "Plans a drift run of ${local.endpoint_name}: the serving package, its baseline, the window's captured traffic."
+  role_description   = "Role of the ${local.monitor_plan_name} Lambda: reads the serving package and the capture, writes the job's inputs."
+  policy_name        = "monitor-plan"
+  policy_json        = data.aws_iam_policy_document.monitor_plan.json
+  filename           = "${local.build_dir}/monitor_plan.zip"
+  source_code_hash   = filebase64sha256("${local.build_dir}/monitor_plan.zip")
+  timeout            = 60
+  log_retention_days = var.log_retention_days
+
+  environment_variables = {
+    ENDPOINT_NAME         = local.endpoint_name
+    BUCKET                = local.bucket_name
+    MONITOR_CODE_URI      = local.code_bundle_uris["monitor"]
+    WINDOW_MINUTES        = tostring(var.monitoring_window_minutes)
+    MIN_ROWS              = tostring(var.monitoring_min_rows)
+    POLL_INTERVAL_SECONDS = tostring(var.pipeline_poll_interval_seconds)
+    MAX_POLLS             = tostring(var.pipeline_max_polls)
+  }
+}
+
+data "aws_iam_policy_document" "monitor_outcome" {
+  statement {
+    sid       = "ReadTheEndedJob"
+    actions   = ["sagemaker:DescribeProcessingJob"]
+    resources = ["${local.sagemaker_arn_prefix}:processing-job/drift-*"]
+  }
+
+  statement {
+    sid       = "ReadTheDriftReport"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arn}/${local.s3_prefix.monitoring}*"]
+  }
+
+  statement {
+    sid = "PublishDriftMetrics"
+    # cloudwatch:PutMetricData has no resource-level permissions: AWS requires Resource "*";
+    # the namespace condition limits it to the drift metrics.
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.drift_metric_namespace]
+    }
+  }
+
+  statement {
+    sid       = "RequestOneRetraining"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.request["uploads"].arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.bucket_kms_statements
+
+    content {
+      sid       = "DecryptBucketObjects"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+module "monitor_outcome" {
+  source = "./modules/lambda_function"
+
+  name               = local.monitor_outcome_name
+  description        = "Reads a drift job of ${local.endpoint_name}: publishes its metrics, requests a retraining on drift when asked."
+  role_description   = "Role of the ${local.monitor_outcome_name} Lambda: reads drift reports, publishes drift metrics, sends a training request."
+  policy_name        = "monitor-outcome"
+  policy_json        = data.aws_iam_policy_document.monitor_outcome.json
+  filename           = "${local.build_dir}/monitor_outcome.zip"
+  source_code_hash   = filebase64sha256("${local.build_dir}/monitor_outcome.zip")
+  timeout            = 60
+  log_retention_days = var.log_retention_days
+
+  environment_variables = {
+    METRIC_NAMESPACE  = local.drift_metric_namespace
+    RETRAIN_ON_DRIFT  = var.retrain_on_drift ? "true" : "false"
+    RETRAIN_DATA_URI  = local.retrain_data_uri
+    UPLOADS_QUEUE_URL = aws_sqs_queue.request["uploads"].url
+  }
 }

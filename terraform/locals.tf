@@ -26,6 +26,7 @@ locals {
   model_package_group_name = coalesce(var.model_package_group_name, "${local.name}-models")
   state_machine_name       = coalesce(var.state_machine_name, "${local.name}-training")
   deployment_machine_name  = "${local.name}-deployment"
+  monitoring_machine_name  = "${local.name}-monitoring"
   endpoint_name            = coalesce(var.endpoint_name, "${local.name}-endpoint")
   # Models and endpoint configs the state machine creates are named "<prefix>-<execution>".
   model_name_prefix = local.name

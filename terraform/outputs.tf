@@ -31,8 +31,18 @@ output "deployment_state_machine_arn" {
   value       = aws_sfn_state_machine.this["deployment"].arn
 }
 
+output "monitoring_state_machine_arn" {
+  description = "ARN of the monitoring state machine (its schedule starts it; make monitor starts a run now with {} or {\"end\", \"window_minutes\"})."
+  value       = aws_sfn_state_machine.this["monitoring"].arn
+}
+
+output "monitoring_schedule_name" {
+  description = "Name of the EventBridge Scheduler schedule that starts the monitoring machine."
+  value       = aws_scheduler_schedule.monitoring.name
+}
+
 output "state_machine_console_urls" {
-  description = "Step Functions console pages of the two machines."
+  description = "Step Functions console pages of the machines."
   value       = { for key, machine in aws_sfn_state_machine.this : key => "${local.console}/states/home?region=${local.region}#/statemachines/view/${machine.arn}" }
 }
 
@@ -137,5 +147,6 @@ output "alarm_names" {
     [aws_cloudwatch_metric_alarm.trigger_dead_letters.alarm_name],
     [for alarm in aws_cloudwatch_metric_alarm.request_dead_letters : alarm.alarm_name],
     [for alarm in aws_cloudwatch_metric_alarm.endpoint : alarm.alarm_name],
+    [aws_cloudwatch_metric_alarm.drift.alarm_name],
   )
 }

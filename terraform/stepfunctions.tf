@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------------------------
-# Step Functions: the training and the deployment machines (ASL generated with the Step
+# Step Functions: the training, deployment and monitoring machines (ASL generated with the Step
 # Functions Data Science SDK into statemachines/<machine>.asl.json and completed here with
 # templatefile()), each with its own role, full execution logging and X-Ray tracing.
 # ---------------------------------------------------------------------------------------------
@@ -27,6 +27,18 @@ locals {
         smoke_test_function_arn      = module.smoke_test.function_arn
         notify_function_arn          = module.notify.function_arn
         sagemaker_role_arn           = local.sagemaker_role_arn
+      }
+    }
+    monitoring = {
+      name        = local.monitoring_machine_name
+      description = "monitoring"
+      template_vars = {
+        monitor_plan_function_arn    = module.monitor_plan.function_arn
+        monitor_outcome_function_arn = module.monitor_outcome.function_arn
+        notify_function_arn          = module.notify.function_arn
+        sagemaker_role_arn           = local.sagemaker_role_arn
+        sklearn_image_uri            = data.aws_sagemaker_prebuilt_ecr_image.sklearn.registry_path
+        monitoring_instance_type     = var.monitoring_instance_type
       }
     }
   }

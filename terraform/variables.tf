@@ -364,3 +364,74 @@ variable "expiring_data_days" {
     error_message = "expiring_data_days must be a whole number of at least 1."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Drift monitoring (monitoring.tf): the schedule, the window, retraining
+# ---------------------------------------------------------------------------------------------
+
+variable "monitoring_enabled" {
+  description = "Whether the EventBridge Scheduler schedule starts the monitoring machine (false: the schedule exists, DISABLED; make monitor still runs it by hand)."
+  type        = bool
+  default     = true
+}
+
+variable "monitoring_schedule" {
+  description = "EventBridge Scheduler expression of the drift monitor: rate(...), cron(...) or at(...). Each run judges the window_minutes before its scheduled time."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.monitoring_schedule))
+    error_message = "monitoring_schedule must be an EventBridge Scheduler expression: rate(...), cron(...) or at(...)."
+  }
+}
+
+variable "monitoring_window_minutes" {
+  description = "Minutes of captured traffic each monitoring run judges (match the schedule: 60 for hourly); also the drift alarm's period."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.monitoring_window_minutes >= 1 && var.monitoring_window_minutes <= 10080 && var.monitoring_window_minutes == floor(var.monitoring_window_minutes)
+    error_message = "monitoring_window_minutes must be a whole number from 1 to 10080 (a week)."
+  }
+}
+
+variable "monitoring_min_rows" {
+  description = "Fewest captured rows a window needs to be judged; below it the verdict is insufficient-data, never an alarm (docs/monitoring.md explains the default)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.monitoring_min_rows >= 1 && var.monitoring_min_rows == floor(var.monitoring_min_rows)
+    error_message = "monitoring_min_rows must be a whole number of at least 1."
+  }
+}
+
+variable "monitoring_instance_type" {
+  description = "Instance type of the drift Processing job (scikit-learn image); ml.t3.medium is the cheapest Processing accepts."
+  type        = string
+  default     = "ml.t3.medium"
+
+  validation {
+    condition     = can(regex("^ml\\.[a-z0-9]+\\.[a-z0-9]+$", var.monitoring_instance_type))
+    error_message = "monitoring_instance_type must be a SageMaker instance type such as ml.t3.medium."
+  }
+}
+
+variable "retrain_on_drift" {
+  description = "On a drift verdict, send one training request for retrain_data_uri through the uploads queue (the new model still goes through the gate and approval). Off: the notification says what to do."
+  type        = bool
+  default     = false
+}
+
+variable "retrain_data_uri" {
+  description = "The current dataset a drift retrains on (s3://...); empty: the execution input's default data_uri."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.retrain_data_uri == "" || can(regex("^s3://[a-z0-9.-]{3,63}/.+", var.retrain_data_uri))
+    error_message = "retrain_data_uri must be empty or an s3://bucket/key URI."
+  }
+}

@@ -72,6 +72,7 @@ def emulator(aws_env: None, execute_state_machines: bool) -> Iterator[None]:
     with mock_aws(config=config):  # type: ignore[arg-type]
         yield
     sagemaker.set_pipeline_runner(None)
+    sagemaker.set_processing_job_runner(None)
     core.clear_faults()
 
 

@@ -1,4 +1,5 @@
-"""Finish an execution: record a deployment attempt, clean up its alarms, and notify the topic.
+"""Finish an execution: record a deployment attempt, clean up its alarms, and notify the topic
+(for the drift monitor: the verdict, the drifted features with their numbers, what happens next).
 
 Every machine's paths end at ``Finish`` with ``$.outcome`` (``status`` SUCCEEDED, SKIPPED or
 FAILED; a failure's ``error``, ``cause`` and ``state``). For the deployment machine the outcome
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from contracts import notifications, s3_layout
+from contracts import monitoring, notifications, s3_layout
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,46 @@ def describe(machine: str, outcome: Mapping[str, Any]) -> tuple[str, str]:
             f"Deployment of {version} failed: {label}",
             str(outcome.get("cause", "")),
         )
+    if machine == "monitoring":
+        return describe_monitoring(outcome)
     return f"{machine.capitalize()} {str(status).lower()}", str(outcome.get("cause") or "")
+
+
+def _feature_numbers(outcome: Mapping[str, Any]) -> str:
+    """The drifted features with their numbers: ``width (PSI 2.767, KS 0.533)``."""
+    drifted = set(outcome.get("drifted_features") or [])
+    parts = [
+        f"{f.get('name')} (PSI {f.get('psi')}, KS {f.get('ks')})"
+        for f in outcome.get("top_features") or []
+        if f.get("name") in drifted
+    ]
+    more = int(outcome.get("drifted_feature_count") or 0) - len(parts)
+    return ", ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def describe_monitoring(outcome: Mapping[str, Any]) -> tuple[str, str]:
+    """The drift monitor's verdict: what drifted, by how much, and what happens next."""
+    status, verdict = outcome.get("status"), outcome.get("verdict")
+    endpoint = outcome.get("endpoint", "")
+    if status == "FAILED":
+        return f"Drift monitor failed: {outcome.get('error')}", str(outcome.get("cause", ""))
+    if status == "SKIPPED":
+        return f"Drift not judged on {endpoint}: {verdict}", str(outcome.get("reason", ""))
+    window = outcome.get("window") or {}
+    span = f"{window.get('start')} to {window.get('end')}"
+    if verdict == monitoring.DRIFT:
+        retraining = outcome.get("retraining") or {}
+        return (
+            f"Drift detected on {endpoint}: {', '.join(outcome.get('drifted_features') or [])}",
+            f"{outcome.get('message')} ({span}). Drifted: {_feature_numbers(outcome)}. "
+            f"{retraining.get('advice', '')} Report: {outcome.get('report_uri')}",
+        )
+    if verdict == monitoring.INSUFFICIENT_DATA:
+        return (
+            f"Drift not judged on {endpoint}: insufficient data",
+            f"{outcome.get('message')} ({span}).",
+        )
+    return f"No drift on {endpoint}", f"{outcome.get('message')} ({span})."
 
 
 def finish(event: Mapping[str, Any], clients: Clients, settings: Settings) -> dict[str, Any]:

@@ -157,6 +157,7 @@ def lambda_environment(
     auto_approve_allowed: bool,
     guardrails: dict[str, Any],
     instance_count: int,
+    capture_percent: int = 20,
 ) -> dict[str, str]:
     """What Terraform sets on each function."""
     return {
@@ -175,7 +176,7 @@ def lambda_environment(
             "VARIANT_NAME": VARIANT,
             "INSTANCE_TYPE": "ml.m5.large",
             "INSTANCE_COUNT": str(instance_count),
-            "CAPTURE_PERCENT": "20",
+            "CAPTURE_PERCENT": str(capture_percent),
             "CAPTURE_DESTINATION": f"s3://{BUCKET}/data-capture",
             "GUARDRAILS_JSON": json.dumps(guardrails),
             "POLL_INTERVAL_SECONDS": "1",
@@ -224,6 +225,7 @@ class Stack:
         defaults: dict[str, Any] | None = None,
         guardrails: dict[str, Any] | None = None,
         instance_count: int = 1,
+        capture_percent: int = 20,
     ) -> None:
         session = boto3.Session(region_name=REGION)
         self.session = session
@@ -257,6 +259,7 @@ class Stack:
             RoleName="sfn-role",
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )["Role"]["Arn"]
+        self.machine_role = role
         functions = {
             name: self._create_lambda(
                 name,
@@ -267,6 +270,7 @@ class Stack:
                     auto_approve_allowed=auto_approve_allowed,
                     guardrails=guardrails or GUARDRAILS,
                     instance_count=instance_count,
+                    capture_percent=capture_percent,
                 ),
             )
             for name in LAMBDA_POLICIES
@@ -296,10 +300,13 @@ class Stack:
             )["stateMachineArn"]
             for name in values
         }
+        self.functions = functions
         self.state_machine_arn = self.machines["training"]
         self._runs = 0
 
-    def _create_lambda(self, name: str, environment: dict[str, str]) -> str:
+    def _create_lambda(
+        self, name: str, environment: dict[str, str], policy: dict[str, Any] | None = None
+    ) -> str:
         """A real Lambda (the zip ``make build`` ships) and its role, as Terraform creates them."""
         role = self.iam.create_role(
             RoleName=f"{name}-role",
@@ -308,7 +315,7 @@ class Stack:
         self.iam.put_role_policy(
             RoleName=f"{name}-role",
             PolicyName=name,
-            PolicyDocument=json.dumps(LAMBDA_POLICIES[name]),
+            PolicyDocument=json.dumps(policy or LAMBDA_POLICIES[name]),
         )
         return str(
             self.session.client("lambda").create_function(

@@ -56,6 +56,13 @@ CONTRACT_INTEGRATIONS = {
         # The plan, the smoke test, the finish (lambdas/*).
         "arn:aws:states:::lambda:invoke",
     },
+    "monitoring": {
+        # The drift monitor's Processing job, polled.
+        "arn:aws:states:::aws-sdk:sagemaker:createProcessingJob",
+        "arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob",
+        # The plan, the verdict, the finish (lambdas/*).
+        "arn:aws:states:::lambda:invoke",
+    },
 }
 # SDK service names that differ from their IAM prefix.
 IAM_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "eventbridge": "events"}
@@ -281,8 +288,10 @@ PASSED_TO = {
     ("aws_cloudwatch_event_target", "role_arn"): "events.amazonaws.com",
     ("aws_sfn_state_machine", "role_arn"): "states.amazonaws.com",
     ("aws_sagemaker_pipeline", "role_arn"): "sagemaker.amazonaws.com",
+    # EventBridge Scheduler CreateSchedule: "iam:PassRole" of Target.RoleArn.
+    ("aws_scheduler_schedule", "target.role_arn"): "scheduler.amazonaws.com",
 }
-ROLE_ATTRIBUTE = re.compile(r"^(role|role_arn|.*_role_arn|execution_role)$")
+ROLE_ATTRIBUTE = re.compile(r"^(.*\.)?(role|role_arn|.*_role_arn|execution_role)$")
 # IAM calls the AWS provider makes for each IAM resource type of the main root
 # (hashicorp/terraform-provider-aws internal/service/iam/role.go, role_policy.go: create, read,
 # update and delete). PowerUserAccess denies every iam:* action except service-linked roles, so
@@ -485,7 +494,7 @@ def role_passes() -> list[tuple[str, str, str, str]]:
     for type_, name, body in main_blocks("resource"):
         if type_.startswith("aws_iam_"):
             continue
-        for attribute, value in body.items():
+        for attribute, value in attributes(body):
             if not ROLE_ATTRIBUTE.match(attribute) or not isinstance(value, str):
                 continue
             # data.aws_iam_role is a role terraform/ does not create (var.sagemaker_role_name).
@@ -499,6 +508,16 @@ def role_passes() -> list[tuple[str, str, str, str]]:
             assert len(roles) == 1, f"{type_}.{name}.{attribute}: cannot tell which role {value}"
             passes.append((type_, name, attribute, roles.pop()))
     return passes
+
+
+def attributes(body: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """A block's attributes, those of its nested blocks named ``<block>.<attribute>``."""
+    for key, value in body.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for item in value:
+                yield from attributes(item, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def bootstrap_deploy_policy() -> dict[str, Any]:

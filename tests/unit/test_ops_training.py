@@ -44,7 +44,7 @@ def test_start_queues_a_training_request_whose_run_name_is_known(clients: FakeCl
     [sent] = clients.sqs.sent()
     assert sent["QueueUrl"] == UPLOADS_QUEUE
     assert sent["MessageGroupId"] == training_request.UPLOADS_GROUP == "uploads"
-    assert sent["MessageDeduplicationId"] == "req-1"
+    assert sent["MessageDeduplicationId"] == training_request.deduplication_id("req-1")
     assert sent["Body"]["source"] == requests.REQUEST_SOURCE
     assert sent["Body"]["detail-type"] == requests.TRAINING_REQUEST
     assert sent["Body"]["detail"]["input"] == {}  # Terraform's defaults

@@ -190,6 +190,11 @@ def test_failure_names_are_the_designs() -> None:
         "DeploymentFailed",
         "EndpointDeploymentFailed",
         "EndpointDeploymentTimedOut",
+        "MonitoringPlanFailed",
+        "MonitorStartFailed",
+        "MonitorJobUnreadable",
+        "MonitorPollBudgetExhausted",
+        "DriftUnreadable",
     }
     named = {
         s["Parameters"]["error"]
@@ -273,6 +278,11 @@ BUILT_IN_PYTHON = {
     "$.endpoint_config.production_variants": "lambdas/deployment_plan (Terraform's settings)",
     "$.endpoint_config.data_capture": "lambdas/deployment_plan (Terraform's settings)",
     "$.deployment_config": "lambdas/deployment_plan (Terraform's validated guardrails)",
+    "$.job.name": "contracts.monitoring.job_name (SageMaker's name pattern, unit-tested)",
+    "$.job.arguments": "lambdas/monitor_plan (paths and numbers it builds)",
+    "$.job.inputs": "lambdas/monitor_plan (the package's baseline, contract, capture manifest)",
+    "$.job.output_uri": "contracts.monitoring (monitoring/<endpoint>/<run>/drift)",
+    "$.job.max_runtime_seconds": "lambdas/monitor_plan (Terraform's validated setting)",
 }
 #: Identifiers SageMaker itself returned (ARNs, URIs of its own outputs, names it was given).
 FROM_SAGEMAKER = {

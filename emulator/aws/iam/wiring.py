@@ -34,7 +34,12 @@ from emulator.aws.iam.policy import (
     trust_allows_web_identity,
     web_identity_context,
 )
-from emulator.aws.iam.resources import iam_action, passed_roles, resource_arn
+from emulator.aws.iam.resources import (
+    iam_action,
+    passed_roles,
+    request_condition_keys,
+    resource_arn,
+)
 from emulator.aws.iam.s3_kms import s3_kms_calls
 
 
@@ -198,6 +203,7 @@ def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> bool
         "aws:principalaccount": (account,),
         "aws:requestedregion": (region,),
         "aws:principaltype": ("AssumedRole",),
+        **request_condition_keys(action, params),
     }
     identity = identity_policies(session)
     service, protocol = signing_name, _protocol(response)
