@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from emulator.containers import interpreters
-from ml import pipeline, prepare
+from ml import prepare
+from tests.helpers import bundles
 
 pytestmark = pytest.mark.sklearn12
 
@@ -65,10 +66,7 @@ def run_isolated(python: str, args: list[str], cwd: Path) -> subprocess.Complete
 
 def alone(script: str, directory: Path) -> Path:
     """The script's code bundle copied into an otherwise empty directory, as SageMaker stages it."""
-    directory.mkdir(parents=True)
-    for file in pipeline.code_bundles()[Path(script).stem]:
-        shutil.copy2(ROOT / "ml" / file, directory / file)
-    return directory / script
+    return bundles.copy_bundle(Path(script).stem, directory)
 
 
 def test_the_environment_has_the_images_versions(sklearn12_python: str, tmp_path: Path) -> None:
