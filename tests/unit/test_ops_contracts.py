@@ -47,7 +47,7 @@ def test_what_deployments_create_is_recognised_by_its_name(prefix: str, version:
 
 
 def test_the_test_split_is_where_the_pipeline_writes_it() -> None:
-    from ml import prepare
+    from ml import prepare_output
 
     definition = json.loads((ROOT / "ml" / "pipeline_definition.json").read_text())
     [step] = [s for s in definition["Steps"] if s["Name"] == "PrepareData"]
@@ -58,7 +58,7 @@ def test_the_test_split_is_where_the_pipeline_writes_it() -> None:
     ]
     values = output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
     assert values[2:] == ["pipelines", {"Get": "Execution.PipelineExecutionId"}, "prepare", "test"]
-    file_name = prepare.split_paths(Path("."))["test"].name
+    file_name = prepare_output.split_paths(Path("."))["test"].name
     assert s3_layout.split_key("p1", "test") == f"pipelines/p1/prepare/test/{file_name}"
 
 

@@ -1,4 +1,5 @@
-"""Tests for `ml/prepare.py`: the dataset contract, validation refusals, the split and its scale."""
+"""Tests for `ml/prepare.py` and its `prepare_*.py` modules: the dataset contract, validation
+refusals, the split and its scale."""
 
 from __future__ import annotations
 
@@ -16,8 +17,18 @@ import pandas as pd
 import pytest
 
 from contracts import dataset, failures
-from ml import prepare
-from ml.prepare import DatasetSpec, DataValidationError
+from ml import (
+    prepare,
+    prepare_classes,
+    prepare_csv,
+    prepare_errors,
+    prepare_memory,
+    prepare_output,
+    prepare_read,
+    prepare_split,
+)
+from ml.prepare_contract import DatasetSpec
+from ml.prepare_errors import DataValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IRIS_CSV = REPO_ROOT / "data" / "raw" / "iris.csv"
@@ -404,7 +415,7 @@ def test_latin1_file_names_line_and_column_of_first_bad_byte(tmp_path: Path) -> 
 
 def test_utf8_check_across_small_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of 7 bytes cut multi-byte characters and lines: same answers as one block."""
-    monkeypatch.setattr(prepare, "UTF8_BLOCK_BYTES", 7)
+    monkeypatch.setattr(prepare_csv, "UTF8_BLOCK_BYTES", 7)
     good = IRIS_CSV.read_text().replace("Iris-setosa", "Iris-sétosa€")
     contract = run_on(write_input(tmp_path / "good", good))
     assert contract["class_names"][0] == "Iris-sétosa€"
@@ -461,7 +472,7 @@ def test_blank_lines_are_skipped_consistently(tmp_path: Path, split_dir: Path) -
     lines.insert(90, "   ")
     contract = run_on(write_input(tmp_path / "raw", "\n".join(lines) + "\n\n"))
     assert contract["rows"]["total"] == 150
-    for name in prepare.SPLIT_NAMES:
+    for name in prepare_split.SPLIT_NAMES:
         produced = (tmp_path / "raw-out" / name / f"{name}.csv").read_bytes()
         assert produced == (split_dir / name / f"{name}.csv").read_bytes()
 
@@ -469,8 +480,8 @@ def test_blank_lines_are_skipped_consistently(tmp_path: Path, split_dir: Path) -
 def test_bad_row_in_a_later_chunk_is_located(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prepare, "CHUNK_TEXT_BYTES", 1)
-    monkeypatch.setattr(prepare, "MIN_CHUNK_ROWS", 16)
+    monkeypatch.setattr(prepare_read, "CHUNK_TEXT_BYTES", 1)
+    monkeypatch.setattr(prepare_read, "MIN_CHUNK_ROWS", 16)
     message = error_of(tmp_path / "raw", with_line(140, "6.7,3.0,5.2,two,Iris-virginica"))
     assert message.startswith("iris.csv line 140 (data row 139), column 'PetalWidth'")
 
@@ -478,8 +489,8 @@ def test_bad_row_in_a_later_chunk_is_located(
 def test_small_chunks_give_the_same_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split_dir: Path
 ) -> None:
-    monkeypatch.setattr(prepare, "CHUNK_TEXT_BYTES", 1)
-    monkeypatch.setattr(prepare, "MIN_CHUNK_ROWS", 7)
+    monkeypatch.setattr(prepare_read, "CHUNK_TEXT_BYTES", 1)
+    monkeypatch.setattr(prepare_read, "MIN_CHUNK_ROWS", 7)
     run_on(write_input(tmp_path / "raw", IRIS_CSV.read_text()))
     assert [p.read_bytes() for p in output_files(tmp_path / "raw-out")] == [
         p.read_bytes() for p in output_files(split_dir)
@@ -518,8 +529,11 @@ def test_a_rare_numeric_class_is_located_whatever_its_spelling(tmp_path: Path) -
 
 def test_a_class_with_many_rows_lists_the_first_and_counts_the_rest() -> None:
     found = [("a.csv", n) for n in (3, 9, 12)] + [("b.csv", 4), ("b.csv", 8)]
-    assert prepare.rows_text(found, 7) == "a.csv lines 3, 9, 12, b.csv lines 4, 8 (and 2 more rows)"
-    assert prepare.rows_text([("a.csv", 3)], 1) == "a.csv line 3"
+    assert (
+        prepare_errors.rows_text(found, 7)
+        == "a.csv lines 3, 9, 12, b.csv lines 4, 8 (and 2 more rows)"
+    )
+    assert prepare_errors.rows_text([("a.csv", 3)], 1) == "a.csv line 3"
 
 
 def test_a_single_class_across_files_names_every_file(tmp_path: Path) -> None:
@@ -543,8 +557,12 @@ def test_malformed_csv_names_the_line(tmp_path: Path) -> None:
 def test_a_class_the_split_cannot_place_is_located() -> None:
     labels = np.asarray([0] * 30 + [1] * 30 + [2], dtype="int8")
     with pytest.raises(DataValidationError) as caught:
-        prepare.assign_splits(
-            labels, prepare.SplitRatios(), 1, ["a", "b", "c"], lambda name: f"x.csv line 9 ({name})"
+        prepare_split.assign_splits(
+            labels,
+            prepare_split.SplitRatios(),
+            1,
+            ["a", "b", "c"],
+            lambda name: f"x.csv line 9 ({name})",
         )
     assert str(caught.value) == (
         "x.csv line 9 (c), class 'c' has 1 row(s), too few to place at least one in each of "
@@ -554,7 +572,7 @@ def test_a_class_the_split_cannot_place_is_located() -> None:
 
 def test_too_large_input_names_its_files() -> None:
     with pytest.raises(DataValidationError, match=r"MiB of CSV in a\.csv, b\.csv \(about"):
-        prepare.check_memory(2**34, 30.0, (2**30, "cgroup memory.max"), ["a.csv", "b.csv"])
+        prepare_memory.check_memory(2**34, 30.0, (2**30, "cgroup memory.max"), ["a.csv", "b.csv"])
 
 
 def test_several_files_are_one_dataset(tmp_path: Path, split_dir: Path) -> None:
@@ -582,7 +600,7 @@ def test_missing_input_directory(tmp_path: Path) -> None:
 
 def test_invalid_ratios_are_rejected() -> None:
     with pytest.raises(DataValidationError, match="invalid split ratios"):
-        prepare.SplitRatios(train=0.8, validation=0.2).check()
+        prepare_split.SplitRatios(train=0.8, validation=0.2).check()
 
 
 # --------------------------------------------------------------------------- split
@@ -610,13 +628,13 @@ def test_split_is_deterministic_and_seed_dependent(tmp_path: Path, split_dir: Pa
 
     def digest(seed: int, name: str) -> str:
         out = tmp_path / f"out-{seed}-{name}"
-        prepare.run(raw, out, IRIS, prepare.SplitRatios(), seed)
-        files = [out / split / f"{split}.csv" for split in prepare.SPLIT_NAMES]
+        prepare.run(raw, out, IRIS, prepare_split.SplitRatios(), seed)
+        files = [out / split / f"{split}.csv" for split in prepare_split.SPLIT_NAMES]
         return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
     assert digest(42, "a") == digest(42, "b")
     assert digest(7, "a") != digest(42, "a")
-    fixture_files = [split_dir / s / f"{s}.csv" for s in prepare.SPLIT_NAMES]
+    fixture_files = [split_dir / s / f"{s}.csv" for s in prepare_split.SPLIT_NAMES]
     assert (
         digest(42, "c")
         == hashlib.sha256(b"".join(f.read_bytes() for f in fixture_files)).hexdigest()
@@ -626,12 +644,12 @@ def test_split_is_deterministic_and_seed_dependent(tmp_path: Path, split_dir: Pa
 def test_assign_splits_custom_ratios_and_seed() -> None:
     labels = np.repeat(np.arange(3, dtype="int8"), 50)
     names = ["a", "b", "c"]
-    assignment = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 1, names)
+    assignment = prepare_split.assign_splits(labels, prepare_split.SplitRatios(0.7, 0.1), 1, names)
     assert np.bincount(assignment).tolist() == [105, 15, 30]
     for split in range(3):
         assert set(labels[assignment == split].tolist()) == {0, 1, 2}
-    again = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 1, names)
-    other = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 2, names)
+    again = prepare_split.assign_splits(labels, prepare_split.SplitRatios(0.7, 0.1), 1, names)
+    other = prepare_split.assign_splits(labels, prepare_split.SplitRatios(0.7, 0.1), 2, names)
     assert (assignment == again).all() and not (assignment == other).all()
     test_rows = set(np.flatnonzero(assignment == 2).tolist())
     assert test_rows != {*range(10), *range(50, 60), *range(100, 110)}  # not the first rows
@@ -744,7 +762,7 @@ def test_write_failure_mid_way_leaves_no_partial_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw = write_input(tmp_path / "raw", IRIS_CSV.read_text())
-    real_replace = prepare.os.replace
+    real_replace = os.replace
     calls = []
 
     def flaky_replace(src: str | Path, dst: str | Path) -> None:
@@ -754,7 +772,7 @@ def test_write_failure_mid_way_leaves_no_partial_outputs(
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(prepare.os, "replace", flaky_replace)
+    monkeypatch.setattr(os, "replace", flaky_replace)
     with pytest.raises(OSError, match="disk full"):
         prepare.run(raw, tmp_path / "out", IRIS)
     assert [Path(c).name for c in calls][-1] == "contract.json"
@@ -769,40 +787,49 @@ def test_memory_limit_reads_cgroup_and_meminfo(tmp_path: Path) -> None:
     v2, v1, meminfo = tmp_path / "memory.max", tmp_path / "limit", tmp_path / "meminfo"
     meminfo.write_text("MemTotal: 16000000 kB\nMemAvailable:    8000000 kB\n")
     paths = {"cgroup_v2": str(v2), "cgroup_v1": str(v1), "meminfo": str(meminfo)}
-    assert prepare.memory_limit({}, **paths) == (8000000 * 1024, f"MemAvailable in {meminfo}")
+    assert prepare_memory.memory_limit({}, **paths) == (
+        8000000 * 1024,
+        f"MemAvailable in {meminfo}",
+    )
     v2.write_text("max\n")  # no cgroup limit: the host's available memory decides
-    assert prepare.memory_limit({}, **paths)[0] == 8000000 * 1024
+    assert prepare_memory.memory_limit({}, **paths)[0] == 8000000 * 1024
     v2.write_text("2147483648\n")
-    assert prepare.memory_limit({}, **paths) == (2147483648, f"cgroup {v2}")
-    env = {prepare.MEMORY_LIMIT_ENV: "1000"}
-    assert prepare.memory_limit(env, **paths) == (1000, prepare.MEMORY_LIMIT_ENV)
+    assert prepare_memory.memory_limit({}, **paths) == (2147483648, f"cgroup {v2}")
+    env = {prepare_memory.MEMORY_LIMIT_ENV: "1000"}
+    assert prepare_memory.memory_limit(env, **paths) == (1000, prepare_memory.MEMORY_LIMIT_ENV)
     missing = {k: str(tmp_path / "none") for k in paths}
-    assert prepare.memory_limit({}, **missing) == (None, "")
+    assert prepare_memory.memory_limit({}, **missing) == (None, "")
 
 
-def test_input_larger_than_memory_is_refused_before_reading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_input_larger_than_memory_is_refused_with_the_instance_that_fits() -> None:
     """A 1.2 GB CSV against an 8 GiB instance: refused with the parameter to raise."""
-    calls: list[str] = []
-    monkeypatch.setattr(prepare, "scan_file", lambda *a, **k: calls.append("read"))
     with pytest.raises(DataValidationError) as caught:
-        prepare.check_memory(1_200_000_000 * 30, 30.0, (8 * 2**30, "cgroup memory.max"))
+        prepare_memory.check_memory(1_200_000_000 * 30, 30.0, (8 * 2**30, "cgroup memory.max"))
     assert str(caught.value) == (
         "input too large for this instance: 34332 MiB of CSV (about 1200000001 rows) needs about "
         "45936 MiB of memory to prepare, but only 8192 MiB is available (cgroup memory.max); "
         "raise the pipeline parameter ProcessingInstanceType to an instance with more memory, "
         "e.g. ml.m5.4xlarge (64 GiB)"
     )
-    prepare.check_memory(30_000_000, 30.0, (8 * 2**30, "cgroup memory.max"))  # 1M rows fit
-    assert calls == []
+    prepare_memory.check_memory(30_000_000, 30.0, (8 * 2**30, "cgroup memory.max"))  # 1M rows fit
+
+
+def test_input_larger_than_memory_is_refused_before_reading(tmp_path: Path) -> None:
+    """The refusal comes before the full read: a bad row late in the file, which that read
+    would name, is not what the run reports."""
+    raw = write_input(tmp_path / "raw", with_line(140, "6.7,3.0,5.2,two,Iris-virginica"))
+    environ = {prepare_memory.MEMORY_LIMIT_ENV: str(2**20)}
+    with pytest.raises(DataValidationError, match=r"^input too large for this instance"):
+        prepare.run(raw, tmp_path / "out", IRIS, environ=environ)
+    with pytest.raises(DataValidationError, match=r"^iris\.csv line 140 \(data row 139\)"):
+        prepare.run(raw, tmp_path / "out", IRIS, environ={})
 
 
 def test_too_large_input_fails_clearly_in_a_subprocess(tmp_path: Path) -> None:
     """The whole script under a small memory limit: exit 2 and the message, no OOM kill."""
     raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
     failure_file = tmp_path / "message"
-    env = {**os.environ, prepare.MEMORY_LIMIT_ENV: str(64 * 2**20)}
+    env = {**os.environ, prepare_memory.MEMORY_LIMIT_ENV: str(64 * 2**20)}
     env[failures.FAILURE_FILE_ENV] = str(failure_file)
     completed = subprocess.run(
         [
@@ -824,7 +851,7 @@ def test_too_large_input_fails_clearly_in_a_subprocess(tmp_path: Path) -> None:
     assert completed.returncode == 2, completed.stderr
     message = failure_file.read_text()
     assert message.startswith("DataValidationError: input too large for this instance")
-    assert f"64 MiB is available ({prepare.MEMORY_LIMIT_ENV})" in message
+    assert f"64 MiB is available ({prepare_memory.MEMORY_LIMIT_ENV})" in message
     assert "ProcessingInstanceType" in message and "ml.m5.large (8 GiB)" in message
     assert output_files(tmp_path / "out") == []
 
@@ -867,7 +894,7 @@ def test_peak_memory_on_a_million_rows(tmp_path: Path) -> None:
 
 def test_label_table_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A label with ever more distinct values stops the read early (the table stays small)."""
-    monkeypatch.setattr(prepare, "MAX_DISTINCT_LABELS", 50)
+    monkeypatch.setattr(prepare_classes, "MAX_DISTINCT_LABELS", 50)
     numbers = "x,y\n" + "\n".join(f"{i},{i}" for i in range(200)) + "\n"
     message = error_of(tmp_path / "n", numbers, DatasetSpec("y"))
     # The examples are the smallest of the values met before the cap, in numeric order.
@@ -887,7 +914,7 @@ def test_mmap_threshold_is_fixed_on_glibc() -> None:
     import platform
 
     assert platform.libc_ver()[0] == "glibc"  # the containers and this machine
-    assert prepare.fix_mmap_threshold() is True
+    assert prepare_memory.fix_mmap_threshold() is True
 
 
 # --------------------------------------------------------------------------- the serving order
@@ -913,7 +940,7 @@ def test_the_same_features_in_another_order_take_the_serving_order(tmp_path: Pat
         k: v for k, v in plain.items() if k not in ("feature_columns", "feature_types")
     }
     moved = [DATA_ORDER.index(name) + 1 for name in SERVING_ORDER]
-    for name in prepare.SPLIT_NAMES:
+    for name in prepare_split.SPLIT_NAMES:
         # The same rows in the same splits (the split depends on labels and seed only), each
         # row's values moved with their columns, the label still first.
         expected = [
@@ -975,7 +1002,7 @@ def test_main_reads_the_serving_order_from_the_champions_model(
     out = tmp_path / "out"
     argv = ["--input-dir", str(raw), "--output-dir", str(out), "--label-column", "Species"]
     assert prepare.main([*argv, "--champion-dir", str(champion_dir)]) == 0
-    assert json.loads(prepare.contract_path(out).read_text())["feature_columns"] == expected
+    assert json.loads(prepare_output.contract_path(out).read_text())["feature_columns"] == expected
 
 
 def test_an_unreadable_champion_is_no_data_error(
