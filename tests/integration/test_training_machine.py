@@ -18,6 +18,7 @@ import regex
 
 from contracts import registry
 from emulator.aws import core, sagemaker
+from emulator.aws import s3 as s3_extension
 from emulator.aws.sagemaker import PipelineRun
 from emulator.sagemaker_executor.jobs import S3Transfer
 from tests.helpers.stack import BUCKET, Pipeline, Stack, evaluation_report, summary_for
@@ -418,6 +419,28 @@ def test_a_key_with_plus_percent_space_and_accent_trains_on_exactly_that_object(
     assert {k: v for k, v in metadata.items() if not _metadata_storable(v)} == {}
     assert metadata["data_version_id"] == version
     assert data_uri in package["ModelPackageDescription"]
+
+
+def test_an_input_above_the_single_copy_limit_is_copied_part_by_part(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S3 copies at most 5 GB in one CopyObject (and in one UploadPartCopy part); the emulator's
+    limit is lowered to 9 MiB so a 10 MiB upload is above it while boto3's 8 MiB parts are not:
+    the snapshot copies it server-side in parts, exactly."""
+    monkeypatch.setenv(s3_extension.COPY_LIMIT_ENV, str(9 * 1024 * 1024))
+    body = b"".join(f"{i},{i % 7},x\n".encode() for i in range(1_100_000))
+    assert len(body) > 10 * 1024 * 1024
+    data_uri = f"s3://{BUCKET}/data/raw/large.csv"
+    version = stack.put_data(data_uri, body)
+    read: dict[str, bytes] = {}
+    reading_input(stack, read, lambda: None)
+
+    run = stack.run({"data_uri": data_uri})
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert read == {"large.csv": body}
+    [package] = stack.model_packages()
+    assert package["CustomerMetadataProperties"]["data_version_id"] == version
 
 
 def test_a_long_key_keeps_the_description_within_sagemakers_limit(stack: Stack) -> None:
