@@ -9,7 +9,9 @@ every attempt under deployments/<endpoint>/.
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.sagemaker.models import sagemaker_backends
 
 from contracts import deployment as requests
@@ -370,6 +373,104 @@ def test_a_slow_new_fleet_trips_its_latency_alarm_and_the_rollback_names_it(
     assert note["message"]["alarms_in_alarm"] == [alarm]
     assert note["message"]["model_package_arn"] == arn
     assert stack.deployment_records()[-1]["alarms_in_alarm"] == [alarm]
+
+
+FAILING_INPUT_FN = """
+_input_fn = input_fn
+
+
+def input_fn(body, content_type):
+    text = body.decode() if isinstance(body, bytes) else body
+    if {marker!r} in text:
+        raise RuntimeError("the model fails this caller")
+    return _input_fn(body, content_type)
+"""
+
+
+def failing_on(stack: Stack, marker: str) -> str:
+    """A package whose model answers its smoke rows, but errors (500) on any row with
+    ``marker``: a serving model that fails its callers."""
+    report = evaluation_report(0.97, execution_id="failing")
+    arn = stack.register(report)
+    key = report["model"]["artifact_uri"].removeprefix(f"s3://{BUCKET}/")
+    body = stack.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    patched = io.BytesIO()
+    with (
+        tarfile.open(fileobj=io.BytesIO(body)) as original,
+        tarfile.open(fileobj=patched, mode="w:gz") as archive,
+    ):
+        for member in original.getmembers():
+            data = original.extractfile(member) if member.isfile() else None
+            if member.name == "code/train.py" and data is not None:
+                text = data.read() + FAILING_INPUT_FN.format(marker=marker).encode()
+                member.size = len(text)
+                data = io.BytesIO(text)
+            archive.addfile(member, data)
+    stack.s3.put_object(Bucket=BUCKET, Key=key, Body=patched.getvalue())
+    return arn
+
+
+def test_a_serving_model_answering_5xx_is_replaced_by_a_good_one(stack: Stack) -> None:
+    """While the serving model answers 5XX, its replacement must still deploy: the rollback
+    alarms watch the new fleet's EndpointConfigName, which the old fleet never publishes (an
+    alarm on {EndpointName, VariantName} counts both fleets and would roll every fix back)."""
+    failing = failing_on(stack, "-999")
+    assert stack.deploy(failing).status == "SUCCEEDED"
+    runtime = boto3.client("sagemaker-runtime", region_name=REGION)
+    for _ in range(3):
+        with pytest.raises(ClientError) as caught:
+            runtime.invoke_endpoint(
+                EndpointName=ENDPOINT, ContentType="text/csv", Body="-999,1,1,1\n"
+            )
+        assert caught.value.response["OriginalStatusCode"] == 500  # type: ignore[typeddict-item]
+    stack.notifications()
+    fix = good(stack, "fix")
+
+    run = stack.deploy(fix)
+
+    assert run.status == "SUCCEEDED", run.cause
+    assert stack.serving_package() == fix
+    expected = evaluation_report(0.97)["smoke_test"]["probabilities"]
+    for got, row in zip(invoke(), expected, strict=True):
+        assert got == pytest.approx(row, abs=1e-4)
+    assert [r["outcome"] for r in stack.deployment_records()] == ["deployed", "deployed"]
+
+
+def test_a_slow_canary_beside_a_fast_fleet_trips_its_own_latency_alarm(emulator: None) -> None:
+    """A canary at 950 ms beside an old fleet at 50 ms: an alarm on both fleets sees their average
+    (about 500 ms, at the 500 ms threshold's edge, and below it with more old-fleet traffic); the
+    new fleet's own alarm sees 950 ms and rolls the deployment back."""
+    sagemaker.set_endpoint_transition_seconds(0.3)
+    guardrails = {**GUARDRAILS, "traffic": "CANARY", "canary_percent": 50, "baking_seconds": 8}
+    stack = Stack(guardrails=guardrails, instance_count=2)
+    _, previous, answer = deployed(stack)
+    sagemaker_runtime.set_model_latency(previous, 0.05)
+    arn = good(stack, "slow-canary")
+    execution = stack.start({"model_package_arn": arn, "reason": "approval"}, machine="deployment")
+    canary = ""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        pending = stack.sagemaker.describe_endpoint(EndpointName=ENDPOINT).get(
+            "PendingDeploymentSummary"
+        )
+        if pending and not canary:
+            canary = pending["EndpointConfigName"]
+            sagemaker_runtime.set_model_latency(canary, 0.95)
+        if pending and pending["ProductionVariants"][0]["VariantStatus"][0]["Status"] == "Baking":
+            for _ in range(6):  # traffic split between the canary and the old fleet
+                invoke()
+            break
+        time.sleep(0.05)
+    run = stack.wait(execution)
+    sagemaker_runtime.set_model_latency(canary, None)
+    sagemaker_runtime.set_model_latency(previous, None)
+    sagemaker.set_endpoint_transition_seconds(None)
+
+    assert (run.status, run.error) == ("FAILED", "DeploymentFailed"), run.cause
+    assert serving_config(stack) == previous
+    assert invoke() == answer
+    [note] = stack.notifications()
+    assert note["message"]["alarms_in_alarm"] == [f"{ENDPOINT}-rollback-{canary}-model-latency"]
 
 
 def test_a_model_failing_its_smoke_test_is_replaced_by_the_previous_config(stack: Stack) -> None:
