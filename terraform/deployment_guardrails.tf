@@ -37,8 +37,8 @@ locals {
     ]
   }
 
-  # The endpoint's own alarms: they tell the topic how the serving model is doing (both fleets,
-  # all callers); they never roll a deployment back.
+  # The endpoint's own alarms (monitoring.tf creates them): they tell the topic how the serving
+  # model is doing (both fleets, all callers); they never roll a deployment back.
   endpoint_alarms = {
     invocation-5xx = {
       metric    = "Invocation5XXErrors"
@@ -53,22 +53,4 @@ locals {
       text      = "Average model latency over a minute is at least ${var.endpoint_latency_threshold_ms} ms."
     }
   }
-}
-
-resource "aws_cloudwatch_metric_alarm" "endpoint" {
-  for_each = local.endpoint_alarms
-
-  alarm_name          = "${local.name}-endpoint-${each.key}"
-  alarm_description   = "${local.endpoint_name}: ${each.value.text}"
-  namespace           = "AWS/SageMaker"
-  metric_name         = each.value.metric
-  dimensions          = local.endpoint_dimensions
-  statistic           = each.value.statistic
-  period              = 60
-  evaluation_periods  = 1
-  threshold           = each.value.threshold
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
-  ok_actions          = [aws_sns_topic.notifications.arn]
 }

@@ -288,10 +288,10 @@ data "aws_iam_policy_document" "training_machine" {
     sid     = "InvokeItsFunctions"
     actions = ["lambda:InvokeFunction"]
     resources = [
-      module.input_validator.function_arn,
-      module.snapshot.function_arn,
-      module.pipeline_outcome.function_arn,
-      module.notify.function_arn,
+      module.lambda["input_validator"].function_arn,
+      module.lambda["snapshot"].function_arn,
+      module.lambda["pipeline_outcome"].function_arn,
+      module.lambda["notify"].function_arn,
     ]
   }
 }
@@ -341,9 +341,9 @@ data "aws_iam_policy_document" "deployment_machine" {
     sid     = "InvokeItsFunctions"
     actions = ["lambda:InvokeFunction"]
     resources = [
-      module.deployment_plan.function_arn,
-      module.smoke_test.function_arn,
-      module.notify.function_arn,
+      module.lambda["deployment_plan"].function_arn,
+      module.lambda["smoke_test"].function_arn,
+      module.lambda["notify"].function_arn,
     ]
   }
 
@@ -379,9 +379,9 @@ data "aws_iam_policy_document" "monitoring_machine" {
     sid     = "InvokeItsFunctions"
     actions = ["lambda:InvokeFunction"]
     resources = [
-      module.monitor_plan.function_arn,
-      module.monitor_outcome.function_arn,
-      module.notify.function_arn,
+      module.lambda["monitor_plan"].function_arn,
+      module.lambda["monitor_outcome"].function_arn,
+      module.lambda["notify"].function_arn,
     ]
   }
 

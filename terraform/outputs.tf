@@ -142,11 +142,5 @@ output "alarms_console_url" {
 
 output "alarm_names" {
   description = "Names of the CloudWatch alarms that notify the topic."
-  value = concat(
-    [for alarm in aws_cloudwatch_metric_alarm.executions_failed : alarm.alarm_name],
-    [aws_cloudwatch_metric_alarm.trigger_dead_letters.alarm_name],
-    [for alarm in aws_cloudwatch_metric_alarm.request_dead_letters : alarm.alarm_name],
-    [for alarm in aws_cloudwatch_metric_alarm.endpoint : alarm.alarm_name],
-    [aws_cloudwatch_metric_alarm.drift.alarm_name],
-  )
+  value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
 }

@@ -10,10 +10,10 @@ locals {
       name        = local.state_machine_name
       description = "training"
       template_vars = {
-        input_validator_function_arn  = module.input_validator.function_arn
-        snapshot_function_arn         = module.snapshot.function_arn
-        pipeline_outcome_function_arn = module.pipeline_outcome.function_arn
-        notify_function_arn           = module.notify.function_arn
+        input_validator_function_arn  = module.lambda["input_validator"].function_arn
+        snapshot_function_arn         = module.lambda["snapshot"].function_arn
+        pipeline_outcome_function_arn = module.lambda["pipeline_outcome"].function_arn
+        notify_function_arn           = module.lambda["notify"].function_arn
         pipeline_name                 = aws_sagemaker_pipeline.this.pipeline_name
         model_package_group_name      = aws_sagemaker_model_package_group.this.model_package_group_name
         xgboost_image_uri             = data.aws_sagemaker_prebuilt_ecr_image.xgboost.registry_path
@@ -23,9 +23,9 @@ locals {
       name        = local.deployment_machine_name
       description = "deployment"
       template_vars = {
-        deployment_plan_function_arn = module.deployment_plan.function_arn
-        smoke_test_function_arn      = module.smoke_test.function_arn
-        notify_function_arn          = module.notify.function_arn
+        deployment_plan_function_arn = module.lambda["deployment_plan"].function_arn
+        smoke_test_function_arn      = module.lambda["smoke_test"].function_arn
+        notify_function_arn          = module.lambda["notify"].function_arn
         sagemaker_role_arn           = local.sagemaker_role_arn
       }
     }
@@ -33,9 +33,9 @@ locals {
       name        = local.monitoring_machine_name
       description = "monitoring"
       template_vars = {
-        monitor_plan_function_arn    = module.monitor_plan.function_arn
-        monitor_outcome_function_arn = module.monitor_outcome.function_arn
-        notify_function_arn          = module.notify.function_arn
+        monitor_plan_function_arn    = module.lambda["monitor_plan"].function_arn
+        monitor_outcome_function_arn = module.lambda["monitor_outcome"].function_arn
+        notify_function_arn          = module.lambda["notify"].function_arn
         sagemaker_role_arn           = local.sagemaker_role_arn
         sklearn_image_uri            = data.aws_sagemaker_prebuilt_ecr_image.sklearn.registry_path
         monitoring_instance_type     = var.monitoring_instance_type

@@ -149,23 +149,6 @@ resource "aws_sqs_queue" "request" {
   policy = data.aws_iam_policy_document.request_queue[each.key].json
 }
 
-resource "aws_cloudwatch_metric_alarm" "request_dead_letters" {
-  for_each = local.request_queues
-
-  alarm_name          = "${local.name}-${each.key}-dead-letters"
-  alarm_description   = "Requests the ${each.key} trigger gave up on are waiting in ${aws_sqs_queue.request_dlq[each.key].name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.request_dlq[each.key].name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
-}
-
 data "aws_iam_policy_document" "trigger" {
   for_each = local.request_queues
 
@@ -224,18 +207,8 @@ data "aws_iam_policy_document" "trigger" {
     content {
       sid = "ReadApprovals"
       # The package's last approval names the execution; a rejection: does the endpoint serve it?
-      actions = [
-        "sagemaker:DescribeModelPackage",
-        "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeEndpointConfig",
-        "sagemaker:DescribeModel",
-      ]
-      resources = [
-        "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group_name}/*",
-        "${local.sagemaker_arn_prefix}:endpoint/${local.endpoint_name}",
-        "${local.sagemaker_arn_prefix}:endpoint-config/${local.model_name_prefix}-*",
-        "${local.sagemaker_arn_prefix}:model/${local.model_name_prefix}-*",
-      ]
+      actions   = local.serving_package_lookup.actions
+      resources = local.serving_package_lookup.resources
     }
   }
 

@@ -74,7 +74,7 @@ def _values(client: Callable[[str], Any], topic: str) -> dict[str, Any]:
     account = client("sts").get_caller_identity()["Account"]
     rules = f"arn:aws:events:{region}:{account}:rule"
     registry_rules = [f"{rules}/model-package-{key}" for key in REGISTRY_RULES]
-    return {
+    values: dict[str, Any] = {
         "local.partition": "aws",
         "local.region": region,
         "local.account_id": account,
@@ -95,6 +95,11 @@ def _values(client: Callable[[str], Any], topic: str) -> dict[str, Any]:
             *registry_rules,
         ],
     }
+    # The serving-package lookup the deployments trigger shares with the functions (lambdas.tf).
+    lookup = tf.block("lambdas.tf", "locals", "serving_package_lookup", "")
+    values["local.serving_package_lookup.actions"] = lookup["actions"]
+    values["local.serving_package_lookup.resources"] = tf.render(lookup["resources"], values)
+    return values
 
 
 def _instance(

@@ -277,6 +277,26 @@ def test_star_resources_carry_a_why_comment() -> None:
     assert not missing, f'Resource "*" without a comment saying why: {missing}'
 
 
+def test_the_serving_package_lookup_is_granted_from_its_one_local() -> None:
+    """Every statement that finds the package the endpoint serves (endpoint -> config -> model
+    -> package) grants local.serving_package_lookup, not a copy of its actions and ARNs."""
+    copies = [
+        f"{path.name}:{name}:{statement.get('sid')}"
+        for path, name, document in policy_documents()
+        for statement in statements(document)
+        if isinstance(statement.get("actions"), list)
+        and "sagemaker:DescribeEndpointConfig" in statement["actions"]
+    ]
+    assert not copies, f"use local.serving_package_lookup in {copies}"
+    users = [
+        statement.get("sid")
+        for _, _, document in policy_documents()
+        for statement in statements(document)
+        if statement.get("actions") == "${local.serving_package_lookup.actions}"
+    ]
+    assert len(users) >= 4, users
+
+
 # ---- the deploy role's IAM scope (terraform/bootstrap) ------------------------------------------
 
 # Attributes that pass a role to a service, which needs iam:PassRole with iam:PassedToService set

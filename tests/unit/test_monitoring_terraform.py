@@ -34,10 +34,10 @@ def resource(name: str, kind: str, label: str) -> dict[str, Any]:
 
 
 def module_env(label: str) -> set[str]:
-    for block in parsed("lambdas.tf").get("module", []):
-        if label in block:
-            return set(block[label]["environment_variables"])
-    raise AssertionError(f"no module.{label}")
+    """The environment of function ``label`` (local.lambdas, the one module call's map)."""
+    [call] = [block["lambda"] for block in parsed("lambdas.tf")["module"] if "lambda" in block]
+    assert call["environment_variables"] == "${try(each.value.environment, {})}"
+    return set(local_value("lambdas")[label]["environment"])
 
 
 def local_value(name: str) -> Any:
@@ -62,11 +62,22 @@ def test_the_schedule_starts_the_machine_with_the_literal_context_attribute() ->
 
 
 def test_the_drift_alarm_watches_the_monitors_metric_and_never_alarms_on_missing_data() -> None:
-    alarm = resource("monitoring.tf", "aws_cloudwatch_metric_alarm", "drift")
+    # One resource creates every notifying alarm from local.alarms; the drift alarm is its
+    # "drift-detected" entry.
+    alarm = resource("monitoring.tf", "aws_cloudwatch_metric_alarm", "this")
+    assert alarm["for_each"] == "${local.alarms}"
+    assert "drift-detected = local.drift_alarm" in local_value("alarms")
+    drift = local_value("drift_alarm")
     assert local_value("drift_metric_namespace") == monitor_report.METRIC_NAMESPACE
-    assert alarm["namespace"] == "${local.drift_metric_namespace}"
-    assert alarm["metric_name"] == monitor_report.DRIFT_DETECTED
-    assert set(alarm["dimensions"]) == {monitor_report.ENDPOINT_DIMENSION}
+    assert drift["namespace"] == "${local.drift_metric_namespace}"
+    assert drift["metric"] == monitor_report.DRIFT_DETECTED
+    assert set(drift["dimensions"]) == {monitor_report.ENDPOINT_DIMENSION}
+    assert drift["notify_ok"] is False
+    assert (alarm["namespace"], alarm["metric_name"], alarm["dimensions"]) == (
+        "${each.value.namespace}",
+        "${each.value.metric}",
+        "${each.value.dimensions}",
+    )
     assert alarm["treat_missing_data"] == "notBreaching"
     assert alarm["alarm_actions"] == ["${aws_sns_topic.notifications.arn}"]
 

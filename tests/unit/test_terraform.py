@@ -22,6 +22,7 @@ import pytest
 from hcl2.utils import SerializationOptions
 
 from contracts import execution_input, s3_layout
+from devtools import build
 from tests.helpers.json_walk import json_strings
 from tests.helpers.terraform import terraform_binary
 
@@ -337,6 +338,35 @@ def iam_pattern_matches(pattern: str, value: str) -> bool:
     """IAM resource wildcards: `*` is any run of characters, `?` one character."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.fullmatch(regex, value) is not None
+
+
+# ---- the functions: one map, one module call ----------------------------------------------------
+
+#: What every entry of local.lambdas states, and what an entry may leave to the module call.
+LAMBDA_FIELDS = {"name", "description", "role", "policy", "timeout"}
+LAMBDA_OPTIONAL_FIELDS = {"bucket_key", "memory_size", "environment"}
+
+
+def test_each_function_make_builds_is_one_entry_of_the_one_module_call() -> None:
+    """lambdas/<key>/ is built into build/<key>.zip; Terraform deploys it as local.lambdas'
+    entry <key> (the triggers, whose environment names the machines, are the second call)."""
+    entries = locals_of(TERRAFORM_DIR)["lambdas"]
+    assert set(entries) | {"trigger"} == set(build.lambda_names())
+    call = main_module_call("lambda")
+    assert call["for_each"] == "${local.lambdas}"
+    assert call["filename"] == "${local.build_dir}/${each.key}.zip"
+    assert call["source_code_hash"] == '${filebase64sha256("${local.build_dir}/${each.key}.zip")}'
+    assert main_module_call("trigger")["filename"] == "${local.build_dir}/trigger.zip"
+    read = " ".join(str(value) for value in call.values())
+    unread = {f for f in LAMBDA_FIELDS | LAMBDA_OPTIONAL_FIELDS if f"each.value.{f}" not in read}
+    assert not unread, f"the module call never reads {sorted(unread)}"
+    for key, entry in entries.items():
+        fields = set(entry)
+        assert LAMBDA_FIELDS <= fields <= LAMBDA_FIELDS | LAMBDA_OPTIONAL_FIELDS, (
+            f"local.lambdas.{key}: missing {sorted(LAMBDA_FIELDS - fields)}, "
+            f"unknown {sorted(fields - LAMBDA_FIELDS - LAMBDA_OPTIONAL_FIELDS)}"
+        )
+        assert entry["policy"] == f"${{data.aws_iam_policy_document.{key}.json}}"
 
 
 # ---- the default data object --------------------------------------------------------------------

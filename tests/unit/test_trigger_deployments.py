@@ -23,6 +23,7 @@ from hcl2.utils import SerializationOptions
 from contracts import deployment as requests
 from lambdas.trigger import deployments, logic
 from lambdas.trigger.jobs import Job, NotRun
+from tests.helpers import terraform_render
 from tests.helpers.events import load_event
 from tests.helpers.trigger_fakes import Fakes, FakeSageMaker, sqs_event
 
@@ -314,4 +315,7 @@ def test_terraform_grants_the_deployments_trigger_exactly_the_sagemaker_calls_it
         for d in document["dynamic"]
         if d["statement"]["content"][0]["sid"] == "ReadApprovals"
     ]
-    assert made == set(granted)
+    # The serving-package lookup, one local every function that finds the package shares.
+    assert granted == "${local.serving_package_lookup.actions}"
+    lookup = terraform_render.block("lambdas.tf", "locals", "serving_package_lookup", "")
+    assert made == set(lookup["actions"])
