@@ -330,7 +330,7 @@ def _put_events_refuses_aws_sources(original: Callable[[Any], str]) -> Callable[
 def install() -> None:
     """Rules deliver to Lambda, Step Functions and SNS targets; PutEvents refuses AWS sources."""
     EventRule.send_to_targets = _rule_send_to_targets(EventRule.send_to_targets)  # type: ignore[method-assign]
-    EventsHandler.put_events = _put_events_refuses_aws_sources(EventsHandler.put_events)  # type: ignore[method-assign]
+    EventsHandler.put_events = _put_events_refuses_aws_sources(EventsHandler.put_events)  # type: ignore[method-assign,assignment]
 
 
 def reset() -> None:
