@@ -149,6 +149,22 @@ def test_rollback_alarms_watch_the_new_fleets_model_metrics_only() -> None:
     )
 
 
+def test_the_variant_name_a_user_sets_names_the_fleet_and_its_alarms() -> None:
+    """var.endpoint_variant_name reaches the plan (VARIANT_NAME), which names the production
+    variant and the rollback alarms' VariantName dimension: a renamed variant is still watched."""
+    with (TERRAFORM_DIR / "lambdas.tf").open() as handle:
+        [functions] = [b["lambdas"] for b in hcl2.load(handle)["locals"] if "lambdas" in b]
+    plan_environment = functions["deployment_plan"]["environment"]
+    assert plan_environment["VARIANT_NAME"] == "${var.endpoint_variant_name}"
+    renamed = settings(variant_name="Blue")
+    [variant] = logic.production_variants(renamed, "iris-mlops-v3-0123abcd")
+    assert variant["VariantName"] == "Blue"
+    cloudwatch = RecordingCloudWatch()
+    logic.create_rollback_alarms(cloudwatch, renamed, "iris-mlops-v3-0123abcd")
+    for alarm in cloudwatch.alarms:
+        assert {"Name": "VariantName", "Value": "Blue"} in alarm["Dimensions"]
+
+
 def test_the_defaults_satisfy_sagemakers_constraints() -> None:
     defaults = variable_defaults()
     model = SESSION.get_service_model("sagemaker")
