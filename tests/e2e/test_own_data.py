@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_wine
 
+from contracts import registry
 from emulator.process import read_state
 from harness import demo
-from ml import evaluate
 
 pytestmark = pytest.mark.e2e
 
@@ -195,7 +195,7 @@ def test_make_demo_trains_deploys_and_predicts_on_another_dataset(
     assert metadata["label_column"] == dataset.label
     assert metadata["problem_type"] == dataset.problem_type
     assert metadata["num_classes"] == str(len(dataset.classes))
-    assert metadata["class_names"] == evaluate.CLASS_NAMES_SEPARATOR.join(dataset.classes)
+    assert metadata["class_names"] == registry.CLASS_NAMES_SEPARATOR.join(dataset.classes)
     uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     report = json.loads(kept.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
