@@ -24,6 +24,7 @@ from devtools.generated import render
 from emulator.aws import sagemaker
 from emulator.runner import local_processing_jobs
 from ml import evaluate, train
+from ml.pipeline import bundle_sources
 from ops import traffic
 from statemachines import BY_NAME
 from tests.helpers.models import model_tar_gz, split_iris, train_model_dir
@@ -120,7 +121,14 @@ def served_model(bucket: str = BUCKET) -> tuple[bytes, dict[str, Any], str, str,
         train.copy_code_into_model(model_dir)
         out = root / "evaluation"
         artifact_uri = f"s3://{bucket}/models/monitored/model.tar.gz"
-        report = evaluate.run(model_dir, split / "test", out, artifact_uri, split / "baseline")
+        report = evaluate.run(
+            model_dir,
+            split / "test",
+            out,
+            artifact_uri,
+            split / "baseline",
+            gate=evaluate.Gate(threshold=0.5),
+        )
         return (
             model_tar_gz(model_dir),
             report,
@@ -206,11 +214,8 @@ class Monitoring:
         iam.put_role_policy(
             RoleName=ROLE_NAME, PolicyName="jobs", PolicyDocument=json.dumps(SAGEMAKER_POLICY)
         )
-        bundle = json.loads((ROOT / "ml" / "code_bundles.json").read_text())["monitor"]
-        for name in bundle:
-            stack.s3.put_object(
-                Bucket=BUCKET, Key=CODE_PREFIX + name, Body=(ROOT / "ml" / name).read_bytes()
-            )
+        for name, source in bundle_sources("monitor").items():
+            stack.s3.put_object(Bucket=BUCKET, Key=CODE_PREFIX + name, Body=source.read_bytes())
         self.queue_url = stack.sqs.create_queue(
             QueueName="uploads.fifo",
             Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
