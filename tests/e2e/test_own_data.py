@@ -206,7 +206,11 @@ def test_make_demo_trains_deploys_and_predicts_on_another_dataset(
     # make predict against the same endpoint: the report's smoke row, the contract's names.
     code, predicted = make("predict", env=kept.env())
     assert code == 0, predicted
-    header, answer = predicted.strip().splitlines()[-2:]
+    # stdout then stderr (where every ops command names the target it acts on).
+    lines = predicted.strip().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("endpoint "))
+    header, answer = lines[first : first + 2]
+    assert any(line.startswith("target: account ") for line in lines), lines
     assert header.startswith(f"endpoint {kept.outputs()['endpoint_name']}, label {dataset.label}")
     named = probabilities_by_name(answer.partition("  -> ")[0])
     assert list(named) == dataset.classes
