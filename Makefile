@@ -9,18 +9,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The SageMaker XGBoost 1.7-1 container runs Python 3.8: prove train.py there when we can
-# (the pinned 1.7 stack also installs on 3.11, the fallback).
-XGB17_BASE_PYTHON ?= $(shell scripts/find-container-python.sh $(PYTHON))
+# The SageMaker XGBoost 1.7-1 and scikit-learn 1.2-1 images both run Python 3.9 (their
+# Dockerfiles' PYTHON_VERSION): their environments are made with it (pyenv's or the system's;
+# scripts/find-container-python.sh says which, and falls back to $(PYTHON) when there is none).
+CONTAINER_PYTHON_VERSION := 3.9
+CONTAINER_BASE_PYTHON ?= $(shell scripts/find-container-python.sh $(CONTAINER_PYTHON_VERSION) $(PYTHON))
 XGB17_VENV := .venv-xgb17
 XGB17_STAMP := $(XGB17_VENV)/.installed
+SKLEARN12_VENV := .venv-sklearn12
+SKLEARN12_STAMP := $(SKLEARN12_VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # The interpreters that stand in for SageMaker's container images (the emulator's
-# local/container_python.py names the image each one serves). Every target that starts the
-# emulator or runs a job depends on all of them; a new image's environment is one more stamp here
-# (tests/unit/test_make_prerequisites.py checks the list against the emulator's).
-CONTAINER_ENVS := $(XGB17_STAMP)
+# emulator/containers/interpreters.py names the image each one serves). Every target that starts
+# the emulator or runs a job depends on all of them; a new image's environment is one more stamp
+# here (tests/unit/test_local_preflight.py checks the list against the emulator's).
+CONTAINER_ENVS := $(XGB17_STAMP) $(SKLEARN12_STAMP)
 # Checked first by every target that runs the local stack, before any virtualenv is created:
 # terraform, a Python that can create virtualenvs (harness/preflight.py, standard library only).
 LOCAL_PREFLIGHT = $(PYTHON) -m harness.preflight tools
@@ -38,8 +42,8 @@ TEST_WORKERS ?= 3
 
 .PHONY: help setup container-envs local-preflight browser test test-fast lint lint-workflows format \
         definitions check-definitions build checkov clean docs bench demo local-up local-down \
-        local-status deploy plan destroy run-and-wait start status logs models approve predict \
-        endpoint-down rollback
+        local-status deploy plan destroy run-and-wait train start status logs models approve \
+        reject predict report traffic monitor endpoint-down rollback
 
 # `make help` lists each `target: ... ## text` under the `##@ <group>` line above it, the groups
 # in this order. Colour only when stdout is a terminal and NO_COLOR is not set (https://no-color.org).
@@ -58,10 +62,20 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-lint.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# A container environment is made afresh when its requirements change (rm -rf removes a
+# symlinked environment's link, never what it points to).
 $(XGB17_STAMP): requirements-xgb17.txt
-	$(XGB17_BASE_PYTHON) -m venv $(XGB17_VENV)
+	rm -rf $(XGB17_VENV)
+	$(CONTAINER_BASE_PYTHON) -m venv $(XGB17_VENV)
 	$(XGB17_VENV)/bin/pip install --quiet --upgrade pip
 	$(XGB17_VENV)/bin/pip install --quiet -r requirements-xgb17.txt
+	touch $@
+
+$(SKLEARN12_STAMP): requirements-sklearn12.txt
+	rm -rf $(SKLEARN12_VENV)
+	$(CONTAINER_BASE_PYTHON) -m venv $(SKLEARN12_VENV)
+	$(SKLEARN12_VENV)/bin/pip install --quiet --upgrade pip
+	$(SKLEARN12_VENV)/bin/pip install --quiet -r requirements-sklearn12.txt
 	touch $@
 
 $(CHECKOV_STAMP): requirements-checkov.txt
@@ -91,6 +105,7 @@ definitions: $(STAMP) ## Regenerate the committed ASL, pipeline definition and T
 	$(PY) -m statemachines
 	$(PY) -m ml.pipeline
 	$(PY) -m devtools.execution_input_tf
+	$(PY) -m devtools.s3_layout_tf
 
 docs: $(STAMP) ## Regenerate the tables in docs/reference.md (Terraform variables, execution input)
 	$(PY) -m devtools.reference
@@ -99,6 +114,7 @@ check-definitions: $(STAMP) ## Fail if a committed generated file is stale
 	$(PY) -m statemachines --check
 	$(PY) -m ml.pipeline --check
 	$(PY) -m devtools.execution_input_tf --check
+	$(PY) -m devtools.s3_layout_tf --check
 
 lint: $(STAMP) ## Ruff, mypy, import contracts, definition staleness, terraform fmt, workflows, no tracker refs
 	$(VENV)/bin/ruff check .
@@ -122,7 +138,7 @@ checkov: $(CHECKOV_STAMP) ## Static security checks of terraform/ (own venv: che
 	$(CHECKOV_VENV)/bin/checkov --directory terraform --framework terraform --quiet --compact --skip-download
 
 test-fast: $(STAMP) build ## Unit tests only
-	$(PY) -m pytest tests/unit -m "not xgb17" $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit -m "not xgb17 and not sklearn12" $(PYTEST_ARGS)
 
 # Not part of `make test`: a measurement of minutes (docs/local.md, "Benchmark"). BENCH_ARGS passes
 # options (--rows, --samples); being over a target is reported, and still exits 0.
@@ -146,7 +162,8 @@ demo: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Run the whole system l
 
 test: local-preflight $(STAMP) $(CONTAINER_ENVS) build browser ## Run every test (unit, integration, Terraform, checkov, end to end, the report in Chromium)
 	$(MAKE) --no-print-directory checkov
-	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
+	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python \
+	  SKLEARN12_PYTHON=$(CURDIR)/$(SKLEARN12_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
 	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ##@ Local stack
@@ -161,8 +178,10 @@ local-status: $(STAMP) ## Is the background emulator running? (else: where its l
 
 # ------------------------------------------------------------------------- AWS
 # Operations read names from Terraform outputs and talk to AWS (or to the emulator when
-# AWS_ENDPOINT_URL is set, as `make local-up` prints). OPS_ARGS passes extra options.
-OPS := $(PY) -m ops
+# AWS_ENDPOINT_URL is set, as `make local-up` prints); each prints the account, region and
+# endpoint it targets first (docs/operations.md). JSON=1 prints the result as one JSON object
+# (a global option, given before the command); OPS_ARGS passes more options.
+OPS = $(PY) -m ops $(if $(call is_true,$(JSON)),--json)
 OPS_ARGS ?=
 TF_ROOT := terraform
 
@@ -205,43 +224,63 @@ plan: $(STAMP) ## terraform plan (PLAN_OUT=tfplan: save it + plan.txt; LOCK=fals
 	  $(if $(call is_false,$(LOCK)),-lock=false) $(if $(PLAN_OUT),-out=$(PLAN_OUT))
 	$(if $(PLAN_OUT),terraform -chdir=$(TF_ROOT) show -no-color $(PLAN_OUT) > $(PLAN_TEXT))
 
-destroy: $(STAMP) ## terraform destroy (asks for confirmation)
+destroy: $(STAMP) ## List, then delete what the runs created and terraform destroy the rest (asks once; YES=1: no question)
 	$(PREFLIGHT) destroy
 	$(MAKE) --no-print-directory build
 	$(TF_INIT)
-	terraform -chdir=$(TF_ROOT) destroy -input=false $(TF_COLOR)
+	$(OPS) --terraform-dir $(TF_ROOT) destroy $(if $(call is_true,$(YES)),--yes) $(OPS_ARGS)
 
 run-and-wait: $(STAMP) ## Start execution NAME of the deployed state machine, wait up to TIMEOUT s
 	$(if $(NAME),,$(error run-and-wait needs NAME=<execution name>))
-	arn="$$(terraform -chdir=$(TF_ROOT) output -raw state_machine_arn)"; \
+	arn="$$(terraform -chdir=$(TF_ROOT) output -raw training_state_machine_arn)"; \
 	$(PY) scripts/wait_for_execution.py --state-machine-arn "$$arn" --name '$(NAME)' \
 	  --input '$(INPUT)' --poll-seconds $(POLL) --timeout-seconds $(TIMEOUT)
 
 ##@ Operations
-start: $(STAMP) ## Start a training run (DEPLOY=1, DATA=s3://..., WAIT=1)
-	$(OPS) start $(if $(filter 1 true yes,$(DEPLOY)),--deploy) $(if $(DATA),--data $(DATA)) \
-	  $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
+train: $(STAMP) ## Train on your data: DATA=<local csv or s3://...> LABEL=<column> (WAIT=1: follow the run)
+	$(if $(DATA),,$(error make train needs DATA=<local .csv or s3://...> and LABEL=<its label column>))
+	$(if $(LABEL),,$(error make train needs LABEL=<the label column of DATA>))
+	$(OPS) train --data '$(DATA)' --label '$(LABEL)' $(if $(FEATURES),--features '$(FEATURES)') \
+	  $(if $(CLASS_ORDER),--class-order '$(CLASS_ORDER)') $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
 
-status: $(STAMP) ## Latest runs (why failed ones failed) and the endpoint's deployment history
+start: $(STAMP) ## Queue a training run on the configured data (DEPLOY=1: deploy it; WAIT=1: follow it)
+	$(OPS) start $(if $(call is_true,$(DEPLOY)),--deploy) $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
+
+status: $(STAMP) ## Latest runs of both machines (why failed ones failed), queues, deployment history
 	$(OPS) status $(OPS_ARGS)
 
-logs: $(STAMP) ## Timeline of the latest (or EXECUTION=...) run and recent log events
-	$(OPS) logs $(if $(EXECUTION),--execution $(EXECUTION)) $(OPS_ARGS)
+logs: $(STAMP) ## Timeline of the latest (or EXECUTION=...) run and recent log events (MACHINE=deployment)
+	$(OPS) logs $(if $(EXECUTION),--execution '$(EXECUTION)') $(if $(MACHINE),--machine '$(MACHINE)') $(OPS_ARGS)
 
-models: $(STAMP) ## Model Registry: versions, approval status, accuracy and F1
+models: $(STAMP) ## Model Registry: versions, approval status, accuracy, F1, and which one serves
 	$(OPS) models $(OPS_ARGS)
 
-approve: $(STAMP) ## Approve the latest (or PACKAGE=arn) model package: this deploys it
-	$(OPS) approve $(if $(PACKAGE),--package $(PACKAGE)) $(OPS_ARGS)
+approve: $(STAMP) ## Approve PACKAGE=<arn|latest> beside the serving model, asks first (YES=1, ACCEPT_API_CHANGE=1, WAIT=1)
+	$(OPS) approve $(if $(PACKAGE),--package '$(PACKAGE)') $(if $(call is_true,$(YES)),--yes) \
+	  $(if $(call is_true,$(ACCEPT_API_CHANGE)),--accept-api-change) $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
+
+reject: $(STAMP) ## Reject PACKAGE=<arn|latest> (REASON=<why>), asks first (YES=1)
+	$(OPS) reject $(if $(PACKAGE),--package '$(PACKAGE)') $(if $(REASON),--description '$(REASON)') \
+	  $(if $(call is_true,$(YES)),--yes) $(OPS_ARGS)
+
+rollback: $(STAMP) ## Redeploy the previously serving approved package, guarded (WAIT=1: follow it)
+	$(OPS) rollback $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
 
 predict: $(STAMP) ## Invoke the endpoint with ROW (default: a test row from the served model's evaluation report)
 	$(OPS) predict $(if $(ROW),--row '$(ROW)') $(OPS_ARGS)
 
+report: $(STAMP) ## Fetch the latest (or RUN=<execution>, PACKAGE=<arn>) run's report to .local/reports/ and open it
+	$(OPS) report $(if $(RUN),--run '$(RUN)') $(if $(PACKAGE),--package '$(PACKAGE)') $(OPS_ARGS)
+
+traffic: $(STAMP) ## Send ROWS=<n> rows of the serving model's test split to the endpoint (SHIFT=<feature>=<factor>)
+	$(if $(ROWS),,$(error make traffic needs ROWS=<how many rows>))
+	$(OPS) traffic --rows '$(ROWS)' $(if $(SHIFT),--shift '$(SHIFT)') $(OPS_ARGS)
+
+monitor: $(STAMP) ## Run the drift monitor now (WAIT=1: follow it)
+	$(OPS) monitor $(if $(call is_true,$(WAIT)),--wait) $(OPS_ARGS)
+
 endpoint-down: $(STAMP) ## Delete the endpoint (and its config and model) to stop its cost
 	$(OPS) endpoint-down $(OPS_ARGS)
-
-rollback: $(STAMP) ## Redeploy the previously serving approved package, guarded (WAIT=1: wait for it)
-	$(OPS) rollback $(if $(filter 1 true yes,$(WAIT)),--wait) $(OPS_ARGS)
 
 ##@ Development
 clean: ## Remove build outputs and caches (keeps the virtualenvs)

@@ -54,10 +54,11 @@ def booster_params(hyperparameters: Mapping[str, Any], num_classes: int) -> dict
     The objective follows the class count and the eval metrics are train.py's own list for it
     (they cost time every round, so the baseline must compute the same ones).
     """
+    from contracts import dataset  # the one home of the objectives
     from ml import train as subject  # the one home of the eval metrics
 
     binary = num_classes == 2
-    objective = subject.BINARY_OBJECTIVE if binary else subject.MULTICLASS_OBJECTIVE
+    objective = dataset.OBJECTIVES[dataset.problem_type(num_classes)]
     params: dict[str, Any] = {
         "objective": objective,
         "eval_metric": list(subject.EVAL_METRICS[objective]),

@@ -6,4 +6,7 @@ ops CLI and the local harness. ``contracts/README.md`` describes each contract.
 
 - ``execution_input``: the training execution input's schema (``execution_input.json``) and its
   checking and normalization.
+- ``dataset``: the dataset contract (``contract.json``), the endpoint's API.
+- ``evaluation``: ``evaluation.json``'s reader, the gate and ``summary.json``.
+- ``failures``: the container failure message and the data-error marker.
 """

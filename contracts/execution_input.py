@@ -12,11 +12,13 @@ import difflib
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+# One rule for a model package metadata value (botocore's CustomerMetadataValue pattern).
+from contracts.registry import METADATA_PUNCTUATION, metadata_safe
 
 SCHEMA_PATH = Path(__file__).resolve().with_name("execution_input.json")
 #: Prefix of every cause, so a reader of ``make status`` sees at once what kind of failure it is.
@@ -99,19 +101,11 @@ def allowed(name: str, bucket: str, merged: Mapping[str, Any] | None = None) -> 
 #: "Version IDs are Unicode, UTF-8 encoded, URL-ready, opaque strings that are no more than 1,024
 #: bytes long" (S3 user guide, "How S3 Versioning works").
 S3_VERSION_ID_MAX = 1024
-#: botocore's sagemaker model: CustomerMetadataValue matches [\p{L}\p{Z}\p{N}_.:\/=+\-@]*.
-METADATA_PUNCTUATION = ("_", ".", ":", "/", "=", "+", "-", "@")
 #: The lists travel as JSON text in a pipeline parameter (String1024) and then reach prepare.py as
 #: ONE processing container argument: botocore's sagemaker model caps a ContainerArgument at 256
 #: characters, so 256 is the binding limit (a longer list would pass this check and fail
 #: PrepareData's CreateProcessingJob after the run started).
 COLUMN_LIST_TEXT_MAX = 256
-
-
-def metadata_safe(text: str) -> bool:
-    """Whether a model package metadata value may hold ``text`` (letters, separators, numbers
-    and the punctuation above, as the \\p{L} \\p{Z} \\p{N} classes of botocore's pattern)."""
-    return all(unicodedata.category(c)[0] in "LZN" or c in METADATA_PUNCTUATION for c in text)
 
 
 def compact_json(value: Any) -> str:
@@ -232,18 +226,14 @@ def cause(found: list[str]) -> str:
     return CAUSE_PREFIX + "; ".join(found) + "."
 
 
-def check(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The Lambda's answer: ``{"valid", "cause", "input"}`` (the input echoed for the next state,
-    since a non-object input cannot take a ResultPath)."""
-    value = event.get("input")
-    defaults_json = event.get("defaults_json")
-    found = problems(
-        value,
-        bucket=str(event["bucket"]),
-        defaults=json.loads(defaults_json) if defaults_json else None,
-        execution_name=event.get("execution_name"),
-    )
-    return {"valid": not found, "cause": cause(found) if found else None, "input": value}
+def pipeline_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The pipeline parameters the merged input sets directly: each field's
+    ``pipeline_parameter`` (contracts/execution_input.json) with the field's value."""
+    return {
+        spec["pipeline_parameter"]: config[name]
+        for name, spec in schema()["fields"].items()
+        if spec.get("pipeline_parameter")
+    }
 
 
 def default_shown(name: str) -> str:
@@ -264,3 +254,54 @@ def markdown_table(bucket: str = "<bucket>") -> str:
             what = what.replace(f"at most {spec['at_most']}", f"at most `{spec['at_most']}`")
         rows.append(f"| `{name}` | {what} | {default_shown(name)} | {spec['description']} |")
     return "\n".join(rows) + "\n"
+
+
+#: S3 object metadata an upload may carry (``x-amz-meta-<name>``) -> the execution input key it
+#: sets, so a run started by that upload trains with the uploader's dataset settings. Lists are
+#: JSON text; anything else arrives as given and the check refuses it with the field's words.
+UPLOAD_METADATA: dict[str, str] = {
+    "label-column": "label_column",
+    "feature-columns": "feature_columns",
+    "class-order": "class_order",
+}
+
+
+def dataset_settings(
+    label_column: str, feature_columns: Any = None, class_order: Any = None
+) -> dict[str, Any]:
+    """The dataset settings an upload carries (what ``make train`` and the demo send); a list
+    that is None is left to the run's default."""
+    given = {
+        "label_column": label_column,
+        "feature_columns": feature_columns,
+        "class_order": class_order,
+    }
+    return {field: value for field, value in given.items() if value is not None}
+
+
+def metadata_for_settings(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The S3 user metadata that carries ``settings`` to the run an upload starts (lists as
+    JSON): the inverse of ``settings_from_metadata``."""
+    metadata = {}
+    for meta_key, field in UPLOAD_METADATA.items():
+        value = settings.get(field)
+        if value is not None:
+            metadata[meta_key] = value if isinstance(value, str) else json.dumps(value)
+    return metadata
+
+
+def settings_from_metadata(metadata: Mapping[str, str]) -> dict[str, Any]:
+    """The execution-input settings an upload's user metadata names (S3 lowercases the keys)."""
+    settings: dict[str, Any] = {}
+    for meta_key, field in UPLOAD_METADATA.items():
+        if meta_key not in metadata:
+            continue
+        text = metadata[meta_key]
+        if schema()["fields"][field]["type"] == "column_list":
+            try:
+                settings[field] = json.loads(text)
+            except ValueError:
+                settings[field] = text
+        else:
+            settings[field] = text
+    return settings

@@ -1,14 +1,12 @@
 """Build the deployable artifacts reproducibly: ``python -m devtools.build [--out build]``.
 
 - ``build/sourcedir.tar.gz``: ``ml/train.py``, the training and serving script SageMaker's XGBoost
-  container runs in script mode (``SAGEMAKER_PROGRAM=train.py``).
-- ``build/trigger.zip``: the S3-trigger Lambda, ``handler.py`` and ``logic.py`` at the zip root.
-- ``build/input_validator.zip``: the execution-input validator Lambda, ``handler.py`` at the zip
-  root.
-- ``build/smoke_test.zip``: the deployment smoke-test Lambda, ``handler.py`` and ``logic.py``.
-
-Every Lambda zip also carries the ``contracts`` package (``contracts/*.py`` and its JSON data) at
-its root, the one home of the facts the functions share with the rest of the product.
+  container runs in script mode (``SAGEMAKER_PROGRAM=train.py``), beside ``ml/inference.py``
+  (its serving functions) and the ``contracts`` package they import (train.py copies all of it
+  into the model's ``code/``).
+- ``build/<name>.zip``: one per directory of ``lambdas/`` with a ``handler.py``: its modules at
+  the zip root, beside the ``contracts`` package (``contracts/*.py`` and its JSON data), the one
+  home of the facts the functions share with the rest of the product.
 
 Archives are byte-identical for identical sources (sorted entries, fixed timestamps and modes),
 so Terraform's content hashes change only when code does.
@@ -25,11 +23,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCEDIR_FILES = {"train.py": ROOT / "ml" / "train.py"}
-TRIGGER_FILES = {
-    "handler.py": ROOT / "lambdas" / "trigger" / "handler.py",
-    "logic.py": ROOT / "lambdas" / "trigger" / "logic.py",
-}
+LAMBDAS_DIR = ROOT / "lambdas"
 CONTRACTS_DIR = ROOT / "contracts"
 
 
@@ -42,15 +36,31 @@ def contracts_files() -> dict[str, Path]:
     }
 
 
-TRIGGER_FILES.update(contracts_files())
-INPUT_VALIDATOR_FILES = {
-    "handler.py": ROOT / "lambdas" / "input_validator" / "handler.py",
+SOURCEDIR_FILES = {
+    "train.py": ROOT / "ml" / "train.py",
+    "inference.py": ROOT / "ml" / "inference.py",
     **contracts_files(),
 }
-SMOKE_TEST_FILES = {
-    **{name: ROOT / "lambdas" / "smoke_test" / name for name in ("handler.py", "logic.py")},
-    **contracts_files(),
-}
+
+
+def lambda_names() -> list[str]:
+    """Every function of the project: one directory per Lambda under ``lambdas/``."""
+    return sorted(path.name for path in LAMBDAS_DIR.iterdir() if (path / "handler.py").is_file())
+
+
+def lambda_files(name: str) -> dict[str, Path]:
+    """A Lambda's zip members: its modules at the root (``handler.py`` first among them), and
+    the ``contracts`` package."""
+    directory = LAMBDAS_DIR / name
+    modules = {
+        path.name: path for path in sorted(directory.glob("*.py")) if path.name != "__init__.py"
+    }
+    return {**modules, **contracts_files()}
+
+
+TRIGGER_FILES = lambda_files("trigger")
+INPUT_VALIDATOR_FILES = lambda_files("input_validator")
+SMOKE_TEST_FILES = lambda_files("smoke_test")
 _EPOCH_ZIP = (1980, 1, 1, 0, 0, 0)
 
 
@@ -94,9 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build")
     args = parser.parse_args(argv)
     _write(args.out / "sourcedir.tar.gz", tar_gz(SOURCEDIR_FILES))
-    _write(args.out / "trigger.zip", zip_bytes(TRIGGER_FILES))
-    _write(args.out / "input_validator.zip", zip_bytes(INPUT_VALIDATOR_FILES))
-    _write(args.out / "smoke_test.zip", zip_bytes(SMOKE_TEST_FILES))
+    for name in lambda_names():
+        _write(args.out / f"{name}.zip", zip_bytes(lambda_files(name)))
     return 0
 
 

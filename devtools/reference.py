@@ -2,6 +2,7 @@
 
     terraform-variables   terraform/variables.tf             (devtools.tfdocs.table)
     execution-input       contracts/execution_input.json     (contracts.execution_input)
+    s3-layout             contracts/s3_layout.py             (contracts.s3_layout)
 
 ``python -m devtools.reference`` (``make docs``) rewrites each table between its markers,
 ``<!-- BEGIN <name> (make docs) -->`` and ``<!-- END <name> -->``; ``--check`` exits 1 when one
@@ -14,7 +15,7 @@ import argparse
 import sys
 from collections.abc import Callable, Mapping
 
-from contracts import execution_input
+from contracts import execution_input, s3_layout
 from devtools import tfdocs
 from devtools.generated import ROOT, write_or_check
 
@@ -22,6 +23,7 @@ PAGE = ROOT / "docs" / "reference.md"
 TABLES: Mapping[str, Callable[[], str]] = {
     "terraform-variables": lambda: tfdocs.table() + "\n",
     "execution-input": execution_input.markdown_table,
+    "s3-layout": s3_layout.markdown_table,
 }
 
 

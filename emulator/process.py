@@ -34,6 +34,8 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from emulator import credentials
+
 ROOT = Path(__file__).resolve().parents[1]
 STATE_DIR = ROOT / ".local"
 STATE_FILE = STATE_DIR / "emulator.json"
@@ -44,9 +46,13 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 SERVER_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+#: The environment of clients inside the server (signed as the configured local user, which the
+#: server reads from the same variables: ``emulator/credentials.py``).
 SERVER_CLIENT_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ACCESS_KEY_ID": credentials.local_access_key_id(),
+    "AWS_SECRET_ACCESS_KEY": credentials.local_secret_access_key(),
+    credentials.LOCAL_ACCESS_KEY_ID_ENV: credentials.local_access_key_id(),
+    credentials.LOCAL_SECRET_ACCESS_KEY_ENV: credentials.local_secret_access_key(),
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
@@ -155,7 +161,7 @@ class Emulator:
         return self.proc.pid
 
     def client(self, service: str, *, secure: bool = False, **options: Any) -> Any:
-        """A boto3 client of this emulator, signed with its dummy credentials.
+        """A boto3 client of this emulator, signed as its configured local user.
 
         ``secure``: through the HTTPS listener (``start(tls=True)``), trusting its certificate.
         ``options`` are boto3's (``config``, other credentials, another ``endpoint_url``...).

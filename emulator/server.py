@@ -31,6 +31,8 @@ from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 EVENTS_FILE = "events.jsonl"
+#: Beside the pipelines' work directory: one directory per processing job a caller created.
+PROCESSING_JOBS_DIR = "processing-jobs"
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,10 @@ def configure_server(options: ServerOptions) -> None:
 
 
 def install_pipeline_executor(workdir: Path, endpoint_url: str) -> None:
-    """Run started SageMaker pipelines for real; progress events go to ``workdir/events.jsonl``."""
+    """Run started SageMaker pipelines, and processing jobs callers create, for real; progress
+    events go to ``workdir/events.jsonl``."""
     from emulator.aws import sagemaker
-    from emulator.runner import local_pipeline_executor
+    from emulator.runner import local_pipeline_executor, local_processing_jobs
 
     workdir.mkdir(parents=True, exist_ok=True)
     events = workdir / EVENTS_FILE
@@ -88,6 +91,10 @@ def install_pipeline_executor(workdir: Path, endpoint_url: str) -> None:
 
     sagemaker.set_pipeline_runner(
         local_pipeline_executor(workdir, endpoint_url=endpoint_url, on_event=on_event)
+    )
+    # Processing jobs a state machine creates (the drift monitor) run beside the pipelines.
+    sagemaker.set_processing_job_runner(
+        local_processing_jobs(workdir.parent / PROCESSING_JOBS_DIR, endpoint_url=endpoint_url)
     )
 
 

@@ -72,6 +72,9 @@ STATES_ERRORS = frozenset(
         "States.ResultWriterFailed",
         "States.QueryEvaluationError",
         "States.Runtime",
+        # Step Functions developer guide, "Handling errors": a state's input or output above the
+        # 256 KiB quota; terminal, no Retry or Catch handles it (emulator/aws/stepfunctions.py).
+        "States.DataLimitExceeded",
     }
 )
 
@@ -159,6 +162,22 @@ def task_error_name(integration: Integration, service: str, operation: str, erro
     names, prefix, base = _service(service, integration)
     shape = _modeled_errors(names.botocore_name, _operation(operation)).get(error_code)
     return f"{prefix}.{_with_suffix(shape) if shape else base}"
+
+
+def optimized_cause(
+    service: str, error_code: str, message: str, status: int, request_id: str
+) -> str:
+    """The ``Cause`` of an optimized integration's failure: the AWS SDK for Java 1.x message
+    (``AmazonServiceException.getMessage``: "<message> (Service: <client>; Status Code: <n>;
+    Error Code: <code>; Request ID: <id>; Proxy: null)"), the client being the base exception's
+    name without ``Exception`` (``AmazonSageMaker``), as the causes of reported executions read.
+    """
+    _, _, base = _service(service, OPTIMIZED)
+    client = base.removesuffix("Exception")
+    return (
+        f"{message} (Service: {client}; Status Code: {status}; Error Code: {error_code}; "
+        f"Request ID: {request_id}; Proxy: null)"
+    )
 
 
 def parse_resource(resource: str) -> tuple[Integration, str, str]:

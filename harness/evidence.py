@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops import commands
+from ops import executions
+from ops.logs import recent_log_events
 
 HISTORY_FILE = "execution-history.json"
 LOGS_DIR = "logs"
@@ -85,10 +86,10 @@ def keep(client: Callable[[str], Any], workdir: Path, execution_arn: str | None)
     sfn, logs = client("stepfunctions"), client("logs")
     kept = Kept()
     if execution_arn:
-        kept.history = write_history(workdir, commands.history(sfn, execution_arn))
+        kept.history = write_history(workdir, executions.history(sfn, execution_arn))
     since = dt.datetime.now(tz=dt.UTC) - LOG_WINDOW
     groups = {
-        group: commands.recent_log_events(logs, group, since, LOG_EVENT_LIMIT) or []
+        group: recent_log_events(logs, group, since, LOG_EVENT_LIMIT) or []
         for group in log_groups(logs)
     }
     kept.log_files = write_logs(workdir, groups)

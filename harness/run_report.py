@@ -11,43 +11,25 @@ kept per run beside the runtimes' directories, which every demo wipes::
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.follow import last_state
+from harness.summary import run_state
 from ml import report
 
 if TYPE_CHECKING:
-    from harness.demo import RunResult
+    from harness.follow import RunResult
 
 REPORTS_DIR_NAME = "reports"
-#: The training machine's state for a refused model (statemachines/training_pipeline.py).
+#: The training machine's error for a refused model (statemachines/training/promotion.py).
 GATE_FAILED_STATE = "QualityGateFailed"
 
 
 def report_path(workdir: Path, execution_name: str) -> Path:
     """``<runtime dir>/../reports/<run>/report.html``: outside the directory a demo wipes."""
     return workdir.parent / REPORTS_DIR_NAME / execution_name / "report.html"
-
-
-def last_state_input(
-    history: Iterable[Mapping[str, Any]], name: str | None = None
-) -> dict[str, Any]:
-    """The input of the last state entered (named ``name``, if given) that holds the run's
-    config: the machine's whole state at that point; {} when there is none."""
-    found: dict[str, Any] = {}
-    for event in history:
-        entered = event.get("stateEnteredEventDetails") or {}
-        if not entered or (name is not None and entered.get("name") != name):
-            continue
-        try:
-            state = json.loads(entered.get("input") or "{}")
-        except json.JSONDecodeError:
-            continue
-        if isinstance(state, dict) and "config" in state:
-            found = state
-    return found
 
 
 def prediction_text(prediction: Mapping[str, Any] | None) -> str | None:
@@ -60,44 +42,61 @@ def prediction_text(prediction: Mapping[str, Any] | None) -> str | None:
     return f"{prediction['row']}: {prediction['label']} [{shown}]"
 
 
+def endpoint_text(result: RunResult) -> str:
+    deployment = result.deployment
+    if deployment is None:
+        return "not deployed"
+    outcome = (deployment.output or {}).get("outcome") or {}
+    if deployment.status != "SUCCEEDED":
+        return f"deployment {deployment.execution_name} failed: {deployment.error}"
+    if outcome.get("status") == "SKIPPED":
+        return f"not deployed ({outcome.get('reason')})"
+    return str((outcome.get("deployment") or {}).get("endpoint_name"))
+
+
+def gate_of(summary: Mapping[str, Any], passed: bool, cause: str | None = None) -> dict[str, Any]:
+    gate = dict(summary.get("gate") or {})
+    gate["passed"] = passed
+    if cause:
+        gate["cause"] = cause
+    return gate
+
+
 def success_page(result: RunResult) -> str:
-    output = result.output or {}
-    deployment = output.get("deployment") or {}
+    state = run_state(result)
+    summary = (state.get("evaluation") or {}).get("summary") or {}
+    outcome = state.get("outcome") or {}
     run = {
         "name": result.execution_name,
         "status": result.status,
-        "data_uri": output.get("data_uri"),
-        "model_package_arn": output.get("model_package_arn"),
-        "approval_status": output.get("approval_status"),
-        "endpoint": deployment.get("endpoint_name")
-        if deployment.get("deployed")
-        else f"not deployed ({deployment.get('reason', 'n/a')})",
+        "data_uri": (state.get("config") or {}).get("data_uri"),
+        "model_package_arn": outcome.get("model_package_arn"),
+        "approval_status": outcome.get("approval_status"),
+        "endpoint": endpoint_text(result),
         "prediction": prediction_text(result.prediction),
     }
-    gate = {"threshold": output.get("accuracy_threshold"), "passed": True}
-    return report.render_success(result.evaluation or {}, tuning=result.trials, gate=gate, run=run)
-
-
-def failure_page(result: RunResult, history: list[dict[str, Any]]) -> str:
-    """The refused model's full page when the gate refused it, else the failure page."""
-    state = last_state_input(history)
-    config = state.get("config") or {}
-    refused = (
-        last_state_input(history, GATE_FAILED_STATE) if result.error == GATE_FAILED_STATE else {}
+    return report.render_success(
+        result.evaluation or {}, tuning=result.trials, gate=gate_of(summary, True), run=run
     )
-    evaluation = (refused.get("evaluation") or {}).get("report")
-    if evaluation:
-        gate = {
-            "threshold": config.get("accuracy_threshold"),
-            "passed": False,
-            "cause": result.cause,
-        }
+
+
+def failure_page(result: RunResult) -> str:
+    """The refused model's full page when the gate refused it, else the failure page."""
+    state = run_state(result)
+    config = state.get("config") or last_state(result.history, "config").get("config") or {}
+    if result.error == GATE_FAILED_STATE and result.evaluation is not None:
+        summary = (state.get("evaluation") or {}).get("summary") or {}
         run = {
             "name": result.execution_name,
             "status": result.status,
             "data_uri": config.get("data_uri"),
         }
-        return report.render_success(evaluation, tuning=result.trials, gate=gate, run=run)
+        return report.render_success(
+            result.evaluation,
+            tuning=result.trials,
+            gate=gate_of(summary, False, result.cause),
+            run=run,
+        )
     return report.render_failure(
         {
             "error": result.error or result.status,
@@ -109,15 +108,12 @@ def failure_page(result: RunResult, history: list[dict[str, Any]]) -> str:
     )
 
 
-def write_run_report(
-    workdir: Path, result: RunResult, history: list[dict[str, Any]]
-) -> Path | None:
-    """Render the finished run's report and keep it under its name; return its path (None for
-    a run that succeeded without training, such as deploying an approved package)."""
+def write_run_report(workdir: Path, result: RunResult) -> Path | None:
+    """Render the finished run's report and keep it under its name; return its path."""
     if result.status == "SUCCEEDED":
         if result.evaluation is None:
             return None
         page = success_page(result)
     else:
-        page = failure_page(result, history)
+        page = failure_page(result)
     return report.write_report(report_path(workdir, result.execution_name), page)

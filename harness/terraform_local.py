@@ -40,8 +40,9 @@ LOCAL_VARS_FILE = LOCAL_TF_DIR / "local.tfvars.json"
 INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
 MIRROR_SCRIPT = ROOT / "scripts" / "find-provider-mirror.sh"
 BUILD_DIR = ROOT / "build"
-#: Folders the module reads through ``${path.module}/../<name>``.
-SIBLINGS = ("ml", "statemachines", "data")
+#: Folders the module reads through ``${path.module}/../<name>``: the scripts' code bundles
+#: (ml/, and the contracts/ modules a bundle lists), the ASL and the seed data.
+SIBLINGS = ("ml", "contracts", "statemachines", "data")
 REGION = "us-east-1"
 TIMEOUT = 600.0
 
@@ -200,6 +201,24 @@ def apply(
     return outputs(ws)
 
 
+def destroy(emulator: HasEndpoint, workdir: Path, variables: dict[str, Any] | None = None) -> None:
+    """``terraform destroy`` of what ``apply`` created from ``workdir`` (the last step of
+    ``make destroy``, on the emulator); TerraformError with its output when it fails."""
+    ws = prepare(Path(workdir), emulator.endpoint_url)
+    init(ws)
+    result = _run(
+        [
+            "terraform",
+            f"-chdir={ws.module_dir}",
+            "destroy",
+            "-auto-approve",
+            *_plan_args(variables or {}),
+        ],
+        ws,
+    )
+    (ws.root / "destroy.log").write_text(result.stdout)
+
+
 def apply_bootstrap(
     emulator: HasEndpoint,
     workdir: Path,
@@ -292,6 +311,7 @@ __all__ = [
     "TerraformError",
     "apply",
     "apply_bootstrap",
+    "destroy",
     "init_ahead",
     "plan_changes",
     "plan_is_clean",

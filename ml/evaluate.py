@@ -1,26 +1,33 @@
-"""Score the trained model on the held-out test split and write `evaluation.json`.
+"""Score the trained model, and the serving one, on the held-out test split; judge and report.
 
-SageMaker Processing script, run as `python3 evaluate.py ...` in the XGBoost 1.7-1 container
-(Python 3.8). It is shipped with baseline.py and report.py beside it (ml/code_bundles.json), so
-it imports only those, the standard library, numpy, pandas, scikit-learn and xgboost. The
-dataset contract (`contract.json`, written by prepare.py and copied into the model by train.py)
-names the features and classes. `evaluation.json` follows SageMaker's
-model-quality statistics shape: `binary_classification_metrics` for two classes, else
-`multiclass_classification_metrics`; the state machine reads `<block>.accuracy.value` and
-`model.artifact_uri`, so those paths are part of the contract. It also carries the contract
-(`dataset_contract`), a `smoke_test` (test rows with the model's answer for them, used by the
-deployment's smoke test and `make predict`) and what the run report draws: `feature_importance`
-(gain), `class_counts` per split, and the model's `learning_curve`.
+SageMaker Processing script, run as `python3 evaluate.py ...` in the XGBoost 1.7-1 container. It
+is shipped with baseline.py, quality.py, report.py (and its templates) and the `contracts`
+modules it imports beside it (ml/code_bundles.json), so it imports only those, the standard
+library, numpy, pandas, scikit-learn and xgboost. The dataset contract (contracts/dataset.py;
+prepare.py writes it, train.py copies it into the model) names the features and classes.
 
     --model-dir        model.tar.gz (training output) or an extracted dir with xgboost-model.json
     --test-dir         test CSVs (no header, label first)
-        ─►  --output-dir/evaluation.json and --output-dir/report.html (the run report)
+    --champion-dir     the serving model's model.tar.gz, or only the "none" marker when nothing
+                       serves (then --champion-package-arn is "none")
+    --accuracy-threshold, --champion-margin: the gate (contracts.evaluation.decide_gate)
+        ─►  --output-dir/evaluation.json, summary.json and report.html
     --baseline-dir     prepare.py's drift baseline  ─►  --output-dir/baseline.json, the same
                        baseline with the model's predicted-class distribution on the test split
+    (all of the outputs or none)
 
-The report's renderer ships beside this script in its code bundle (ml/code_bundles.json) and is
-loaded from there. The image has what it needs (jinja2 2.11.3, matplotlib
-3.4.1: ml/report.py's docstring gives the source).
+`evaluation.json` follows SageMaker's model-quality statistics shape (quality.py):
+`binary_classification_metrics` for two classes, else `multiclass_classification_metrics`. It
+also carries the contract (`dataset_contract`), a `smoke_test` (test rows with the model's answer
+for them, used by the deployment's smoke test and `make predict`), what the run report draws
+(`feature_importance` (gain), `class_counts` per split, the model's `learning_curve`) and, when a
+model serves, `champion`: that model scored on the same test rows when its API (features, their
+order, classes) is the candidate's, else the differences. The gate is decided here, once;
+`summary.json` (contracts.evaluation.build_summary) is what the training machine reads.
+
+The report's renderer ships beside this script in its code bundle and is loaded from there. The
+image has what it needs (jinja2 2.11.3, matplotlib 3.4.1: ml/report.py's docstring gives the
+source).
 """
 
 from __future__ import annotations
@@ -33,62 +40,55 @@ import os
 import sys
 import tarfile
 import tempfile
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    precision_recall_curve,
-    precision_recall_fscore_support,
-    roc_auc_score,
-    roc_curve,
-)
 
-# Shipped beside this script (ml/code_bundles.json); in the repository it is ml/baseline.py.
+# First: report.py imports the contracts package too.
+try:
+    from contracts import dataset, failures, pipeline, registry, s3_layout
+    from contracts import evaluation as reports
+except ImportError:  # run as a file from a checkout: the package is at the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from contracts import dataset, failures, pipeline, registry, s3_layout
+    from contracts import evaluation as reports
+# Shipped beside this script (ml/code_bundles.json); in the repository they are ml/*.py.
 try:
     from . import baseline as drift_baseline
+    from . import quality
 except ImportError:
     import baseline as drift_baseline  # type: ignore[no-redef]
+    import quality  # type: ignore[no-redef]
 # The run report's renderer (report.py and templates/), shipped beside this script the same way.
 try:
     from . import report as run_report
 except ImportError:
     try:
         import report as run_report  # type: ignore[no-redef]
-    except ImportError:  # not in the bundle: run() says so before any work
+    except ModuleNotFoundError as missing:  # not in the bundle: run() says so before any work
+        if missing.name != "report":
+            raise
         run_report = None  # type: ignore[assignment]
 
 DEFAULT_MODEL_DIR = "/opt/ml/processing/model"
 DEFAULT_TEST_DIR = "/opt/ml/processing/test"
+DEFAULT_CHAMPION_DIR = "/opt/ml/processing/champion"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/evaluation"
-REPORT_FILE_NAME = "report.html"
-MODEL_ARCHIVE_NAME = "model.tar.gz"
 MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
-CONTRACT_FILE_NAME = "contract.json"
-BINARY_OBJECTIVE = "binary:logistic"
-EVALUATION_FILE_NAME = "evaluation.json"
-FAILURE_FILE_ENV = "SM_FAILURE_FILE"
-DEFAULT_FAILURE_FILE = "/opt/ml/output/message"
-VALIDATION_ERROR_EXIT_CODE = 2
-# SageMaker's model-quality statistics carry a standard deviation; a single test split has none.
-NO_DEVIATION = "NaN"
 # The smoke test: at most this many test rows, the model's answer rounded as the endpoint rounds
-# it (train.py probabilities_json: 6 decimals), compared within this tolerance.
+# it (train.py probabilities_json: 6 decimals), compared within contracts.evaluation's tolerance.
 SMOKE_TEST_ROWS = 5
 SMOKE_TEST_DECIMALS = 6
-SMOKE_TEST_TOLERANCE = 1e-4
-# Points kept of the ROC and precision-recall curves and of the learning curve: evaluation.json
-# stays small on big test sets (the state machine reads it whole into its state).
-CURVE_POINTS = 101
 # Features kept in feature_importance, the most important first (the count of all is recorded).
 FEATURE_IMPORTANCE_MAX = 50
+#: The metric the gate compares (contracts.evaluation.decide_gate).
+GATE_METRIC = "accuracy"
 
 logger = logging.getLogger("evaluate")
 
@@ -103,7 +103,7 @@ class DataValidationError(ValueError):
 def safe_extract(archive: Path, destination: Path) -> None:
     """Extract regular files and directories only, refusing links and paths leaving `destination`.
 
-    Written by hand because tarfile's `filter=` is missing from some Python 3.8 builds.
+    Written by hand because tarfile's `filter=` is missing from some Python 3.8 and 3.9 builds.
     """
     root = destination.resolve()
     try:
@@ -136,7 +136,7 @@ def safe_extract(archive: Path, destination: Path) -> None:
 
 def locate_model(model_dir: Path, scratch_dir: Path) -> Path:
     """Return a directory holding xgboost-model.json, extracting model.tar.gz when present."""
-    archive = model_dir / MODEL_ARCHIVE_NAME
+    archive = model_dir / dataset.MODEL_ARCHIVE
     if archive.is_file():
         safe_extract(archive, scratch_dir)
         directory = scratch_dir
@@ -144,14 +144,27 @@ def locate_model(model_dir: Path, scratch_dir: Path) -> Path:
         directory = model_dir
     else:
         raise DataValidationError(
-            f"no {MODEL_ARCHIVE_NAME} or {MODEL_FILE_NAME} in model directory {model_dir}"
+            f"no {dataset.MODEL_ARCHIVE} or {MODEL_FILE_NAME} in model directory {model_dir}"
         )
     if not (directory / MODEL_FILE_NAME).is_file():
-        raise DataValidationError(f"{MODEL_ARCHIVE_NAME} does not contain {MODEL_FILE_NAME}")
+        raise DataValidationError(f"{dataset.MODEL_ARCHIVE} does not contain {MODEL_FILE_NAME}")
     return directory
 
 
-def load_model(directory: Path) -> tuple[xgb.Booster, dict[str, Any], dict[str, Any]]:
+def load_contract(directory: Path) -> dataset.Contract:
+    """The dataset contract train.py copied into the model directory."""
+    if not (directory / dataset.FILE_NAME).is_file():
+        raise DataValidationError(
+            f"the model has no {dataset.FILE_NAME} (train.py copies the dataset contract into "
+            "the model directory): retrain with the current train.py"
+        )
+    try:
+        return dataset.read(directory, "model directory")
+    except dataset.ContractError as error:
+        raise DataValidationError(str(error)) from None
+
+
+def load_model(directory: Path) -> tuple[xgb.Booster, dict[str, Any], dataset.Contract]:
     """The booster, its metadata.json and the dataset contract, all from the model directory."""
     booster = xgb.Booster()
     try:
@@ -168,32 +181,6 @@ def load_model(directory: Path) -> tuple[xgb.Booster, dict[str, Any], dict[str, 
     return booster, metadata, load_contract(directory)
 
 
-def load_contract(directory: Path) -> dict[str, Any]:
-    path = directory / CONTRACT_FILE_NAME
-    if not path.is_file():
-        raise DataValidationError(
-            f"the model has no {CONTRACT_FILE_NAME} (train.py copies the dataset contract into "
-            "the model directory): retrain with the current train.py"
-        )
-    try:
-        contract = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise DataValidationError(f"{CONTRACT_FILE_NAME}: invalid JSON ({error})") from None
-    features, classes = contract.get("feature_columns"), contract.get("class_names")
-    if not isinstance(features, list) or not features or not isinstance(classes, list):
-        raise DataValidationError(f"{CONTRACT_FILE_NAME}: no feature_columns / class_names")
-    if len(classes) < 2 or contract.get("num_classes") != len(classes):
-        raise DataValidationError(
-            f"{CONTRACT_FILE_NAME}: num_classes {contract.get('num_classes')!r} does not match "
-            f"{len(classes)} class_names"
-        )
-    return contract
-
-
-def is_binary(contract: dict[str, Any]) -> bool:
-    return len(contract["class_names"]) == 2
-
-
 # --------------------------------------------------------------------------- data
 
 
@@ -206,10 +193,9 @@ def test_files(test_dir: Path) -> list[Path]:
     return files
 
 
-def read_test_set(test_dir: Path, contract: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def read_test_set(test_dir: Path, contract: dataset.Contract) -> tuple[np.ndarray, np.ndarray]:
     """Every CSV in `test_dir` (no header, label first), read typed; error if there are no rows."""
-    num_classes = len(contract["class_names"])
-    expected = 1 + len(contract["feature_columns"])
+    expected = 1 + len(contract.feature_columns)
     frames = []
     for path in test_files(test_dir):
         try:
@@ -221,7 +207,7 @@ def read_test_set(test_dir: Path, contract: dict[str, Any]) -> tuple[np.ndarray,
         if frame.shape[1] != expected:
             raise DataValidationError(
                 f"{path.name}: expected {expected} columns (the label, then the contract's "
-                f"features {', '.join(contract['feature_columns'])}), found {frame.shape[1]}"
+                f"features {', '.join(contract.feature_columns)}), found {frame.shape[1]}"
             )
         if frame.isna().any().any():
             row = int(np.flatnonzero(frame.isna().any(axis=1).to_numpy())[0]) + 1
@@ -231,11 +217,11 @@ def read_test_set(test_dir: Path, contract: dict[str, Any]) -> tuple[np.ndarray,
         raise DataValidationError(f"the test set in {test_dir} is empty")
     data = pd.concat(frames, ignore_index=True)
     labels = data.iloc[:, 0].to_numpy()
-    bad = ~np.isin(labels, np.arange(num_classes))
+    bad = ~np.isin(labels, np.arange(contract.num_classes))
     if bad.any():
         raise DataValidationError(
             f"test label '{labels[np.flatnonzero(bad)[0]]}' is not a class index "
-            f"0..{num_classes - 1}"
+            f"0..{contract.num_classes - 1}"
         )
     return data.iloc[:, 1:].to_numpy(dtype="float64"), labels.astype("int64")
 
@@ -268,125 +254,32 @@ def smoke_test_rows(test_dir: Path, num_classes: int, limit: int = SMOKE_TEST_RO
 # --------------------------------------------------------------------------- metrics
 
 
-def xgboost_feature_names(contract: dict[str, Any]) -> list[str] | None:
+def xgboost_feature_names(contract: dataset.Contract) -> list[str] | None:
     """The names the booster knows its features by, or None (then it says f0, f1, ...).
 
     As train.py: xgboost refuses names with '[', ']' or '<', and then neither side sets them.
     """
-    names = list(contract["feature_columns"])
+    names = list(contract.feature_columns)
     return None if any(set(n) & set("[]<") for n in names) else names
 
 
 def predict_probabilities(
-    booster: xgb.Booster, features: np.ndarray, contract: dict[str, Any]
+    booster: xgb.Booster, features: np.ndarray, contract: dataset.Contract
 ) -> np.ndarray:
     """(n, number of classes) probabilities, as the endpoint answers (binary: [1-p, p])."""
     matrix = xgb.DMatrix(features, feature_names=xgboost_feature_names(contract))
     predicted = np.asarray(booster.predict(matrix), dtype="float64")
-    if is_binary(contract):
+    if contract.binary:
         positive = predicted.reshape(len(features))
         return np.column_stack([1.0 - positive, positive])
-    return predicted.reshape(len(features), len(contract["class_names"]))
+    return predicted.reshape(len(features), contract.num_classes)
 
 
-def _metric(value: float) -> dict[str, Any]:
-    return {"value": float(value), "standard_deviation": NO_DEVIATION}
-
-
-def compute_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, class_names: Sequence[str]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return (multiclass_classification_metrics, per_class_metrics) for the report."""
-    labels = list(range(len(class_names)))
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average="weighted", zero_division=0
-    )
-    per_precision, per_recall, per_f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, average=None, zero_division=0
-    )
-    matrix = confusion_matrix(y_true, y_pred, labels=labels)
-    overall = {
-        "accuracy": _metric(accuracy_score(y_true, y_pred)),
-        "weighted_f1": _metric(f1),
-        "weighted_precision": _metric(precision),
-        "weighted_recall": _metric(recall),
-        # actual class -> predicted class -> count, as in SageMaker's model-quality statistics.
-        "confusion_matrix": {
-            actual: {predicted: int(matrix[i][j]) for j, predicted in enumerate(class_names)}
-            for i, actual in enumerate(class_names)
-        },
-    }
-    per_class = {
-        name: {
-            "precision": float(per_precision[i]),
-            "recall": float(per_recall[i]),
-            "f1": float(per_f1[i]),
-            "support": int(support[i]),
-        }
-        for i, name in enumerate(class_names)
-    }
-    return overall, per_class
-
-
-def _downsample(values: np.ndarray, points: int = CURVE_POINTS) -> list[float]:
-    if len(values) > points:
-        values = values[np.linspace(0, len(values) - 1, points).round().astype(int)]
-    return [float(v) for v in values]
-
-
-def compute_binary_metrics(
-    y_true: np.ndarray, positive_probability: np.ndarray, class_names: Sequence[str]
-) -> dict[str, Any]:
-    """SageMaker's `binary_classification_metrics` (model-quality statistics), positive = index 1.
-
-    Shape as in https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-metrics.html
-    (binary classification metrics): `{"value": x, "standard_deviation": "NaN"}` per metric, the
-    confusion matrix as actual -> predicted -> count, the ROC and precision-recall curves as
-    lists.
-    """
-    y_pred = (positive_probability >= 0.5).astype("int64")
-    matrix = confusion_matrix(y_true, y_pred, labels=[0, 1])
-    (tn, fp), (fn, tp) = matrix.tolist()
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=[1], average=None, zero_division=0
-    )
-    both_present = len(np.unique(y_true)) == 2
-    # AUC is undefined when the test set holds one class only; SageMaker writes NaN then.
-    auc = float(roc_auc_score(y_true, positive_probability)) if both_present else float("nan")
-    metrics: dict[str, Any] = {
-        "accuracy": _metric(accuracy_score(y_true, y_pred)),
-        "precision": _metric(precision[0]),
-        "recall": _metric(recall[0]),
-        "f1": _metric(f1[0]),
-        "auc": {"value": auc if math.isfinite(auc) else "NaN", "standard_deviation": NO_DEVIATION},
-        "true_positive_rate": _metric(tp / (tp + fn) if tp + fn else 0.0),
-        "true_negative_rate": _metric(tn / (tn + fp) if tn + fp else 0.0),
-        "false_positive_rate": _metric(fp / (fp + tn) if fp + tn else 0.0),
-        "false_negative_rate": _metric(fn / (fn + tp) if fn + tp else 0.0),
-        "confusion_matrix": {
-            actual: {predicted: int(matrix[i][j]) for j, predicted in enumerate(class_names)}
-            for i, actual in enumerate(class_names)
-        },
-    }
-    if both_present:
-        fpr, tpr, _ = roc_curve(y_true, positive_probability)
-        precisions, recalls, _ = precision_recall_curve(y_true, positive_probability)
-        metrics["receiver_operating_characteristic_curve"] = {
-            "false_positive_rates": _downsample(fpr),
-            "true_positive_rates": _downsample(tpr),
-        }
-        metrics["precision_recall_curve"] = {
-            "precisions": _downsample(precisions),
-            "recalls": _downsample(recalls),
-        }
-    return metrics
-
-
-def feature_importance(booster: xgb.Booster, contract: dict[str, Any]) -> dict[str, Any]:
+def feature_importance(booster: xgb.Booster, contract: dataset.Contract) -> dict[str, Any]:
     """Gain per feature that some split uses (xgboost's `get_score(importance_type="gain")`: the
     average loss reduction of the splits on it), largest first, at most FEATURE_IMPORTANCE_MAX;
     with how many features the contract has and how many any split uses."""
-    names = list(contract["feature_columns"])
+    names = list(contract.feature_columns)
     known_as = xgboost_feature_names(contract) or [f"f{index}" for index in range(len(names))]
     gains = dict.fromkeys(names, 0.0)
     for key, value in booster.get_score(importance_type="gain").items():
@@ -415,27 +308,27 @@ def split_class_counts(
 
 
 def learning_curve(metadata: dict[str, Any]) -> dict[str, Any] | None:
-    """train.py's learning curve with each round's number, at most CURVE_POINTS rounds kept."""
+    """train.py's learning curve with each round's number, at most quality.CURVE_POINTS kept."""
     curve = metadata.get("learning_curve")
     if not curve or not curve.get("validation"):
         return None
     rounds = np.arange(len(curve["validation"]))
     return {
         "metric": curve["metric"],
-        "rounds": [int(r) for r in _downsample(rounds)],
-        "train": _downsample(np.asarray(curve["train"], dtype="float64")),
-        "validation": _downsample(np.asarray(curve["validation"], dtype="float64")),
+        "rounds": [int(r) for r in quality.downsample(rounds)],
+        "train": quality.downsample(np.asarray(curve["train"], dtype="float64")),
+        "validation": quality.downsample(np.asarray(curve["validation"], dtype="float64")),
         "best_iteration": curve.get("best_iteration"),
     }
 
 
 def build_smoke_test(
-    booster: xgb.Booster, rows: Sequence[str], contract: dict[str, Any]
+    booster: xgb.Booster, rows: Sequence[str], contract: dataset.Contract
 ) -> dict[str, Any]:
     """The rows' exact text and the model's rounded answer for them, as the endpoint gives it."""
     features = np.asarray(
         [[float(cell) for cell in row.split(",")] for row in rows], dtype="float64"
-    ).reshape(len(rows), len(contract["feature_columns"]))
+    ).reshape(len(rows), len(contract.feature_columns))
     probabilities: list[list[float]] = (
         predict_probabilities(booster, features, contract).tolist() if rows else []
     )
@@ -446,62 +339,91 @@ def build_smoke_test(
         "probabilities": [
             [round(float(p), SMOKE_TEST_DECIMALS) for p in row] for row in probabilities
         ],
-        "tolerance": SMOKE_TEST_TOLERANCE,
+        "tolerance": reports.SMOKE_TEST_TOLERANCE,
     }
 
 
-# A model package metadata value: at most 256 characters of letters, separators, numbers and
-# _ . : / = + - @ (botocore's sagemaker model, CustomerMetadataValue; the input check's copy is
-# contracts/execution_input.py metadata_safe, and a test holds the two to the same answers).
-METADATA_VALUE_MAX = 256
-_METADATA_PUNCTUATION = "_.:/=+-@"
-CLASS_NAMES_SEPARATOR = " / "
-CLASS_NAMES_ELSEWHERE = (
-    "not storable here: see dataset_contract.class_names in the evaluation report"
-)
+# --------------------------------------------------------------------------- the champion
 
 
-def metadata_safe(text: str) -> bool:
-    """Whether a model package metadata value may hold ``text`` (letters, separators, numbers
-    and the punctuation above, as the \\p{L} \\p{Z} \\p{N} classes of botocore's pattern)."""
-    return all(ch in _METADATA_PUNCTUATION or unicodedata.category(ch)[0] in "LZN" for ch in text)
+@dataclass(frozen=True)
+class Champion:
+    """The model the endpoint serves: its package, and its model when the archive is usable."""
+
+    package_arn: str
+    contract: dataset.Contract | None
+    booster: xgb.Booster | None
+    problem: str = ""
 
 
-def class_names_metadata(class_names: Sequence[str]) -> str:
-    """The class names as one metadata value, in label-index order, joined by `` / ``.
+def load_champion(champion_dir: Path | None, package_arn: str, scratch: Path) -> Champion | None:
+    """The serving model from its model.tar.gz, or None when nothing serves.
 
-    A name the metadata cannot hold (a forbidden character, a ``/`` that would make the list
-    ambiguous) or a list over 256 characters gives a pointer to the report instead, so
-    registration never fails on a label.
+    ``package_arn`` and the directory must agree ("none" and no archive, or an ARN and its
+    archive): anything else is a wiring error of the pipeline, not a property of the data. An
+    archive that cannot be read as this project's model is recorded as such (``problem``): the
+    candidate is then not comparable, so never auto-approved, but the run still finishes.
     """
-    names = [str(name) for name in class_names]
-    text = CLASS_NAMES_SEPARATOR.join(names)
-    if any("/" in name for name in names) or not metadata_safe(text):
-        return CLASS_NAMES_ELSEWHERE
-    return text if len(text) <= METADATA_VALUE_MAX else CLASS_NAMES_ELSEWHERE
+    archive = champion_dir / dataset.MODEL_ARCHIVE if champion_dir is not None else None
+    present = archive is not None and archive.is_file()
+    if package_arn == pipeline.NO_CHAMPION_PACKAGE:
+        if present:
+            raise ValueError(
+                f"--champion-package-arn is {package_arn!r} but {archive} exists: "
+                "ChampionModelUri and ChampionPackageArn name different things"
+            )
+        return None
+    if archive is None or not present:
+        raise ValueError(
+            f"--champion-package-arn {package_arn} names a model but {archive} does not exist: "
+            "ChampionModelUri must be that package's model.tar.gz"
+        )
+    try:
+        booster, _, contract = load_model(locate_model(archive.parent, scratch))
+    except DataValidationError as error:
+        return Champion(package_arn, None, None, problem=str(error))
+    return Champion(package_arn, contract, booster)
+
+
+def champion_block(
+    champion: Champion, contract: dataset.Contract, features: np.ndarray, labels: np.ndarray
+) -> dict[str, Any]:
+    """The evaluation's ``champion``: the serving model's metrics on the same test rows when its
+    API is the candidate's, else each difference (``features``, ``order``, ``classes``)."""
+    if champion.contract is None or champion.booster is None:
+        differences = [f"contract: the serving model cannot be read ({champion.problem})"]
+    else:
+        differences = dataset.api_differences(contract, champion.contract)
+    block: dict[str, Any] = {"model_package_arn": champion.package_arn}
+    if differences or champion.booster is None or champion.contract is None:
+        return {**block, "contract_matches": False, "differences": differences}
+    probabilities = predict_probabilities(champion.booster, features, champion.contract)
+    return {
+        **block,
+        "metrics": quality.quality_block(labels, probabilities, champion.contract),
+        "contract_matches": True,
+        "differences": [],
+    }
+
+
+# --------------------------------------------------------------------------- the report
 
 
 def build_report(
     y_true: np.ndarray,
     probabilities: np.ndarray,
     metadata: dict[str, Any],
-    contract: dict[str, Any],
+    contract: dataset.Contract,
     model_uri: str,
     smoke_test: dict[str, Any],
     importance: dict[str, Any] | None = None,
+    champion: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    class_names = list(contract["class_names"])
-    y_pred = probabilities.argmax(axis=1)
-    _, per_class = compute_metrics(y_true, y_pred, class_names)
-    if is_binary(contract):
-        block = "binary_classification_metrics"
-        overall = compute_binary_metrics(y_true, probabilities[:, 1], class_names)
-    else:
-        block = "multiclass_classification_metrics"
-        overall, _ = compute_metrics(y_true, y_pred, class_names)
+    class_names = list(contract.class_names)
+    _, per_class = quality.compute_metrics(y_true, probabilities.argmax(axis=1), class_names)
     counts = metadata.get("row_counts") or {}
-    return {
-        block: overall,
+    report = {
+        **quality.quality_block(y_true, probabilities, contract),
         "per_class_metrics": per_class,
         "model": {
             "artifact_uri": model_uri,
@@ -521,62 +443,105 @@ def build_report(
         },
         "class_counts": split_class_counts(metadata, y_true, class_names),
         "feature_importance": importance,
-        "dataset_contract": contract,
+        "dataset_contract": contract.document,
         # What the state machine copies into the model package's metadata as is.
-        "registry_metadata": {"class_names": class_names_metadata(class_names)},
+        "registry_metadata": {"class_names": registry.class_names_value(class_names)},
         "smoke_test": smoke_test,
         "xgboost_version": xgb.__version__,
     }
+    if champion is not None:
+        report["champion"] = champion
+    return report
 
 
-def accuracy_of(report: dict[str, Any]) -> float:
-    block = (
-        report.get("binary_classification_metrics") or report["multiclass_classification_metrics"]
+@dataclass(frozen=True)
+class Gate:
+    """The promotion gate's settings: the pipeline's AccuracyThreshold and ChampionMargin."""
+
+    threshold: float
+    margin: float = 0.0
+
+
+def judge(report: Mapping[str, Any], gate: Gate) -> reports.GateVerdict:
+    """The gate, decided once, here: contracts.evaluation.decide_gate on the report."""
+    champion = report.get("champion") or {}
+    champion_accuracy = None
+    if champion.get("metrics"):
+        _, block = reports.metrics_block(champion["metrics"])
+        champion_accuracy = reports.metric(block, GATE_METRIC)
+    kind, _ = reports.metrics_block(report)
+    return reports.decide_gate(
+        reports.accuracy(report),
+        gate.threshold,
+        champion_accuracy=champion_accuracy,
+        margin=gate.margin,
+        contract_differences=list(champion.get("differences") or []),
+        label=str(reports.contract_of(report).get("label_column", "")),
+        problem_type=kind,
     )
-    return float(block["accuracy"]["value"])
+
+
+def gate_facts(gate: Gate, verdict: reports.GateVerdict) -> dict[str, Any]:
+    """What the run report shows of the gate (ml/report.py render_success's ``gate``)."""
+    return {
+        "metric": GATE_METRIC,
+        "threshold": gate.threshold,
+        "margin": gate.margin,
+        "passed": verdict.passed,
+        "cause": verdict.cause,
+    }
 
 
 class ReportCodeMissing(RuntimeError):
     """The report's renderer is not where the pipeline puts it (its `report` input)."""
 
 
-def write_text_atomically(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+def write_all_or_nothing(files: Mapping[Path, str]) -> None:
+    """Write every file through a temporary sibling, then rename them all into place; on any
+    failure none is left behind (a reader never finds evaluation.json without its summary)."""
+    staged: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp_name, 0o644)  # mkstemp creates 0600; S3 keeps no mode, a local copy does
-        os.replace(temp_name, target)
+        for target, text in files.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            staged.append((Path(name), target))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(name, 0o644)  # mkstemp creates 0600; S3 keeps no mode, a local copy does
+        for temp, target in staged:
+            os.replace(temp, target)
+            placed.append(target)
     except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        for temp, _ in staged:
+            if temp.exists():
+                temp.unlink()
+        for target in placed:
+            if target.exists():
+                target.unlink()
         raise
 
 
-def write_monitoring_baseline(
-    baseline_dir: Path, output_dir: Path, probabilities: np.ndarray, contract: dict[str, Any]
-) -> Path:
-    """prepare.py's feature baseline plus the predicted classes on the test split, written to
-    `<output_dir>/baseline.json` (what the drift monitor compares captured traffic with)."""
+def monitoring_baseline(
+    baseline_dir: Path, probabilities: np.ndarray, contract: dataset.Contract
+) -> str:
+    """prepare.py's feature baseline plus the predicted classes on the test split: the text of
+    `baseline.json` (what the drift monitor compares captured traffic with)."""
     try:
         features = drift_baseline.load_baseline(baseline_dir / drift_baseline.BASELINE_FILE_NAME)
-        distribution = drift_baseline.prediction_distribution(
-            probabilities, contract["class_names"]
-        )
+        distribution = drift_baseline.prediction_distribution(probabilities, contract.class_names)
         complete = drift_baseline.with_predictions(features, distribution)
     except drift_baseline.BaselineError as error:
         raise DataValidationError(f"drift baseline: {error}") from None
-    if complete["feature_columns"] != contract["feature_columns"]:
+    if complete["feature_columns"] != contract.feature_columns:
         raise DataValidationError(
             "drift baseline: its features do not match the model's dataset contract"
         )
-    target = output_dir / drift_baseline.BASELINE_FILE_NAME
-    drift_baseline.write_atomically(target, drift_baseline.baseline_text(complete))
-    return target
+    return str(drift_baseline.baseline_text(complete))
 
 
-def write_json_atomically(target: Path, payload: dict[str, Any]) -> None:
-    write_text_atomically(target, json.dumps(payload, indent=2) + "\n")
+def json_text(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, indent=2) + "\n"
 
 
 def run(
@@ -585,53 +550,73 @@ def run(
     output_dir: Path,
     model_uri: str,
     baseline_dir: Path | None = None,
+    *,
+    gate: Gate,
+    champion_dir: Path | None = None,
+    champion_package_arn: str = pipeline.NO_CHAMPION_PACKAGE,
+    run_name: str = "",
 ) -> dict[str, Any]:
-    """Evaluate; write `<output_dir>/evaluation.json` and the run report `report.html` beside
-    it (both or neither), and, given `baseline_dir`, the monitoring baseline
-    `<output_dir>/baseline.json`; return the evaluation."""
+    """Evaluate the candidate (and the champion on the same rows), decide the gate, and write
+    `evaluation.json`, `summary.json`, `report.html` and, given `baseline_dir`, the monitoring
+    baseline `baseline.json` into `output_dir`: all of them or none. Return the evaluation."""
     if run_report is None:  # before the work: a bundle without the renderer fails fast
         raise ReportCodeMissing(
             "report.py is not beside evaluate.py: the evaluation step's code bundle "
             "(ml/code_bundles.json, staged by Terraform under code/) lacks the report's renderer"
         )
     with tempfile.TemporaryDirectory(prefix="model-") as scratch:
-        booster, metadata, contract = load_model(locate_model(model_dir, Path(scratch)))
+        booster, metadata, contract = load_model(locate_model(model_dir, Path(scratch) / "model"))
+        champion = load_champion(champion_dir, champion_package_arn, Path(scratch) / "champion")
     features, labels = read_test_set(test_dir, contract)
     probabilities = predict_probabilities(booster, features, contract)
+    compared = None if champion is None else champion_block(champion, contract, features, labels)
     del features
-    rows = smoke_test_rows(test_dir, len(contract["class_names"]))
-    smoke_test = build_smoke_test(booster, rows, contract)
-    importance = feature_importance(booster, contract)
     report = build_report(
-        labels, probabilities, metadata, contract, model_uri, smoke_test, importance
+        labels,
+        probabilities,
+        metadata,
+        contract,
+        model_uri,
+        build_smoke_test(booster, smoke_test_rows(test_dir, contract.num_classes), contract),
+        feature_importance(booster, contract),
+        compared,
     )
+    verdict = judge(report, gate)
+    summary = reports.build_summary(report, verdict, threshold=gate.threshold, margin=gate.margin)
+    page = run_report.render_success(
+        report, gate=gate_facts(gate, verdict), run={"name": run_name} if run_name else None
+    )
+    files = {
+        output_dir / s3_layout.EVALUATION_FILE: json_text(report),
+        output_dir / s3_layout.SUMMARY_FILE: json_text(summary),
+        output_dir / s3_layout.REPORT_FILE: page,
+    }
     if baseline_dir is not None:
-        write_monitoring_baseline(baseline_dir, output_dir, probabilities, contract)
-    page = run_report.render_success(report)
-    write_json_atomically(output_dir / EVALUATION_FILE_NAME, report)
-    write_text_atomically(output_dir / REPORT_FILE_NAME, page)
+        files[output_dir / s3_layout.BASELINE_FILE] = monitoring_baseline(
+            baseline_dir, probabilities, contract
+        )
+    write_all_or_nothing(files)
+    logger.info("gate: %s", verdict.headline if verdict.passed else verdict.cause)
     return report
 
 
 # --------------------------------------------------------------------------- entry point
 
 
-def write_failure_reason(message: str) -> None:
-    """Record the failure for SageMaker: `$SM_FAILURE_FILE`, else /opt/ml/output/message."""
-    configured = os.environ.get(FAILURE_FILE_ENV)
-    path = Path(configured) if configured else Path(DEFAULT_FAILURE_FILE)
-    if not configured and not path.parent.is_dir():
-        return  # not inside a SageMaker container
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(message, encoding="utf-8")
-    except OSError as error:
-        print(f"could not write failure reason to {path}: {error}", file=sys.stderr)
-
-
 class _ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise DataValidationError(f"invalid arguments: {message}")
+
+
+def _share(text: str) -> float:
+    """A threshold or a margin: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from 0 to 1")
+    return value
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -646,6 +631,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="prepare.py's baseline output; absent: no monitoring baseline is written",
     )
+    parser.add_argument(
+        "--champion-dir",
+        type=Path,
+        default=Path(DEFAULT_CHAMPION_DIR),
+        help="the serving model's model.tar.gz; only the 'none' marker when nothing serves",
+    )
+    parser.add_argument(
+        "--champion-package-arn",
+        default=pipeline.NO_CHAMPION_PACKAGE,
+        help=f"the serving model package, or {pipeline.NO_CHAMPION_PACKAGE!r}",
+    )
+    parser.add_argument(
+        "--accuracy-threshold", type=_share, required=True, help="the gate's minimum accuracy"
+    )
+    parser.add_argument(
+        "--champion-margin",
+        type=_share,
+        default=0.0,
+        help="how far below the serving model's accuracy the candidate may be",
+    )
+    parser.add_argument("--run-name", default="", help="the run, as the report names it")
     return parser.parse_args(argv)
 
 
@@ -659,17 +665,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.output_dir,
             args.model_uri,
             args.baseline_dir,
+            gate=Gate(args.accuracy_threshold, args.champion_margin),
+            champion_dir=args.champion_dir,
+            champion_package_arn=args.champion_package_arn,
+            run_name=args.run_name,
         )
     except DataValidationError as error:
         message = str(error)
         print(f"ERROR: {message}", file=sys.stderr)
-        write_failure_reason(message)
-        return VALIDATION_ERROR_EXIT_CODE
+        failures.write_failure_reason(message)
+        return failures.VALIDATION_ERROR_EXIT_CODE
     except Exception as error:
-        write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
+        failures.write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
         raise
-    accuracy = accuracy_of(report)
-    logger.info("test accuracy %.4f on %d rows", accuracy, report["row_counts"]["test"])
+    logger.info(
+        "test accuracy %.4f on %d rows", reports.accuracy(report), report["row_counts"]["test"]
+    )
     return 0
 
 

@@ -1,12 +1,14 @@
 """Compare an endpoint's captured traffic with its model's training baseline, and judge drift.
 
 SageMaker Processing script (scikit-learn 1.2-1 image: Python 3.9, numpy 1.24.1, scipy 1.8.0, per
-aws/sagemaker-scikit-learn-container requirements.txt at tag 1.2-1), shipped with capture.py and
-baseline.py beside it (ml/code_bundles.json); Python 3.8 compatible, numpy, scipy and the
-standard library only. SageMaker Model Monitor is closed to new customers, hence this script.
+aws/sagemaker-scikit-learn-container requirements.txt at tag 1.2-1), shipped with capture.py,
+baseline.py and the `contracts` modules it imports beside it (ml/code_bundles.json); Python 3.8
+compatible, numpy, scipy and the standard library only. SageMaker Model Monitor is closed to new
+customers, hence this script.
 
     --baseline-dir  baseline.json of the serving model (evaluate.py writes it)
-    --contract-dir  contract.json of the serving model (the features in order, the classes)
+    --contract-dir  contract.json of the serving model (contracts/dataset.py: the features in
+                    order, the classes)
     --capture-dir   the endpoint's data capture files (capture.py), any depth
     --start/--end   the window, ISO 8601 with a zone, on eventMetadata.inferenceTime
     ─► --output-dir drift.json, drift.html, metric_data.json, summary.json
@@ -26,10 +28,8 @@ A missing or malformed baseline or contract, or a bad option, exits with code 2 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,15 +45,17 @@ except ImportError:
     import capture  # type: ignore[no-redef]
     import monitor_report as report  # type: ignore[no-redef]
     import monitor_stats as stats  # type: ignore[no-redef]
+try:
+    from contracts import dataset, failures
+except ImportError:  # run as a file from a checkout: the package is at the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from contracts import dataset, failures
 
 DEFAULT_BASELINE_DIR = "/opt/ml/processing/baseline"
 DEFAULT_CONTRACT_DIR = "/opt/ml/processing/contract"
 DEFAULT_CAPTURE_DIR = "/opt/ml/processing/capture"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/drift"
-CONTRACT_FILE_NAME = "contract.json"
-FAILURE_FILE_ENV = "SM_FAILURE_FILE"
-DEFAULT_FAILURE_FILE = "/opt/ml/output/message"
-INPUT_ERROR_EXIT_CODE = 2
+INPUT_ERROR_EXIT_CODE = failures.VALIDATION_ERROR_EXIT_CODE
 #: Every input error's message starts with this name.
 INPUT_ERROR_NAME = "MonitorInputError"
 
@@ -64,39 +66,33 @@ class MonitorInputError(ValueError):
     """The baseline, the contract or an option is missing or wrong; the message says how."""
 
 
-def load_contract(directory: Path) -> dict[str, Any]:
-    """The dataset contract: feature columns in order and class names."""
-    path = directory / CONTRACT_FILE_NAME
-    if not path.is_file():
+def load_contract(directory: Path) -> dataset.Contract:
+    """The serving model's dataset contract: feature columns in order and class names."""
+    if not (directory / dataset.FILE_NAME).is_file():
         raise MonitorInputError(
-            f"no {CONTRACT_FILE_NAME} in {directory}: pass the serving model's dataset contract "
+            f"no {dataset.FILE_NAME} in {directory}: pass the serving model's dataset contract "
             "(prepare.py writes it; the model archive carries a copy)"
         )
     try:
-        contract = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise MonitorInputError(f"{CONTRACT_FILE_NAME}: unreadable JSON ({error})") from None
-    features = contract.get("feature_columns") if isinstance(contract, dict) else None
-    classes = contract.get("class_names") if isinstance(contract, dict) else None
-    if not isinstance(features, list) or not features or not isinstance(classes, list):
-        raise MonitorInputError(f"{CONTRACT_FILE_NAME}: no feature_columns / class_names")
-    return contract
+        return dataset.read(directory, "contract directory")
+    except dataset.ContractError as error:
+        raise MonitorInputError(str(error)) from None
 
 
-def load_inputs(baseline_dir: Path, contract_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_inputs(baseline_dir: Path, contract_dir: Path) -> tuple[dict[str, Any], dataset.Contract]:
     """The baseline and the contract, checked to describe the same features."""
     try:
         baseline = drift_baseline.load_baseline(baseline_dir / drift_baseline.BASELINE_FILE_NAME)
     except drift_baseline.BaselineError as error:
         raise MonitorInputError(f"baseline: {error}") from None
     contract = load_contract(contract_dir)
-    if baseline["feature_columns"] != contract["feature_columns"]:
+    if baseline["feature_columns"] != contract.feature_columns:
         raise MonitorInputError(
             "the baseline's features differ from the contract's: pass the baseline and the "
             "contract of the same (serving) model"
         )
     predictions = baseline.get("predictions")
-    if predictions is not None and predictions["class_names"] != contract["class_names"]:
+    if predictions is not None and predictions["class_names"] != contract.class_names:
         raise MonitorInputError("the baseline's classes differ from the contract's")
     return baseline, contract
 
@@ -122,7 +118,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         prediction_psi=args.prediction_psi_threshold,
         min_rows=args.min_rows,
     )
-    tally = stats.Tally(baseline, contract, window_of(args.start, args.end), args.seed)
+    tally = stats.Tally(baseline, contract.document, window_of(args.start, args.end), args.seed)
     for path in capture.capture_files(args.capture_dir):
         tally.add_file(path, path.relative_to(args.capture_dir).as_posix())
     result = stats.judge(tally, thresholds)
@@ -132,19 +128,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- entry point
-
-
-def write_failure_reason(message: str) -> None:
-    """Record the failure for SageMaker: `$SM_FAILURE_FILE`, else /opt/ml/output/message."""
-    configured = os.environ.get(FAILURE_FILE_ENV)
-    path = Path(configured) if configured else Path(DEFAULT_FAILURE_FILE)
-    if not configured and not path.parent.is_dir():
-        return  # not inside a SageMaker container
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(message, encoding="utf-8")
-    except OSError as error:
-        print(f"could not write failure reason to {path}: {error}", file=sys.stderr)
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -201,10 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MonitorInputError as error:
         message = f"{INPUT_ERROR_NAME}: {error}"
         print(f"ERROR: {message}", file=sys.stderr)
-        write_failure_reason(message)
+        failures.write_failure_reason(message)
         return INPUT_ERROR_EXIT_CODE
     except Exception as error:
-        write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
+        failures.write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
         raise
     logger.info("%s", result["message"])
     return 0

@@ -8,14 +8,19 @@ uses :func:`render` to do the same.
 
 Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE_EXECUTION_ID)::
 
+     The parameters are exactly contracts.pipeline.PARAMETERS (what the training machine sends
+     on every run), then the instance types and counts:
      InputDataUri (default ${default_data_uri}, supplied by Terraform; the state machine passes
             │      its run's own copy, s3://${bucket}/runs/<execution>/input/<name>, because an
             │      S3Prefix input reads every key that starts with the URI)
             │      LabelColumn, FeatureColumns, ClassOrder (text; "" = derive) ─► prepare.py's
-            ▼      --label-column, --feature-columns, --class-order
+            │      --label-column, --feature-columns, --class-order
+            │      ChampionModelUri: the serving model's model.tar.gz, or the models/none/ marker
+            ▼      prefix (contracts.s3_layout.NO_CHAMPION_PREFIX) ─► prepare's and evaluate's input
      ┌─────────────┐  processing: sklearn image, prepare.py (validation, stratified 60/20/20 split,
-     │ PrepareData │  dataset contract, drift baseline) ─► s3://${bucket}/pipelines/<execution-id>/
-     └─────────────┘  prepare/{train,validation,test,contract,baseline}; PropertyFile
+     │ PrepareData │  dataset contract in the serving model's feature order when it has the same
+     └─────────────┘  features, drift baseline) ─► s3://${bucket}/pipelines/<execution-id>/
+            │         prepare/{train,validation,test,contract,baseline}; PropertyFile
             │         DatasetContract (contract.json)
             ▼
      ┌──────────────────┐  JsonGet(DatasetContract, "num_classes") == 2 ?
@@ -34,10 +39,19 @@ Pipeline graph (data dependencies; <execution-id> is ExecutionVariables.PIPELINE
      │ EvaluateModelBinary │            │ EvaluateModelMulticlass │
      └─────────────────────┘            └─────────────────────────┘
       processing: xgboost image, evaluate.py on the best model (TrainingJobSummaries[0]) and the
-      test split; PropertyFile EvaluationReport ─► s3://${bucket}/evaluation/<execution-id>/
-      evaluation.json (the same place on both branches: the state machine reads only that file),
-      and report.html (the run report), and beside them baseline.json: prepare's baseline with the
-      predicted classes on the test split
+      serving model (ChampionModelUri, ChampionPackageArn), both on the test split; the gate
+      (AccuracyThreshold, ChampionMargin) decided there; PropertyFile EvaluationReport ─►
+      s3://${bucket}/evaluation/<execution-id>/ (the same place on both branches):
+      evaluation.json, summary.json (all the state machine reads), report.html (the run report,
+      titled with RunName) and baseline.json: prepare's baseline with the predicted classes
+
+prepare.py reads the serving order from the serving model's own contract.json in
+ChampionModelUri, not from a parameter: a list reaches a script only as one ContainerArgument, at
+most 256 characters (botocore ``ContainerArgument``), which thirty feature names exceed.
+
+No PipelineExperimentConfig: Pipelines then creates no experiment and no run group (the SDK's
+pipeline_experiment_config=None, https://docs.aws.amazon.com/sagemaker/latest/dg/
+pipelines-experiments-none.html); the SageMaker role has no Experiments permissions.
 
 Each processing step downloads its code bundle, ${<name>_code_uri}: the prefix where Terraform
 stages the script and the sibling modules it imports (ml/code_bundles.json), into
@@ -54,19 +68,14 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
 import json
-import logging
-import os
-import socket
 import sys
-import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 from sagemaker.inputs import TrainingInput
 from sagemaker.parameter import ContinuousParameter, IntegerParameter
 from sagemaker.processing import ProcessingInput, ProcessingOutput, Processor
@@ -75,14 +84,21 @@ from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionEquals
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.functions import Join, JsonGet
-from sagemaker.workflow.parameters import ParameterInteger, ParameterString
+from sagemaker.workflow.parameters import (
+    Parameter,
+    ParameterFloat,
+    ParameterInteger,
+    ParameterString,
+)
 from sagemaker.workflow.pipeline import Pipeline
-from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
 from sagemaker.workflow.steps import ProcessingStep, Step, TuningStep
 from sagemaker.xgboost.estimator import XGBoost
 
+from contracts import dataset, execution_input, s3_layout
+from contracts import pipeline as pipeline_contract
 from devtools.generated import write_or_check
+from ml.pipeline_session import OfflinePipelineSession, offline, quiet_sdk
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFINITION_PATH = ROOT / "ml" / "pipeline_definition.json"
@@ -117,37 +133,43 @@ SENTINELS: Mapping[str, str] = {
 }
 SENTINEL_MARKER = "sentinel"
 
-# The session needs some region; it only leaks into the `sagemaker_region` hyperparameter,
-# which _strip_run_specific_hyperparameters() removes.
-_GENERATION_REGION = "us-east-1"
-
 PROCESSING_ROOT = "/opt/ml/processing"
+EXECUTION_ID = ExecutionVariables.PIPELINE_EXECUTION_ID
 #: Where a processing job's code goes, as the SDK's ScriptProcessor places it (input "code").
 CODE_DIR = f"{PROCESSING_ROOT}/input/code"
 CODE_INPUT = "code"
 #: Each processing script and the sibling modules it imports: one home, read by Terraform
 #: (terraform/locals.tf stages each bundle under its own prefix) and by the tests.
 CODE_BUNDLES_PATH = ROOT / "ml" / "code_bundles.json"
+#: Bundle entries under these directories are shared packages, resolved from the repository's
+#: root (Terraform's code_sources does the same); every other entry is a file of ml/.
+ROOT_PACKAGES = ("contracts/",)
 XGBOOST_FRAMEWORK_VERSION = "1.7-1"
 #: Top-level prefix of the tuning trials' models (registered packages point at them).
-MODELS_PREFIX = "models"
+MODELS_PREFIX = s3_layout.MODELS.rstrip("/")
 DEFAULT_MAX_TUNING_JOBS = 9
 DEFAULT_MAX_PARALLEL_JOBS = 3
 STATIC_HYPERPARAMETERS: Mapping[str, str] = {"early_stopping_rounds": "10", "seed": "42"}
 RUN_SPECIFIC_HYPERPARAMETERS = ("sagemaker_region", "sagemaker_job_name")
+#: The definition key that would make SageMaker Pipelines create experiments (left out).
+EXPERIMENT_CONFIG_KEY = "PipelineExperimentConfig"
 # Neutral names: the pipeline serves any tabular dataset (Terraform names the real pipeline).
 BASE_JOB_NAME = "xgboost"
 
-STEP_PREPARE = "PrepareData"
+STEP_PREPARE = pipeline_contract.STEP_PREPARE
 STEP_CHECK_PROBLEM_TYPE = "CheckProblemType"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
 CONTRACT_PROPERTY_FILE = "DatasetContract"
-CONTRACT_OUTPUT = "contract"
+CONTRACT_OUTPUT = pipeline_contract.OUTPUT_CONTRACT
 #: prepare.py's drift baseline output (ml/baseline.py), an input of the evaluation step.
-BASELINE_OUTPUT = "baseline"
-#: The file prepare.py writes in its contract output (INTERFACES: contract/contract.json).
-CONTRACT_FILE = "contract.json"
+BASELINE_OUTPUT = pipeline_contract.OUTPUT_BASELINE
+EVALUATION_OUTPUT = pipeline_contract.OUTPUT_EVALUATION
+#: The file prepare.py writes in its contract output (contracts/dataset.py).
+CONTRACT_FILE = dataset.FILE_NAME
 SPLITS = ("train", "validation", "test")
+#: Where prepare.py and evaluate.py find the serving model's model.tar.gz (ChampionModelUri).
+CHAMPION_INPUT = "champion"
+CHAMPION_DIR = f"{PROCESSING_ROOT}/{CHAMPION_INPUT}"
 
 
 @dataclass(frozen=True)
@@ -179,8 +201,14 @@ class ProblemBranch:
 
 
 #: The condition's true branch (num_classes == 2), then its false branch.
-BINARY = ProblemBranch("binary", "binary:logistic", "validation:logloss")
-MULTICLASS = ProblemBranch("multiclass", "multi:softprob", "validation:mlogloss")
+BINARY = ProblemBranch(
+    dataset.BINARY, dataset.OBJECTIVES[dataset.BINARY], dataset.TUNING_METRICS[dataset.BINARY]
+)
+MULTICLASS = ProblemBranch(
+    dataset.MULTICLASS,
+    dataset.OBJECTIVES[dataset.MULTICLASS],
+    dataset.TUNING_METRICS[dataset.MULTICLASS],
+)
 BINARY_NUM_CLASSES = 2
 
 
@@ -188,6 +216,17 @@ def code_bundles() -> dict[str, list[str]]:
     """Bundle name ─► its files, the entry script (``<name>.py``) first."""
     bundles: dict[str, list[str]] = json.loads(CODE_BUNDLES_PATH.read_text(encoding="utf-8"))
     return bundles
+
+
+def bundle_source(entry: str) -> Path:
+    """Where a bundle entry's file is: the repository's root for a shared package's module
+    (``contracts/failures.py``), else ml/ (``baseline.py``, ``templates/base.html.j2``)."""
+    return (ROOT if entry.startswith(ROOT_PACKAGES) else ROOT / "ml") / entry
+
+
+def bundle_sources(name: str) -> dict[str, Path]:
+    """A bundle as staged: each entry (its path below the code directory) and its file."""
+    return {entry: bundle_source(entry) for entry in code_bundles()[name]}
 
 
 def _bundle_processor(
@@ -216,100 +255,6 @@ def _bundle_processor(
 def _code_input(uri: str) -> ProcessingInput:
     """The bundle's prefix as the job's last input, where ScriptProcessor puts its script."""
     return ProcessingInput(input_name=CODE_INPUT, source=uri, destination=CODE_DIR)
-
-
-def _offline_boto_session(region: str = _GENERATION_REGION) -> boto3.Session:
-    """A boto3 session with dummy credentials, so no credential provider chain runs."""
-    return boto3.Session(
-        aws_access_key_id="offline",
-        aws_secret_access_key="offline",  # dummy: no request is ever signed
-        region_name=region,
-    )
-
-
-class OfflinePipelineSession(PipelineSession):
-    """PipelineSession whose default bucket is a plain name, never looked up or created.
-
-    The stock ``default_bucket()`` calls S3 (head/create bucket) even when a name is given; the
-    estimator asks for it while staging code, which here is already an S3 tarball.
-    """
-
-    def __init__(self, bucket: str, region: str = _GENERATION_REGION) -> None:
-        boto_session = _offline_boto_session(region)
-        # An explicit config stops the SDK from reading user/system config files, which would
-        # make the output depend on the machine. It is then emptied: the SDK re-validates a
-        # non-empty config against its JSON schema on every lookup (seconds per build).
-        super().__init__(
-            boto_session=boto_session,
-            default_bucket=bucket,
-            sagemaker_config={"SchemaVersion": "1.0"},
-        )
-        self.sagemaker_config: dict[str, Any] = {}
-        self._offline_bucket = bucket
-
-    def default_bucket(self) -> str:
-        return self._offline_bucket
-
-
-# Settings that could make boto3 read a profile (and fail on a missing one) or real credentials.
-_AWS_ENV_OVERRIDES: Mapping[str, str | None] = {
-    "AWS_PROFILE": None,
-    "AWS_DEFAULT_PROFILE": None,
-    "AWS_CONFIG_FILE": os.devnull,
-    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-}
-
-
-@contextlib.contextmanager
-def offline() -> Iterator[None]:
-    """Run SDK code with no way out: sockets refuse to connect, AWS config is ignored.
-
-    A refused socket turns any hidden SDK call into a loud error. boto3's default session is
-    replaced too, because the Estimator builds a client with ``boto3.client(...)``
-    (TensorBoardApp) instead of the session it was given, which would otherwise look for
-    credentials (profiles, the EC2 metadata service).
-    """
-
-    def refuse(*_args: Any, **_kwargs: Any) -> None:
-        raise RuntimeError("network access attempted while generating the pipeline definition")
-
-    saved_env = {name: os.environ.get(name) for name in _AWS_ENV_OVERRIDES}
-    original_connect = socket.socket.connect
-    original_default = boto3.DEFAULT_SESSION
-    _set_env(_AWS_ENV_OVERRIDES)
-    socket.socket.connect = refuse  # type: ignore[method-assign]
-    boto3.DEFAULT_SESSION = _offline_boto_session()
-    try:
-        yield
-    finally:
-        socket.socket.connect = original_connect  # type: ignore[method-assign]
-        boto3.DEFAULT_SESSION = original_default
-        _set_env(saved_env)
-
-
-def _set_env(values: Mapping[str, str | None]) -> None:
-    """Set environment variables; ``None`` removes one."""
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@contextlib.contextmanager
-def _quiet_sdk() -> Iterator[None]:
-    """Hide the SDK's expected chatter (no-wait notices, popped job names) during generation."""
-    sdk_logger = logging.getLogger("sagemaker")
-    level = sdk_logger.level
-    sdk_logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            # UserWarning: "no wait, no logs" notices; FutureWarning: the SDK's v2 deprecation.
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", FutureWarning)
-            yield
-    finally:
-        sdk_logger.setLevel(level)
 
 
 def _s3(bucket: str, *parts: Any) -> Join:
@@ -343,8 +288,11 @@ class _Shared:
     processing_instance_count: ParameterInteger
     training_instance_type: ParameterString
     training_instance_count: ParameterInteger
-    max_tuning_jobs: ParameterInteger
-    max_parallel_jobs: ParameterInteger
+    #: contracts.pipeline.PARAMETERS by name.
+    parameters: Mapping[str, Parameter]
+
+    def __getitem__(self, name: str) -> Any:
+        return self.parameters[name]
 
 
 def _tuning_step(shared: _Shared, branch: ProblemBranch) -> TuningStep:
@@ -379,8 +327,8 @@ def _tuning_step(shared: _Shared, branch: ProblemBranch) -> TuningStep:
             "num_round": IntegerParameter(30, 150),
         },
         strategy="Bayesian",
-        max_jobs=shared.max_tuning_jobs,
-        max_parallel_jobs=shared.max_parallel_jobs,
+        max_jobs=shared[pipeline_contract.MAX_TUNING_JOBS],
+        max_parallel_jobs=shared[pipeline_contract.MAX_PARALLEL_TUNING_JOBS],
         base_tuning_job_name=f"{BASE_JOB_NAME}-tuning",
     )
     outputs = shared.prepare_outputs
@@ -418,7 +366,9 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
         shared.session,
     )
     report = PropertyFile(
-        name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
+        name=EVALUATION_PROPERTY_FILE,
+        output_name=EVALUATION_OUTPUT,
+        path=s3_layout.EVALUATION_FILE,
     )
     return ProcessingStep(
         name=branch.evaluate_step,
@@ -439,13 +389,14 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                     source=shared.prepare_outputs[BASELINE_OUTPUT].S3Output.S3Uri,
                     destination=f"{PROCESSING_ROOT}/{BASELINE_OUTPUT}",
                 ),
+                _champion_input(shared),
                 _code_input(values["evaluate_code_uri"]),
             ],
             outputs=[
                 ProcessingOutput(
-                    output_name="evaluation",
+                    output_name=EVALUATION_OUTPUT,
                     source=f"{PROCESSING_ROOT}/evaluation",
-                    destination=_s3(bucket, "evaluation", execution_id),
+                    destination=_s3(bucket, s3_layout.EVALUATION.rstrip("/"), execution_id),
                 )
             ],
             arguments=[
@@ -459,9 +410,158 @@ def _evaluation_step(shared: _Shared, branch: ProblemBranch, tune_step: TuningSt
                 best_model_uri,
                 "--baseline-dir",
                 f"{PROCESSING_ROOT}/{BASELINE_OUTPUT}",
+                "--champion-dir",
+                CHAMPION_DIR,
+                "--champion-package-arn",
+                shared[pipeline_contract.CHAMPION_PACKAGE_ARN],
+                # A ContainerArgument is text: the Float parameters go through Std:Join.
+                "--accuracy-threshold",
+                shared[pipeline_contract.ACCURACY_THRESHOLD].to_string(),
+                "--champion-margin",
+                shared[pipeline_contract.CHAMPION_MARGIN].to_string(),
+                "--run-name",
+                shared[pipeline_contract.RUN_NAME],
             ],
         ),
         property_files=[report],
+    )
+
+
+def _champion_input(shared: _Shared) -> ProcessingInput:
+    """The serving model's model.tar.gz (or the "none" marker prefix) in CHAMPION_DIR."""
+    return ProcessingInput(
+        input_name=CHAMPION_INPUT,
+        source=shared[pipeline_contract.CHAMPION_MODEL_URI],
+        destination=CHAMPION_DIR,
+    )
+
+
+def _declared_parameters(
+    values: Mapping[str, str], max_tuning_jobs: int, max_parallel_jobs: int
+) -> dict[str, Parameter]:
+    """contracts.pipeline.PARAMETERS, in that order. The machine always sends every one; the
+    defaults serve a run started by hand: the execution input schema's for the gate, and no
+    champion (the models/none/ marker prefix Terraform keeps)."""
+    contract = pipeline_contract
+    fields = execution_input.schema()["fields"]
+    declared: dict[str, Parameter] = {
+        contract.INPUT_DATA_URI: ParameterString(
+            name=contract.INPUT_DATA_URI, default_value=values["default_data_uri"]
+        ),
+        # The dataset contract's settings, as text (lists as JSON); "" lets prepare.py derive them.
+        contract.LABEL_COLUMN: ParameterString(name=contract.LABEL_COLUMN, default_value=""),
+        contract.FEATURE_COLUMNS: ParameterString(name=contract.FEATURE_COLUMNS, default_value=""),
+        contract.CLASS_ORDER: ParameterString(name=contract.CLASS_ORDER, default_value=""),
+        contract.MAX_TUNING_JOBS: ParameterInteger(
+            name=contract.MAX_TUNING_JOBS, default_value=max_tuning_jobs
+        ),
+        contract.MAX_PARALLEL_TUNING_JOBS: ParameterInteger(
+            name=contract.MAX_PARALLEL_TUNING_JOBS, default_value=max_parallel_jobs
+        ),
+        contract.ACCURACY_THRESHOLD: ParameterFloat(
+            name=contract.ACCURACY_THRESHOLD,
+            default_value=float(fields["accuracy_threshold"]["default"]),
+        ),
+        contract.CHAMPION_MARGIN: ParameterFloat(
+            name=contract.CHAMPION_MARGIN,
+            default_value=float(fields["champion_margin"]["default"]),
+        ),
+        contract.CHAMPION_MODEL_URI: ParameterString(
+            name=contract.CHAMPION_MODEL_URI,
+            default_value=s3_layout.s3_uri(values["bucket"], s3_layout.NO_CHAMPION_PREFIX),
+        ),
+        contract.CHAMPION_PACKAGE_ARN: ParameterString(
+            name=contract.CHAMPION_PACKAGE_ARN, default_value=contract.NO_CHAMPION_PACKAGE
+        ),
+        contract.RUN_NAME: ParameterString(name=contract.RUN_NAME, default_value=""),
+    }
+    if tuple(declared) != contract.PARAMETERS:
+        raise ValueError("the pipeline must declare contracts.pipeline.PARAMETERS, in order")
+    return declared
+
+
+def _prepare_step(shared: _Shared) -> tuple[ProcessingStep, PropertyFile]:
+    """PrepareData and its DatasetContract property file (contract.json, read by the
+    condition). Every container path the script uses is passed, never left to its defaults: a
+    runtime that maps /opt/ml elsewhere (the local emulator) then maps exactly these."""
+    values = shared.values
+    processor = _bundle_processor(
+        "prepare",
+        values["sklearn_image_uri"],
+        values["sagemaker_role_arn"],
+        shared.processing_instance_type,
+        shared.processing_instance_count,
+        shared.session,
+    )
+    contract_file = PropertyFile(
+        name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
+    )
+    input_dir = f"{PROCESSING_ROOT}/input"
+    prefix: list[Any] = [s3_layout.PIPELINES.rstrip("/"), EXECUTION_ID, "prepare"]
+    step = ProcessingStep(
+        name=STEP_PREPARE,
+        step_args=processor.run(
+            inputs=[
+                ProcessingInput(
+                    input_name="input",
+                    source=shared[pipeline_contract.INPUT_DATA_URI],
+                    destination=input_dir,
+                ),
+                _champion_input(shared),
+                _code_input(values["prepare_code_uri"]),
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name=name,
+                    source=f"{PROCESSING_ROOT}/{name}",
+                    destination=_s3(values["bucket"], *prefix, name),
+                )
+                for name in (*SPLITS, CONTRACT_OUTPUT, BASELINE_OUTPUT)
+            ],
+            # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
+            # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".
+            arguments=[
+                "--input-dir",
+                input_dir,
+                "--output-dir",
+                PROCESSING_ROOT,
+                "--label-column",
+                shared[pipeline_contract.LABEL_COLUMN],
+                "--feature-columns",
+                shared[pipeline_contract.FEATURE_COLUMNS],
+                "--class-order",
+                shared[pipeline_contract.CLASS_ORDER],
+                "--champion-dir",
+                CHAMPION_DIR,
+            ],
+        ),
+        property_files=[contract_file],
+    )
+    return step, contract_file
+
+
+def _check_problem_type(shared: _Shared, contract_file: PropertyFile) -> ConditionStep:
+    """CheckProblemType ─► one (tuning, evaluation) pair per problem type."""
+    branches: dict[str, list[Step]] = {}
+    for branch in (BINARY, MULTICLASS):
+        tune_step = _tuning_step(shared, branch)
+        branches[branch.problem_type] = [tune_step, _evaluation_step(shared, branch, tune_step)]
+    return ConditionStep(
+        name=STEP_CHECK_PROBLEM_TYPE,
+        conditions=[
+            # The SDK's annotation omits JsonGet, which its own docs use as a condition operand
+            # (it serialises as Std:JsonGet on the PropertyFile).
+            ConditionEquals(
+                left=JsonGet(  # type: ignore[arg-type]
+                    step_name=STEP_PREPARE,
+                    property_file=contract_file,
+                    json_path="num_classes",
+                ),
+                right=BINARY_NUM_CLASSES,
+            )
+        ],
+        if_steps=branches[BINARY.problem_type],  # type: ignore[arg-type]
+        else_steps=branches[MULTICLASS.problem_type],  # type: ignore[arg-type]
     )
 
 
@@ -476,132 +576,39 @@ def build_pipeline(
     ``values`` supplies the environment-specific strings (sentinels by default); the tuning
     limits are the defaults of the ``MaxTuningJobs`` / ``MaxParallelTuningJobs`` parameters.
     """
-    bucket = values["bucket"]
-    role = values["sagemaker_role_arn"]
-    session = OfflinePipelineSession(bucket)
-    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
-
-    input_data_uri = ParameterString(name="InputDataUri", default_value=values["default_data_uri"])
-    # The dataset contract's settings, as text (lists as JSON); "" lets prepare.py derive them.
-    # The state machine always passes all three (statemachines/training_pipeline.py).
-    label_column = ParameterString(name="LabelColumn", default_value="")
-    feature_columns = ParameterString(name="FeatureColumns", default_value="")
-    class_order = ParameterString(name="ClassOrder", default_value="")
-    processing_instance_type = ParameterString(
-        name="ProcessingInstanceType", default_value="ml.m5.large"
-    )
-    processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
-    training_instance_type = ParameterString(
-        name="TrainingInstanceType", default_value="ml.m5.large"
-    )
-    training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
-    max_tuning_jobs_param = ParameterInteger(name="MaxTuningJobs", default_value=max_tuning_jobs)
-    max_parallel_jobs_param = ParameterInteger(
-        name="MaxParallelTuningJobs", default_value=max_parallel_jobs
-    )
-
-    # --- PrepareData ------------------------------------------------------------------------
-    prepare_processor = _bundle_processor(
-        "prepare",
-        values["sklearn_image_uri"],
-        role,
-        processing_instance_type,
-        processing_instance_count,
-        session,
-    )
-    dataset_contract = PropertyFile(
-        name=CONTRACT_PROPERTY_FILE, output_name=CONTRACT_OUTPUT, path=CONTRACT_FILE
-    )
-    # Every container path the script uses is passed, never left to its defaults: a runtime
-    # that maps /opt/ml elsewhere (the local emulator) then maps exactly these.
-    prepare_input_dir = f"{PROCESSING_ROOT}/input"
-    prepare_step = ProcessingStep(
-        name=STEP_PREPARE,
-        step_args=prepare_processor.run(
-            inputs=[
-                ProcessingInput(
-                    input_name="input",
-                    source=input_data_uri,
-                    destination=prepare_input_dir,
-                ),
-                _code_input(values["prepare_code_uri"]),
-            ],
-            outputs=[
-                ProcessingOutput(
-                    output_name=name,
-                    source=f"{PROCESSING_ROOT}/{name}",
-                    destination=_s3(bucket, "pipelines", execution_id, "prepare", name),
-                )
-                for name in (*SPLITS, CONTRACT_OUTPUT, BASELINE_OUTPUT)
-            ],
-            # An empty value is a ContainerArgument of length 0 (botocore: ContainerArgument
-            # "min": 0), so every flag keeps its value and prepare.py reads "" as "derive".
-            arguments=[
-                "--input-dir",
-                prepare_input_dir,
-                "--output-dir",
-                PROCESSING_ROOT,
-                "--label-column",
-                label_column,
-                "--feature-columns",
-                feature_columns,
-                "--class-order",
-                class_order,
-            ],
-        ),
-        property_files=[dataset_contract],
-    )
+    session = OfflinePipelineSession(values["bucket"])
+    parameters = _declared_parameters(values, max_tuning_jobs, max_parallel_jobs)
     shared = _Shared(
         values=values,
         session=session,
-        prepare_outputs=prepare_step.properties.ProcessingOutputConfig.Outputs,
-        processing_instance_type=processing_instance_type,
-        processing_instance_count=processing_instance_count,
-        training_instance_type=training_instance_type,
-        training_instance_count=training_instance_count,
-        max_tuning_jobs=max_tuning_jobs_param,
-        max_parallel_jobs=max_parallel_jobs_param,
+        prepare_outputs=None,  # PrepareData's, set once the step exists
+        processing_instance_type=ParameterString(
+            name="ProcessingInstanceType", default_value="ml.m5.large"
+        ),
+        processing_instance_count=ParameterInteger(name="ProcessingInstanceCount", default_value=1),
+        training_instance_type=ParameterString(
+            name="TrainingInstanceType", default_value="ml.m5.large"
+        ),
+        training_instance_count=ParameterInteger(name="TrainingInstanceCount", default_value=1),
+        parameters=parameters,
     )
-
-    # --- CheckProblemType ─► one (tuning, evaluation) pair per problem type -----------------
-    branches: dict[str, list[Step]] = {}
-    for branch in (BINARY, MULTICLASS):
-        tune_step = _tuning_step(shared, branch)
-        branches[branch.problem_type] = [tune_step, _evaluation_step(shared, branch, tune_step)]
-    check_problem_type = ConditionStep(
-        name=STEP_CHECK_PROBLEM_TYPE,
-        conditions=[
-            # The SDK's annotation omits JsonGet, which its own docs use as a condition operand
-            # (it serialises as Std:JsonGet on the PropertyFile).
-            ConditionEquals(
-                left=JsonGet(  # type: ignore[arg-type]
-                    step_name=STEP_PREPARE,
-                    property_file=dataset_contract,
-                    json_path="num_classes",
-                ),
-                right=BINARY_NUM_CLASSES,
-            )
-        ],
-        if_steps=branches[BINARY.problem_type],  # type: ignore[arg-type]
-        else_steps=branches[MULTICLASS.problem_type],  # type: ignore[arg-type]
+    instances = [
+        shared.processing_instance_type,
+        shared.processing_instance_count,
+        shared.training_instance_type,
+        shared.training_instance_count,
+    ]
+    prepare_step, contract_file = _prepare_step(shared)
+    shared = dataclasses.replace(
+        shared, prepare_outputs=prepare_step.properties.ProcessingOutputConfig.Outputs
     )
-
-    # Terraform names the real pipeline; this name only exists inside the SDK.
+    # Terraform names the real pipeline; this name only exists inside the SDK. No experiment
+    # config: SageMaker Pipelines creates no experiment or run group (module docstring).
     return Pipeline(
         name=f"{BASE_JOB_NAME}-pipeline",
-        parameters=[
-            input_data_uri,
-            label_column,
-            feature_columns,
-            class_order,
-            processing_instance_type,
-            processing_instance_count,
-            training_instance_type,
-            training_instance_count,
-            max_tuning_jobs_param,
-            max_parallel_jobs_param,
-        ],
-        steps=[prepare_step, check_problem_type],
+        parameters=[*parameters.values(), *instances],
+        pipeline_experiment_config=None,
+        steps=[prepare_step, _check_problem_type(shared, contract_file)],
         sagemaker_session=session,
     )
 
@@ -647,11 +654,15 @@ def definition_json(
     max_parallel_jobs: int = DEFAULT_MAX_PARALLEL_JOBS,
 ) -> str:
     """The committed definition text: sorted, indented JSON with placeholders, newline-ended."""
-    with offline(), _quiet_sdk():
+    with offline(), quiet_sdk():
         pipeline = build_pipeline(
             max_tuning_jobs=max_tuning_jobs, max_parallel_jobs=max_parallel_jobs
         )
         definition = _strip_run_specific_hyperparameters(json.loads(pipeline.definition()))
+        # The SDK writes null for no experiment config; AWS's own example of that definition
+        # leaves the key out (pipelines-experiments-none.html): so does the committed file.
+        if definition.get(EXPERIMENT_CONFIG_KEY, "absent") is None:
+            del definition[EXPERIMENT_CONFIG_KEY]
     return to_placeholders(json.dumps(definition, indent=2, sort_keys=True) + "\n")
 
 

@@ -33,6 +33,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+# The evaluation report's reader (contracts/evaluation.py): beside evaluate.py in its code
+# bundle, at the repository's root otherwise.
+from contracts import evaluation as reports
+
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
 #: This module's files, relative to its directory: what the evaluation step needs beside
@@ -40,7 +44,6 @@ TEMPLATE_DIR = HERE / "templates"
 BUNDLE_PATTERNS = ("report.py", "templates/*.j2")
 SUCCESS_TEMPLATE = "success.html.j2"
 FAILURE_TEMPLATE = "failure.html.j2"
-METRIC_BLOCKS = ("binary_classification_metrics", "multiclass_classification_metrics")
 #: Bars drawn in the feature-importance picture (the table lists every recorded feature).
 IMPORTANCE_BARS = 20
 #: Above this many classes a confusion matrix shows colours only (numbers would not fit).
@@ -134,10 +137,18 @@ def file_stem(location: str) -> str:
 
 def metrics_block(evaluation: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     """(problem type, the one model-quality metrics block evaluate.py wrote)."""
-    for name in METRIC_BLOCKS:
-        if isinstance(evaluation.get(name), Mapping):
-            return name.split("_", 1)[0], evaluation[name]
-    raise ReportError(f"evaluation.json holds none of {', '.join(METRIC_BLOCKS)}")
+    try:
+        return reports.metrics_block(evaluation)
+    except reports.ReportError as error:
+        raise ReportError(str(error)) from None
+
+
+def champion_metrics(evaluation: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The serving model's metrics block, in the candidate's shape; None when it was not scored
+    (no model serves, or its API differs)."""
+    champion = evaluation.get("champion")
+    metrics = champion.get("metrics") if isinstance(champion, Mapping) else None
+    return metrics_block(metrics)[1] if isinstance(metrics, Mapping) and metrics else None
 
 
 def scalar_metrics(block: Mapping[str, Any]) -> list[tuple[str, float | None]]:
@@ -259,7 +270,7 @@ def gate_view(gate: Mapping[str, Any] | None, evaluation: Mapping[str, Any]) -> 
         return {"decided": False}
     metric = str(gate.get("metric") or "accuracy")
     _, block = metrics_block(evaluation)
-    champion = (evaluation.get("champion") or {}).get("metrics") or {}
+    champion = champion_metrics(evaluation) or {}
     passed = gate.get("passed")
     return {
         "decided": passed is not None,
@@ -565,7 +576,7 @@ def render_success(
         "run_name": run.get("name") or "",
         "run_rows": run_rows(run),
         "verdict": verdict(gate_facts),
-        "metrics": metric_rows(block, champion.get("metrics") if champion else None),
+        "metrics": metric_rows(block, champion_metrics(evaluation)),
         "champion": champion,
         "gate": gate_facts,
         "confusion": confusion_section(evaluation),

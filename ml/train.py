@@ -1,32 +1,28 @@
 """Train and serve an XGBoost classifier on any prepared dataset (XGBoost 1.7-1, script mode).
 
-Shipped alone in `sourcedir.tar.gz`, so it imports only the standard library, numpy, pandas and
-xgboost, and runs on the container's Python 3.8 with xgboost 1.7 as well as on xgboost 3.x.
+Shipped in `sourcedir.tar.gz` with the `contracts` package beside it (devtools/build.py), so it
+imports only that package, the standard library, numpy, pandas and xgboost, and runs on the
+container's Python with xgboost 1.7 as well as on xgboost 3.x.
 
 Training contract: hyperparameters arrive as CLI args (`--max_depth 5 --eta 0.1 --num_round 100`),
 channels as CSV (no header, label first) under `SM_CHANNEL_TRAIN` / `SM_CHANNEL_VALIDATION`, and
 the dataset contract prepare.py wrote (`contract.json`) under `SM_CHANNEL_CONTRACT`: it names the
 features and classes and sets the objective (`binary:logistic` for two classes, else
 `multi:softprob`). The model goes to `SM_MODEL_DIR/xgboost-model.json` with `metadata.json` and
-`contract.json` beside it and this script in `SM_MODEL_DIR/code/` (so model.tar.gz serves with
-`SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`). The log carries xgboost's own evaluation lines
-(`[i]\ttrain-...\tvalidation-logloss:<x>` or `...validation-mlogloss:<x>`), the form the tuner
-reads for this image with the container's built-in regexes (emulator/sagemaker_executor/tuning.py).
+`contract.json` beside it, and this script with the `contracts` package in `SM_MODEL_DIR/code/`
+(so model.tar.gz serves with `SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code`). The log carries
+xgboost's own evaluation lines (`[i]\ttrain-...\tvalidation-logloss:<x>` or
+`...validation-mlogloss:<x>`), the form the tuner reads for this image with the container's
+built-in regexes (emulator/sagemaker_executor/tuning.py).
 
-Serving contract (`model_fn`, `input_fn`, `predict_fn`, `output_fn`), as the container's
-sagemaker-containers 2.8.6 transformer runs them: `text/csv` rows of the contract's feature columns
-in, `application/json` class probabilities out, one per class in the contract's class order
-(binary: `[1-p, p]`). The contract is the endpoint's API: a first row naming the columns reorders
-the data rows into the contract's order, or is refused when it names other columns; a leading
-UTF-8 byte-order mark is dropped. A request the script refuses is answered with a 4xx JSON error
-(`ErrorResponse`), never an exception (which the container turns into an HTML 500).
+Serving: `model_fn`, `input_fn`, `predict_fn` and `output_fn` come from inference.py, shipped
+beside this script (and copied with it into the model), so the container finds them here, in
+the module `SAGEMAKER_PROGRAM` names.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import logging
 import math
@@ -35,13 +31,35 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+
+try:
+    from contracts import dataset, failures
+except ImportError:  # run as a file from a checkout: the package is at the repository's root
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from contracts import dataset, failures
+# The serving functions, shipped beside this script; the container looks for them here.
+try:
+    from . import inference
+except ImportError:
+    import inference  # type: ignore[no-redef]
+
+MODEL_FILE_NAME = inference.MODEL_FILE_NAME
+feature_names = inference.feature_names
+make_dmatrix = inference.make_dmatrix
+# The container's serving entry points, and their pure equivalents for callers of the model.
+model_fn = inference.model_fn
+input_fn = inference.input_fn
+predict_fn = inference.predict_fn
+output_fn = inference.output_fn
+parse_csv_request = inference.parse_csv_request
+predict_probabilities = inference.predict_probabilities
+probabilities_json = inference.probabilities_json
 
 # Container environment (names and defaults as in aws/sagemaker-xgboost-container).
 SM_CHANNEL_TRAIN = "SM_CHANNEL_TRAIN"
@@ -56,19 +74,8 @@ DEFAULT_VALIDATION_DIR = "/opt/ml/input/data/validation"
 DEFAULT_CONTRACT_DIR = "/opt/ml/input/data/contract"
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_OUTPUT_DATA_DIR = "/opt/ml/output/data"
-FAILURE_FILE_ENV = "SM_FAILURE_FILE"
-# A training container's failure file: SageMaker returns its first 1024 characters as the job's
-# FailureReason (https://docs.aws.amazon.com/sagemaker/latest/dg/
-# your-algorithms-training-algo-output.html); /opt/ml/output/message is processing's file.
-DEFAULT_FAILURE_FILE = "/opt/ml/output/failure"
-VALIDATION_ERROR_EXIT_CODE = 2
 
-MODEL_FILE_NAME = "xgboost-model.json"
 METADATA_FILE_NAME = "metadata.json"
-#: The dataset contract (written by prepare.py; contracts/README.md); copied beside the model.
-CONTRACT_FILE_NAME = "contract.json"
-CONTRACT_SCHEMA_VERSION = 1
-BINARY_OBJECTIVE, MULTICLASS_OBJECTIVE = "binary:logistic", "multi:softprob"
 #: Where the script copies itself inside the model directory: the model tarball carries its code,
 #: and a package serves it with SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code.
 MODEL_CODE_DIR = "code"
@@ -77,14 +84,11 @@ MODEL_CODE_DIR = "code"
 # `.*\[[0-9]+\].*#011validation-mlogloss:(\S+)` captures up to the end of the line (a following
 # `#011...` would be captured with it).
 EVAL_METRICS = {
-    BINARY_OBJECTIVE: ["error", "logloss"],
-    MULTICLASS_OBJECTIVE: ["merror", "mlogloss"],
+    dataset.BINARY_OBJECTIVE: ["error", "logloss"],
+    dataset.MULTICLASS_OBJECTIVE: ["merror", "mlogloss"],
 }
 #: The eval set names in xgboost's log lines; the tuner's regexes look for `validation-<metric>`.
 TRAIN_SET, VALIDATION_SET = "train", "validation"
-
-JSON_CONTENT_TYPE = "application/json"
-CSV_CONTENT_TYPE = "text/csv"
 
 logger = logging.getLogger("train")
 
@@ -96,94 +100,33 @@ class DataValidationError(ValueError):
 # --------------------------------------------------------------------------- dataset contract
 
 
-@dataclass(frozen=True)
-class Contract:
-    """The parts of prepare.py's dataset contract that training and serving use."""
+#: The dataset contract prepare.py wrote (contracts/dataset.py): features, classes, objective.
+Contract = dataset.Contract
 
-    feature_columns: list[str]
-    class_names: list[str]
-    objective: str
-    document: dict[str, Any]
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+def eval_metrics(contract: Contract) -> list[str]:
+    return list(EVAL_METRICS[contract.objective])
 
-    @property
-    def binary(self) -> bool:
-        return self.objective == BINARY_OBJECTIVE
 
-    @property
-    def eval_metrics(self) -> list[str]:
-        return list(EVAL_METRICS[self.objective])
-
-    @property
-    def objective_metric(self) -> str:
-        """The metric the tuner minimises: the last eval metric (see EVAL_METRICS)."""
-        return EVAL_METRICS[self.objective][-1]
-
-    def feature_names(self) -> list[str] | None:
-        """Names for xgboost's DMatrix, or None when a column name is one xgboost refuses.
-
-        xgboost 1.7 and 3.x refuse feature names containing '[', ']' or '<' (core.py,
-        DMatrix.feature_names setter); the contract keeps the real names either way.
-        """
-        if any(set(name) & set("[]<") for name in self.feature_columns):
-            return None
-        return list(self.feature_columns)
+def objective_metric(contract: Contract) -> str:
+    """The metric the tuner minimises: the last eval metric (see EVAL_METRICS)."""
+    return EVAL_METRICS[contract.objective][-1]
 
 
 def parse_contract(document: Any, source: str) -> Contract:
     """Check the contract's shape; the message names the file and the broken field."""
-
-    def broken(problem: str) -> DataValidationError:
-        return DataValidationError(
-            f"{source}: {problem}; it is written by prepare.py (the PrepareData step): rerun it"
-        )
-
-    if not isinstance(document, dict):
-        raise broken("not a JSON object")
-    if document.get("schema_version") != CONTRACT_SCHEMA_VERSION:
-        raise broken(
-            f"schema_version {document.get('schema_version')!r}, expected {CONTRACT_SCHEMA_VERSION}"
-        )
-    features = document.get("feature_columns")
-    classes = document.get("class_names")
-    if (
-        not isinstance(features, list)
-        or not features
-        or not all(isinstance(f, str) for f in features)
-    ):
-        raise broken("feature_columns is not a non-empty list of names")
-    if (
-        not isinstance(classes, list)
-        or len(classes) < 2
-        or not all(isinstance(c, str) for c in classes)
-    ):
-        raise broken("class_names is not a list of at least two names")
-    expected = BINARY_OBJECTIVE if len(classes) == 2 else MULTICLASS_OBJECTIVE
-    if document.get("objective") != expected or document.get("num_classes") != len(classes):
-        raise broken(
-            f"objective {document.get('objective')!r} / num_classes "
-            f"{document.get('num_classes')!r} do not fit {len(classes)} classes "
-            f"(expected {expected!r})"
-        )
-    return Contract(list(features), list(classes), expected, dict(document))
+    try:
+        return dataset.parse(document, source)
+    except dataset.ContractError as error:
+        raise DataValidationError(str(error)) from None
 
 
 def load_contract(directory: str | Path, what: str) -> Contract:
     """Read `contract.json` from a directory (the contract channel, or the model directory)."""
-    path = Path(directory) / CONTRACT_FILE_NAME
-    if not path.is_file():
-        raise DataValidationError(
-            f"no {CONTRACT_FILE_NAME} in the {what} ({Path(directory)}); prepare.py writes it "
-            "beside the splits (processing output 'contract')"
-        )
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise DataValidationError(f"{path.name} in the {what}: invalid JSON ({error})") from None
-    return parse_contract(document, f"{path.name} in the {what}")
+        return dataset.read(Path(directory), what)
+    except dataset.ContractError as error:
+        raise DataValidationError(str(error)) from None
 
 
 def check_objective(requested: str | None, contract: Contract) -> None:
@@ -267,7 +210,7 @@ class Hyperparameters:
     def booster_params(self, contract: Contract) -> dict[str, Any]:
         params: dict[str, Any] = {
             "objective": contract.objective,
-            "eval_metric": contract.eval_metrics,
+            "eval_metric": eval_metrics(contract),
             "max_depth": self.max_depth,
             "eta": self.eta,
             "subsample": self.subsample,
@@ -401,12 +344,6 @@ def read_labelled_csv(path: Path, contract: Contract) -> tuple[np.ndarray, np.nd
     return frame.iloc[:, 1:].to_numpy(dtype="float64"), labels.astype("int64")
 
 
-def make_dmatrix(
-    features: np.ndarray, contract: Contract, labels: np.ndarray | None = None
-) -> xgb.DMatrix:
-    return xgb.DMatrix(features, label=labels, feature_names=contract.feature_names())
-
-
 # --------------------------------------------------------------------------- training
 
 
@@ -442,7 +379,7 @@ def train_model(
         # tuner reads for this image (aws/sagemaker-xgboost-container algorithm_mode/metrics.py).
         verbose_eval=True,
     )
-    rounds_trained = len(history[VALIDATION_SET][contract.objective_metric])
+    rounds_trained = len(history[VALIDATION_SET][objective_metric(contract)])
     if params.early_stopping_rounds:
         best_iteration = int(booster.best_iteration)
         # Keep only the rounds up to the best one, so every consumer (1.7 predicts with all
@@ -451,7 +388,8 @@ def train_model(
     else:
         best_iteration = rounds_trained - 1
     metrics = {
-        name: float(history[VALIDATION_SET][name][best_iteration]) for name in contract.eval_metrics
+        name: float(history[VALIDATION_SET][name][best_iteration])
+        for name in eval_metrics(contract)
     }
     return TrainingResult(booster, best_iteration, metrics, history, rounds_trained)
 
@@ -479,7 +417,7 @@ def class_counts(labels: np.ndarray, contract: Contract) -> dict[str, int]:
 
 def learning_curve(result: TrainingResult, contract: Contract) -> dict[str, Any]:
     """The tuner's metric per boosting round on both sets, and the round the model keeps."""
-    metric = contract.objective_metric
+    metric = objective_metric(contract)
     return {
         "metric": metric,
         "train": [float(v) for v in result.history[TRAIN_SET][metric]],
@@ -533,21 +471,40 @@ def save_model(
     text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
     write_bytes_atomically(model_dir / METADATA_FILE_NAME, text.encode("utf-8"))
     # The contract travels inside model.tar.gz: serving and evaluate.py read it from there.
-    contract_text = json.dumps(contract.document, indent=2, sort_keys=True) + "\n"
-    write_bytes_atomically(model_dir / CONTRACT_FILE_NAME, contract_text.encode("utf-8"))
+    write_bytes_atomically(
+        model_dir / dataset.FILE_NAME, dataset.text(contract.document).encode("utf-8")
+    )
+
+
+def code_files(script: Path | None = None) -> dict[str, Path]:
+    """What the model's ``code/`` holds: this script, inference.py beside it, and the
+    ``contracts`` package they import (modules and their JSON data) as found beside them: the
+    sourcedir's copy in the container."""
+    source = Path(script or __file__).resolve()
+    served = Path(inference.__file__).resolve()
+    package = Path(dataset.__file__).resolve().parent
+    files = {source.name: source, served.name: served}
+    for path in sorted(package.iterdir()):
+        if path.is_file() and path.suffix in (".py", ".json"):
+            files[f"{package.name}/{path.name}"] = path
+    return files
 
 
 def copy_code_into_model(model_dir: Path, script: Path | None = None) -> Path:
-    """Copy this script to ``<model_dir>/code/`` so model.tar.gz serves on its own.
+    """Copy this script and the contracts package to ``<model_dir>/code/`` so model.tar.gz
+    serves on its own; return the script's copy.
 
     The sagemaker SDK's repack puts inference code in the same place; the serving stack accepts a
     local directory as SAGEMAKER_SUBMIT_DIRECTORY (sagemaker-containers 2.8.6
-    _files.download_and_extract: `elif os.path.isdir(uri)` copies it to the code dir).
+    _files.download_and_extract: `elif os.path.isdir(uri)` copies it, subdirectories included,
+    to the code dir, and _modules.import_module pip-installs that directory with a generated
+    setup.py of `packages=['']` and a MANIFEST.in of `recursive-include . *`, so `contracts/`
+    is installed beside the script).
     """
-    source = Path(script or __file__).resolve()
-    target = model_dir / MODEL_CODE_DIR / source.name
-    write_bytes_atomically(target, source.read_bytes())
-    return target
+    files = code_files(script)
+    for name, path in files.items():
+        write_bytes_atomically(model_dir / MODEL_CODE_DIR / name, path.read_bytes())
+    return model_dir / MODEL_CODE_DIR / next(iter(files))
 
 
 def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
@@ -581,7 +538,9 @@ def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
     copy_code_into_model(Path(args.model_dir))
     # Restate the kept round last, in xgboost's own form: whether the service keeps the last or
     # the best value it read, it then reports the metrics of the saved model.
-    print(evaluation_line(result.history, result.best_iteration, contract.eval_metrics), flush=True)
+    print(
+        evaluation_line(result.history, result.best_iteration, eval_metrics(contract)), flush=True
+    )
     history_text = json.dumps(result.history, indent=2) + "\n"
     write_bytes_atomically(
         Path(args.output_data_dir) / "evals_result.json", history_text.encode("utf-8")
@@ -589,313 +548,7 @@ def run_training(args: argparse.Namespace, job_name: str) -> dict[str, Any]:
     return metadata
 
 
-# --------------------------------------------------------------------------- serving
-
-
-@dataclass
-class LoadedModel:
-    booster: xgb.Booster
-    contract: Contract
-
-    @property
-    def class_names(self) -> list[str]:
-        return self.contract.class_names
-
-
-def model_fn(model_dir: str) -> LoadedModel:
-    """Load the booster and the dataset contract (features, classes) from the model directory."""
-    directory = Path(model_dir)
-    model_path = directory / MODEL_FILE_NAME
-    if not model_path.is_file():
-        raise FileNotFoundError(f"no {MODEL_FILE_NAME} in {directory}")
-    booster = xgb.Booster()
-    booster.load_model(str(model_path))
-    return LoadedModel(booster=booster, contract=load_contract(directory, "model directory"))
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class CsvRows:
-    """A `text/csv` request split into rows of stripped cells, checked against the model later.
-
-    The container calls `input_fn(body, content_type)` without the model, so the rows are only
-    matched against the contract's features in predict_fn.
-    """
-
-    rows: list[list[str]]
-
-
-class ErrorResponse:
-    """A refused request, answered with its own 4xx status and a JSON body (a WSGI application).
-
-    Why not raise: the container's serving stack (sagemaker-containers 2.8.6.post2, pinned in
-    aws/sagemaker-xgboost-container requirements.txt at v1.7-1) wraps input_fn, predict_fn and
-    output_fn in `_functions.error_wrapper(fn, _errors.ClientError)` (`_transformer.Transformer`),
-    and the XGBoost container's `serving.py` passes its defaults the same way. Any exception, the
-    UnsupportedFormatError that `_default_transform_fn` would map to 415 included, so leaves the
-    Flask view as ClientError, and Flask answers an HTML 500 (a ModelError with
-    OriginalStatusCode 500 for the caller, and a 5XX for the alarms). What output_fn returns goes
-    to Flask as is (`Transformer.transform` only turns tuples into a Response), and Flask 1.1
-    turns a WSGI callable into the response (`Flask.make_response`), so a refusal travels
-    input_fn ─► predict_fn ─► output_fn as this object. The body has the keys of the container's
-    own `Transformer._error_response` ("error", "error-message").
-    """
-
-    def __init__(self, status: int, error: str, message: str) -> None:
-        self.status = status
-        self.error = error
-        self.message = message
-
-    def body(self) -> bytes:
-        return json.dumps({"error": self.error, "error-message": self.message}).encode("utf-8")
-
-    def __call__(self, environ: Any, start_response: Any) -> list[bytes]:
-        body = self.body()
-        start_response(
-            f"{self.status} {HTTPStatus(self.status).phrase}",
-            [("Content-Type", JSON_CONTENT_TYPE), ("Content-Length", str(len(body)))],
-        )
-        return [body]
-
-    def __repr__(self) -> str:
-        return f"ErrorResponse({self.status}, {self.error!r}, {self.message!r})"
-
-
-#: Delimiters people send by mistake instead of commas (locales with a decimal comma use ';').
-WRONG_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
-
-
-def _expected_row(features: Sequence[str]) -> str:
-    return f"expected {len(features)} comma-separated numbers ({','.join(features)})"
-
-
-def _is_header(row: list[str], features: Sequence[str]) -> bool:
-    """A first row that names columns: no cell is a number, and it has as many cells as there
-    are features or names one of them. A row of words that is neither ("hello world") is a data
-    row, reported as such; names that look like numbers cannot be told from data."""
-    if any(_is_number(cell) for cell in row):
-        return False
-    return len(row) == len(features) or any(cell in features for cell in row)
-
-
-def header_order(names: Sequence[str], features: Sequence[str]) -> list[int]:
-    """Where each feature is in a header row (``names``), in the contract's feature order.
-
-    The header is the client's statement of its column order: the rows are reordered by it into
-    the model's order. A header that repeats a name, leaves a feature out or names a column the
-    model does not have is refused (ValueError naming each): guessing would answer confidently
-    for the wrong columns.
-    """
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    missing = [name for name in features if name not in names]
-    unknown = [name for name in names if name not in features]
-    problems = []
-    if repeated:
-        problems.append(f"repeated {', '.join(repr(n) for n in repeated)}")
-    if missing:
-        problems.append(f"missing {', '.join(repr(n) for n in missing)}")
-    if unknown:
-        problems.append(f"unknown {', '.join(repr(n) for n in unknown)}")
-    if problems:
-        raise ValueError(
-            f"the header row does not name the model's features: {'; '.join(problems)}; "
-            f"send the columns {','.join(features)} (in any order, with a header row naming "
-            "them) or no header row and the features in that order"
-        )
-    return [list(names).index(name) for name in features]
-
-
-def _row_problem(number: int, row: list[str], features: Sequence[str]) -> str | None:
-    """Why a data row is not the features' finite numbers, naming what was found and expected."""
-    expected = len(features)
-    if len(row) == 1 and expected > 1:
-        for delimiter, name in WRONG_DELIMITERS.items():
-            if delimiter in row[0]:
-                return (
-                    f"row {number}: wrong delimiter: found values separated by {name} "
-                    f"('{row[0]}'), {_expected_row(features)}"
-                )
-    if len(row) != expected:
-        words = [cell for cell in row if not _is_number(cell)]
-        if words:
-            return f"row {number}: '{words[0]}' is not numeric; {_expected_row(features)}"
-        return f"row {number}: {_expected_row(features)}, got {len(row)} values"
-    for column, cell in zip(features, row):
-        if not _is_number(cell):
-            return f"row {number}, {column}: '{cell}' is not a number; {_expected_row(features)}"
-        if not math.isfinite(float(cell)):
-            return f"row {number}, {column}: '{cell}' is not a finite number"
-    return None
-
-
-def split_csv_request(request_body: str | bytes) -> CsvRows:
-    """The body's non-blank CSV rows (cells stripped); ValueError if it is not UTF-8 text."""
-    if isinstance(request_body, (bytes, bytearray)):
-        try:
-            request_body = bytes(request_body).decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ValueError("request body is not UTF-8 text") from None
-    if "\ufffd" in request_body:
-        # The container decodes text/csv bodies with errors="replace" (werkzeug get_data).
-        raise ValueError("request body is not UTF-8 text")
-    # A UTF-8 byte-order mark, as spreadsheet exports write it (training accepts such files).
-    # The container hands text/csv bodies over already decoded as plain UTF-8
-    # (sagemaker-containers 2.8.6 _worker.Request.content: get_data(as_text=True)), which keeps
-    # the mark as U+FEFF at the start of the text.
-    if request_body.startswith("\ufeff"):
-        request_body = request_body[1:]
-    return CsvRows(
-        [
-            [cell.strip() for cell in row]
-            for row in csv.reader(io.StringIO(request_body))
-            if row and any(cell.strip() for cell in row)
-        ]
-    )
-
-
-def rows_to_features(request: CsvRows, features: Sequence[str]) -> np.ndarray:
-    """The rows as an (n, number of features) array; ValueError names the first bad row.
-
-    A first row of column names (a header) reorders the data rows into the features' order, or
-    is refused when it does not name exactly the features (``header_order``).
-    """
-    rows = request.rows
-    order: list[int] | None = None
-    if rows and _is_header(rows[0], features):
-        order = header_order(rows[0], features)
-        rows = rows[1:]
-    if not rows:
-        raise ValueError(f"request body has no data rows; {_expected_row(features)}")
-    ordered = []
-    for number, row in enumerate(rows, start=1):
-        if order is not None and len(row) == len(features):
-            row = [row[position] for position in order]
-        problem = _row_problem(number, row, features)
-        if problem:
-            raise ValueError(problem)
-        ordered.append(row)
-    return np.asarray([[float(cell) for cell in row] for row in ordered], dtype="float64")
-
-
-def parse_csv_request(request_body: str | bytes, features: Sequence[str]) -> np.ndarray:
-    """CSV rows of the given features as an (n, len(features)) array; ValueError says why not."""
-    return rows_to_features(split_csv_request(request_body), features)
-
-
-def input_fn(
-    request_body: str | bytes, request_content_type: str | None
-) -> CsvRows | ErrorResponse:
-    """`text/csv` rows (checked against the model in predict_fn); else a 4xx ErrorResponse.
-
-    A wrong content type gets 415 with the container's UnsupportedFormatError (sagemaker-containers
-    `_errors.UnsupportedFormatError`, mapped to UNSUPPORTED_MEDIA_TYPE by
-    `_transformer._default_transform_fn`); a body that is not UTF-8 text gets 400.
-    """
-    media_type = _media_type(request_content_type)
-    if media_type != CSV_CONTENT_TYPE:
-        return ErrorResponse(
-            415,
-            "UnsupportedFormatError",
-            f"Content type {request_content_type} is not supported by this model: "
-            f"send {CSV_CONTENT_TYPE}",
-        )
-    try:
-        return split_csv_request(request_body)
-    except ValueError as error:
-        return ErrorResponse(400, "ValueError", str(error))
-
-
-def predict_fn(
-    input_data: CsvRows | np.ndarray | ErrorResponse, model: LoadedModel
-) -> np.ndarray | ErrorResponse:
-    """Class probabilities, shape (n, number of classes), each row summing to 1.
-
-    Rows that are not the contract's feature columns as finite numbers get 400.
-    """
-    if isinstance(input_data, ErrorResponse):
-        return input_data  # refused by input_fn: output_fn answers it
-    if isinstance(input_data, CsvRows):
-        try:
-            input_data = rows_to_features(input_data, model.contract.feature_columns)
-        except ValueError as error:
-            return ErrorResponse(400, "ValueError", str(error))
-    return predict_probabilities(input_data, model)
-
-
-def predict_probabilities(features: np.ndarray, model: LoadedModel) -> np.ndarray:
-    """Class probabilities for an (n, features) array, shape (n, number of classes).
-
-    binary:logistic predicts P(class 1) only; the answer is [1-p, p] in class order.
-    """
-    features = np.atleast_2d(np.asarray(features, dtype="float64"))
-    predicted = np.asarray(
-        model.booster.predict(make_dmatrix(features, model.contract)), dtype="float64"
-    )
-    if model.contract.binary:
-        positive = predicted.reshape(len(features))
-        return np.column_stack([1.0 - positive, positive])
-    return predicted.reshape(len(features), model.contract.num_classes)
-
-
-def accepts_json(accept: str | None) -> bool:
-    """Whether an Accept header admits `application/json` (absent means anything)."""
-    accepted = [_media_type(part) for part in (accept or "").split(",")]
-    return any(media in ("", "*/*", "application/*", JSON_CONTENT_TYPE) for media in accepted)
-
-
-def output_fn(
-    prediction: np.ndarray | ErrorResponse, accept: str | None
-) -> tuple[str, str] | ErrorResponse:
-    """`(JSON text, "application/json")`, e.g. `[[0.02, 0.96, 0.02]]`, or the refusal.
-
-    The tuple is the form the container's transformer turns into a response with that content
-    type (`_transformer.Transformer.transform`: `Response(response=result[0],
-    mimetype=result[1])`); a bare string would go out as Flask's default `text/html`. An Accept
-    that excludes JSON gets 406, as the container's `_default_transform_fn` answers an
-    UnsupportedFormatError from output_fn (NOT_ACCEPTABLE).
-    """
-    if isinstance(prediction, ErrorResponse):
-        return prediction
-    if not accepts_json(accept):
-        return ErrorResponse(
-            406,
-            "UnsupportedFormatError",
-            f"Accept {accept} is not supported by this model: use {JSON_CONTENT_TYPE}",
-        )
-    return probabilities_json(prediction), JSON_CONTENT_TYPE
-
-
-def probabilities_json(prediction: np.ndarray) -> str:
-    """Probabilities as the endpoint's JSON body, 6 decimals, e.g. `[[0.02, 0.96, 0.02]]`."""
-    rows = np.atleast_2d(np.asarray(prediction, dtype="float64"))
-    return json.dumps([[round(float(value), 6) for value in row] for row in rows])
-
-
 # --------------------------------------------------------------------------- entry point
-
-
-def write_failure_reason(message: str) -> None:
-    """Record the failure for SageMaker: `$SM_FAILURE_FILE`, else /opt/ml/output/message."""
-    configured = os.environ.get(FAILURE_FILE_ENV)
-    path = Path(configured) if configured else Path(DEFAULT_FAILURE_FILE)
-    if not configured and not path.parent.is_dir():
-        return  # not inside a SageMaker container
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(message, encoding="utf-8")
-    except OSError as error:
-        print(f"could not write failure reason to {path}: {error}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -908,10 +561,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataValidationError as error:
         message = str(error)
         print(f"ERROR: {message}", file=sys.stderr)
-        write_failure_reason(message)
-        return VALIDATION_ERROR_EXIT_CODE
+        failures.write_failure_reason(message, failures.TRAINING_FAILURE_FILE)
+        return failures.VALIDATION_ERROR_EXIT_CODE
     except Exception as error:
-        write_failure_reason(f"unexpected error: {type(error).__name__}: {error}")
+        failures.write_failure_reason(
+            f"unexpected error: {type(error).__name__}: {error}", failures.TRAINING_FAILURE_FILE
+        )
         raise
     logger.info("best iteration %d of %d", metadata["best_iteration"], metadata["rounds_trained"])
     return 0

@@ -99,11 +99,14 @@ def region_from_arn(arn: str | None) -> str | None:
 def resolve_region(
     explicit: str | None, env: Mapping[str, str], outputs: Mapping[str, Any]
 ) -> str | None:
-    """``--region``, then ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the outputs' ARNs."""
+    """``--region``, then ``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the outputs' ``stack_region``
+    (or the region in one of their ARNs)."""
     for candidate in (explicit, env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION")):
         if candidate:
             return candidate
-    for name in ("state_machine_arn", "notification_topic_arn", "trigger_function_arn"):
+    if isinstance(outputs.get("stack_region"), str) and outputs["stack_region"]:
+        return str(outputs["stack_region"])
+    for name in ("training_state_machine_arn", "notification_topic_arn"):
         region = region_from_arn(outputs.get(name))
         if region:
             return region

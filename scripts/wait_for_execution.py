@@ -3,7 +3,7 @@
     start_execution(name, input) ──► poll DescribeExecution every --poll-seconds
         ├─ SUCCEEDED                          ──► exit 0
         ├─ FAILED / TIMED_OUT / ABORTED       ──► exit 1 (error and cause printed)
-        └─ still RUNNING at --timeout-seconds ──► exit 2 (the execution keeps running)
+        └─ still RUNNING at --timeout-seconds ──► exit 4 (the execution keeps running)
     the endpoint stops answering (the local emulator died) ──► exit 1, one line naming its log
 
 The console link and the outcome go to stdout and, when set, to `$GITHUB_STEP_SUMMARY`
@@ -26,9 +26,12 @@ import boto3
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 
+# The codes of the one exit-code table every operation uses (ops/errors.py, docs/operations.md;
+# tests/unit/test_wait_for_execution.py holds the two equal): this script runs from its own
+# directory in CI, outside the package.
 EXIT_SUCCEEDED = 0
 EXIT_FAILED = 1
-EXIT_DEADLINE = 2
+EXIT_DEADLINE = 4
 TERMINAL_STATUSES = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 DEFAULT_TIMEOUT_SECONDS = 90 * 60
 DEFAULT_POLL_SECONDS = 30

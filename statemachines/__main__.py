@@ -1,4 +1,5 @@
-"""``python -m statemachines [--check]``: write (or verify) the committed ASL."""
+"""``python -m statemachines [--check]``: write (or verify) each machine's committed ASL and its
+Mermaid diagram (``docs/<machine>-machine.md``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import sys
 
 from devtools.generated import write_or_check
-from statemachines.training_pipeline import ASL_PATH, definition_json
+from statemachines import MACHINES, definition_json
+from statemachines.diagram import diagram_path, mermaid_page
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -14,10 +16,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="exit 1 if the committed ASL differs from a fresh generation",
+        help="exit 1 if a committed ASL or diagram differs from a fresh generation",
     )
     args = parser.parse_args(argv)
-    return write_or_check(ASL_PATH, definition_json(), check=args.check)
+    status = 0
+    for machine in MACHINES:
+        text = definition_json(machine)
+        status |= write_or_check(machine.asl_path, text, check=args.check)
+        status |= write_or_check(
+            diagram_path(machine.name), mermaid_page(machine.name, text), check=args.check
+        )
+    return status
 
 
 if __name__ == "__main__":

@@ -65,6 +65,18 @@ variable "accuracy_threshold" {
   }
 }
 
+variable "champion_margin" {
+  description = "Quality gate: a candidate whose test accuracy is below the serving model's (on the same test split) by more than this is not registered. Default of the execution input's champion_margin, which a run may override."
+  type        = number
+  default     = 0.0
+  nullable    = false
+
+  validation {
+    condition     = var.champion_margin >= 0 && var.champion_margin <= 1
+    error_message = "champion_margin must be a number from 0 to 1."
+  }
+}
+
 variable "max_tuning_jobs" {
   description = "Training jobs the hyperparameter tuner may run in total. Default of the execution input's max_tuning_jobs, which a run may override."
   type        = number
@@ -113,45 +125,20 @@ variable "pipeline_max_polls" {
   }
 }
 
-variable "endpoint_poll_interval_seconds" {
-  description = "Seconds between endpoint status polls. Default of the execution input's endpoint_poll_interval_seconds, which a run may override."
-  type        = number
-  default     = 30
-  nullable    = false
-
-  validation {
-    condition     = var.endpoint_poll_interval_seconds >= 1 && var.endpoint_poll_interval_seconds <= 3600 && floor(var.endpoint_poll_interval_seconds) == var.endpoint_poll_interval_seconds
-    error_message = "endpoint_poll_interval_seconds must be a whole number from 1 to 3600."
-  }
-}
-
-variable "endpoint_max_polls" {
-  description = "Endpoint poll budget for reaching InService. Default of the execution input's max_endpoint_polls, which a run may override."
-  type        = number
-  default     = 120
-  nullable    = false
-
-  validation {
-    condition     = var.endpoint_max_polls >= 1 && var.endpoint_max_polls <= 10000 && floor(var.endpoint_max_polls) == var.endpoint_max_polls
-    error_message = "endpoint_max_polls must be a whole number from 1 to 10000."
-  }
-}
-
 # Every execution's input is merged over these (the state machine's defaults_json).
 locals {
   execution_defaults = {
-    data_uri                       = local.default_data_uri
-    label_column                   = var.label_column
-    feature_columns                = var.feature_columns
-    class_order                    = var.class_order
-    deploy                         = var.deploy_endpoint
-    auto_approve                   = var.auto_approve
-    accuracy_threshold             = var.accuracy_threshold
-    max_tuning_jobs                = var.max_tuning_jobs
-    parallel_tuning_jobs           = var.parallel_tuning_jobs
-    poll_interval_seconds          = var.pipeline_poll_interval_seconds
-    max_polls                      = var.pipeline_max_polls
-    endpoint_poll_interval_seconds = var.endpoint_poll_interval_seconds
-    max_endpoint_polls             = var.endpoint_max_polls
+    data_uri              = local.default_data_uri
+    label_column          = var.label_column
+    feature_columns       = var.feature_columns
+    class_order           = var.class_order
+    deploy                = var.deploy_endpoint
+    auto_approve          = var.auto_approve
+    accuracy_threshold    = var.accuracy_threshold
+    champion_margin       = var.champion_margin
+    max_tuning_jobs       = var.max_tuning_jobs
+    parallel_tuning_jobs  = var.parallel_tuning_jobs
+    poll_interval_seconds = var.pipeline_poll_interval_seconds
+    max_polls             = var.pipeline_max_polls
   }
 }

@@ -25,6 +25,8 @@ locals {
   pipeline_name            = coalesce(var.pipeline_name, "${local.name}-training")
   model_package_group_name = coalesce(var.model_package_group_name, "${local.name}-models")
   state_machine_name       = coalesce(var.state_machine_name, "${local.name}-training")
+  deployment_machine_name  = "${local.name}-deployment"
+  monitoring_machine_name  = "${local.name}-monitoring"
   endpoint_name            = coalesce(var.endpoint_name, "${local.name}-endpoint")
   # Models and endpoint configs the state machine creates are named "<prefix>-<execution>".
   model_name_prefix = local.name
@@ -46,17 +48,23 @@ locals {
   # Each processing script with the sibling modules it imports (ml/code_bundles.json), staged
   # under a prefix named after the bundle and a hash of its files. A job downloads the whole
   # prefix into /opt/ml/processing/input/code, where the pipeline definition runs <name>.py, so
-  # the hash goes in the prefix, not in the file names.
+  # the hash goes in the prefix, not in the file names. An entry under contracts/ is the shared
+  # contracts package, read from the repository's root (ml/pipeline.py ROOT_PACKAGES); the other
+  # entries are files of ml/.
   code_bundles = jsondecode(file("${local.ml_dir}/code_bundles.json"))
+  code_sources = {
+    for file in distinct(flatten(values(local.code_bundles))) :
+    file => startswith(file, "contracts/") ? "${path.module}/../${file}" : "${local.ml_dir}/${file}"
+  }
   code_bundle_prefixes = {
     for name, files in local.code_bundles :
-    name => "code/${name}-${md5(join(",", [for file in files : filemd5("${local.ml_dir}/${file}")]))}"
+    name => "code/${name}-${md5(join(",", [for file in files : filemd5(local.code_sources[file])]))}"
   }
   code_objects = merge([
     for name, files in local.code_bundles : {
       for file in files : "${name}/${file}" => {
         key    = "${local.code_bundle_prefixes[name]}/${file}"
-        source = "${local.ml_dir}/${file}"
+        source = local.code_sources[file]
       }
     }
   ]...)
@@ -84,29 +92,6 @@ locals {
     evaluate_code_uri  = local.code_bundle_uris["evaluate"]
     train_source_uri   = "s3://${local.bucket_name}/${aws_s3_object.sourcedir.key}"
     default_data_uri   = local.default_data_uri
-  }
-
-  # Placeholders of statemachines/training_pipeline.asl.json; all of them sit inside JSON strings,
-  # hence the defaults are a JSON document escaped to be the body of a JSON string.
-  state_machine_template_vars = {
-    defaults_json            = trim(jsonencode(jsonencode(local.execution_defaults)), "\"")
-    auto_approve_allowed     = var.allow_auto_approve ? "true" : "false"
-    pipeline_name            = aws_sagemaker_pipeline.this.pipeline_name
-    bucket                   = local.bucket_name
-    model_package_group_name = aws_sagemaker_model_package_group.this.model_package_group_name
-    notification_topic_arn   = aws_sns_topic.notifications.arn
-    sagemaker_role_arn       = local.sagemaker_role_arn
-    xgboost_image_uri        = data.aws_sagemaker_prebuilt_ecr_image.xgboost.registry_path
-    endpoint_name            = local.endpoint_name
-    endpoint_instance_type   = var.endpoint_instance_type
-    model_name_prefix        = local.model_name_prefix
-    # The state machine's first Task (terraform/input_validation.tf).
-    input_validator_function_arn = module.input_validator.function_arn
-    # Guarded deployment (terraform/deployment_guardrails.tf): the smoke test, the canary's
-    # settings and rollback alarms (an escaped JSON document, like defaults_json), and where
-    # each deployment attempt is recorded.
-    smoke_test_function_arn    = module.smoke_test.function_arn
-    deployment_guardrails_json = trim(jsonencode(jsonencode(local.deployment_guardrails)), "\"")
   }
 
   endpoint_dimensions = {

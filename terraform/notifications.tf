@@ -144,13 +144,13 @@ resource "aws_sns_topic_policy" "notifications" {
 
 resource "aws_cloudwatch_event_rule" "state_machine_failed" {
   name        = "${local.name}-state-machine-failed"
-  description = "${local.state_machine_name} executions that failed, timed out or were aborted."
+  description = "Training or deployment executions that failed, timed out or were aborted."
 
   event_pattern = jsonencode({
     source      = ["aws.states"]
     detail-type = ["Step Functions Execution Status Change"]
     detail = {
-      stateMachineArn = [aws_sfn_state_machine.this.arn]
+      stateMachineArn = [for machine in aws_sfn_state_machine.this : machine.arn]
       status          = ["FAILED", "TIMED_OUT", "ABORTED"]
     }
   })

@@ -16,19 +16,44 @@ output "bucket_data_uri" {
 
 # ---- Orchestration ---------------------------------------------------------------------------
 
-output "state_machine_arn" {
-  description = "ARN of the training state machine."
-  value       = aws_sfn_state_machine.this.arn
+output "stack_region" {
+  description = "Region of the stack (the ops CLI targets it when AWS_REGION is not set)."
+  value       = local.region
 }
 
-output "state_machine_console_url" {
-  description = "Step Functions console page of the state machine."
-  value       = "${local.console}/states/home?region=${local.region}#/statemachines/view/${aws_sfn_state_machine.this.arn}"
+output "training_state_machine_arn" {
+  description = "ARN of the training state machine (make start sends it training requests through the uploads queue)."
+  value       = aws_sfn_state_machine.this["training"].arn
 }
 
-output "state_machine_start_command" {
-  description = "Starts a run with the baked-in defaults (add keys to --input to override them)."
-  value       = "aws stepfunctions start-execution --region ${local.region} --state-machine-arn ${aws_sfn_state_machine.this.arn} --name manual-$(date +%Y%m%d%H%M%S) --input '{}'"
+output "deployment_state_machine_arn" {
+  description = "ARN of the deployment state machine (approvals reach it through the deployments queue)."
+  value       = aws_sfn_state_machine.this["deployment"].arn
+}
+
+output "monitoring_state_machine_arn" {
+  description = "ARN of the monitoring state machine (its schedule starts it; make monitor starts a run now with {} or {\"end\", \"window_minutes\"})."
+  value       = aws_sfn_state_machine.this["monitoring"].arn
+}
+
+output "monitoring_schedule_name" {
+  description = "Name of the EventBridge Scheduler schedule that starts the monitoring machine."
+  value       = aws_scheduler_schedule.monitoring.name
+}
+
+output "state_machine_console_urls" {
+  description = "Step Functions console pages of the machines."
+  value       = { for key, machine in aws_sfn_state_machine.this : key => "${local.console}/states/home?region=${local.region}#/statemachines/view/${machine.arn}" }
+}
+
+output "uploads_queue_url" {
+  description = "SQS FIFO queue of uploads and training requests waiting for their run (make start sends here)."
+  value       = aws_sqs_queue.request["uploads"].url
+}
+
+output "deployments_queue_url" {
+  description = "SQS FIFO queue of approvals and deployment requests waiting for their deployment (make approve of an Approved package and make rollback send here)."
+  value       = aws_sqs_queue.request["deployments"].url
 }
 
 output "pipeline_arn" {
@@ -64,13 +89,23 @@ output "model_package_group_list_command" {
 }
 
 output "model_package_approve_latest_command" {
-  description = "Approves the newest model package of the group (a run with deploy then deploys it)."
+  description = "Approves the newest model package of the group (the approval deploys it)."
   value       = "aws sagemaker update-model-package --region ${local.region} --model-approval-status Approved --model-package-arn \"$(aws sagemaker list-model-packages --region ${local.region} --model-package-group-name ${local.model_package_group_name} --sort-by CreationTime --sort-order Descending --max-results 1 --query 'ModelPackageSummaryList[0].ModelPackageArn' --output text)\""
 }
 
 output "endpoint_name" {
   description = "Endpoint the state machine creates or updates when a run deploys."
   value       = local.endpoint_name
+}
+
+output "model_name_prefix" {
+  description = "Prefix of the models and endpoint configs the deployment machine creates (<prefix>-v<version>-<hash>): make destroy deletes those."
+  value       = local.model_name_prefix
+}
+
+output "auto_approve_allowed" {
+  description = "Whether a run may register its package Approved (allow_auto_approve): make start DEPLOY=1 says so before it starts."
+  value       = var.allow_auto_approve
 }
 
 output "endpoint_invoke_command" {
@@ -80,29 +115,19 @@ output "endpoint_invoke_command" {
 
 # ---- Trigger, notifications, monitoring ------------------------------------------------------
 
-output "trigger_function_arn" {
-  description = "ARN of the S3-upload trigger Lambda."
-  value       = module.trigger.function_arn
-}
-
-output "trigger_function_console_url" {
-  description = "Lambda console page of the trigger."
-  value       = "${local.console}/lambda/home?region=${local.region}#/functions/${local.trigger_name}"
+output "trigger_function_arns" {
+  description = "ARNs of the trigger Lambdas, by queue (uploads, deployments)."
+  value       = { for key, trigger in module.trigger : key => trigger.function_arn }
 }
 
 output "trigger_dlq_url" {
-  description = "Dead-letter queue of events the trigger could not process."
+  description = "Dead-letter queue of events EventBridge could not deliver to a request queue."
   value       = aws_sqs_queue.trigger_dlq.url
 }
 
-output "trigger_queue_url" {
-  description = "SQS FIFO queue of uploads waiting for their run (make status shows its depth)."
-  value       = aws_sqs_queue.trigger_queue.url
-}
-
-output "trigger_queue_dlq_url" {
-  description = "Dead-letter queue of uploads the trigger gave up on."
-  value       = aws_sqs_queue.trigger_queue_dlq.url
+output "request_dlq_urls" {
+  description = "Dead-letter queues of requests the triggers gave up on, by queue."
+  value       = { for key, queue in aws_sqs_queue.request_dlq : key => queue.url }
 }
 
 output "notification_topic_arn" {
@@ -117,8 +142,5 @@ output "alarms_console_url" {
 
 output "alarm_names" {
   description = "Names of the CloudWatch alarms that notify the topic."
-  value = concat(
-    [aws_cloudwatch_metric_alarm.executions_failed.alarm_name, aws_cloudwatch_metric_alarm.trigger_dead_letters.alarm_name],
-    [for alarm in aws_cloudwatch_metric_alarm.endpoint : alarm.alarm_name],
-  )
+  value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
 }

@@ -108,24 +108,30 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
   bucket = aws_s3_bucket.this[0].id
 
-  # Only the intermediate splits expire. A registered model package names its artifact
-  # (models/<execution-id>/...) and its evaluation (evaluation/<execution-id>/evaluation.json)
-  # for as long as it exists, so those never expire (tests/unit/test_terraform.py derives what
-  # packages reference from the ASL and the pipeline definition and checks these rules).
-  rule {
-    id     = "expire-intermediate-splits"
-    status = "Enabled"
+  # The prefixes contracts/s3_layout.py marks "expires" (each run's input copy, the pipeline's
+  # intermediate splits, failure reports, the endpoint's captured traffic, drift reports) are
+  # deleted after expiring_data_days. A registered model package names its artifact
+  # (models/<execution-id>/...) and its evaluation (evaluation/<execution-id>/...) for as long as
+  # it exists, so those never expire (tests/unit/test_terraform.py derives what packages
+  # reference from the ASL and the pipeline definition and checks these rules).
+  dynamic "rule" {
+    for_each = local.s3_expiring_prefixes
 
-    filter {
-      prefix = "pipelines/"
-    }
+    content {
+      id     = "expire-${trimsuffix(rule.value, "/")}"
+      status = "Enabled"
 
-    expiration {
-      days = 90
-    }
+      filter {
+        prefix = rule.value
+      }
 
-    noncurrent_version_expiration {
-      noncurrent_days = 7
+      expiration {
+        days = var.expiring_data_days
+      }
+
+      noncurrent_version_expiration {
+        noncurrent_days = 7
+      }
     }
   }
 
@@ -134,7 +140,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     status = "Enabled"
 
     filter {
-      prefix = "models/"
+      prefix = local.s3_prefix.models
     }
 
     noncurrent_version_expiration {
@@ -147,7 +153,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     status = "Enabled"
 
     filter {
-      prefix = "evaluation/"
+      prefix = local.s3_prefix.evaluation
     }
 
     noncurrent_version_expiration {
@@ -194,6 +200,17 @@ resource "aws_s3_object" "code" {
 }
 
 
+# What the evaluation step's champion input reads when no model serves: the input must name an
+# existing prefix (a processing job refuses one with no objects), and this object says "none".
+resource "aws_s3_object" "no_champion" {
+  bucket       = local.bucket_id
+  key          = "${local.s3_prefix.models}none/README"
+  content      = "No model serves the endpoint: the evaluation step compares the candidate with nothing.\n"
+  content_type = "text/plain"
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
+}
+
 resource "aws_s3_object" "sourcedir" {
   bucket      = local.bucket_id
   key         = local.sourcedir_key
@@ -227,5 +244,10 @@ resource "aws_s3_object" "default_data" {
     ]
   }
 
-  depends_on = [aws_s3_bucket_server_side_encryption_configuration.this]
+  # Written after versioning is on: an object written before has the "null" version, and a run
+  # on it would be refused as InputNotVersioned (its package could not name what it trained on).
+  depends_on = [
+    aws_s3_bucket_server_side_encryption_configuration.this,
+    aws_s3_bucket_versioning.this,
+  ]
 }

@@ -1,20 +1,25 @@
 # ---------------------------------------------------------------------------------------------
-# Trigger: S3 "Object Created" under data/raw/ -> EventBridge -> SQS FIFO queue -> Lambda (event
-# source mapping, batch size 1) -> StartExecution. One run at a time without reserved concurrency
-# (a new account's quota is 10 with 10 kept unreserved, so reserving any fails the apply):
+# Requests -> executions, one at a time, in order, none lost: two FIFO queues, each read by the
+# trigger Lambda (lambdas/trigger; one code, REQUESTS says which queue) through an event source
+# mapping with batch size 1.
 #
-# - every upload event becomes one message of ONE message group, in arrival order; EventBridge
-#   cannot set a deduplication id, so the queue deduplicates by content, i.e. by the event's id
-#   (the body is the whole event, id included): a redelivered event is dropped as a duplicate;
-# - for a FIFO queue Lambda sends one batch per message group at a time, in order, and SQS does
+#   uploads      S3 "Object Created" under data/raw/ (EventBridge) and the project's training
+#                requests (make start, the drift monitor) -> the training machine; one group.
+#   deployments  Model Registry approvals and rejections (EventBridge) and the project's
+#                deployment requests (make approve, make rollback) -> the deployment machine;
+#                one group per endpoint.
+#
+# - For a FIFO queue Lambda sends one batch per message group at a time, in order, and SQS does
 #   not hand out the next message of a group while one is in flight ("Using Lambda with Amazon
 #   SQS", https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, and
 #   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/fifo-queue-lambda-behavior.html);
-# - the handler keeps the message of the current run in the queue until that run has ended
-#   (partial batch response + ChangeMessageVisibility), so it is the lock, and the uploads behind
-#   it wait durably; deploy-only executions (Model Registry events) never hold it.
-# The Lambda is built by `make` (build/trigger.zip). Events EventBridge cannot deliver go to the
-# standard dead-letter queue; messages the trigger gives up on go to the FIFO one.
+# - the handler keeps the message of the current execution in the queue until that execution
+#   has ended (partial batch response + ChangeMessageVisibility), so it is the lock;
+# - EventBridge cannot set a deduplication id, so each queue deduplicates by content, i.e. by the
+#   event's id (the body is the whole event): a redelivered event is dropped as a duplicate; an
+#   approval delivered twice with two ids maps to one execution name and deploys once.
+# Events EventBridge cannot deliver go to the standard dead-letter queue; messages a trigger
+# gives up on go to its queue's FIFO dead-letter queue.
 # ---------------------------------------------------------------------------------------------
 
 locals {
@@ -23,38 +28,48 @@ locals {
   # recommends six times, so Lambda can retry a throttled batch
   # (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html).
   trigger_queue_visibility_seconds = 6 * local.trigger_timeout_seconds
-  # A kept message comes back once per pipeline poll (the state machine's own cadence), and
-  # at most every 5 s: each return is one invocation.
-  trigger_retry_seconds = max(var.pipeline_poll_interval_seconds, 5)
-  # Longest a training run holds the queue: its pipeline and endpoint poll budgets.
-  trigger_longest_run_seconds = (
-    var.pipeline_max_polls * var.pipeline_poll_interval_seconds +
-    var.endpoint_max_polls * var.endpoint_poll_interval_seconds
-  )
-  # maxReceiveCount arithmetic. Only the head message of the one group is ever received: once
-  # per retry delay while the run ahead of it goes on (one it did not start: make start, CI),
-  # then again while its own run goes on. So at most 2 * longest_run / retry_delay receives,
-  # plus 10 for failed invocations (each hides the message for the visibility timeout, one
-  # receive each). Defaults: 2 * 9000 / 60 + 10 = 310. Local (1 s polls, 5 s retries):
-  # 2 * 36 + 10 = 82. SQS allows at most 1000; when the cap binds, a message may reach the
-  # dead-letter queue while its own run still goes on: that run is not lost, and the next
-  # upload still waits for it, since ListExecutions shows it RUNNING.
-  # SQS keeps a message at most 14 days from its upload, so a backlog of more than 14 days of
-  # runs would lose its oldest uploads to expiry (not to the dead-letter queue).
-  trigger_max_receive_count = min(
-    1000, 2 * ceil(local.trigger_longest_run_seconds / local.trigger_retry_seconds) + 10
-  )
-  trigger_rule_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.trigger_name}"
+  trigger_rule_arn                 = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.trigger_name}"
+  registry_rule_arns = [
+    for key in keys(local.registry_events) : "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.name}-model-package-${key}"
+  ]
   # Each queue's policy is set at CreateQueue (its `policy` argument), not by a separate
   # aws_sqs_queue_policy: the provider waits for every SQS attribute write to propagate (about
-  # 30 s each: six consistent reads 5 s apart), so a separate policy adds one wait per queue.
-  # The policy names its queue by ARN, which is known before the queue exists.
-  trigger_dlq_name   = "${local.trigger_name}-dlq"
-  trigger_dlq_arn    = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.trigger_dlq_name}"
-  trigger_queue_name = "${local.trigger_name}-uploads.fifo"
-  trigger_queue_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.trigger_queue_name}"
-}
+  # 30 s each), so a separate policy adds one wait per queue. It names its queue by ARN.
+  trigger_dlq_name = "${local.trigger_name}-dlq"
+  trigger_dlq_arn  = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.trigger_dlq_name}"
 
+  # A kept message comes back once per poll of the machine it waits for (at most every 5 s);
+  # each return is one invocation. maxReceiveCount: only the head message of a group is ever
+  # received, once per retry delay while the execution ahead of it goes on and again while its
+  # own does: at most 2 * longest / retry + 10 (failed invocations), capped at SQS's 1000. When
+  # the cap binds, a message may reach the dead-letter queue while its own execution still goes
+  # on: that execution is not lost, and the next message still waits for it (ListExecutions).
+  request_queues = {
+    uploads = {
+      name        = "${local.trigger_name}-uploads.fifo"
+      dlq_name    = "${local.trigger_name}-uploads-dlq.fifo"
+      function    = local.trigger_name
+      machine     = "training"
+      description = "Starts ${local.state_machine_name} for queued uploads and training requests, one run at a time."
+      retry       = max(var.pipeline_poll_interval_seconds, 5)
+      longest     = var.pipeline_max_polls * var.pipeline_poll_interval_seconds
+      senders     = [local.trigger_rule_arn]
+    }
+    deployments = {
+      name        = "${local.name}-deployments.fifo"
+      dlq_name    = "${local.name}-deployments-dlq.fifo"
+      function    = "${local.name}-deployment-trigger"
+      machine     = "deployment"
+      description = "Starts ${local.deployment_machine_name} for approvals and deployment requests, one deployment of ${local.endpoint_name} at a time."
+      retry       = max(var.endpoint_poll_interval_seconds, 5)
+      longest     = 2 * var.endpoint_max_polls * var.endpoint_poll_interval_seconds
+      senders     = local.registry_rule_arns
+    }
+  }
+  request_queue_arns = {
+    for key, queue in local.request_queues : key => "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${queue.name}"
+  }
+}
 
 data "aws_iam_policy_document" "trigger_dlq" {
   statement {
@@ -70,10 +85,7 @@ data "aws_iam_policy_document" "trigger_dlq" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values = concat(
-        [local.trigger_rule_arn],
-        [for key, _ in local.registry_events : "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.name}-model-package-${key}"],
-      )
+      values   = concat([local.trigger_rule_arn], local.registry_rule_arns)
     }
   }
 }
@@ -86,15 +98,40 @@ resource "aws_sqs_queue" "trigger_dlq" {
 }
 
 # The dead-letter queue of a FIFO queue must be a FIFO queue.
-resource "aws_sqs_queue" "trigger_queue_dlq" {
-  name                      = "${local.trigger_name}-uploads-dlq.fifo"
+resource "aws_sqs_queue" "request_dlq" {
+  for_each = local.request_queues
+
+  name                      = each.value.dlq_name
   fifo_queue                = true
   sqs_managed_sse_enabled   = true
   message_retention_seconds = 1209600
 }
 
-resource "aws_sqs_queue" "trigger_queue" {
-  name       = local.trigger_queue_name
+data "aws_iam_policy_document" "request_queue" {
+  for_each = local.request_queues
+
+  statement {
+    sid       = "OnlyTheProjectsRulesSend"
+    actions   = ["sqs:SendMessage"]
+    resources = [local.request_queue_arns[each.key]]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = each.value.senders
+    }
+  }
+}
+
+resource "aws_sqs_queue" "request" {
+  for_each = local.request_queues
+
+  name       = each.value.name
   fifo_queue = true
   # An EventBridge rule cannot set MessageDeduplicationId; a FIFO target needs content-based
   # deduplication (EventBridge API reference, Target.SqsParameters).
@@ -106,63 +143,30 @@ resource "aws_sqs_queue" "trigger_queue" {
   message_retention_seconds   = 1209600
 
   redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.trigger_queue_dlq.arn
-    maxReceiveCount     = local.trigger_max_receive_count
+    deadLetterTargetArn = aws_sqs_queue.request_dlq[each.key].arn
+    maxReceiveCount     = min(1000, 2 * ceil(each.value.longest / each.value.retry) + 10)
   })
-  policy = data.aws_iam_policy_document.trigger_queue.json
-}
-
-data "aws_iam_policy_document" "trigger_queue" {
-  statement {
-    sid       = "OnlyTheUploadRuleSends"
-    actions   = ["sqs:SendMessage"]
-    resources = [local.trigger_queue_arn]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnEquals"
-      variable = "aws:SourceArn"
-      values   = [local.trigger_rule_arn]
-    }
-  }
-}
-
-resource "aws_cloudwatch_metric_alarm" "trigger_queue_dead_letters" {
-  alarm_name          = "${local.name}-trigger-queue-dead-letters"
-  alarm_description   = "Uploads the trigger gave up on are waiting in ${aws_sqs_queue.trigger_queue_dlq.name}."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.trigger_queue_dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
+  policy = data.aws_iam_policy_document.request_queue[each.key].json
 }
 
 data "aws_iam_policy_document" "trigger" {
+  for_each = local.request_queues
+
   statement {
-    sid = "StartTrainingRuns"
-    # ListExecutions lets the handler see a run already in flight (one run at a time).
+    sid = "StartExecutions"
+    # ListExecutions lets the handler see an execution already in flight (one at a time).
     actions   = ["states:StartExecution", "states:ListExecutions"]
-    resources = [aws_sfn_state_machine.this.arn]
+    resources = [aws_sfn_state_machine.this[each.value.machine].arn]
   }
 
   statement {
-    sid = "ReadExecutions"
-    # Its own run's status, and the input of running executions: deploy-only ones do not block.
+    sid       = "ReadExecutions"
     actions   = ["states:DescribeExecution"]
-    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}:*"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machines[each.value.machine].name}:*"]
   }
 
   statement {
-    sid = "ReadUploadQueue"
+    sid = "ReadTheQueue"
     # What the SQS event source mapping needs (AWSLambdaSQSQueueExecutionRole), plus
     # ChangeMessageVisibility for the handler's retry delay.
     actions = [
@@ -171,11 +175,11 @@ data "aws_iam_policy_document" "trigger" {
       "sqs:GetQueueAttributes",
       "sqs:ChangeMessageVisibility",
     ]
-    resources = [aws_sqs_queue.trigger_queue.arn]
+    resources = [aws_sqs_queue.request[each.key].arn]
   }
 
   statement {
-    sid       = "NotifyUploadsNotRun"
+    sid       = "NotifyRequestsNotRun"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.notifications.arn]
   }
@@ -184,6 +188,28 @@ data "aws_iam_policy_document" "trigger" {
     sid       = "EncryptNotifications"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [local.sns_kms_key_arn]
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "uploads" ? [1] : []
+
+    content {
+      sid = "ReadUploadSettings"
+      # HeadObject of the uploaded version: the dataset settings its metadata carries.
+      actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+      resources = ["${local.bucket_arn}/${local.s3_prefix.data_raw}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "deployments" ? [1] : []
+
+    content {
+      sid = "ReadApprovals"
+      # The package's last approval names the execution; a rejection: does the endpoint serve it?
+      actions   = local.serving_package_lookup.actions
+      resources = local.serving_package_lookup.resources
+    }
   }
 
   statement {
@@ -195,13 +221,14 @@ data "aws_iam_policy_document" "trigger" {
 }
 
 module "trigger" {
-  source = "./modules/lambda_function"
+  source   = "./modules/lambda_function"
+  for_each = local.request_queues
 
-  name               = local.trigger_name
-  description        = "Starts ${local.state_machine_name} for queued uploads under data/raw/, one run at a time."
-  role_description   = "Role of the ${local.trigger_name} Lambda."
+  name               = each.value.function
+  description        = each.value.description
+  role_description   = "Role of the ${each.value.function} Lambda."
   policy_name        = "start-state-machine"
-  policy_json        = data.aws_iam_policy_document.trigger.json
+  policy_json        = data.aws_iam_policy_document.trigger[each.key].json
   filename           = "${local.build_dir}/trigger.zip"
   source_code_hash   = filebase64sha256("${local.build_dir}/trigger.zip")
   timeout            = local.trigger_timeout_seconds
@@ -209,21 +236,23 @@ module "trigger" {
   log_retention_days = var.log_retention_days
 
   environment_variables = {
-    STATE_MACHINE_ARN      = aws_sfn_state_machine.this.arn
+    REQUESTS               = each.key
+    STATE_MACHINE_ARN      = aws_sfn_state_machine.this[each.value.machine].arn
     NOTIFICATION_TOPIC_ARN = aws_sns_topic.notifications.arn
-    QUEUE_URL              = aws_sqs_queue.trigger_queue.url
-    RETRY_DELAY_SECONDS    = tostring(local.trigger_retry_seconds)
-    # One home for these keys: the Model Registry targets below write them.
-    DEPLOY_ONLY_INPUT_KEYS = join(",", [for event in values(local.registry_events) : event.input_key])
-    DATA_PREFIX            = "data/raw/"
+    QUEUE_URL              = aws_sqs_queue.request[each.key].url
+    RETRY_DELAY_SECONDS    = tostring(each.value.retry)
+    DATA_PREFIX            = local.s3_prefix.data_raw
+    ENDPOINT_NAME          = local.endpoint_name
     LOG_LEVEL              = var.trigger_log_level
   }
 }
 
 resource "aws_lambda_event_source_mapping" "trigger" {
-  event_source_arn = aws_sqs_queue.trigger_queue.arn
-  function_name    = module.trigger.function_arn
-  # One upload per invocation: the handler decides it, then either deletes it or keeps it.
+  for_each = local.request_queues
+
+  event_source_arn = aws_sqs_queue.request[each.key].arn
+  function_name    = module.trigger[each.key].function_arn
+  # One request per invocation: the handler decides it, then either deletes it or keeps it.
   batch_size              = 1
   function_response_types = ["ReportBatchItemFailures"]
 
@@ -232,11 +261,13 @@ resource "aws_lambda_event_source_mapping" "trigger" {
   depends_on = [module.trigger]
 }
 
+# ---- uploads: S3 Object Created under data/raw/ ----------------------------------------------
+
 resource "aws_cloudwatch_event_rule" "trigger" {
   count = var.enable_auto_trigger ? 1 : 0
 
   name        = local.trigger_name
-  description = "Uploads under s3://${local.bucket_name}/data/raw/ queue a run of ${local.state_machine_name}."
+  description = "Uploads under s3://${local.bucket_name}/${local.s3_prefix.data_raw} queue a run of ${local.state_machine_name}."
 
   # Every key under the prefix: the trigger runs .csv in any case and notifies about the rest,
   # so no upload is left with only a log line (a wildcard on ".csv" is case-sensitive).
@@ -245,7 +276,7 @@ resource "aws_cloudwatch_event_rule" "trigger" {
     detail-type = ["Object Created"]
     detail = {
       bucket = { name = [local.bucket_name] }
-      object = { key = [{ prefix = "data/raw/" }] }
+      object = { key = [{ prefix = local.s3_prefix.data_raw }] }
     }
   })
 }
@@ -254,8 +285,8 @@ resource "aws_cloudwatch_event_target" "trigger" {
   count = var.enable_auto_trigger ? 1 : 0
 
   rule      = aws_cloudwatch_event_rule.trigger[0].name
-  target_id = "trigger-queue"
-  arn       = aws_sqs_queue.trigger_queue.arn
+  target_id = "uploads-queue"
+  arn       = aws_sqs_queue.request["uploads"].arn
 
   # One group: the order of runs is the order of uploads, and one is in flight at a time.
   sqs_target {
@@ -272,54 +303,14 @@ resource "aws_cloudwatch_event_target" "trigger" {
   }
 }
 
-# ---------------------------------------------------------------------------------------------
-# Model Registry events -> the state machine: approving a package deploys it; rejecting the
-# package an endpoint serves is reported. Governance stays in the state machine, which checks the
-# package's group and status itself before deploying anything.
-# ---------------------------------------------------------------------------------------------
-
-data "aws_iam_policy_document" "registry_events_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "registry_events" {
-  name               = "${local.name}-registry-events"
-  description        = "Lets EventBridge start ${local.state_machine_name} on Model Registry approvals."
-  assume_role_policy = data.aws_iam_policy_document.registry_events_assume.json
-}
-
-data "aws_iam_policy_document" "registry_events" {
-  statement {
-    sid       = "StartDeployPath"
-    actions   = ["states:StartExecution"]
-    resources = [aws_sfn_state_machine.this.arn]
-  }
-}
-
-resource "aws_iam_role_policy" "registry_events" {
-  name   = "start-state-machine"
-  role   = aws_iam_role.registry_events.id
-  policy = data.aws_iam_policy_document.registry_events.json
-}
+# ---- deployments: Model Registry approvals and rejections of the project's group --------------
+# Only an approval starts a deployment; the deployment machine checks the package's group and
+# status itself before deploying anything. A rejection is reported when the endpoint serves it.
 
 locals {
-  # Approval status -> the execution input key the state machine routes on.
   registry_events = {
-    approved = { status = "Approved", input_key = "approved_model_package_arn" }
-    rejected = { status = "Rejected", input_key = "rejected_model_package_arn" }
+    approved = "Approved"
+    rejected = "Rejected"
   }
 }
 
@@ -333,7 +324,7 @@ resource "aws_cloudwatch_event_rule" "model_package" {
     detail-type = ["SageMaker Model Package State Change"]
     detail = {
       ModelPackageGroupName = [local.model_package_group_name]
-      ModelApprovalStatus   = [each.value.status]
+      ModelApprovalStatus   = [each.value]
     }
   })
 }
@@ -341,13 +332,17 @@ resource "aws_cloudwatch_event_rule" "model_package" {
 resource "aws_cloudwatch_event_target" "model_package" {
   for_each  = local.registry_events
   rule      = aws_cloudwatch_event_rule.model_package[each.key].name
-  target_id = "state-machine"
-  arn       = aws_sfn_state_machine.this.arn
-  role_arn  = aws_iam_role.registry_events.arn
+  target_id = "deployments-queue"
+  arn       = aws_sqs_queue.request["deployments"].arn
 
-  input_transformer {
-    input_paths    = { arn = "$.detail.ModelPackageArn" }
-    input_template = "{\"${each.value.input_key}\": <arn>}"
+  # One group per endpoint: its deployments run one at a time, in approval order.
+  sqs_target {
+    message_group_id = local.endpoint_name
+  }
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 3
   }
 
   dead_letter_config {

@@ -163,7 +163,7 @@ variable "endpoint_variant_name" {
 # ---------------------------------------------------------------------------------------------
 
 variable "state_machine_name" {
-  description = "Step Functions state machine name. Empty means \"<project_name>-training\"."
+  description = "The training state machine's name. Empty means \"<project_name>-training\"; the deployment machine is always \"<project_name>-deployment\"."
   type        = string
   default     = ""
 
@@ -222,7 +222,7 @@ variable "sns_kms_key_id" {
 }
 
 variable "endpoint_latency_threshold_ms" {
-  description = "ModelLatency rollback alarm threshold (average over a minute), in milliseconds."
+  description = "ModelLatency alarm threshold (average over a minute), in milliseconds: a new fleet over it during its baking period is rolled back."
   type        = number
   default     = 500
 
@@ -233,22 +233,38 @@ variable "endpoint_latency_threshold_ms" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Guarded deployment: blue/green canary with automatic rollback (deployment_guardrails.tf)
+# The endpoint and its guarded deployments (lambdas.tf deployment_plan, deployment_guardrails.tf)
 # ---------------------------------------------------------------------------------------------
 
 variable "endpoint_instance_count" {
-  description = "Instances behind the endpoint. A canary needs at least two: it may hold at most 50% of the fleet, in whole instances."
+  description = "Instances behind the endpoint. One by default (blue/green ALL_AT_ONCE with baking and auto-rollback); a CANARY needs at least two, since it holds at most 50% of the fleet in whole instances, and doubles the endpoint's cost."
   type        = number
-  default     = 2
+  default     = 1
 
   validation {
-    condition     = var.endpoint_instance_count >= 2 && var.endpoint_instance_count == floor(var.endpoint_instance_count)
-    error_message = "endpoint_instance_count must be a whole number of at least 2: SageMaker's canary is at most 50% of the fleet, so one instance leaves no room for a canary."
+    condition     = var.endpoint_instance_count >= 1 && var.endpoint_instance_count == floor(var.endpoint_instance_count)
+    error_message = "endpoint_instance_count must be a whole number of at least 1."
+  }
+}
+
+variable "deployment_traffic" {
+  description = "How a guarded update shifts traffic to the new fleet: ALL_AT_ONCE (the default, one instance is enough) or CANARY (deployment_canary_percent first; needs endpoint_instance_count >= 2)."
+  type        = string
+  default     = "ALL_AT_ONCE"
+
+  validation {
+    condition     = contains(["ALL_AT_ONCE", "CANARY"], var.deployment_traffic)
+    error_message = "deployment_traffic must be ALL_AT_ONCE or CANARY."
+  }
+
+  validation {
+    condition     = var.deployment_traffic != "CANARY" || var.endpoint_instance_count >= 2
+    error_message = "A CANARY needs endpoint_instance_count >= 2: SageMaker's canary is at most 50% of the fleet, in whole instances."
   }
 }
 
 variable "deployment_canary_percent" {
-  description = "Share of the new fleet that takes traffic first (CanarySize, CAPACITY_PERCENT); must be a whole number of instances."
+  description = "With deployment_traffic = CANARY: the share of the new fleet that takes traffic first (CanarySize, CAPACITY_PERCENT); a whole number of instances."
   type        = number
   default     = 50
 
@@ -259,6 +275,7 @@ variable "deployment_canary_percent" {
 
   validation {
     condition = (
+      var.deployment_traffic != "CANARY" ||
       var.endpoint_instance_count * var.deployment_canary_percent % 100 == 0
     )
     error_message = "deployment_canary_percent of endpoint_instance_count must be a whole number of instances (e.g. 50 with 2 instances, 25 with 4)."
@@ -266,7 +283,7 @@ variable "deployment_canary_percent" {
 }
 
 variable "deployment_baking_seconds" {
-  description = "Baking period: seconds the canary (and then the full fleet) is watched by the rollback alarms (WaitIntervalInSeconds)."
+  description = "Baking period: seconds the new fleet (each canary step) is watched by its rollback alarms (WaitIntervalInSeconds)."
   type        = number
   default     = 600
 
@@ -276,7 +293,7 @@ variable "deployment_baking_seconds" {
   }
 
   validation {
-    # The state machine waits for the canary's and the final baking period (then the smoke test).
+    # The deployment machine waits for the canary's and the final baking period (then the smoke test).
     condition     = var.endpoint_poll_interval_seconds * var.endpoint_max_polls >= 2 * var.deployment_baking_seconds + var.deployment_termination_wait_seconds
     error_message = "endpoint_poll_interval_seconds x endpoint_max_polls must cover two baking periods plus the termination wait: raise endpoint_max_polls or shorten deployment_baking_seconds."
   }
@@ -294,7 +311,7 @@ variable "deployment_termination_wait_seconds" {
 }
 
 variable "deployment_5xx_errors_threshold" {
-  description = "Invocation5XXErrors rollback alarm threshold: errors in a minute."
+  description = "Invocation5XXErrors of the new fleet in a minute that roll a deployment back (the model's own errors)."
   type        = number
   default     = 1
 
@@ -304,13 +321,117 @@ variable "deployment_5xx_errors_threshold" {
   }
 }
 
-variable "deployment_4xx_errors_threshold" {
-  description = "Invocation4XXErrors rollback alarm threshold: refused invocations in a minute."
+variable "endpoint_poll_interval_seconds" {
+  description = "Seconds between the deployment machine's endpoint status polls."
   type        = number
-  default     = 5
+  default     = 30
 
   validation {
-    condition     = var.deployment_4xx_errors_threshold >= 1
-    error_message = "deployment_4xx_errors_threshold must be at least 1."
+    condition     = var.endpoint_poll_interval_seconds >= 1 && var.endpoint_poll_interval_seconds <= 3600 && var.endpoint_poll_interval_seconds == floor(var.endpoint_poll_interval_seconds)
+    error_message = "endpoint_poll_interval_seconds must be a whole number from 1 to 3600."
+  }
+}
+
+variable "endpoint_max_polls" {
+  description = "The deployment machine's poll budget: polls of a busy endpoint before a deployment is refused, and of a deploying one before it times out."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.endpoint_max_polls >= 1 && var.endpoint_max_polls <= 10000 && var.endpoint_max_polls == floor(var.endpoint_max_polls)
+    error_message = "endpoint_max_polls must be a whole number from 1 to 10000."
+  }
+}
+
+variable "data_capture_percent" {
+  description = "Share of the endpoint's requests captured to data-capture/ for drift monitoring (InitialSamplingPercentage). 0 turns capture off."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.data_capture_percent >= 0 && var.data_capture_percent <= 100 && var.data_capture_percent == floor(var.data_capture_percent)
+    error_message = "data_capture_percent must be a whole number from 0 to 100."
+  }
+}
+
+variable "expiring_data_days" {
+  description = "Days after which the bucket's transient prefixes expire: runs' input copies, pipeline splits, failure reports, captured traffic, drift reports (contracts/s3_layout.py)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.expiring_data_days >= 1 && var.expiring_data_days == floor(var.expiring_data_days)
+    error_message = "expiring_data_days must be a whole number of at least 1."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Drift monitoring (monitoring.tf): the schedule, the window, retraining
+# ---------------------------------------------------------------------------------------------
+
+variable "monitoring_enabled" {
+  description = "Whether the EventBridge Scheduler schedule starts the monitoring machine (false: the schedule exists, DISABLED; make monitor still runs it by hand)."
+  type        = bool
+  default     = true
+}
+
+variable "monitoring_schedule" {
+  description = "EventBridge Scheduler expression of the drift monitor: rate(...), cron(...) or at(...). Each run judges the window_minutes before its scheduled time."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.monitoring_schedule))
+    error_message = "monitoring_schedule must be an EventBridge Scheduler expression: rate(...), cron(...) or at(...)."
+  }
+}
+
+variable "monitoring_window_minutes" {
+  description = "Minutes of captured traffic each monitoring run judges (match the schedule: 60 for hourly); also the drift alarm's period."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.monitoring_window_minutes >= 1 && var.monitoring_window_minutes <= 10080 && var.monitoring_window_minutes == floor(var.monitoring_window_minutes)
+    error_message = "monitoring_window_minutes must be a whole number from 1 to 10080 (a week)."
+  }
+}
+
+variable "monitoring_min_rows" {
+  description = "Fewest captured rows a window needs to be judged; below it the verdict is insufficient-data, never an alarm (docs/monitoring.md explains the default)."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.monitoring_min_rows >= 1 && var.monitoring_min_rows == floor(var.monitoring_min_rows)
+    error_message = "monitoring_min_rows must be a whole number of at least 1."
+  }
+}
+
+variable "monitoring_instance_type" {
+  description = "Instance type of the drift Processing job (scikit-learn image); ml.t3.medium is the cheapest Processing accepts."
+  type        = string
+  default     = "ml.t3.medium"
+
+  validation {
+    condition     = can(regex("^ml\\.[a-z0-9]+\\.[a-z0-9]+$", var.monitoring_instance_type))
+    error_message = "monitoring_instance_type must be a SageMaker instance type such as ml.t3.medium."
+  }
+}
+
+variable "retrain_on_drift" {
+  description = "On a drift verdict, send one training request for retrain_data_uri through the uploads queue (the new model still goes through the gate and approval). Off: the notification says what to do."
+  type        = bool
+  default     = false
+}
+
+variable "retrain_data_uri" {
+  description = "The current dataset a drift retrains on (s3://...); empty: the execution input's default data_uri."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.retrain_data_uri == "" || can(regex("^s3://[a-z0-9.-]{3,63}/.+", var.retrain_data_uri))
+    error_message = "retrain_data_uri must be empty or an s3://bucket/key URI."
   }
 }

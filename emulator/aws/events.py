@@ -2,8 +2,9 @@
 
 moto matches events to rules but delivers only to SQS, logs, archives and buses; here a rule
 also delivers to Lambda, Step Functions and SNS targets, with the target's ``Input``,
-``InputPath`` or ``InputTransformer``, asynchronously as on AWS. Tested in
-``tests/integration/test_event_delivery.py``.
+``InputPath`` or ``InputTransformer``, asynchronously as on AWS. PutEvents refuses an entry whose
+source begins with ``aws.`` (only AWS services emit those). Tested in
+``emulator/tests/test_event_delivery.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from jsonpath_ng import ext as jsonpath_ext
 from moto.core.utils import utcnow
 from moto.events.models import Rule as EventRule
+from moto.events.responses import EventsHandler
 
 from emulator.aws import core, iam, lambda_
 
@@ -277,13 +279,58 @@ def _rule_send_to_targets(original: Callable[..., None]) -> Callable[..., None]:
     return send
 
 
+# --------------------------------------------------------------------------- PutEvents sources
+
+# "All events that come from AWS services begin with "aws." Customer-generated events can have any
+# value here, as long as it doesn't begin with "aws."" (EventBridge user guide, "Events",
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html). A PutEvents
+# entry with such a source fails on its own with NotAuthorizedForSourceException ("You do not
+# have permissions to publish events with this source onto this event bus": API reference,
+# PutEventsResultEntry); the request's other entries are put. moto accepts any source. The
+# emulator's own service events (S3, SageMaker) go to the backend, not through this API. AWS does
+# not document the entry's ErrorMessage; this one names the source and why.
+AWS_SOURCE_PREFIX = "aws."
+
+
+def refused_source(entry: Any) -> bool:
+    """Whether a PutEvents entry claims a source only AWS services may use."""
+    return isinstance(entry, dict) and str(entry.get("Source") or "").startswith(AWS_SOURCE_PREFIX)
+
+
+def source_refusal(entry: dict[str, Any]) -> dict[str, str]:
+    return {
+        "ErrorCode": "NotAuthorizedForSourceException",
+        "ErrorMessage": f"Not authorized for the source {entry.get('Source')}: sources beginning "
+        f"with {AWS_SOURCE_PREFIX!r} are reserved for AWS services' own events.",
+    }
+
+
+def _put_events_refuses_aws_sources(original: Callable[[Any], str]) -> Callable[[Any], str]:
+    def put_events(self: Any) -> str:
+        entries = self._get_param("Entries") or []
+        refused = [refused_source(entry) for entry in entries]
+        if not any(refused):
+            return original(self)
+        allowed = [entry for entry, no in zip(entries, refused, strict=True) if not no]
+        put = iter(self.events_backend.put_events(allowed) if allowed else [])
+        results = [
+            source_refusal(entry) if no else next(put)
+            for entry, no in zip(entries, refused, strict=True)
+        ]
+        failed = len([result for result in results if "ErrorCode" in result])
+        return json.dumps({"FailedEntryCount": failed, "Entries": results})
+
+    return put_events
+
+
 # --------------------------------------------------------------------------- install
 
 
 @core.once
 def install() -> None:
-    """Rules deliver to Lambda, Step Functions and SNS targets."""
+    """Rules deliver to Lambda, Step Functions and SNS targets; PutEvents refuses AWS sources."""
     EventRule.send_to_targets = _rule_send_to_targets(EventRule.send_to_targets)  # type: ignore[method-assign]
+    EventsHandler.put_events = _put_events_refuses_aws_sources(EventsHandler.put_events)  # type: ignore[method-assign,assignment]
 
 
 def reset() -> None:

@@ -39,6 +39,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.utils import utcnow
 
+from emulator import credentials as local_user
 from emulator.aws import core, iam
 
 
@@ -80,7 +81,7 @@ INIT_GRACE_SECONDS = 60.0
 #: AWS returns at most the last 4 KB of the log in ``x-amz-log-result``.
 LOG_TAIL_BYTES = 4096
 
-_handlers: dict[tuple[str, str], Callable[[Any, Any], Any]] = {}
+_handlers: dict[tuple[str, str, str], Callable[[Any, Any], Any]] = {}
 _handlers_lock = threading.Lock()
 _logs_lock = threading.Lock()
 
@@ -262,21 +263,29 @@ def _ensure(path: Path) -> Path:
     return path
 
 
-def load_handler(code_bytes: bytes, code_sha: str, handler: str) -> Callable[[Any, Any], Any]:
-    """Import ``handler`` (``module.function``) from the zip, once per code version.
+def load_handler(
+    code_bytes: bytes, code_sha: str, handler: str, function_identity: str = ""
+) -> Callable[[Any, Any], Any]:
+    """Import ``handler`` (``module.function``) from the zip, once per function and code version.
 
+    Each function has execution environments of its own ("Lambda execution environment
+    lifecycle", https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html):
+    two functions deployed from one zip never share module state (a cached client made with one
+    function's role, say), and a function created again gets new ones. So the cache and the
+    package are per ``function_identity`` (its ARN and when it last changed), not per zip.
     The zip's modules live under a unique package, so ``from . import logic`` resolves to the
     zip's sibling; the zip is on ``sys.path`` only while importing, for ``import logic``, and
     modules imported that way leave ``sys.modules`` again so two functions never share them.
     Call with the function's environment applied: module-level code may read it.
     """
-    key = (code_sha, handler)
+    key = (function_identity, code_sha, handler)
     with _handlers_lock:
         if key in _handlers:
             return _handlers[key]
         module_path, _, function_name = handler.rpartition(".")
         root = _code_dir(code_bytes, code_sha)
-        package = "_moto_lambda_" + hashlib.sha256(code_sha.encode()).hexdigest()[:16]
+        identity = f"{function_identity}\n{code_sha}".encode()
+        package = "_moto_lambda_" + hashlib.sha256(identity).hexdigest()[:16]
         if package not in sys.modules:
             spec = importlib.util.spec_from_loader(package, None, is_package=True)
             assert spec is not None and spec.submodule_search_locations is not None
@@ -331,10 +340,10 @@ def lambda_environment(fn: Any, endpoint_url: str | None) -> dict[str, str]:
         env["AWS_SECRET_ACCESS_KEY"] = credentials["aws_secret_access_key"]
         env["AWS_SESSION_TOKEN"] = credentials["aws_session_token"]
     elif endpoint_url:
-        # A role Lambda cannot assume keeps the process's (root) credentials: the known gap
-        # Step Functions tasks share (on AWS, CreateFunction refuses such a role).
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            env[name] = os.environ.get(name) or "testing"
+        # A role Lambda cannot assume keeps the account's root (the configured local user):
+        # the known gap Step Functions tasks share (on AWS, CreateFunction refuses such a role).
+        env["AWS_ACCESS_KEY_ID"] = local_user.local_access_key_id()
+        env["AWS_SECRET_ACCESS_KEY"] = local_user.local_secret_access_key()
     env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
     return env
 
@@ -495,7 +504,10 @@ def invoke_in_process(fn: Any, event: Any, *, endpoint_url: str | None = None) -
         logs.thread_id = threading.get_ident()
         try:
             with _invocation_scope(environment):
-                handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler)
+                # a function created again, or whose code or configuration changed, starts in new
+                # execution environments: its identity includes when it last changed
+                identity = f"{fn.function_arn}@{fn.last_modified}"
+                handler = load_handler(fn.code_bytes, fn.code_sha_256, fn.handler, identity)
                 context = LambdaContext(
                     function_name=fn.function_name,
                     function_version=str(fn.version),

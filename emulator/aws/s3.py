@@ -6,6 +6,8 @@
 4. S3 events reach EventBridge in AWS's shape ("Object Created", sequencer, reason).
 5. Every bucket and object request is validated against botocore's s3 model
    (``validation.check_s3_request``) and refused with S3's own error before moto serves it.
+6. A single CopyObject copies at most 5 GB (``COPY_LIMIT_ENV`` lowers it for tests); larger
+   objects are copied with UploadPartCopy, each part within the same limit.
 
 Tested in ``tests/integration/test_aws_s3.py`` and ``test_event_delivery.py``.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -214,6 +217,86 @@ def s3_error(refusal: validation.S3Refusal) -> Exception:
     return S3ClientError(refusal.code, refusal.message)
 
 
+# --------------------------------------------------------------------------- 7. copy limit
+
+# "You create a copy of your object up to 5 GB in size in a single atomic action using this
+# API. However, to copy an object greater than 5 GB, you must use the multipart upload Upload
+# Part - Copy (UploadPartCopy) API" (S3 API reference, CopyObject; botocore's s3 model repeats
+# it in CopyObject's documentation). S3 answers a larger source with 400 ``InvalidRequest``
+# "The specified copy source is larger than the maximum allowable size for a copy source:
+# 5368709120" (the answer reported by users of the AWS CLI, the Go SDK and the aws provider,
+# e.g. hashicorp/terraform-provider-aws#38102). moto copied any size.
+# UploadPartCopy copies one part, and a part is at most 5 GiB ("Amazon S3 multipart upload
+# limits", https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html): a part whose
+# range (or whole source, without CopySourceRange) is larger is refused the same way. S3's
+# wording for that case is not documented; the code and message are CopyObject's (stricter:
+# refused, not silently copied).
+
+#: The emulator's environment variable lowering the limit (bytes), so tests can reach it.
+COPY_LIMIT_ENV = "EMULATOR_S3_COPY_MAX_BYTES"
+COPY_LIMIT_BYTES = 5 * 1024**3
+
+
+def copy_limit_bytes() -> int:
+    """The single-copy limit in force: ``$EMULATOR_S3_COPY_MAX_BYTES`` or S3's 5 GiB."""
+    value = os.environ.get(COPY_LIMIT_ENV, "").strip()
+    if not value:
+        return COPY_LIMIT_BYTES
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit <= 0:
+        raise ValueError(f"${COPY_LIMIT_ENV}={value!r}: expected a number of bytes above 0")
+    return limit
+
+
+def copy_refusal(copied_bytes: int, limit: int) -> str | None:
+    """S3's message when a single copy of ``copied_bytes`` is above ``limit`` (else ``None``)."""
+    if copied_bytes <= limit:
+        return None
+    return (
+        "The specified copy source is larger than the maximum allowable size for a copy "
+        f"source: {limit}"
+    )
+
+
+def _copied_bytes(response: Any, with_range: bool) -> int | None:
+    """How many bytes the request copies (``None``: no such source, moto answers that)."""
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    copy_source = response.headers.get("x-amz-copy-source") or ""
+    if isinstance(copy_source, bytes):
+        copy_source = copy_source.decode("utf-8")
+    parsed = urlparse(copy_source)
+    bucket, _, key = unquote(parsed.path).lstrip("/").partition("/")
+    version = parse_qs(parsed.query).get("versionId", [None])[0]
+    try:
+        source = response.backend.get_object(bucket, key, version_id=version)
+    except Exception:  # no such bucket, key or version: moto's own answer follows
+        return None
+    if source is None:
+        return None
+    wanted = (response.headers.get("x-amz-copy-source-range") or "") if with_range else ""
+    start, _, end = wanted.partition("bytes=")[2].partition("-")
+    if start.isdigit() and end.isdigit():
+        return int(end) - int(start) + 1
+    return int(source.size)
+
+
+def _within_copy_limit(original: Callable[..., Any], with_range: bool) -> Callable[..., Any]:
+    def copy(self: Any) -> Any:
+        from moto.s3.exceptions import S3ClientError
+
+        copied = _copied_bytes(self, with_range)
+        refusal = copy_refusal(copied, copy_limit_bytes()) if copied is not None else None
+        if refusal is not None:
+            raise S3ClientError("InvalidRequest", refusal)
+        return original(self)
+
+    return copy
+
+
 # Event sources -----------------------------------------------------------------------------------
 
 
@@ -284,7 +367,7 @@ def _send_s3_event_bridge_message(account_id: str, bucket: Any, event_name: str,
 @core.once
 def install() -> None:
     """Lifecycle header, bucket-policy conditions, notification drift, EventBridge events,
-    request validation."""
+    request validation, the single-copy limit."""
     S3Response._bucket_response_put = _bucket_response_put(  # type: ignore[method-assign]
         S3Response._bucket_response_put
     )
@@ -298,6 +381,8 @@ def install() -> None:
     s3_notifications._send_event_bridge_message = _send_s3_event_bridge_message
     S3Response._bucket_response = _validated(S3Response._bucket_response, with_key=False)  # type: ignore[method-assign]
     S3Response._key_response = _validated(S3Response._key_response, with_key=True)  # type: ignore[method-assign]
+    S3Response.copy_object = _within_copy_limit(S3Response.copy_object, with_range=False)  # type: ignore[method-assign]
+    S3Response.upload_part_copy = _within_copy_limit(S3Response.upload_part_copy, with_range=True)  # type: ignore[method-assign]
 
 
 def reset() -> None:

@@ -10,7 +10,8 @@ InvocationsPerInstance, ModelLatency, OverheadLatency) in CloudWatch, whose alar
 makes a model (or one fleet) slow on purpose. During a guarded update
 (``guardrails.route_invocation``) a request reaches the old or the new fleet. Tested in
 ``emulator/tests/test_invoke_endpoint.py``, ``test_endpoint_metrics.py`` and
-``test_deployment_guardrails.py``.
+``test_deployment_guardrails.py``. An answered invocation is captured as the endpoint config's
+``DataCaptureConfig`` says (``emulator/aws/sagemaker/capture.py``).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.sagemaker import models as sm_models
 from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from emulator.aws import cloudwatch, core
-from emulator.aws.sagemaker import endpoints, guardrails, hosting
+from emulator.aws.sagemaker import capture, endpoints, guardrails, hosting
 from emulator.aws.sagemaker.state import SERVING_ENDPOINT_STATUSES
 
 
@@ -257,6 +259,7 @@ def record_invocation(
 
 def _invoke_endpoint(self: Any) -> Any:
     started = time.perf_counter()
+    invoked_at = datetime.now(UTC)
     account_id, region = self.current_account, self.region
     endpoint_name = self._get_params().get("EndpointName") or self.path.split("/")[2]
     # The raw bytes: moto decodes UTF-8 bodies to str, and a binary body must reach the container
@@ -288,6 +291,23 @@ def _invoke_endpoint(self: Any) -> Any:
         kind = "client" if 400 <= answer.status < 500 else "server"
         message = answer.body.decode("utf-8", "replace")
         raise hosting.model_error(endpoint_name, account_id, answer.status, kind, message)
+    capture.capture(
+        backend,
+        account_id,
+        region,
+        capture.Invocation(
+            endpoint_name=endpoint_name,
+            endpoint_config_name=spec.endpoint_config_name,
+            variant_name=spec.variant_name,
+            request_body=body,
+            request_content_type=content_type,
+            response_body=answer.body,
+            response_content_type=answer.content_type,
+            status=answer.status,
+            inference_time=invoked_at,
+            inference_id=self.headers.get("X-Amzn-SageMaker-Inference-Id"),
+        ),
+    )
     headers = {
         "Content-Type": answer.content_type,
         "x-Amzn-Invoked-Production-Variant": spec.variant_name,

@@ -4,12 +4,15 @@
    become ISO-8601 strings (otherwise ``States.StringToJson`` on ``s3:getObject`` fails and any
    datetime breaks ``DescribeExecution``).
 2. aws-sdk task error names follow AWS (``S3.NoSuchKeyException``,
-   ``SageMaker.SageMakerException``), as ``emulator/sfn_errors.py`` names them.
+   ``SageMaker.SageMakerException``), as ``emulator/sfn_errors.py`` names them; so do the
+   optimized SageMaker integration's (``SageMaker.AmazonSageMakerException``).
 3. A JSONPath without wildcards, slices or filters selects one value, as on AWS (moto returns
    ``["x"]`` for ``$.list[0].field``).
 4. ``StartExecution`` without ``name`` gets a generated UUID name, as on AWS.
 5. What Terraform's aws provider (5.100) needs: ``ValidateStateMachineDefinition`` (parses the
    ASL) and ``ListStateMachineVersions``.
+6. The 256 KiB payload limit: ``States.DataLimitExceeded`` fails the execution, whatever the
+   state's Retry and Catch.
 
 Tested in ``tests/integration/test_aws_stepfunctions.py``.
 """
@@ -146,6 +149,111 @@ def _normalise_exception_name(norm_service_name: str, ex: Exception) -> str:
     return aws_error_name(norm_service_name, ex.__class__.__name__)
 
 
+def _optimized_task_error(original: Callable[..., Any]) -> Callable[..., Any]:
+    """An optimized integration's service error named as AWS names it (``sfn_errors``): moto
+    runs integrations it does not implement (``arn:aws:states:::sagemaker:createModel``...)
+    through ``StateTaskServiceUnsupported``, which named every service error ``States.Runtime``,
+    so a Retry on ``SageMaker.AmazonSageMakerException`` (the name the SageMaker integration's
+    documented example retries) never ran."""
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return original(self, env, ex)
+        service, action = str(self.resource.api_name), str(self.resource.api_action)
+        code = str(ex.response.get("Error", {}).get("Code", ""))
+        try:
+            error = sfn_errors.task_error_name(sfn_errors.OPTIMIZED, service, action, code)
+            metadata = ex.response.get("ResponseMetadata", {})
+            cause = sfn_errors.optimized_cause(
+                service,
+                code,
+                str(ex.response.get("Error", {}).get("Message", "")),
+                int(metadata.get("HTTPStatusCode", 400)),
+                str(metadata.get("RequestId", "")),
+            )
+        except (sfn_errors.UnknownService, ValueError):  # no spelling recorded: moto's answer
+            return original(self, env, ex)
+        return aws_sdk.StateTaskServiceAwsSdk._get_task_failure_event(self, env, error, cause)
+
+    return from_error
+
+
+# --------------------------------------------------------------------------- 6. payload limit
+
+# "Maximum input or output size for a task, activity, or workflow execution: 256 KiB of data as a
+# UTF-8 encoded string" (Step Functions developer guide, "Step Functions service quotas"). moto's
+# interpreter checks each state's output and each task's result against it
+# (``moto.stepfunctions.parser.quotas``) and raises ``States.DataLimitExceeded``, but then
+# - a Retry or Catch on the state handled it, although the error-handling page calls it "a
+#   terminal error that can't be caught by the States.ALL error type"
+#   (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). The
+#   stricter reading is modelled: no Retry or Catch handles it, not even one naming it, and the
+#   execution fails with it;
+# - inside a Parallel branch it became ``States.Runtime``: the branch's error is re-raised as a
+#   custom error name, which moto refuses for any ``States.`` name. A branch's ``States.*`` error
+#   now keeps its name, as on AWS.
+TERMINAL_ERRORS = frozenset({"States.DataLimitExceeded"})
+
+
+def _is_terminal(failure_event: Any) -> bool:
+    return str(getattr(failure_event.error_name, "error_name", "")) in TERMINAL_ERRORS
+
+
+def _no_retry_of_terminal(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handle_retry(self: Any, env: Any, failure_event: Any) -> Any:
+        from moto.stepfunctions.parser.asl.component.common.retry.retry_outcome import (
+            RetryOutcome,
+        )
+
+        if _is_terminal(failure_event):
+            return RetryOutcome.CannotRetry
+        return original(self, env, failure_event)
+
+    return handle_retry
+
+
+def _no_catch_of_terminal(original: Callable[..., Any]) -> Callable[..., Any]:
+    def handle_catch(self: Any, env: Any, failure_event: Any) -> None:
+        from moto.stepfunctions.parser.asl.component.common.catch.catch_outcome import (
+            CatchOutcome,
+        )
+
+        if _is_terminal(failure_event):
+            env.stack.append(CatchOutcome.NotCaught)  # what the catchers leave when none match
+            return
+        original(self, env, failure_event)
+
+    return handle_catch
+
+
+def branch_error_name(error_name: str | None) -> Any:
+    """The error name a failed Parallel branch is re-raised with: a ``States.*`` name keeps its
+    type (moto's ``CustomErrorName`` refuses those), any other stays a custom name."""
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+        CustomErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+
+    if error_name and error_name.startswith("States."):
+        try:
+            return StatesErrorName.from_name(error_name)
+        except Exception:  # a States.* name the interpreter does not know: States.Runtime
+            return StatesErrorName.from_name("States.Runtime")
+    return CustomErrorName(error_name=error_name)
+
+
+def _install_payload_limit() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branches_decl
+
+    state = execute_state.ExecutionState
+    state._handle_retry = _no_retry_of_terminal(state._handle_retry)  # type: ignore[method-assign]
+    state._handle_catch = _no_catch_of_terminal(state._handle_catch)  # type: ignore[method-assign]
+    branches_decl.CustomErrorName = branch_error_name  # type: ignore[misc,assignment]
+
+
 def validate_state_machine_definition(definition: str) -> dict[str, Any]:
     """``ValidateStateMachineDefinition``'s answer: parse the ASL with moto's own parser."""
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
@@ -246,6 +354,10 @@ def install() -> None:
         _normalise_exception_name
     )
     _patch_extract_json()
+    _install_payload_limit()
+    unsupported.StateTaskServiceUnsupported._from_error = _optimized_task_error(  # type: ignore[method-assign]
+        unsupported.StateTaskServiceUnsupported._from_error
+    )
     StepFunctionResponse.validate_state_machine_definition = (  # type: ignore[attr-defined]
         _validate_state_machine_definition
     )

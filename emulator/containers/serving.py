@@ -2,7 +2,7 @@
 
 Run by the emulator's InvokeEndpoint (``emulator/aws/sagemaker_runtime.py``) as a
 long-lived process per endpoint model, under the xgboost 1.7 interpreter (``.venv-xgb17``: Python
-3.8 with ``sagemaker-containers==2.8.6.post2``, the version aws/sagemaker-xgboost-container pins in
+3.9 with ``sagemaker-containers==2.8.6.post2``, the version aws/sagemaker-xgboost-container pins in
 ``requirements.txt`` at tag v1.7-1). So status codes, content types and error bodies are the
 container's own, not a re-implementation.
 

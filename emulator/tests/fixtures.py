@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from emulator import aws
 from emulator.aws import core, lambda_, sagemaker, sqs
+from emulator.aws.iam import keys
 
 REGION = "us-east-1"
 #: Clients the ``clients`` fixture makes before the test runs (others are made on first use).
@@ -37,16 +38,17 @@ DEADLINE_SECONDS = 60.0
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fake credentials and a region; nothing of the machine's AWS configuration."""
+    """The emulator's local user's credentials and a region; nothing of the machine's AWS
+    configuration (no session token: the local user is a long-term key, ``aws/iam/keys.py``)."""
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCESS_KEY_ID": keys.DEFAULT_LOCAL_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": keys.DEFAULT_LOCAL_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", keys.LOCAL_ACCESS_KEY_ID_ENV):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
@@ -61,10 +63,16 @@ def execute_state_machines() -> bool:
 def emulator(aws_env: None, execute_state_machines: bool) -> Iterator[None]:
     """moto with the extensions installed (``emulator.aws.install_all``)."""
     aws.install_all()
-    config = {"stepfunctions": {"execute_state_machine": execute_state_machines}}
+    config = {
+        "stepfunctions": {"execute_state_machine": execute_state_machines},
+        # moto would sign every client with its own FOOBARKEY, a key the emulator never issued:
+        # clients keep the local user's key from ``aws_env``.
+        "core": {"mock_credentials": False},
+    }
     with mock_aws(config=config):  # type: ignore[arg-type]
         yield
     sagemaker.set_pipeline_runner(None)
+    sagemaker.set_processing_job_runner(None)
     core.clear_faults()
 
 

@@ -97,6 +97,43 @@ def test_delete_model_package_group(emulator: None) -> None:
         sm.delete_model_package_group(ModelPackageGroupName="g")
 
 
+def _package(sm) -> str:  # type: ignore[no-untyped-def]
+    return str(
+        sm.create_model_package(
+            ModelPackageGroupName="g",
+            InferenceSpecification={
+                "Containers": [{"Image": "img"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+        )["ModelPackageArn"]
+    )
+
+
+def test_delete_model_package_then_its_empty_group(emulator: None) -> None:
+    sm = boto3.client("sagemaker")
+    sm.create_model_package_group(ModelPackageGroupName="g")
+    first, second = _package(sm), _package(sm)
+    # the stricter reading of ConflictException: a group that still holds versions stays
+    with pytest.raises(ClientError) as refused:
+        sm.delete_model_package_group(ModelPackageGroupName="g")
+    assert refused.value.response["Error"]["Code"] == "ConflictException"
+
+    sm.delete_model_package(ModelPackageName=first)
+    listed = sm.list_model_packages(ModelPackageGroupName="g")["ModelPackageSummaryList"]
+    assert [p["ModelPackageArn"] for p in listed] == [second]
+    with pytest.raises(ClientError) as missing:
+        sm.describe_model_package(ModelPackageName=first)
+    assert missing.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as again:
+        sm.delete_model_package(ModelPackageName=first)
+    assert again.value.response["Error"]["Code"] == "ValidationException"
+
+    sm.delete_model_package(ModelPackageName=second)
+    sm.delete_model_package_group(ModelPackageGroupName="g")
+    assert sm.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+
+
 def test_update_model_package_keeps_what_the_request_omits(emulator: None) -> None:
     sm = boto3.client("sagemaker")
     sm.create_model_package_group(ModelPackageGroupName="g")

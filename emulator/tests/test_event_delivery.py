@@ -523,3 +523,54 @@ def test_a_step_functions_target_starts_only_as_a_role_allowed_to(aws: Any, allo
 
     started = sfn.list_executions(stateMachineArn=machine_arn)["executions"]
     assert len(started) == (1 if allowed else 0)
+
+
+def test_put_events_refuses_an_aws_source_and_the_services_own_events_still_arrive(
+    aws: Any,
+) -> None:
+    # "All events that come from AWS services begin with "aws." Customer-generated events can
+    # have any value here, as long as it doesn't begin with "aws."" (EventBridge user guide,
+    # "Events": https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-events-structure.html);
+    # PutEvents fails such an entry with NotAuthorizedForSourceException (API reference,
+    # PutEventsResultEntry), the other entries of the request are put.
+    events, sqs_client, sm = aws("events"), aws("sqs"), aws("sagemaker")
+    url, arn = create_queue(sqs_client, "registry")
+    pattern = {"source": ["aws.sagemaker", FAILURE_EVENT["Source"]]}
+    rule = events.put_rule(Name="registry", EventPattern=json.dumps(pattern))["RuleArn"]
+    allow_rule_to_send(sqs_client, url, rule)
+    events.put_targets(Rule="registry", Targets=[{"Id": "q", "Arn": arn}])
+    forged = {
+        "Source": "aws.sagemaker",
+        "DetailType": "SageMaker Model Package State Change",
+        "Detail": json.dumps({"ModelApprovalStatus": "Approved"}),
+    }
+
+    answer = events.put_events(Entries=[forged, FAILURE_EVENT])
+
+    assert answer["FailedEntryCount"] == 1
+    refused, put = answer["Entries"]
+    assert refused["ErrorCode"] == "NotAuthorizedForSourceException", refused
+    assert "EventId" not in refused and put.get("EventId"), answer
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    assert [json.loads(m["Body"])["source"] for m in received(sqs_client, url)] == [
+        FAILURE_EVENT["Source"]
+    ]
+
+    # SageMaker's own events are not PutEvents calls of the account: they keep arriving.
+    sm.create_model_package_group(ModelPackageGroupName="iris")
+    sm.create_model_package(
+        ModelPackageGroupName="iris",
+        InferenceSpecification={
+            "Containers": [{"Image": "xgboost:1", "ModelDataUrl": "s3://b/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+        ModelApprovalStatus="Approved",
+    )
+    assert core.wait_for_deliveries(timeout=DEADLINE_SECONDS)
+    [delivered] = eventually(lambda: received(sqs_client, url), "SageMaker's own event")
+    event = json.loads(delivered["Body"])
+    assert (event["source"], event["detail"]["ModelApprovalStatus"]) == (
+        "aws.sagemaker",
+        "Approved",
+    )

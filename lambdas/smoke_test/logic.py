@@ -5,7 +5,8 @@ sends the evaluation report's ``smoke_test.body`` (rows of the test split, exact
 ``ml/evaluate.py`` wrote them) to the endpoint and asks ``judge`` whether the answer is the
 model the evaluation measured: JSON, one row per input row, one probability per class of the
 dataset contract, each row summing to 1, and each probability within ``smoke_test.tolerance`` of
-the evaluation's own prediction for that row. Every verdict says precisely what was seen, e.g.
+the evaluation's own prediction for that row (the report is read by contracts.evaluation, the
+one reader of evaluation.json). Every verdict says precisely what was seen, e.g.
 ``row 2: expected [0.01, 0.98, 0.01], got [0.9, 0.05, 0.05]``; the state machine puts it in the
 ``DeploymentFailed`` cause and the notification.
 """
@@ -16,10 +17,10 @@ import json
 import math
 from typing import Any
 
+from contracts import evaluation as reports
+
 #: How far a row's probabilities may sum from 1 (float32 rounding in the container's JSON).
 SUM_TOLERANCE = 1e-3
-#: Tolerance when the report names none (ml/evaluate.py writes 1e-4; contracts/README.md).
-DEFAULT_TOLERANCE = 1e-4
 #: An answer is quoted up to this many characters in a verdict: enough to recognise it.
 QUOTE_CHARS = 200
 
@@ -43,55 +44,27 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def class_names(report: dict[str, Any]) -> list[str]:
-    """The classes the endpoint answers for, in order: the report's dataset contract.
-
-    Reports written before the dataset contract carry ``class_names`` at the top.
-    """
-    contract = report.get("dataset_contract")
-    names = contract.get("class_names") if isinstance(contract, dict) else None
-    if names is None:
-        names = report.get("class_names")
-    if not isinstance(names, list) or len(names) < 2:
-        raise SmokeTestUnavailable(
-            "the evaluation report names no classes (dataset_contract.class_names)"
-        )
-    return [str(name) for name in names]
+    """The classes the endpoint answers for, in order (contracts.evaluation's reader)."""
+    try:
+        return reports.class_names(report)
+    except reports.ReportError as error:
+        raise SmokeTestUnavailable(str(error)) from None
 
 
 def smoke_test_spec(report: Any) -> dict[str, Any]:
-    """The report's ``smoke_test`` block, checked: body, content type, rows, probabilities."""
+    """The report's ``smoke_test`` block, read by contracts.evaluation: body, content type,
+    rows, probabilities, tolerance (contracts.evaluation.SMOKE_TEST_TOLERANCE unless named)."""
     if not isinstance(report, dict):
         raise SmokeTestUnavailable("the evaluation report is not a JSON object")
-    spec = report.get("smoke_test")
-    if not isinstance(spec, dict):
-        raise SmokeTestUnavailable(
-            "the evaluation report has no smoke_test block (written by ml/evaluate.py)"
-        )
-    body, expected = spec.get("body"), spec.get("probabilities")
-    if not isinstance(body, str) or not body.strip():
-        raise SmokeTestUnavailable("the evaluation report's smoke_test.body is empty")
-    if (
-        not isinstance(expected, list)
-        or not expected
-        or not all(isinstance(row, list) for row in expected)
-    ):
-        raise SmokeTestUnavailable(
-            "the evaluation report's smoke_test.probabilities is not a list of rows"
-        )
-    rows = len([line for line in body.splitlines() if line.strip()])
-    if rows != len(expected):
-        raise SmokeTestUnavailable(
-            f"the evaluation report's smoke_test has {rows} body rows but "
-            f"{len(expected)} rows of probabilities"
-        )
-    tolerance = spec.get("tolerance", DEFAULT_TOLERANCE)
-    if not isinstance(tolerance, int | float) or isinstance(tolerance, bool) or tolerance < 0:
-        raise SmokeTestUnavailable(f"smoke_test.tolerance {tolerance!r} is not a number >= 0")
+    try:
+        spec = reports.read_smoke_test(report)
+    except reports.ReportError as error:
+        raise SmokeTestUnavailable(str(error)) from None
     return {
-        "body": body,
-        "content_type": spec.get("content_type") or "text/csv",
-        "probabilities": expected,
-        "tolerance": float(tolerance),
+        "body": spec.body,
+        "content_type": spec.content_type,
+        "probabilities": spec.probabilities,
+        "tolerance": spec.tolerance,
         "classes": class_names(report),
     }
 

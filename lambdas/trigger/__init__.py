@@ -1,6 +1,6 @@
-"""S3 upload trigger: reads queued EventBridge "Object Created" events (an SQS FIFO queue with one
-message group) and starts one Step Functions run at a time, in upload order.
+"""The trigger: one queue runner for the two FIFO request queues (uploads -> the training
+machine, deployments -> the deployment machine), one execution at a time per queue, in order.
 
-Only `handler.py` and `logic.py` ship in the Lambda zip, at its root; this file exists so the
-tests can import the code as `lambdas.trigger`.
+In the Lambda zip its modules sit at the root beside the ``contracts`` package
+(``devtools/build.py``); this file exists so the tests can import the code as ``lambdas.trigger``.
 """

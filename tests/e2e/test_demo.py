@@ -1,7 +1,8 @@
-"""The whole local run, as `make demo` does it: emulator, real Terraform, S3 trigger, real training.
+"""The whole local run, as `make demo` does it: emulator, real Terraform, S3 trigger, real training,
+then the deployment the package's approval starts.
 
 One emulator and one `terraform apply` serve the module (the apply alone takes about a minute);
-the tests run in file order: bad data first, then the good upload.
+the tests run in file order: bad data first, then the good upload, then the operations targets.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import pytest
 
 from harness import demo, terraform_local
 from harness.demo import Console, LocalStack
+from harness.summary import read_json
 from ml import train
+from ops import deployments
 from tests.helpers import demo_output
 
 pytestmark = pytest.mark.e2e
@@ -82,11 +85,12 @@ def test_bad_row_fails_the_run_with_the_data_error_and_registers_nothing(
         "DataValidationError: iris.csv line 6 (data row 5), column 'SepalWidth': value 'abc' is "
         "not a number (expected a decimal number such as 5.1) (SageMaker pipeline execution "
     ), result.cause
-    assert result.failing_state == "DataInvalid"
+    assert result.failing_state == "PipelineFailed"
+    assert result.deployment is None, "a failed run starts no deployment"
     # The failed run's report: what failed, where and why, kept under the run's name.
     assert result.report is not None and result.report.parent.name == result.execution_name
     failure_page = result.report.read_text(encoding="utf-8")
-    assert 'data-section="failure"' in failure_page and "DataInvalid" in failure_page
+    assert 'data-section="failure"' in failure_page and "PipelineFailed" in failure_page
     assert "column &#39;SepalWidth&#39;: value &#39;abc&#39; is not a number" in failure_page
     sent = published(stack, notifications)
     failures = [n for n in sent if n["subject"] == "Training run failed: DataValidationError"]
@@ -115,23 +119,35 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
     # The README's quick-start output shows the fields this run printed, in the same order.
     assert demo_output.shape(printed.getvalue()) == demo_output.shape(demo_output.readme_sample())
     assert result.execution_name.startswith("s3-"), "started by the S3 trigger"
-    for state in ("StartPipeline", "QualityGate", "RegisterModel", "CreateEndpoint", "Deployed"):
+    # Training registers; the approval, not the training run, starts the deployment.
+    for state in ("StartPipeline", "Gate", "Register", "Registered"):
         assert state in result.states
+    assert not {"CreateEndpoint", "UpdateEndpoint", "Deployed"} & set(result.states)
     assert len([t for t in result.trials if t.get("objective") is not None]) == 2
     output = result.output or {}
-    assert output["accuracy"] >= 0.9
+    outcome = output["outcome"]
+    accuracy = output["evaluation"]["summary"]["candidate"]["accuracy"]
+    assert accuracy >= 0.9
+    deployment = result.deployment
+    assert deployment is not None and deployment.status == "SUCCEEDED", deployment
+    assert deployment.execution_name.startswith("deploy-v1-"), "started by the approval"
+    for state in ("Plan", "CreateModel", "CreateEndpoint", "SmokeTest", "Deployed"):
+        assert state in deployment.states
+    deployed = (deployment.output or {})["outcome"]
+    assert (deployed["status"], deployed["model_package_arn"]) == (
+        "SUCCEEDED",
+        outcome["model_package_arn"],
+    )
 
     sagemaker = stack.client("sagemaker")
-    package = sagemaker.describe_model_package(ModelPackageName=output["model_package_arn"])
+    package = sagemaker.describe_model_package(ModelPackageName=outcome["model_package_arn"])
     assert package["ModelApprovalStatus"] == "Approved"
     statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
-    assert statistics["S3Uri"] == output["evaluation_uri"]
-    attached = demo.read_evaluation(stack, statistics["S3Uri"])
-    assert attached["multiclass_classification_metrics"]["accuracy"]["value"] == output["accuracy"]
+    assert statistics["S3Uri"] == outcome["evaluation_uri"]
+    attached = read_json(stack, statistics["S3Uri"])
+    assert attached["multiclass_classification_metrics"]["accuracy"]["value"] == accuracy
     # The drift baseline beside the report: the training split's bins, the test split's classes.
-    drift_baseline = demo.read_evaluation(
-        stack, statistics["S3Uri"].rsplit("/", 1)[0] + "/baseline.json"
-    )
+    drift_baseline = read_json(stack, statistics["S3Uri"].rsplit("/", 1)[0] + "/baseline.json")
     assert drift_baseline["feature_columns"] == attached["dataset_contract"]["feature_columns"]
     assert drift_baseline["predictions"]["rows"] == attached["row_counts"]["test"]
 
@@ -153,16 +169,18 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
     assert "Passed the quality gate" in page and "<code>validation:mlogloss</code>" in page
     assert "2 trials, 0 failed" in page
     # The evaluation step wrote its own report beside evaluation.json, in the container's stack.
-    bucket, _, key = output["evaluation_uri"].removeprefix("s3://").partition("/")
+    bucket, _, key = outcome["evaluation_uri"].removeprefix("s3://").partition("/")
     step_page = (
         stack.client("s3")
         .get_object(Bucket=bucket, Key=key.replace("evaluation.json", "report.html"))["Body"]
         .read()
         .decode("utf-8")
     )
-    assert "matplotlib 3.4.1" in step_page and "the quality gate decides after" in step_page
-    sent = published(stack, notifications)
-    assert any(n["subject"] == "Training run succeeded" for n in sent), sent
+    # The evaluation step decides the gate itself, so its own page shows the verdict.
+    assert "matplotlib 3.4.1" in step_page and "Passed the quality gate" in step_page
+    sent = [n["subject"] for n in published(stack, notifications)]
+    assert "Model registered: v1 (Approved)" in sent, sent
+    assert f"Model deployed: v1 on {stack.outputs['endpoint_name']}" in sent, sent
 
     # Terraform sees no drift after the demo's apply and run.
     workdir = stack.workdir / "terraform"
@@ -172,7 +190,7 @@ def test_upload_trains_registers_deploys_and_serves_the_model(
 
 
 def test_operations_targets_work_against_the_emulator(stack: LocalStack) -> None:
-    """`make status/models/endpoint-down/approve/predict/start` on the running emulator."""
+    """`make status/models/endpoint-down/reject/approve/predict/start` on the running emulator."""
     env = _emulator_env(stack)
     sagemaker = stack.client("sagemaker")
 
@@ -190,19 +208,23 @@ def test_operations_targets_work_against_the_emulator(stack: LocalStack) -> None
     _make("endpoint-down", env)
     assert sagemaker.list_endpoints()["Endpoints"] == []
 
-    # A person rejects the package, then approves it again: the approval deploys it.
-    known = demo.executions(stack)
-    sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
-    _wait_for_registry_run(stack, "rejected_model_package_arn", known)
-    known = demo.executions(stack)
-    approved = _make("approve", env)
-    assert "The approval starts the deploy path" in approved
-    run = _wait_for_registry_run(stack, "approved_model_package_arn", known)
-    assert run["status"] == "SUCCEEDED", run
+    # A person rejects the package, then approves it again: the approval deploys it. Registry
+    # events reach the deployments queue only: neither starts a training run.
+    runs = demo.executions(stack, "training")
+    rejected = _make("reject", env, f"PACKAGE={arn}", "YES=1")
+    assert "Rejected v1 (was Approved)" in rejected, rejected
+    approved = _make("approve", env, f"PACKAGE={arn}", "YES=1", "WAIT=1")
+    assert "the registry's approval event deploys it" in approved, approved
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    name, deployment_arn = deployments.approval_execution(stack.outputs, described)
+    run = stack.client("stepfunctions").describe_execution(executionArn=deployment_arn)
+    assert run["status"] == "SUCCEEDED", (name, run.get("error"), run.get("cause"))
     assert (
         sagemaker.describe_endpoint(EndpointName=stack.outputs["endpoint_name"])["EndpointStatus"]
         == "InService"
     )
+    _wait_for_empty_queue(stack, "deployments_queue_url")
+    assert demo.executions(stack, "training") == runs, "a registry event started a training run"
 
     predicted = _make("predict", env)
     assert "Iris-setosa=" in predicted and "Iris-virginica=" in predicted, predicted
@@ -240,23 +262,19 @@ def _make(target: str, env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def _wait_for_registry_run(stack: LocalStack, input_key: str, known: set[str]) -> dict[str, object]:
-    """The execution a Model Registry event started (not in ``known``), once it has ended."""
-    sfn = stack.client("stepfunctions")
-    deadline = time.monotonic() + 120
+def _wait_for_empty_queue(stack: LocalStack, output: str, timeout: float = 120) -> None:
+    """Until the queue holds no message, visible or in flight: every request was handled."""
+    sqs = stack.client("sqs")
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for summary in sfn.list_executions(stateMachineArn=stack.outputs["state_machine_arn"])[
-            "executions"
-        ]:
-            if summary["executionArn"] in known:
-                continue
-            described = sfn.describe_execution(executionArn=summary["executionArn"])
-            if input_key in json.loads(described.get("input") or "{}"):
-                if described["status"] != "RUNNING":
-                    return dict(described)
-                break
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=stack.outputs[output],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        if not any(int(value) for value in attributes.values()):
+            return
         time.sleep(0.5)
-    raise AssertionError(f"no finished execution with {input_key} within 120 s")
+    raise AssertionError(f"{output} still held messages after {timeout:.0f} s")
 
 
 def _predict_directly(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,10 +20,11 @@ from typing import Any
 import boto3
 import pytest
 
+from contracts import training_request
 from emulator import process as emulator_module
 from harness import demo
 from harness.demo import Console, LocalDirs
-from ops import commands
+from ops.executions import describe, execution_arn
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +49,17 @@ def _client(endpoint_url: str, service: str) -> Any:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
+
+
+def _wait_for_run(sfn: Any, arn: str, timeout: float) -> dict[str, Any]:
+    """DescribeExecution once the run exists (the trigger starts it) and has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = describe(sfn, arn)
+        if described is not None and described["status"] != "RUNNING":
+            return described
+        time.sleep(2)
+    raise AssertionError(f"{arn} had not ended after {timeout:.0f} s")
 
 
 @pytest.fixture
@@ -81,11 +95,20 @@ def test_demo_next_to_a_running_session_leaves_it_intact_and_usable(session: Loc
     kept = s3.get_object(Bucket=outputs["bucket_name"], Key="notes/mine.txt")["Body"].read()
     assert kept == b"kept"
 
-    # Still usable: a run in the session trains to the end (no deploy: the cheap path).
-    sfn = _client(record["endpoint_url"], "stepfunctions")
-    arn = commands.start_execution(
-        sfn, outputs["state_machine_arn"], "after-the-demo", {"deploy": False}
+    # Still usable: a run requested as `make start` requests one (a training request on the
+    # session's uploads queue) trains to the end (no deploy: the cheap path).
+    request_id = str(uuid.uuid4())
+    _client(record["endpoint_url"], "sqs").send_message(
+        QueueUrl=outputs["uploads_queue_url"],
+        MessageBody=training_request.message(
+            {"deploy": False}, reason="after-the-demo", requested_by="e2e", request_id=request_id
+        ),
+        MessageGroupId=training_request.UPLOADS_GROUP,
+        MessageDeduplicationId=request_id,
     )
-    described = commands.wait_for_execution(sfn, arn, timeout=900, interval=2)
+    name = training_request.execution_name("after-the-demo", request_id)
+    arn = execution_arn(outputs["training_state_machine_arn"], name)
+    sfn = _client(record["endpoint_url"], "stepfunctions")
+    described = _wait_for_run(sfn, arn, timeout=900)
     assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
     assert (session.session / "pipelines").is_dir()

@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_wine
 
+from contracts import registry
 from emulator.process import read_state
 from harness import demo
-from ml import evaluate
 
 pytestmark = pytest.mark.e2e
 
@@ -195,7 +195,7 @@ def test_make_demo_trains_deploys_and_predicts_on_another_dataset(
     assert metadata["label_column"] == dataset.label
     assert metadata["problem_type"] == dataset.problem_type
     assert metadata["num_classes"] == str(len(dataset.classes))
-    assert metadata["class_names"] == evaluate.CLASS_NAMES_SEPARATOR.join(dataset.classes)
+    assert metadata["class_names"] == registry.CLASS_NAMES_SEPARATOR.join(dataset.classes)
     uri = package["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     report = json.loads(kept.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
@@ -206,7 +206,11 @@ def test_make_demo_trains_deploys_and_predicts_on_another_dataset(
     # make predict against the same endpoint: the report's smoke row, the contract's names.
     code, predicted = make("predict", env=kept.env())
     assert code == 0, predicted
-    header, answer = predicted.strip().splitlines()[-2:]
+    # stdout then stderr (where every ops command names the target it acts on).
+    lines = predicted.strip().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.startswith("endpoint "))
+    header, answer = lines[first : first + 2]
+    assert any(line.startswith("target: account ") for line in lines), lines
     assert header.startswith(f"endpoint {kept.outputs()['endpoint_name']}, label {dataset.label}")
     named = probabilities_by_name(answer.partition("  -> ")[0])
     assert list(named) == dataset.classes

@@ -65,18 +65,18 @@ def drain(stack: LocalStack, url: str) -> list[dict[str, Any]]:
 
 def queued(stack: LocalStack) -> int:
     attributes = stack.client("sqs").get_queue_attributes(
-        QueueUrl=stack.outputs["trigger_queue_url"],
+        QueueUrl=stack.outputs["uploads_queue_url"],
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
     return sum(int(value) for value in attributes.values())
 
 
 def training_runs(stack: LocalStack) -> list[dict[str, Any]]:
-    """Executions with a data_uri: not the deploy-only ones Model Registry events start."""
+    """Every execution of the training machine, described."""
     sfn = stack.client("stepfunctions")
-    listed = sfn.list_executions(stateMachineArn=stack.outputs["state_machine_arn"])["executions"]
-    described = [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
-    return [d for d in described if "data_uri" in json.loads(d["input"])]
+    machine = stack.outputs["training_state_machine_arn"]
+    listed = sfn.list_executions(stateMachineArn=machine)["executions"]
+    return [sfn.describe_execution(executionArn=e["executionArn"]) for e in listed]
 
 
 def test_a_burst_of_uploads_is_each_in_one_run_or_one_notification(
@@ -116,7 +116,7 @@ def test_a_burst_of_uploads_is_each_in_one_run_or_one_notification(
     run_inputs = Counter(json.loads(r["input"]).get("data_uri") for r in runs)
     # ... or in exactly one "not run" notification from the trigger.
     refused = Counter(
-        json.loads(n["message"])["upload"]
+        json.loads(n["message"])["request"]
         for n in sent
         if str(n["subject"]).startswith("Upload not run")
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ml import prepare
+from ml.prepare_contract import DatasetSpec
+from ml.prepare_split import SplitRatios
 
 CANCER_LABEL = "diagnosis"
 WINE_LABEL = "cultivar"
@@ -39,5 +41,5 @@ def prepare_dataset(text: str, name: str, label: str, root: Path) -> Path:
     raw.mkdir(parents=True, exist_ok=True)
     (raw / name).write_text(text, encoding="utf-8")
     out = root / "split"
-    prepare.run(raw, out, prepare.DatasetSpec(label), prepare.SplitRatios(), 42)
+    prepare.run(raw, out, DatasetSpec(label), SplitRatios(), 42)
     return out

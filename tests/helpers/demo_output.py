@@ -1,9 +1,10 @@
 """The shape of what `make demo` prints, so the README's sample can be compared with a real run.
 
-A run's summary starts at its ``✔ Run ...`` (or ``✘ Run ...``) line; each line after it is one
-field (``path:``, ``label``, ``accuracy``, ``best hyperparameters:``, ...). The *shape* is that
-list of fields, in order: values (timings, ARNs, hyperparameters) differ from run to run, the
-fields a reader is shown must not.
+A run's summary starts at its ``✔ Run ...`` (or ``✘ Run ...``) line; the deployment its approval
+started follows at its ``✔ Deployment ...`` line; each other line is one field (``path:``,
+``label``, ``accuracy``, ``best hyperparameters:``, ...). The *shape* is that list of fields, in
+order: values (timings, ARNs, hyperparameters) differ from run to run, the fields a reader is
+shown must not.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ README = ROOT / "README.md"
 BEGIN = re.compile(r"<!-- BEGIN demo output [^\n]*-->\n```\n")
 END = "```\n<!-- END demo output -->"
 RUN_LINE = re.compile(r"^([✔✘]) Run \S+ (SUCCEEDED|FAILED|TIMED_OUT|ABORTED)\b")
+#: The deployment the run's approval started, summarised after the run.
+DEPLOYMENT_LINE = re.compile(r"^([✔✘]) Deployment \S+ (SUCCEEDED|FAILED|TIMED_OUT|ABORTED)\b")
 
 
 def readme_sample(text: str | None = None) -> str:
@@ -39,6 +42,9 @@ def field(line: str) -> str:
     run = RUN_LINE.match(line)
     if run:
         return f"{run.group(1)} Run {run.group(2)}"
+    deployment = DEPLOYMENT_LINE.match(line)
+    if deployment:
+        return f"{deployment.group(1)} Deployment {deployment.group(2)}"
     text = line.strip()
     head, colon, _ = text.partition(":")
     if colon and len(head.split()) <= 2:
@@ -47,4 +53,4 @@ def field(line: str) -> str:
 
 
 def shape(text: str) -> list[str]:
-    return [field(line) for line in summary(text)]
+    return [field(line) for line in summary(text) if line.strip()]

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ml import prepare, train
+from ml.prepare_contract import DatasetSpec
+from ml.prepare_split import SplitRatios
 
 ROOT = Path(__file__).resolve().parents[2]
 IRIS_CSV = ROOT / "data" / "raw" / "iris.csv"
@@ -19,7 +21,7 @@ def split_iris(raw: Path, out: Path) -> Path:
     """The fixed 60/20/20 split of the iris data in ``out``."""
     raw.mkdir(parents=True, exist_ok=True)
     (raw / "iris.csv").write_bytes(IRIS_CSV.read_bytes())
-    prepare.run(raw, out, prepare.DatasetSpec("Species"), prepare.SplitRatios(), seed=42)
+    prepare.run(raw, out, DatasetSpec("Species"), SplitRatios(), seed=42)
     return out
 
 

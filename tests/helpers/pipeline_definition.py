@@ -14,7 +14,7 @@ import hcl2
 from hcl2.utils import SerializationOptions
 
 from devtools.generated import render
-from ml.pipeline import DEFINITION_PATH, code_bundles
+from ml.pipeline import DEFINITION_PATH, bundle_sources, code_bundles
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -44,13 +44,13 @@ def rendered_definition() -> dict[str, Any]:
 
 def stage_code_bundles(s3: Any, bucket: str = BUCKET) -> None:
     """Upload each processing script's bundle under its VALUES prefix, as Terraform stages it."""
-    for name, files in code_bundles().items():
+    for name in code_bundles():
         uri = VALUES.get(f"{name}_code_uri")
         if uri is None:
             continue  # a bundle the pipeline does not run (the monitor's)
         prefix = uri.removeprefix(f"s3://{bucket}/")
-        for file in files:
-            s3.put_object(Bucket=bucket, Key=prefix + file, Body=(ROOT / "ml" / file).read_bytes())
+        for entry, source in bundle_sources(name).items():
+            s3.put_object(Bucket=bucket, Key=prefix + entry, Body=source.read_bytes())
 
 
 # ---- the SageMaker execution role, as terraform/iam.tf writes it --------------------------

@@ -132,16 +132,25 @@ def multiclass_evaluation() -> dict[str, Any]:
 def with_champion(
     evaluation: dict[str, Any], accuracy: float, differences: list[str] | None = None
 ) -> dict[str, Any]:
-    """The evaluation with a champion block: the serving model scored on the same test split."""
+    """The evaluation with a champion block as evaluate.py writes it: the serving model scored
+    on the same test split (its metrics in the candidate's block shape) when the contracts
+    match; with ``differences``, only those (a model with another API is not scored)."""
     result = copy.deepcopy(evaluation)
+    if differences:
+        result["champion"] = {
+            "model_package_arn": CHAMPION_ARN,
+            "contract_matches": False,
+            "differences": differences,
+        }
+        return result
     block = next(k for k in result if k.endswith("_classification_metrics"))
     metrics = copy.deepcopy(result[block])
     metrics["accuracy"] = _metric(accuracy)
     result["champion"] = {
         "model_package_arn": CHAMPION_ARN,
-        "metrics": metrics,
-        "contract_matches": not differences,
-        "differences": differences or [],
+        "metrics": {block: metrics},
+        "contract_matches": True,
+        "differences": [],
     }
     return result
 

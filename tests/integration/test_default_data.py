@@ -1,12 +1,13 @@
 """`terraform apply` alone leaves the default data object in the bucket.
 
 The real module is applied to the emulator: afterwards the object the execution defaults name
-exists with the repo's iris CSV, the apply started no run (the object is outside the trigger's
+exists with the repo's iris CSV, the apply started no training run (the object is outside the trigger's
 `data/raw/*.csv`), and a user's later upload to that key survives the next apply.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +46,14 @@ def test_apply_creates_default_data_without_a_run_and_keeps_user_uploads(tmp_pat
         s3 = boto3.client("s3", **credentials(emu))
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == IRIS.read_bytes()
 
-        # The defaults baked into the state machine name the same object.
+        # The defaults the input check merges into every run name the same object.
+        functions = boto3.client("lambda", **credentials(emu)).list_functions()["Functions"]
+        [check] = [f for f in functions if f["FunctionName"].endswith("-input-check")]
+        defaults = json.loads(check["Environment"]["Variables"]["DEFAULTS_JSON"])
+        assert defaults["data_uri"] == outputs["bucket_data_uri"]
         sfn = boto3.client("stepfunctions", **credentials(emu))
-        machine = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
-        assert outputs["bucket_data_uri"] in machine["definition"]
-        executions = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])
+        machine_arn = outputs["training_state_machine_arn"]
+        executions = sfn.list_executions(stateMachineArn=machine_arn)
         assert executions["executions"] == [], "terraform apply started a run"
 
         # Deleted, the object comes back with the next apply, now with the bucket's EventBridge
@@ -58,7 +62,7 @@ def test_apply_creates_default_data_without_a_run_and_keeps_user_uploads(tmp_pat
         s3.delete_object(Bucket=bucket, Key=key)
         terraform_local.apply(emu, tmp_path)
         assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == IRIS.read_bytes()
-        executions = sfn.list_executions(stateMachineArn=outputs["state_machine_arn"])
+        executions = sfn.list_executions(stateMachineArn=machine_arn)
         assert executions["executions"] == [], "re-creating the default data started a run"
 
         user_data = b"SepalLength,SepalWidth,PetalLength,PetalWidth,Species\n"

@@ -1,7 +1,7 @@
 """The local runtime on a real emulator process: a crash mid-command, a restart's port.
 
 The crash is real: the server's process group is SIGKILLed while `python -m ops start --wait`
-waits for an execution, as when the emulator dies under a user; every command must then say
+waits for the run its queued request starts, as when the emulator dies under a user; every command must then say
 so in one line with the log's path (no botocore traceback).
 """
 
@@ -76,11 +76,17 @@ def _wait_for_text(path: Path, text: str, timeout: float) -> None:
 def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
     emulator: Emulator, tmp_path: Path
 ) -> None:
+    queue = emulator.client("sqs").create_queue(  # type: ignore[attr-defined]
+        QueueName="uploads.fifo", Attributes={"FifoQueue": "true"}
+    )["QueueUrl"]
     outputs = tmp_path / "outputs.json"
     outputs.write_text(
         json.dumps(
             {
-                "state_machine_arn": _waiting_state_machine(emulator),
+                # make start queues a training request; nothing consumes it here, so the
+                # command is still waiting for its run when the emulator dies.
+                "uploads_queue_url": queue,
+                "training_state_machine_arn": _waiting_state_machine(emulator),
                 # make start checks its input against the schema: data_uri must be in it.
                 "bucket_name": "waiting-bucket",
             }
@@ -106,7 +112,7 @@ def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
             stderr=err,
         )
     try:
-        _wait_for_text(stdout, "waiting up to", timeout=60)
+        _wait_for_text(stdout, "waits in the queue", timeout=60)
         _crash(emulator)
         code = command.wait(timeout=120)
     finally:
@@ -114,8 +120,9 @@ def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
             command.kill()
 
     assert code == 1
-    assert stdout.read_text().startswith("started manual-"), "the name came before the wait"
-    lines = stderr.read_text().splitlines()
+    assert "queued training request" in stdout.read_text(), "the request came before the wait"
+    target, *lines = stderr.read_text().splitlines()
+    assert target.startswith("target: account "), target  # every command says what it targets
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: the emulator at {emulator.endpoint_url} is not answering")
     assert f"its log is {emulator.log_path}" in lines[0]
@@ -136,9 +143,9 @@ def test_an_emulator_killed_mid_wait_is_one_line_with_its_log(
     assert status.stderr == ""
 
     # The demo's calls on a dead emulator: one EmulatorError line with the exit code and log.
-    stack = LocalStack(emulator, tmp_path, {"state_machine_arn": "arn:unused"})
+    stack = LocalStack(emulator, tmp_path, {"training_state_machine_arn": "arn:unused"})
     with pytest.raises(EmulatorError) as raised, demo.emulator_answers(stack):
-        demo.executions(stack)
+        demo.executions(stack, "training")
     assert str(raised.value) == emulator_module.gone_message(
         emulator.endpoint_url, emulator.log_path, -signal.SIGKILL
     )

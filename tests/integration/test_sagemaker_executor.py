@@ -11,6 +11,8 @@ job runners' pure pieces are in tests/unit/test_sagemaker_{definition,jobs}.py.
 from __future__ import annotations
 
 import copy
+import csv
+import io
 import json
 import subprocess
 import threading
@@ -22,7 +24,8 @@ from typing import Any
 import boto3
 import pytest
 
-from devtools.build import tar_gz
+from contracts import s3_layout
+from devtools.build import SOURCEDIR_FILES, tar_gz
 from emulator.aws import sagemaker as aws_sagemaker
 from emulator.containers import interpreters
 from emulator.runner import local_pipeline_executor
@@ -184,12 +187,12 @@ def stack(emulator: None, tmp_path: Path) -> Iterator[dict[str, Any]]:
     _put_role_policy(iam, sagemaker_policy())
     s3.create_bucket(Bucket=BUCKET)
     stage_code_bundles(s3)
-    s3.put_object(
-        Bucket=BUCKET,
-        Key="code/sourcedir.tar.gz",
-        Body=tar_gz({"train.py": ROOT / "ml" / "train.py"}),
-    )
+    # As devtools/build.py builds it: train.py and the contracts package it imports.
+    s3.put_object(Bucket=BUCKET, Key="code/sourcedir.tar.gz", Body=tar_gz(SOURCEDIR_FILES))
     s3.put_object(Bucket=BUCKET, Key="data/raw/iris.csv", Body=IRIS.read_bytes())
+    # What ChampionModelUri names when nothing serves: Terraform keeps a marker object there,
+    # since a processing input must name at least one object.
+    s3.put_object(Bucket=BUCKET, Key=f"{s3_layout.NO_CHAMPION_PREFIX}README", Body=b"none\n")
     sm.create_pipeline(
         PipelineName=PIPELINE,
         PipelineDefinition=rendered_text(),
@@ -429,6 +432,79 @@ def test_a_binary_dataset_takes_the_binary_branch(stack: dict[str, Any]) -> None
     assert report["model"]["training_job_name"] == best["TrainingJobName"]
 
 
+def _json(s3: Any, key: str) -> dict[str, Any]:
+    return dict(json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))
+
+
+def _reordered_iris(order: list[str]) -> bytes:
+    """The iris file with its columns in ``order``: the same rows, another column order."""
+    rows = list(csv.DictReader(io.StringIO(IRIS.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=order, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def test_a_second_run_scores_the_serving_model_beside_the_candidate(
+    stack: dict[str, Any],
+) -> None:
+    """Run 1 trains a model; run 2, with that model as the champion (ChampionModelUri,
+    ChampionPackageArn) and an upload of the same columns in another order, trains in the
+    champion's feature order, scores both models on the same test split, decides the gate
+    (AccuracyThreshold, ChampionMargin) and records both scores in evaluation.json and
+    summary.json, the run named in the report (RunName)."""
+    s3, sm = stack["s3"], stack["sm"]
+    first = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
+    assert _wait(sm, first)["PipelineExecutionStatus"] == "Succeeded"
+    first_id = first.rsplit("/", 1)[-1]
+    first_report = _json(s3, f"evaluation/{first_id}/evaluation.json")
+    first_summary = _json(s3, f"evaluation/{first_id}/summary.json")
+    assert "champion" not in first_report and first_summary["champion"] is None
+    serving_order = first_report["dataset_contract"]["feature_columns"]
+
+    upload_order = ["PetalWidth", IRIS_LABEL, "SepalLength", "PetalLength", "SepalWidth"]
+    s3.put_object(Bucket=BUCKET, Key="data/raw/reordered.csv", Body=_reordered_iris(upload_order))
+    package = "arn:aws:sagemaker:us-east-1:123456789012:model-package/models/1"
+    second = _start(
+        sm,
+        InputDataUri=f"s3://{BUCKET}/data/raw/reordered.csv",
+        MaxTuningJobs="1",
+        MaxParallelTuningJobs="1",
+        AccuracyThreshold="0.5",
+        ChampionMargin="0.01",
+        ChampionModelUri=first_report["model"]["artifact_uri"],
+        ChampionPackageArn=package,
+        RunName="s3-reordered-2",
+    )
+    described = _wait(sm, second)
+    assert described["PipelineExecutionStatus"] == "Succeeded", described.get("FailureReason")
+    second_id = second.rsplit("/", 1)[-1]
+    # Trained (and to be served) in the champion's order, not the upload's.
+    assert _contract(s3, second_id)["feature_columns"] == serving_order
+    report = _json(s3, f"evaluation/{second_id}/evaluation.json")
+    champion = report["champion"]
+    assert (champion["model_package_arn"], champion["contract_matches"]) == (package, True)
+    block = "multiclass_classification_metrics"
+    # The same rows in the same test split (the split follows labels and seed): the champion
+    # scores what it scored as run 1's candidate.
+    assert champion["metrics"][block]["accuracy"] == first_report[block]["accuracy"]
+    summary = _json(s3, f"evaluation/{second_id}/summary.json")
+    candidate = report[block]["accuracy"]["value"]
+    serving = first_report[block]["accuracy"]["value"]
+    assert summary["candidate"]["accuracy"] == candidate
+    assert summary["champion"] == {
+        "model_package_arn": package,
+        "accuracy": serving,
+        "contract_matches": True,
+    }
+    assert (summary["gate"]["threshold"], summary["gate"]["margin"]) == (0.5, 0.01)
+    assert summary["gate"]["passed"] is (candidate >= serving - 0.01)
+    page = s3.get_object(Bucket=BUCKET, Key=f"evaluation/{second_id}/report.html")["Body"]
+    text = page.read().decode("utf-8")
+    assert package in text and "s3-reordered-2" in text
+
+
 def test_metric_definitions_for_the_xgboost_image_fail_the_tuning_step(
     stack: dict[str, Any],
 ) -> None:
@@ -525,10 +601,22 @@ def test_a_missing_container_interpreter_fails_the_step_before_any_job(
 MODELS = "${local.bucket_arn}/models/*"
 
 
+def _without_writing_models() -> dict[str, Any]:
+    """terraform/iam.tf's policy with models/* left out of the write statement only (reading
+    the serving model, the champion input, stays granted)."""
+    policy = sagemaker_policy()
+    resource = f"arn:aws:s3:::{BUCKET}/models/*"
+    for statement in policy["Statement"]:
+        if "s3:PutObject" in statement["Action"]:
+            statement["Resource"] = [r for r in statement["Resource"] if r != resource]
+    return policy
+
+
 def test_training_output_needs_the_roles_models_permission(stack: dict[str, Any]) -> None:
-    """The policy as it was before terraform/iam.tf granted models/*: tuning fails, named."""
+    """The policy as it was before terraform/iam.tf let the role write models/*: tuning fails,
+    named."""
     sm, s3 = stack["sm"], stack["s3"]
-    _put_role_policy(stack["iam"], sagemaker_policy(without=(MODELS,)))
+    _put_role_policy(stack["iam"], _without_writing_models())
     arn = _start(sm, MaxTuningJobs="1", MaxParallelTuningJobs="1")
     execution_id = arn.rsplit("/", 1)[-1]
     described = _wait(sm, arn)
@@ -543,6 +631,19 @@ def test_training_output_needs_the_roles_models_permission(stack: dict[str, Any]
     job = sm.describe_training_job(TrainingJobName=trial["training_job_name"])
     assert job["TrainingJobStatus"] == "Failed"
     assert "AccessDenied" in job["FailureReason"]
+
+
+def test_the_champion_input_is_read_as_the_role(stack: dict[str, Any]) -> None:
+    """PrepareData reads the serving model (or the "none" marker) under models/: without the
+    role's read on models/* it fails before any split is written."""
+    sm, s3 = stack["sm"], stack["s3"]
+    _put_role_policy(stack["iam"], sagemaker_policy(without=(MODELS,)))
+    arn = _start(sm)
+    assert _wait(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    reason = _steps(sm, arn)["PrepareData"]["FailureReason"]
+    assert reason.startswith("ClientError: ") and "AccessDenied" in reason, reason
+    assert "GetObject" in reason and s3_layout.NO_CHAMPION_PREFIX in reason, reason
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="pipelines/").get("KeyCount", 0) == 0
 
 
 def test_jobs_read_inputs_as_the_role(stack: dict[str, Any]) -> None:

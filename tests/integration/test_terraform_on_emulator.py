@@ -29,9 +29,11 @@ def test_terraform_apply_of_the_real_module_then_plan_is_clean(tmp_path: Path) -
             emu, tmp_path
         )
         sfn = emu.client("stepfunctions")
-        machine = sfn.describe_state_machine(stateMachineArn=outputs["state_machine_arn"])
-        assert json.loads(machine["definition"])["StartAt"]
-        _bad_input_is_refused_as_applied(sfn, outputs["state_machine_arn"])
+        for name in ("training", "deployment", "monitoring"):
+            arn = outputs[f"{name}_state_machine_arn"]
+            machine = sfn.describe_state_machine(stateMachineArn=arn)
+            assert json.loads(machine["definition"])["StartAt"], name
+        _bad_input_is_refused_as_applied(sfn, outputs["training_state_machine_arn"])
 
 
 def _bad_input_is_refused_as_applied(sfn: Any, machine_arn: str) -> None:
@@ -48,12 +50,13 @@ def _bad_input_is_refused_as_applied(sfn: Any, machine_arn: str) -> None:
         assert (described["status"], described.get("error")) == ("FAILED", "InvalidExecutionInput")
         assert f"{field}: " in described["cause"]
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-        resources = [
-            e["taskSucceededEventDetails"]["resource"]
+        entered = [
+            e["stateEnteredEventDetails"]["name"]
             for e in events
-            if e["type"] == "TaskSucceeded"
+            if e["type"] == "TaskStateEntered"
         ]
-        assert resources == ["invoke", "publish"], resources  # checked, notified, nothing else
+        # Checked, then Finish (lambdas/notify: record, report, notify the topic), nothing else.
+        assert entered == ["CheckInput", "Finish"], entered
 
 
 def test_terraform_reserves_no_concurrency_a_new_account_refuses(emulator: None) -> None:

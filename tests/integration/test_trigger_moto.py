@@ -1,150 +1,59 @@
-"""The S3 trigger as deployed: S3 ─► EventBridge ─► SQS FIFO ─► event source mapping ─► Lambda.
+"""Both triggers as deployed (tests/helpers/trigger_stack.py, read from terraform/trigger.tf):
 
-Everything runs on moto with the project's extensions: EventBridge delivers the S3 events to the
-FIFO queue, `emulator/aws/sqs.py` polls it as Lambda does and runs the real trigger zip
-in process. moto's Step Functions does not execute the state machine here, so an execution stays
-RUNNING until the test stops it: the tests play "a run in progress" with that.
+    S3 upload ─► EventBridge ─► uploads.fifo ─► uploads trigger ─► the training machine
+    registry approval / rejection ─► EventBridge ─► deployments.fifo ─► deployments trigger
+    the project's requests ─► the same queues                             ─► the deployment machine
 
-`build_trigger_stack` is the one description of that wiring for the tests (terraform/trigger.tf
-is the real one); tests/integration/test_event_delivery.py uses it in server mode too.
+Everything runs on the emulator in process: EventBridge delivers S3's and SageMaker's events to
+the FIFO queues, ``emulator/aws/sqs.py`` polls them as Lambda does and runs the real trigger zip
+as its role. Step Functions does not execute the machines here, so an execution stays RUNNING
+until the test stops it: that plays "a run (or a deployment) in progress".
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from devtools import build
+from contracts import deployment as requests
+from emulator.aws import sagemaker as aws_sagemaker
 from emulator.aws import sqs as aws_sqs
-from emulator.tests.helpers import LAMBDA_TRUST, allow_rule_to_send
-from lambdas.trigger import logic
+from emulator.tests.helpers import eventually
+from tests.helpers.trigger_stack import (
+    BUCKET,
+    DEADLINE_SECONDS,
+    ENDPOINT,
+    GROUP,
+    MODEL_PREFIX,
+    Queue,
+    TriggerStack,
+    build_trigger_stack,
+    drain_runs,
+    executions,
+    notifications,
+    queue_depth,
+    tap,
+)
 
 pytestmark = pytest.mark.integration
 
-REGION = "us-east-1"
-BUCKET = "iris-data"
-GROUP = "uploads"
-PASS_DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
-DEPLOY_ONLY_KEYS = ("approved_model_package_arn", "rejected_model_package_arn")
-DEADLINE_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class TriggerStack:
-    state_machine_arn: str
-    queue_url: str
-    dead_letter_url: str
-    notifications_url: str
-
-
-def build_trigger_stack(
-    client: Callable[[str], Any], *, retry_delay_seconds: int = 1, max_receive_count: int = 50
-) -> TriggerStack:
-    """Bucket, rule, FIFO queue (+ dead-letter queue), trigger Lambda and its mapping, topic."""
-    s3, sfn, sqs = client("s3"), client("stepfunctions"), client("sqs")
-    events, lam, sns, iam = client("events"), client("lambda"), client("sns"), client("iam")
-    role = iam.create_role(RoleName="trigger", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_notification_configuration(
-        Bucket=BUCKET, NotificationConfiguration={"EventBridgeConfiguration": {}}
-    )
-    machine = sfn.create_state_machine(
-        name="training", definition=PASS_DEFINITION, roleArn=role["Role"]["Arn"]
-    )["stateMachineArn"]
-
-    def queue_arn(url: str) -> str:
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-        return str(attributes["Attributes"]["QueueArn"])
-
-    dead = sqs.create_queue(QueueName="uploads-dlq.fifo", Attributes={"FifoQueue": "true"})
-    redrive = {"deadLetterTargetArn": queue_arn(dead["QueueUrl"]), "maxReceiveCount": 0}
-    redrive["maxReceiveCount"] = max_receive_count
-    queue = sqs.create_queue(
-        QueueName="uploads.fifo",
-        Attributes={
-            "FifoQueue": "true",
-            "ContentBasedDeduplication": "true",
-            "VisibilityTimeout": "180",
-            "RedrivePolicy": json.dumps(redrive),
-        },
-    )["QueueUrl"]
-    topic = sns.create_topic(Name="notifications")["TopicArn"]
-    inbox = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn(inbox))
-    function = lam.create_function(
-        FunctionName="trigger",
-        Runtime="python3.12",
-        Role=role["Role"]["Arn"],
-        Handler="handler.lambda_handler",
-        Timeout=30,
-        Code={"ZipFile": build.zip_bytes(build.TRIGGER_FILES)},
-        Environment={
-            "Variables": {
-                logic.STATE_MACHINE_ARN_ENV: machine,
-                logic.NOTIFICATION_TOPIC_ARN_ENV: topic,
-                logic.QUEUE_URL_ENV: queue,
-                logic.RETRY_DELAY_ENV: str(retry_delay_seconds),
-                logic.DEPLOY_ONLY_INPUT_KEYS_ENV: ",".join(DEPLOY_ONLY_KEYS),
-            }
-        },
-    )
-    lam.create_event_source_mapping(
-        EventSourceArn=queue_arn(queue),
-        FunctionName=function["FunctionArn"],
-        BatchSize=1,
-        FunctionResponseTypes=["ReportBatchItemFailures"],
-    )
-    pattern = {
-        "source": ["aws.s3"],
-        "detail-type": ["Object Created"],
-        "detail": {"bucket": {"name": [BUCKET]}, "object": {"key": [{"prefix": "data/raw/"}]}},
-    }
-    rule = events.put_rule(Name="trigger", EventPattern=json.dumps(pattern))["RuleArn"]
-    allow_rule_to_send(sqs, queue, rule)
-    events.put_targets(
-        Rule="trigger",
-        Targets=[
-            {"Id": "queue", "Arn": queue_arn(queue), "SqsParameters": {"MessageGroupId": GROUP}}
-        ],
-    )
-    # The trigger Lambda runs as its role (emulator/aws/lambda_.py): as terraform/trigger.tf grants.
-    region = sqs.meta.region_name
-    execution = machine.replace(":stateMachine:", ":execution:") + ":*"
-    grants = [
-        (["states:StartExecution", "states:ListExecutions"], machine),
-        (["states:DescribeExecution"], execution),
-        (
-            [
-                "sqs:ReceiveMessage",
-                "sqs:DeleteMessage",
-                "sqs:GetQueueAttributes",
-                "sqs:ChangeMessageVisibility",
-            ],
-            queue_arn(queue),
-        ),
-        (["sns:Publish"], topic),
-        (["logs:CreateLogStream", "logs:PutLogEvents"], f"arn:aws:logs:{region}:*"),
-    ]
-    iam.put_role_policy(
-        RoleName="trigger",
-        PolicyName="trigger",
-        PolicyDocument=json.dumps(
+Clients = Callable[[str], Any]
+SAGEMAKER_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
             {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Action": actions, "Resource": resource}
-                    for actions, resource in grants
-                ],
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
             }
-        ),
-    )
-    return TriggerStack(machine, queue, dead["QueueUrl"], inbox)
+        ],
+    }
+)
 
 
 @pytest.fixture
@@ -154,94 +63,62 @@ def execute_state_machines() -> bool:
 
 
 @pytest.fixture
-def aws(clients: Callable[[str], Any]) -> Callable[[str], Any]:
-    """moto with the extensions (``emulator/tests/fixtures.py``: one client per service)."""
-    return clients
+def stack(clients: Clients) -> TriggerStack:
+    return build_trigger_stack(clients)
 
 
-@pytest.fixture
-def stack(aws: Callable[[str], Any]) -> TriggerStack:
-    return build_trigger_stack(aws)
+def inputs(aws: Clients, queue: Queue) -> list[dict[str, Any]]:
+    """The input of every execution of ``queue``'s machine, oldest first."""
+    return [json.loads(e["input"]) for e in executions(aws("stepfunctions"), queue.machine_arn)]
 
 
-def _eventually(probe: Callable[[], Any], what: str, timeout: float = DEADLINE_SECONDS) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := probe()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
+def settle(aws: Clients, queue: Queue) -> None:
+    """Wait until ``queue`` is empty and no batch is in delivery."""
+    eventually(lambda: queue_depth(aws("sqs"), queue.url) == 0, "the queue to drain")
+    assert aws_sqs.wait_idle(DEADLINE_SECONDS)
 
 
-def _executions(aws: Callable[[str], Any], machine: str) -> list[dict[str, Any]]:
-    pages = aws("stepfunctions").get_paginator("list_executions").paginate(stateMachineArn=machine)
-    return [e for page in pages for e in page["executions"]]
+def receive_count(queue: Queue) -> int:
+    """How often the head message of ``queue`` has been received (moto keeps the count)."""
+    from moto.sqs.models import sqs_backends
+
+    name = queue.url.rsplit("/", 1)[1]
+    found = sqs_backends["123456789012"]["us-east-1"].queues[name]
+    return max((m.approximate_receive_count for m in found._messages), default=0)
 
 
-def _training_inputs(aws: Callable[[str], Any], machine: str) -> dict[str, str]:
-    """data_uri -> execution name, for every execution started by the trigger."""
-    sfn = aws("stepfunctions")
-    found: dict[str, str] = {}
-    for execution in _executions(aws, machine):
-        document = json.loads(
-            sfn.describe_execution(executionArn=execution["executionArn"])["input"]
-        )
-        if "data_uri" in document:
-            assert document["data_uri"] not in found, f"two runs for {document['data_uri']}"
-            found[document["data_uri"]] = execution["name"]
-    return found
+def decisions(aws: Clients, queue: Queue) -> list[dict[str, Any]]:
+    """The trigger's decision log lines (a quiet deletion leaves no other trace)."""
+    logs = aws("logs")
+    group = f"/aws/lambda/{queue.function}"
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        return []
+    events = logs.filter_log_events(logGroupName=group, filterPattern='"trigger decision"')
+    lines = [e["message"] for e in events["events"]]
+    return [json.loads(line[line.index("{") :]) for line in lines]
 
 
-def _queue_depth(aws: Callable[[str], Any], url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attributes = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)
-    return sum(int(attributes["Attributes"][n]) for n in names)
+def register(aws: Clients, status: str = "Approved") -> str:
+    """A model package of the project's group; registering it emits its state change."""
+    return str(
+        aws("sagemaker").create_model_package(
+            ModelPackageGroupName=GROUP, ModelApprovalStatus=status
+        )["ModelPackageArn"]
+    )
 
 
-def _notifications(aws: Callable[[str], Any], url: str) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    while (
-        batch := aws("sqs")
-        .receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-        .get("Messages", [])
-    ):
-        for message in batch:
-            envelope = json.loads(message["Body"])
-            out.append({"subject": envelope.get("Subject"), **json.loads(envelope["Message"])})
-            aws("sqs").delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return out
-
-
-def _drain_runs(aws: Callable[[str], Any], stack: TriggerStack, expected: int) -> list[str]:
-    """Play the runs: end each RUNNING one; assert never two at once; return the start order."""
-    sfn = aws("stepfunctions")
-    order: list[str] = []
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while len(order) < expected or _queue_depth(aws, stack.queue_url):
-        assert time.monotonic() < deadline, f"only {len(order)} of {expected} runs started"
-        running = [e for e in _executions(aws, stack.state_machine_arn) if e["status"] == "RUNNING"]
-        assert len(running) <= 1, f"two runs at once: {[e['name'] for e in running]}"
-        if running:
-            if running[0]["name"] not in order:
-                order.append(running[0]["name"])
-            time.sleep(0.2)  # the run "works"; the uploads behind it must keep waiting
-            sfn.stop_execution(executionArn=running[0]["executionArn"])
-        time.sleep(0.05)
-    return order
-
-
-# --------------------------------------------------------------------------- the burst
+# --------------------------------------------------------------------------- uploads
 
 
 def test_ten_simultaneous_uploads_run_one_at_a_time_each_exactly_once(
-    aws: Callable[[str], Any], stack: TriggerStack
+    clients: Clients, stack: TriggerStack
 ) -> None:
-    s3 = aws("s3")
     keys = [f"data/raw/burst-{i:02d}.csv" for i in range(10)]
     barrier = threading.Barrier(len(keys))
 
     def upload(key: str) -> None:
         barrier.wait(timeout=10)
-        s3.put_object(Bucket=BUCKET, Key=key, Body=b"a,b\n1,2\n")
+        clients("s3").put_object(Bucket=BUCKET, Key=key, Body=b"a,b\n1,2\n")
 
     threads = [threading.Thread(target=upload, args=(key,)) for key in keys]
     for thread in threads:
@@ -249,157 +126,318 @@ def test_ten_simultaneous_uploads_run_one_at_a_time_each_exactly_once(
     for thread in threads:
         thread.join(timeout=30)
 
-    order = _drain_runs(aws, stack, expected=len(keys))
+    order = drain_runs(clients("stepfunctions"), clients("sqs"), stack.uploads, len(keys))
 
-    runs = _training_inputs(aws, stack.state_machine_arn)
-    assert sorted(runs) == sorted(f"s3://{BUCKET}/{key}" for key in keys)
-    assert len(order) == len(keys) == len(_executions(aws, stack.state_machine_arn))
-    assert _notifications(aws, stack.notifications_url) == []
-    assert _queue_depth(aws, stack.queue_url) == _queue_depth(aws, stack.dead_letter_url) == 0
+    uris = [document["data_uri"] for document in inputs(clients, stack.uploads)]
+    assert sorted(uris) == sorted(f"s3://{BUCKET}/{key}" for key in keys)  # each exactly once
+    assert len(order) == len(keys)
+    assert notifications(clients("sqs"), stack.notifications_url) == []
+    sqs = clients("sqs")
+    assert queue_depth(sqs, stack.uploads.url) == queue_depth(sqs, stack.uploads.dead_letter_url)
+    assert queue_depth(sqs, stack.uploads.dead_letter_url) == 0
 
 
-def test_uploads_run_in_arrival_order(aws: Callable[[str], Any], stack: TriggerStack) -> None:
+def test_uploads_run_in_arrival_order(clients: Clients, stack: TriggerStack) -> None:
     keys = [f"data/raw/ordered-{i}.csv" for i in range(4)]
     for key in keys:
-        aws("s3").put_object(Bucket=BUCKET, Key=key, Body=b"a\n1\n")
+        clients("s3").put_object(Bucket=BUCKET, Key=key, Body=b"a\n1\n")
 
-    order = _drain_runs(aws, stack, expected=len(keys))
+    drain_runs(clients("stepfunctions"), clients("sqs"), stack.uploads, len(keys))
 
-    by_name = {name: uri for uri, name in _training_inputs(aws, stack.state_machine_arn).items()}
-    assert [by_name[name] for name in order] == [f"s3://{BUCKET}/{key}" for key in keys]
-
-
-# --------------------------------------------------------------------------- what blocks
+    started = [document["data_uri"] for document in inputs(clients, stack.uploads)]
+    assert started == [f"s3://{BUCKET}/{key}" for key in keys]
 
 
-def test_a_deploy_only_execution_does_not_block_an_upload(
-    aws: Callable[[str], Any], stack: TriggerStack
+def test_a_run_trains_on_its_uploaded_version_with_the_settings_of_its_metadata(
+    clients: Clients, stack: TriggerStack
 ) -> None:
-    sfn = aws("stepfunctions")
-    deploy = sfn.start_execution(
-        stateMachineArn=stack.state_machine_arn,
-        name="registry-approval",
-        input=json.dumps({"approved_model_package_arn": "arn:aws:sagemaker:x:1:model-package/p/1"}),
-    )
+    s3 = clients("s3")
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(
+        Bucket=BUCKET, Key="data/raw/v.csv", Body=b"a,y\n1,2\n", Metadata={"label-column": "y"}
+    )["VersionId"]
+    s3.put_object(Bucket=BUCKET, Key="data/raw/v.csv", Body=b"b,z\n1,2\n")  # queued behind it
 
-    aws("s3").put_object(Bucket=BUCKET, Key="data/raw/during-deploy.csv", Body=b"a\n1\n")
+    drain_runs(clients("stepfunctions"), clients("sqs"), stack.uploads, 2)
 
-    runs = _eventually(lambda: _training_inputs(aws, stack.state_machine_arn), "the run")
-    assert list(runs) == [f"s3://{BUCKET}/data/raw/during-deploy.csv"]
-    assert sfn.describe_execution(executionArn=deploy["executionArn"])["status"] == "RUNNING"
+    runs = inputs(clients, stack.uploads)
+    assert runs[0] == {
+        "data_uri": f"s3://{BUCKET}/data/raw/v.csv",
+        "data_version_id": first,
+        "label_column": "y",
+    }
+    assert runs[1]["data_version_id"] != first and "label_column" not in runs[1]
 
 
 def test_an_upload_waits_for_a_training_run_then_starts(
-    aws: Callable[[str], Any], stack: TriggerStack
+    clients: Clients, stack: TriggerStack
 ) -> None:
-    sfn = aws("stepfunctions")
-    manual = sfn.start_execution(stateMachineArn=stack.state_machine_arn, name="manual", input="{}")
+    sfn = clients("stepfunctions")
+    manual = sfn.start_execution(
+        stateMachineArn=stack.uploads.machine_arn, name="manual", input="{}"
+    )
 
-    aws("s3").put_object(Bucket=BUCKET, Key="data/raw/later.csv", Body=b"a\n1\n")
-    # The trigger sees it (receive count grows) and keeps it: no second run, nothing dropped.
-    _eventually(lambda: _receive_count(aws, stack.queue_url) >= 2, "the trigger to retry")
-    assert [e["name"] for e in _executions(aws, stack.state_machine_arn)] == ["manual"]
-    assert _queue_depth(aws, stack.queue_url) == 1
+    clients("s3").put_object(Bucket=BUCKET, Key="data/raw/later.csv", Body=b"a\n1\n")
+    # The trigger sees it (the receive count grows) and keeps it: no second run, nothing lost.
+    eventually(lambda: receive_count(stack.uploads) >= 2, "the trigger to retry")
+    assert [e["name"] for e in executions(sfn, stack.uploads.machine_arn)] == ["manual"]
+    assert queue_depth(clients("sqs"), stack.uploads.url) == 1
 
     sfn.stop_execution(executionArn=manual["executionArn"])
 
-    runs = _eventually(lambda: _training_inputs(aws, stack.state_machine_arn), "the run")
-    assert list(runs) == [f"s3://{BUCKET}/data/raw/later.csv"]
-    assert _notifications(aws, stack.notifications_url) == []
+    eventually(lambda: len(inputs(clients, stack.uploads)) == 2, "the run")
+    assert inputs(clients, stack.uploads)[1] == {"data_uri": f"s3://{BUCKET}/data/raw/later.csv"}
+    assert notifications(clients("sqs"), stack.notifications_url) == []
 
 
-def _receive_count(aws: Callable[[str], Any], url: str) -> int:
-    from moto.sqs.models import sqs_backends
+def test_a_message_kept_past_its_receive_limit_goes_to_the_dead_letter_queue(
+    clients: Clients,
+) -> None:
+    stack = build_trigger_stack(clients, max_receive_count=3)
+    sfn = clients("stepfunctions")
+    sfn.start_execution(stateMachineArn=stack.uploads.machine_arn, name="long", input="{}")
 
-    queue = sqs_backends["123456789012"][REGION].queues[url.rsplit("/", 1)[1]]
-    return max((m.approximate_receive_count for m in queue._messages), default=0)
+    clients("s3").put_object(Bucket=BUCKET, Key="data/raw/patient.csv", Body=b"a\n1\n")
 
-
-# --------------------------------------------------------------------------- never only a log
+    # Never dropped: once SQS has handed it out maxReceiveCount times, it waits in the FIFO
+    # dead-letter queue (whose alarm notifies), and nothing else started meanwhile.
+    sqs = clients("sqs")
+    eventually(lambda: queue_depth(sqs, stack.uploads.dead_letter_url) == 1, "the dead letter")
+    [dead] = sqs.receive_message(QueueUrl=stack.uploads.dead_letter_url)["Messages"]
+    assert json.loads(dead["Body"])["detail"]["object"]["key"] == "data/raw/patient.csv"
+    assert queue_depth(sqs, stack.uploads.url) == 0
+    assert [e["name"] for e in executions(sfn, stack.uploads.machine_arn)] == ["long"]
 
 
 def test_uploads_that_are_not_training_data_are_notified_not_dropped(
-    aws: Callable[[str], Any], stack: TriggerStack
+    clients: Clients, stack: TriggerStack
 ) -> None:
-    s3 = aws("s3")
+    s3 = clients("s3")
     s3.put_object(Bucket=BUCKET, Key="data/raw/empty.csv", Body=b"")
     s3.put_object(Bucket=BUCKET, Key="data/raw/notes.txt", Body=b"hello")
     s3.put_object(Bucket=BUCKET, Key="data/raw/UPPER.CSV", Body=b"a\n1\n")
 
-    runs = _eventually(lambda: _training_inputs(aws, stack.state_machine_arn), "the .CSV run")
-    notes = _eventually(lambda: _notifications(aws, stack.notifications_url), "notifications")
-    while len(notes) < 2:
-        notes += _eventually(lambda: _notifications(aws, stack.notifications_url), "the other")
+    drain_runs(clients("stepfunctions"), clients("sqs"), stack.uploads, 1)
+    settle(clients, stack.uploads)
 
-    assert list(runs) == [f"s3://{BUCKET}/data/raw/UPPER.CSV"]
-    by_upload = {n["upload"]: n for n in notes}
-    assert set(by_upload) == {
-        f"s3://{BUCKET}/data/raw/empty.csv",
-        f"s3://{BUCKET}/data/raw/notes.txt",
-    }
-    assert "is empty (0 bytes)" in by_upload[f"s3://{BUCKET}/data/raw/empty.csv"]["reason"]
-    assert "does not end with '.csv'" in by_upload[f"s3://{BUCKET}/data/raw/notes.txt"]["reason"]
-    assert {n["status"] for n in notes} == {"ignored"}
-    assert all(n["subject"].startswith("Upload not run (ignored): s3://") for n in notes)
+    assert inputs(clients, stack.uploads) == [{"data_uri": f"s3://{BUCKET}/data/raw/UPPER.CSV"}]
+    notes = {n["request"]: n for n in notifications(clients("sqs"), stack.notifications_url)}
+    empty, text = f"s3://{BUCKET}/data/raw/empty.csv", f"s3://{BUCKET}/data/raw/notes.txt"
+    assert set(notes) == {empty, text}
+    assert "is empty (0 bytes)" in notes[empty]["reason"]
+    assert "does not end with '.csv'" in notes[text]["reason"]
+    assert {n["status"] for n in notes.values()} == {"ignored"}
+    assert all(n["subject"].startswith("Upload not run (ignored): s3://") for n in notes.values())
 
 
-def test_a_message_that_is_not_an_s3_event_is_notified_and_does_not_block(
-    aws: Callable[[str], Any], stack: TriggerStack
+def test_a_message_that_is_not_understood_is_notified_and_does_not_block(
+    clients: Clients, stack: TriggerStack
 ) -> None:
-    aws("sqs").send_message(QueueUrl=stack.queue_url, MessageBody="not json", MessageGroupId=GROUP)
-    aws("s3").put_object(Bucket=BUCKET, Key="data/raw/after.csv", Body=b"a\n1\n")
-
-    runs = _eventually(lambda: _training_inputs(aws, stack.state_machine_arn), "the run")
-    notes = _eventually(lambda: _notifications(aws, stack.notifications_url), "notification")
-
-    assert list(runs) == [f"s3://{BUCKET}/data/raw/after.csv"]
-    assert [n["status"] for n in notes] == ["rejected"]
-    assert "is not an S3 event" in notes[0]["reason"]
-
-
-# --------------------------------------------------------------------------- duplicates
-
-
-def test_a_replayed_event_never_starts_a_second_run(
-    aws: Callable[[str], Any], stack: TriggerStack
-) -> None:
-    sqs = aws("sqs")
-    # A second target records the event exactly as EventBridge delivered it.
-    tap = sqs.create_queue(QueueName="tap")["QueueUrl"]
-    tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])
-    allow_rule_to_send(sqs, tap, aws("events").describe_rule(Name="trigger")["Arn"])
-    aws("events").put_targets(
-        Rule="trigger", Targets=[{"Id": "tap", "Arn": tap_arn["Attributes"]["QueueArn"]}]
+    clients("sqs").send_message(
+        QueueUrl=stack.uploads.url, MessageBody="not json", MessageGroupId="uploads"
     )
-    aws("s3").put_object(Bucket=BUCKET, Key="data/raw/once.csv", Body=b"a\n1\n")
-    [name] = _drain_runs(aws, stack, expected=1)
-    [delivered] = sqs.receive_message(QueueUrl=tap)["Messages"]
+    clients("s3").put_object(Bucket=BUCKET, Key="data/raw/after.csv", Body=b"a\n1\n")
+
+    eventually(lambda: inputs(clients, stack.uploads), "the run")
+    notes = eventually(lambda: notifications(clients("sqs"), stack.notifications_url), "a note")
+
+    assert inputs(clients, stack.uploads) == [{"data_uri": f"s3://{BUCKET}/data/raw/after.csv"}]
+    assert [(n["status"], n["subject"]) for n in notes] == [
+        ("rejected", f"Upload not run (rejected): {notes[0]['request']}")
+    ]
+    assert "is not understood" in notes[0]["reason"]
+
+
+def test_a_replayed_upload_event_never_starts_a_second_run(
+    clients: Clients, stack: TriggerStack
+) -> None:
+    recorded = tap(clients, "uploads")
+    clients("s3").put_object(Bucket=BUCKET, Key="data/raw/once.csv", Body=b"a\n1\n")
+    [name] = drain_runs(clients("stepfunctions"), clients("sqs"), stack.uploads, 1)
+    [delivered] = clients("sqs").receive_message(QueueUrl=recorded)["Messages"]
 
     # The same S3 event again, as a new message (as after the queue's 5-minute deduplication).
-    sqs.send_message(
-        QueueUrl=stack.queue_url,
+    clients("sqs").send_message(
+        QueueUrl=stack.uploads.url,
         MessageBody=delivered["Body"],
-        MessageGroupId=GROUP,
+        MessageGroupId="uploads",
         MessageDeduplicationId="replay",
     )
-    _eventually(lambda: _queue_depth(aws, stack.queue_url) == 0, "the replay to be handled")
-    assert aws_sqs.wait_idle(DEADLINE_SECONDS)
+    settle(clients, stack.uploads)
 
-    assert [e["name"] for e in _executions(aws, stack.state_machine_arn)] == [name]
-    assert _notifications(aws, stack.notifications_url) == []
+    assert [e["name"] for e in executions(clients("stepfunctions"), stack.uploads.machine_arn)] == [
+        name
+    ]
+    assert notifications(clients("sqs"), stack.notifications_url) == []
 
 
-def test_a_redelivered_event_is_deduplicated_by_the_queue(
-    aws: Callable[[str], Any], stack: TriggerStack
+def test_a_redelivered_message_is_deduplicated_by_the_queue(
+    clients: Clients, stack: TriggerStack
 ) -> None:
-    sqs = aws("sqs")
     body = json.dumps({"id": "same-event", "detail": {}})
     for _ in range(2):
-        sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body, MessageGroupId=GROUP)
+        clients("sqs").send_message(
+            QueueUrl=stack.uploads.url, MessageBody=body, MessageGroupId="uploads"
+        )
 
-    notes = _eventually(lambda: _notifications(aws, stack.notifications_url), "notification")
-    _eventually(lambda: _queue_depth(aws, stack.queue_url) == 0, "the queue to drain")
-    assert aws_sqs.wait_idle(DEADLINE_SECONDS)
-    notes += _notifications(aws, stack.notifications_url)
+    settle(clients, stack.uploads)
 
-    assert len(notes) == 1  # content-based deduplication: one message, one decision
+    # Content-based deduplication: one message, one decision, one notification.
+    assert len(notifications(clients("sqs"), stack.notifications_url)) == 1
+
+
+# --------------------------------------------------------------------------- deployments
+
+
+def test_an_approval_starts_one_deployment_of_the_approved_package(
+    clients: Clients, stack: TriggerStack
+) -> None:
+    arn = register(clients)
+
+    [name] = drain_runs(clients("stepfunctions"), clients("sqs"), stack.deployments, 1)
+
+    assert name.startswith("deploy-v1-")
+    assert inputs(clients, stack.deployments) == [
+        {
+            "model_package_arn": arn,
+            "reason": requests.APPROVAL,
+            "requested_by": "Model Registry",
+            "request_id": "",
+        }
+    ]
+    assert inputs(clients, stack.uploads) == []
+    assert notifications(clients("sqs"), stack.notifications_url) == []
+
+
+def test_the_same_approval_delivered_twice_deploys_once(
+    clients: Clients, stack: TriggerStack
+) -> None:
+    recorded = tap(clients, "model-package-approved")
+    register(clients)
+    [name] = drain_runs(clients("stepfunctions"), clients("sqs"), stack.deployments, 1)
+    [delivered] = clients("sqs").receive_message(QueueUrl=recorded)["Messages"]
+
+    # SageMaker "may send multiple events to EventBridge for each state change": the same
+    # change again, under an event id of its own (so the queue does not deduplicate it).
+    again = json.loads(delivered["Body"]) | {"id": "another-event-id"}
+    clients("sqs").send_message(
+        QueueUrl=stack.deployments.url, MessageBody=json.dumps(again), MessageGroupId=ENDPOINT
+    )
+    settle(clients, stack.deployments)
+
+    deployments = executions(clients("stepfunctions"), stack.deployments.machine_arn)
+    assert [e["name"] for e in deployments] == [name]
+    assert notifications(clients("sqs"), stack.notifications_url) == []
+
+
+def test_two_approvals_deploy_one_at_a_time_in_approval_order(
+    clients: Clients, stack: TriggerStack
+) -> None:
+    pending = register(clients, "PendingManualApproval")
+    registered = register(clients)
+    clients("sagemaker").update_model_package(
+        ModelPackageArn=pending, ModelApprovalStatus="Approved"
+    )
+
+    drain_runs(clients("stepfunctions"), clients("sqs"), stack.deployments, 2)
+
+    deployed = [document["model_package_arn"] for document in inputs(clients, stack.deployments)]
+    assert deployed == [registered, pending]
+
+
+def test_a_deployment_request_of_the_project_starts_a_deployment(
+    clients: Clients, stack: TriggerStack
+) -> None:
+    arn = register(clients, "PendingManualApproval")  # no approval event: nothing queued
+    request = requests.Request(arn, requests.ROLLBACK, "ops", "rollback-1")
+    clients("sqs").send_message(
+        QueueUrl=stack.deployments.url,
+        MessageBody=requests.request_message(request),
+        MessageGroupId=ENDPOINT,
+    )
+
+    [name] = drain_runs(clients("stepfunctions"), clients("sqs"), stack.deployments, 1)
+
+    assert name.startswith("rollback-v1-")
+    assert inputs(clients, stack.deployments) == [request.as_input()]
+
+
+@pytest.fixture
+def slow_endpoints() -> Iterator[None]:
+    """Endpoints stay Creating: the endpoint names its config and model, no model is loaded."""
+    aws_sagemaker.set_endpoint_transition_seconds(3600)
+    yield
+    aws_sagemaker.set_endpoint_transition_seconds(None)
+
+
+def serve(aws: Clients, package_arn: str) -> None:
+    """The project's endpoint with a model created from ``package_arn``."""
+    sagemaker = aws("sagemaker")
+    role = aws("iam").create_role(RoleName="sagemaker", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+    sagemaker.create_model(
+        ModelName=f"{MODEL_PREFIX}-1",
+        PrimaryContainer={"ModelPackageName": package_arn},
+        ExecutionRoleArn=role["Role"]["Arn"],
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{MODEL_PREFIX}-cfg-1",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{MODEL_PREFIX}-1",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=f"{MODEL_PREFIX}-cfg-1")
+
+
+def test_a_rejection_of_the_serving_package_is_reported(
+    clients: Clients, stack: TriggerStack, slow_endpoints: None
+) -> None:
+    arn = register(clients, "PendingManualApproval")
+    serve(clients, arn)
+
+    clients("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+
+    notes = eventually(lambda: notifications(clients("sqs"), stack.notifications_url), "a note")
+    settle(clients, stack.deployments)
+    assert [(n["subject"], n["request"]) for n in notes] == [
+        ("Rejected model is still serving", arn)
+    ]
+    assert inputs(clients, stack.deployments) == []
+
+
+def test_a_rejection_of_a_package_that_does_not_serve_is_deleted_quietly(
+    clients: Clients, stack: TriggerStack
+) -> None:
+    arn = register(clients, "PendingManualApproval")
+
+    clients("sagemaker").update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+
+    [decision] = eventually(lambda: decisions(clients, stack.deployments), "the decision")
+    settle(clients, stack.deployments)
+    assert (decision["status"], decision["execution_name"]) == ("done", None)
+    assert decision["reason"] == f"rejected package {arn} does not serve"
+    assert notifications(clients("sqs"), stack.notifications_url) == []
+    assert inputs(clients, stack.deployments) == []
+    assert queue_depth(clients("sqs"), stack.deployments.dead_letter_url) == 0
+
+
+def test_each_trigger_calls_aws_as_its_own_role_after_the_other_has_run(
+    clients: Clients, stack: TriggerStack
+) -> None:
+    # Both triggers run the same zip (terraform/trigger.tf). On AWS each function has execution
+    # environments of its own, so module state (the handler's cached clients, holding the
+    # role's credentials) is never shared between two functions, even of the same code
+    # ("Lambda execution environment", Lambda developer guide: lambda-runtime-environment).
+    clients("s3").put_object(Bucket=BUCKET, Key="data/raw/first.csv", Body=b"a\n1\n")
+    drain_runs(clients("stepfunctions"), clients("sqs"), stack.uploads, 1)
+    settle(clients, stack.uploads)
+
+    register(clients)
+
+    sfn = clients("stepfunctions")
+    [deployment] = eventually(lambda: executions(sfn, stack.deployments.machine_arn), "it")
+    assert deployment["name"].startswith("deploy-v1-")

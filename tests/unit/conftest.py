@@ -40,12 +40,15 @@ def fast_cli_args(**overrides: object) -> list[str]:
 @pytest.fixture(scope="session")
 def split_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """prepare.py's default split of the committed iris.csv (train/validation/test dirs)."""
-    from ml import prepare  # imported here so other unit tests never pay for the ML stack
+    # Imported here so other unit tests never pay for the ML stack.
+    from ml import prepare
+    from ml.prepare_contract import DatasetSpec
+    from ml.prepare_split import SplitRatios
 
     input_dir = tmp_path_factory.mktemp("raw")
     (input_dir / "iris.csv").write_bytes(IRIS_CSV.read_bytes())
     output_dir = tmp_path_factory.mktemp("split")
-    prepare.run(input_dir, output_dir, prepare.DatasetSpec("Species"), prepare.SplitRatios(), 42)
+    prepare.run(input_dir, output_dir, DatasetSpec("Species"), SplitRatios(), 42)
     return output_dir
 
 

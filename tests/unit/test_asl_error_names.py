@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from emulator.sfn_errors import STATES_ERRORS, possible_error_names
-from statemachines.training_pipeline import build_definition
+from statemachines import BY_NAME, MACHINES
+
+MACHINE_NAMES = [m.name for m in MACHINES]
 
 
 def _tasks(definition: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -24,12 +28,18 @@ def impossible_error_names(definition: dict[str, Any]) -> list[str]:
     return found
 
 
-def test_every_error_name_in_the_asl_can_occur_for_its_task() -> None:
-    assert impossible_error_names(build_definition()) == []
+def _definition(name: str) -> dict[str, Any]:
+    return BY_NAME[name].build()
 
 
-def test_the_check_finds_a_name_that_cannot_occur() -> None:
-    definition = build_definition()
+@pytest.mark.parametrize("machine", MACHINE_NAMES)
+def test_every_error_name_in_the_asl_can_occur_for_its_task(machine: str) -> None:
+    assert impossible_error_names(_definition(machine)) == []
+
+
+@pytest.mark.parametrize("machine", MACHINE_NAMES)
+def test_the_check_finds_a_name_that_cannot_occur(machine: str) -> None:
+    definition = _definition(machine)
     name, state = _tasks(definition)[0]
     state.setdefault("Retry", []).append({"ErrorEquals": ["SageMaker.InternalFailure"]})
     assert f"{name}: SageMaker.InternalFailure" in impossible_error_names(definition)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from contracts import failures
 from ml import baseline, evaluate
 from ml.baseline import BaselineError
 
@@ -192,7 +193,12 @@ def test_evaluate_writes_the_baseline_with_the_test_splits_predictions(
     model_dir: Path, split_dir: Path, tmp_path: Path, iris_baseline: dict[str, Any]
 ) -> None:
     report = evaluate.run(
-        model_dir, split_dir / "test", tmp_path, MODEL_URI, baseline_dir=split_dir / "baseline"
+        model_dir,
+        split_dir / "test",
+        tmp_path,
+        MODEL_URI,
+        baseline_dir=split_dir / "baseline",
+        gate=evaluate.Gate(threshold=0.9),
     )
     written = baseline.load_baseline(tmp_path / "baseline.json")
     assert written["features"] == iris_baseline["features"]
@@ -208,13 +214,14 @@ def test_evaluate_cli_refuses_a_missing_or_foreign_baseline(
     model_archive_dir: Path, split_dir: Path, tmp_path: Path
 ) -> None:
     base = ["--model-dir", str(model_archive_dir), "--test-dir", str(split_dir / "test")]
+    base += ["--accuracy-threshold", "0.9"]
     failure = tmp_path / "message"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(evaluate.FAILURE_FILE_ENV, str(failure))
+        patch.setenv(failures.FAILURE_FILE_ENV, str(failure))
         code = evaluate.main(
             [*base, "--output-dir", str(tmp_path / "a"), "--baseline-dir", str(tmp_path)]
         )
-        assert code == evaluate.VALIDATION_ERROR_EXIT_CODE
+        assert code == failures.VALIDATION_ERROR_EXIT_CODE
         assert failure.read_text().startswith("drift baseline: no baseline file at")
         foreign = json.loads((split_dir / "baseline" / "baseline.json").read_text())
         foreign["feature_columns"] = ["x", "y", "z", "w"]
@@ -224,9 +231,10 @@ def test_evaluate_cli_refuses_a_missing_or_foreign_baseline(
         code = evaluate.main(
             [*base, "--output-dir", str(out), "--baseline-dir", str(tmp_path / "b")]
         )
-        assert code == evaluate.VALIDATION_ERROR_EXIT_CODE
+        assert code == failures.VALIDATION_ERROR_EXIT_CODE
         assert "do not match the model's dataset contract" in failure.read_text()
-        assert not (out / "evaluation.json").exists() and not (out / "baseline.json").exists()
+        # All or nothing: no report, summary or page without the baseline.
+        assert not out.exists() or list(out.iterdir()) == []
 
 
 # --------------------------------------------------------------------------- reading

@@ -21,13 +21,18 @@ def test_archives_are_byte_identical_across_builds(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
-def test_sourcedir_holds_train_py_at_its_root(tmp_path: Path) -> None:
+def test_sourcedir_holds_the_scripts_and_the_contracts_package_at_its_root(tmp_path: Path) -> None:
     build.main(["--out", str(tmp_path)])
     with tarfile.open(tmp_path / "sourcedir.tar.gz") as tar:
-        assert tar.getnames() == ["train.py"]
-        member = tar.extractfile("train.py")
-        assert member is not None
-        assert member.read() == build.SOURCEDIR_FILES["train.py"].read_bytes()
+        names = tar.getnames()
+        assert names == sorted(["train.py", "inference.py", *build.contracts_files()])
+        assert {"contracts/__init__.py", "contracts/dataset.py", "contracts/failures.py"} <= set(
+            names
+        )
+        for name in names:
+            member = tar.extractfile(name)
+            assert member is not None
+            assert member.read() == build.SOURCEDIR_FILES[name].read_bytes()
 
 
 def test_trigger_zip_has_the_handler_at_its_root(tmp_path: Path) -> None:

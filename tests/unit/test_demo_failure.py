@@ -27,8 +27,13 @@ LOCAL_SOURCES = sorted([*(ROOT / "local").rglob("*.py"), *(ROOT / "harness").rgl
 
 
 @pytest.fixture
-def client() -> Iterator[Callable[[str], Any]]:
-    with mock_aws():
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], Any]]:
+    # Signed with the emulator's local user, not moto's own keys: once the emulator's
+    # extensions are installed in this process (another test file), it refuses unknown keys.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    with mock_aws(config={"core": {"mock_credentials": False}}):  # type: ignore[arg-type]
         yield lambda service: boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
 
 

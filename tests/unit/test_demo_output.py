@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness import demo
-from harness.demo import describe_event, path_summary, progress_bar
+from harness.console import describe_event, path_summary, progress_bar
+from harness.summary import prediction_line
 
 
 def test_progress_bar() -> None:
@@ -60,7 +61,7 @@ def test_uninteresting_events_have_no_line() -> None:
 
 
 def test_prediction_line_names_every_class_of_the_contract() -> None:
-    line = demo.prediction_line(
+    line = prediction_line(
         {
             "row": "1.5,2",
             "probabilities": [0.25, 0.75],
@@ -71,9 +72,14 @@ def test_prediction_line_names_every_class_of_the_contract() -> None:
     assert line == "1.5,2: malignant  [benign=0.250, malignant=0.750]"
 
 
-def test_the_label_becomes_terraforms_label_column() -> None:
-    assert demo.demo_variables(True, None, "diagnosis")["label_column"] == "diagnosis"
-    assert "label_column" not in demo.demo_variables(True, None)  # the seed's default
+def test_the_label_is_not_a_terraform_variable() -> None:
+    # it travels with the upload as its label-column metadata (docs/own-data.md)
+    assert "label_column" not in demo.demo_variables(True, None)
+    assert demo.demo_variables(False, 3) == {
+        "deploy_endpoint": False,
+        "max_tuning_jobs": 3,
+        "parallel_tuning_jobs": 2,
+    }
 
 
 def test_no_data_runs_the_seed_data() -> None:

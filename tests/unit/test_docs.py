@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 
 from devtools import makefile, reference, tfdocs
-from harness import demo
+from harness.console import Console
+from harness.follow import RunResult
+from harness.stack import LocalStack
+from harness.summary import print_summary
 from tests.helpers import demo_output
+from tests.helpers import report_samples as samples
+from tests.helpers.stack import summary_for
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -176,55 +181,66 @@ def test_the_terraform_table_lists_every_variable() -> None:
 
 
 def _printed_summary(tmp_path: Path) -> str:
-    """What print_summary prints for a deployed, successful run (every field set)."""
+    """What print_summary prints for a successful run and its deployment (every field set)."""
     (tmp_path / "report.html").write_text("<html></html>")
-    evaluation = {
-        "multiclass_classification_metrics": {
-            "accuracy": {"value": 0.97},
-            "weighted_f1": {"value": 0.96},
-        },
-        "model": {"hyperparameters": {"eta": "0.2", "max_depth": "4"}},
-    }
-    result = demo.RunResult(
+    evaluation = samples.multiclass_evaluation()
+    package = "arn:aws:sagemaker:us-east-1:1:model-package/g/1"
+    result = RunResult(
         execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:s3-iris-1",
         execution_name="s3-iris-1",
         status="SUCCEEDED",
-        states=["CheckInput", "WaitForPipeline", "WaitForPipeline", "NotifySuccess"],
+        states=["CheckInput", "WaitForPipeline", "WaitForPipeline", "Done"],
         output={
-            "label_column": "Species",
-            "problem_type": "multiclass",
-            "class_names": ["a", "b"],
-            "accuracy": 0.97,
-            "accuracy_threshold": 0.9,
-            "model_package_arn": "arn:aws:sagemaker:us-east-1:1:model-package/g/1",
-            "approval_status": "Approved",
-            "deployment": {"deployed": True, "endpoint_name": "e"},
+            "evaluation": {"summary": summary_for(evaluation)},
+            "outcome": {"model_package_arn": package, "approval_status": "Approved"},
         },
         evaluation=evaluation,
         prediction={
             "row": "1,2",
-            "probabilities": [0.9, 0.1],
-            "class_names": ["a", "b"],
-            "label": "a",
+            "probabilities": [0.8, 0.1, 0.1],
+            "class_names": samples.MULTI_CLASSES,
+            "label": samples.MULTI_CLASSES[0],
         },
         report=tmp_path / "report.html",
         seconds=12.0,
+        deployment=RunResult(
+            execution_arn="arn:aws:states:us-east-1:123456789012:execution:d:deploy-v1-1",
+            execution_name="deploy-v1-1",
+            status="SUCCEEDED",
+            states=["Plan", "Done"],
+            output={
+                "outcome": {
+                    "status": "SUCCEEDED",
+                    "deployment": {"endpoint_name": "e"},
+                    "smoke_test": "5 rows answered as the evaluation predicted",
+                }
+            },
+            seconds=7.0,
+        ),
     )
-    stack = demo.LocalStack(emulator=None, workdir=tmp_path, outputs={})  # type: ignore[arg-type]
+    stack = LocalStack(emulator=None, workdir=tmp_path, outputs={})  # type: ignore[arg-type]
     stream = io.StringIO()
-    demo.print_summary(stack, result, demo.Console(stream))
+    print_summary(stack, result, Console(stream))
     return stream.getvalue()
 
 
 def test_the_readme_sample_has_the_summary_the_demo_prints(tmp_path: Path) -> None:
     printed = demo_output.shape(_printed_summary(tmp_path))
     assert printed[0] == "✔ Run SUCCEEDED"
+    assert "✔ Deployment SUCCEEDED" in printed
     assert demo_output.shape(demo_output.readme_sample()) == printed
 
 
 def _progress_templates() -> list[re.Pattern[str]]:
     """The demo's ``console.step``/``console.timed`` messages, placeholders as wildcards."""
-    tree = ast.parse((ROOT / "local" / "demo.py").read_text(encoding="utf-8"))
+    tree = ast.Module(
+        body=[
+            node
+            for path in sorted((ROOT / "harness").glob("*.py"))
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
+        ],
+        type_ignores=[],
+    )
     found = []
     for node in ast.walk(tree):
         if (

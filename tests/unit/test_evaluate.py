@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -13,9 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ml import evaluate, train
+from contracts import dataset
+from contracts import evaluation as reports
+from ml import evaluate, quality, train
 from ml.evaluate import DataValidationError
-from tests.helpers import datasets
+from tests.helpers import datasets, models
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EVALUATE_SCRIPT = REPO_ROOT / "ml" / "evaluate.py"
@@ -23,10 +26,13 @@ CLASSES = ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
 MODEL_URI = "s3://bucket/pipelines/exec-1/tune/job-001/output/model.tar.gz"
 
 
+GATE = evaluate.Gate(threshold=0.9)
+
+
 def run_evaluation(
     model_dir: Path, test_dir: Path, output_dir: Path, model_uri: str
 ) -> dict[str, Any]:
-    return evaluate.run(model_dir, test_dir, output_dir, model_uri)
+    return evaluate.run(model_dir, test_dir, output_dir, model_uri, gate=GATE)
 
 
 def assert_evaluation_shape(report: dict[str, Any], metadata: dict[str, Any]) -> None:
@@ -91,12 +97,15 @@ def test_evaluation_json_from_model_archive(
             str(tmp_path / "evaluation"),
             "--model-uri",
             MODEL_URI,
+            "--accuracy-threshold",
+            "0.9",
         ]
     )
     assert code == 0
     assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == [
         "evaluation.json",
         "report.html",
+        "summary.json",
     ]
     report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
     metadata = json.loads((model_dir / "metadata.json").read_text())
@@ -139,7 +148,8 @@ def test_feature_importance_without_feature_names_maps_f_indices() -> None:
             assert importance_type == "gain"
             return {"f2": 3.0, "f0": 5.0}
 
-    contract = {"feature_columns": ["a[1]", "b", "c"]}  # '[' : xgboost gets no names
+    # '[' : xgboost gets no names
+    contract = dataset.Contract("label", ["a[1]", "b", "c"], ["x", "y"], {})
     assert evaluate.feature_importance(Booster(), contract) == {  # type: ignore[arg-type]
         "importance_type": "gain",
         "values": {"a[1]": 5.0, "c": 3.0},
@@ -154,7 +164,7 @@ def test_a_long_learning_curve_is_thinned_with_its_round_numbers() -> None:
         {"learning_curve": {"metric": "logloss", "train": values, "validation": values}}
     )
     assert curve is not None
-    assert len(curve["rounds"]) == len(curve["validation"]) == evaluate.CURVE_POINTS
+    assert len(curve["rounds"]) == len(curve["validation"]) == quality.CURVE_POINTS
     assert curve["rounds"][0] == 0 and curve["rounds"][-1] == 399
     assert curve["validation"][-1] == values[399]
     assert evaluate.learning_curve({}) is None
@@ -165,14 +175,14 @@ def test_a_missing_report_renderer_fails_before_any_output(
 ) -> None:
     monkeypatch.setattr(evaluate, "run_report", None)  # a bundle without report.py
     with pytest.raises(evaluate.ReportCodeMissing, match=r"report\.py is not beside evaluate\.py"):
-        evaluate.run(model_dir, split_dir / "test", tmp_path / "out", MODEL_URI)
+        evaluate.run(model_dir, split_dir / "test", tmp_path / "out", MODEL_URI, gate=GATE)
     assert not (tmp_path / "out").exists()
 
 
 def test_compute_metrics_known_values() -> None:
     y_true = np.array([0, 0, 1, 1, 2, 2])
     y_pred = np.array([0, 0, 1, 2, 2, 2])
-    overall, per_class = evaluate.compute_metrics(y_true, y_pred, CLASSES)
+    overall, per_class = quality.compute_metrics(y_true, y_pred, CLASSES)
     assert overall["accuracy"]["value"] == pytest.approx(5 / 6)
     assert overall["confusion_matrix"]["Iris-versicolor"] == {
         "Iris-setosa": 0,
@@ -275,6 +285,8 @@ def test_script_failure_convention(model_archive_dir: Path, tmp_path: Path) -> N
             str(empty_test),
             "--output-dir",
             str(tmp_path / "evaluation"),
+            "--accuracy-threshold",
+            "0.9",
         ],
         env={"SM_FAILURE_FILE": str(failure_file), "PATH": "/usr/bin:/bin"},
         capture_output=True,
@@ -397,7 +409,7 @@ def test_binary_report_has_sagemakers_binary_metrics(
     assert len(roc["false_positive_rates"]) == len(roc["true_positive_rates"]) <= 101
     assert report["class_names"] == ["benign", "malignant"]
     assert report["dataset_contract"]["problem_type"] == "binary"
-    assert evaluate.accuracy_of(report) == metrics["accuracy"]["value"]
+    assert reports.accuracy(report) == metrics["accuracy"]["value"]
     smoke = report["smoke_test"]
     assert [len(p) for p in smoke["probabilities"]] == [2] * smoke["rows"]
     assert all(abs(sum(p) - 1) < 1e-5 for p in smoke["probabilities"])
@@ -406,7 +418,7 @@ def test_binary_report_has_sagemakers_binary_metrics(
 def test_compute_binary_metrics_known_values() -> None:
     y_true = np.array([0, 0, 0, 1, 1])
     probability = np.array([0.1, 0.6, 0.2, 0.8, 0.4])
-    metrics = evaluate.compute_binary_metrics(y_true, probability, ["no", "yes"])
+    metrics = quality.compute_binary_metrics(y_true, probability, ["no", "yes"])
     assert metrics["confusion_matrix"] == {"no": {"no": 2, "yes": 1}, "yes": {"no": 1, "yes": 1}}
     assert metrics["accuracy"]["value"] == pytest.approx(3 / 5)
     assert metrics["precision"]["value"] == pytest.approx(1 / 2)
@@ -448,43 +460,216 @@ def test_wine_multiclass_with_numeric_labels_first(tmp_path: Path) -> None:
     assert [len(p) for p in report["smoke_test"]["probabilities"]] == [3] * 5
 
 
-@pytest.mark.parametrize(
-    ("names", "stored"),
-    [
-        (
-            ["Iris-setosa", "Iris-versicolor", "Iris-virginica"],
-            "Iris-setosa / Iris-versicolor / Iris-virginica",
-        ),
-        (["malignant", "benign"], "malignant / benign"),
-        (["0", "1", "2"], "0 / 1 / 2"),
-        ([">50K", "<=50K"], evaluate.CLASS_NAMES_ELSEWHERE),  # '>' and '<' are refused
-        (["a/b", "c"], evaluate.CLASS_NAMES_ELSEWHERE),  # a '/' would make the list ambiguous
-        ([f"class number {i:03d}" for i in range(20)], evaluate.CLASS_NAMES_ELSEWHERE),  # > 256
-    ],
-)
-def test_class_names_are_stored_in_the_package_metadata_when_they_fit(
-    names: list[str], stored: str
+# --------------------------------------------------------------------------- the champion
+
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/models/3"
+BLOCK = "multiclass_classification_metrics"
+
+
+def noisy_split(split_dir: Path, target: Path) -> Path:
+    """The split with its training labels shuffled: the same contract, a much worse model."""
+    shutil.copytree(split_dir, target)
+    rng = np.random.RandomState(0)
+    for name in ("train", "validation"):
+        path = target / name / f"{name}.csv"
+        lines = path.read_text().splitlines()
+        labels = [line.split(",", 1)[0] for line in lines]
+        rng.shuffle(labels)
+        path.write_text(
+            "".join(f"{a},{b.split(',', 1)[1]}\n" for a, b in zip(labels, lines, strict=True))
+        )
+    return target
+
+
+@pytest.fixture(scope="module")
+def weak_model(split_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("weak")
+    return models.train_model_dir(noisy_split(split_dir, root / "split"), root / "model")
+
+
+def champion_dir(model: Path, target: Path, contract: dict[str, Any] | None = None) -> Path:
+    """The serving model as the evaluation step receives it: its model.tar.gz alone, with its
+    contract replaced by ``contract`` (another API) when given."""
+    copy = target / "extracted"
+    shutil.copytree(model, copy)
+    if contract is not None:
+        (copy / "contract.json").write_text(json.dumps(contract))
+    (target / "champion").mkdir()
+    (target / "champion" / "model.tar.gz").write_bytes(models.model_tar_gz(copy))
+    return target / "champion"
+
+
+def evaluate_against(
+    candidate: Path, champion: Path, split_dir: Path, out: Path, margin: float = 0.02
+) -> dict[str, Any]:
+    return evaluate.run(
+        candidate,
+        split_dir / "test",
+        out,
+        MODEL_URI,
+        gate=evaluate.Gate(threshold=0.3, margin=margin),
+        champion_dir=champion,
+        champion_package_arn=ARN,
+        run_name="s3-iris-7",
+    )
+
+
+def written(out: Path, name: str) -> Any:
+    text = (out / name).read_text()
+    return json.loads(text) if name.endswith(".json") else text
+
+
+def test_a_better_champion_is_scored_on_the_same_rows_and_refuses_the_candidate(
+    model_dir: Path, weak_model: Path, split_dir: Path, tmp_path: Path
 ) -> None:
-    """registry_metadata.class_names is what CreateModelPackage's metadata can hold (botocore's
-    CustomerMetadataValue: 256 characters of letters, separators, numbers, _ . : / = + - @)."""
-    value = evaluate.class_names_metadata(names)
-    assert value == stored
-    assert len(value) <= 256 and evaluate.metadata_safe(value)
+    alone = run_evaluation(model_dir, split_dir / "test", tmp_path / "alone", MODEL_URI)
+    champion = champion_dir(model_dir, tmp_path)
+    report = evaluate_against(weak_model, champion, split_dir, tmp_path / "out")
+    block = report["champion"]
+    assert (block["model_package_arn"], block["contract_matches"], block["differences"]) == (
+        ARN,
+        True,
+        [],
+    )
+    # The serving model's numbers on the same test rows: what it scores when evaluated alone.
+    assert block["metrics"] == {BLOCK: alone[BLOCK]}
+    ours, theirs = report[BLOCK]["accuracy"]["value"], alone[BLOCK]["accuracy"]["value"]
+    assert ours < theirs - 0.02
+    summary = written(tmp_path / "out", "summary.json")
+    assert summary["gate"]["passed"] is False
+    assert f"{ours:.4f}" in summary["gate"]["cause"] and f"{theirs:.4f}" in summary["gate"]["cause"]
+    assert "by more than the margin 0.02" in summary["gate"]["cause"]
+    assert summary["champion"] == {
+        "model_package_arn": ARN,
+        "accuracy": theirs,
+        "contract_matches": True,
+    }
+    page = written(tmp_path / "out", "report.html")
+    assert "Refused by the quality gate" in page and ARN in page and "s3-iris-7" in page
 
 
-def test_the_metadata_rule_is_the_input_checks() -> None:
-    """evaluate.py ships alone, so it keeps its own copy of the rule; both answer alike."""
-    from contracts import execution_input as logic
+def test_a_worse_champion_lets_the_candidate_pass_and_be_auto_approvable(
+    model_dir: Path, weak_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    report = evaluate_against(
+        model_dir, champion_dir(weak_model, tmp_path), split_dir, tmp_path / "o"
+    )
+    theirs = report["champion"]["metrics"][BLOCK]["accuracy"]["value"]
+    assert theirs < report[BLOCK]["accuracy"]["value"]
+    summary = written(tmp_path / "o", "summary.json")
+    assert summary["gate"]["passed"] is True and summary["gate"]["cause"] == ""
+    assert summary["promotion"] == {"auto_approvable": True, "reason": "passed the gate"}
+    assert summary["registration"]["metadata"]["champion_accuracy"] == f"{theirs:.6g}"
+    assert "Passed the quality gate" in written(tmp_path / "o", "report.html")
 
-    for text in (
-        "Species",
-        "mean radius_2/x=y+z-w@v:u.t",
-        "Größe 3",
-        "a(b)",
-        ">50K",
-        "a,b",
-        'a"b',
-        "a#b",
-        "x\ty",
-    ):
-        assert evaluate.metadata_safe(text) == logic.metadata_safe(text), text
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda c: c.update(class_names=list(reversed(c["class_names"]))), ["classes"]),
+        (lambda c: c.update(feature_columns=list(reversed(c["feature_columns"]))), ["order"]),
+        (lambda c: c["feature_columns"].__setitem__(0, "Colour"), ["features"]),
+    ],
+    ids=["class-order", "feature-order", "feature-set"],
+)
+def test_a_champion_with_another_api_is_not_scored_and_blocks_auto_approval(
+    model_dir: Path, split_dir: Path, tmp_path: Path, change: Any, named: list[str]
+) -> None:
+    contract = json.loads((model_dir / "contract.json").read_text())
+    change(contract)
+    champion = champion_dir(model_dir, tmp_path, contract)
+    report = evaluate_against(model_dir, champion, split_dir, tmp_path / "o")
+    block = report["champion"]
+    assert block["contract_matches"] is False and "metrics" not in block
+    assert [difference.split(":")[0] for difference in block["differences"]] == named
+    summary = written(tmp_path / "o", "summary.json")
+    assert summary["gate"]["passed"] is True  # the threshold alone decides
+    assert summary["promotion"]["auto_approvable"] is False
+    assert "needs an explicit approval" in summary["promotion"]["reason"]
+    assert summary["champion"]["contract_matches"] is False
+    assert summary["contract"]["differences"] == block["differences"]
+    assert "contract differs from the champion" in written(tmp_path / "o", "report.html")
+
+
+def test_a_serving_model_that_cannot_be_read_is_not_comparable(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    champion = tmp_path / "champion"
+    champion.mkdir()
+    (champion / "model.tar.gz").write_bytes(b"not a tarball")
+    report = evaluate_against(model_dir, champion, split_dir, tmp_path / "o")
+    [difference] = report["champion"]["differences"]
+    assert difference.startswith("contract: the serving model cannot be read (")
+    assert "unreadable model archive" in difference
+
+
+def test_no_champion_writes_no_champion_block(
+    model_dir: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "none"
+    marker.mkdir()
+    (marker / "README").write_text("No model serves the endpoint.\n")
+    report = evaluate.run(
+        model_dir, split_dir / "test", tmp_path / "o", MODEL_URI, gate=GATE, champion_dir=marker
+    )
+    assert "champion" not in report
+    assert written(tmp_path / "o", "summary.json")["champion"] is None
+
+
+def test_the_champion_inputs_must_agree(model_dir: Path, split_dir: Path, tmp_path: Path) -> None:
+    """ChampionModelUri and ChampionPackageArn come from one lookup: a mismatch is a wiring
+    error, refused before any output."""
+    champion = champion_dir(model_dir, tmp_path)
+    with pytest.raises(ValueError, match=r"'none' but .* exists"):
+        evaluate.run(
+            model_dir,
+            split_dir / "test",
+            tmp_path / "a",
+            MODEL_URI,
+            gate=GATE,
+            champion_dir=champion,
+        )
+    with pytest.raises(ValueError, match=r"names a model but .* does not exist"):
+        evaluate.run(
+            model_dir,
+            split_dir / "test",
+            tmp_path / "b",
+            MODEL_URI,
+            gate=GATE,
+            champion_dir=tmp_path / "empty",
+            champion_package_arn=ARN,
+        )
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_the_outputs_are_written_all_or_none(
+    model_dir: Path, split_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replace = evaluate.os.replace
+    calls = []
+
+    def fail_second(source: Any, target: Any) -> None:
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        replace(source, target)
+
+    monkeypatch.setattr(evaluate.os, "replace", fail_second)
+    with pytest.raises(OSError, match="disk full"):
+        run_evaluation(model_dir, split_dir / "test", tmp_path / "o", MODEL_URI)
+    assert list((tmp_path / "o").iterdir()) == []
+
+
+def test_the_cli_passes_the_gate_and_the_champion(
+    model_dir: Path, weak_model: Path, split_dir: Path, tmp_path: Path
+) -> None:
+    champion = champion_dir(model_dir, tmp_path)
+    argv = ["--model-dir", str(weak_model), "--test-dir", str(split_dir / "test")]
+    argv += ["--output-dir", str(tmp_path / "o"), "--champion-dir", str(champion)]
+    argv += ["--champion-package-arn", ARN, "--accuracy-threshold", "0.3"]
+    assert evaluate.main([*argv, "--champion-margin", "0.6"]) == 0
+    summary = written(tmp_path / "o", "summary.json")
+    assert (summary["gate"]["threshold"], summary["gate"]["margin"]) == (0.3, 0.6)
+    assert summary["gate"]["passed"] is True  # within the wide margin
+    with pytest.raises(DataValidationError, match=r"--champion-margin: '2' is not a number from"):
+        evaluate.parse_args([*argv, "--champion-margin", "2"])

@@ -34,37 +34,35 @@ HCL_OPTIONS = SerializationOptions(
     with_comments=False, explicit_blocks=False, strip_string_quotes=True
 )
 
-# The integrations agreed in the design (the ASL may not call anything else).
+# The integrations agreed in the design, per machine (the ASL may not call anything else).
 CONTRACT_INTEGRATIONS = {
-    "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution",
-    "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
-    "arn:aws:states:::aws-sdk:sagemaker:stopPipelineExecution",
-    "arn:aws:states:::aws-sdk:sagemaker:listPipelineExecutionSteps",
-    # A failed run's last processing job: its ExitMessage names a data error.
-    "arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob",
-    "arn:aws:states:::aws-sdk:s3:getObject",
-    "arn:aws:states:::aws-sdk:s3:copyObject",
-    "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
-    "arn:aws:states:::sagemaker:createModel",
-    "arn:aws:states:::sagemaker:createEndpointConfig",
-    "arn:aws:states:::sagemaker:createEndpoint",
-    "arn:aws:states:::sagemaker:updateEndpoint",
-    "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
-    # A Failed endpoint can only be deleted, then created again.
-    "arn:aws:states:::aws-sdk:sagemaker:deleteEndpoint",
-    "arn:aws:states:::sns:publish",
-    # Model Registry events: deploy an approved package, report a rejected one that serves
-    # (read-only: an update of a package could emit an event that starts the machine again).
-    "arn:aws:states:::aws-sdk:sagemaker:describeModelPackage",
-    "arn:aws:states:::aws-sdk:sfn:describeExecution",
-    "arn:aws:states:::aws-sdk:sagemaker:describeEndpointConfig",
-    "arn:aws:states:::aws-sdk:sagemaker:describeModel",
-    # The execution input's schema check, first of all (lambdas/input_validator), and the
-    # deployment smoke test (lambdas/smoke_test).
-    "arn:aws:states:::lambda:invoke",
-    # Guarded deployment: name the rollback alarm that tripped, record each attempt.
-    "arn:aws:states:::aws-sdk:cloudwatch:describeAlarms",
-    "arn:aws:states:::aws-sdk:s3:putObject",
+    "training": {
+        "arn:aws:states:::aws-sdk:sagemaker:startPipelineExecution",
+        "arn:aws:states:::aws-sdk:sagemaker:describePipelineExecution",
+        "arn:aws:states:::aws-sdk:sagemaker:stopPipelineExecution",
+        "arn:aws:states:::aws-sdk:sagemaker:createModelPackage",
+        # The input check, the snapshot, the pipeline's outcome, the finish (lambdas/*).
+        "arn:aws:states:::lambda:invoke",
+    },
+    "deployment": {
+        "arn:aws:states:::sagemaker:createModel",
+        "arn:aws:states:::sagemaker:createEndpointConfig",
+        "arn:aws:states:::sagemaker:createEndpoint",
+        # A guarded update with DeploymentConfig: the aws-sdk integration passes every field.
+        "arn:aws:states:::aws-sdk:sagemaker:updateEndpoint",
+        "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
+        # A Failed endpoint can only be deleted, then created again.
+        "arn:aws:states:::aws-sdk:sagemaker:deleteEndpoint",
+        # The plan, the smoke test, the finish (lambdas/*).
+        "arn:aws:states:::lambda:invoke",
+    },
+    "monitoring": {
+        # The drift monitor's Processing job, polled.
+        "arn:aws:states:::aws-sdk:sagemaker:createProcessingJob",
+        "arn:aws:states:::aws-sdk:sagemaker:describeProcessingJob",
+        # The plan, the verdict, the finish (lambdas/*).
+        "arn:aws:states:::lambda:invoke",
+    },
 }
 # SDK service names that differ from their IAM prefix.
 IAM_PREFIX = {"sfn": "states", "cloudwatchlogs": "logs", "eventbridge": "events"}
@@ -98,14 +96,22 @@ STAR_ALLOWED = LOG_DELIVERY | XRAY | {"ecr:GetAuthorizationToken", "cloudwatch:P
 # A KMS key policy's Resource "*" means "this key", not every resource.
 KEY_POLICIES = {"sns_key"}
 # Granted beyond the ASL's own calls, each for a stated reason in iam.tf.
-STATE_MACHINE_EXTRAS = {
-    "sagemaker:AddTags",  # tags on created models, endpoint configs, endpoints, packages
-    "iam:PassRole",  # the SageMaker role, to CreateModel
-    "kms:GenerateDataKey",  # publish to the KMS-encrypted topic
-    "kms:Decrypt",
-    *LOG_DELIVERY,
-    *XRAY,
+MACHINE_EXTRAS = {
+    "training": {
+        "sagemaker:AddTags",  # tags on the packages it registers
+        *LOG_DELIVERY,
+        *XRAY,
+    },
+    "deployment": {
+        "sagemaker:AddTags",  # tags on created models, endpoint configs, endpoints
+        "sagemaker:DescribeModelPackage",  # CreateModel from a package reads the package
+        "cloudwatch:DescribeAlarms",  # the caller of a guarded UpdateEndpoint (guardrails guide)
+        "iam:PassRole",  # the SageMaker role, to CreateModel
+        *LOG_DELIVERY,
+        *XRAY,
+    },
 }
+MACHINES = ("training", "deployment")
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -132,10 +138,16 @@ def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def state_machine_policy() -> list[dict[str, Any]]:
-    docs = [body for path, name, body in policy_documents() if name == "state_machine"]
-    assert len(docs) == 1, "expected one aws_iam_policy_document.state_machine"
-    return statements(docs[0])
+def machine_policy(machine: str) -> list[dict[str, Any]]:
+    """The machine's own statements and those of the documents it is built from."""
+    documents = {name: body for _, name, body in policy_documents()}
+    document = documents[f"{machine}_machine"]
+    found = statements(document)
+    for source in document.get("source_policy_documents", []):
+        name = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.([a-z0-9_]+)\.json\}", source)
+        assert name, source
+        found.extend(statements(documents[name[1]]))
+    return found
 
 
 def asl_resources(node: Any) -> Iterator[str]:
@@ -171,13 +183,9 @@ def iam_actions(resource: str) -> set[str]:
     return IAM_ACTIONS_OF.get(action, {action})
 
 
-def asl_integrations() -> set[str]:
-    if not ASL_FILES:
-        pytest.fail("no statemachines/*.asl.json found: generate the ASL before the IAM checks")
-    found: set[str] = set()
-    for path in ASL_FILES:
-        found.update(asl_resources(json.loads(path.read_text())))
-    return found
+def asl_integrations(machine: str) -> set[str]:
+    path = ROOT / "statemachines" / f"{machine}.asl.json"
+    return set(asl_resources(json.loads(path.read_text())))
 
 
 def granted(policy: list[dict[str, Any]]) -> set[str]:
@@ -198,43 +206,31 @@ def test_action_mapping() -> None:
     )
 
 
-def test_asl_calls_only_contracted_integrations() -> None:
-    unexpected = asl_integrations() - CONTRACT_INTEGRATIONS
+@pytest.mark.parametrize("machine", MACHINES)
+def test_asl_calls_only_contracted_integrations(machine: str) -> None:
+    unexpected = asl_integrations(machine) - CONTRACT_INTEGRATIONS[machine]
     assert not unexpected, f"integrations outside the contract (update IAM + test): {unexpected}"
 
 
-def test_state_machine_role_grants_every_asl_integration() -> None:
-    required = {a for r in asl_integrations() | CONTRACT_INTEGRATIONS for a in iam_actions(r)}
-    missing = required - granted(state_machine_policy())
-    assert not missing, f"state machine role lacks {sorted(missing)}"
-
-
-def test_state_machine_role_grants_nothing_else() -> None:
-    required = {a for r in asl_integrations() | CONTRACT_INTEGRATIONS for a in iam_actions(r)}
-    extra = granted(state_machine_policy()) - required - STATE_MACHINE_EXTRAS
-    assert not extra, f"state machine role grants actions the ASL never calls: {sorted(extra)}"
-    missing_extras = STATE_MACHINE_EXTRAS - granted(state_machine_policy())
-    assert not missing_extras, f"state machine role lacks {sorted(missing_extras)}"
-
-
-def test_state_machine_s3_access_is_evaluations_inputs_and_run_copies() -> None:
-    """Reads evaluations and data (the copy's source); writes runs/ copies and deployments/."""
-    policy = state_machine_policy()
-    s3 = [s for s in policy if any(a.startswith("s3:") for a in s["actions"])]
-    grants = {
-        (action, resource.rsplit("}", 1)[-1])
-        for statement in s3
-        for action in statement["actions"]
-        for resource in statement["resources"]
+@pytest.mark.parametrize("machine", MACHINES)
+def test_each_machines_role_grants_exactly_its_asls_integrations(machine: str) -> None:
+    required = {
+        a
+        for r in asl_integrations(machine) | CONTRACT_INTEGRATIONS[machine]
+        for a in iam_actions(r)
     }
-    assert grants == {
-        ("s3:GetObject", "/evaluation/*"),
-        ("s3:GetObject", "/data/*"),
-        ("s3:GetObjectVersion", "/data/*"),
-        ("s3:PutObject", "/runs/*"),
-        # One record per deployment attempt, read by `make status`.
-        ("s3:PutObject", "/deployments/*"),
-    }
+    given = granted(machine_policy(machine))
+    assert not required - given, f"{machine} role lacks {sorted(required - given)}"
+    extra = given - required - MACHINE_EXTRAS[machine]
+    assert not extra, f"{machine} role grants actions its ASL never calls: {sorted(extra)}"
+    assert not MACHINE_EXTRAS[machine] - given, f"{machine} role lacks its stated extras"
+
+
+def test_the_machines_read_and_write_no_object() -> None:
+    """Python does the machines' S3 work (the input check, the snapshot, the outcome, the
+    finish), each function with its own scoped role."""
+    for machine in MACHINES:
+        assert not [a for a in granted(machine_policy(machine)) if a.startswith("s3:")], machine
 
 
 def test_pass_role_is_conditioned_on_service() -> None:
@@ -248,7 +244,9 @@ def test_pass_role_is_conditioned_on_service() -> None:
             assert "iam:PassedToService" in conditions, f"{path.name}:{name} PassRole unconditioned"
             assert conditions["iam:PassedToService"]["test"] == "StringEquals"
             assert "*" not in statement["resources"], f"{path.name}:{name} passes any role"
-    assert checked >= 3, "expected PassRole in the SageMaker, state machine and deploy policies"
+    assert checked >= 3, (
+        "expected PassRole in the SageMaker, deployment machine and deploy policies"
+    )
 
 
 def test_star_resources_only_for_unscopable_actions() -> None:
@@ -279,6 +277,26 @@ def test_star_resources_carry_a_why_comment() -> None:
     assert not missing, f'Resource "*" without a comment saying why: {missing}'
 
 
+def test_the_serving_package_lookup_is_granted_from_its_one_local() -> None:
+    """Every statement that finds the package the endpoint serves (endpoint -> config -> model
+    -> package) grants local.serving_package_lookup, not a copy of its actions and ARNs."""
+    copies = [
+        f"{path.name}:{name}:{statement.get('sid')}"
+        for path, name, document in policy_documents()
+        for statement in statements(document)
+        if isinstance(statement.get("actions"), list)
+        and "sagemaker:DescribeEndpointConfig" in statement["actions"]
+    ]
+    assert not copies, f"use local.serving_package_lookup in {copies}"
+    users = [
+        statement.get("sid")
+        for _, _, document in policy_documents()
+        for statement in statements(document)
+        if statement.get("actions") == "${local.serving_package_lookup.actions}"
+    ]
+    assert len(users) >= 4, users
+
+
 # ---- the deploy role's IAM scope (terraform/bootstrap) ------------------------------------------
 
 # Attributes that pass a role to a service, which needs iam:PassRole with iam:PassedToService set
@@ -290,8 +308,10 @@ PASSED_TO = {
     ("aws_cloudwatch_event_target", "role_arn"): "events.amazonaws.com",
     ("aws_sfn_state_machine", "role_arn"): "states.amazonaws.com",
     ("aws_sagemaker_pipeline", "role_arn"): "sagemaker.amazonaws.com",
+    # EventBridge Scheduler CreateSchedule: "iam:PassRole" of Target.RoleArn.
+    ("aws_scheduler_schedule", "target.role_arn"): "scheduler.amazonaws.com",
 }
-ROLE_ATTRIBUTE = re.compile(r"^(role|role_arn|.*_role_arn|execution_role)$")
+ROLE_ATTRIBUTE = re.compile(r"^(.*\.)?(role|role_arn|.*_role_arn|execution_role)$")
 # IAM calls the AWS provider makes for each IAM resource type of the main root
 # (hashicorp/terraform-provider-aws internal/service/iam/role.go, role_policy.go: create, read,
 # update and delete). PowerUserAccess denies every iam:* action except service-linked roles, so
@@ -344,14 +364,54 @@ def blocks_of(directory: Path, kind: str) -> Iterator[tuple[str, str, dict[str, 
                     yield type_, name, body
 
 
+EACH = re.compile(r"\$\{each\.(key|value\.([a-z0-9_]+))\}")
+
+
+def instances(name: str, body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A block, or each instance of a `for_each` over a local map, with `each.key` and
+    `each.value.<attribute>` (plain strings) filled in."""
+    reference = body.get("for_each")
+    if reference is None:
+        yield name, body
+        return
+    match = re.fullmatch(r"\$\{local\.([a-z0-9_]+)\}", str(reference))
+    if match is None:
+        yield name, body  # another iteration (a set of names): the body as written
+        return
+    mapping = main_locals().get(match[1])
+    if not isinstance(mapping, dict):
+        yield name, body  # a computed collection: the body as written
+        return
+    for key, value in mapping.items():
+
+        def fill(node: Any, key: str = key, value: Any = value) -> Any:
+            if isinstance(node, dict):
+                return {k: fill(v) for k, v in node.items() if k != "for_each"}
+            if isinstance(node, list):
+                return [fill(v) for v in node]
+            if not isinstance(node, str):
+                return node
+            node = node.replace("[each.key]", f"[{key}]")
+            return EACH.sub(
+                lambda m: key
+                if m[1] == "key"
+                else (value[m[2]] if isinstance(value.get(m[2]), str) else m[0]),
+                node,
+            )
+
+        yield f"{name}_{key}", fill(body)
+
+
 def module_calls() -> Iterator[tuple[str, Path, dict[str, Any]]]:
-    """(call name, module directory, arguments) of every local `module` block of the main root."""
+    """(call name, module directory, arguments) of every local `module` block of the main root
+    (one per instance of a `for_each` call)."""
     for path in sorted(TERRAFORM_DIR.glob("*.tf")):
         for block in load_tf(path).get("module", []):
             for call, arguments in block.items():
                 source = arguments["source"]
                 assert source.startswith("./modules/"), f"module.{call}: {source} is not local"
-                yield call, TERRAFORM_DIR / source, arguments
+                for instance, filled in instances(call, arguments):
+                    yield instance, TERRAFORM_DIR / source, filled
 
 
 def as_called(node: Any, call: str, arguments: dict[str, Any]) -> Any:
@@ -373,8 +433,11 @@ def as_called(node: Any, call: str, arguments: dict[str, Any]) -> Any:
 
 def main_blocks(kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(type, name, body) of every `resource` or `data` block of the main root, the blocks of
-    each local module call included (named `<call>_<name>`, with the call's arguments)."""
-    yield from blocks_of(TERRAFORM_DIR, kind)
+    each local module call included (named `<call>_<name>`, with the call's arguments); a
+    `for_each` over a local map gives one block per instance."""
+    for type_, name, body in blocks_of(TERRAFORM_DIR, kind):
+        for instance, filled in instances(name, body):
+            yield type_, instance, filled
     for call, directory, arguments in module_calls():
         for type_, name, body in blocks_of(directory, kind):
             yield type_, f"{call}_{name}", as_called(body, call, arguments)
@@ -451,16 +514,30 @@ def role_passes() -> list[tuple[str, str, str, str]]:
     for type_, name, body in main_blocks("resource"):
         if type_.startswith("aws_iam_"):
             continue
-        for attribute, value in body.items():
+        for attribute, value in attributes(body):
             if not ROLE_ATTRIBUTE.match(attribute) or not isinstance(value, str):
                 continue
             # data.aws_iam_role is a role terraform/ does not create (var.sagemaker_role_name).
-            roles = set(
-                re.findall(r"(?<!data\.)aws_iam_role\.([a-z0-9_]+)", resolve_locals(value, values))
-            )
+            roles = {
+                f"{role}_{key}" if key and not key.isdigit() else role  # [0]: a count, not a key
+                for role, key in re.findall(
+                    r"(?<!data\.)aws_iam_role\.([a-z0-9_]+)(?:\[([a-z0-9_]+)\])?",
+                    resolve_locals(value, values),
+                )
+            }
             assert len(roles) == 1, f"{type_}.{name}.{attribute}: cannot tell which role {value}"
             passes.append((type_, name, attribute, roles.pop()))
     return passes
+
+
+def attributes(body: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """A block's attributes, those of its nested blocks named ``<block>.<attribute>``."""
+    for key, value in body.items():
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for item in value:
+                yield from attributes(item, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def bootstrap_deploy_policy() -> dict[str, Any]:

@@ -11,10 +11,9 @@ import pytest
 
 from contracts import execution_input as logic
 from devtools import reference
-from lambdas.input_validator import handler
-from ops import commands
+from ops import training
 from ops.errors import ConfigError
-from statemachines.training_pipeline import build_definition
+from statemachines import BY_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "proj-bucket"
@@ -28,12 +27,10 @@ DEFAULTS = {
     "auto_approve": False,
     "poll_interval_seconds": 60,
     "max_polls": 120,
+    "champion_margin": 0.0,
     "max_tuning_jobs": 9,
     "parallel_tuning_jobs": 3,
-    "endpoint_poll_interval_seconds": 30,
-    "max_endpoint_polls": 60,
 }
-PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/iris-xgboost/3"
 
 # (input, field named in the cause, what the cause must say is allowed)
 REFUSALS: list[tuple[Any, str, str]] = [
@@ -51,8 +48,6 @@ REFUSALS: list[tuple[Any, str, str]] = [
     ({"max_tuning_jobs": 2}, "parallel_tuning_jobs", "at most max_tuning_jobs (2)"),
     ({"poll_interval_seconds": 1.5}, "poll_interval_seconds", "a whole number from 1 to 3600"),
     ({"max_polls": {"n": 2}}, "max_polls", "a whole number from 1 to 10000"),
-    ({"max_endpoint_polls": 0}, "max_endpoint_polls", "a whole number from 1 to 10000"),
-    ({"endpoint_poll_interval_seconds": 2.0}, "endpoint_poll_interval_seconds", "1 to 3600"),
     ({"accuracy_threshold": 1.5}, "accuracy_threshold", "a number from 0 to 1"),
     ({"accuracy_threshold": "0.9"}, "accuracy_threshold", "a number from 0 to 1"),
     ({"deploy": "yes"}, "deploy", "true or false"),
@@ -61,7 +56,10 @@ REFUSALS: list[tuple[Any, str, str]] = [
     ({"data_uri": f"s3://{BUCKET}/code/x.csv"}, "data_uri", f"s3://{BUCKET}/data/seed/..."),
     ({"data_uri": "/tmp/iris.csv"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
     ({"data_uri": f"s3://{BUCKET}/data/raw/"}, "data_uri", f"s3://{BUCKET}/data/raw/..."),
-    ({"approved_model_package_arn": "x"}, "approved_model_package_arn", "model package ARN"),
+    ({"champion_margin": -0.1}, "champion_margin", "a number from 0 to 1"),
+    ({"data_version_id": 3}, "data_version_id", "got 3"),
+    # deployments are requests of their own now (docs/operations.md), not training input
+    ({"approved_model_package_arn": "x"}, "approved_model_package_arn", "unknown key"),
     ({"label_column": ""}, "label_column", "a column name of 1 to 256"),
     ({"label_column": 3}, "label_column", "a column name of 1 to 256"),
     ({"label_column": "income (>50K)"}, "label_column", "stored in the model package metadata"),
@@ -85,15 +83,9 @@ REFUSALS: list[tuple[Any, str, str]] = [
 
 
 def verdict(value: Any, name: str = "run-1") -> dict[str, Any]:
-    return handler.lambda_handler(
-        {
-            "input": value,
-            "bucket": BUCKET,
-            "defaults_json": json.dumps(DEFAULTS),
-            "execution_name": name,
-        },
-        None,
-    )
+    """What the input check answers (lambdas/input_validator refuses with exactly this cause)."""
+    found = logic.problems(value, bucket=BUCKET, defaults=DEFAULTS, execution_name=name)
+    return {"valid": not found, "cause": logic.cause(found) if found else None, "input": value}
 
 
 @pytest.mark.parametrize(("value", "field", "allowed"), REFUSALS)
@@ -140,8 +132,7 @@ def test_every_problem_is_reported_at_once() -> None:
         {"deploy": True, "auto_approve": True, "accuracy_threshold": 0},
         {"accuracy_threshold": 1, "max_tuning_jobs": 500, "parallel_tuning_jobs": 500},
         {"data_uri": f"s3://{BUCKET}/data/raw/uploads/a b.csv", "max_polls": 10000},
-        {"approved_model_package_arn": PACKAGE},
-        {"rejected_model_package_arn": PACKAGE},
+        {"champion_margin": 0.05, "data_version_id": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"},
         {"label_column": "mean radius", "feature_columns": ["od280/od315", "x"]},
         {"label_column": "Ünits_2", "class_order": ["malignant", "benign"]},
         {"feature_columns": [], "class_order": []},
@@ -182,14 +173,14 @@ def test_the_reference_table_lists_exactly_the_schema_fields() -> None:
 
 
 def test_the_state_machine_reads_only_keys_the_schema_defines() -> None:
-    asl = json.dumps(build_definition())
+    asl = json.dumps(BY_NAME["training"].build())
     used = set(re.findall(r"\$\.config\.([a-z_]+)", asl))
     assert used, "the ASL reads its settings at $.config"
     assert used <= set(logic.field_names())
 
 
 def test_the_state_machine_checks_input_with_the_validator_first() -> None:
-    definition = build_definition()
+    definition = BY_NAME["training"].build()
     first = definition["States"][definition["StartAt"]]
     assert first["Resource"] == "arn:aws:states:::lambda:invoke"
     assert first["Parameters"]["FunctionName"] == "${input_validator_function_arn}"
@@ -215,9 +206,9 @@ def test_no_second_copy_of_the_field_list_in_python() -> None:
 
 
 def test_the_validator_zip_ships_its_schema() -> None:
-    from devtools.build import INPUT_VALIDATOR_FILES
+    from devtools.build import lambda_files
 
-    assert INPUT_VALIDATOR_FILES["contracts/execution_input.json"] == logic.SCHEMA_PATH
+    assert lambda_files("input_validator")["contracts/execution_input.json"] == logic.SCHEMA_PATH
 
 
 # ---------------------------------------------------------------- the ops CLI: same words, earlier
@@ -231,21 +222,21 @@ def test_ops_refuses_what_the_state_machine_refuses_with_the_same_cause(
     value: dict[str, Any], field: str, allowed: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        commands.check_execution_input(value, BUCKET, "manual-20260101T000000Z-beef")
+        training.check_input(value, BUCKET, "run-make-start-0123456789abcdef")
     expected = logic.cause(logic.problems(value, bucket=BUCKET))
     assert str(raised.value) == expected
     assert f"{field}: " in str(raised.value) and allowed in str(raised.value)
 
 
 def test_ops_settings_parse_as_json_values() -> None:
-    assert commands.parse_setting("max_tuning_jobs=4") == ("max_tuning_jobs", 4)
-    assert commands.parse_setting("deploy=true") == ("deploy", True)
-    assert commands.parse_setting("data_uri=s3://b/data/raw/x.csv") == (
+    assert training.parse_setting("max_tuning_jobs=4") == ("max_tuning_jobs", 4)
+    assert training.parse_setting("deploy=true") == ("deploy", True)
+    assert training.parse_setting("data_uri=s3://b/data/raw/x.csv") == (
         "data_uri",
         "s3://b/data/raw/x.csv",
     )
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        commands.parse_setting("max_tuning_jobs")
+        training.parse_setting("max_tuning_jobs")
 
 
 def test_a_list_that_fits_a_container_argument_exactly_is_accepted() -> None:

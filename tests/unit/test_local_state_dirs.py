@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from emulator import process as emulator_module
-from harness import demo
+from harness import demo, stack
 from harness.demo import Console, DemoError, LocalDirs
 
 DEAD_PID = 2**22 + 12345  # above Linux's default pid_max (4194304): never a live process
@@ -38,7 +38,7 @@ def test_demo_and_session_directories_never_overlap(tmp_path: Path) -> None:
     assert dirs.demo != dirs.session
     assert dirs.session not in dirs.demo.parents and dirs.demo not in dirs.session.parents
     assert dirs.state_file.name == emulator_module.STATE_FILE.name, "make local-down reads it"
-    assert LocalDirs().session == demo.SESSION_DIR and LocalDirs().demo == demo.DEMO_DIR
+    assert LocalDirs().session == stack.SESSION_DIR and LocalDirs().demo == stack.DEMO_DIR
 
 
 def test_a_demo_works_in_its_own_directory_even_next_to_a_session(tmp_path: Path) -> None:

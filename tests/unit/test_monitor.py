@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 from botocore.validate import ParamValidator
 
+from contracts import dataset, failures
 from emulator.containers import interpreters as container_python
-from ml import baseline, capture, evaluate, monitor, monitor_report, monitor_stats, pipeline, train
+from ml import baseline, capture, evaluate, monitor, monitor_report, monitor_stats, train
 from ops import traffic
+from tests.helpers import bundles
 from tests.helpers.events import event_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +101,12 @@ def served(model_dir: Path, split_dir: Path, tmp_path_factory: pytest.TempPathFa
     split, and a function answering a CSV body as the endpoint does."""
     evaluation = tmp_path_factory.mktemp("evaluation")
     evaluate.run(
-        model_dir, split_dir / "test", evaluation, "s3://b/m.tar.gz", split_dir / "baseline"
+        model_dir,
+        split_dir / "test",
+        evaluation,
+        "s3://b/m.tar.gz",
+        split_dir / "baseline",
+        gate=evaluate.Gate(threshold=0.9),
     )
     model = train.model_fn(str(model_dir))
     features = model.contract.feature_columns
@@ -438,7 +445,7 @@ def test_a_missing_baseline_is_a_named_error(
     served: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failure = tmp_path / "message"
-    monkeypatch.setenv(monitor.FAILURE_FILE_ENV, str(failure))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure))
     argv = ["--baseline-dir", str(tmp_path), "--contract-dir", str(served["inputs"]["contract"])]
     code = monitor.main([*argv, "--output-dir", str(tmp_path / "o"), "--endpoint-name", "e"])
     assert code == monitor.INPUT_ERROR_EXIT_CODE
@@ -463,7 +470,7 @@ def test_bad_inputs_are_named_errors(
     served: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, message: str
 ) -> None:
     failure = tmp_path / "message"
-    monkeypatch.setenv(monitor.FAILURE_FILE_ENV, str(failure))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure))
     contract_dir = tmp_path / "contract"
     contract = json.loads((served["inputs"]["contract"] / "contract.json").read_text())
     if change == "features":
@@ -506,7 +513,17 @@ def wide_inputs(directory: Path, names: list[str], shift: float) -> tuple[dict[s
     )
     (directory / "contract").mkdir()
     (directory / "contract" / "contract.json").write_text(
-        json.dumps({"feature_columns": names, "class_names": ["a", "b"]})
+        dataset.text(
+            dataset.build(
+                label_column="y",
+                feature_columns=names,
+                class_names=["a", "b"],
+                rows={"train": 400},
+                class_counts={},
+                source_files=["wide.csv"],
+                source_bytes=1,
+            )
+        )
     )
     # Each feature shifted a little more than the one before it: severity orders them.
     rows = rng.normal(size=(300, len(names))) + shift * np.arange(len(names)) / len(names)
@@ -606,16 +623,14 @@ def test_drift_json_shape(served: Any, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- container
 
 
-@pytest.mark.xgb17
+@pytest.mark.sklearn12
 def test_the_monitor_bundle_runs_alone_under_the_container_python(
     served: Any, tmp_path: Path
 ) -> None:
-    """The bundle copied alone runs under Python 3.8 with the older numpy and scipy."""
-    python = container_python.xgboost17_python()
-    code = tmp_path / "code"
-    code.mkdir()
-    for file in pipeline.code_bundles()["monitor"]:
-        shutil.copy2(ROOT / "ml" / file, code / file)
+    """The bundle copied alone runs under the scikit-learn 1.2-1 image's environment, the image
+    the monitoring job runs on (Python 3.9, numpy 1.24.1, scipy 1.8.0, pandas 1.1.3)."""
+    python = container_python.sklearn12_python()
+    code = bundles.copy_bundle("monitor", tmp_path / "code").parent
     shifted = served["features"][3]
     capture_dir = write_capture(tmp_path / "c", traffic_lines(served, "300", f"{shifted}=2"))
     completed = subprocess.run(

@@ -169,13 +169,70 @@ def test_parameters(definition: dict[str, Any]) -> None:
         "LabelColumn": ("String", ""),
         "FeatureColumns": ("String", ""),
         "ClassOrder": ("String", ""),
+        "MaxTuningJobs": ("Integer", 9),
+        "MaxParallelTuningJobs": ("Integer", 3),
+        # The gate's defaults are the execution input schema's.
+        "AccuracyThreshold": ("Float", 0.9),
+        "ChampionMargin": ("Float", 0.0),
+        # No champion: the prefix holding only the marker Terraform keeps.
+        "ChampionModelUri": ("String", "s3://${bucket}/models/none/"),
+        "ChampionPackageArn": ("String", "none"),
+        "RunName": ("String", ""),
         "ProcessingInstanceType": ("String", "ml.m5.large"),
         "ProcessingInstanceCount": ("Integer", 1),
         "TrainingInstanceType": ("String", "ml.m5.large"),
         "TrainingInstanceCount": ("Integer", 1),
-        "MaxTuningJobs": ("Integer", 9),
-        "MaxParallelTuningJobs": ("Integer", 3),
     }
+
+
+def test_the_pipeline_declares_exactly_what_the_training_machine_sends() -> None:
+    """The committed definition declares contracts.pipeline.PARAMETERS, in order, then only the
+    instance settings a run keeps at their defaults: SageMaker refuses an undeclared parameter,
+    and a declared one the machine never sends would silently keep its default."""
+    from contracts import execution_input, s3_layout
+    from contracts import pipeline as sent
+
+    definition = json.loads(pipeline.DEFINITION_PATH.read_text(encoding="utf-8"))
+    names = [p["Name"] for p in definition["Parameters"]]
+    assert tuple(names[: len(sent.PARAMETERS)]) == sent.PARAMETERS
+    assert names[len(sent.PARAMETERS) :] == [
+        "ProcessingInstanceType",
+        "ProcessingInstanceCount",
+        "TrainingInstanceType",
+        "TrainingInstanceCount",
+    ]
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    fields = execution_input.schema()["fields"]
+    assert defaults[sent.ACCURACY_THRESHOLD] == fields["accuracy_threshold"]["default"]
+    assert defaults[sent.CHAMPION_MARGIN] == fields["champion_margin"]["default"]
+    assert defaults[sent.CHAMPION_MODEL_URI] == "s3://${bucket}/" + s3_layout.NO_CHAMPION_PREFIX
+    assert defaults[sent.CHAMPION_PACKAGE_ARN] == sent.NO_CHAMPION_PACKAGE
+
+
+def test_terraform_keeps_the_no_champion_marker_where_the_contract_says() -> None:
+    """ChampionModelUri's "nothing serves" prefix must hold an object, or the processing
+    input fails ("No S3 objects found"): Terraform's marker lies under it."""
+    from contracts import s3_layout
+
+    s3_tf = (ROOT / "terraform" / "s3.tf").read_text()
+    [key] = re.findall(
+        r'resource "aws_s3_object" "no_champion" \{.*?key\s*=\s*"([^"]+)"', s3_tf, re.S
+    )
+    prefix = s3_layout.NO_CHAMPION_PREFIX[len(s3_layout.MODELS) :]
+    assert key.startswith("${local.s3_prefix.models}" + prefix), key
+
+
+def test_no_experiment_is_created(fresh_text: str, definition: dict[str, Any]) -> None:
+    """SageMaker Pipelines creates an experiment and a run group per execution unless the
+    definition carries no PipelineExperimentConfig (the SDK's pipeline_experiment_config=None;
+    https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-experiments-none.html): the
+    SageMaker role has no Experiments permissions."""
+    assert pipeline.EXPERIMENT_CONFIG_KEY == "PipelineExperimentConfig"
+    assert definition.get("PipelineExperimentConfig") is None
+    assert "PipelineExperimentConfig" not in fresh_text
+    assert "Experiment" not in fresh_text and "TrialName" not in fresh_text
+    committed = json.loads(pipeline.DEFINITION_PATH.read_text(encoding="utf-8"))
+    assert committed.get("PipelineExperimentConfig") is None
 
 
 def test_step_order_types_and_dependencies(
@@ -248,8 +305,8 @@ def test_no_dataset_name_in_the_definition(fresh_text: str) -> None:
     ("script", "step", "required"),
     [
         ("prepare", pipeline.STEP_PREPARE, ["--label-column", "label"]),
-        ("evaluate", pipeline.BINARY.evaluate_step, []),
-        ("evaluate", pipeline.MULTICLASS.evaluate_step, []),
+        ("evaluate", pipeline.BINARY.evaluate_step, ["--accuracy-threshold", "0.9"]),
+        ("evaluate", pipeline.MULTICLASS.evaluate_step, ["--accuracy-threshold", "0.9"]),
     ],
 )
 def test_every_container_path_a_script_defaults_to_is_passed(
@@ -287,12 +344,19 @@ def test_prepare_step(steps: dict[str, dict[str, Any]]) -> None:
             {"Get": "Parameters.FeatureColumns"},
             "--class-order",
             {"Get": "Parameters.ClassOrder"},
+            # The serving model's model.tar.gz: prepare.py keeps its feature order.
+            "--champion-dir",
+            "/opt/ml/processing/champion",
         ],
         "ImageUri": "${sklearn_image_uri}",
     }
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
+    assert list(inputs) == ["input", "champion", "code"]
     assert inputs["input"]["S3Uri"] == {"Get": "Parameters.InputDataUri"}
     assert inputs["input"]["LocalPath"] == "/opt/ml/processing/input"
+    assert inputs["champion"]["S3Uri"] == {"Get": "Parameters.ChampionModelUri"}
+    assert inputs["champion"]["LocalPath"] == "/opt/ml/processing/champion"
+    assert inputs["champion"]["S3DataType"] == "S3Prefix"
     # The code bundle (prepare.py and the modules it imports) where ScriptProcessor puts a script.
     assert inputs["code"]["S3Uri"] == "${prepare_code_uri}"
     assert inputs["code"]["LocalPath"] == "/opt/ml/processing/input/code"
@@ -493,8 +557,24 @@ def test_evaluate_step(steps: dict[str, dict[str, Any]], branch: pipeline.Proble
         best_model_uri,
         "--baseline-dir",
         "/opt/ml/processing/baseline",
+        "--champion-dir",
+        "/opt/ml/processing/champion",
+        "--champion-package-arn",
+        {"Get": "Parameters.ChampionPackageArn"},
+        # A ContainerArgument is a string: the Float parameters as text.
+        "--accuracy-threshold",
+        {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.AccuracyThreshold"}]}},
+        "--champion-margin",
+        {"Std:Join": {"On": "", "Values": [{"Get": "Parameters.ChampionMargin"}]}},
+        "--run-name",
+        {"Get": "Parameters.RunName"},
     ]
     inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
+    assert list(inputs) == ["model", "test", "baseline", "champion", "code"]
+    # The serving model (or the "none" marker prefix): the input always names objects.
+    assert inputs["champion"]["S3Uri"] == {"Get": "Parameters.ChampionModelUri"}
+    assert inputs["champion"]["LocalPath"] == "/opt/ml/processing/champion"
+    assert inputs["champion"]["S3DataType"] == "S3Prefix"
     assert inputs["model"]["S3Uri"] == best_model_uri
     assert inputs["model"]["LocalPath"] == "/opt/ml/processing/model"
     assert inputs["test"]["S3Uri"] == {

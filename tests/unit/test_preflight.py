@@ -99,7 +99,9 @@ def sts_endpoint() -> Iterator[str]:
     server.stop()
 
 
-FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}
+# The emulator's local user: the moto server above runs in this process, where another test
+# file may have installed the emulator's extensions, which refuse keys they never issued.
+FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 # ---- everything missing -------------------------------------------------------------------------

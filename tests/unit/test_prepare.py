@@ -1,20 +1,34 @@
-"""Tests for `ml/prepare.py`: the dataset contract, validation refusals, the split and its scale."""
+"""Tests for `ml/prepare.py` and its `prepare_*.py` modules: the dataset contract, validation
+refusals, the split and its scale."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from ml import prepare
-from ml.prepare import DatasetSpec, DataValidationError
+from contracts import dataset, failures
+from ml import (
+    prepare,
+    prepare_classes,
+    prepare_csv,
+    prepare_errors,
+    prepare_memory,
+    prepare_output,
+    prepare_read,
+    prepare_split,
+)
+from ml.prepare_contract import DatasetSpec
+from ml.prepare_errors import DataValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IRIS_CSV = REPO_ROOT / "data" / "raw" / "iris.csv"
@@ -401,7 +415,7 @@ def test_latin1_file_names_line_and_column_of_first_bad_byte(tmp_path: Path) -> 
 
 def test_utf8_check_across_small_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of 7 bytes cut multi-byte characters and lines: same answers as one block."""
-    monkeypatch.setattr(prepare, "UTF8_BLOCK_BYTES", 7)
+    monkeypatch.setattr(prepare_csv, "UTF8_BLOCK_BYTES", 7)
     good = IRIS_CSV.read_text().replace("Iris-setosa", "Iris-sétosa€")
     contract = run_on(write_input(tmp_path / "good", good))
     assert contract["class_names"][0] == "Iris-sétosa€"
@@ -458,7 +472,7 @@ def test_blank_lines_are_skipped_consistently(tmp_path: Path, split_dir: Path) -
     lines.insert(90, "   ")
     contract = run_on(write_input(tmp_path / "raw", "\n".join(lines) + "\n\n"))
     assert contract["rows"]["total"] == 150
-    for name in prepare.SPLIT_NAMES:
+    for name in prepare_split.SPLIT_NAMES:
         produced = (tmp_path / "raw-out" / name / f"{name}.csv").read_bytes()
         assert produced == (split_dir / name / f"{name}.csv").read_bytes()
 
@@ -466,8 +480,8 @@ def test_blank_lines_are_skipped_consistently(tmp_path: Path, split_dir: Path) -
 def test_bad_row_in_a_later_chunk_is_located(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prepare, "CHUNK_TEXT_BYTES", 1)
-    monkeypatch.setattr(prepare, "MIN_CHUNK_ROWS", 16)
+    monkeypatch.setattr(prepare_read, "CHUNK_TEXT_BYTES", 1)
+    monkeypatch.setattr(prepare_read, "MIN_CHUNK_ROWS", 16)
     message = error_of(tmp_path / "raw", with_line(140, "6.7,3.0,5.2,two,Iris-virginica"))
     assert message.startswith("iris.csv line 140 (data row 139), column 'PetalWidth'")
 
@@ -475,8 +489,8 @@ def test_bad_row_in_a_later_chunk_is_located(
 def test_small_chunks_give_the_same_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, split_dir: Path
 ) -> None:
-    monkeypatch.setattr(prepare, "CHUNK_TEXT_BYTES", 1)
-    monkeypatch.setattr(prepare, "MIN_CHUNK_ROWS", 7)
+    monkeypatch.setattr(prepare_read, "CHUNK_TEXT_BYTES", 1)
+    monkeypatch.setattr(prepare_read, "MIN_CHUNK_ROWS", 7)
     run_on(write_input(tmp_path / "raw", IRIS_CSV.read_text()))
     assert [p.read_bytes() for p in output_files(tmp_path / "raw-out")] == [
         p.read_bytes() for p in output_files(split_dir)
@@ -515,8 +529,11 @@ def test_a_rare_numeric_class_is_located_whatever_its_spelling(tmp_path: Path) -
 
 def test_a_class_with_many_rows_lists_the_first_and_counts_the_rest() -> None:
     found = [("a.csv", n) for n in (3, 9, 12)] + [("b.csv", 4), ("b.csv", 8)]
-    assert prepare.rows_text(found, 7) == "a.csv lines 3, 9, 12, b.csv lines 4, 8 (and 2 more rows)"
-    assert prepare.rows_text([("a.csv", 3)], 1) == "a.csv line 3"
+    assert (
+        prepare_errors.rows_text(found, 7)
+        == "a.csv lines 3, 9, 12, b.csv lines 4, 8 (and 2 more rows)"
+    )
+    assert prepare_errors.rows_text([("a.csv", 3)], 1) == "a.csv line 3"
 
 
 def test_a_single_class_across_files_names_every_file(tmp_path: Path) -> None:
@@ -540,8 +557,12 @@ def test_malformed_csv_names_the_line(tmp_path: Path) -> None:
 def test_a_class_the_split_cannot_place_is_located() -> None:
     labels = np.asarray([0] * 30 + [1] * 30 + [2], dtype="int8")
     with pytest.raises(DataValidationError) as caught:
-        prepare.assign_splits(
-            labels, prepare.SplitRatios(), 1, ["a", "b", "c"], lambda name: f"x.csv line 9 ({name})"
+        prepare_split.assign_splits(
+            labels,
+            prepare_split.SplitRatios(),
+            1,
+            ["a", "b", "c"],
+            lambda name: f"x.csv line 9 ({name})",
         )
     assert str(caught.value) == (
         "x.csv line 9 (c), class 'c' has 1 row(s), too few to place at least one in each of "
@@ -551,7 +572,7 @@ def test_a_class_the_split_cannot_place_is_located() -> None:
 
 def test_too_large_input_names_its_files() -> None:
     with pytest.raises(DataValidationError, match=r"MiB of CSV in a\.csv, b\.csv \(about"):
-        prepare.check_memory(2**34, 30.0, (2**30, "cgroup memory.max"), ["a.csv", "b.csv"])
+        prepare_memory.check_memory(2**34, 30.0, (2**30, "cgroup memory.max"), ["a.csv", "b.csv"])
 
 
 def test_several_files_are_one_dataset(tmp_path: Path, split_dir: Path) -> None:
@@ -579,7 +600,7 @@ def test_missing_input_directory(tmp_path: Path) -> None:
 
 def test_invalid_ratios_are_rejected() -> None:
     with pytest.raises(DataValidationError, match="invalid split ratios"):
-        prepare.SplitRatios(train=0.8, validation=0.2).check()
+        prepare_split.SplitRatios(train=0.8, validation=0.2).check()
 
 
 # --------------------------------------------------------------------------- split
@@ -607,13 +628,13 @@ def test_split_is_deterministic_and_seed_dependent(tmp_path: Path, split_dir: Pa
 
     def digest(seed: int, name: str) -> str:
         out = tmp_path / f"out-{seed}-{name}"
-        prepare.run(raw, out, IRIS, prepare.SplitRatios(), seed)
-        files = [out / split / f"{split}.csv" for split in prepare.SPLIT_NAMES]
+        prepare.run(raw, out, IRIS, prepare_split.SplitRatios(), seed)
+        files = [out / split / f"{split}.csv" for split in prepare_split.SPLIT_NAMES]
         return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
     assert digest(42, "a") == digest(42, "b")
     assert digest(7, "a") != digest(42, "a")
-    fixture_files = [split_dir / s / f"{s}.csv" for s in prepare.SPLIT_NAMES]
+    fixture_files = [split_dir / s / f"{s}.csv" for s in prepare_split.SPLIT_NAMES]
     assert (
         digest(42, "c")
         == hashlib.sha256(b"".join(f.read_bytes() for f in fixture_files)).hexdigest()
@@ -623,12 +644,12 @@ def test_split_is_deterministic_and_seed_dependent(tmp_path: Path, split_dir: Pa
 def test_assign_splits_custom_ratios_and_seed() -> None:
     labels = np.repeat(np.arange(3, dtype="int8"), 50)
     names = ["a", "b", "c"]
-    assignment = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 1, names)
+    assignment = prepare_split.assign_splits(labels, prepare_split.SplitRatios(0.7, 0.1), 1, names)
     assert np.bincount(assignment).tolist() == [105, 15, 30]
     for split in range(3):
         assert set(labels[assignment == split].tolist()) == {0, 1, 2}
-    again = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 1, names)
-    other = prepare.assign_splits(labels, prepare.SplitRatios(0.7, 0.1), 2, names)
+    again = prepare_split.assign_splits(labels, prepare_split.SplitRatios(0.7, 0.1), 1, names)
+    other = prepare_split.assign_splits(labels, prepare_split.SplitRatios(0.7, 0.1), 2, names)
     assert (assignment == again).all() and not (assignment == other).all()
     test_rows = set(np.flatnonzero(assignment == 2).tolist())
     assert test_rows != {*range(10), *range(50, 60), *range(100, 110)}  # not the first rows
@@ -682,11 +703,11 @@ def test_cli_refuses_bad_options(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str
 ) -> None:
     failure_file = tmp_path / "message"
-    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
     raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
     code = prepare.main(["--input-dir", str(raw), "--output-dir", str(tmp_path / "o"), *argv])
     assert code == 2
-    assert failure_file.read_text().startswith(prepare.DATA_ERROR_MARKER)
+    assert failure_file.read_text().startswith(failures.DATA_ERROR_MARKER)
     assert message in failure_file.read_text()
 
 
@@ -694,18 +715,18 @@ def test_main_writes_the_marker_only_for_data_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failure_file = tmp_path / "sm-output" / "message"
-    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
     input_dir = tmp_path / "in"
     input_dir.mkdir()
     (input_dir / "iris.csv").write_bytes(b"\x1f\x8b\x08\x00")
     argv = ["--input-dir", str(input_dir), "--output-dir", str(tmp_path / "o")]
     argv += ["--label-column", "Species"]
     assert prepare.main(argv) == 2
-    assert failure_file.read_text() == prepare.DATA_ERROR_MARKER + error_of(
+    assert failure_file.read_text() == failures.DATA_ERROR_MARKER + error_of(
         tmp_path / "again", b"\x1f\x8b\x08\x00"
     )
 
-    def crash(*_: object) -> None:
+    def crash(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(prepare, "run", crash)
@@ -719,7 +740,7 @@ def test_main_failure_exit_code_message_and_no_outputs(
 ) -> None:
     input_dir = write_input(tmp_path / "in", with_line(10, "4.4,2.9,x,0.2,Iris-setosa"))
     failure_file = tmp_path / "sm-output" / "message"
-    monkeypatch.setenv(prepare.FAILURE_FILE_ENV, str(failure_file))
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
     out = tmp_path / "out"
     argv = ["--input-dir", str(input_dir), "--output-dir", str(out), "--label-column", "Species"]
     assert prepare.main(argv) == 2
@@ -732,9 +753,8 @@ def test_main_failure_exit_code_message_and_no_outputs(
 def test_failure_file_skipped_outside_sagemaker(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(prepare.FAILURE_FILE_ENV, raising=False)
-    monkeypatch.setattr(prepare, "DEFAULT_FAILURE_FILE", str(tmp_path / "absent" / "message"))
-    prepare.write_failure_reason("boom")
+    monkeypatch.delenv(failures.FAILURE_FILE_ENV, raising=False)
+    assert failures.write_failure_reason("boom", str(tmp_path / "absent" / "message")) is None
     assert not (tmp_path / "absent").exists()
 
 
@@ -742,7 +762,7 @@ def test_write_failure_mid_way_leaves_no_partial_outputs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     raw = write_input(tmp_path / "raw", IRIS_CSV.read_text())
-    real_replace = prepare.os.replace
+    real_replace = os.replace
     calls = []
 
     def flaky_replace(src: str | Path, dst: str | Path) -> None:
@@ -752,7 +772,7 @@ def test_write_failure_mid_way_leaves_no_partial_outputs(
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(prepare.os, "replace", flaky_replace)
+    monkeypatch.setattr(os, "replace", flaky_replace)
     with pytest.raises(OSError, match="disk full"):
         prepare.run(raw, tmp_path / "out", IRIS)
     assert [Path(c).name for c in calls][-1] == "contract.json"
@@ -767,41 +787,50 @@ def test_memory_limit_reads_cgroup_and_meminfo(tmp_path: Path) -> None:
     v2, v1, meminfo = tmp_path / "memory.max", tmp_path / "limit", tmp_path / "meminfo"
     meminfo.write_text("MemTotal: 16000000 kB\nMemAvailable:    8000000 kB\n")
     paths = {"cgroup_v2": str(v2), "cgroup_v1": str(v1), "meminfo": str(meminfo)}
-    assert prepare.memory_limit({}, **paths) == (8000000 * 1024, f"MemAvailable in {meminfo}")
+    assert prepare_memory.memory_limit({}, **paths) == (
+        8000000 * 1024,
+        f"MemAvailable in {meminfo}",
+    )
     v2.write_text("max\n")  # no cgroup limit: the host's available memory decides
-    assert prepare.memory_limit({}, **paths)[0] == 8000000 * 1024
+    assert prepare_memory.memory_limit({}, **paths)[0] == 8000000 * 1024
     v2.write_text("2147483648\n")
-    assert prepare.memory_limit({}, **paths) == (2147483648, f"cgroup {v2}")
-    env = {prepare.MEMORY_LIMIT_ENV: "1000"}
-    assert prepare.memory_limit(env, **paths) == (1000, prepare.MEMORY_LIMIT_ENV)
+    assert prepare_memory.memory_limit({}, **paths) == (2147483648, f"cgroup {v2}")
+    env = {prepare_memory.MEMORY_LIMIT_ENV: "1000"}
+    assert prepare_memory.memory_limit(env, **paths) == (1000, prepare_memory.MEMORY_LIMIT_ENV)
     missing = {k: str(tmp_path / "none") for k in paths}
-    assert prepare.memory_limit({}, **missing) == (None, "")
+    assert prepare_memory.memory_limit({}, **missing) == (None, "")
 
 
-def test_input_larger_than_memory_is_refused_before_reading(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_input_larger_than_memory_is_refused_with_the_instance_that_fits() -> None:
     """A 1.2 GB CSV against an 8 GiB instance: refused with the parameter to raise."""
-    calls: list[str] = []
-    monkeypatch.setattr(prepare, "scan_file", lambda *a, **k: calls.append("read"))
     with pytest.raises(DataValidationError) as caught:
-        prepare.check_memory(1_200_000_000 * 30, 30.0, (8 * 2**30, "cgroup memory.max"))
+        prepare_memory.check_memory(1_200_000_000 * 30, 30.0, (8 * 2**30, "cgroup memory.max"))
     assert str(caught.value) == (
         "input too large for this instance: 34332 MiB of CSV (about 1200000001 rows) needs about "
         "45936 MiB of memory to prepare, but only 8192 MiB is available (cgroup memory.max); "
         "raise the pipeline parameter ProcessingInstanceType to an instance with more memory, "
         "e.g. ml.m5.4xlarge (64 GiB)"
     )
-    prepare.check_memory(30_000_000, 30.0, (8 * 2**30, "cgroup memory.max"))  # 1M rows fit
-    assert calls == []
+    prepare_memory.check_memory(30_000_000, 30.0, (8 * 2**30, "cgroup memory.max"))  # 1M rows fit
+
+
+def test_input_larger_than_memory_is_refused_before_reading(tmp_path: Path) -> None:
+    """The refusal comes before the full read: a bad row late in the file, which that read
+    would name, is not what the run reports."""
+    raw = write_input(tmp_path / "raw", with_line(140, "6.7,3.0,5.2,two,Iris-virginica"))
+    environ = {prepare_memory.MEMORY_LIMIT_ENV: str(2**20)}
+    with pytest.raises(DataValidationError, match=r"^input too large for this instance"):
+        prepare.run(raw, tmp_path / "out", IRIS, environ=environ)
+    with pytest.raises(DataValidationError, match=r"^iris\.csv line 140 \(data row 139\)"):
+        prepare.run(raw, tmp_path / "out", IRIS, environ={})
 
 
 def test_too_large_input_fails_clearly_in_a_subprocess(tmp_path: Path) -> None:
     """The whole script under a small memory limit: exit 2 and the message, no OOM kill."""
     raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
     failure_file = tmp_path / "message"
-    env = {**os.environ, prepare.MEMORY_LIMIT_ENV: str(64 * 2**20)}
-    env[prepare.FAILURE_FILE_ENV] = str(failure_file)
+    env = {**os.environ, prepare_memory.MEMORY_LIMIT_ENV: str(64 * 2**20)}
+    env[failures.FAILURE_FILE_ENV] = str(failure_file)
     completed = subprocess.run(
         [
             sys.executable,
@@ -822,7 +851,7 @@ def test_too_large_input_fails_clearly_in_a_subprocess(tmp_path: Path) -> None:
     assert completed.returncode == 2, completed.stderr
     message = failure_file.read_text()
     assert message.startswith("DataValidationError: input too large for this instance")
-    assert f"64 MiB is available ({prepare.MEMORY_LIMIT_ENV})" in message
+    assert f"64 MiB is available ({prepare_memory.MEMORY_LIMIT_ENV})" in message
     assert "ProcessingInstanceType" in message and "ml.m5.large (8 GiB)" in message
     assert output_files(tmp_path / "out") == []
 
@@ -865,7 +894,7 @@ def test_peak_memory_on_a_million_rows(tmp_path: Path) -> None:
 
 def test_label_table_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A label with ever more distinct values stops the read early (the table stays small)."""
-    monkeypatch.setattr(prepare, "MAX_DISTINCT_LABELS", 50)
+    monkeypatch.setattr(prepare_classes, "MAX_DISTINCT_LABELS", 50)
     numbers = "x,y\n" + "\n".join(f"{i},{i}" for i in range(200)) + "\n"
     message = error_of(tmp_path / "n", numbers, DatasetSpec("y"))
     # The examples are the smallest of the values met before the cap, in numeric order.
@@ -885,4 +914,109 @@ def test_mmap_threshold_is_fixed_on_glibc() -> None:
     import platform
 
     assert platform.libc_ver()[0] == "glibc"  # the containers and this machine
-    assert prepare.fix_mmap_threshold() is True
+    assert prepare_memory.fix_mmap_threshold() is True
+
+
+# --------------------------------------------------------------------------- the serving order
+
+DATA_ORDER = ["SepalLength", "SepalWidth", "PetalLength", "PetalWidth"]
+SERVING_ORDER = ["PetalWidth", "SepalLength", "PetalLength", "SepalWidth"]
+
+
+def split_rows(out: Path, name: str) -> list[list[str]]:
+    return [line.split(",") for line in (out / name / f"{name}.csv").read_text().splitlines()]
+
+
+def test_the_same_features_in_another_order_take_the_serving_order(tmp_path: Path) -> None:
+    """The candidate is trained, and would be served, with the API clients already use: the
+    contract, every split and the drift baseline follow the serving model's order."""
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    plain = prepare.run(raw, tmp_path / "plain", IRIS)
+    served = prepare.run(raw, tmp_path / "served", IRIS, serving_features=SERVING_ORDER)
+    assert plain["feature_columns"] == DATA_ORDER
+    assert served["feature_columns"] == SERVING_ORDER
+    assert served["feature_types"] == dict.fromkeys(SERVING_ORDER, "float64")
+    assert {k: v for k, v in served.items() if k not in ("feature_columns", "feature_types")} == {
+        k: v for k, v in plain.items() if k not in ("feature_columns", "feature_types")
+    }
+    moved = [DATA_ORDER.index(name) + 1 for name in SERVING_ORDER]
+    for name in prepare_split.SPLIT_NAMES:
+        # The same rows in the same splits (the split depends on labels and seed only), each
+        # row's values moved with their columns, the label still first.
+        expected = [
+            [row[0], *(row[i] for i in moved)] for row in split_rows(tmp_path / "plain", name)
+        ]
+        assert split_rows(tmp_path / "served", name) == expected
+    baseline = json.loads((tmp_path / "served" / "baseline" / "baseline.json").read_text())
+    assert baseline["feature_columns"] == SERVING_ORDER
+
+
+@pytest.mark.parametrize(
+    "serving",
+    [DATA_ORDER, DATA_ORDER[:3], [*DATA_ORDER[:3], "Colour"]],
+    ids=["same-order", "fewer-features", "another-feature"],
+)
+def test_otherwise_the_data_keeps_its_order(tmp_path: Path, serving: list[str]) -> None:
+    """Another feature set is another API anyway: the evaluation records the difference."""
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    contract = prepare.run(raw, tmp_path / "out", IRIS, serving_features=serving)
+    assert contract["feature_columns"] == DATA_ORDER
+
+
+def champion_archive(directory: Path, features: list[str]) -> Path:
+    """A serving model's model.tar.gz as train.py leaves it: the contract at its root."""
+    directory.mkdir(parents=True, exist_ok=True)
+    document = dataset.build(
+        label_column="Species",
+        feature_columns=features,
+        class_names=["Iris-setosa", "Iris-versicolor", "Iris-virginica"],
+        rows={"train": 90, "validation": 30, "test": 30},
+        class_counts={},
+        source_files=["iris.csv"],
+        source_bytes=1,
+    )
+    text = dataset.text(document).encode()
+    with tarfile.open(directory / dataset.MODEL_ARCHIVE, "w:gz") as tar:
+        info = tarfile.TarInfo(dataset.FILE_NAME)
+        info.size = len(text)
+        tar.addfile(info, io.BytesIO(text))
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("champion", "expected"),
+    [("serving", SERVING_ORDER), ("marker", DATA_ORDER), ("absent", DATA_ORDER)],
+)
+def test_main_reads_the_serving_order_from_the_champions_model(
+    tmp_path: Path, champion: str, expected: list[str]
+) -> None:
+    """--champion-dir holds the serving model's model.tar.gz, or only the "none" marker the
+    pipeline's ChampionModelUri names when nothing serves."""
+    champion_dir = tmp_path / "champion"
+    if champion == "serving":
+        champion_archive(champion_dir, SERVING_ORDER)
+    elif champion == "marker":
+        champion_dir.mkdir()
+        (champion_dir / "README").write_text("No model serves the endpoint.\n")
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    out = tmp_path / "out"
+    argv = ["--input-dir", str(raw), "--output-dir", str(out), "--label-column", "Species"]
+    assert prepare.main([*argv, "--champion-dir", str(champion_dir)]) == 0
+    assert json.loads(prepare_output.contract_path(out).read_text())["feature_columns"] == expected
+
+
+def test_an_unreadable_champion_is_no_data_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken serving model is not the upload's fault: no data-error marker."""
+    failure_file = tmp_path / "message"
+    monkeypatch.setenv(failures.FAILURE_FILE_ENV, str(failure_file))
+    champion_dir = tmp_path / "champion"
+    champion_dir.mkdir()
+    (champion_dir / dataset.MODEL_ARCHIVE).write_bytes(b"not a tarball")
+    raw = write_input(tmp_path / "in", IRIS_CSV.read_text())
+    argv = ["--input-dir", str(raw), "--output-dir", str(tmp_path / "o"), "--label-column"]
+    with pytest.raises(dataset.ContractError, match="unreadable model archive"):
+        prepare.main([*argv, "Species", "--champion-dir", str(champion_dir)])
+    assert failure_file.read_text().startswith("unexpected error: ContractError: ")
+    assert not failures.is_data_error(failure_file.read_text())

@@ -127,7 +127,7 @@ def test_a_champion_with_another_contract_lists_the_differences() -> None:
     differences = ["features: 'width' is now 'breadth'", "classes: 'delta' is new"]
     evaluation = samples.with_champion(samples.multiclass_evaluation(), 0.95, differences)
     text = text_of(report.render_success(evaluation))
-    assert "accuracy 0.9000 0.9500 -0.0500" in text
+    assert "accuracy 0.9000 — —" in text  # a model with another API is not scored
     assert "dataset contract differs from the champion's" in text
     for difference in differences:
         assert report.fmt(difference).replace("'", "&#39;") in text
@@ -293,7 +293,7 @@ def test_a_failure_needs_its_error_and_cause() -> None:
 
 
 def test_an_evaluation_without_metrics_is_refused() -> None:
-    with pytest.raises(report.ReportError, match="holds none of binary_classification_metrics"):
+    with pytest.raises(report.ReportError, match="it holds neither"):
         report.render_success({"class_names": ["a", "b"]})
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import run_report
-from harness.demo import RunResult
+from harness.follow import RunResult
 from tests.helpers import report_samples as samples
+from tests.helpers.stack import summary_for
 
 CONFIG: dict[str, Any] = {
     "data_uri": "s3://bucket/runs/r/input/shapes.csv",
@@ -30,6 +31,16 @@ def result(status: str, **fields: Any) -> RunResult:
     )
 
 
+def deployment(endpoint: str) -> RunResult:
+    return RunResult(
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:d:deploy-v3",
+        execution_name="deploy-v3",
+        status="SUCCEEDED",
+        states=["Plan", "Finish"],
+        output={"outcome": {"status": "SUCCEEDED", "deployment": {"endpoint_name": endpoint}}},
+    )
+
+
 def read(path: Path | None) -> str:
     assert path is not None
     return path.read_text()
@@ -37,16 +48,20 @@ def read(path: Path | None) -> str:
 
 def test_a_success_keeps_the_full_page_per_run(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
+    evaluation = samples.multiclass_evaluation()
     done = result(
         "SUCCEEDED",
         output={
-            "data_uri": "s3://bucket/runs/r/input/shapes.csv",
-            "accuracy_threshold": 0.85,
-            "model_package_arn": samples.CHAMPION_ARN,
-            "approval_status": "Approved",
-            "deployment": {"deployed": True, "endpoint_name": "demo-endpoint"},
+            "config": {"data_uri": "s3://bucket/runs/r/input/shapes.csv"},
+            "evaluation": {"summary": summary_for(evaluation, threshold=0.85)},
+            "outcome": {
+                "status": "SUCCEEDED",
+                "model_package_arn": samples.CHAMPION_ARN,
+                "approval_status": "Approved",
+            },
         },
-        evaluation=samples.multiclass_evaluation(),
+        deployment=deployment("demo-endpoint"),
+        evaluation=evaluation,
         trials=samples.trials(0.4, 0.3),
         prediction={
             "row": "1.0,2.0",
@@ -55,7 +70,7 @@ def test_a_success_keeps_the_full_page_per_run(tmp_path: Path) -> None:
             "probabilities": [0.1, 0.8, 0.1],
         },
     )
-    path = run_report.write_run_report(workdir, done, [])
+    path = run_report.write_run_report(workdir, done)
     assert path == tmp_path / "reports" / "s3-shapes-9" / "report.html"
     page = path.read_text()
     assert "Passed the quality gate" in page
@@ -65,15 +80,18 @@ def test_a_success_keeps_the_full_page_per_run(tmp_path: Path) -> None:
 
 
 def test_a_gate_refusal_gets_the_full_page_with_the_refusal(tmp_path: Path) -> None:
-    state = {"config": CONFIG, "evaluation": {"report": samples.multiclass_evaluation()}}
+    evaluation = samples.multiclass_evaluation()
+    state = {"config": CONFIG, "evaluation": {"summary": summary_for(evaluation, threshold=0.95)}}
     history = [entered("CheckInput", {"config": CONFIG}), entered("QualityGateFailed", state)]
     refused = result(
         "FAILED",
         error="QualityGateFailed",
         cause="Model accuracy 0.9 (label kind, multiclass) is below the threshold 0.95",
         failing_state="QualityGateFailed",
+        evaluation=evaluation,
+        history=history,
     )
-    page = read(run_report.write_run_report(tmp_path / "demo", refused, history))
+    page = read(run_report.write_run_report(tmp_path / "demo", refused))
     assert "Refused by the quality gate" in page
     assert 'Threshold</th><td class="num">0.9500' in page
     assert "is below the threshold 0.95" in page
@@ -90,8 +108,9 @@ def test_a_data_error_gets_the_failure_page(tmp_path: Path) -> None:
         error="DataValidationError",
         cause="DataValidationError: shapes.csv line 6 (data row 5), column 'width': ...",
         failing_state="DataInvalid",
+        history=history,
     )
-    page = read(run_report.write_run_report(tmp_path / "demo", failed, history))
+    page = read(run_report.write_run_report(tmp_path / "demo", failed))
     assert 'data-section="failure"' in page and 'data-section="metrics"' not in page
     assert "DataValidationError</span> in <code>DataInvalid</code>" in page
     assert "shapes.csv line 6 (data row 5)" in page
@@ -99,4 +118,4 @@ def test_a_data_error_gets_the_failure_page(tmp_path: Path) -> None:
 
 
 def test_a_run_that_trained_nothing_has_no_report(tmp_path: Path) -> None:
-    assert run_report.write_run_report(tmp_path, result("SUCCEEDED", output={}), []) is None
+    assert run_report.write_run_report(tmp_path, result("SUCCEEDED", output={})) is None

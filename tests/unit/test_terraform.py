@@ -21,7 +21,8 @@ import hcl2
 import pytest
 from hcl2.utils import SerializationOptions
 
-from contracts import execution_input
+from contracts import execution_input, s3_layout
+from devtools import build
 from tests.helpers.json_walk import json_strings
 from tests.helpers.terraform import terraform_binary
 
@@ -30,7 +31,8 @@ TERRAFORM_DIR = ROOT / "terraform"
 INIT_SCRIPT = ROOT / "scripts" / "terraform-init.sh"
 ROOTS = {"main": TERRAFORM_DIR, "bootstrap": TERRAFORM_DIR / "bootstrap"}
 PIPELINE_TEMPLATE = ROOT / "ml" / "pipeline_definition.json"
-ASL_TEMPLATE = ROOT / "statemachines" / "training_pipeline.asl.json"
+MACHINE_NAMES = ("training", "deployment")
+ASL_TEMPLATES = {m: ROOT / "statemachines" / f"{m}.asl.json" for m in MACHINE_NAMES}
 # The one home of the provider-mirror search (TF_PLUGIN_DIR, implied mirrors, usual places).
 MIRROR_SCRIPT = ROOT / "scripts" / "find-provider-mirror.sh"
 AWS_PROVIDER = Path("registry.terraform.io") / "hashicorp" / "aws"
@@ -122,6 +124,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     shutil.copytree(TERRAFORM_DIR, base / "terraform", ignore=ignore)
     shutil.copytree(ROOT / "ml", base / "ml", ignore=ignore)
+    shutil.copytree(ROOT / "contracts", base / "contracts", ignore=ignore)
     shutil.copytree(ROOT / "statemachines", base / "statemachines", ignore=ignore)
     shutil.copytree(ROOT / "data", base / "data", ignore=ignore)
     return base
@@ -244,36 +247,40 @@ def test_main_root_uses_only_the_aws_provider() -> None:
 # ---- templatefile() contract --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("template", "local_name"),
-    [(PIPELINE_TEMPLATE, "pipeline_template_vars"), (ASL_TEMPLATE, "state_machine_template_vars")],
-)
-def test_template_placeholders_match_terraform(template: Path, local_name: str) -> None:
-    placeholders = set(PLACEHOLDER.findall(template.read_text()))
-    passed = set(locals_of(TERRAFORM_DIR)[local_name])
+def template_vars(template: str) -> dict[str, Any]:
+    """What stepfunctions.tf / sagemaker.tf pass templatefile() for ``template``."""
+    found = locals_of(TERRAFORM_DIR)
+    if template == "pipeline":
+        return dict(found["pipeline_template_vars"])
+    return dict(found["state_machines"][template]["template_vars"])
+
+
+def template_path(template: str) -> Path:
+    return PIPELINE_TEMPLATE if template == "pipeline" else ASL_TEMPLATES[template]
+
+
+@pytest.mark.parametrize("template", ["pipeline", *MACHINE_NAMES])
+def test_template_placeholders_match_terraform(template: str) -> None:
+    placeholders = set(PLACEHOLDER.findall(template_path(template).read_text()))
+    passed = set(template_vars(template))
     assert placeholders == passed, (
-        f"{template.name}: placeholders without a value {sorted(placeholders - passed)}, "
+        f"{template}: placeholders without a value {sorted(placeholders - passed)}, "
         f"values without a placeholder {sorted(passed - placeholders)}"
     )
 
 
-def test_asl_renders_to_json_with_defaults_embedded(terraform: str, tmp_path: Path) -> None:
-    """Render the real ASL with Terraform's templatefile() exactly as stepfunctions.tf does."""
-    expression = locals_of(TERRAFORM_DIR)["state_machine_template_vars"]["defaults_json"]
-    assert expression == '${trim(jsonencode(jsonencode(local.execution_defaults)), "\\"")}'
-    defaults = {"data_uri": "s3://b/data/raw/iris.csv", "accuracy_threshold": 0.9, "deploy": True}
-    values = {
-        name: f"value-of-{name}"
-        for name in PLACEHOLDER.findall(ASL_TEMPLATE.read_text())
-        if name != "defaults_json"
-    }
+@pytest.mark.parametrize("machine", MACHINE_NAMES)
+def test_each_asl_renders_to_json_through_templatefile(
+    terraform: str, tmp_path: Path, machine: str
+) -> None:
+    """Render the real ASL with Terraform's templatefile() exactly as stepfunctions.tf does:
+    every placeholder substituted, the result still JSON."""
+    template = ASL_TEMPLATES[machine]
+    values = {name: f"value-of-{name}" for name in PLACEHOLDER.findall(template.read_text())}
     hcl_values = "\n".join(f"    {k} = {json.dumps(v)}" for k, v in sorted(values.items()))
     (tmp_path / "main.tf").write_text(
-        f"locals {{\n  execution_defaults = jsondecode({json.dumps(json.dumps(defaults))})\n}}\n"
-        f'output "rendered" {{\n  value = templatefile({json.dumps(str(ASL_TEMPLATE))}, {{\n'
-        f"{hcl_values}\n"
-        '    defaults_json = trim(jsonencode(jsonencode(local.execution_defaults)), "\\"")\n'
-        "  })\n}\n"
+        f'output "rendered" {{\n  value = templatefile({json.dumps(str(template))}, {{\n'
+        f"{hcl_values}\n  }})\n}}\n"
     )
     env = terraform_env(tmp_path / ".tfdata")
     for args in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
@@ -281,10 +288,8 @@ def test_asl_renders_to_json_with_defaults_embedded(terraform: str, tmp_path: Pa
         assert result.returncode == 0, f"{args[0]}:\n{result.stdout}\n{result.stderr}"
     result = run([terraform, f"-chdir={tmp_path}", "output", "-raw", "rendered"], env=env)
     asl = json.loads(result.stdout)
-
     strings = list(json_strings(asl))
-    embedded = [s for s in strings if s.startswith("{") and _json_or_none(s) == defaults]
-    assert embedded, "the execution defaults are not embedded as a JSON string in the ASL"
+    assert not [s for s in strings if "${" in s], "a placeholder was left in the rendered ASL"
     assert all(any(v in s for s in strings) for v in values.values())
 
 
@@ -335,6 +340,35 @@ def iam_pattern_matches(pattern: str, value: str) -> bool:
     return re.fullmatch(regex, value) is not None
 
 
+# ---- the functions: one map, one module call ----------------------------------------------------
+
+#: What every entry of local.lambdas states, and what an entry may leave to the module call.
+LAMBDA_FIELDS = {"name", "description", "role", "policy", "timeout"}
+LAMBDA_OPTIONAL_FIELDS = {"bucket_key", "memory_size", "environment"}
+
+
+def test_each_function_make_builds_is_one_entry_of_the_one_module_call() -> None:
+    """lambdas/<key>/ is built into build/<key>.zip; Terraform deploys it as local.lambdas'
+    entry <key> (the triggers, whose environment names the machines, are the second call)."""
+    entries = locals_of(TERRAFORM_DIR)["lambdas"]
+    assert set(entries) | {"trigger"} == set(build.lambda_names())
+    call = main_module_call("lambda")
+    assert call["for_each"] == "${local.lambdas}"
+    assert call["filename"] == "${local.build_dir}/${each.key}.zip"
+    assert call["source_code_hash"] == '${filebase64sha256("${local.build_dir}/${each.key}.zip")}'
+    assert main_module_call("trigger")["filename"] == "${local.build_dir}/trigger.zip"
+    read = " ".join(str(value) for value in call.values())
+    unread = {f for f in LAMBDA_FIELDS | LAMBDA_OPTIONAL_FIELDS if f"each.value.{f}" not in read}
+    assert not unread, f"the module call never reads {sorted(unread)}"
+    for key, entry in entries.items():
+        fields = set(entry)
+        assert LAMBDA_FIELDS <= fields <= LAMBDA_FIELDS | LAMBDA_OPTIONAL_FIELDS, (
+            f"local.lambdas.{key}: missing {sorted(LAMBDA_FIELDS - fields)}, "
+            f"unknown {sorted(fields - LAMBDA_FIELDS - LAMBDA_OPTIONAL_FIELDS)}"
+        )
+        assert entry["policy"] == f"${{data.aws_iam_policy_document.{key}.json}}"
+
+
 # ---- the default data object --------------------------------------------------------------------
 
 
@@ -358,6 +392,10 @@ def trigger_key_patterns() -> list[str]:
     pattern = main_resources("aws_cloudwatch_event_rule")["trigger"]["event_pattern"]
     wildcards = re.findall(r'wildcard\s*=\s*"([^"]+)"', pattern)
     prefixes = re.findall(r'prefix\s*=\s*"([^"]+)"', pattern)
+    # the generated layout (terraform/s3_layout.generated.tf) names contracts/s3_layout.py's paths
+    prefixes += [
+        s3_layout.prefix(n) for n in re.findall(r"prefix\s*=\s*local\.s3_prefix\.(\w+)", pattern)
+    ]
     assert wildcards or prefixes, f"no key filter found in the trigger rule: {pattern}"
     # EventBridge wildcard: `*` matches any characters, "/" included.
     return [".*".join(re.escape(part) for part in w.split("*")) for w in wildcards] + [
@@ -418,7 +456,8 @@ def test_default_data_object_does_not_start_a_run() -> None:
         f"{key} matches the trigger's key filter {matching}: apply would start a run"
     )
     environment = main_module_call("trigger")["environment_variables"]
-    assert not key.startswith(environment["DATA_PREFIX"])
+    assert environment["DATA_PREFIX"] == "${local.s3_prefix.data_raw}"
+    assert not key.startswith(s3_layout.DATA_RAW)
 
 
 def test_default_data_object_never_overwrites_user_data() -> None:
@@ -519,13 +558,13 @@ def asl_states(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def package_states() -> list[tuple[str, dict[str, Any]]]:
-    asl = json.loads(ASL_TEMPLATE.read_text())
+    asl = json.loads(ASL_TEMPLATES["training"].read_text())
     found = [
         (name, state)
         for name, state in asl_states(asl)
         if str(state.get("Resource", "")).endswith(":sagemaker:createModelPackage")
     ]
-    assert found, "no createModelPackage state in the ASL"
+    assert found, "no createModelPackage state in the training ASL"
     return found
 
 
@@ -550,23 +589,103 @@ def model_artifact_pattern() -> str:
     return model_uri
 
 
+class _PipelineAsDefined:
+    """SageMaker and S3 for the pipeline-outcome Lambda: every processing step of the committed
+    pipeline definition succeeded, each job's outputs where the definition puts them (runtime
+    values as `*`), and summary.json holds what the evaluation step writes."""
+
+    def __init__(self) -> None:
+        from ml.pipeline import flattened_steps
+
+        steps = json.loads(PIPELINE_TEMPLATE.read_text())["Steps"]
+        self.jobs = {
+            step["Name"]: step["Arguments"]
+            for step in flattened_steps(steps)
+            if step["Type"] == "Processing"
+        }
+
+    def list_pipeline_execution_steps(self, **_: Any) -> dict[str, Any]:
+        arn = "arn:aws:sagemaker:us-east-1:111122223333:processing-job/{}".format
+        return {
+            "PipelineExecutionSteps": [
+                {
+                    "StepName": name,
+                    "StepStatus": "Succeeded",
+                    "Metadata": {"ProcessingJob": {"Arn": arn(name)}},
+                }
+                for name in self.jobs
+            ]
+        }
+
+    def describe_processing_job(self, ProcessingJobName: str) -> dict[str, Any]:
+        outputs = self.jobs[ProcessingJobName]["ProcessingOutputConfig"]["Outputs"]
+        return {
+            "ProcessingJobName": ProcessingJobName,
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": o["OutputName"],
+                        "S3Output": {"S3Uri": std_join_pattern(o["S3Output"]["S3Uri"])},
+                    }
+                    for o in outputs
+                ]
+            },
+        }
+
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        import io
+
+        from tests.helpers.report_samples import multiclass_evaluation
+        from tests.helpers.stack import summary_for
+
+        report = multiclass_evaluation()
+        # evaluate.py records its --model-uri argument as model.artifact_uri (ml/evaluate.py)
+        report["model"]["artifact_uri"] = model_artifact_pattern()
+        return {"Body": io.BytesIO(json.dumps(summary_for(report)).encode())}
+
+
+def outcome_patterns() -> dict[str, Any]:
+    """What the pipeline-outcome Lambda answers for a succeeded run (the ASL reads it at
+    ``$.evaluation``), computed by the Lambda itself from the pipeline definition's outputs."""
+    from lambdas.pipeline_outcome import logic
+
+    fake = _PipelineAsDefined()
+    answer = logic.outcome(
+        {"pipeline_execution_arn": "arn:run", "status": "Succeeded"},
+        logic.Clients(sagemaker=fake, s3=fake),
+    )
+    assert answer["succeeded"], answer
+    return dict(answer)
+
+
+def evaluation_path(path: str, answer: dict[str, Any]) -> str:
+    """``$.evaluation.a.b`` resolved in the pipeline-outcome Lambda's answer."""
+    assert path.startswith("$.evaluation."), f"a package reference not from the outcome: {path}"
+    value: Any = answer
+    for part in path.removeprefix("$.evaluation.").split("."):
+        value = value[part]
+    assert isinstance(value, str), (path, value)
+    return value
+
+
 def package_references() -> dict[str, str]:
     """Every S3 URI a registered package references, as a bucket key pattern (`*` = runtime)."""
+    answer = outcome_patterns()
     refs: dict[str, str] = {}
     for name, state in package_states():
         parameters = state["Parameters"]
         for index, container in enumerate(parameters["InferenceSpecification"]["Containers"]):
+            where = f"{name}.Containers[{index}].ModelDataUrl"
             if "ModelDataUrl.$" in container:
-                # evaluate.py records --model-uri as model.artifact_uri (ml/evaluate.py).
-                assert container["ModelDataUrl.$"] == "$.evaluation.report.model.artifact_uri"
-                refs[f"{name}.Containers[{index}].ModelDataUrl"] = model_artifact_pattern()
+                refs[where] = evaluation_path(container["ModelDataUrl.$"], answer)
             else:
-                refs[f"{name}.Containers[{index}].ModelDataUrl"] = container["ModelDataUrl"]
+                refs[where] = container["ModelDataUrl"]
             for variable, value in container.get("Environment", {}).items():
                 if str(value).startswith(("s3://", "${")):
                     refs[f"{name}.Containers[{index}].Environment.{variable}"] = value
-        for path, value in json_s3_uris(parameters.get("ModelMetrics", {}), f"{name}.ModelMetrics"):
-            refs[path] = value
+        for section in ("ModelMetrics", "DriftCheckBaselines"):
+            for path, value in json_s3_uris(parameters.get(section, {}), f"{name}.{section}"):
+                refs[path] = evaluation_path(value, answer) if value.startswith("$.") else value
     prefix = "s3://${bucket}/"
     for path, uri in refs.items():
         assert uri.startswith(prefix) or uri.startswith("${"), f"{path}: {uri} is not in the bucket"
@@ -579,14 +698,27 @@ def json_s3_uris(node: Any, path: str) -> Iterator[tuple[str, str]]:
             if key == "S3Uri":
                 yield f"{path}.{key}", value
             elif key == "S3Uri.$":
-                yield f"{path}.S3Uri", states_format_pattern(value)
+                is_path = value.startswith("$.")
+                yield f"{path}.S3Uri", value if is_path else states_format_pattern(value)
             else:
                 yield from json_s3_uris(value, f"{path}.{key}")
 
 
 def lifecycle_rules() -> list[dict[str, Any]]:
+    """Every rule of the bucket's lifecycle configuration, the dynamic ones expanded over the
+    generated layout's expiring prefixes (terraform/s3_layout.generated.tf)."""
     (config,) = main_resources("aws_s3_bucket_lifecycle_configuration").values()
-    return list(config["rule"])
+    rules = list(config.get("rule", []))
+    for dynamic in config.get("dynamic", []):
+        block = dynamic["rule"]
+        assert block["for_each"] == "${local.s3_expiring_prefixes}", block["for_each"]
+        (content,) = block["content"]
+        for prefix in locals_of(TERRAFORM_DIR)["s3_expiring_prefixes"]:
+            text = json.dumps(content).replace("${rule.value}", prefix)
+            rules.append(
+                json.loads(text.replace('${trimsuffix(rule.value, \\"/\\")}', prefix[:-1]))
+            )
+    return rules
 
 
 def rule_prefix(rule: dict[str, Any]) -> str:
@@ -595,7 +727,9 @@ def rule_prefix(rule: dict[str, Any]) -> str:
     (selector,) = rule.get("filter", [{}]) or [{}]
     if "and" in selector:
         (selector,) = selector["and"]
-    return str(selector.get("prefix", ""))
+    prefix = str(selector.get("prefix", ""))
+    layout = re.fullmatch(r"\$\{local\.s3_prefix\.(\w+)\}", prefix)
+    return s3_layout.prefix(layout[1]) if layout else prefix
 
 
 def expires_current_objects(rule: dict[str, Any]) -> bool:
@@ -642,7 +776,7 @@ def test_no_expiring_lifecycle_rule_covers_what_a_package_references() -> None:
 def test_packages_reference_no_object_terraform_replaces() -> None:
     """Terraform deletes a staged aws_s3_object when its content hash (in the key) changes; a
     package naming one (e.g. SAGEMAKER_SUBMIT_DIRECTORY=${train_source_uri}) would lose it."""
-    variables = locals_of(TERRAFORM_DIR)["state_machine_template_vars"]
+    variables = template_vars("training")
     staged = {
         path: pattern
         for path, pattern in package_references().items()
@@ -788,7 +922,8 @@ def test_bootstrap_renders_pass_role_scope_from_the_role_list(
     assert {k: sorted(v) for k, v in rendered["pass_role_arns_by_service"].items()} == {
         k: sorted(v) for k, v in expected.items()
     }
-    assert rendered["pass_role_arns_by_service"]["events.amazonaws.com"] == [arn("registry-events")]
+    # no role is passed to EventBridge: its rules target queues, which need no role
+    assert "events.amazonaws.com" not in rendered["pass_role_arns_by_service"]
     assert rendered["existing_sagemaker_role_arns"] == []
 
     # An existing SageMaker role is passed to SageMaker only, and never managed.

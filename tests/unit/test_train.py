@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contracts import dataset
 from emulator.sagemaker_executor import tuning
-from ml import train
+from ml import inference, train
 from ml.train import DataValidationError
 from tests.helpers import datasets
 
@@ -119,6 +120,7 @@ def contract_document(classes: list[str], features: list[str]) -> dict[str, Any]
     binary = len(classes) == 2
     return {
         "schema_version": 1,
+        "label_column": "y",
         "feature_columns": features,
         "class_names": classes,
         "num_classes": len(classes),
@@ -136,10 +138,14 @@ def test_contract_sets_objective_metrics_and_num_class() -> None:
     assert binary_params["eval_metric"] == ["error", "logloss"]
     assert multi_params["objective"] == "multi:softprob" and multi_params["num_class"] == 3
     assert multi_params["eval_metric"] == ["merror", "mlogloss"]
-    assert (binary.objective_metric, multi.objective_metric) == ("logloss", "mlogloss")
+    assert (train.objective_metric(binary), train.objective_metric(multi)) == (
+        "logloss",
+        "mlogloss",
+    )
     # The tuner's objective metric (prepare.py writes it as tuning_metric) has a built-in regex.
     for contract in (binary, multi):
-        assert f"validation:{contract.objective_metric}" in tuning.XGBOOST_BUILTIN_METRICS
+        assert f"validation:{train.objective_metric(contract)}" in tuning.XGBOOST_BUILTIN_METRICS
+        assert f"validation:{train.objective_metric(contract)}" == contract.tuning_metric
 
 
 @pytest.mark.parametrize(
@@ -180,7 +186,7 @@ def test_objective_hyperparameter_must_match_the_contract(objective: str) -> Non
 
 def test_feature_names_xgboost_refuses_are_left_out_of_the_dmatrix() -> None:
     odd = train.parse_contract(contract_document(["x", "y"], ["a[1]", "b<2"]), "c.json")
-    assert odd.feature_names() is None
+    assert train.feature_names(odd) is None
     matrix = train.make_dmatrix(np.ones((2, 2)), odd, np.array([0, 1]))
     assert matrix.num_col() == 2
 
@@ -468,14 +474,14 @@ def test_binary_serving_messages_name_the_contracts_columns(cancer: dict[str, An
     model = train.model_fn(str(cancer["model"]))
     features = model.contract.feature_columns
     refused = train.predict_fn(train.input_fn("1.0,2.0", "text/csv"), model)
-    assert isinstance(refused, train.ErrorResponse) and refused.status == 400
+    assert isinstance(refused, inference.ErrorResponse) and refused.status == 400
     assert refused.message == (
         f"row 1: expected 30 comma-separated numbers ({','.join(features)}), got 2 values"
     )
     row = ["1.0"] * 30
     row[2] = "big"
     refused = train.predict_fn(train.input_fn(",".join(row), "text/csv"), model)
-    assert isinstance(refused, train.ErrorResponse)
+    assert isinstance(refused, inference.ErrorResponse)
     assert refused.message.startswith("row 1, mean perimeter: 'big' is not a number")
     # A header of the contract's names (with their spaces) is skipped.
     body = ",".join(features) + "\n" + ",".join(["1.0"] * 30)
@@ -485,12 +491,12 @@ def test_binary_serving_messages_name_the_contracts_columns(cancer: dict[str, An
 # --------------------------------------------------------------------------- serving (iris)
 
 
-def answered(result: tuple[str, str] | train.ErrorResponse) -> tuple[str, str]:
+def answered(result: tuple[str, str] | inference.ErrorResponse) -> tuple[str, str]:
     assert isinstance(result, tuple), result
     return result
 
 
-def serve(model: train.LoadedModel, body: str | bytes, content_type: str | None) -> Any:
+def serve(model: inference.LoadedModel, body: str | bytes, content_type: str | None) -> Any:
     return train.predict_fn(train.input_fn(body, content_type), model)
 
 
@@ -498,7 +504,7 @@ def test_inference_round_trip(model_dir: Path) -> None:
     model = train.model_fn(str(model_dir))
     body = "5.1,3.5,1.4,0.2\n6.0,2.9,4.5,1.5\n6.9,3.1,5.4,2.1\n"
     request = train.input_fn(body.encode(), "text/csv")
-    assert isinstance(request, train.CsvRows) and len(request.rows) == 3
+    assert isinstance(request, inference.CsvRows) and len(request.rows) == 3
     probabilities = train.predict_fn(request, model)
     assert isinstance(probabilities, np.ndarray) and probabilities.shape == (3, 3)
     body_out, content_type = answered(train.output_fn(probabilities, "application/json"))
@@ -549,7 +555,7 @@ def test_a_header_row_reorders_the_columns_into_the_models_order(model_dir: Path
 def test_a_bad_value_under_a_reordered_header_is_named_by_its_column(model_dir: Path) -> None:
     body = "PetalWidth,SepalLength,SepalWidth,PetalLength\n0.2,5.1,x,1.4"
     refused = serve(train.model_fn(str(model_dir)), body, "text/csv")
-    assert isinstance(refused, train.ErrorResponse)
+    assert isinstance(refused, inference.ErrorResponse)
     assert refused.message.startswith("row 1, SepalWidth: 'x' is not a number")
 
 
@@ -584,7 +590,7 @@ def test_a_header_naming_other_columns_is_refused_with_400(
     model_dir: Path, header: str, problems: str
 ) -> None:
     refused = serve(train.model_fn(str(model_dir)), header + "\n5.1,3.5,1.4,0.2", "text/csv")
-    assert isinstance(refused, train.ErrorResponse)
+    assert isinstance(refused, inference.ErrorResponse)
     assert (refused.status, refused.error) == (400, "ValueError")
     assert refused.message == (
         f"the header row does not name the model's features: {problems}; send the columns "
@@ -606,12 +612,12 @@ def test_a_leading_byte_order_mark_is_accepted(model_dir: Path, encode: bool) ->
 
 def test_a_byte_order_mark_after_the_start_is_still_refused(model_dir: Path) -> None:
     refused = serve(train.model_fn(str(model_dir)), ONE_ROW + "\n\ufeff" + ONE_ROW, "text/csv")
-    assert isinstance(refused, train.ErrorResponse) and refused.status == 400
+    assert isinstance(refused, inference.ErrorResponse) and refused.status == 400
 
 
 def test_model_without_contract_is_refused_at_load(model_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "xgboost-model.json").write_bytes((model_dir / "xgboost-model.json").read_bytes())
-    with pytest.raises(DataValidationError, match=r"no contract\.json in the model directory"):
+    with pytest.raises(dataset.ContractError, match=r"no contract\.json in the model directory"):
         train.model_fn(str(tmp_path))
 
 
@@ -635,7 +641,7 @@ def test_bad_requests_get_a_4xx_response_not_an_exception(
 ) -> None:
     """An exception would be the container's HTML 500; a refusal answers 4xx JSON."""
     refused = serve(train.model_fn(str(model_dir)), body, content_type)
-    assert isinstance(refused, train.ErrorResponse)
+    assert isinstance(refused, inference.ErrorResponse)
     assert (refused.status, re.search(message, refused.message) is not None) == (status, True)
     # It travels through predict_fn and output_fn unchanged, and answers as a WSGI application.
     assert train.output_fn(train.predict_fn(refused, None), "application/json") is refused  # type: ignore[arg-type]
@@ -690,13 +696,13 @@ EXPECTED_ROW = "expected 4 comma-separated numbers (SepalLength,SepalWidth,Petal
 def test_bad_rows_are_named_precisely(model_dir: Path, body: str, message: str) -> None:
     """Words or a wrong delimiter are named, not reported as "no data rows"."""
     refused = serve(train.model_fn(str(model_dir)), body, "text/csv")
-    assert isinstance(refused, train.ErrorResponse)
+    assert isinstance(refused, inference.ErrorResponse)
     assert (refused.status, refused.error, refused.message) == (400, "ValueError", message)
 
 
 def test_output_fn_refuses_an_accept_without_json() -> None:
     refused = train.output_fn(np.array([[0.2, 0.3, 0.5]]), "text/csv")
-    assert isinstance(refused, train.ErrorResponse) and refused.status == 406
+    assert isinstance(refused, inference.ErrorResponse) and refused.status == 406
     assert train.output_fn(np.array([[0.2, 0.3, 0.5]]), "text/csv, application/json") == (
         "[[0.2, 0.3, 0.5]]",
         "application/json",

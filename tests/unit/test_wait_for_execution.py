@@ -1,7 +1,8 @@
 """scripts/wait_for_execution.py against moto's Step Functions, which really executes the ASL.
 
 One case per exit: SUCCEEDED returns 0, FAILED returns 1 and reports error and cause, an execution
-still running at the deadline returns 2. The summary file plays `$GITHUB_STEP_SUMMARY`.
+still running at the deadline returns 4 (the one exit-code table, ``ops.errors.Exit``). The
+summary file plays `$GITHUB_STEP_SUMMARY`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
+from ops.errors import Exit
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "wait_for_execution.py"
 
@@ -65,7 +68,10 @@ def sfn(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    # Signed with the keys set above, not moto's own: once the emulator's extensions are
+    # installed in this process (another test file), it refuses keys it does not know.
+    config = {"stepfunctions": {"execute_state_machine": True}, "core": {"mock_credentials": False}}
+    with mock_aws(config=config):  # type: ignore[arg-type]
         yield boto3.client("stepfunctions", region_name=REGION)
 
 
@@ -158,7 +164,7 @@ def test_deadline_exceeded_returns_2_and_leaves_the_execution_running(
         sfn=sfn,
     )
 
-    assert code == 2
+    assert code == Exit.TIMEOUT
     assert sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING"
     assert "**RUNNING**" in summary.read_text()
     assert "keeps running" in summary.read_text()
@@ -189,7 +195,7 @@ def test_wait_never_sleeps_past_the_deadline() -> None:
     )
 
     assert outcome.deadline_exceeded
-    assert outcome.exit_code == 2
+    assert outcome.exit_code == Exit.TIMEOUT
     assert sleeps == [30, 30, 15]
     assert client.calls == 4
 
@@ -234,3 +240,11 @@ def test_a_dead_endpoint_is_one_line_naming_the_emulators_log(
         f"error: the emulator at {endpoint} is not answering (stopped or crashed): "
         "its log is /tmp/emulator.log; start a new one with make local-up"
     ]
+
+
+def test_the_scripts_exit_codes_are_the_operations_table() -> None:
+    assert (wfe.EXIT_SUCCEEDED, wfe.EXIT_FAILED, wfe.EXIT_DEADLINE) == (
+        Exit.OK,
+        Exit.FAILED,
+        Exit.TIMEOUT,
+    )

@@ -1,4 +1,4 @@
-"""The ML scripts under xgboost 1.7.6, the version in SageMaker's XGBoost 1.7-1 container.
+"""The ML scripts under the SageMaker XGBoost 1.7-1 image's environment (xgboost 1.7.4, Python 3.9).
 
 Each script is copied ALONE into a scratch directory and run as a subprocess of the interpreter in
 `$XGB17_PYTHON` (default `<repo>/.venv-xgb17/bin/python`), which proves both version compatibility
@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from devtools import build
 from emulator import containers
 from emulator.containers import interpreters
 from emulator.sagemaker_executor import tuning
-from ml import pipeline, train
-from tests.helpers import datasets
+from ml import train
+from tests.helpers import bundles, datasets
 
 pytestmark = pytest.mark.xgb17
 
@@ -62,7 +63,7 @@ def xgb17_python() -> str:
             f"xgboost 1.7 interpreter {python} not found. Create it with\n"
             "  python3 -m venv .venv-xgb17 && "
             ".venv-xgb17/bin/pip install -r requirements-xgb17.txt\n"
-            f"(or point ${XGB17_PYTHON_ENV} at a Python with xgboost 1.7.6)",
+            f"(or point ${XGB17_PYTHON_ENV} at a Python with xgboost 1.7.x)",
             pytrace=False,
         )
     version = run_isolated(str(python), ["-c", "import xgboost; print(xgboost.__version__)"])
@@ -98,13 +99,12 @@ def run_isolated(
 
 
 def alone(script: str, directory: Path) -> Path:
-    """Copy a script (with its code bundle's sibling modules, ml/code_bundles.json) into an
-    otherwise empty code directory, as SageMaker stages it; return the script's copy."""
+    """Copy a script with what ships beside it (its processing bundle, or train.py's sourcedir)
+    into an otherwise empty code directory, as SageMaker stages it; return the script's copy."""
     directory.mkdir(parents=True, exist_ok=True)
-    for file in pipeline.code_bundles().get(Path(script).stem, [script]):
-        (directory / file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ML_DIR / file, directory / file)
-    return directory / script
+    if script == "train.py":
+        return bundles.copy_sourcedir(directory)
+    return bundles.copy_bundle(Path(script).stem, directory)
 
 
 def assert_report_rendered_by_the_image_stack(page: str, metric: str, pictures: int) -> None:
@@ -115,6 +115,29 @@ def assert_report_rendered_by_the_image_stack(page: str, metric: str, pictures: 
     assert "jinja2 2.11.3, matplotlib 3.4.1" in page
     assert f"<code>{metric}</code>" in page
     assert page.count('<img src="data:image/png;base64,') == pictures
+
+
+#: What the image's repository pins (aws/sagemaker-xgboost-container, branch 1.7-1:
+#: requirements.txt, docker/1.7-1/base/Dockerfile.cpu).
+IMAGE_VERSIONS = {
+    "python": "3.9",
+    "xgboost": "1.7.4",
+    "numpy": "1.24.1",
+    "pandas": "1.2.4",
+    "sklearn": "0.24.1",
+    "scipy": "1.8.0",
+}
+VERSIONS_SNIPPET = """
+import json, sys, numpy, pandas, scipy, sklearn, xgboost
+print(json.dumps({"python": "%d.%d" % sys.version_info[:2], "xgboost": xgboost.__version__,
+    "numpy": numpy.__version__, "pandas": pandas.__version__, "sklearn": sklearn.__version__,
+    "scipy": scipy.__version__}))
+"""
+
+
+def test_the_environment_has_the_images_versions(xgb17_python: str) -> None:
+    completed = run_isolated(xgb17_python, ["-c", VERSIONS_SNIPPET])
+    assert json.loads(completed.stdout) == IMAGE_VERSIONS
 
 
 @pytest.fixture(scope="module")
@@ -189,9 +212,11 @@ def test_train_under_xgboost17(trained17: dict[str, Any]) -> None:
     regex = tuning.XGBOOST_BUILTIN_METRICS[metric].regex
     objective = tuning.read_metrics({metric: regex}, trained17["stdout"])[metric]
     assert objective == pytest.approx(metadata["validation_metrics"]["mlogloss"], abs=1e-5)
-    # The model carries its code.
-    copied = trained17["model_dir"] / "code" / "train.py"
-    assert copied.read_bytes() == (ML_DIR / "train.py").read_bytes()
+    # The model carries its code: the script and the contracts package it imports.
+    code = trained17["model_dir"] / "code"
+    assert (code / "train.py").read_bytes() == (ML_DIR / "train.py").read_bytes()
+    shipped = {p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file()}
+    assert shipped == set(build.SOURCEDIR_FILES)
 
 
 def test_serve_under_xgboost17(
@@ -350,6 +375,8 @@ def test_evaluate_under_xgboost17(
             "s3://bucket/model.tar.gz",
             "--baseline-dir",
             str(split17 / "baseline"),
+            "--accuracy-threshold",
+            "0.9",
         ],
     )
     evaluation = json.loads((out / "evaluation.json").read_text())
@@ -365,6 +392,56 @@ def test_evaluate_under_xgboost17(
     assert evaluation["class_counts"]["train"] == {name: 30 for name in evaluation["class_names"]}
     page = (out / "report.html").read_text(encoding="utf-8")
     assert_report_rendered_by_the_image_stack(page, "validation:mlogloss", pictures=5)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["gate"]["passed"] is True and summary["champion"] is None
+
+
+def test_evaluate_under_xgboost17_scores_the_serving_model_on_the_same_rows(
+    xgb17_python: str, trained17: dict[str, Any], split17: Path, workspace: Path
+) -> None:
+    """The champion (here the same 1.7-trained model, served from its model.tar.gz) is scored
+    in the container's interpreter on the candidate's test rows: the same numbers."""
+    champion_dir = workspace / "champion"
+    champion_dir.mkdir()
+    with tarfile.open(champion_dir / "model.tar.gz", "w:gz") as tar:
+        for path in sorted(trained17["model_dir"].iterdir()):
+            tar.add(path, arcname=path.name)
+    script = alone("evaluate.py", workspace / "code-evaluate-champion")
+    out = workspace / "evaluation-champion"
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/models/1"
+    run_isolated(
+        xgb17_python,
+        [
+            str(script),
+            "--model-dir",
+            str(champion_dir),
+            "--test-dir",
+            str(split17 / "test"),
+            "--output-dir",
+            str(out),
+            "--champion-dir",
+            str(champion_dir),
+            "--champion-package-arn",
+            arn,
+            "--accuracy-threshold",
+            "0.9",
+            "--champion-margin",
+            "0.02",
+            "--run-name",
+            "xgb17-run",
+        ],
+    )
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    champion = evaluation["champion"]
+    assert (champion["model_package_arn"], champion["contract_matches"]) == (arn, True)
+    block = "multiclass_classification_metrics"
+    assert champion["metrics"][block] == evaluation[block]
+    summary = json.loads((out / "summary.json").read_text())
+    accuracy = evaluation[block]["accuracy"]["value"]
+    assert summary["champion"]["accuracy"] == summary["candidate"]["accuracy"] == accuracy
+    assert summary["gate"]["passed"] is True and summary["promotion"]["auto_approvable"] is True
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert arn in page and "xgb17-run" in page
 
 
 def test_model_from_xgboost17_serves_the_same_under_xgboost3(
@@ -472,6 +549,8 @@ def test_binary_train_serve_evaluate_under_xgboost17(
             str(cancer17["split"] / "test"),
             "--output-dir",
             str(out),
+            "--accuracy-threshold",
+            "0.9",
         ],
     )
     evaluation = json.loads((out / "evaluation.json").read_text())

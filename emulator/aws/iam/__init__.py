@@ -5,6 +5,7 @@ Split by role, as moto splits a service::
     policy.py      the evaluator: policies + a request ─► Decision (pure; trust policies too)
     resources.py   the request's IAM action and resource ARN, one resolver per service (pure)
     s3_kms.py      the KMS calls S3 makes as the caller for an object request
+    keys.py        which access keys are known, and AWS's answer to one that is not
     backends.py    what decisions read from moto's state (sessions, roles, keys, policies)
     sessions.py    the role sessions services act with (Step Functions tasks, Lambda, jobs)
     decisions.py   decisions as the services ask for them, with AWS's wording and errors
@@ -22,8 +23,10 @@ token) and moto's reading of managed policy documents (``IAMPolicy``), and evalu
 statement by AWS's documented rules (``policy.py`` cites them).
 
 Simplifications (each stricter or neutral for this repo's policies, see the fidelity notes):
-- Callers with any other key (the operator's ``testing``, the emulator's internal clients) stay
-  the account's root with every permission, as before: only STS sessions are enforced.
+- The configured local user's key (``emulator/credentials.py``, ``testing`` by default: the
+  operator, and the emulator's own clients acting as the account) is the account's root with
+  every permission; any key that is neither it nor an STS session the emulator issued is
+  refused with each protocol's error (``keys.py``).
 - The SigV4 signature is not verified; the session token must match the session's.
 - A resource this package cannot name from the request is ``*`` (literally): an Allow scoped to
   specific ARNs then does not match (stricter), a Deny scoped to specific ARNs does not either.

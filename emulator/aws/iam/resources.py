@@ -266,6 +266,27 @@ PASS_ROLE = {
 }
 
 
+#: Service-specific condition keys a request carries, from its parameters (the service
+#: authorization reference's "Condition keys" column for the action): action -> key -> member.
+#: https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+#: (PutMetricData: cloudwatch:namespace, "Filters actions based on the presence of optional
+#: namespace values").
+REQUEST_CONDITION_KEYS: dict[str, dict[str, str]] = {
+    "cloudwatch:PutMetricData": {"cloudwatch:namespace": "Namespace"},
+}
+
+
+def request_condition_keys(action: str, params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The service-specific condition keys of this request, lower-cased as the evaluator reads
+    them; a key whose member is absent is left out (a condition on it is then false)."""
+    keys = REQUEST_CONDITION_KEYS.get(action, {})
+    return {
+        key.lower(): (str(params[member]),)
+        for key, member in keys.items()
+        if params.get(member) is not None
+    }
+
+
 def passed_roles(action: str, params: Mapping[str, Any]) -> tuple[str, list[str]] | None:
     """``(service principal, role ARNs)`` passed by this request, or ``None``."""
     entry = PASS_ROLE.get(action)

@@ -8,9 +8,10 @@ it may do. The access keys of these sessions are the emulator's own (``INTERNAL_
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from emulator import credentials as local_user
 from emulator.aws.iam.backends import session_of
 from emulator.aws.iam.policy import trust_allows_service
 
@@ -120,18 +121,44 @@ def service_role_credentials(
     return session
 
 
-def _task_client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
-    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
-        role_arn = getattr(state_credentials, "role_arn", None)
-        # A role Step Functions cannot assume (missing, or not trusting states.amazonaws.com)
-        # keeps moto's root client: a known gap, since on AWS CreateStateMachine refuses such a
-        # role; tests/helpers/stack.py still builds its state machine with one.
-        if not role_arn or not assumable_by("states.amazonaws.com", role_arn):
-            return original(region, service, state_credentials)
-        client = original(region, service, state_credentials)
-        creds = task_credentials(original, region, role_arn)
+def root_client(original: Callable[..., Any]) -> Callable[[str, str], Any]:
+    """moto's interpreter client factory, signed as the configured local user (the root)."""
+
+    def make(region: str, service: str) -> Any:
         import boto3
 
+        client = original(region, service)
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            region_name=region,
+            endpoint_url=client.meta.endpoint_url,
+            config=client.meta.config,
+            aws_access_key_id=local_user.local_access_key_id(),
+            aws_secret_access_key=local_user.local_secret_access_key(),
+        )
+
+    return make
+
+
+def _task_client_factory(original: Callable[..., Any]) -> Callable[..., Any]:
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        import boto3
+
+        role_arn = getattr(state_credentials, "role_arn", None)
+        client = original(region, service, state_credentials)
+        if not role_arn or not assumable_by("states.amazonaws.com", role_arn):
+            # A role Step Functions cannot assume (missing, or not trusting
+            # states.amazonaws.com) keeps the account's root: a known gap, since on AWS
+            # CreateStateMachine refuses such a role; tests/helpers/stack.py still builds its
+            # state machine with one. moto signs that client with a made-up key ("ak"), which
+            # the emulator refuses like any unknown key: it is the local user's instead.
+            creds: Mapping[str, str | None] = {
+                "aws_access_key_id": local_user.local_access_key_id(),
+                "aws_secret_access_key": local_user.local_secret_access_key(),
+                "aws_session_token": None,
+            }
+        else:
+            creds = task_credentials(root_client(original), region, role_arn)
         return boto3.client(
             service,  # type: ignore[call-overload]
             region_name=region,

@@ -1,7 +1,7 @@
 """The moto wiring of IAM enforcement: moto's authorization hook, wrapped.
 
-    request ──► session_of(access key)      STS session?  no ──► the account's root (as before)
-                       │ yes
+    request ──► session_of(access key)      STS session?  no ──► the local user's key? ──► root
+                       │ yes                                              else ──► refused (keys.py)
                        ▼
                 the IAM action and resource (resources.py), the condition keys
                        ▼
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from emulator.aws.iam import sessions
+from emulator.aws.iam import keys, sessions
 from emulator.aws.iam.backends import identity_policies, kms_key_arn, role_path, session_of
 from emulator.aws.iam.decisions import access_denied, check, moto_errors
 from emulator.aws.iam.policy import (
@@ -34,7 +34,12 @@ from emulator.aws.iam.policy import (
     trust_allows_web_identity,
     web_identity_context,
 )
-from emulator.aws.iam.resources import iam_action, passed_roles, resource_arn
+from emulator.aws.iam.resources import (
+    iam_action,
+    passed_roles,
+    request_condition_keys,
+    resource_arn,
+)
 from emulator.aws.iam.s3_kms import s3_kms_calls
 
 
@@ -114,6 +119,29 @@ def _check_web_identity(response: Any) -> None:
         raise denied
 
 
+def _unknown_key(response: Any, signing_name: str) -> Exception:
+    """AWS's answer to a key it has no record of, in the request's protocol (``keys.py``)."""
+    from moto.core.request import determine_request_protocol
+    from moto.core.responses import get_service_model
+
+    if signing_name == "s3":
+        key = (_scope(response.headers, getattr(response, "querystring", None) or {}) or [""])[0]
+        return keys.unknown_key_error(signing_name, "rest-xml", access_key_id=key)
+    try:
+        model = get_service_model(response.boto3_service_name)
+        # The protocol the request came in (CloudWatch: awsQuery from Terraform, JSON from boto3).
+        protocol = determine_request_protocol(model, response.headers.get("Content-Type"))
+        compatible = "awsQueryCompatible" in model.metadata
+    except Exception:  # a service or wire format botocore does not know: the query error
+        protocol, compatible = "query", False
+    if compatible:
+        # moto's call_action answers an HTTP exception with its body and status only, adding
+        # the response's own headers: the query code rides there.
+        name, value = keys.QUERY_ERROR_HEADER
+        response.response_headers[name] = value
+    return keys.unknown_key_error(signing_name, protocol, query_compatible=compatible)
+
+
 def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> bool:
     """Authorise one request (the hook's body); ``False``: not an STS session, not ours."""
     from moto.utilities.utils import get_partition
@@ -125,17 +153,15 @@ def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> bool
     scope = _scope(response.headers, query)
     if scope is None or len(scope) < 4:
         return False  # unsigned: as before (AWS refuses those; no client here sends them)
-    session = session_of(scope[0])
-    if session is None:
-        return False
     token = response.headers.get("X-Amz-Security-Token") or query.get("X-Amz-Security-Token")
     if isinstance(token, list):
         token = token[0]
+    session = session_of(scope[0])
+    if session is None or token != session.session_token:
+        if session is None and keys.is_local_user(scope[0], token):
+            return False  # the configured local user: the account's root, as before
+        raise _unknown_key(response, scope[3])
     query_error, _ = moto_errors()
-    if token != session.session_token:
-        raise query_error(
-            "InvalidClientTokenId", "The security token included in the request is invalid."
-        )
     if session.expiration < datetime.datetime.now(session.expiration.tzinfo):
         raise query_error("ExpiredToken", "The security token included in the request is expired")
     region, signing_name = scope[2], scope[3]
@@ -177,6 +203,7 @@ def authorize(response: Any, iam_request_cls: type, resource: str = "*") -> bool
         "aws:principalaccount": (account,),
         "aws:requestedregion": (region,),
         "aws:principaltype": ("AssumedRole",),
+        **request_condition_keys(action, params),
     }
     identity = identity_policies(session)
     service, protocol = signing_name, _protocol(response)

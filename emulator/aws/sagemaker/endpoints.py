@@ -92,6 +92,7 @@ def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
             if transition.status == "Deleting":
                 del backend.endpoints[name]
                 endpoint_guardrails(backend).pop(name, None)
+                hosting.retire_fleet(backend, endpoint.endpoint_config_name)
                 return
             endpoint.last_modified_time = utcnow()
             if transition.deployment is not None and transition.deployment.step >= 0:
@@ -100,6 +101,7 @@ def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
             if transition.status == "RollingBack":
                 endpoint.endpoint_status = "InService"
                 endpoint.failure_reason = transition.failure_reason
+                hosting.retire_fleet(backend, transition.previous_config)  # the abandoned one
                 continue
             reason = model_load_failure(backend, endpoint, transition.config_name)
             if reason is None and transition.deployment is not None:
@@ -111,6 +113,7 @@ def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
                 apply_config(backend, endpoint, transition.config_name)
                 endpoint.endpoint_status = "InService"
                 endpoint.failure_reason = None
+                hosting.retire_fleet(backend, transition.previous_config)
             elif transition.status == "Creating":
                 endpoint.endpoint_status = "Failed"
                 endpoint.failure_reason = reason
@@ -127,6 +130,8 @@ def advance_endpoint(backend: Any, name: str, now: float | None = None) -> None:
                         "RollingBack",
                         transition.ends_at + endpoint_transition_seconds(),
                         str(transition.previous_config),
+                        # A RollingBack transition's previous config is the one abandoned.
+                        previous_config=transition.config_name,
                         failure_reason=reason,
                     ),
                 )

@@ -16,6 +16,7 @@ from typing import Any
 from moto.core.utils import utcnow
 
 from emulator.aws import cloudwatch
+from emulator.aws.sagemaker import hosting
 from emulator.aws.sagemaker.state import (
     LIFECYCLE_LOCK,
     Deployment,
@@ -252,6 +253,7 @@ def roll_back(backend: Any, endpoint: Any, transition: EndpointTransition, at: f
             "RollingBack",
             at + endpoint_transition_seconds(),
             deployment.old_config,
+            previous_config=deployment.new_config,  # the green fleet, torn down at the end
             failure_reason=alarm_rollback_reason(deployment, deployment.tripped),
         ),
     )
@@ -278,6 +280,7 @@ def next_traffic_step(
         apply_config(backend, endpoint, deployment.new_config)
         endpoint.endpoint_status = "InService"
         endpoint.failure_reason = None
+        hosting.retire_fleet(backend, deployment.old_config)  # the blue fleet is terminated
         return
     deployment.step, deployment.requests = step, 0
     deployment.step_started = _wall_clock(start)

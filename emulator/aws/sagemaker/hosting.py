@@ -29,6 +29,8 @@ from typing import Any
 from moto.core.exceptions import JsonRESTError
 
 from emulator import containers
+from emulator.aws import core
+from emulator.aws.sagemaker import state
 from emulator.containers import interpreters
 
 # moto answers InvokeEndpoint with a canned body. Here the endpoint serves its deployed model:
@@ -205,6 +207,11 @@ class ContainerServer:
             body=base64.b64decode(answer.get("body") or ""),
         )
 
+    def retire(self) -> None:
+        """Stop once the request in flight (if any) has been answered, as a fleet drains."""
+        with self._lock:
+            self.close()
+
     def close(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -225,6 +232,8 @@ class ServedModel:
 
     server: ContainerServer
     model_dir: Path
+    #: The fleet it serves: (account, region, endpoint config).
+    fleet: tuple[str, str, str] = ("", "", "")
 
 
 def serving_spec(
@@ -362,9 +371,42 @@ def served_model(spec: ServingSpec, account_id: str, region: str) -> ServedModel
                 SAGEMAKER_PROGRAM: spec.environment[SAGEMAKER_PROGRAM],
                 SAGEMAKER_SUBMIT_DIRECTORY: str(code_dir),
             }
-            cached = ServedModel(ContainerServer(base_dir, environment), base_dir / "model")
+            fleet = (account_id, region, spec.endpoint_config_name)
+            cached = ServedModel(ContainerServer(base_dir, environment), base_dir / "model", fleet)
             _STATE.served_models[key] = cached
         return cached
+
+
+def stop_fleet(account_id: str, region: str, endpoint_config_name: str) -> int:
+    """Stop the serving processes of one fleet (an endpoint config's models); how many.
+
+    No new request reaches them from now on; each stops in the background once the request it
+    is answering (if any) is answered, so no caller waits for a drain."""
+    with _serve_lock:
+        keys = [
+            key
+            for key, served in _STATE.served_models.items()
+            if served.fleet == (account_id, region, endpoint_config_name)
+        ]
+        retired = [_STATE.served_models.pop(key).server for key in keys]
+    for server in retired:
+        core.in_background(f"retire {endpoint_config_name}", server.retire)
+    return len(retired)
+
+
+def retire_fleet(backend: Any, endpoint_config_name: str | None) -> None:
+    """SageMaker tore ``endpoint_config_name``'s fleet down (an update completed or rolled back,
+    the endpoint was deleted): stop its serving processes, unless an endpoint of the backend
+    still serves that config or is moving to or from it (one config may back many endpoints).
+
+    "After the update completes, SageMaker terminates the old fleet" (deployment guardrails,
+    blue/green: https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green.html);
+    a rollback "shifts all traffic back to the blue fleet" and the green fleet is terminated;
+    DeleteEndpoint "terminates all of the resources that were deployed". Before, every replaced
+    config kept its process (and its memory) until the emulator stopped.
+    """
+    if endpoint_config_name and not state.config_in_use(backend, endpoint_config_name):
+        stop_fleet(backend.account_id, backend.region_name, endpoint_config_name)
 
 
 def stop_served_models() -> None:

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from emulator.aws.sagemaker import processing
 from emulator.aws.sagemaker.state import moto_backend
 
 #: kind -> (the client's create method, its ARN field, moto's collection on the backend)
@@ -46,7 +47,9 @@ class EmulatorJobRecords:
 
     def create(self, kind: str, request: Mapping[str, Any], state: Mapping[str, Any]) -> str:
         method, arn_field, _ = _KINDS[kind]
-        arn = str(getattr(self.sagemaker, method)(**request)[arn_field])
+        # The executor runs the job itself: it is not handed to the processing job runner.
+        with processing.claimed(str(request[f"{kind}Name"])):
+            arn = str(getattr(self.sagemaker, method)(**request)[arn_field])
         self.update(kind, str(request[f"{kind}Name"]), state)
         return arn
 

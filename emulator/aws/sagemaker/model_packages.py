@@ -1,9 +1,9 @@
 """Model packages as SageMaker keeps them, and the events their changes emit.
 
 ``UpdateModelPackage`` leaves the fields a request omits unchanged (moto resets them);
-``DeleteModelPackageGroup`` exists (Terraform needs it); creating a model package or changing
-its approval emits "SageMaker Model Package State Change" to EventBridge. Tested in
-``emulator/tests/test_aws_sagemaker.py`` and ``test_event_delivery.py``.
+``DeleteModelPackage`` and ``DeleteModelPackageGroup`` exist (``make destroy``, Terraform);
+creating a model package or changing its approval emits "SageMaker Model Package State Change"
+to EventBridge. Tested in ``emulator/tests/test_aws_sagemaker.py`` and ``test_event_delivery.py``.
 """
 
 from __future__ import annotations
@@ -22,14 +22,38 @@ MODEL_PACKAGE_DETAIL_TYPE = "SageMaker Model Package State Change"
 
 
 def _delete_model_package_group(self: Any) -> ActionResult:
-    from moto.sagemaker.exceptions import ValidationError
+    """DeleteModelPackageGroup. AWS documents one error, ConflictException, without saying when;
+    the stricter reading is modelled: a group that still holds model versions is not deleted
+    (delete them first, as ``make destroy`` does)."""
+    from moto.sagemaker.exceptions import ConflictException, ValidationError
 
     backend = self.sagemaker_backend
     name = self._get_param("ModelPackageGroupName")
     if name.startswith("arn:"):
         name = name.rsplit("/", 1)[-1]
-    if backend.model_package_groups.pop(name, None) is None:
+    if name not in backend.model_package_groups:
         raise ValidationError(f"Model Package Group {name} does not exist.")
+    if any(p.model_package_group_name == name for p in backend.model_packages.values()):
+        raise ConflictException(
+            f"Model Package Group {name} still contains model packages: delete them first."
+        )
+    del backend.model_package_groups[name]
+    return ActionResult({})
+
+
+def _delete_model_package(self: Any) -> ActionResult:
+    """DeleteModelPackage (moto has none): by name or ARN (botocore's DeleteModelPackageInput,
+    a versioned package by its ARN); an unknown package is a ValidationException, as
+    DescribeModelPackage answers it."""
+    from moto.sagemaker.exceptions import ValidationError
+
+    backend = self.sagemaker_backend
+    given = self._get_param("ModelPackageName")
+    arn = backend.model_package_name_mapping.get(given, given)
+    if backend.model_packages.pop(arn, None) is None:
+        raise ValidationError(f"Model Package {given} does not exist.")
+    for key in [k for k, v in backend.model_package_name_mapping.items() if v == arn]:
+        del backend.model_package_name_mapping[key]
     return ActionResult({})
 
 
@@ -128,6 +152,7 @@ def install() -> None:
         backend.update_model_package
     )
     SageMakerResponse.delete_model_package_group = _delete_model_package_group  # type: ignore[attr-defined]
+    SageMakerResponse.delete_model_package = _delete_model_package  # type: ignore[attr-defined]
     backend.create_model_package = _create_model_package_emits(  # type: ignore[method-assign]
         backend.create_model_package
     )

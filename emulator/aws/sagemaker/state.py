@@ -107,6 +107,7 @@ class EndpointTransition:
     status: str
     ends_at: float
     config_name: str
+    #: The config it replaces (Updating), or abandons (RollingBack): torn down when it ends.
     previous_config: str | None = None
     failure_reason: str | None = None
     #: A guarded update (UpdateEndpoint with a DeploymentConfig): its traffic phases.
@@ -148,3 +149,19 @@ def apply_config(backend: Any, endpoint: Any, config_name: str) -> None:
         config["ProductionVariants"]
     )
     endpoint.data_capture_config = config["DataCaptureConfig"]
+
+
+def config_in_use(backend: Any, config_name: str) -> bool:
+    """Whether an endpoint of ``backend`` serves ``config_name``, or a transition of one still
+    involves it (the config it deploys, replaces, or a guarded update's two fleets)."""
+    for endpoint in list(backend.endpoints.values()):
+        if endpoint.endpoint_config_name == config_name:
+            return True
+    for transition in list(endpoint_transitions(backend).values()):
+        deployment = transition.deployment
+        fleets = {transition.config_name, transition.previous_config}
+        if deployment is not None:
+            fleets |= {deployment.old_config, deployment.new_config}
+        if config_name in fleets:
+            return True
+    return False

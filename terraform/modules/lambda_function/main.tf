@@ -1,7 +1,7 @@
 # ---------------------------------------------------------------------------------------------
 # One Lambda function: its log group, its role (trusting lambda.amazonaws.com only), the role's
-# inline policy (the caller's statements plus writing its own logs) and the function, created
-# only once its role may write its logs and do its work.
+# inline policy (the caller's statements, plus writing its own logs and using the key it is
+# granted) and the function, created only once its role may write its logs and do its work.
 # ---------------------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -37,6 +37,16 @@ data "aws_iam_policy_document" "this" {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.this.arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.key_grant == null ? [] : [var.key_grant]
+
+    content {
+      sid       = "UseTheKey"
+      actions   = statement.value.actions
+      resources = [statement.value.key_arn]
+    }
   }
 }
 

@@ -28,6 +28,15 @@ variable "policy_json" {
   default     = null
 }
 
+variable "key_grant" {
+  description = "A KMS key the function's work needs (such as a bucket's customer-managed key) and the actions it needs on it. Null: none."
+  type = object({
+    key_arn = string
+    actions = list(string)
+  })
+  default = null
+}
+
 variable "filename" {
   description = "Path of the function's zip (built by make)."
   type        = string
@@ -56,9 +65,10 @@ variable "timeout" {
 }
 
 variable "memory_size" {
-  description = "Memory of the function, in MB."
+  description = "Memory of the function, in MB; null means the default."
   type        = number
   default     = 128
+  nullable    = false
 }
 
 variable "environment_variables" {

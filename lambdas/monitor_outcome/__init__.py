@@ -1,0 +1,1 @@
+"""Monitor outcome: read an ended drift job, publish its metrics, request a retraining."""

@@ -1,0 +1,1 @@
+"""Pipeline outcome: what a finished SageMaker Pipeline execution produced, for the machine."""
