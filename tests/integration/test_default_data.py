@@ -1,8 +1,8 @@
 """`terraform apply` alone leaves the default data object in the bucket.
 
 The real module is applied to the emulator: afterwards the object the execution defaults name
-exists with the repo's iris CSV, the apply started no training run (the object is outside the trigger's
-`data/raw/*.csv`), and a user's later upload to that key survives the next apply.
+exists with the repo's iris CSV, the apply started no training run (the object is outside the
+trigger's `data/raw/*.csv`), and a user's later upload to that key survives the next apply.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The local runtime on a real emulator process: a crash mid-command, a restart's port.
 
 The crash is real: the server's process group is SIGKILLed while `python -m ops start --wait`
-waits for the run its queued request starts, as when the emulator dies under a user; every command must then say
-so in one line with the log's path (no botocore traceback).
+waits for the run its queued request starts, as when the emulator dies under a user; every
+command must then say so in one line with the log's path (no botocore traceback).
 """
 
 from __future__ import annotations

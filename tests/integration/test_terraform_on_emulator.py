@@ -51,9 +51,7 @@ def _bad_input_is_refused_as_applied(sfn: Any, machine_arn: str) -> None:
         assert f"{field}: " in described["cause"]
         events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         entered = [
-            e["stateEnteredEventDetails"]["name"]
-            for e in events
-            if e["type"] == "TaskStateEntered"
+            e["stateEnteredEventDetails"]["name"] for e in events if e["type"] == "TaskStateEntered"
         ]
         # Checked, then Finish (lambdas/notify: record, report, notify the topic), nothing else.
         assert entered == ["CheckInput", "Finish"], entered
