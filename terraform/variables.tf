@@ -152,9 +152,15 @@ variable "endpoint_instance_type" {
 }
 
 variable "endpoint_variant_name" {
-  description = "Production variant name the state machine gives the endpoint; only used for the endpoint alarms' dimensions."
+  description = "Production variant name of the endpoint: the deployment plan names the variant with it, and its rollback alarms and the endpoint alarms watch that VariantName."
   type        = string
   default     = "AllTraffic"
+
+  validation {
+    # botocore sagemaker model, shape VariantName: max 63, pattern [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}
+    condition     = can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$", var.endpoint_variant_name))
+    error_message = "endpoint_variant_name must be 1-63 letters, digits or hyphens, starting and ending with a letter or digit (SageMaker's VariantName)."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -165,6 +165,24 @@ def test_the_variant_name_a_user_sets_names_the_fleet_and_its_alarms() -> None:
         assert {"Name": "VariantName", "Value": "Blue"} in alarm["Dimensions"]
 
 
+def test_terraform_refuses_a_variant_name_sagemaker_would_refuse() -> None:
+    """The variable's validation is botocore's VariantName pattern, anchored: a name SageMaker
+    would refuse at the deployment is refused at `terraform plan` instead."""
+    with (TERRAFORM_DIR / "variables.tf").open() as handle:
+        [body] = [
+            b['"endpoint_variant_name"']
+            for b in hcl2.load(handle)["variable"]
+            if '"endpoint_variant_name"' in b
+        ]
+    [validation] = body["validation"]
+    [terraform_regex] = re.findall(r'regex\("(.*)", var', validation["condition"])
+    pattern = SESSION.get_service_model("sagemaker").shape_for("VariantName").metadata["pattern"]
+    assert terraform_regex == f"^{pattern}$"
+    for name, accepted in (("AllTraffic", True), ("blue-2", True), ("All_Traffic", False)):
+        assert bool(re.fullmatch(pattern, name)) is accepted, name
+    assert not re.fullmatch(pattern, "x" * 64)
+
+
 def test_the_defaults_satisfy_sagemakers_constraints() -> None:
     defaults = variable_defaults()
     model = SESSION.get_service_model("sagemaker")
