@@ -104,6 +104,7 @@ resource "aws_s3_bucket_policy" "this" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
+  #checkov:skip=CKV_AWS_300:Rule "abort-incomplete-uploads" below aborts after 7 days; checkov drops static rule blocks beside a dynamic one (tests/unit/test_terraform.py checks the expanded rules).
   count = var.create_bucket ? 1 : 0
 
   bucket = aws_s3_bucket.this[0].id
