@@ -45,7 +45,13 @@ MIN_ROWS_PER_BIN = 20
 EDGE_SAMPLE_ROWS = 10_000
 #: Values per feature kept for the Kolmogorov-Smirnov statistic (a uniform sample of the split).
 KS_SAMPLE_SIZE = 1_000
-CHUNK_ROWS = 65_536
+#: CSV text per streamed chunk, as prepare.py reads its input (prepare_read.py): the parser's
+#: buffers grow with the chunk, and 64Ki rows of a 1M-row iris split cost about 9 MB more peak
+#: memory than chunks of this size (tests/unit/test_prepare.py::test_peak_memory_on_a_million_rows).
+CHUNK_TEXT_BYTES = 256 * 1024
+MIN_CHUNK_ROWS = 256
+#: Bytes read from the start of a split to estimate its bytes per row.
+ROW_ESTIMATE_BYTES = 64 * 1024
 DEFAULT_SEED = 42
 
 
@@ -115,7 +121,18 @@ class RowSample:
 # --------------------------------------------------------------------------- feature baseline
 
 
-def split_chunks(path: Path, features: int, chunk_rows: int = CHUNK_ROWS) -> Iterator[np.ndarray]:
+def rows_per_chunk(path: Path) -> int:
+    """Rows per streamed chunk of ``path``: about ``CHUNK_TEXT_BYTES`` of its CSV text."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(ROW_ESTIMATE_BYTES)
+    except OSError as error:
+        raise BaselineError(f"{path.name}: cannot read the split ({error})") from None
+    lines = head.count(b"\n") or 1
+    return max(MIN_CHUNK_ROWS, int(CHUNK_TEXT_BYTES * lines / max(len(head), 1)))
+
+
+def split_chunks(path: Path, features: int, chunk_rows: int) -> Iterator[np.ndarray]:
     """The feature columns of a split CSV (SageMaker's convention: no header, label first)."""
     # round_trip: the values exactly as float() reads the same text (the endpoint and the
     # monitor do), so a captured value equal to the training maximum is not out of range.
@@ -158,7 +175,7 @@ def feature_baseline(
     features: Sequence[str],
     seed: int = DEFAULT_SEED,
     split: str = "train",
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
 ) -> dict[str, Any]:
     """The feature part of the baseline from a split CSV: two streamed passes, bounded memory.
 
@@ -166,6 +183,7 @@ def feature_baseline(
     the edges come from that sample. Pass 2 counts every row into its bin.
     """
     names = list(features)
+    chunk_rows = chunk_rows or rows_per_chunk(split_csv)
     sample = RowSample(EDGE_SAMPLE_ROWS, len(names), seed)
     rows, missing = 0, np.zeros(len(names), dtype="int64")
     low = np.full(len(names), np.inf)

@@ -279,3 +279,19 @@ def test_load_baseline_names_a_missing_or_unreadable_file(tmp_path: Path) -> Non
 def test_baseline_text_refuses_nan() -> None:
     with pytest.raises(ValueError):
         baseline.baseline_text({"x": float("nan")})
+
+
+def test_chunks_hold_about_the_same_text_as_prepares(tmp_path: Path) -> None:
+    """The split is streamed in chunks of about CHUNK_TEXT_BYTES of CSV text, whatever its width:
+    a fixed row count would make a wide split's chunks, and the parser's buffers, grow with it."""
+    rng = np.random.RandomState(0)
+    narrow = write_split(tmp_path / "narrow" / "train.csv", rng.normal(size=(20_000, 4)))
+    text = narrow.read_bytes()
+    bytes_per_row = len(text) / text.count(b"\n")
+    rows = baseline.rows_per_chunk(narrow)
+    assert rows * bytes_per_row == pytest.approx(baseline.CHUNK_TEXT_BYTES, rel=0.1)
+    # 400 features: about 8 KB a row, so 256 KiB is 32 rows; the floor keeps the parser efficient.
+    wide = write_split(tmp_path / "wide" / "train.csv", rng.normal(size=(300, 400)))
+    assert baseline.rows_per_chunk(wide) == baseline.MIN_CHUNK_ROWS
+    with pytest.raises(baseline.BaselineError, match=r"missing\.csv: cannot read the split"):
+        baseline.rows_per_chunk(tmp_path / "missing.csv")
