@@ -38,6 +38,9 @@ PYTEST_ARGS ?=
 # Test processes for `make test`: one test file per process at a time (module fixtures such as a
 # Terraform apply run once). Much of a test's time is spent waiting (Terraform's propagation
 # checks, polling loops), so more processes than cores still pays on a 2-core machine.
+# --no-loadscope-reorder: files go out in collection order (testpaths: the end-to-end files,
+# each minutes of Terraform apply, come first) instead of most tests first, which left the
+# longest files, with one to five tests each, for the end of the run.
 TEST_WORKERS ?= 3
 
 .PHONY: help setup container-envs local-preflight browser test test-fast lint lint-workflows format \
@@ -164,7 +167,7 @@ test: local-preflight $(STAMP) $(CONTAINER_ENVS) build browser ## Run every test
 	$(MAKE) --no-print-directory checkov
 	XGB17_PYTHON=$(CURDIR)/$(XGB17_VENV)/bin/python \
 	  SKLEARN12_PYTHON=$(CURDIR)/$(SKLEARN12_VENV)/bin/python CHROMIUM="$$($(FIND_CHROMIUM))" \
-	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	  $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ##@ Local stack
 local-up: local-preflight $(STAMP) $(CONTAINER_ENVS) build ## Start the emulator in the background and apply terraform/ to it (.local/session/)
