@@ -45,10 +45,14 @@ MIN_ROWS_PER_BIN = 20
 EDGE_SAMPLE_ROWS = 10_000
 #: Values per feature kept for the Kolmogorov-Smirnov statistic (a uniform sample of the split).
 KS_SAMPLE_SIZE = 1_000
-#: CSV text per streamed chunk, as prepare.py reads its input (prepare_read.py): the parser's
-#: buffers grow with the chunk, and 64Ki rows of a 1M-row iris split cost about 9 MB more peak
-#: memory than chunks of this size (tests/unit/test_prepare.py::test_peak_memory_on_a_million_rows).
+#: CSV text per streamed chunk, here and in prepare.py's read of its input (prepare_read.py):
+#: big enough to amortise the parser, small enough that a chunk (its frame, the float copy and
+#: the CSV text written from it) stays a few MB. The parser's buffers grow with the chunk: 64Ki
+#: rows of iris cost 17 MB more than 16Ki rows in prepare's read, and streaming a 1M-row split
+#: in 64Ki-row chunks here cost about 9 MB more peak memory than this size
+#: (tests/unit/test_prepare.py::test_peak_memory_on_a_million_rows).
 CHUNK_TEXT_BYTES = 256 * 1024
+#: The floor in rows, for wide rows: the parser's per-chunk overhead stays amortised.
 MIN_CHUNK_ROWS = 256
 #: Bytes read from the start of a split to estimate its bytes per row.
 ROW_ESTIMATE_BYTES = 64 * 1024

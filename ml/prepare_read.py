@@ -14,20 +14,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# The chunk size (CSV text per pandas chunk, and its floor in rows) is baseline.py's, which
+# streams the split this module's chunks are written to.
 try:
+    from .baseline import CHUNK_TEXT_BYTES, MIN_CHUNK_ROWS
     from .prepare_classes import LabelTable
     from .prepare_csv import CsvHeader, locate_problem
     from .prepare_errors import DataValidationError
 except ImportError:
+    from baseline import CHUNK_TEXT_BYTES, MIN_CHUNK_ROWS  # type: ignore[no-redef]
     from prepare_classes import LabelTable  # type: ignore[no-redef]
     from prepare_csv import CsvHeader, locate_problem  # type: ignore[no-redef]
     from prepare_errors import DataValidationError  # type: ignore[no-redef]
-
-# CSV text per pandas chunk: big enough to amortise the parser, small enough that a chunk (its
-# frame, the float copy and the CSV text written from it) stays a few MB (the parser's own
-# buffers grow with the chunk: 64Ki rows of iris cost 17 MB more than 16Ki rows).
-CHUNK_TEXT_BYTES = 256 * 1024
-MIN_CHUNK_ROWS = 256
 
 
 def rows_per_chunk(bytes_per_row: float) -> int:
